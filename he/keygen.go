@@ -1,0 +1,257 @@
+package he
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/mhe"
+	"github.com/tuneinsight/lattigo/v5/utils/sampling"
+)
+
+// ErrKeySpecMismatch is returned when the peer's key-generation message was
+// made for other parameters or other evaluation keys.
+var ErrKeySpecMismatch = errors.New("he: peer key-generation message does not match the local key spec")
+
+// KeySpec says which collective evaluation keys a key generation produces.
+type KeySpec struct {
+	// Relinearization asks for a relinearisation key (ciphertext products).
+	Relinearization bool
+	// Rotations lists the slot rotations the kernels use (see XtdRotations).
+	Rotations []int
+	// Pack asks for the Galois keys that pack sparse coefficient results
+	// (the histogram kernel).
+	Pack bool
+}
+
+// galoisElements returns the sorted, de-duplicated Galois elements of spec.
+func (spec KeySpec) galoisElements(p Params) []uint64 {
+	var els []uint64
+	for _, k := range spec.Rotations {
+		k %= p.Slots()
+		if k < 0 {
+			k += p.Slots()
+		}
+		if k != 0 {
+			els = append(els, p.ckks.GaloisElementForRotation(k))
+		}
+	}
+	if spec.Pack {
+		els = append(els, rlwe.GaloisElementsForPack(p.ckks, p.ckks.LogN())...)
+	}
+	slices.Sort(els)
+	return slices.Compact(els)
+}
+
+// KeyGen is one party's side of the two-party threshold key generation. It
+// produces and consumes messages and never touches the network:
+//
+//	r1 := kg.Round1()                 // send r1, receive the peer's r1
+//	r2, err := kg.Round2(peerR1)      // send r2, receive the peer's r2
+//	party, err := kg.Finish(peerR2)
+//
+// Both parties must start from the same Params, KeySpec and seed (the joint
+// seed of the session handshake, which fixes the common reference polynomials).
+// The secret-key share never leaves the KeyGen or the Party it becomes.
+type KeyGen struct {
+	params Params
+	spec   KeySpec
+	galEls []uint64
+	sk     *rlwe.SecretKey
+
+	ckg    mhe.PublicKeyGenProtocol
+	ckgCRP mhe.PublicKeyGenCRP
+	rkg    mhe.RelinearizationKeyGenProtocol
+	rkgCRP mhe.RelinearizationKeyGenCRP
+	gkg    mhe.GaloisKeyGenProtocol
+	gkgCRP []mhe.GaloisKeyGenCRP
+
+	ephSk    *rlwe.SecretKey
+	r1       *KeyGenRound1
+	rlkAggR1 mhe.RelinearizationKeyGenShare
+	pk       *rlwe.PublicKey
+	gks      []*rlwe.GaloisKey
+	r2       *KeyGenRound2
+	step     int
+}
+
+// KeyGenRound1 is the first key-generation message: the public-key share, the
+// first relinearisation round and the Galois-key shares.
+type KeyGenRound1 struct {
+	ParamSet  string
+	GaloisEls []uint64
+	PublicKey mhe.PublicKeyGenShare
+	Relin     *mhe.RelinearizationKeyGenShare
+	Galois    []mhe.GaloisKeyGenShare
+}
+
+// KeyGenRound2 is the second message: the second relinearisation round (empty
+// when the spec asks for no relinearisation key).
+type KeyGenRound2 struct {
+	ParamSet string
+	Relin    *mhe.RelinearizationKeyGenShare
+}
+
+// NewKeyGen starts a key generation with a fresh secret-key share.
+func NewKeyGen(params Params, spec KeySpec, seed []byte) (*KeyGen, error) {
+	if len(seed) < 16 {
+		return nil, fmt.Errorf("he: key generation seed has %d bytes, want at least 16", len(seed))
+	}
+	crs, err := sampling.NewKeyedPRNG(seed)
+	if err != nil {
+		return nil, fmt.Errorf("he: common reference string: %w", err)
+	}
+	kg := &KeyGen{
+		params: params,
+		spec:   spec,
+		galEls: spec.galoisElements(params),
+		sk:     rlwe.NewKeyGenerator(params.ckks).GenSecretKeyNew(),
+		ckg:    mhe.NewPublicKeyGenProtocol(params.ckks),
+		gkg:    mhe.NewGaloisKeyGenProtocol(params.ckks),
+	}
+	kg.ckgCRP = kg.ckg.SampleCRP(crs)
+	if spec.Relinearization {
+		kg.rkg = mhe.NewRelinearizationKeyGenProtocol(params.ckks)
+		kg.rkgCRP = kg.rkg.SampleCRP(crs)
+	}
+	for range kg.galEls {
+		kg.gkgCRP = append(kg.gkgCRP, kg.gkg.SampleCRP(crs))
+	}
+	return kg, nil
+}
+
+// Round1 returns this party's first message.
+func (kg *KeyGen) Round1() *KeyGenRound1 {
+	if kg.r1 != nil {
+		return kg.r1
+	}
+	r1 := &KeyGenRound1{ParamSet: kg.params.ID(), GaloisEls: kg.galEls, PublicKey: kg.ckg.AllocateShare()}
+	kg.ckg.GenShare(kg.sk, kg.ckgCRP, &r1.PublicKey)
+	if kg.spec.Relinearization {
+		eph, s1, _ := kg.rkg.AllocateShare()
+		kg.rkg.GenShareRoundOne(kg.sk, kg.rkgCRP, eph, &s1)
+		kg.ephSk, r1.Relin = eph, &s1
+	}
+	r1.Galois = make([]mhe.GaloisKeyGenShare, len(kg.galEls))
+	parallelFor(len(kg.galEls), func(lo, hi int) {
+		gkg := kg.gkg.ShallowCopy()
+		for i := lo; i < hi; i++ {
+			r1.Galois[i] = gkg.AllocateShare()
+			// GenShare fails only for a Galois element outside the group,
+			// which galoisElements never produces.
+			if err := gkg.GenShare(kg.sk, kg.galEls[i], kg.gkgCRP[i], &r1.Galois[i]); err != nil {
+				panic(err)
+			}
+		}
+	})
+	kg.r1 = r1
+	return r1
+}
+
+// Round2 consumes the peer's first message, derives the collective public and
+// Galois keys, and returns this party's second message.
+func (kg *KeyGen) Round2(peer *KeyGenRound1) (*KeyGenRound2, error) {
+	own := kg.Round1()
+	if peer == nil || peer.ParamSet != kg.params.ID() {
+		return nil, fmt.Errorf("%w: parameter set %q, peer %q", ErrKeySpecMismatch, kg.params.ID(), peerSet(peer))
+	}
+	if !slices.Equal(peer.GaloisEls, kg.galEls) || len(peer.Galois) != len(kg.galEls) || (peer.Relin != nil) != kg.spec.Relinearization {
+		return nil, fmt.Errorf("%w: local %d Galois keys (relinearisation %v), peer %d (relinearisation %v)",
+			ErrKeySpecMismatch, len(kg.galEls), kg.spec.Relinearization, len(peer.GaloisEls), peer.Relin != nil)
+	}
+	p := kg.params.ckks
+	agg := kg.ckg.AllocateShare()
+	kg.ckg.AggregateShares(own.PublicKey, peer.PublicKey, &agg)
+	kg.pk = rlwe.NewPublicKey(p)
+	kg.ckg.GenPublicKey(agg, kg.ckgCRP, kg.pk)
+
+	kg.gks = make([]*rlwe.GaloisKey, len(kg.galEls))
+	var firstErr error
+	for i, el := range kg.galEls {
+		if peer.Galois[i].GaloisElement != el {
+			return nil, fmt.Errorf("%w: Galois share %d is for element %d, want %d", ErrKeySpecMismatch, i, peer.Galois[i].GaloisElement, el)
+		}
+		sum := kg.gkg.AllocateShare()
+		if err := kg.gkg.AggregateShares(own.Galois[i], peer.Galois[i], &sum); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		kg.gks[i] = rlwe.NewGaloisKey(p)
+		if err := kg.gkg.GenGaloisKey(sum, kg.gkgCRP[i], kg.gks[i]); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return nil, fmt.Errorf("he: Galois keys: %w", firstErr)
+	}
+
+	r2 := &KeyGenRound2{ParamSet: kg.params.ID()}
+	if kg.spec.Relinearization {
+		_, aggR1, s2 := kg.rkg.AllocateShare()
+		kg.rkg.AggregateShares(*own.Relin, *peer.Relin, &aggR1)
+		kg.rkg.GenShareRoundTwo(kg.ephSk, kg.sk, aggR1, &s2)
+		kg.rlkAggR1, r2.Relin = aggR1, &s2
+	}
+	kg.r2 = r2
+	kg.step = 2
+	return r2, nil
+}
+
+// Finish consumes the peer's second message and returns this party's handle:
+// its secret-key share and the collective keys.
+func (kg *KeyGen) Finish(peer *KeyGenRound2) (*Party, error) {
+	if kg.step != 2 {
+		return nil, errors.New("he: KeyGen.Finish called before Round2")
+	}
+	if peer == nil || peer.ParamSet != kg.params.ID() || (peer.Relin != nil) != kg.spec.Relinearization {
+		return nil, fmt.Errorf("%w: second round", ErrKeySpecMismatch)
+	}
+	var rlk *rlwe.RelinearizationKey
+	if kg.spec.Relinearization {
+		_, _, agg := kg.rkg.AllocateShare()
+		kg.rkg.AggregateShares(*kg.r2.Relin, *peer.Relin, &agg)
+		rlk = rlwe.NewRelinearizationKey(kg.params.ckks)
+		kg.rkg.GenRelinearizationKey(kg.rlkAggR1, agg, rlk)
+	}
+	party := newParty(kg.params, kg.sk, kg.pk, rlwe.NewMemEvaluationKeySet(rlk, kg.gks...))
+	kg.sk, kg.ephSk = nil, nil
+	kg.step = 3
+	return party, nil
+}
+
+func peerSet(r *KeyGenRound1) string {
+	if r == nil {
+		return "<none>"
+	}
+	return r.ParamSet
+}
+
+// LocalPair runs the whole key generation for both parties inside one process
+// and returns both handles. It is for tests, examples and benchmarks only: in
+// a deployment each party runs its KeyGen on its own machine.
+func LocalPair(params Params, spec KeySpec, seed []byte) (a, b *Party, err error) {
+	ka, err := NewKeyGen(params, spec, seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	kb, err := NewKeyGen(params, spec, seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	a1, b1 := ka.Round1(), kb.Round1()
+	a2, err := ka.Round2(b1)
+	if err != nil {
+		return nil, nil, err
+	}
+	b2, err := kb.Round2(a1)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a, err = ka.Finish(b2); err != nil {
+		return nil, nil, err
+	}
+	if b, err = kb.Finish(a2); err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
+}

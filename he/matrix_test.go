@@ -1,0 +1,71 @@
+package he
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// xtdPlain is the float64 reference for X^T v.
+func xtdPlain(x []float64, rows, cols int, v []float64) []float64 {
+	y := make([]float64, cols)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			y[j] += x[i*cols+j] * v[i]
+		}
+	}
+	return y
+}
+
+func maxAbs(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = math.Max(m, math.Abs(x))
+	}
+	return m
+}
+
+func TestMulTransposed(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	cases := []struct{ rows, cols int }{
+		{100_000, 21},
+		{1000, 1},
+		{9000, 300},
+	}
+	var rots []int
+	for _, c := range cases {
+		rots = append(rots, XtdRotations(MustParams(Linear14), c.cols)...)
+	}
+	center, bank := pairFor(t, Linear14, KeySpec{Rotations: rots})
+	for _, c := range cases {
+		x := make([]float64, c.rows*c.cols)
+		for i := range x {
+			x[i] = r.NormFloat64()
+		}
+		d := randVec(r, c.rows, 1)
+		m, err := center.PrepareMatrix(x, c.rows, c.cols)
+		require.NoError(t, err)
+		enc, err := bank.Encrypt(d)
+		require.NoError(t, err)
+		y, err := center.MulTransposed(m, enc)
+		require.NoError(t, err)
+		require.Equal(t, Linear14.DecryptLevel, y.Level())
+		share, err := bank.DecryptShare(y)
+		require.NoError(t, err)
+		got, err := center.Decrypt(y, share)
+		require.NoError(t, err)
+		want := xtdPlain(x, c.rows, c.cols, d)
+		rel := maxAbsErr(got, want) / maxAbs(want)
+		t.Logf("X^T d %dx%d: max relative error %.2e (max |y| %.1f)", c.rows, c.cols, rel, maxAbs(want))
+		require.Less(t, rel, 1e-6)
+		enc2, err := bank.Encrypt(d)
+		require.NoError(t, err)
+		y2, err := center.MulTransposed(m, enc2)
+		require.NoError(t, err)
+		noise := noiseLog2(t, center, bank, y, y2)
+		t.Logf("X^T d %dx%d: ciphertext noise 2^%.1f, bound 2^%.0f", c.rows, c.cols, noise, Linear14.LogNoiseBound)
+		require.Less(t, noise, Linear14.LogNoiseBound)
+	}
+}

@@ -1,0 +1,31 @@
+package he
+
+import (
+	"runtime"
+	"sync"
+)
+
+// parallelFor splits [0, n) into one contiguous range per worker goroutine and
+// waits for all of them. Each worker must use its own lattigo objects.
+func parallelFor(n int, body func(lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers > n {
+		workers = n
+	}
+	if workers <= 1 {
+		if n > 0 {
+			body(0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body(lo, hi)
+		}()
+	}
+	wg.Wait()
+}

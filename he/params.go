@@ -1,0 +1,183 @@
+package he
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
+)
+
+// ErrUnknownParamSet is returned when a parameter-set id is not one of the named sets.
+var ErrUnknownParamSet = errors.New("he: unknown parameter set")
+
+// ParamSet is a named, documented CKKS parameter set. Both parties must use the
+// same set; the handshake compares ID.
+//
+// Every set keeps logQP at or below the 128-bit bound of the Homomorphic
+// Encryption Standard for a ternary secret (see MaxLogQP), and is sized for the
+// flooding of DESIGN.md section 3: ciphertexts are decrypted at DecryptLevel,
+// where the modulus holds Scale * max|value| plus flooding noise of
+// 2^LogFlood, LogFlood = LogNoiseBound + 40.
+type ParamSet struct {
+	// ID names the set on the wire and in model files.
+	ID string
+	// LogN is log2 of the ring degree.
+	LogN int
+	// LogQ and LogP are the bit sizes of the ciphertext and key-switching primes.
+	LogQ, LogP []int
+	// LogScale is log2 of the scale of freshly encrypted vectors; kernels that
+	// multiply by plaintexts rescale back to it, so results keep it too.
+	LogScale float64
+	// DecryptLevel is the level at which results are decrypted: the lowest
+	// level whose modulus holds the scale, the values and the flooding.
+	DecryptLevel int
+	// LogNoiseBound bounds (log2, coefficient domain) the noise of any
+	// ciphertext the kernels of this set hand to a joint decryption, for inputs
+	// of up to MaxRows rows. Tests measure the real noise against it.
+	LogNoiseBound float64
+	// MaxRows is the largest number of rows a kernel may sum for LogNoiseBound to hold.
+	MaxRows int
+	// Doc says what the set is for.
+	Doc string
+}
+
+// LogFlood is log2 of the standard deviation of the flooding noise a helping
+// party adds to its decryption share: 40 bits above the noise bound, so the
+// result's noise is statistically hidden (distance at most 2^-40).
+func (s ParamSet) LogFlood() float64 { return s.LogNoiseBound + StatisticalSecurity }
+
+// StatisticalSecurity is the flooding margin in bits (smudging lemma).
+const StatisticalSecurity = 40
+
+// Hist13 is the shallow set for histograms and other sums of encrypted
+// vectors against plaintext 0/1 polynomials (coefficient encoding). N = 2^13,
+// Q = 60+60 bits, P = 60 bits: logQP = 180 <= 218. No rescaling is ever needed:
+// multiplication by an integer polynomial keeps the scale 2^80. Decryption at
+// level 1 keeps 2^119 / 2^80 = 2^39 of headroom for values, and the flooding of
+// 2^(20+40) costs 2^-20 absolute precision per coefficient.
+var Hist13 = ParamSet{
+	ID:            "hist13",
+	LogN:          13,
+	LogQ:          []int{60, 60},
+	LogP:          []int{60},
+	LogScale:      80,
+	DecryptLevel:  1,
+	LogNoiseBound: 20,
+	MaxRows:       1 << 20,
+	Doc:           "histograms and WOE counts: coefficient-encoded sums, no rescaling",
+}
+
+// Linear14 is the set for vertical LR and encrypted scoring. N = 2^14 (8192
+// slots), Q = 60+60+45+45 bits, P = 61+61 bits: logQP = 332 <= 438. Fresh vectors
+// are encrypted at level 3 with scale 2^92; each product with a plaintext
+// encoded at the scale of the prime it will be rescaled by keeps the scale
+// 2^92, so two plaintext products (the sigmoid from powers, then X^T d) reach
+// level 1, where decryption holds 2^119 / 2^92 = 2^27 of headroom. The noise of
+// X^T d stays below 2^26 for up to 2^20 rows and 1000 columns (measured: 2^20.3
+// for 100,000 rows), so the flooding of 2^66 costs about
+// 2^(66 + 7 - 92) = 2^-19 absolute precision per slot (the 2^7 is sqrt(N), the
+// slot decoding's growth).
+var Linear14 = ParamSet{
+	ID:            "linear14",
+	LogN:          14,
+	LogQ:          []int{60, 60, 45, 45},
+	LogP:          []int{61, 61},
+	LogScale:      92,
+	DecryptLevel:  1,
+	LogNoiseBound: 26,
+	MaxRows:       1 << 20,
+	Doc:           "vertical LR gradients (X^T d, sigmoid from powers) and encrypted scoring",
+}
+
+// ParamSets lists every named set.
+var ParamSets = []ParamSet{Hist13, Linear14}
+
+// ParamSetByID returns the named set.
+func ParamSetByID(id string) (ParamSet, error) {
+	for _, s := range ParamSets {
+		if s.ID == id {
+			return s, nil
+		}
+	}
+	return ParamSet{}, fmt.Errorf("%w %q (known: hist13, linear14)", ErrUnknownParamSet, id)
+}
+
+// MaxLogQP is the largest logQP with 128-bit security for a uniform ternary
+// secret at each ring degree (HE standard, table 1), or 0 when unknown.
+func MaxLogQP(logN int) float64 {
+	switch logN {
+	case 12:
+		return 109
+	case 13:
+		return 218
+	case 14:
+		return 438
+	case 15:
+		return 881
+	}
+	return 0
+}
+
+// Params are validated parameters: a ParamSet together with its lattigo form.
+type Params struct {
+	set  ParamSet
+	ckks ckks.Parameters
+}
+
+// NewParams validates s (security bound, moduli) and builds its lattigo form.
+func NewParams(s ParamSet) (Params, error) {
+	p, err := ckks.NewParametersFromLiteral(ckks.ParametersLiteral{
+		LogN:            s.LogN,
+		LogQ:            s.LogQ,
+		LogP:            s.LogP,
+		LogDefaultScale: 40, // the scale is managed here (Params.Scale); 40 keeps lattigo at one prime per rescale
+	})
+	if err != nil {
+		return Params{}, fmt.Errorf("he: parameter set %s: %w", s.ID, err)
+	}
+	if max := MaxLogQP(s.LogN); max == 0 || p.LogQP() > max {
+		return Params{}, fmt.Errorf("he: parameter set %s: logQP %.1f exceeds the 128-bit bound %.0f for N=2^%d", s.ID, p.LogQP(), max, s.LogN)
+	}
+	if s.DecryptLevel < 0 || s.DecryptLevel > p.MaxLevel() {
+		return Params{}, fmt.Errorf("he: parameter set %s: decrypt level %d outside [0, %d]", s.ID, s.DecryptLevel, p.MaxLevel())
+	}
+	if head := float64(p.LogQLvl(s.DecryptLevel)) - 1 - s.LogScale; head < 20 {
+		return Params{}, fmt.Errorf("he: parameter set %s: only %.0f bits of headroom for values at the decryption level", s.ID, head)
+	}
+	return Params{set: s, ckks: p}, nil
+}
+
+// MustParams is NewParams for the named sets of this package, which are valid.
+func MustParams(s ParamSet) Params {
+	p, err := NewParams(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// Set returns the named set these parameters were built from.
+func (p Params) Set() ParamSet { return p.set }
+
+// ID returns the parameter-set id.
+func (p Params) ID() string { return p.set.ID }
+
+// N returns the ring degree.
+func (p Params) N() int { return p.ckks.N() }
+
+// Slots returns the number of complex slots of one ciphertext (N/2).
+func (p Params) Slots() int { return p.ckks.MaxSlots() }
+
+// MaxLevel returns the level of fresh ciphertexts.
+func (p Params) MaxLevel() int { return p.ckks.MaxLevel() }
+
+// LogQP returns log2 of the full modulus, the figure compared with MaxLogQP.
+func (p Params) LogQP() float64 { return p.ckks.LogQP() }
+
+// Scale returns the scale of fresh vectors.
+func (p Params) Scale() rlwe.Scale { return rlwe.NewScale(math.Exp2(p.set.LogScale)) }
+
+// floodSigma is the standard deviation of the flooding noise.
+func (p Params) floodSigma() float64 { return math.Exp2(p.set.LogFlood()) }

@@ -1,0 +1,205 @@
+package he
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
+)
+
+// Layout says where the values of a Vector sit in its ciphertexts.
+type Layout uint8
+
+const (
+	// SlotReal packs one real value per complex slot (real part), Slots()
+	// values per ciphertext.
+	SlotReal Layout = iota + 1
+	// SlotComplex packs two real vectors a and b as a + i*b, Slots() pairs per
+	// ciphertext (complex packing halves the ciphertexts). Len counts pairs.
+	SlotComplex
+	// SlotSplit is the output of the matrix kernel: value i sits in the real
+	// part of slot i for i < Half and in the imaginary part of slot i-Half
+	// otherwise; one ciphertext.
+	SlotSplit
+	// Coeff packs Chunk real values per ciphertext in coefficients 0..Chunk-1.
+	Coeff
+	// CoeffStrided is the output of the histogram kernel: each ciphertext holds
+	// Chunk values at coefficients 0, Stride, 2*Stride, ... (Stride*Chunk <= N).
+	CoeffStrided
+)
+
+func (l Layout) String() string {
+	switch l {
+	case SlotReal:
+		return "slot-real"
+	case SlotComplex:
+		return "slot-complex"
+	case SlotSplit:
+		return "slot-split"
+	case Coeff:
+		return "coeff"
+	case CoeffStrided:
+		return "coeff-strided"
+	}
+	return fmt.Sprintf("layout(%d)", uint8(l))
+}
+
+// Vector is an encrypted vector of any length, spanning as many ciphertexts as
+// it needs. It knows its length and layout, so callers never count slots.
+type Vector struct {
+	Layout Layout
+	// Len is the number of values (pairs for SlotComplex).
+	Len int
+	// Chunk is the number of values per ciphertext (Coeff, CoeffStrided).
+	Chunk int
+	// Stride is the coefficient distance between values (CoeffStrided) or the
+	// split point Half (SlotSplit).
+	Stride int
+	Cts    []*rlwe.Ciphertext
+}
+
+// ErrLayout is returned when a vector's layout does not fit the operation.
+var ErrLayout = errors.New("he: vector layout")
+
+// perCiphertext is the number of values each ciphertext carries.
+func (v *Vector) perCiphertext(p Params) int {
+	switch v.Layout {
+	case SlotReal, SlotComplex:
+		return p.Slots()
+	case SlotSplit:
+		return v.Len
+	default:
+		return v.Chunk
+	}
+}
+
+// Level returns the lowest level of the vector's ciphertexts.
+func (v *Vector) Level() int {
+	l := -1
+	for _, ct := range v.Cts {
+		if l < 0 || ct.Level() < l {
+			l = ct.Level()
+		}
+	}
+	return l
+}
+
+// check validates the shape of v against p: ciphertext count, degrees,
+// levels and layout fields. It guards every decoder and every kernel input.
+func (v *Vector) check(p Params) error {
+	if v == nil {
+		return fmt.Errorf("%w: nil vector", ErrLayout)
+	}
+	if v.Len < 0 {
+		return fmt.Errorf("%w: negative length %d", ErrLayout, v.Len)
+	}
+	switch v.Layout {
+	case SlotReal, SlotComplex:
+	case SlotSplit:
+		if v.Len > 2*p.Slots() || v.Stride < 0 || v.Stride > p.Slots() || v.Len > 2*v.Stride {
+			return fmt.Errorf("%w: slot-split length %d with half %d", ErrLayout, v.Len, v.Stride)
+		}
+	case Coeff:
+		if v.Chunk < 1 || v.Chunk > p.N() {
+			return fmt.Errorf("%w: chunk %d outside [1, %d]", ErrLayout, v.Chunk, p.N())
+		}
+	case CoeffStrided:
+		if v.Chunk < 1 || v.Stride < 1 || v.Chunk*v.Stride > p.N() {
+			return fmt.Errorf("%w: %d values at stride %d exceed N=%d", ErrLayout, v.Chunk, v.Stride, p.N())
+		}
+	default:
+		return fmt.Errorf("%w: unknown layout %d", ErrLayout, v.Layout)
+	}
+	per := v.perCiphertext(p)
+	want := (v.Len + per - 1) / per
+	if v.Layout == SlotSplit {
+		want = 1
+	}
+	if len(v.Cts) != want {
+		return fmt.Errorf("%w: %s vector of %d values needs %d ciphertexts, has %d", ErrLayout, v.Layout, v.Len, want, len(v.Cts))
+	}
+	for i, ct := range v.Cts {
+		if ct == nil || ct.Degree() != 1 || ct.Level() > p.MaxLevel() || ct.Value[0].N() != p.N() {
+			return fmt.Errorf("%w: ciphertext %d is malformed for %s", ErrLayout, i, p.ID())
+		}
+		if !ct.IsNTT {
+			return fmt.Errorf("%w: ciphertext %d is not in the NTT domain", ErrLayout, i)
+		}
+	}
+	return nil
+}
+
+// Encrypt encrypts real values in the SlotReal layout at the top level.
+func (p *Party) Encrypt(values []float64) (*Vector, error) {
+	per := p.params.Slots()
+	v := &Vector{Layout: SlotReal, Len: len(values), Cts: make([]*rlwe.Ciphertext, (len(values)+per-1)/per)}
+	return v, p.encryptChunks(v, func(w worker, i int, pt *rlwe.Plaintext) error {
+		lo, hi := i*per, min((i+1)*per, len(values))
+		return w.enc.Encode(values[lo:hi], pt)
+	}, true)
+}
+
+// EncryptComplex encrypts a + i*b in the SlotComplex layout (complex packing:
+// two real vectors in half the ciphertexts). a and b must have equal length.
+func (p *Party) EncryptComplex(a, b []float64) (*Vector, error) {
+	if len(a) != len(b) {
+		return nil, fmt.Errorf("he: complex packing of %d and %d values", len(a), len(b))
+	}
+	per := p.params.Slots()
+	v := &Vector{Layout: SlotComplex, Len: len(a), Cts: make([]*rlwe.Ciphertext, (len(a)+per-1)/per)}
+	return v, p.encryptChunks(v, func(w worker, i int, pt *rlwe.Plaintext) error {
+		lo, hi := i*per, min((i+1)*per, len(a))
+		buf := make([]complex128, hi-lo)
+		for j := range buf {
+			buf[j] = complex(a[lo+j], b[lo+j])
+		}
+		return w.enc.Encode(buf, pt)
+	}, true)
+}
+
+// EncryptCoeffs encrypts real values in the Coeff layout, chunk values per
+// ciphertext in coefficients 0..chunk-1 (the rest are zero).
+func (p *Party) EncryptCoeffs(values []float64, chunk int) (*Vector, error) {
+	if chunk < 1 || chunk > p.params.N() {
+		return nil, fmt.Errorf("%w: chunk %d outside [1, %d]", ErrLayout, chunk, p.params.N())
+	}
+	v := &Vector{Layout: Coeff, Len: len(values), Chunk: chunk, Cts: make([]*rlwe.Ciphertext, (len(values)+chunk-1)/chunk)}
+	return v, p.encryptChunks(v, func(w worker, i int, pt *rlwe.Plaintext) error {
+		lo, hi := i*chunk, min((i+1)*chunk, len(values))
+		return w.enc.Encode(values[lo:hi], pt)
+	}, false)
+}
+
+func (p *Party) encryptChunks(v *Vector, encode func(w worker, i int, pt *rlwe.Plaintext) error, batched bool) error {
+	errs := make([]error, len(v.Cts))
+	parallelFor(len(v.Cts), func(lo, hi int) {
+		w := p.worker()
+		pt := ckks.NewPlaintext(p.params.ckks, p.params.MaxLevel())
+		pt.Scale = p.params.Scale()
+		pt.IsBatched = batched
+		for i := lo; i < hi; i++ {
+			pt.Value.Zero()
+			if errs[i] = encode(w, i, pt); errs[i] != nil {
+				return
+			}
+			ct := rlwe.NewCiphertext(p.params.ckks, 1, p.params.MaxLevel())
+			if errs[i] = w.encr.Encrypt(pt, ct); errs[i] != nil {
+				return
+			}
+			v.Cts[i] = ct
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// DropToDecryptLevel lowers every ciphertext of v to the parameter set's
+// decryption level, the cheapest level to send and decrypt (DESIGN.md section
+// 3). Dropping keeps the scale and only discards moduli.
+func (p *Party) DropToDecryptLevel(v *Vector) {
+	for _, ct := range v.Cts {
+		if ct.Level() > p.params.set.DecryptLevel {
+			ct.Resize(ct.Degree(), p.params.set.DecryptLevel)
+		}
+	}
+}
