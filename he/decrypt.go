@@ -97,7 +97,7 @@ func lenPolys(s *DecryptionShare) int {
 }
 
 // Decrypt combines the helper's share with this party's own key share and
-// returns the real values of v: SlotReal, SlotSplit, Coeff and CoeffStrided
+// returns the real values of v: SlotReal, SlotSplit, Coeff and CoeffGrid
 // vectors give Len values; SlotComplex gives the real parts (use
 // DecryptComplex for both).
 func (p *Party) Decrypt(v *Vector, helper *DecryptionShare) ([]float64, error) {
@@ -139,19 +139,20 @@ func (p *Party) Decrypt(v *Vector, helper *DecryptionShare) ([]float64, error) {
 				out[i] = imag(buf[i-v.Stride])
 			}
 		}
-	case Coeff, CoeffStrided:
-		step := 1
-		if v.Layout == CoeffStrided {
-			step = v.Stride
-		}
+	case Coeff, CoeffGrid:
+		per := v.perCiphertext(p.params)
 		buf := make([]float64, p.params.N())
 		for i, pt := range pts {
 			pt.IsBatched = false
 			if err := p.encoder.ShallowCopy().Decode(pt, buf); err != nil {
 				return nil, err
 			}
-			for j := 0; j < v.Chunk && i*v.Chunk+j < v.Len; j++ {
-				out[i*v.Chunk+j] = buf[j*step]
+			for j := 0; j < per && i*per+j < v.Len; j++ {
+				pos := j
+				if v.Layout == CoeffGrid {
+					pos = v.Stride*(j%v.Chunk) + j/v.Chunk
+				}
+				out[i*per+j] = buf[pos]
 			}
 		}
 	}

@@ -29,3 +29,13 @@ func parallelFor(n int, body func(lo, hi int)) {
 	}
 	wg.Wait()
 }
+
+// joinErrs returns the first non-nil error, or nil.
+func joinErrs(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -3,8 +3,10 @@ package he
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/ring"
 	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
 )
 
@@ -24,9 +26,11 @@ const (
 	SlotSplit
 	// Coeff packs Chunk real values per ciphertext in coefficients 0..Chunk-1.
 	Coeff
-	// CoeffStrided is the output of the histogram kernel: each ciphertext holds
-	// Chunk values at coefficients 0, Stride, 2*Stride, ... (Stride*Chunk <= N).
-	CoeffStrided
+	// CoeffGrid is the output of the histogram kernel: each ciphertext holds
+	// Stride groups of Chunk values; item b of group i sits at coefficient
+	// Stride*b + i (Stride*Chunk <= N). Value index g*Chunk + b is item b of
+	// group g, in ciphertext g / Stride.
+	CoeffGrid
 )
 
 func (l Layout) String() string {
@@ -39,8 +43,8 @@ func (l Layout) String() string {
 		return "slot-split"
 	case Coeff:
 		return "coeff"
-	case CoeffStrided:
-		return "coeff-strided"
+	case CoeffGrid:
+		return "coeff-grid"
 	}
 	return fmt.Sprintf("layout(%d)", uint8(l))
 }
@@ -53,7 +57,7 @@ type Vector struct {
 	Len int
 	// Chunk is the number of values per ciphertext (Coeff, CoeffStrided).
 	Chunk int
-	// Stride is the coefficient distance between values (CoeffStrided) or the
+	// Stride is the coefficient distance between items (CoeffGrid) or the
 	// split point Half (SlotSplit).
 	Stride int
 	Cts    []*rlwe.Ciphertext
@@ -69,6 +73,8 @@ func (v *Vector) perCiphertext(p Params) int {
 		return p.Slots()
 	case SlotSplit:
 		return v.Len
+	case CoeffGrid:
+		return v.Chunk * v.Stride
 	default:
 		return v.Chunk
 	}
@@ -104,7 +110,7 @@ func (v *Vector) check(p Params) error {
 		if v.Chunk < 1 || v.Chunk > p.N() {
 			return fmt.Errorf("%w: chunk %d outside [1, %d]", ErrLayout, v.Chunk, p.N())
 		}
-	case CoeffStrided:
+	case CoeffGrid:
 		if v.Chunk < 1 || v.Stride < 1 || v.Chunk*v.Stride > p.N() {
 			return fmt.Errorf("%w: %d values at stride %d exceed N=%d", ErrLayout, v.Chunk, v.Stride, p.N())
 		}
@@ -171,18 +177,28 @@ func (p *Party) EncryptCoeffs(values []float64, chunk int) (*Vector, error) {
 	}, false)
 }
 
+// encodeLogScale is the scale at which values are encoded before being lifted
+// to the set's scale by an exact multiplication with a power of two: encoding
+// directly at 2^80 or more would send every coefficient through lattigo's
+// arbitrary-precision path, several times slower. Values keep 2^-40 relative
+// precision, far below the flooding noise.
+const encodeLogScale = 40
+
 func (p *Party) encryptChunks(v *Vector, encode func(w worker, i int, pt *rlwe.Plaintext) error, batched bool) error {
 	errs := make([]error, len(v.Cts))
+	lift := p.params.set.LogScale - encodeLogScale
 	parallelFor(len(v.Cts), func(lo, hi int) {
 		w := p.worker()
 		pt := ckks.NewPlaintext(p.params.ckks, p.params.MaxLevel())
-		pt.Scale = p.params.Scale()
 		pt.IsBatched = batched
 		for i := lo; i < hi; i++ {
 			pt.Value.Zero()
+			pt.Scale = rlwe.NewScale(math.Exp2(encodeLogScale))
 			if errs[i] = encode(w, i, pt); errs[i] != nil {
 				return
 			}
+			liftPow2(p.params.ckks.RingQ().AtLevel(pt.Level()), pt.Value, int(lift))
+			pt.Scale = p.params.Scale()
 			ct := rlwe.NewCiphertext(p.params.ckks, 1, p.params.MaxLevel())
 			if errs[i] = w.encr.Encrypt(pt, ct); errs[i] != nil {
 				return
@@ -201,5 +217,15 @@ func (p *Party) DropToDecryptLevel(v *Vector) {
 		if ct.Level() > p.params.set.DecryptLevel {
 			ct.Resize(ct.Degree(), p.params.set.DecryptLevel)
 		}
+	}
+}
+
+// liftPow2 multiplies pol by 2^bits exactly, in steps the ring's scalar
+// multiplication takes.
+func liftPow2(r *ring.Ring, pol ring.Poly, bits int) {
+	for bits > 0 {
+		step := min(bits, 48)
+		r.MulScalar(pol, 1<<uint(step), pol)
+		bits -= step
 	}
 }

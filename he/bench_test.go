@@ -1,0 +1,78 @@
+package he
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// Benchmarks report per-value and per-(sample, feature) figures with
+// b.ReportMetric; run with -bench . -benchtime 3x on the 2-core machine.
+
+func BenchmarkEncryptPerValue(b *testing.B) {
+	for _, s := range ParamSets {
+		b.Run(s.ID, func(b *testing.B) {
+			a, _ := pairFor(b, s, KeySpec{})
+			vals := randVec(rand.New(rand.NewPCG(1, 1)), 4*a.Params().Slots(), 1)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := a.Encrypt(vals); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(vals)), "ns/value")
+		})
+	}
+}
+
+func BenchmarkMulTransposed100kx300(b *testing.B) {
+	const rows, cols = 100_000, 300
+	p := MustParams(Linear14)
+	center, bank := pairFor(b, Linear14, KeySpec{Rotations: XtdRotations(p, cols)})
+	r := rand.New(rand.NewPCG(2, 2))
+	x := make([]float64, rows*cols)
+	for i := range x {
+		x[i] = r.NormFloat64()
+	}
+	m, err := center.PrepareMatrix(x, rows, cols)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := bank.Encrypt(randVec(r, rows, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := center.MulTransposed(m, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows*cols), "ns/(sample*feature)")
+}
+
+// BenchmarkHistogramLevel100kx30x32 times one SecureBoost level at the root:
+// the gradient and hessian histograms of 100,000 samples over 30 features and
+// 32 bins. ns/(sample*feature) counts both vectors.
+func BenchmarkHistogramLevel100kx30x32(b *testing.B) {
+	const n, F, K = 100_000, 30, 32
+	bank, center := pairFor(b, Hist13, KeySpec{Pack: true})
+	r := rand.New(rand.NewPCG(3, 3))
+	spec := HistogramSpec{Bins: randBins(r, F, n, K, 0.02), K: K}
+	var gh []*Vector
+	for range 2 {
+		v, err := bank.EncryptCoeffs(randVec(r, n, 1), HistogramChunk(bank.Params(), K))
+		if err != nil {
+			b.Fatal(err)
+		}
+		gh = append(gh, v)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := center.Histograms(gh, spec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n*F), "ns/(sample*feature)")
+}

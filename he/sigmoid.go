@@ -1,0 +1,174 @@
+package he
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
+	"gonum.org/v1/gonum/mat"
+)
+
+// Poly is a real polynomial sum_k Coeffs[k] z^k, fitted on [-Bound, Bound].
+type Poly struct {
+	Coeffs []float64
+	Bound  float64
+}
+
+// Eval evaluates the polynomial at z (Horner).
+func (p Poly) Eval(z float64) float64 {
+	s := 0.0
+	for k := len(p.Coeffs) - 1; k >= 0; k-- {
+		s = s*z + p.Coeffs[k]
+	}
+	return s
+}
+
+// Degree returns the degree of the polynomial.
+func (p Poly) Degree() int { return len(p.Coeffs) - 1 }
+
+// FitSigmoid returns the least-squares polynomial of the given degree to the
+// logistic function 1/(1+e^-z) on [-bound, bound], fitted on 1024 Chebyshev
+// nodes (which weight the ends, where a least-squares fit on a uniform grid
+// drifts). Degree 1 with a small bound recovers FATE's Taylor 0.5 + z/4;
+// degree 5 on [-8, 8] stays within 0.055 of the logistic function, degree 7
+// on [-6, 6] within 0.01 (TestFitSigmoid). Keep the bound close to the range
+// of the scores: the error grows fast with it.
+func FitSigmoid(degree int, bound float64) (Poly, error) {
+	if degree < 1 || degree > 15 {
+		return Poly{}, fmt.Errorf("he: sigmoid degree %d outside [1, 15]", degree)
+	}
+	if !(bound > 0) || math.IsInf(bound, 0) {
+		return Poly{}, fmt.Errorf("he: sigmoid interval bound %v must be positive", bound)
+	}
+	const nodes = 1024
+	a := mat.NewDense(nodes, degree+1, nil)
+	b := mat.NewVecDense(nodes, nil)
+	for i := 0; i < nodes; i++ {
+		t := math.Cos(math.Pi * (float64(i) + 0.5) / nodes) // in (-1, 1)
+		z := t * bound
+		// Fit in t (well conditioned), convert to z below.
+		pow := 1.0
+		for k := 0; k <= degree; k++ {
+			a.Set(i, k, pow)
+			pow *= t
+		}
+		b.SetVec(i, 1/(1+math.Exp(-z)))
+	}
+	var c mat.VecDense
+	if err := c.SolveVec(a, b); err != nil {
+		return Poly{}, fmt.Errorf("he: sigmoid fit: %w", err)
+	}
+	coeffs := make([]float64, degree+1)
+	for k := range coeffs {
+		coeffs[k] = c.AtVec(k) / math.Pow(bound, float64(k))
+	}
+	return Poly{Coeffs: coeffs, Bound: bound}, nil
+}
+
+// Shifted returns the coefficients, for each row i, of p(u[i] + x) as a
+// polynomial in x: out[k][i] is the coefficient of x^k. Vertical LR uses it
+// with u the bank's partial scores and x the center's: the bank then computes
+// p(z) from the center's encrypted powers x, x^2, ... with plaintext products
+// only (see Combine).
+func (p Poly) Shifted(u []float64) [][]float64 {
+	deg := p.Degree()
+	out := make([][]float64, deg+1)
+	for k := range out {
+		out[k] = make([]float64, len(u))
+	}
+	binom := make([]float64, deg+1) // row of Pascal's triangle, reused
+	for i, ui := range u {
+		// p(u + x) = sum_m c_m sum_k C(m,k) u^(m-k) x^k
+		for m := 0; m <= deg; m++ {
+			binom[0] = 1
+			for k := 1; k <= m; k++ {
+				binom[k] = 0
+			}
+			for r := 1; r <= m; r++ { // build C(m, .) in place
+				for k := r; k >= 1; k-- {
+					binom[k] += binom[k-1]
+				}
+			}
+			upow := 1.0
+			for k := m; k >= 0; k-- { // u^(m-k) grows as k falls
+				out[k][i] += p.Coeffs[m] * binom[k] * upow
+				upow *= ui
+			}
+		}
+	}
+	return out
+}
+
+// Combine returns constant + sum_k coeffs[k] . xs[k] (elementwise) for
+// encrypted SlotReal vectors xs of one length at one level and plaintext
+// vectors of that length: the bank's step of vertical LR, where xs are the
+// center's encrypted powers of its partial score and the coefficients come
+// from Poly.Shifted. One plaintext product per term, then one rescale: the
+// result is one level below xs at the set's scale. constant may be nil.
+func (p *Party) Combine(xs []*Vector, coeffs [][]float64, constant []float64) (*Vector, error) {
+	if len(xs) == 0 || len(coeffs) != len(xs) {
+		return nil, fmt.Errorf("%w: %d vectors and %d coefficient rows", ErrShape, len(xs), len(coeffs))
+	}
+	n := xs[0].Len
+	level := xs[0].Level()
+	for k, x := range xs {
+		if err := x.check(p.params); err != nil {
+			return nil, err
+		}
+		if x.Layout != SlotReal || x.Len != n || x.Level() != level || len(coeffs[k]) != n {
+			return nil, fmt.Errorf("%w: term %d: %s vector of %d values at level %d with %d coefficients, want slot-real %d at level %d",
+				ErrShape, k, x.Layout, x.Len, x.Level(), len(coeffs[k]), n, level)
+		}
+	}
+	if constant != nil && len(constant) != n {
+		return nil, fmt.Errorf("%w: constant of %d values for %d", ErrShape, len(constant), n)
+	}
+	if level < 1 {
+		return nil, fmt.Errorf("he: Combine needs a level to rescale, the vectors are at level 0")
+	}
+	qScale := rlwe.NewScale(p.params.ckks.Q()[level])
+	per := p.params.Slots()
+	out := &Vector{Layout: SlotReal, Len: n, Cts: make([]*rlwe.Ciphertext, len(xs[0].Cts))}
+	errs := make([]error, len(out.Cts))
+	parallelFor(len(out.Cts), func(lo, hi int) {
+		w := p.worker()
+		pt := ckks.NewPlaintext(p.params.ckks, level)
+		for c := lo; c < hi; c++ {
+			a, b := c*per, min((c+1)*per, n)
+			var acc *rlwe.Ciphertext
+			for k, x := range xs {
+				pt.Scale = qScale
+				if errs[c] = w.enc.Encode(coeffs[k][a:b], pt); errs[c] != nil {
+					return
+				}
+				if acc == nil {
+					acc, errs[c] = w.eval.MulNew(x.Cts[c], pt)
+				} else {
+					errs[c] = w.eval.MulThenAdd(x.Cts[c], pt, acc)
+				}
+				if errs[c] != nil {
+					return
+				}
+			}
+			if constant != nil {
+				// Encoded at scale q, then lifted by 2^LogScale to the
+				// accumulator's scale, staying on lattigo's fast path.
+				pt.Scale = qScale
+				if errs[c] = w.enc.Encode(constant[a:b], pt); errs[c] != nil {
+					return
+				}
+				liftPow2(p.params.ckks.RingQ().AtLevel(level), pt.Value, int(p.params.set.LogScale))
+				pt.Scale = acc.Scale
+				if errs[c] = w.eval.Add(acc, pt, acc); errs[c] != nil {
+					return
+				}
+			}
+			if errs[c] = w.eval.Rescale(acc, acc); errs[c] != nil {
+				return
+			}
+			out.Cts[c] = acc
+		}
+	})
+	return out, joinErrs(errs)
+}
