@@ -1,0 +1,185 @@
+package he
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestKeyGenOverTheWire runs the key generation through the wire encoding,
+// as two processes would, then decrypts jointly in both directions.
+func TestKeyGenOverTheWire(t *testing.T) {
+	params := MustParams(Linear14)
+	spec := KeySpec{Relinearization: true, Rotations: []int{1, 2, 64}}
+	ka, err := NewKeyGen(params, spec, testSeed)
+	require.NoError(t, err)
+	kb, err := NewKeyGen(params, spec, testSeed)
+	require.NoError(t, err)
+
+	a1, b1 := ka.MarshalRound1(), kb.MarshalRound1()
+	pb1, err := ka.UnmarshalRound1(b1)
+	require.NoError(t, err)
+	pa1, err := kb.UnmarshalRound1(a1)
+	require.NoError(t, err)
+	_, err = ka.Round2(pb1)
+	require.NoError(t, err)
+	_, err = kb.Round2(pa1)
+	require.NoError(t, err)
+	a2, err := ka.MarshalRound2()
+	require.NoError(t, err)
+	b2, err := kb.MarshalRound2()
+	require.NoError(t, err)
+	pb2, err := ka.UnmarshalRound2(b2)
+	require.NoError(t, err)
+	pa2, err := kb.UnmarshalRound2(a2)
+	require.NoError(t, err)
+	bank, err := ka.Finish(pb2)
+	require.NoError(t, err)
+	center, err := kb.Finish(pa2)
+	require.NoError(t, err)
+	t.Logf("round 1: %.1f MiB, round 2: %.1f MiB", float64(len(a1))/(1<<20), float64(len(a2))/(1<<20))
+
+	want := randVec(rand.New(rand.NewPCG(11, 12)), 1000, 3)
+	v, err := bank.Encrypt(want)
+	require.NoError(t, err)
+	// Rotation and relinearisation keys work.
+	sq, err := bank.evaluator.MulRelinNew(v.Cts[0], v.Cts[0])
+	require.NoError(t, err)
+	require.NoError(t, bank.evaluator.Rotate(sq, 64, sq))
+	_ = sq
+
+	// Through the wire: the bank sends the vector, the center its share.
+	data, err := params.MarshalVector(v)
+	require.NoError(t, err)
+	got, err := params.UnmarshalVector(data)
+	require.NoError(t, err)
+	share, err := center.DecryptShare(got)
+	require.NoError(t, err)
+	shareBytes, err := params.MarshalDecryptionShare(share)
+	require.NoError(t, err)
+	share2, err := params.UnmarshalDecryptionShare(shareBytes)
+	require.NoError(t, err)
+	vals, err := bank.Decrypt(v, share2)
+	require.NoError(t, err)
+	require.Less(t, maxAbsErr(vals, want), 1e-4)
+}
+
+func TestKeyGenMismatch(t *testing.T) {
+	params := MustParams(Hist13)
+	ka, err := NewKeyGen(params, KeySpec{Pack: true}, testSeed)
+	require.NoError(t, err)
+	kb, err := NewKeyGen(params, KeySpec{}, testSeed)
+	require.NoError(t, err)
+	_, err = ka.UnmarshalRound1(kb.MarshalRound1())
+	require.ErrorIs(t, err, ErrKeySpecMismatch)
+	other, err := NewKeyGen(MustParams(Linear14), KeySpec{}, testSeed)
+	require.NoError(t, err)
+	_, err = kb.UnmarshalRound1(other.MarshalRound1())
+	require.ErrorIs(t, err, ErrKeySpecMismatch)
+	require.ErrorContains(t, err, "linear14")
+	_, err = NewKeyGen(params, KeySpec{}, []byte("short"))
+	require.Error(t, err)
+}
+
+func TestUnmarshalRejects(t *testing.T) {
+	params := MustParams(Hist13)
+	bank, center := pairFor(t, Hist13, KeySpec{})
+	v, err := bank.EncryptCoeffs([]float64{1, 2, 3}, 16)
+	require.NoError(t, err)
+	good, err := params.MarshalVector(v)
+	require.NoError(t, err)
+	share, err := center.DecryptShare(v)
+	require.NoError(t, err)
+	goodShare, err := params.MarshalDecryptionShare(share)
+	require.NoError(t, err)
+
+	corrupt := func(b []byte, i int, x byte) []byte {
+		c := append([]byte(nil), b...)
+		c[i] = x
+		return c
+	}
+	cases := map[string][]byte{
+		"empty":           nil,
+		"truncated":       good[:len(good)-1],
+		"trailing":        append(append([]byte(nil), good...), 0),
+		"wrong kind":      corrupt(good, 2, kindDecryptionShare),
+		"wrong version":   corrupt(good, 3, 9),
+		"wrong set":       append(MustParams(Linear14).header(kindVector), good[5+len("hist13"):]...),
+		"bad layout":      corrupt(good, 11, 77),
+		"huge count":      corrupt(good, 11+1+8+4+4+3, 0xff),
+		"unreduced coeff": corrupt(good, len(good)-1, 0xff),
+		"level above max": corrupt(good, 11+1+8+4+4+4, 9),
+		"share as vector": goodShare,
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := params.UnmarshalVector(data)
+			require.Error(t, err)
+		})
+	}
+	_, err = params.UnmarshalDecryptionShare(goodShare[:len(goodShare)-8])
+	require.ErrorIs(t, err, ErrMalformed)
+	_, err = params.UnmarshalDecryptionShare(good)
+	require.ErrorIs(t, err, ErrMalformed)
+}
+
+func FuzzUnmarshalVector(f *testing.F) {
+	params := MustParams(Hist13)
+	bank, _ := pairFor(f, Hist13, KeySpec{})
+	v, err := bank.EncryptCoeffs([]float64{1, 2, 3}, 16)
+	require.NoError(f, err)
+	good, err := params.MarshalVector(v)
+	require.NoError(f, err)
+	f.Add(good)
+	f.Add(good[:40])
+	f.Add([]byte("VH\x01\x01\x06hist13"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := params.UnmarshalVector(data)
+		if err == nil {
+			// Whatever decodes must re-encode to the same bytes.
+			again, err := params.MarshalVector(v)
+			require.NoError(t, err)
+			require.Equal(t, data, again)
+		}
+	})
+}
+
+func FuzzUnmarshalDecryptionShare(f *testing.F) {
+	params := MustParams(Hist13)
+	bank, center := pairFor(f, Hist13, KeySpec{})
+	v, err := bank.EncryptCoeffs([]float64{1}, 16)
+	require.NoError(f, err)
+	share, err := center.DecryptShare(v)
+	require.NoError(f, err)
+	good, err := params.MarshalDecryptionShare(share)
+	require.NoError(f, err)
+	f.Add(good)
+	f.Add(good[:20])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := params.UnmarshalDecryptionShare(data)
+		if err == nil {
+			again, err := params.MarshalDecryptionShare(s)
+			require.NoError(t, err)
+			require.Equal(t, data, again)
+		}
+	})
+}
+
+func FuzzUnmarshalKeyGen(f *testing.F) {
+	params := MustParams(Hist13)
+	kg, err := NewKeyGen(params, KeySpec{Relinearization: true}, testSeed)
+	require.NoError(f, err)
+	r1 := kg.MarshalRound1()
+	f.Add(r1[:64], true)
+	f.Add([]byte("VH\x04\x01\x06hist13\x01"), false)
+	f.Add([]byte("VH\x03\x01\x06hist13\x00\x00\x00\x00\x01"), true)
+	f.Fuzz(func(t *testing.T, data []byte, second bool) {
+		// Must never panic; the exact-length check bounds allocation.
+		if second {
+			_, _ = kg.UnmarshalRound1(data)
+		} else {
+			_, _ = kg.UnmarshalRound2(data)
+		}
+	})
+}
