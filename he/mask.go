@@ -1,0 +1,53 @@
+package he
+
+import (
+	"fmt"
+
+	"github.com/tuneinsight/lattigo/v5/ring"
+	"github.com/tuneinsight/lattigo/v5/utils/sampling"
+)
+
+// MaskCoeffs adds independent uniform randomness modulo Q to every
+// coefficient of a coefficient-encoded vector (Coeff or CoeffGrid) for which
+// reveal(value index) is false, so a decryption reveals those values only
+// as uniform noise while the revealed ones keep their precision. Coefficients
+// that hold no value at all (padding, garbage of a kernel) are masked too.
+// reveal is called once per value of v.
+func (p *Party) MaskCoeffs(v *Vector, reveal func(i int) bool) error {
+	if err := v.check(p.params); err != nil {
+		return err
+	}
+	if v.Layout != Coeff && v.Layout != CoeffGrid {
+		return fmt.Errorf("%w: MaskCoeffs needs a coefficient layout, got %s (slot layouts are masked by the kernels that build them)", ErrLayout, v.Layout)
+	}
+	per := v.perCiphertext(p.params)
+	prng, err := sampling.NewPRNG()
+	if err != nil {
+		return fmt.Errorf("he: mask randomness: %w", err)
+	}
+	for c, ct := range v.Cts {
+		rq := p.params.ckks.RingQ().AtLevel(ct.Level())
+		keep := make([]bool, p.params.N())
+		for j := 0; j < per && c*per+j < v.Len; j++ {
+			if reveal(c*per + j) {
+				pos := j
+				if v.Layout == CoeffGrid {
+					pos = v.Stride*(j%v.Chunk) + j/v.Chunk
+				}
+				keep[pos] = true
+			}
+		}
+		mask := rq.NewPoly()
+		ring.NewUniformSampler(prng, rq).Read(mask)
+		for i, k := range keep {
+			if k {
+				for l := range mask.Coeffs {
+					mask.Coeffs[l][i] = 0
+				}
+			}
+		}
+		rq.NTT(mask, mask)
+		rq.Add(ct.Value[0], mask, ct.Value[0])
+	}
+	return nil
+}
