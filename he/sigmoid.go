@@ -35,11 +35,30 @@ func (p Poly) Degree() int { return len(p.Coeffs) - 1 }
 // on [-6, 6] within 0.01 (TestFitSigmoid). Keep the bound close to the range
 // of the scores: the error grows fast with it.
 func FitSigmoid(degree int, bound float64) (Poly, error) {
+	return Fit(func(z float64) float64 { return 1 / (1 + math.Exp(-z)) }, degree, bound)
+}
+
+// FitSoftplus returns the least-squares polynomial to softplus(z) =
+// log(1 + e^z) on [-bound, bound]: the log-loss of a row with label y is
+// softplus(z) - y*z, so the bank can evaluate the loss from the center's
+// encrypted powers like the sigmoid.
+func FitSoftplus(degree int, bound float64) (Poly, error) {
+	return Fit(func(z float64) float64 {
+		if z > 30 {
+			return z
+		}
+		return math.Log1p(math.Exp(z))
+	}, degree, bound)
+}
+
+// Fit returns the least-squares polynomial of the given degree to f on
+// [-bound, bound], fitted on 1024 Chebyshev nodes.
+func Fit(f func(float64) float64, degree int, bound float64) (Poly, error) {
 	if degree < 1 || degree > 15 {
-		return Poly{}, fmt.Errorf("he: sigmoid degree %d outside [1, 15]", degree)
+		return Poly{}, fmt.Errorf("he: polynomial degree %d outside [1, 15]", degree)
 	}
 	if !(bound > 0) || math.IsInf(bound, 0) {
-		return Poly{}, fmt.Errorf("he: sigmoid interval bound %v must be positive", bound)
+		return Poly{}, fmt.Errorf("he: polynomial interval bound %v must be positive", bound)
 	}
 	const nodes = 1024
 	a := mat.NewDense(nodes, degree+1, nil)
@@ -53,11 +72,11 @@ func FitSigmoid(degree int, bound float64) (Poly, error) {
 			a.Set(i, k, pow)
 			pow *= t
 		}
-		b.SetVec(i, 1/(1+math.Exp(-z)))
+		b.SetVec(i, f(z))
 	}
 	var c mat.VecDense
 	if err := c.SolveVec(a, b); err != nil {
-		return Poly{}, fmt.Errorf("he: sigmoid fit: %w", err)
+		return Poly{}, fmt.Errorf("he: polynomial fit: %w", err)
 	}
 	coeffs := make([]float64, degree+1)
 	for k := range coeffs {
@@ -171,4 +190,42 @@ func (p *Party) Combine(xs []*Vector, coeffs [][]float64, constant []float64) (*
 		}
 	})
 	return out, joinErrs(errs)
+}
+
+// SumRotations returns the slot rotations SumSlots needs.
+func SumRotations(p Params) []int {
+	var rots []int
+	for s := 1; s < p.Slots(); s <<= 1 {
+		rots = append(rots, s)
+	}
+	return rots
+}
+
+// SumSlots returns the sum of all values of a SlotReal vector, in a
+// one-value vector whose every slot holds the total (so a decryption reveals
+// the sum and nothing else). Its rotations are SumRotations.
+func (p *Party) SumSlots(v *Vector) (*Vector, error) {
+	if err := v.check(p.params); err != nil {
+		return nil, err
+	}
+	if v.Layout != SlotReal || len(v.Cts) == 0 {
+		return nil, fmt.Errorf("%w: SumSlots needs a non-empty slot-real vector, got %s", ErrLayout, v.Layout)
+	}
+	eval := p.evaluator.ShallowCopy()
+	sum := v.Cts[0].CopyNew()
+	for _, ct := range v.Cts[1:] {
+		if err := eval.Add(sum, ct, sum); err != nil {
+			return nil, err
+		}
+	}
+	tmp := ckks.NewCiphertext(p.params.ckks, 1, sum.Level())
+	for s := 1; s < p.params.Slots(); s <<= 1 {
+		if err := eval.Rotate(sum, s, tmp); err != nil {
+			return nil, fmt.Errorf("he: SumSlots: %w (add SumRotations to the KeySpec)", err)
+		}
+		if err := eval.Add(sum, tmp, sum); err != nil {
+			return nil, err
+		}
+	}
+	return &Vector{Layout: SlotReal, Len: 1, Cts: []*rlwe.Ciphertext{sum}}, nil
 }

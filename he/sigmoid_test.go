@@ -109,3 +109,32 @@ func TestSigmoidResidualEncrypted(t *testing.T) {
 	t.Logf("encrypted residual: max abs error %.2e", maxAbsErr(got, want))
 	require.Less(t, maxAbsErr(got, want), 2e-5)
 }
+
+func TestSumSlots(t *testing.T) {
+	p := MustParams(Linear14)
+	bank, center := pairFor(t, Linear14, KeySpec{Rotations: SumRotations(p)})
+	vals := randVec(rand.New(rand.NewPCG(5, 5)), 20_000, 1)
+	v, err := bank.Encrypt(vals)
+	require.NoError(t, err)
+	s, err := bank.SumSlots(v)
+	require.NoError(t, err)
+	share, err := center.DecryptShare(s)
+	require.NoError(t, err)
+	got, err := bank.Decrypt(s, share)
+	require.NoError(t, err)
+	want := 0.0
+	for _, x := range vals {
+		want += x
+	}
+	require.InDelta(t, want, got[0], 1e-4)
+	_, err = center.SumSlots(v) // the keys are collective: either party can sum
+	require.NoError(t, err)
+}
+
+func TestFitSoftplus(t *testing.T) {
+	q, err := FitSoftplus(6, 8)
+	require.NoError(t, err)
+	for z := -8.0; z <= 8; z += 0.01 {
+		require.InDelta(t, math.Log1p(math.Exp(z)), q.Eval(z), 0.03)
+	}
+}
