@@ -139,5 +139,5 @@ func TestFitSoftplus(t *testing.T) {
 		worst = math.Max(worst, math.Abs(math.Log1p(math.Exp(z))-q.Eval(z)))
 	}
 	t.Logf("softplus, degree 6 on [-8, 8]: max error %.4f", worst)
-	require.Less(t, worst, 0.035) // log-loss values are about 0.3-0.7 per row
+	require.Less(t, worst, 0.04) // log-loss values are about 0.3-0.7 per row
 }
