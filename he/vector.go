@@ -229,3 +229,26 @@ func liftPow2(r *ring.Ring, pol ring.Poly, bits int) {
 		bits -= step
 	}
 }
+
+// Add returns a + b for two vectors of one layout, length and level.
+func (p *Party) Add(a, b *Vector) (*Vector, error) {
+	if err := a.check(p.params); err != nil {
+		return nil, err
+	}
+	if err := b.check(p.params); err != nil {
+		return nil, err
+	}
+	if a.Layout != b.Layout || a.Len != b.Len || a.Chunk != b.Chunk || a.Stride != b.Stride {
+		return nil, fmt.Errorf("%w: adding a %s vector of %d values to a %s vector of %d", ErrShape, a.Layout, a.Len, b.Layout, b.Len)
+	}
+	out := &Vector{Layout: a.Layout, Len: a.Len, Chunk: a.Chunk, Stride: a.Stride, Cts: make([]*rlwe.Ciphertext, len(a.Cts))}
+	eval := p.evaluator.ShallowCopy()
+	for i := range a.Cts {
+		ct, err := eval.AddNew(a.Cts[i], b.Cts[i])
+		if err != nil {
+			return nil, err
+		}
+		out.Cts[i] = ct
+	}
+	return out, nil
+}
