@@ -94,7 +94,7 @@ func (p *Party) PrepareMatrix(x []float64, rows, cols int) (*Matrix, error) {
 	scale := rlwe.NewScale(p.params.ckks.Q()[m.level])
 	errs := make([]error, chunks*dPad)
 	parallelFor(chunks*dPad, func(lo, hi int) {
-		enc := p.encoder.ShallowCopy()
+		w := p.worker()
 		buf := make([]complex128, slots)
 		for t := lo; t < hi; t++ {
 			c, k := t/dPad, t%dPad
@@ -119,8 +119,7 @@ func (p *Party) PrepareMatrix(x []float64, rows, cols int) (*Matrix, error) {
 				continue
 			}
 			pt := ckks.NewPlaintext(p.params.ckks, m.level)
-			pt.Scale = scale
-			if errs[t] = enc.Encode(buf, pt); errs[t] != nil {
+			if errs[t] = w.encodeSlots(p.params, nil, nil, buf, scale.Float64(), pt); errs[t] != nil {
 				return
 			}
 			m.pts[c][k] = pt

@@ -41,10 +41,16 @@ type worker struct {
 	enc  *ckks.Encoder
 	encr *rlwe.Encryptor
 	eval *ckks.Evaluator
+	cbuf []complex128
 }
 
 func (p *Party) worker() worker {
-	return worker{enc: p.encoder.ShallowCopy(), encr: p.encryptor.ShallowCopy(), eval: p.evaluator.ShallowCopy()}
+	return worker{
+		enc:  p.encoder.ShallowCopy(),
+		encr: p.encryptor.ShallowCopy(),
+		eval: p.evaluator.ShallowCopy(),
+		cbuf: make([]complex128, p.params.Slots()),
+	}
 }
 
 // hasGalois reports whether the collective key set holds the Galois element.

@@ -157,8 +157,7 @@ func (p *Party) Combine(xs []*Vector, coeffs [][]float64, constant []float64) (*
 			a, b := c*per, min((c+1)*per, n)
 			var acc *rlwe.Ciphertext
 			for k, x := range xs {
-				pt.Scale = qScale
-				if errs[c] = w.enc.Encode(coeffs[k][a:b], pt); errs[c] != nil {
+				if errs[c] = w.encodeSlots(p.params, coeffs[k][a:b], nil, nil, qScale.Float64(), pt); errs[c] != nil {
 					return
 				}
 				if acc == nil {
@@ -173,8 +172,7 @@ func (p *Party) Combine(xs []*Vector, coeffs [][]float64, constant []float64) (*
 			if constant != nil {
 				// Encoded at scale q, then lifted by 2^LogScale to the
 				// accumulator's scale, staying on lattigo's fast path.
-				pt.Scale = qScale
-				if errs[c] = w.enc.Encode(constant[a:b], pt); errs[c] != nil {
+				if errs[c] = w.encodeSlots(p.params, constant[a:b], nil, nil, qScale.Float64(), pt); errs[c] != nil {
 					return
 				}
 				liftPow2(p.params.ckks.RingQ().AtLevel(level), pt.Value, int(p.params.set.LogScale))

@@ -142,8 +142,8 @@ func (p *Party) Encrypt(values []float64) (*Vector, error) {
 	v := &Vector{Layout: SlotReal, Len: len(values), Cts: make([]*rlwe.Ciphertext, (len(values)+per-1)/per)}
 	return v, p.encryptChunks(v, func(w worker, i int, pt *rlwe.Plaintext) error {
 		lo, hi := i*per, min((i+1)*per, len(values))
-		return w.enc.Encode(values[lo:hi], pt)
-	}, true)
+		return w.encodeSlots(p.params, values[lo:hi], nil, nil, math.Exp2(encodeLogScale), pt)
+	})
 }
 
 // EncryptComplex encrypts a + i*b in the SlotComplex layout (complex packing:
@@ -156,12 +156,8 @@ func (p *Party) EncryptComplex(a, b []float64) (*Vector, error) {
 	v := &Vector{Layout: SlotComplex, Len: len(a), Cts: make([]*rlwe.Ciphertext, (len(a)+per-1)/per)}
 	return v, p.encryptChunks(v, func(w worker, i int, pt *rlwe.Plaintext) error {
 		lo, hi := i*per, min((i+1)*per, len(a))
-		buf := make([]complex128, hi-lo)
-		for j := range buf {
-			buf[j] = complex(a[lo+j], b[lo+j])
-		}
-		return w.enc.Encode(buf, pt)
-	}, true)
+		return w.encodeSlots(p.params, a[lo:hi], b[lo:hi], nil, math.Exp2(encodeLogScale), pt)
+	})
 }
 
 // EncryptCoeffs encrypts real values in the Coeff layout, chunk values per
@@ -173,8 +169,8 @@ func (p *Party) EncryptCoeffs(values []float64, chunk int) (*Vector, error) {
 	v := &Vector{Layout: Coeff, Len: len(values), Chunk: chunk, Cts: make([]*rlwe.Ciphertext, (len(values)+chunk-1)/chunk)}
 	return v, p.encryptChunks(v, func(w worker, i int, pt *rlwe.Plaintext) error {
 		lo, hi := i*chunk, min((i+1)*chunk, len(values))
-		return w.enc.Encode(values[lo:hi], pt)
-	}, false)
+		return w.encodeCoeffs(p.params, values[lo:hi], math.Exp2(encodeLogScale), pt)
+	})
 }
 
 // encodeLogScale is the scale at which values are encoded before being lifted
@@ -184,16 +180,13 @@ func (p *Party) EncryptCoeffs(values []float64, chunk int) (*Vector, error) {
 // precision, far below the flooding noise.
 const encodeLogScale = 40
 
-func (p *Party) encryptChunks(v *Vector, encode func(w worker, i int, pt *rlwe.Plaintext) error, batched bool) error {
+func (p *Party) encryptChunks(v *Vector, encode func(w worker, i int, pt *rlwe.Plaintext) error) error {
 	errs := make([]error, len(v.Cts))
 	lift := p.params.set.LogScale - encodeLogScale
 	parallelFor(len(v.Cts), func(lo, hi int) {
 		w := p.worker()
 		pt := ckks.NewPlaintext(p.params.ckks, p.params.MaxLevel())
-		pt.IsBatched = batched
 		for i := lo; i < hi; i++ {
-			pt.Value.Zero()
-			pt.Scale = rlwe.NewScale(math.Exp2(encodeLogScale))
 			if errs[i] = encode(w, i, pt); errs[i] != nil {
 				return
 			}
