@@ -1,0 +1,243 @@
+package fl
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/veil-fl/veil/proto/veilpb"
+)
+
+type handshakeResult struct {
+	s   *Session
+	err error
+}
+
+// handshakePair runs Handshake on both ends at once.
+func handshakePair(ctx context.Context, a, b Transport, ha, hb Hello) (ra, rb handshakeResult) {
+	done := make(chan handshakeResult, 1)
+	go func() {
+		s, err := Handshake(ctx, b, hb)
+		done <- handshakeResult{s, err}
+	}()
+	s, err := Handshake(ctx, a, ha)
+	return handshakeResult{s, err}, <-done
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var (
+	bankHello   = Hello{Role: RoleActive, Params: "hist13", Rows: 30000}
+	centerHello = Hello{Role: RolePassive, Params: "hist13"}
+)
+
+func TestHandshake(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := NewPipe()
+	ra, rb := handshakePair(ctx, a, b, bankHello, centerHello)
+	require.NoError(t, ra.err)
+	require.NoError(t, rb.err)
+	require.Equal(t, ra.s.Seed, rb.s.Seed)
+	require.NotEqual(t, [32]byte{}, ra.s.Seed)
+	require.Equal(t, uint64(30000), ra.s.Rows)
+	require.Equal(t, uint64(30000), rb.s.Rows)
+	require.Equal(t, RolePassive, ra.s.Peer.Role)
+	require.Equal(t, RoleActive, rb.s.Peer.Role)
+	require.Equal(t, uint32(ProtocolVersion), ra.s.Local.Version)
+	require.Equal(t, uint32(ProtocolVersion), rb.s.Peer.Version)
+
+	// A second session gets a fresh seed.
+	a2, b2 := NewPipe()
+	ra2, _ := handshakePair(ctx, a2, b2, bankHello, centerHello)
+	require.NoError(t, ra2.err)
+	require.NotEqual(t, ra.s.Seed, ra2.s.Seed)
+}
+
+// The seed is SHA-256 of the contributions in role order, whichever end
+// runs which role.
+func TestHandshakeSeedDerivation(t *testing.T) {
+	ctx := testCtx(t)
+	var mu sync.Mutex
+	roleOf := map[[32]byte]Role{} // commitment -> role
+	contrib := map[Role][]byte{}
+	a, b := NewPipe(PipeTamper(func(m Message) Message {
+		mu.Lock()
+		defer mu.Unlock()
+		switch m.Type {
+		case TypeHello:
+			var h veilpb.Hello
+			require.NoError(t, proto.Unmarshal(m.Payload, &h))
+			roleOf[[32]byte(h.GetCommitment())] = Role(h.GetRole())
+		case TypeReveal:
+			var r veilpb.Reveal
+			require.NoError(t, proto.Unmarshal(m.Payload, &r))
+			contrib[roleOf[sha256.Sum256(r.GetContribution())]] = r.GetContribution()
+		}
+		return m
+	}))
+	// The passive party runs end a this time.
+	ra, rb := handshakePair(ctx, a, b, centerHello, bankHello)
+	require.NoError(t, ra.err)
+	require.NoError(t, rb.err)
+	require.Len(t, contrib[RoleActive], 32)
+	require.Len(t, contrib[RolePassive], 32)
+	want := sha256.Sum256(append(append([]byte{}, contrib[RoleActive]...), contrib[RolePassive]...))
+	require.Equal(t, want, ra.s.Seed)
+	require.Equal(t, want, rb.s.Seed)
+}
+
+func TestHandshakeMismatch(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		a, b       Hello
+		is         error
+		field      string
+		aVal, bVal string
+	}{
+		{"version", Hello{Version: 1, Role: RoleActive, Params: "hist13"}, Hello{Version: 2, Role: RolePassive, Params: "hist13"},
+			ErrPeerVersion, FieldVersion, "1", "2"},
+		{"params", Hello{Role: RoleActive, Params: "hist13"}, Hello{Role: RolePassive, Params: "linear14"},
+			ErrParamsMismatch, FieldParams, "hist13", "linear14"},
+		{"same role", Hello{Role: RolePassive, Params: "hist13"}, Hello{Role: RolePassive, Params: "hist13"},
+			ErrRoleConflict, FieldRole, "passive", "passive"},
+		{"rows", Hello{Role: RoleActive, Params: "hist13", Rows: 30000}, Hello{Role: RolePassive, Params: "hist13", Rows: 29999},
+			ErrRowsMismatch, FieldRows, "30000", "29999"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			a, b := NewPipe()
+			ra, rb := handshakePair(ctx, a, b, tc.a, tc.b)
+			checkMismatch(t, ra.err, tc.is, tc.field, tc.aVal, tc.bVal)
+			checkMismatch(t, rb.err, tc.is, tc.field, tc.bVal, tc.aVal)
+			// Each side also told the other.
+			_, err := Expect(ctx, a, "next")
+			require.ErrorIs(t, err, ErrPeerAborted)
+			require.ErrorIs(t, err, tc.is)
+		})
+	}
+}
+
+func checkMismatch(t *testing.T, err error, is error, field, local, peer string) {
+	t.Helper()
+	require.ErrorIs(t, err, is)
+	var me *MismatchError
+	require.ErrorAs(t, err, &me)
+	require.Equal(t, field, me.Field)
+	require.Equal(t, local, me.Local)
+	require.Equal(t, peer, me.Peer)
+	require.ErrorContains(t, err, `local "`+local+`", peer "`+peer+`"`)
+}
+
+func TestHandshakeBadReveal(t *testing.T) {
+	ctx := testCtx(t)
+	var tampered atomic.Bool
+	a, b := NewPipe(PipeTamper(func(m Message) Message {
+		// Only the first reveal, whichever side sends it.
+		if m.Type == TypeReveal && tampered.CompareAndSwap(false, true) {
+			var r veilpb.Reveal
+			_ = proto.Unmarshal(m.Payload, &r)
+			r.Contribution[0] ^= 1
+			m.Payload, _ = proto.Marshal(&r)
+		}
+		return m
+	}))
+	ra, rb := handshakePair(ctx, a, b, bankHello, centerHello)
+	// One side sees the bad reveal; the other is told before it finishes.
+	errs := []error{ra.err, rb.err}
+	require.True(t, errors.Is(errs[0], ErrCommitment) || errors.Is(errs[1], ErrCommitment), "%v / %v", errs[0], errs[1])
+	for _, err := range errs {
+		if !errors.Is(err, ErrCommitment) {
+			require.ErrorIs(t, err, ErrPeerAborted)
+			require.ErrorContains(t, err, "does not match commitment")
+		}
+	}
+}
+
+func TestHandshakeGarbageHello(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := NewPipe()
+	require.NoError(t, b.Send(ctx, Message{Type: TypeHello, Payload: []byte{0xff, 0xff}}))
+	_, err := Handshake(ctx, a, bankHello)
+	require.ErrorIs(t, err, ErrMalformed)
+	// b is told: skip a's hello, then the abort.
+	_, err = Expect(ctx, b, TypeHello)
+	require.NoError(t, err)
+	_, err = Expect(ctx, b, TypeReveal)
+	require.ErrorIs(t, err, ErrPeerAborted)
+	require.ErrorContains(t, err, "hello")
+}
+
+func TestHandshakeWrongFirstMessage(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := NewPipe()
+	require.NoError(t, b.Send(ctx, Message{Type: "psi.batch"}))
+	_, err := Handshake(ctx, a, bankHello)
+	var ue *UnexpectedMessageError
+	require.ErrorAs(t, err, &ue)
+	require.Equal(t, TypeHello, ue.Want)
+}
+
+func TestHandshakeLocalArgs(t *testing.T) {
+	ctx := testCtx(t)
+	a, _ := NewPipe()
+	_, err := Handshake(ctx, a, Hello{Role: "bank", Params: "hist13"})
+	require.ErrorContains(t, err, `local role "bank"`)
+	_, err = Handshake(ctx, a, Hello{Role: RoleActive})
+	require.ErrorContains(t, err, "parameter set id")
+	require.Zero(t, a.Stats().SentMessages, "nothing sent on bad arguments")
+}
+
+func TestHandshakeSilentPeer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	a, _ := NewPipe()
+	_, err := Handshake(ctx, a, bankHello)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestHandshakePeerDrops(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := NewPipe(PipeDropAfter(3)) // both hellos and one reveal get through
+	ra, rb := handshakePair(ctx, a, b, bankHello, centerHello)
+	require.ErrorIs(t, ra.err, ErrConnLost)
+	require.ErrorIs(t, rb.err, ErrConnLost)
+}
+
+// FuzzHandshakeDecoders throws arbitrary payloads at the decoders for what
+// the peer sends during a handshake. They must not panic, and what they
+// accept must respect the bounds.
+func FuzzHandshakeDecoders(f *testing.F) {
+	hello, _ := proto.Marshal(&veilpb.Hello{Version: 1, Role: "active", Params: "hist13", Rows: 5, Commitment: make([]byte, 32)})
+	reveal, _ := proto.Marshal(&veilpb.Reveal{Contribution: make([]byte, 32)})
+	abort, _ := proto.Marshal(&veilpb.Abort{Reason: "x", Field: FieldParams, SenderValue: "a", ReceiverValue: "b"})
+	for _, s := range [][]byte{hello, reveal, abort, nil, {0xff}} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if h, c, err := decodeHello(b); err == nil {
+			if len(c) != 32 || len(h.Role) > maxRoleLength || len(h.Params) > maxParamsLength {
+				t.Fatalf("accepted out-of-bounds hello %+v, commitment %d bytes", h, len(c))
+			}
+			_ = compareHellos(bankHello, h)
+		}
+		if c, err := decodeReveal(b); err == nil && len(c) != contribLength {
+			t.Fatalf("accepted %d-byte contribution", len(c))
+		}
+		e := decodeAbort(b)
+		if len(e.Reason) > maxReasonLength+3 {
+			t.Fatalf("abort reason of %d bytes kept", len(e.Reason))
+		}
+		_ = e.Error()
+	})
+}

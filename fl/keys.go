@@ -1,0 +1,119 @@
+package fl
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/veil-fl/veil/he"
+)
+
+// Message types of the threshold key generation and joint decryption.
+const (
+	TypeKeyGen1 = "he.keygen.1"
+	TypeKeyGen2 = "he.keygen.2"
+	// TypeDecrypt carries a vector the sender asks the peer to help decrypt;
+	// TypeShare carries the helper's flooded decryption share back.
+	TypeDecrypt = "he.decrypt"
+	TypeShare   = "he.share"
+)
+
+// GenerateKeys runs he's two-party threshold key generation over the session:
+// both parties call it with the same parameters and key spec and the joint
+// seed of the handshake. Each gets its own he.Party holding its secret-key
+// share and the collective keys; no secret share crosses the wire.
+func GenerateKeys(ctx context.Context, t Transport, params he.Params, spec he.KeySpec, seed []byte) (*he.Party, error) {
+	kg, err := he.NewKeyGen(params, spec, seed)
+	if err != nil {
+		return nil, err
+	}
+	// Send and receive concurrently: each round-1 message can be many MiB and
+	// a transport may not buffer a whole one while the peer sends its own.
+	peer1, err := swap(ctx, t, Message{Type: TypeKeyGen1, Payload: kg.MarshalRound1()}, TypeKeyGen1)
+	if err != nil {
+		return nil, fmt.Errorf("fl: key generation round 1: %w", err)
+	}
+	r1, err := kg.UnmarshalRound1(peer1)
+	if err != nil {
+		return nil, failKeys(ctx, t, err)
+	}
+	if _, err := kg.Round2(r1); err != nil {
+		return nil, failKeys(ctx, t, err)
+	}
+	own2, err := kg.MarshalRound2()
+	if err != nil {
+		return nil, err
+	}
+	peer2, err := swap(ctx, t, Message{Type: TypeKeyGen2, Payload: own2}, TypeKeyGen2)
+	if err != nil {
+		return nil, fmt.Errorf("fl: key generation round 2: %w", err)
+	}
+	r2, err := kg.UnmarshalRound2(peer2)
+	if err != nil {
+		return nil, failKeys(ctx, t, err)
+	}
+	return kg.Finish(r2)
+}
+
+func failKeys(ctx context.Context, t Transport, err error) error {
+	_ = Abort(ctx, t, err)
+	return fmt.Errorf("fl: key generation: %w", err)
+}
+
+// swap sends m and receives the peer's message of type want at the same time.
+func swap(ctx context.Context, t Transport, m Message, want string) ([]byte, error) {
+	sent := make(chan error, 1)
+	go func() { sent <- t.Send(ctx, m) }()
+	got, err := Expect(ctx, t, want)
+	if serr := <-sent; serr != nil && err == nil {
+		err = serr
+	}
+	return got, err
+}
+
+// DecryptWithPeer decrypts v for this party: it sends v to the peer, which
+// must be running HelpDecrypt, and combines the flooded share that comes back
+// with its own key share. Only this party learns the values.
+func DecryptWithPeer(ctx context.Context, t Transport, p *he.Party, v *he.Vector) ([]float64, error) {
+	p.DropToDecryptLevel(v)
+	data, err := p.Params().MarshalVector(v)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Send(ctx, Message{Type: TypeDecrypt, Payload: data}); err != nil {
+		return nil, err
+	}
+	b, err := Expect(ctx, t, TypeShare)
+	if err != nil {
+		return nil, err
+	}
+	share, err := p.Params().UnmarshalDecryptionShare(b)
+	if err != nil {
+		return nil, fmt.Errorf("fl: decryption share from peer: %w", err)
+	}
+	return p.Decrypt(v, share)
+}
+
+// HelpDecrypt is the helping side of DecryptWithPeer: it receives the vector
+// the peer asks to decrypt and returns its flooded share. The protocol that
+// calls it decides that the peer may learn that vector (semi-honest model:
+// the peer asks only for what its protocol names).
+func HelpDecrypt(ctx context.Context, t Transport, p *he.Party) error {
+	b, err := Expect(ctx, t, TypeDecrypt)
+	if err != nil {
+		return err
+	}
+	v, err := p.Params().UnmarshalVector(b)
+	if err != nil {
+		_ = Abort(ctx, t, err)
+		return fmt.Errorf("fl: vector to decrypt from peer: %w", err)
+	}
+	share, err := p.DecryptShare(v)
+	if err != nil {
+		return err
+	}
+	data, err := p.Params().MarshalDecryptionShare(share)
+	if err != nil {
+		return err
+	}
+	return t.Send(ctx, Message{Type: TypeShare, Payload: data})
+}

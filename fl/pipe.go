@@ -1,0 +1,210 @@
+package fl
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+)
+
+// PipeOption configures NewPipe.
+type PipeOption func(*pipeConfig)
+
+type pipeConfig struct {
+	buffer    int
+	dropAfter int // 0: never
+	tamper    func(Message) Message
+}
+
+// PipeBuffer sets how many unread messages each direction holds before
+// Send blocks (default 64).
+func PipeBuffer(n int) PipeOption {
+	return func(c *pipeConfig) { c.buffer = max(n, 0) }
+}
+
+// PipeDropAfter makes the connection drop once n messages (both directions
+// together) have been sent: the next Send fails, and from then on both ends
+// report ErrConnLost, discarding messages not yet read, as a real connection
+// loss would. It simulates a peer that vanishes mid-protocol.
+func PipeDropAfter(n int) PipeOption {
+	return func(c *pipeConfig) { c.dropAfter = n }
+}
+
+// PipeTamper passes every message, in both directions, through f on its
+// way. It lets tests play a misbehaving peer. f receives a copy it may
+// modify.
+func PipeTamper(f func(Message) Message) PipeOption {
+	return func(c *pipeConfig) { c.tamper = f }
+}
+
+// NewPipe returns the two ends of an in-memory transport for tests and
+// single-process examples. Each direction is a buffered channel; Stats count
+// what the gRPC transport would send with the default chunk size.
+func NewPipe(opts ...PipeOption) (a, b *PipeEnd) {
+	cfg := pipeConfig{buffer: 64}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	link := &pipeLink{cfg: cfg, dropped: make(chan struct{})}
+	ab := make(chan envelope, cfg.buffer)
+	ba := make(chan envelope, cfg.buffer)
+	a = &PipeEnd{link: link, in: ba, out: ab, sendMu: newCtxMutex(), closed: make(chan struct{})}
+	b = &PipeEnd{link: link, in: ab, out: ba, sendMu: newCtxMutex(), closed: make(chan struct{})}
+	a.peer, b.peer = b, a
+	return a, b
+}
+
+// pipeLink is the state both ends share: the connection itself.
+type pipeLink struct {
+	cfg     pipeConfig
+	mu      sync.Mutex
+	sent    int
+	dropped chan struct{} // closed when the connection drops
+	once    sync.Once
+}
+
+func (l *pipeLink) drop() {
+	l.once.Do(func() { close(l.dropped) })
+}
+
+// admit counts one message against PipeDropAfter and reports false once the
+// connection is gone.
+func (l *pipeLink) admit() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-l.dropped:
+		return false
+	default:
+	}
+	if l.cfg.dropAfter > 0 && l.sent >= l.cfg.dropAfter {
+		l.drop()
+		return false
+	}
+	l.sent++
+	return true
+}
+
+// PipeEnd is one end of a NewPipe. It implements Transport.
+type PipeEnd struct {
+	link *pipeLink
+	peer *PipeEnd
+	in   <-chan envelope
+	out  chan<- envelope
+
+	sendMu ctxMutex // keeps sequence numbers in channel order
+	seq    uint64
+
+	closed    chan struct{}
+	closeOnce sync.Once
+	stats     counters
+}
+
+var _ Transport = (*PipeEnd)(nil)
+
+// Send implements Transport.
+func (p *PipeEnd) Send(ctx context.Context, m Message) error {
+	if err := checkType(m.Type); err != nil {
+		return fmt.Errorf("fl: send: %v", err)
+	}
+	if err := p.sendMu.lock(ctx); err != nil {
+		return fmt.Errorf("fl: send %q: %w", m.Type, err)
+	}
+	defer p.sendMu.unlock()
+	select {
+	case <-p.closed:
+		return fmt.Errorf("fl: send %q: %w", m.Type, ErrClosed)
+	case <-p.peer.closed:
+		return fmt.Errorf("fl: send %q: %w by peer", m.Type, ErrClosed)
+	case <-p.link.dropped:
+		return fmt.Errorf("fl: send %q: %w", m.Type, ErrConnLost)
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("fl: send %q: %w", m.Type, err)
+	}
+	if !p.link.admit() {
+		return fmt.Errorf("fl: send %q: %w (PipeDropAfter)", m.Type, ErrConnLost)
+	}
+	c := Message{Type: m.Type}
+	if len(m.Payload) > 0 {
+		c.Payload = bytes.Clone(m.Payload)
+	}
+	if p.link.cfg.tamper != nil {
+		c = p.link.cfg.tamper(c)
+	}
+	select {
+	case p.out <- envelope{c, p.seq + 1}:
+	case <-ctx.Done():
+		return fmt.Errorf("fl: send %q: %w", m.Type, ctx.Err())
+	case <-p.closed:
+		return fmt.Errorf("fl: send %q: %w", m.Type, ErrClosed)
+	case <-p.peer.closed:
+		return fmt.Errorf("fl: send %q: %w by peer", m.Type, ErrClosed)
+	case <-p.link.dropped:
+		return fmt.Errorf("fl: send %q: %w", m.Type, ErrConnLost)
+	}
+	p.seq++
+	p.stats.sentMsgs.Add(1)
+	p.stats.sentBytes.Add(wireSize(c, p.seq, DefaultChunkSize))
+	return nil
+}
+
+// Recv implements Transport.
+func (p *PipeEnd) Recv(ctx context.Context) (Message, error) {
+	// A dropped connection loses what was in flight; a closed one does not.
+	select {
+	case <-p.link.dropped:
+		return Message{}, fmt.Errorf("fl: recv: %w", ErrConnLost)
+	case <-p.closed:
+		return Message{}, fmt.Errorf("fl: recv: %w", ErrClosed)
+	default:
+	}
+	select {
+	case e := <-p.in:
+		return p.received(e), nil
+	case <-ctx.Done():
+		return Message{}, fmt.Errorf("fl: recv: %w", ctx.Err())
+	case <-p.closed:
+		return Message{}, fmt.Errorf("fl: recv: %w", ErrClosed)
+	case <-p.link.dropped:
+		return Message{}, fmt.Errorf("fl: recv: %w", ErrConnLost)
+	case <-p.peer.closed:
+		select {
+		case e := <-p.in:
+			return p.received(e), nil
+		default:
+			return Message{}, fmt.Errorf("fl: recv: %w by peer", ErrClosed)
+		}
+	}
+}
+
+func (p *PipeEnd) received(e envelope) Message {
+	p.stats.recvMsgs.Add(1)
+	p.stats.recvBytes.Add(wireSize(e.m, e.seq, DefaultChunkSize))
+	return e.m
+}
+
+// envelope carries the sequence number the gRPC transport would have given
+// a message, for Stats.
+type envelope struct {
+	m   Message
+	seq uint64
+}
+
+// Close implements Transport. The peer can still read what was sent before.
+func (p *PipeEnd) Close() error {
+	p.closeOnce.Do(func() { close(p.closed) })
+	return nil
+}
+
+// Sever drops the connection abruptly, as a crashed peer or a cut cable
+// would: both ends report ErrConnLost and unread messages are lost.
+func (p *PipeEnd) Sever() {
+	p.link.drop()
+}
+
+// Stats implements Transport.
+func (p *PipeEnd) Stats() Stats {
+	return p.stats.stats()
+}

@@ -1,0 +1,129 @@
+package fl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+)
+
+// Message is one protocol message: a type name that the receiver checks
+// against what it expects, and an opaque payload (a serialised ciphertext, a
+// key, a PSI batch, an encoded handshake record).
+type Message struct {
+	Type    string
+	Payload []byte
+}
+
+// MaxTypeLength bounds Message.Type in bytes. Types are short names such as
+// "veil.hello" or "he.galois-key".
+const MaxTypeLength = 128
+
+// Transport carries messages between the two parties of one session, in
+// order and without loss or duplication. Protocol code sees only this
+// interface, so it runs unchanged over gRPC and over the in-memory Pipe.
+//
+// All methods are safe for concurrent use. Concurrent Sends are serialised,
+// each message whole; concurrent Recvs each get a different message. A Send
+// returns once the message is handed to the connection, not once the peer
+// has read it. The caller may reuse the payload after Send returns, and owns
+// the payload that Recv returns.
+type Transport interface {
+	// Send transmits m. A ctx that ends while a message is half sent breaks
+	// the transport, because the peer could never tell where the next message
+	// starts.
+	Send(ctx context.Context, m Message) error
+	// Recv returns the next message. A ctx that ends while waiting leaves the
+	// transport usable. After the peer closes cleanly and every message it sent
+	// has been read, Recv returns an error matching ErrClosed.
+	Recv(ctx context.Context) (Message, error)
+	// Close ends the session. Messages already sent still reach the peer,
+	// whose Recv then reports ErrClosed. Close is idempotent.
+	Close() error
+	// Stats reports what crossed this end so far.
+	Stats() Stats
+}
+
+// Stats counts traffic at one end of a transport. Bytes are the encoded
+// frames as handed to gRPC: each message's header frame plus its payload
+// chunk frames, each with gRPC's 5-byte length prefix. HTTP/2 and TLS
+// framing is not counted. The in-memory Pipe counts what the gRPC transport
+// would send with the default chunk size, so figures from tests and from the
+// network compare directly.
+type Stats struct {
+	SentMessages uint64
+	SentBytes    uint64
+	RecvMessages uint64
+	RecvBytes    uint64
+}
+
+// counters is the concurrency-safe store behind Stats.
+type counters struct {
+	sentMsgs, sentBytes, recvMsgs, recvBytes atomic.Uint64
+}
+
+func (c *counters) stats() Stats {
+	return Stats{
+		SentMessages: c.sentMsgs.Load(),
+		SentBytes:    c.sentBytes.Load(),
+		RecvMessages: c.recvMsgs.Load(),
+		RecvBytes:    c.recvBytes.Load(),
+	}
+}
+
+var (
+	// ErrClosed reports a session that ended cleanly: this end or the peer
+	// closed it. It plays the role io.EOF plays for readers.
+	ErrClosed = errors.New("fl: transport closed")
+	// ErrConnLost reports a session that ended abruptly: the connection
+	// dropped, the peer process vanished, or a send was cut off mid-message.
+	ErrConnLost = errors.New("fl: connection lost")
+	// ErrMalformed reports frames or messages from the peer that break the
+	// wire rules (a chunk without a header, chunks that overrun or fall short of
+	// the announced length, a bad sequence number, an undecodable record).
+	ErrMalformed = errors.New("fl: malformed message from peer")
+	// ErrTooLarge reports a message over the size limit. The receiver rejects
+	// the announcement before allocating anything for it.
+	ErrTooLarge = errors.New("fl: message too large")
+	// ErrPeerAborted reports that the peer ended the session on purpose and
+	// said why.
+	ErrPeerAborted = errors.New("fl: peer aborted")
+)
+
+// UnexpectedMessageError is returned by Expect when the next message is not
+// of the wanted type.
+type UnexpectedMessageError struct {
+	Want, Got string
+}
+
+func (e *UnexpectedMessageError) Error() string {
+	return fmt.Sprintf("fl: expected message %q, received %q", e.Want, e.Got)
+}
+
+// Expect receives the next message and returns its payload if its type is
+// want. A message of another type yields an *UnexpectedMessageError naming
+// both types; an abort from the peer (TypeAbort) yields an *AbortError,
+// which matches ErrPeerAborted.
+func Expect(ctx context.Context, t Transport, want string) ([]byte, error) {
+	m, err := t.Recv(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fl: waiting for %q: %w", want, err)
+	}
+	if m.Type == want {
+		return m.Payload, nil
+	}
+	if m.Type == TypeAbort && want != TypeAbort {
+		return nil, decodeAbort(m.Payload)
+	}
+	return nil, &UnexpectedMessageError{Want: want, Got: m.Type}
+}
+
+func checkType(typ string) error {
+	if typ == "" {
+		return errors.New("empty message type")
+	}
+	if len(typ) > MaxTypeLength {
+		return fmt.Errorf("message type of %d bytes, over the %d-byte limit", len(typ), MaxTypeLength)
+	}
+	return nil
+}
