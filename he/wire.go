@@ -189,7 +189,11 @@ func (p Params) MarshalVector(v *Vector) ([]byte, error) {
 	if err := v.check(p); err != nil {
 		return nil, err
 	}
-	b := p.header(kindVector)
+	size := 32
+	for _, ct := range v.Cts {
+		size += 9 + 2*8*p.N()*(ct.Level()+1)
+	}
+	b := append(make([]byte, 0, size), p.header(kindVector)...)
 	b = append(b, byte(v.Layout))
 	b = binary.LittleEndian.AppendUint64(b, uint64(v.Len))
 	b = binary.LittleEndian.AppendUint32(b, uint32(v.Chunk))
@@ -258,7 +262,11 @@ func (p Params) MarshalDecryptionShare(s *DecryptionShare) ([]byte, error) {
 	if s == nil || s.ParamSet != p.set.ID {
 		return nil, fmt.Errorf("%w: share for another parameter set", ErrShareMismatch)
 	}
-	b := p.header(kindDecryptionShare)
+	size := 16
+	for _, poly := range s.Polys {
+		size += 1 + 8*p.N()*(poly.Level()+1)
+	}
+	b := append(make([]byte, 0, size), p.header(kindDecryptionShare)...)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(s.Polys)))
 	for _, poly := range s.Polys {
 		b = append(b, byte(poly.Level()))
