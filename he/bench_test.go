@@ -27,7 +27,7 @@ func BenchmarkEncryptPerValue(b *testing.B) {
 func BenchmarkMulTransposed100kx300(b *testing.B) {
 	const rows, cols = 100_000, 300
 	p := MustParams(Linear14)
-	center, bank := pairFor(b, Linear14, KeySpec{Rotations: XtdRotations(p, cols)})
+	center, bank := pairFor(b, Linear14, KeySpec{Rotations: XtdRotations(p, rows, cols)})
 	r := rand.New(rand.NewPCG(2, 2))
 	x := make([]float64, rows*cols)
 	for i := range x {

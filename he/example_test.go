@@ -12,7 +12,7 @@ import (
 func Example() {
 	params := he.MustParams(he.Linear14)
 	const rows, cols = 1000, 3
-	spec := he.KeySpec{Rotations: he.XtdRotations(params, cols)}
+	spec := he.KeySpec{Rotations: he.XtdRotations(params, rows, cols)}
 	// In a deployment each party runs its own KeyGen and the two exchange
 	// its messages over the session; LocalPair does both sides in-process.
 	bank, center, err := he.LocalPair(params, spec, []byte("joint seed from the handshake.."))

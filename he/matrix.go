@@ -3,7 +3,7 @@ package he
 import (
 	"errors"
 	"fmt"
-	"math/bits"
+	"math"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
@@ -35,21 +35,31 @@ type Matrix struct {
 	pts        [][]*rlwe.Plaintext
 }
 
-// matrixShape returns h, d' and b1 for a matrix of cols columns.
-func matrixShape(p Params, cols int) (half, dPad, baby int) {
+// matrixShape returns h, d' and b1 for a matrix of rows x cols. The baby
+// step b1 balances the hoisted baby-step rotations, paid per chunk of rows,
+// against the giant-step rotations, paid once per product (a hoisted rotation
+// costs about 0.6 of a plain one): many rows favour small baby steps.
+func matrixShape(p Params, rows, cols int) (half, dPad, baby int) {
 	half = (cols + 1) / 2
 	dPad = 1
 	for dPad < half {
 		dPad <<= 1
 	}
-	baby = 1 << ((bits.Len(uint(dPad)) - 1 + 1) / 2)
+	chunks := float64((rows + p.Slots() - 1) / p.Slots())
+	best := math.Inf(1)
+	for b := 1; b <= dPad; b <<= 1 {
+		cost := chunks*float64(b-1)*0.6 + float64(dPad/b-1)
+		if cost < best {
+			best, baby = cost, b
+		}
+	}
 	return half, dPad, baby
 }
 
 // XtdRotations returns the slot rotations MulTransposed needs for matrices of
-// cols columns; put them in the KeySpec of the key generation.
-func XtdRotations(p Params, cols int) []int {
-	_, dPad, baby := matrixShape(p, cols)
+// rows x cols; put them in the KeySpec of the key generation.
+func XtdRotations(p Params, rows, cols int) []int {
+	_, dPad, baby := matrixShape(p, rows, cols)
 	var rots []int
 	for b := 1; b < baby; b++ {
 		rots = append(rots, b)
@@ -75,12 +85,12 @@ func (p *Party) PrepareMatrix(x []float64, rows, cols int) (*Matrix, error) {
 	if cols > p.params.Slots() {
 		return nil, fmt.Errorf("%w: %d columns, at most %d", ErrShape, cols, p.params.Slots())
 	}
-	half, dPad, baby := matrixShape(p.params, cols)
+	half, dPad, baby := matrixShape(p.params, rows, cols)
 	m := &Matrix{params: p.params, rows: rows, cols: cols, half: half, dPad: dPad, baby: baby, level: p.params.set.DecryptLevel + 1}
 	if m.level > p.params.MaxLevel() {
 		return nil, fmt.Errorf("he: parameter set %s has no level for a plaintext product", p.params.ID())
 	}
-	for _, r := range XtdRotations(p.params, cols) {
+	for _, r := range XtdRotations(p.params, rows, cols) {
 		if !p.hasGalois(p.params.ckks.GaloisElementForRotation(r)) {
 			return nil, fmt.Errorf("he: the key set lacks rotation %d needed for %d columns (add XtdRotations to the KeySpec)", r, cols)
 		}

@@ -36,7 +36,7 @@ func TestMulTransposed(t *testing.T) {
 	}
 	var rots []int
 	for _, c := range cases {
-		rots = append(rots, XtdRotations(MustParams(Linear14), c.cols)...)
+		rots = append(rots, XtdRotations(MustParams(Linear14), c.rows, c.cols)...)
 	}
 	center, bank := pairFor(t, Linear14, KeySpec{Rotations: rots})
 	for _, c := range cases {

@@ -78,17 +78,20 @@ func polyBytes(fields []polyField) int {
 }
 
 // appendPolys writes the coefficients, reduced modulo their primes (lattigo
-// leaves some shares lazily reduced).
+// leaves ciphertexts and some shares lazily reduced).
 func appendPolys(b []byte, fields []polyField) []byte {
 	b = slices.Grow(b, polyBytes(fields))
 	for _, f := range fields {
 		for i, row := range f.p.Coeffs {
 			q := f.moduli[i]
-			for _, c := range row {
+			brc := ring.BRedConstant(q)
+			off := len(b)
+			b = b[:off+8*len(row)]
+			for j, c := range row {
 				if c >= q {
-					c %= q
+					c = ring.BRedAdd(c, q, brc)
 				}
-				b = binary.LittleEndian.AppendUint64(b, c)
+				binary.LittleEndian.PutUint64(b[off+8*j:], c)
 			}
 		}
 	}

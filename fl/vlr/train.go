@@ -64,7 +64,7 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 	if a.params, err = he.NewParams(he.Linear14); err != nil {
 		return nil, err
 	}
-	if a.party, err = fl.GenerateKeys(ctx, t, a.params, keySpec(a.params, data.Cols, ack.Cols, a.opt.lossNeeded()), seed); err != nil {
+	if a.party, err = fl.GenerateKeys(ctx, t, a.params, keySpec(a.params, n, data.Cols, ack.Cols, a.opt.BatchSize, a.opt.lossNeeded()), seed); err != nil {
 		return nil, err
 	}
 	if a.sig, err = a.opt.Sigmoid(); err != nil {
@@ -267,7 +267,7 @@ func NewPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (*P
 	if p.params, err = he.NewParams(he.Linear14); err != nil {
 		return nil, err
 	}
-	if p.party, err = fl.GenerateKeys(ctx, t, p.params, keySpec(p.params, s.Cols, data.Cols, p.opt.lossNeeded()), seed); err != nil {
+	if p.party, err = fl.GenerateKeys(ctx, t, p.params, keySpec(p.params, n, s.Cols, data.Cols, p.opt.BatchSize, p.opt.lossNeeded()), seed); err != nil {
 		return nil, err
 	}
 	if p.pr, err = prepare(p.party, data.X, data.Cols, batches(n, p.opt), false); err != nil {

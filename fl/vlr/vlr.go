@@ -158,8 +158,21 @@ type setup struct {
 }
 
 // keySpec lists the rotations both parties' products and the loss need.
-func keySpec(p he.Params, activeCols, passiveCols int, loss bool) he.KeySpec {
-	rots := append(he.XtdRotations(p, activeCols+1), he.XtdRotations(p, passiveCols)...)
+// The products' baby steps depend on the batch sizes: a full batch and the
+// last, shorter one.
+func keySpec(p he.Params, rows, activeCols, passiveCols, batchSize int, loss bool) he.KeySpec {
+	sizes := []int{rows}
+	if batchSize > 0 && batchSize < rows {
+		sizes = []int{batchSize}
+		if r := rows % batchSize; r > 0 {
+			sizes = append(sizes, r)
+		}
+	}
+	var rots []int
+	for _, n := range sizes {
+		rots = append(rots, he.XtdRotations(p, n, activeCols+1)...)
+		rots = append(rots, he.XtdRotations(p, n, passiveCols)...)
+	}
 	if loss {
 		rots = append(rots, he.SumRotations(p)...)
 	}
