@@ -76,3 +76,33 @@ func BenchmarkHistogramLevel100kx30x32(b *testing.B) {
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n*F), "ns/(sample*feature)")
 }
+
+// BenchmarkHistogramLevelPlanned100kx30x32 is the root level with the
+// binning's polynomials prepared once per training (HistogramPlan).
+func BenchmarkHistogramLevelPlanned100kx30x32(b *testing.B) {
+	const n, F, K = 100_000, 30, 32
+	bank, center := pairFor(b, Hist13, KeySpec{Pack: true})
+	r := rand.New(rand.NewPCG(3, 3))
+	spec := HistogramSpec{Bins: randBins(r, F, n, K, 0.02), K: K}
+	plan, err := center.PrepareHistograms(spec, n, 4<<30)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var gh []*Vector
+	for range 2 {
+		v, err := bank.EncryptCoeffs(randVec(r, n, 1), HistogramChunk(bank.Params(), K))
+		if err != nil {
+			b.Fatal(err)
+		}
+		gh = append(gh, v)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := center.HistogramsPlanned(gh, plan); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n*F), "ns/(sample*feature)")
+	b.ReportMetric(float64(plan.Bytes())/(1<<20), "plan-MiB")
+}

@@ -52,6 +52,94 @@ type HistogramSpec struct {
 // ciphertext with automorphisms; the packing zeroes every coefficient that is
 // not a bin sum, so only the sums are revealed by a decryption.
 func (p *Party) Histograms(vs []*Vector, spec HistogramSpec) ([]*Vector, error) {
+	return p.histograms(vs, spec, nil)
+}
+
+// HistogramPlan holds the transformed 0/1 polynomials of one binning (and
+// bin permutation) over rows in their original order: they depend only on
+// the binning, so a training prepares them once and every root-level
+// histogram then costs only the plaintext products. Polynomials beyond the
+// memory budget are rebuilt on the fly.
+type HistogramPlan struct {
+	spec  HistogramSpec
+	rows  int
+	level int
+	polys [][]ring.Poly // [feature][chunk]; nil when not cached
+	bytes int64
+}
+
+// Bytes returns the memory the plan's cache holds.
+func (pl *HistogramPlan) Bytes() int64 { return pl.bytes }
+
+// PrepareHistograms builds the plan of spec (one group: Groups must be nil)
+// for vectors of rows values at the decryption level, caching at most
+// budget bytes of polynomials (about 2*N*8 bytes per feature and chunk).
+func (p *Party) PrepareHistograms(spec HistogramSpec, rows int, budget int64) (*HistogramPlan, error) {
+	if spec.Groups != nil {
+		return nil, fmt.Errorf("%w: a histogram plan covers one group of rows in their original order", ErrShape)
+	}
+	S := HistogramChunk(p.params, spec.K)
+	if err := checkHistSpec(spec, rows); err != nil {
+		return nil, err
+	}
+	level := p.params.set.DecryptLevel
+	rq := p.params.ckks.RingQ().AtLevel(level)
+	chunks := (rows + S - 1) / S
+	per := int64(8 * rq.N() * (level + 1))
+	F := len(spec.Bins)
+	pl := &HistogramPlan{spec: spec, rows: rows, level: level, polys: make([][]ring.Poly, F)}
+	cached := min(F, int(budget/(per*int64(chunks))))
+	for f := 0; f < cached; f++ {
+		pl.polys[f] = make([]ring.Poly, chunks)
+	}
+	parallelFor(cached*chunks, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			f, c := t/chunks, t%chunks
+			poly := rq.NewPoly()
+			p.histPoly(rq, poly, spec, f, c*S, min((c+1)*S, rows), S)
+			pl.polys[f][c] = poly
+		}
+	})
+	pl.bytes = int64(cached*chunks) * per
+	return pl, nil
+}
+
+// HistogramsPlanned is Histograms for vectors in the plan's row order (one
+// group), using the plan's cached polynomials.
+func (p *Party) HistogramsPlanned(vs []*Vector, plan *HistogramPlan) ([]*Vector, error) {
+	if plan == nil {
+		return nil, fmt.Errorf("he: nil histogram plan")
+	}
+	return p.histograms(vs, plan.spec, plan)
+}
+
+func checkHistSpec(spec HistogramSpec, n int) error {
+	if spec.K < 1 || spec.K > 256 {
+		return fmt.Errorf("he: histogram with %d bins, want 1..256", spec.K)
+	}
+	F := len(spec.Bins)
+	if F == 0 {
+		return fmt.Errorf("%w: no features", ErrShape)
+	}
+	for f, b := range spec.Bins {
+		if len(b) != n {
+			return fmt.Errorf("%w: feature %d has %d bins for %d values", ErrShape, f, len(b), n)
+		}
+	}
+	if spec.Perm != nil {
+		if len(spec.Perm) != F {
+			return fmt.Errorf("%w: %d permutations for %d features", ErrShape, len(spec.Perm), F)
+		}
+		for f, perm := range spec.Perm {
+			if !isPermutation(perm, spec.K) {
+				return fmt.Errorf("he: Perm[%d] is not a permutation of %d bins", f, spec.K)
+			}
+		}
+	}
+	return nil
+}
+
+func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan) ([]*Vector, error) {
 	if len(vs) == 0 {
 		return nil, fmt.Errorf("%w: no input vectors", ErrShape)
 	}
@@ -69,25 +157,10 @@ func (p *Party) Histograms(vs []*Vector, spec HistogramSpec) ([]*Vector, error) 
 				ErrLayout, i, v.Len, S, w.Layout, w.Len, w.Chunk)
 		}
 	}
+	if err := checkHistSpec(spec, v.Len); err != nil {
+		return nil, err
+	}
 	F := len(spec.Bins)
-	if F == 0 {
-		return nil, fmt.Errorf("%w: no features", ErrShape)
-	}
-	for f, b := range spec.Bins {
-		if len(b) != v.Len {
-			return nil, fmt.Errorf("%w: feature %d has %d bins for %d values", ErrShape, f, len(b), v.Len)
-		}
-	}
-	if spec.Perm != nil {
-		if len(spec.Perm) != F {
-			return nil, fmt.Errorf("%w: %d permutations for %d features", ErrShape, len(spec.Perm), F)
-		}
-		for f, perm := range spec.Perm {
-			if !isPermutation(perm, spec.K) {
-				return nil, fmt.Errorf("he: Perm[%d] is not a permutation of %d bins", f, spec.K)
-			}
-		}
-	}
 	groups := spec.Groups
 	if groups == nil {
 		groups = []int{0, v.Len}
@@ -104,6 +177,9 @@ func (p *Party) Histograms(vs []*Vector, spec HistogramSpec) ([]*Vector, error) 
 	level := vs[0].Level()
 	for _, w := range vs {
 		level = min(level, w.Level())
+	}
+	if plan != nil && (plan.rows != v.Len || level != plan.level) {
+		return nil, fmt.Errorf("%w: plan for %d rows at level %d, vectors of %d at level %d", ErrShape, plan.rows, plan.level, v.Len, level)
 	}
 	rq := p.params.ckks.RingQ().AtLevel(level)
 
@@ -123,13 +199,16 @@ func (p *Party) Histograms(vs []*Vector, spec HistogramSpec) ([]*Vector, error) 
 				accs[i].Scale = vs[i].Cts[0].Scale
 			}
 			for c := groups[g] / S; c*S < groups[g+1]; c++ {
-				p.histPoly(poly, spec, f, c*S, min((c+1)*S, groups[g+1]), S)
-				rq.NTT(poly, poly)
-				rq.MForm(poly, poly)
+				pc := poly
+				if plan != nil && plan.polys[f] != nil {
+					pc = plan.polys[f][c]
+				} else {
+					p.histPoly(rq, poly, spec, f, c*S, min((c+1)*S, groups[g+1]), S)
+				}
 				for i, w := range vs {
 					ct := w.Cts[c]
-					rq.MulCoeffsMontgomeryThenAdd(ct.Value[0], poly, accs[i].Value[0])
-					rq.MulCoeffsMontgomeryThenAdd(ct.Value[1], poly, accs[i].Value[1])
+					rq.MulCoeffsMontgomeryThenAdd(ct.Value[0], pc, accs[i].Value[0])
+					rq.MulCoeffsMontgomeryThenAdd(ct.Value[1], pc, accs[i].Value[1])
 				}
 			}
 			for i := range accs {
@@ -168,14 +247,23 @@ func (p *Party) Histograms(vs []*Vector, spec HistogramSpec) ([]*Vector, error) 
 	return outs, nil
 }
 
-// histPoly writes into poly (coefficient domain) the 0/1 polynomial
-// sum_j sum_{b >= bin_j} X^(S*pos(b) - (j - start)) for the values j in [start, end).
-func (p *Party) histPoly(poly ring.Poly, spec HistogramSpec, f, start, end, S int) {
+// histPoly writes into poly the 0/1 polynomial
+// sum_j sum_{b >= bin_j} X^(S*pos(b) - (j - start)) for the values j in
+// [start, end), transformed (NTT) and in Montgomery form, ready for
+// MulCoeffsMontgomery. Writing the Montgomery constant R mod q instead of 1
+// before the transform gives the Montgomery form for free (the NTT is linear).
+func (p *Party) histPoly(rq *ring.Ring, poly ring.Poly, spec HistogramSpec, f, start, end, S int) {
 	for _, row := range poly.Coeffs {
 		clear(row)
 	}
 	N := p.params.N()
 	moduli := poly.Coeffs
+	one := make([]uint64, len(moduli))
+	minusOne := make([]uint64, len(moduli))
+	for l, q := range p.params.ckks.Q()[:len(moduli)] {
+		one[l] = ring.MForm(1, q, ring.BRedConstant(q))
+		minusOne[l] = q - one[l]
+	}
 	bins := spec.Bins[f]
 	var perm []int
 	if spec.Perm != nil {
@@ -192,15 +280,16 @@ func (p *Party) histPoly(poly ring.Poly, spec HistogramSpec, f, start, end, S in
 			e := S*pos - off
 			if e >= 0 {
 				for l := range moduli {
-					moduli[l][e] = 1
+					moduli[l][e] = one[l]
 				}
 			} else { // X^e = -X^(N+e) in Z[X]/(X^N+1)
-				for l, q := range p.params.ckks.Q()[:len(moduli)] {
-					moduli[l][N+e] = q - 1
+				for l := range moduli {
+					moduli[l][N+e] = minusOne[l]
 				}
 			}
 		}
 	}
+	rq.NTT(poly, poly)
 }
 
 func isPermutation(perm []int, k int) bool {

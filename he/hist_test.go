@@ -98,3 +98,35 @@ func TestHistograms(t *testing.T) {
 		})
 	}
 }
+
+// A plan gives the same histograms as the on-the-fly kernel, whether it
+// caches every feature or, over its memory budget, only some.
+func TestHistogramPlan(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	bank, center := pairFor(t, Hist13, KeySpec{Pack: true})
+	const n, F, K = 3000, 5, 32
+	spec := HistogramSpec{Bins: randBins(r, F, n, K, 0.05), K: K}
+	for f := 0; f < F; f++ {
+		spec.Perm = append(spec.Perm, r.Perm(K))
+	}
+	g := randVec(r, n, 1)
+	enc, err := bank.EncryptCoeffs(g, HistogramChunk(bank.Params(), K))
+	require.NoError(t, err)
+	want := histPlain(g, spec, []int{0, n})
+	chunks := (n + HistogramChunk(bank.Params(), K) - 1) / HistogramChunk(bank.Params(), K)
+	perFeature := int64(chunks * 2 * 8 * bank.Params().N())
+	for _, budget := range []int64{1 << 40, 2 * perFeature, 0} {
+		plan, err := center.PrepareHistograms(spec, n, budget)
+		require.NoError(t, err)
+		require.Equal(t, min(budget, F*perFeature), plan.Bytes())
+		hs, err := center.HistogramsPlanned([]*Vector{enc}, plan)
+		require.NoError(t, err)
+		share, err := center.DecryptShare(hs[0])
+		require.NoError(t, err)
+		got, err := bank.Decrypt(hs[0], share)
+		require.NoError(t, err)
+		require.Less(t, maxAbsErr(got, want)/maxAbs(want), 1e-6)
+	}
+	_, err = center.PrepareHistograms(HistogramSpec{Bins: spec.Bins, K: K, Groups: []int{0, n}}, n, 0)
+	require.Error(t, err)
+}
