@@ -34,8 +34,8 @@ func synthetic(n, db, dc int, seed uint64) (xb, xc, y []float64) {
 	return xb, xc, y
 }
 
-// train runs both parties over an in-memory pipe.
-func train(t *testing.T, xb, xc, y []float64, db, dc int, opt Options) (bank, center *Result) {
+// trainPair runs both parties over an in-memory pipe.
+func trainPair(t *testing.T, xb, xc, y []float64, db, dc int, opt Options) (bank, center *Result) {
 	t.Helper()
 	ta, tc := fl.NewPipe()
 	defer ta.Close()
@@ -70,7 +70,7 @@ func TestMatchesReference(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			bank, center := train(t, xb, xc, y, db, dc, c.opt)
+			bank, center := trainPair(t, xb, xc, y, db, dc, c.opt)
 			opt, err := c.opt.WithDefaults()
 			require.NoError(t, err)
 			sig, err := opt.Sigmoid()

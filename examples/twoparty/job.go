@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/align"
+	"github.com/veil-fl/veil/fl/vlr"
+	"github.com/veil-fl/veil/model"
+)
+
+// jobParams is what the handshake compares: the job and the HE sets it uses.
+const jobParams = "veil-job/v1:linear14"
+
+const typeSplit = "job.split"
+
+// jobConfig is one party's view of the job.
+type jobConfig struct {
+	role     fl.Role
+	train    *dataset.Table
+	test     *dataset.Table // nil: split train
+	testFrac float64
+	seed     int64
+	models   []string // "lr", "sbt"
+	lr       vlr.Options
+	clip     float64
+	log      *slog.Logger
+}
+
+// prepared is a party's aligned, standardized data.
+type prepared struct {
+	xTrain, xTest []float64
+	yTrain, yTest []float64 // bank only
+	cols          int
+	rowsAligned   int
+}
+
+// modelResult is one trained model as the bank reports it.
+type modelResult struct {
+	Model        string    `json:"model"`
+	AUC          float64   `json:"auc"`
+	KS           float64   `json:"ks"`
+	PlainAUC     *float64  `json:"plain_auc"`
+	PlainKS      *float64  `json:"plain_ks"`
+	RowsAligned  int       `json:"rows_aligned"`
+	TestRows     int       `json:"test_rows"`
+	TrainSeconds float64   `json:"train_seconds"`
+	BytesSent    uint64    `json:"bytes_sent"`
+	Epochs       int       `json:"epochs,omitempty"`
+	Loss         []float64 `json:"loss,omitempty"`
+	Note         string    `json:"note,omitempty"`
+
+	scores []float64
+}
+
+// jobOutcome is what a party ends with.
+type jobOutcome struct {
+	data      *prepared
+	results   []modelResult // bank only
+	lr        *vlr.Result
+	lrOptions vlr.Options // as trained, the L2 default resolved
+}
+
+// runJob runs one party's side of the whole job over t: handshake, private
+// alignment of the training (and test) ids, the split, standardization,
+// training and federated prediction of each model.
+func runJob(ctx context.Context, t fl.Transport, cfg jobConfig) (*jobOutcome, error) {
+	log := cfg.log
+	sess, err := fl.Handshake(ctx, t, fl.Hello{Role: cfg.role, Params: jobParams})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("session open", "role", cfg.role)
+
+	t0 := time.Now()
+	trainRes, err := align.Align(ctx, t, cfg.train.IDs)
+	if err != nil {
+		return nil, fmt.Errorf("aligning the training ids: %w", err)
+	}
+	train := cfg.train.Select(trainRes.Rows)
+	log.Info("aligned training rows by PSI", "rows", len(trainRes.Rows), "of", cfg.train.Rows(), "seconds", time.Since(t0).Seconds())
+
+	var test *dataset.Table
+	if cfg.test != nil {
+		testRes, err := align.Align(ctx, t, cfg.test.IDs)
+		if err != nil {
+			return nil, fmt.Errorf("aligning the test ids: %w", err)
+		}
+		test = cfg.test.Select(testRes.Rows)
+		log.Info("aligned test rows by PSI", "rows", len(testRes.Rows))
+	} else {
+		// The bank draws a stratified split on its labels and tells the
+		// center which aligned rows are for testing (not their labels).
+		var testRows []int
+		if cfg.role == fl.RoleActive {
+			_, testRows, err = dataset.StratifiedSplit(train.Labels, cfg.testFrac, cfg.seed)
+			if err != nil {
+				return nil, fl.Abort(ctx, t, err)
+			}
+			if err := t.Send(ctx, fl.Message{Type: typeSplit, Payload: encodeRows(testRows)}); err != nil {
+				return nil, err
+			}
+		} else {
+			b, err := fl.Expect(ctx, t, typeSplit)
+			if err != nil {
+				return nil, err
+			}
+			if testRows, err = decodeRows(b, train.Rows()); err != nil {
+				return nil, fl.Abort(ctx, t, err)
+			}
+		}
+		isTest := make([]bool, train.Rows())
+		for _, i := range testRows {
+			isTest[i] = true
+		}
+		var trainRows []int
+		for i, tst := range isTest {
+			if !tst {
+				trainRows = append(trainRows, i)
+			}
+		}
+		test = train.Select(testRows)
+		train = train.Select(trainRows)
+	}
+	data, err := prepare(train, test, cfg.clip)
+	if err != nil {
+		return nil, fl.Abort(ctx, t, err)
+	}
+	data.rowsAligned = len(trainRes.Rows)
+
+	out := &jobOutcome{data: data}
+	for _, m := range cfg.models {
+		switch m {
+		case "lr":
+			if cfg.lr.Optimizer.L2 < 0 { // scikit-learn's C=1 objective
+				cfg.lr.Optimizer.L2 = 1 / float64(len(data.xTrain)/data.cols)
+			}
+			out.lrOptions = cfg.lr
+			r, err := runLR(ctx, t, sess, cfg, data)
+			if err != nil {
+				return nil, err
+			}
+			out.lr = r.fed
+			if r.res != nil {
+				out.results = append(out.results, *r.res)
+			}
+		case "sbt":
+			if cfg.role == fl.RoleActive {
+				out.results = append(out.results, modelResult{Model: "sbt", AUC: math.NaN(), KS: math.NaN(), RowsAligned: data.rowsAligned,
+					Note: "SecureBoost is not built yet (issue: vertical gradient-boosted trees)"})
+			}
+		}
+	}
+	return out, nil
+}
+
+type lrOutcome struct {
+	fed *vlr.Result
+	res *modelResult
+}
+
+func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig, data *prepared) (*lrOutcome, error) {
+	log := cfg.log
+	start := time.Now()
+	before := t.Stats()
+	if cfg.role == fl.RolePassive {
+		r, err := vlr.TrainPassive(ctx, t, sess.Seed[:], vlr.Data{X: data.xTrain, Cols: data.cols})
+		if err != nil {
+			return nil, fmt.Errorf("training LR: %w", err)
+		}
+		if err := vlr.PredictPassive(ctx, t, data.xTest, data.cols, r.Weights); err != nil {
+			return nil, err
+		}
+		return &lrOutcome{fed: r}, nil
+	}
+	progress := func(epoch int, loss float64) {
+		log.Info("LR epoch", "epoch", epoch+1, "loss", loss, "seconds", time.Since(start).Seconds())
+	}
+	r, err := vlr.TrainActive(ctx, t, sess.Seed[:], vlr.Data{X: data.xTrain, Cols: data.cols, Y: data.yTrain}, cfg.lr, progress)
+	if err != nil {
+		return nil, fmt.Errorf("training LR: %w", err)
+	}
+	trainSec := time.Since(start).Seconds()
+	scores, err := vlr.PredictActive(ctx, t, data.xTest, data.cols, r.Weights, r.Intercept)
+	if err != nil {
+		return nil, err
+	}
+	after := t.Stats()
+	res := &modelResult{Model: "lr", RowsAligned: data.rowsAligned, TestRows: len(scores), TrainSeconds: trainSec,
+		BytesSent: after.SentBytes - before.SentBytes + after.RecvBytes - before.RecvBytes, Epochs: r.Epochs, Loss: r.Loss, scores: scores}
+	if res.AUC, err = model.AUC(scores, data.yTest); err != nil {
+		return nil, fmt.Errorf("test AUC: %w", err)
+	}
+	if res.KS, err = model.KS(scores, data.yTest); err != nil {
+		return nil, err
+	}
+	return &lrOutcome{fed: r, res: res}, nil
+}
+
+// prepare standardizes a party's own columns on its training rows, imputes
+// missing values with the training mean and clips standardized values to
+// [-clip, clip] (0: no clipping), which keeps scores inside the interval the
+// sigmoid polynomial is fitted on.
+func prepare(train, test *dataset.Table, clip float64) (*prepared, error) {
+	d := train.Cols()
+	if test.Cols() != d {
+		return nil, fmt.Errorf("the test table has %d columns, the training table %d", test.Cols(), d)
+	}
+	if train.Rows() < 2 || test.Rows() < 1 {
+		return nil, fmt.Errorf("%d training and %d test rows after alignment: too few", train.Rows(), test.Rows())
+	}
+	st, err := model.FitStandardizer(train.X, d)
+	if err != nil {
+		return nil, err
+	}
+	st.Clip = clip
+	p := &prepared{cols: d, xTrain: make([]float64, len(train.X)), xTest: make([]float64, len(test.X)), yTrain: train.Labels, yTest: test.Labels}
+	if err := st.Transform(train.X, p.xTrain); err != nil {
+		return nil, err
+	}
+	if err := st.Transform(test.X, p.xTest); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func encodeRows(rows []int) []byte {
+	b := make([]byte, 0, 4*len(rows))
+	for _, r := range rows {
+		b = binary.LittleEndian.AppendUint32(b, uint32(r))
+	}
+	return b
+}
+
+func decodeRows(b []byte, n int) ([]int, error) {
+	if len(b)%4 != 0 {
+		return nil, fmt.Errorf("%s: %d bytes is not a list of rows", typeSplit, len(b))
+	}
+	rows := make([]int, len(b)/4)
+	for i := range rows {
+		r := int(binary.LittleEndian.Uint32(b[4*i:]))
+		if r >= n || (i > 0 && r <= rows[i-1]) {
+			return nil, fmt.Errorf("%s: row %d out of order or beyond the %d aligned rows", typeSplit, r, n)
+		}
+		rows[i] = r
+	}
+	return rows, nil
+}

