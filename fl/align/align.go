@@ -1,0 +1,100 @@
+// Package align finds the customers both parties hold without revealing the
+// others: it runs mpc/psi's ECDH private set intersection over an
+// fl.Transport. Both parties learn the size of the intersection and which of
+// their own rows are in it, in one common order; neither learns anything
+// about the other's ids outside the intersection (DDH on ristretto255, ids
+// hashed to the group). The two parties' results are confirmed equal by
+// exchanging a digest of the common order, which reveals nothing new.
+package align
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/mpc/psi"
+)
+
+// Message types.
+const (
+	TypeBlinded   = "psi.blinded"
+	TypeReblinded = "psi.reblinded"
+	TypeDigest    = "psi.digest"
+)
+
+// ErrDisagree is returned when the two parties' intersections differ.
+var ErrDisagree = errors.New("align: the parties derived different intersections")
+
+// Align runs the intersection of ids with the peer's and returns this party's
+// rows in the common order (Result.Rows[i] of both parties is the same id).
+func Align(ctx context.Context, t fl.Transport, ids []string) (*psi.Result, error) {
+	p, err := psi.NewParty(ids, rand.Reader)
+	if err != nil {
+		return nil, fail(ctx, t, err)
+	}
+	blinded, err := p.Blind(ctx)
+	if err != nil {
+		return nil, err
+	}
+	peerBlinded, err := swap(ctx, t, TypeBlinded, blinded)
+	if err != nil {
+		return nil, err
+	}
+	reblinded, err := p.Exchange(ctx, peerBlinded)
+	if err != nil {
+		return nil, fail(ctx, t, err)
+	}
+	peerReblinded, err := swap(ctx, t, TypeReblinded, reblinded)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.Finish(ctx, peerReblinded)
+	if err != nil {
+		return nil, fail(ctx, t, err)
+	}
+	peerDigest, err := swapBytes(ctx, t, TypeDigest, res.Digest[:])
+	if err != nil {
+		return nil, err
+	}
+	if string(peerDigest) != string(res.Digest[:]) {
+		return nil, fail(ctx, t, ErrDisagree)
+	}
+	return res, nil
+}
+
+func swap(ctx context.Context, t fl.Transport, typ string, m *psi.Message) (*psi.Message, error) {
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	got, err := swapBytes(ctx, t, typ, b)
+	if err != nil {
+		return nil, err
+	}
+	var peer psi.Message
+	if err := peer.UnmarshalBinary(got); err != nil {
+		return nil, fail(ctx, t, fmt.Errorf("align: %s from peer: %w", typ, err))
+	}
+	return &peer, nil
+}
+
+// swapBytes sends b and receives the peer's message of the same type concurrently.
+func swapBytes(ctx context.Context, t fl.Transport, typ string, b []byte) ([]byte, error) {
+	sent := make(chan error, 1)
+	go func() { sent <- t.Send(ctx, fl.Message{Type: typ, Payload: b}) }()
+	got, err := fl.Expect(ctx, t, typ)
+	if serr := <-sent; serr != nil && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("align: %w", err)
+	}
+	return got, nil
+}
+
+func fail(ctx context.Context, t fl.Transport, err error) error {
+	_ = fl.Abort(ctx, t, err)
+	return fmt.Errorf("align: %w", err)
+}
