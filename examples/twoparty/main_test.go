@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/fl"
 )
 
 // The JSON contract: one object per model with the documented keys, on
@@ -60,4 +64,54 @@ func TestBadInputStopsEarly(t *testing.T) {
 	var out, log bytes.Buffer
 	err := run([]string{"-model", "forest"}, &out, &log)
 	require.ErrorContains(t, err, "-model")
+}
+
+// Two-process mode: each party in its own run, with certificates from files,
+// the center listening and the bank dialing.
+func TestTwoProcessMode(t *testing.T) {
+	dir := t.TempDir()
+	pki, err := fl.NewTestPKI("bank", "center")
+	require.NoError(t, err)
+	require.NoError(t, pki.WritePEM(dir))
+	b, c, err := dataset.Synthesize(dataset.SynthOptions{Rows: 2000, Seed: 3})
+	require.NoError(t, err)
+	save := func(tab *dataset.Table, name string) string {
+		p := filepath.Join(dir, name)
+		f, err := os.Create(p)
+		require.NoError(t, err)
+		require.NoError(t, tab.WriteCSV(f))
+		require.NoError(t, f.Close())
+		return p
+	}
+	bankCSV, centerCSV := save(b, "bank.csv"), save(c, "center.csv")
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := lis.Addr().String()
+	require.NoError(t, lis.Close())
+
+	pem := func(name string) []string {
+		return []string{"-cert", filepath.Join(dir, name+".pem"), "-key", filepath.Join(dir, name+"-key.pem"), "-ca", filepath.Join(dir, "ca.pem")}
+	}
+	centerErr := make(chan error, 1)
+	var centerOut, centerLog bytes.Buffer
+	go func() {
+		centerErr <- run(append([]string{"-role", "center", "-listen", addr, "-center", centerCSV, "-model", "lr", "-epochs", "2", "-timeout", "2m"}, pem("center")...), &centerOut, &centerLog)
+	}()
+	var out, log bytes.Buffer
+	var bankErr error
+	for try := 0; try < 50; try++ { // the center may not listen yet
+		out.Reset()
+		bankErr = run(append([]string{"-role", "bank", "-peer", addr, "-peer-name", "center", "-bank", bankCSV, "-model", "lr", "-epochs", "2", "-json", "-timeout", "2m"}, pem("bank")...), &out, &log)
+		if bankErr == nil || !strings.Contains(bankErr.Error(), "connection refused") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.NoError(t, bankErr, log.String())
+	require.NoError(t, <-centerErr, centerLog.String())
+	var lr map[string]any
+	require.NoError(t, json.Unmarshal(out.Bytes(), &lr), out.String())
+	require.Equal(t, 1800.0, lr["rows_aligned"])
+	require.Nil(t, lr["plain_auc"], "the bank alone has no plaintext reference")
+	require.Contains(t, centerOut.String(), "credit center: trained")
 }
