@@ -28,7 +28,7 @@ func GenerateKeys(ctx context.Context, t Transport, params he.Params, spec he.Ke
 	}
 	// Send and receive concurrently: each round-1 message can be many MiB and
 	// a transport may not buffer a whole one while the peer sends its own.
-	peer1, err := swap(ctx, t, Message{Type: TypeKeyGen1, Payload: kg.MarshalRound1()}, TypeKeyGen1)
+	peer1, err := Swap(ctx, t, Message{Type: TypeKeyGen1, Payload: kg.MarshalRound1()}, TypeKeyGen1)
 	if err != nil {
 		return nil, fmt.Errorf("fl: key generation round 1: %w", err)
 	}
@@ -43,7 +43,7 @@ func GenerateKeys(ctx context.Context, t Transport, params he.Params, spec he.Ke
 	if err != nil {
 		return nil, err
 	}
-	peer2, err := swap(ctx, t, Message{Type: TypeKeyGen2, Payload: own2}, TypeKeyGen2)
+	peer2, err := Swap(ctx, t, Message{Type: TypeKeyGen2, Payload: own2}, TypeKeyGen2)
 	if err != nil {
 		return nil, fmt.Errorf("fl: key generation round 2: %w", err)
 	}
@@ -59,8 +59,10 @@ func failKeys(ctx context.Context, t Transport, err error) error {
 	return fmt.Errorf("fl: key generation: %w", err)
 }
 
-// swap sends m and receives the peer's message of type want at the same time.
-func swap(ctx context.Context, t Transport, m Message, want string) ([]byte, error) {
+// Swap sends m and receives the peer's message of type want at the same
+// time: for symmetric steps where both parties send a large message, which a
+// transport may not buffer whole while its peer sends its own.
+func Swap(ctx context.Context, t Transport, m Message, want string) ([]byte, error) {
 	sent := make(chan error, 1)
 	go func() { sent <- t.Send(ctx, m) }()
 	got, err := Expect(ctx, t, want)

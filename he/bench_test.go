@@ -55,18 +55,8 @@ func BenchmarkMulTransposed100kx300(b *testing.B) {
 // the gradient and hessian histograms of 100,000 samples over 30 features and
 // 32 bins. ns/(sample*feature) counts both vectors.
 func BenchmarkHistogramLevel100kx30x32(b *testing.B) {
-	const n, F, K = 100_000, 30, 32
-	bank, center := pairFor(b, Hist13, KeySpec{Pack: true})
-	r := rand.New(rand.NewPCG(3, 3))
-	spec := HistogramSpec{Bins: randBins(r, F, n, K, 0.02), K: K}
-	var gh []*Vector
-	for range 2 {
-		v, err := bank.EncryptCoeffs(randVec(r, n, 1), HistogramChunk(bank.Params(), K))
-		if err != nil {
-			b.Fatal(err)
-		}
-		gh = append(gh, v)
-	}
+	center, spec, gh := histBenchSetup(b)
+	const n, F = 100_000, 30
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := center.Histograms(gh, spec); err != nil {
@@ -80,21 +70,11 @@ func BenchmarkHistogramLevel100kx30x32(b *testing.B) {
 // BenchmarkHistogramLevelPlanned100kx30x32 is the root level with the
 // binning's polynomials prepared once per training (HistogramPlan).
 func BenchmarkHistogramLevelPlanned100kx30x32(b *testing.B) {
-	const n, F, K = 100_000, 30, 32
-	bank, center := pairFor(b, Hist13, KeySpec{Pack: true})
-	r := rand.New(rand.NewPCG(3, 3))
-	spec := HistogramSpec{Bins: randBins(r, F, n, K, 0.02), K: K}
+	center, spec, gh := histBenchSetup(b)
+	const n, F = 100_000, 30
 	plan, err := center.PrepareHistograms(spec, n, 4<<30)
 	if err != nil {
 		b.Fatal(err)
-	}
-	var gh []*Vector
-	for range 2 {
-		v, err := bank.EncryptCoeffs(randVec(r, n, 1), HistogramChunk(bank.Params(), K))
-		if err != nil {
-			b.Fatal(err)
-		}
-		gh = append(gh, v)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -105,4 +85,22 @@ func BenchmarkHistogramLevelPlanned100kx30x32(b *testing.B) {
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n*F), "ns/(sample*feature)")
 	b.ReportMetric(float64(plan.Bytes())/(1<<20), "plan-MiB")
+}
+
+// histBenchSetup returns the center, a 100,000 x 30 x 32 binning and the
+// bank's encrypted g and h.
+func histBenchSetup(b *testing.B) (*Party, HistogramSpec, []*Vector) {
+	const n, F, K = 100_000, 30, 32
+	bank, center := pairFor(b, Hist13, KeySpec{Pack: true})
+	r := rand.New(rand.NewPCG(3, 3))
+	spec := HistogramSpec{Bins: randBins(r, F, n, K, 0.02), K: K}
+	var gh []*Vector
+	for range 2 {
+		v, err := bank.EncryptCoeffs(randVec(r, n, 1), HistogramChunk(bank.Params(), K))
+		if err != nil {
+			b.Fatal(err)
+		}
+		gh = append(gh, v)
+	}
+	return center, spec, gh
 }

@@ -82,12 +82,7 @@ func swap(ctx context.Context, t fl.Transport, typ string, m *psi.Message) (*psi
 
 // swapBytes sends b and receives the peer's message of the same type concurrently.
 func swapBytes(ctx context.Context, t fl.Transport, typ string, b []byte) ([]byte, error) {
-	sent := make(chan error, 1)
-	go func() { sent <- t.Send(ctx, fl.Message{Type: typ, Payload: b}) }()
-	got, err := fl.Expect(ctx, t, typ)
-	if serr := <-sent; serr != nil && err == nil {
-		err = serr
-	}
+	got, err := fl.Swap(ctx, t, fl.Message{Type: typ, Payload: b}, typ)
 	if err != nil {
 		return nil, fmt.Errorf("align: %w", err)
 	}
