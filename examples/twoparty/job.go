@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/veil-fl/veil/dataset"
@@ -30,11 +32,14 @@ type jobConfig struct {
 	models   []string // "lr", "sbt"
 	lr       vlr.Options
 	clip     float64
+	outDir   string // where this party saves its model half ("" = nowhere)
 	log      *slog.Logger
 }
 
 // prepared is a party's aligned, standardized data.
 type prepared struct {
+	std           model.Standardizer
+	features      []string
 	xTrain, xTest []float64
 	yTrain, yTest []float64 // bank only
 	cols          int
@@ -165,6 +170,41 @@ type lrOutcome struct {
 	res *modelResult
 }
 
+// saveHalf writes this party's half of the LR model: its own features,
+// standardizer and weights only.
+func saveHalf(cfg jobConfig, data *prepared, r *vlr.Result) error {
+	if cfg.outDir == "" {
+		return nil
+	}
+	opt, err := cfg.lr.WithDefaults()
+	if err != nil {
+		return err
+	}
+	sig, err := opt.Sigmoid()
+	if err != nil {
+		return err
+	}
+	h := &model.LRHalf{Version: model.LRVersion, Party: string(cfg.role), Features: data.features, Standardizer: data.std,
+		Weights: r.Weights, Intercept: r.Intercept, Sigmoid: sig.Coeffs}
+	if err := os.MkdirAll(cfg.outDir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(cfg.outDir, string(cfg.role)+"_lr.json")
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := h.Save(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	cfg.log.Info("saved this party's half of the LR model", "path", path)
+	return nil
+}
+
 func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig, data *prepared) (*lrOutcome, error) {
 	log := cfg.log
 	start := time.Now()
@@ -173,6 +213,9 @@ func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig,
 		r, err := vlr.TrainPassive(ctx, t, sess.Seed[:], vlr.Data{X: data.xTrain, Cols: data.cols})
 		if err != nil {
 			return nil, fmt.Errorf("training LR: %w", err)
+		}
+		if err := saveHalf(cfg, data, r); err != nil {
+			return nil, err
 		}
 		if err := vlr.PredictPassive(ctx, t, data.xTest, data.cols, r.Weights); err != nil {
 			return nil, err
@@ -187,6 +230,9 @@ func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig,
 		return nil, fmt.Errorf("training LR: %w", err)
 	}
 	trainSec := time.Since(start).Seconds()
+	if err := saveHalf(cfg, data, r); err != nil {
+		return nil, err
+	}
 	scores, err := vlr.PredictActive(ctx, t, data.xTest, data.cols, r.Weights, r.Intercept)
 	if err != nil {
 		return nil, err
@@ -220,7 +266,7 @@ func prepare(train, test *dataset.Table, clip float64) (*prepared, error) {
 		return nil, err
 	}
 	st.Clip = clip
-	p := &prepared{cols: d, xTrain: make([]float64, len(train.X)), xTest: make([]float64, len(test.X)), yTrain: train.Labels, yTest: test.Labels}
+	p := &prepared{std: st, features: train.Columns, cols: d, xTrain: make([]float64, len(train.X)), xTest: make([]float64, len(test.X)), yTrain: train.Labels, yTest: test.Labels}
 	if err := st.Transform(train.X, p.xTrain); err != nil {
 		return nil, err
 	}

@@ -55,6 +55,7 @@ type flags struct {
 	role, listen, peer, peerName       string
 	cert, key, ca                      string
 	timeout                            time.Duration
+	out                                string
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -87,6 +88,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.key, "key", "", "two-process mode: this party's private key (PEM)")
 	fs.StringVar(&f.ca, "ca", "", "two-process mode: the CA certificate both parties trust (PEM)")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Hour, "deadline of the whole job")
+	fs.StringVar(&f.out, "out", "", "folder for the model files: each party writes its own half (active_lr.json, passive_lr.json)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -194,7 +196,7 @@ func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout io.Writer) 
 	}
 	cfg := func(role fl.Role, train, test *dataset.Table, name string) jobConfig {
 		return jobConfig{role: role, train: train, test: test, testFrac: f.testFrac, seed: f.seed, models: f.modelList(),
-			lr: f.lrOptions(), clip: f.clip, log: log.With("party", name)}
+			lr: f.lrOptions(), clip: f.clip, outDir: f.out, log: log.With("party", name)}
 	}
 	type outcome struct {
 		o   *jobOutcome
@@ -311,7 +313,7 @@ func runOneParty(ctx context.Context, f *flags, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	cfg := jobConfig{role: role, train: train, test: test, testFrac: f.testFrac, seed: f.seed, models: f.modelList(), lr: f.lrOptions(), clip: f.clip, log: log}
+	cfg := jobConfig{role: role, train: train, test: test, testFrac: f.testFrac, seed: f.seed, models: f.modelList(), lr: f.lrOptions(), clip: f.clip, outDir: f.out, log: log}
 	var t fl.Transport
 	if f.listen != "" {
 		lis, err := listenTCP(f.listen)

@@ -13,14 +13,26 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/model"
 )
 
 // The JSON contract: one object per model with the documented keys, on
 // generated data, both parties over gRPC in this process.
 func TestJSONContract(t *testing.T) {
 	var out, log bytes.Buffer
-	err := run([]string{"-rows", "3000", "-epochs", "3", "-json"}, &out, &log)
+	dir := t.TempDir()
+	err := run([]string{"-rows", "3000", "-epochs", "3", "-json", "-out", dir}, &out, &log)
 	require.NoError(t, err, log.String())
+	// Each party saved its own half; the halves load back.
+	for _, party := range []string{"active", "passive"} {
+		f, err := os.Open(filepath.Join(dir, party+"_lr.json"))
+		require.NoError(t, err)
+		h, err := model.LoadLRHalf(f)
+		f.Close()
+		require.NoError(t, err)
+		require.Equal(t, party, h.Party)
+		require.Len(t, h.Weights, len(h.Features))
+	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	require.Len(t, lines, 2, out.String())
 	var lr map[string]any
