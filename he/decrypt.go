@@ -129,14 +129,16 @@ func (p *Party) Decrypt(v *Vector, helper *DecryptionShare) ([]float64, error) {
 		}
 	case SlotSplit:
 		buf := make([]complex128, p.params.Slots())
-		if err := p.encoder.ShallowCopy().Decode(pts[0], buf); err != nil {
-			return nil, err
-		}
-		for i := range out {
-			if i < v.Stride {
-				out[i] = real(buf[i])
-			} else {
-				out[i] = imag(buf[i-v.Stride])
+		enc := p.encoder.ShallowCopy()
+		for c, pt := range pts {
+			if err := enc.Decode(pt, buf); err != nil {
+				return nil, err
+			}
+			for r := c * v.Chunk; r < min((c+1)*v.Chunk, v.Stride); r++ {
+				out[r] = real(buf[r-c*v.Chunk])
+				if v.Stride+r < v.Len {
+					out[v.Stride+r] = imag(buf[r-c*v.Chunk])
+				}
 			}
 		}
 	case Coeff, CoeffGrid:

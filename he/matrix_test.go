@@ -33,6 +33,7 @@ func TestMulTransposed(t *testing.T) {
 		{100_000, 21},
 		{1000, 1},
 		{9000, 300},
+		{60_000, 300}, // several row blocks
 	}
 	var rots []int
 	for _, c := range cases {
@@ -47,6 +48,10 @@ func TestMulTransposed(t *testing.T) {
 		d := randVec(r, c.rows, 1)
 		m, err := center.PrepareMatrix(x, c.rows, c.cols)
 		require.NoError(t, err)
+		if c.rows == 60_000 {
+			require.Greater(t, m.blocks, 1)
+		}
+		require.LessOrEqual(t, len(XtdRotations(center.Params(), c.rows, c.cols)), maxXtdKeys)
 		enc, err := bank.Encrypt(d)
 		require.NoError(t, err)
 		y, err := center.MulTransposed(m, enc)

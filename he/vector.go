@@ -20,9 +20,11 @@ const (
 	// SlotComplex packs two real vectors a and b as a + i*b, Slots() pairs per
 	// ciphertext (complex packing halves the ciphertexts). Len counts pairs.
 	SlotComplex
-	// SlotSplit is the output of the matrix kernel: value i sits in the real
-	// part of slot i for i < Half and in the imaginary part of slot i-Half
-	// otherwise; one ciphertext.
+	// SlotSplit is the output of the matrix kernel: the values are split at
+	// Stride (value i < Stride in a real part, value Stride+i in the
+	// imaginary part of the same slot), and the Stride positions are cut into
+	// blocks of Chunk, one ciphertext each: position r sits in slot r mod Chunk
+	// of ciphertext r / Chunk.
 	SlotSplit
 	// Coeff packs Chunk real values per ciphertext in coefficients 0..Chunk-1.
 	Coeff
@@ -72,7 +74,7 @@ func (v *Vector) perCiphertext(p Params) int {
 	case SlotReal, SlotComplex:
 		return p.Slots()
 	case SlotSplit:
-		return v.Len
+		return v.Chunk
 	case CoeffGrid:
 		return v.Chunk * v.Stride
 	default:
@@ -103,8 +105,8 @@ func (v *Vector) check(p Params) error {
 	switch v.Layout {
 	case SlotReal, SlotComplex:
 	case SlotSplit:
-		if v.Len > 2*p.Slots() || v.Stride < 0 || v.Stride > p.Slots() || v.Len > 2*v.Stride {
-			return fmt.Errorf("%w: slot-split length %d with half %d", ErrLayout, v.Len, v.Stride)
+		if v.Len > 2*p.Slots() || v.Stride < 0 || v.Stride > p.Slots() || v.Len > 2*v.Stride || v.Chunk < 1 || v.Chunk > p.Slots() {
+			return fmt.Errorf("%w: slot-split length %d with half %d in blocks of %d", ErrLayout, v.Len, v.Stride, v.Chunk)
 		}
 	case Coeff:
 		if v.Chunk < 1 || v.Chunk > p.N() {
@@ -120,7 +122,7 @@ func (v *Vector) check(p Params) error {
 	per := v.perCiphertext(p)
 	want := (v.Len + per - 1) / per
 	if v.Layout == SlotSplit {
-		want = 1
+		want = (v.Stride + v.Chunk - 1) / v.Chunk
 	}
 	if len(v.Cts) != want {
 		return fmt.Errorf("%w: %s vector of %d values needs %d ciphertexts, has %d", ErrLayout, v.Layout, v.Len, want, len(v.Cts))
