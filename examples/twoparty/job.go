@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -13,12 +12,13 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/align"
+	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/model"
 )
 
 // jobParams is what the handshake compares: the job and the HE sets it uses.
-const jobParams = "veil-job/v1:linear14"
+const jobParams = "veil-job/v1:linear14,hist13"
 
 const typeSplit = "job.split"
 
@@ -31,6 +31,7 @@ type jobConfig struct {
 	seed     int64
 	models   []string // "lr", "sbt"
 	lr       vlr.Options
+	sbt      boost.Options
 	clip     float64
 	outDir   string // where this party saves its model half ("" = nowhere)
 	log      *slog.Logger
@@ -38,12 +39,13 @@ type jobConfig struct {
 
 // prepared is a party's aligned, standardized data.
 type prepared struct {
-	std           model.Standardizer
-	features      []string
-	xTrain, xTest []float64
-	yTrain, yTest []float64 // bank only
-	cols          int
-	rowsAligned   int
+	rawTrain, rawTest []float64 // before standardization (trees bin raw values)
+	std               model.Standardizer
+	features          []string
+	xTrain, xTest     []float64
+	yTrain, yTest     []float64 // bank only
+	cols              int
+	rowsAligned       int
 }
 
 // modelResult is one trained model as the bank reports it.
@@ -58,6 +60,7 @@ type modelResult struct {
 	TrainSeconds float64   `json:"train_seconds"`
 	BytesSent    uint64    `json:"bytes_sent"`
 	Epochs       int       `json:"epochs,omitempty"`
+	Trees        int       `json:"trees,omitempty"`
 	Loss         []float64 `json:"loss,omitempty"`
 	Note         string    `json:"note,omitempty"`
 
@@ -156,9 +159,12 @@ func runJob(ctx context.Context, t fl.Transport, cfg jobConfig) (*jobOutcome, er
 				out.results = append(out.results, *r.res)
 			}
 		case "sbt":
-			if cfg.role == fl.RoleActive {
-				out.results = append(out.results, modelResult{Model: "sbt", AUC: math.NaN(), KS: math.NaN(), RowsAligned: data.rowsAligned,
-					Note: "SecureBoost is not built yet (issue: vertical gradient-boosted trees)"})
+			r, err := runSBT(ctx, t, sess, cfg, data)
+			if err != nil {
+				return nil, err
+			}
+			if r != nil {
+				out.results = append(out.results, *r)
 			}
 		}
 	}
@@ -249,6 +255,42 @@ func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig,
 	return &lrOutcome{fed: r, res: res}, nil
 }
 
+// runSBT trains SecureBoost and scores the test rows by federated prediction.
+func runSBT(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig, data *prepared) (*modelResult, error) {
+	start := time.Now()
+	before := t.Stats()
+	if cfg.role == fl.RolePassive {
+		r, err := boost.TrainPassive(ctx, t, sess.Seed[:], data.rawTrain, data.cols)
+		if err != nil {
+			return nil, fmt.Errorf("training SecureBoost: %w", err)
+		}
+		return nil, boost.PredictPassive(ctx, t, r, data.rawTest, data.cols)
+	}
+	trees := 0
+	r, err := boost.TrainActive(ctx, t, sess.Seed[:], data.rawTrain, data.cols, data.yTrain, cfg.sbt, func(tree int) {
+		trees = tree + 1
+		cfg.log.Info("SecureBoost tree", "tree", trees, "seconds", time.Since(start).Seconds())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("training SecureBoost: %w", err)
+	}
+	trainSec := time.Since(start).Seconds()
+	logits, err := boost.PredictActive(ctx, t, r, data.rawTest, data.cols)
+	if err != nil {
+		return nil, err
+	}
+	after := t.Stats()
+	res := &modelResult{Model: "sbt", RowsAligned: data.rowsAligned, TestRows: len(logits), TrainSeconds: trainSec,
+		BytesSent: after.SentBytes - before.SentBytes + after.RecvBytes - before.RecvBytes, Trees: trees, scores: logits}
+	if res.AUC, err = model.AUC(logits, data.yTest); err != nil {
+		return nil, fmt.Errorf("test AUC: %w", err)
+	}
+	if res.KS, err = model.KS(logits, data.yTest); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
 // prepare standardizes a party's own columns on its training rows, imputes
 // missing values with the training mean and clips standardized values to
 // [-clip, clip] (0: no clipping), which keeps scores inside the interval the
@@ -266,7 +308,7 @@ func prepare(train, test *dataset.Table, clip float64) (*prepared, error) {
 		return nil, err
 	}
 	st.Clip = clip
-	p := &prepared{std: st, features: train.Columns, cols: d, xTrain: make([]float64, len(train.X)), xTest: make([]float64, len(test.X)), yTrain: train.Labels, yTest: test.Labels}
+	p := &prepared{rawTrain: train.X, rawTest: test.X, std: st, features: train.Columns, cols: d, xTrain: make([]float64, len(train.X)), xTest: make([]float64, len(test.X)), yTrain: train.Labels, yTest: test.Labels}
 	if err := st.Transform(train.X, p.xTrain); err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ import (
 func TestJSONContract(t *testing.T) {
 	var out, log bytes.Buffer
 	dir := t.TempDir()
-	err := run([]string{"-rows", "3000", "-epochs", "3", "-json", "-out", dir}, &out, &log)
+	err := run([]string{"-rows", "3000", "-epochs", "3", "-trees", "3", "-json", "-out", dir}, &out, &log)
 	require.NoError(t, err, log.String())
 	// Each party saved its own half; the halves load back.
 	for _, party := range []string{"active", "passive"} {
@@ -44,7 +44,11 @@ func TestJSONContract(t *testing.T) {
 	require.InDelta(t, lr["plain_auc"].(float64), lr["auc"].(float64), 0.002)
 	require.Greater(t, lr["auc"].(float64), 0.7)
 	require.Equal(t, 2700.0, lr["rows_aligned"]) // 90% overlap of 3000
-	require.Contains(t, lines[1], `"model":"sbt"`)
+	var sbt map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &sbt))
+	require.Equal(t, "sbt", sbt["model"])
+	require.InDelta(t, sbt["plain_auc"].(float64), sbt["auc"].(float64), 0.002)
+	require.Greater(t, sbt["auc"].(float64), 0.7)
 }
 
 // Bad input stops before any key is generated, naming file, line and column.

@@ -17,8 +17,8 @@ import (
 // with -bench PSI1M -benchtime 1x -timeout 30m.
 func BenchmarkPSI1M(b *testing.B) { benchPSI(b, 1_000_000) }
 
-// BenchmarkPSI10k is the same at 10,000 ids each.
-func BenchmarkPSI10k(b *testing.B) { benchPSI(b, 10_000) }
+// BenchmarkPSI100k is the same at 100,000 ids each.
+func BenchmarkPSI100k(b *testing.B) { benchPSI(b, 100_000) }
 
 func benchPSI(b *testing.B, n int) {
 	// Ids look like 18-character unified social credit codes; half are shared.

@@ -1,0 +1,420 @@
+package boost
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/model"
+)
+
+// ActiveResult is the bank's half of a trained model and the training's figures.
+type ActiveResult struct {
+	Options   Options
+	BaseScore float64
+	// Binning is the bank's own binning; Trees refer to it for active splits.
+	Binning model.Binning
+	Trees   []Tree
+	// Logits are the training rows' final logits.
+	Logits   []float64
+	Stats    fl.Stats
+	Duration time.Duration
+}
+
+// anode is a node of the level being grown, as the bank sees it.
+type anode struct {
+	id       int
+	rows     []int32
+	G, H     float64
+	ag, ah   [][]float64 // the bank's cumulative histograms
+	pg, ph   [][]float64 // the center's, decrypted
+	sibling  *anode      // the child computed directly, for the other child
+	parent   *anode
+	computed bool
+}
+
+// TrainActive runs the bank's side: x is its raw feature matrix (row-major,
+// n x d, NaN for missing), y the 0/1 labels, rows in the agreed order.
+func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, y []float64, opt Options, progress func(tree int)) (*ActiveResult, error) {
+	start := time.Now()
+	o, err := opt.GBDTOptions.WithDefaults()
+	if err != nil {
+		return nil, fail(ctx, t, err)
+	}
+	if o.Subsample < 1 {
+		return nil, fail(ctx, t, fmt.Errorf("%w: row subsampling is not supported by the federated trainer yet", model.ErrOptions))
+	}
+	opt.GBDTOptions = o
+	if opt.PlanBytes == 0 {
+		opt.PlanBytes = 2 << 30
+	}
+	n := len(y)
+	if d < 1 || n == 0 || len(x) != n*d {
+		return nil, fail(ctx, t, fmt.Errorf("%w: %d values for %d labels of %d columns", model.ErrShape, len(x), n, d))
+	}
+	binning, err := model.FitBinning(x, d, o.Bins)
+	if err != nil {
+		return nil, fail(ctx, t, err)
+	}
+	bins, err := binning.Bin(x, d)
+	if err != nil {
+		return nil, fail(ctx, t, err)
+	}
+	if err := sendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: opt, Rows: n}); err != nil {
+		return nil, err
+	}
+	var ack setup
+	if err := recvJSON(ctx, t, TypeSetupAck, &ack); err != nil {
+		return nil, err
+	}
+	if ack.Rows != n || len(ack.Bins) == 0 {
+		return nil, fail(ctx, t, fmt.Errorf("%w: the center has %d rows and %d features, the bank %d rows", ErrProtocol, ack.Rows, len(ack.Bins), n))
+	}
+	K := 1
+	for f, nb := range ack.Bins {
+		if nb < 1 || nb > o.Bins+1 {
+			return nil, fail(ctx, t, fmt.Errorf("%w: center feature %d has %d bins", ErrProtocol, f, nb))
+		}
+		K = max(K, nb)
+	}
+	p := params()
+	party, err := fl.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
+	if err != nil {
+		return nil, err
+	}
+	a := &activeTrainer{t: t, p: p, party: party, o: o, bins: bins, nb: make([]int, d), pnb: ack.Bins, K: K, S: he.HistogramChunk(p, K)}
+	for f := range a.nb {
+		a.nb[f] = binning.NumBins(f)
+	}
+	res := &ActiveResult{Options: opt, BaseScore: o.BaseScore, Binning: binning, Logits: make([]float64, n)}
+	for i := range res.Logits {
+		res.Logits[i] = o.BaseScore
+	}
+	a.g, a.h = make([]float64, n), make([]float64, n)
+	for tree := 0; tree < o.Trees; tree++ {
+		model.LogisticGradients(res.Logits, y, a.g, a.h)
+		tr, leaves, err := a.grow(ctx, tree)
+		if err != nil {
+			return nil, err
+		}
+		for _, lf := range leaves {
+			for _, i := range lf.rows {
+				res.Logits[i] += tr.Nodes[lf.id].Weight
+			}
+		}
+		res.Trees = append(res.Trees, tr)
+		if progress != nil {
+			progress(tree)
+		}
+	}
+	res.Stats, res.Duration = t.Stats(), time.Since(start)
+	return res, nil
+}
+
+type activeTrainer struct {
+	t     fl.Transport
+	p     he.Params
+	party *he.Party
+	o     model.GBDTOptions
+	bins  [][]uint8
+	nb    []int // the bank's bins per feature
+	pnb   []int // the center's
+	K, S  int
+	g, h  []float64
+}
+
+// grow grows one tree and returns it with its leaves.
+func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, error) {
+	n := len(a.g)
+	root := &anode{id: 0, rows: make([]int32, n), computed: true}
+	for i := range root.rows {
+		root.rows[i] = int32(i)
+	}
+	root.G, root.H = a.sums(root.rows)
+	tr := Tree{Nodes: []Node{{}}}
+	var leaves []*anode
+	lvl := []*anode{root}
+	for depth := 0; len(lvl) > 0; depth++ {
+		if err := a.histograms(ctx, lvl); err != nil {
+			return tr, nil, err
+		}
+		var next []*anode
+		var reqs []splitReq
+		type pending struct {
+			nd   *anode
+			c    model.SplitCandidate
+			li   int
+			side string
+		}
+		var splits []pending
+		for k, nd := range lvl {
+			w := model.LeafWeight(nd.G, nd.H, a.o)
+			gl := append(append([][]float64{}, nd.ag...), nd.pg...)
+			hl := append(append([][]float64{}, nd.ah...), nd.ph...)
+			c, ok := model.BestSplit(gl, hl, nd.G, nd.H, a.o)
+			if !ok {
+				tr.Nodes[nd.id] = Node{Weight: w}
+				leaves = append(leaves, nd)
+				continue
+			}
+			li := len(tr.Nodes)
+			tr.Nodes = append(tr.Nodes, Node{}, Node{})
+			side := "active"
+			f := c.Feature
+			if f >= len(nd.ag) {
+				side, f = "passive", f-len(nd.ag)
+				reqs = append(reqs, splitReq{Node: k, TreeNode: nd.id, Feature: f, Bin: c.Bin, MissingLeft: c.MissingLeft})
+			}
+			tr.Nodes[nd.id] = Node{Party: side, Feature: f, Bin: c.Bin, MissingLeft: c.MissingLeft, Left: li, Right: li + 1, Weight: w, Gain: c.Gain}
+			splits = append(splits, pending{nd, c, li, side})
+		}
+		last := len(splits) == 0 || depth+1 >= a.o.MaxDepth
+		if err := sendJSON(ctx, a.t, TypeSplits, splitMsg{Tree: tree, Splits: reqs, Last: last}); err != nil {
+			return tr, nil, err
+		}
+		b, err := fl.Expect(ctx, a.t, TypeLeft)
+		if err != nil {
+			return tr, nil, err
+		}
+		lefts, err := unframe(b, len(reqs))
+		if err != nil {
+			return tr, nil, fail(ctx, a.t, err)
+		}
+		r := 0
+		for _, sp := range splits {
+			nd := sp.nd
+			var goLeft func(k int) bool
+			if sp.side == "active" {
+				col := a.bins[tr.Nodes[nd.id].Feature]
+				goLeft = func(k int) bool {
+					b := col[nd.rows[k]]
+					if b == model.MissingBin {
+						return sp.c.MissingLeft
+					}
+					return int(b) <= sp.c.Bin
+				}
+			} else {
+				bits := lefts[r]
+				r++
+				if len(bits) != (len(nd.rows)+7)/8 {
+					return tr, nil, fail(ctx, a.t, fmt.Errorf("%w: partition of %d bytes for %d rows", ErrProtocol, len(bits), len(nd.rows)))
+				}
+				goLeft = func(k int) bool { return bits[k/8]>>(k%8)&1 == 1 }
+			}
+			left, right := &anode{id: sp.li, parent: nd}, &anode{id: sp.li + 1, parent: nd}
+			for k, i := range nd.rows {
+				if goLeft(k) {
+					left.rows = append(left.rows, i)
+				} else {
+					right.rows = append(right.rows, i)
+				}
+			}
+			left.G, left.H = a.sums(left.rows)
+			right.G, right.H = a.sums(right.rows)
+			small, large := left, right
+			if len(right.rows) < len(left.rows) {
+				small, large = right, left
+			}
+			small.computed, large.sibling = true, small
+			next = append(next, left, right)
+		}
+		if last {
+			for _, nd := range next {
+				tr.Nodes[nd.id] = Node{Weight: model.LeafWeight(nd.G, nd.H, a.o)}
+			}
+			leaves = append(leaves, next...)
+			next = nil
+		}
+		lvl = next
+	}
+	return tr, leaves, nil
+}
+
+func (a *activeTrainer) sums(rows []int32) (G, H float64) {
+	for _, i := range rows {
+		G += a.g[i]
+		H += a.h[i]
+	}
+	return G, H
+}
+
+// histograms gives every node of the level its cumulative histograms: the
+// bank's in plaintext, the center's decrypted, for the computed nodes; the
+// parent's minus the sibling's for the others.
+func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
+	var compute []int
+	for k, nd := range lvl {
+		if nd.computed {
+			compute = append(compute, k)
+		}
+	}
+	// Rows in packed order, -1 for padding: every group but the last is
+	// padded to the chunk boundary.
+	var packed []int32
+	var groups []int
+	for i, k := range compute {
+		groups = append(groups, len(packed))
+		packed = append(packed, lvl[k].rows...)
+		if i < len(compute)-1 {
+			for len(packed)%a.S != 0 {
+				packed = append(packed, -1)
+			}
+		}
+	}
+	groups = append(groups, len(packed))
+	// Scale g and h by a power of two that fills the decryption headroom:
+	// the flooding noise is fixed in absolute terms, so the larger the
+	// values, the smaller the relative error (2^-19 absolute becomes about
+	// 2^-38 of a sum of 100,000 rows).
+	var sumG, sumH float64
+	for _, i := range packed {
+		if i >= 0 {
+			sumG += math.Abs(a.g[i])
+			sumH += a.h[i]
+		}
+	}
+	scale := math.Exp2(math.Floor(histHeadroom - math.Log2(max(sumG, sumH, 1))))
+	gv, hv := make([]float64, len(packed)), make([]float64, len(packed))
+	for j, i := range packed {
+		if i >= 0 {
+			gv[j], hv[j] = a.g[i]*scale, a.h[i]*scale
+		}
+	}
+	encG, err := a.party.EncryptCoeffs(gv, a.S)
+	if err != nil {
+		return err
+	}
+	encH, err := a.party.EncryptCoeffs(hv, a.S)
+	if err != nil {
+		return err
+	}
+	rows := make([][]int32, len(lvl))
+	for k, nd := range lvl {
+		rows[k] = nd.rows
+	}
+	mg, err := a.p.MarshalVector(encG)
+	if err != nil {
+		return err
+	}
+	mh, err := a.p.MarshalVector(encH)
+	if err != nil {
+		return err
+	}
+	if err := a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(encodeLevel(level{Rows: rows, Compute: compute}), mg, mh)}); err != nil {
+		return err
+	}
+	b, err := fl.Expect(ctx, a.t, TypeHist)
+	if err != nil {
+		return err
+	}
+	parts, err := unframe(b, 4)
+	if err != nil {
+		return fail(ctx, a.t, err)
+	}
+	F := len(a.pnb)
+	var vals [2][]float64
+	for i := 0; i < 2; i++ {
+		v, err := a.p.UnmarshalVector(parts[i])
+		if err != nil {
+			return fail(ctx, a.t, fmt.Errorf("boost: histogram from the center: %w", err))
+		}
+		share, err := a.p.UnmarshalDecryptionShare(parts[2+i])
+		if err != nil {
+			return fail(ctx, a.t, fmt.Errorf("boost: decryption share from the center: %w", err))
+		}
+		if v.Layout != he.CoeffGrid || v.Len != len(compute)*F*a.K {
+			return fail(ctx, a.t, fmt.Errorf("%w: histogram of %d values, want %d", ErrProtocol, v.Len, len(compute)*F*a.K))
+		}
+		if vals[i], err = a.party.Decrypt(v, share); err != nil {
+			return fail(ctx, a.t, err)
+		}
+		for j := range vals[i] {
+			vals[i][j] /= scale
+		}
+	}
+	for gi, k := range compute {
+		nd := lvl[k]
+		nd.pg, nd.ph = make([][]float64, F), make([][]float64, F)
+		for f := 0; f < F; f++ {
+			base := (gi*F + f) * a.K
+			nd.pg[f] = vals[0][base : base+a.pnb[f]]
+			nd.ph[f] = vals[1][base : base+a.pnb[f]]
+		}
+		nd.ag, nd.ah = a.ownHist(nd.rows)
+	}
+	for _, nd := range lvl {
+		if nd.computed {
+			continue
+		}
+		s, par := nd.sibling, nd.parent
+		nd.ag, nd.ah = subtract(par.ag, s.ag), subtract(par.ah, s.ah)
+		nd.pg, nd.ph = subtract(par.pg, s.pg), subtract(par.ph, s.ph)
+	}
+	tol := noiseSigmas * math.Exp2(-he.Hist13.LogScale+he.Hist13.LogFlood()) / scale
+	for _, nd := range lvl {
+		snapNoise(nd.pg, nd.ph, nd.G, nd.H, tol)
+	}
+	return nil
+}
+
+// histHeadroom is log2 of the largest histogram sum the scaled values may
+// reach: he.Hist13 decrypts values up to 2^39.
+const histHeadroom = 37
+
+// noiseSigmas is how many standard deviations of the decryption noise a
+// difference must exceed to count as data.
+const noiseSigmas = 8
+
+// snapNoise removes decryption noise where the exact value is known to be
+// an equality: a bin whose cumulative sums differ from the previous bin's by
+// less than tol is empty (its sums are set equal, so equal candidates compare
+// equal and the tie-break picks the bin the plaintext reference picks), and a
+// feature whose present rows sum to within tol of the node's totals has no
+// missing rows in the node (so no missing-left candidates appear from noise).
+func snapNoise(gl, hl [][]float64, G, H, tol float64) {
+	for f := range gl {
+		for k := 1; k < len(gl[f]); k++ {
+			if math.Abs(hl[f][k]-hl[f][k-1]) < tol && math.Abs(gl[f][k]-gl[f][k-1]) < tol {
+				gl[f][k], hl[f][k] = gl[f][k-1], hl[f][k-1]
+			}
+		}
+		last := len(gl[f]) - 1
+		if math.Abs(H-hl[f][last]) < tol && math.Abs(G-gl[f][last]) < tol {
+			gl[f][last], hl[f][last] = G, H
+		}
+	}
+}
+
+func subtract(a, b [][]float64) [][]float64 {
+	out := make([][]float64, len(a))
+	for f := range a {
+		out[f] = make([]float64, len(a[f]))
+		for k := range a[f] {
+			out[f][k] = a[f][k] - b[f][k]
+		}
+	}
+	return out
+}
+
+// ownHist returns the bank's cumulative histograms of rows.
+func (a *activeTrainer) ownHist(rows []int32) (gl, hl [][]float64) {
+	gl, hl = make([][]float64, len(a.bins)), make([][]float64, len(a.bins))
+	for f, col := range a.bins {
+		g, h := make([]float64, a.nb[f]), make([]float64, a.nb[f])
+		for _, i := range rows {
+			if b := col[i]; b != model.MissingBin {
+				g[b] += a.g[i]
+				h[b] += a.h[i]
+			}
+		}
+		for k := 1; k < len(g); k++ {
+			g[k] += g[k-1]
+			h[k] += h[k-1]
+		}
+		gl[f], hl[f] = g, h
+	}
+	return gl, hl
+}

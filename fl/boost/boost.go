@@ -1,0 +1,219 @@
+package boost
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/model"
+)
+
+// Message types.
+const (
+	TypeSetup    = "boost.setup"
+	TypeSetupAck = "boost.setup-ack"
+	TypeLevel    = "boost.level"
+	TypeHist     = "boost.hist"
+	TypeSplits   = "boost.splits"
+	TypeLeft     = "boost.left"
+)
+
+const protocolVersion = 1
+
+// ErrProtocol reports a peer message that breaks the protocol.
+var ErrProtocol = errors.New("boost: protocol violation")
+
+// Options are the training options: model.GBDTOptions (trees, depth, eta,
+// lambda, gamma, min child weight, bins, subsample) plus the memory the
+// center may spend on the root's histogram plan.
+type Options struct {
+	model.GBDTOptions
+	// PlanBytes caps the center's cache of root binning polynomials
+	// (default 2 GiB); beyond it they are rebuilt every tree.
+	PlanBytes int64 `json:"plan_bytes"`
+}
+
+type setup struct {
+	Version int     `json:"version"`
+	Options Options `json:"options"`
+	Rows    int     `json:"rows"`
+	Bins    []int   `json:"bins,omitempty"` // the center's bins per feature
+}
+
+// Node is a node of a tree as the bank holds it.
+type Node struct {
+	// Party is "active" or "passive" for a split, "" for a leaf.
+	Party string `json:"party,omitempty"`
+	// Feature and Bin of an active split; for a passive split, Feature is the
+	// center's feature index and Bin the bin (the threshold stays with the
+	// center).
+	Feature     int     `json:"feature"`
+	Bin         int     `json:"bin"`
+	MissingLeft bool    `json:"missing_left"`
+	Left        int     `json:"left"`
+	Right       int     `json:"right"`
+	Weight      float64 `json:"weight"`
+	Gain        float64 `json:"gain"`
+}
+
+// Tree is one tree, root first, nodes numbered like model.Tree's.
+type Tree struct {
+	Nodes []Node `json:"nodes"`
+}
+
+// PassiveSplit is a split the center owns: its half of the model.
+type PassiveSplit struct {
+	Tree, Node  int
+	Feature     int
+	Bin         int
+	Threshold   float64
+	MissingLeft bool
+}
+
+// level is what the bank sends per level: the rows of every node of the
+// level and which nodes the center computes histograms for.
+type level struct {
+	Rows    [][]int32 `json:"-"`
+	Compute []int     `json:"compute"`
+}
+
+func encodeLevel(l level) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(len(l.Rows)))
+	for _, r := range l.Rows {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(r)))
+		for _, i := range r {
+			b = binary.LittleEndian.AppendUint32(b, uint32(i))
+		}
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(l.Compute)))
+	for _, c := range l.Compute {
+		b = binary.LittleEndian.AppendUint32(b, uint32(c))
+	}
+	return b
+}
+
+func decodeLevel(b []byte, n int) (level, error) {
+	var l level
+	rd := func() (uint32, bool) {
+		if len(b) < 4 {
+			return 0, false
+		}
+		v := binary.LittleEndian.Uint32(b)
+		b = b[4:]
+		return v, true
+	}
+	nodes, ok := rd()
+	if !ok || int(nodes) > n+1 {
+		return l, fmt.Errorf("%w: level message with %d nodes", ErrProtocol, nodes)
+	}
+	for k := 0; k < int(nodes); k++ {
+		m, ok := rd()
+		if !ok || int(m) > len(b)/4 || int(m) > n {
+			return l, fmt.Errorf("%w: node %d of the level message", ErrProtocol, k)
+		}
+		rows := make([]int32, m)
+		for j := range rows {
+			v, _ := rd()
+			if int(v) >= n {
+				return l, fmt.Errorf("%w: row %d beyond the %d training rows", ErrProtocol, v, n)
+			}
+			rows[j] = int32(v)
+		}
+		l.Rows = append(l.Rows, rows)
+	}
+	c, ok := rd()
+	if !ok || int(c) > len(l.Rows) {
+		return l, fmt.Errorf("%w: level message compute list", ErrProtocol)
+	}
+	for k := 0; k < int(c); k++ {
+		v, ok := rd()
+		if !ok || int(v) >= len(l.Rows) {
+			return l, fmt.Errorf("%w: level message compute list", ErrProtocol)
+		}
+		l.Compute = append(l.Compute, int(v))
+	}
+	if len(b) != 0 {
+		return l, fmt.Errorf("%w: %d trailing bytes in the level message", ErrProtocol, len(b))
+	}
+	return l, nil
+}
+
+// splitReq asks the center to split a node on one of its features.
+type splitReq struct {
+	Node     int `json:"node"`      // index in the level
+	TreeNode int `json:"tree_node"` // id in the tree
+
+	Feature     int  `json:"feature"`
+	Bin         int  `json:"bin"`
+	MissingLeft bool `json:"missing_left"`
+}
+
+type splitMsg struct {
+	Tree   int        `json:"tree"`
+	Splits []splitReq `json:"splits"`
+	Last   bool       `json:"last"` // the tree is finished after these splits
+}
+
+func sendJSON(ctx context.Context, t fl.Transport, typ string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return t.Send(ctx, fl.Message{Type: typ, Payload: b})
+}
+
+func recvJSON(ctx context.Context, t fl.Transport, typ string, v any) error {
+	b, err := fl.Expect(ctx, t, typ)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrProtocol, typ, err)
+	}
+	return nil
+}
+
+func fail(ctx context.Context, t fl.Transport, err error) error {
+	_ = fl.Abort(ctx, t, err)
+	return err
+}
+
+// frame concatenates length-prefixed parts.
+func frame(parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += 8 + len(p)
+	}
+	b := make([]byte, 0, n)
+	for _, p := range parts {
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(p)))
+		b = append(b, p...)
+	}
+	return b
+}
+
+func unframe(b []byte, want int) ([][]byte, error) {
+	var parts [][]byte
+	for len(b) > 0 {
+		if len(b) < 8 {
+			return nil, fmt.Errorf("%w: truncated frame", ErrProtocol)
+		}
+		n := binary.LittleEndian.Uint64(b)
+		if n > uint64(len(b)-8) {
+			return nil, fmt.Errorf("%w: frame of %d bytes in %d", ErrProtocol, n, len(b)-8)
+		}
+		parts = append(parts, b[8:8+n])
+		b = b[8+n:]
+	}
+	if len(parts) != want {
+		return nil, fmt.Errorf("%w: %d parts, want %d", ErrProtocol, len(parts), want)
+	}
+	return parts, nil
+}
+
+// params are the HE parameters of the histograms.
+func params() he.Params { return he.MustParams(he.Hist13) }

@@ -1,0 +1,36 @@
+// Package boost is SecureBoost-style vertical gradient-boosted trees between
+// the bank (the active party: labels, its own features, the gradients and
+// the leaf weights) and the credit center (the passive party: its own
+// features, binned and thresholded in private), over an fl.Transport, with
+// the center's histograms computed under the pair's two-party threshold key
+// (he.Hist13). Per tree (DESIGN.md section 5):
+//
+//  1. The bank computes the gradients g and hessians h of the logistic loss
+//     at the current logits.
+//  2. Level by level, the bank sends the rows of every node to split and,
+//     for the smaller child of each split of the level above (the larger is
+//     the parent minus it), encryptions of g and h packed node by node. The
+//     center computes the encrypted cumulative histograms of those nodes
+//     over its binned features (he.Histograms; the root's binning
+//     polynomials are prepared once per training) and the pair decrypts them
+//     to the bank only.
+//  3. The bank finds each node's best split over both parties' candidates
+//     (model.BestSplit, the same function and tie-break the plaintext
+//     reference uses). For a split on a center feature it sends the feature
+//     index and bin; the center alone knows the threshold, returns which of
+//     the node's rows go left, and keeps (feature, threshold, missing
+//     direction) in its half of the model.
+//  4. Leaf weights stay with the bank, which updates the logits.
+//
+// What each party learns. The bank: per node, the cumulative gradient and
+// hessian sums of the center's bins (so the left-child sums of every
+// candidate split), which party splits, and the partition; the number of bins
+// of each center feature. Never the center's feature values or thresholds.
+// The center: the partition of the training rows at every node (as in FATE's
+// SecureBoost), and nothing about labels, gradients, hessians, gains or leaf
+// weights: those travel encrypted or not at all.
+//
+// Bins are not shuffled: cumulative hessian sums grow with the bin index
+// (hessians are positive), so any shuffle of the candidates would be undone by
+// sorting them; the threshold values stay with the center.
+package boost

@@ -1,0 +1,211 @@
+package boost
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/model"
+)
+
+// PassiveResult is the center's half of a trained model.
+type PassiveResult struct {
+	Options Options
+	// Binning is the center's own binning; Splits refer to it.
+	Binning model.Binning
+	// Splits are the center's split nodes, with their thresholds.
+	Splits   []PassiveSplit
+	Stats    fl.Stats
+	Duration time.Duration
+}
+
+// TrainPassive runs the center's side: x is its raw feature matrix
+// (row-major, n x d, NaN for missing), rows in the agreed order. It trains
+// with the bank's options.
+func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int) (*PassiveResult, error) {
+	start := time.Now()
+	if d < 1 || len(x) == 0 || len(x)%d != 0 {
+		return nil, fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
+	}
+	n := len(x) / d
+	var s setup
+	if err := recvJSON(ctx, t, TypeSetup, &s); err != nil {
+		return nil, err
+	}
+	if s.Version != protocolVersion {
+		return nil, fail(ctx, t, fmt.Errorf("%w: the bank speaks boost version %d, this center %d", ErrProtocol, s.Version, protocolVersion))
+	}
+	o, err := s.Options.GBDTOptions.WithDefaults()
+	if err != nil {
+		return nil, fail(ctx, t, err)
+	}
+	if s.Rows != n {
+		return nil, fail(ctx, t, fmt.Errorf("%w: the bank has %d rows, the center %d", ErrProtocol, s.Rows, n))
+	}
+	binning, err := model.FitBinning(x, d, o.Bins)
+	if err != nil {
+		return nil, fail(ctx, t, err)
+	}
+	bins, err := binning.Bin(x, d)
+	if err != nil {
+		return nil, fail(ctx, t, err)
+	}
+	nb := make([]int, d)
+	K := 1
+	for f := range nb {
+		nb[f] = binning.NumBins(f)
+		K = max(K, nb[f])
+	}
+	if err := sendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Bins: nb}); err != nil {
+		return nil, err
+	}
+	p := params()
+	party, err := fl.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := party.PrepareHistograms(he.HistogramSpec{Bins: bins, K: K}, n, s.Options.PlanBytes)
+	if err != nil {
+		return nil, err
+	}
+	res := &PassiveResult{Options: s.Options, Binning: binning}
+	S := he.HistogramChunk(p, K)
+	for tree := 0; tree < o.Trees; tree++ {
+		for last := false; !last; {
+			// A level: histograms, then the splits.
+			b, err := fl.Expect(ctx, t, TypeLevel)
+			if err != nil {
+				return nil, err
+			}
+			parts, err := unframe(b, 3)
+			if err != nil {
+				return nil, fail(ctx, t, err)
+			}
+			lvl, err := decodeLevel(parts[0], n)
+			if err != nil {
+				return nil, fail(ctx, t, err)
+			}
+			if err := passiveHist(ctx, t, party, p, lvl, parts[1:], bins, plan, K, S); err != nil {
+				return nil, err
+			}
+			var sm splitMsg
+			if err := recvJSON(ctx, t, TypeSplits, &sm); err != nil {
+				return nil, err
+			}
+			if sm.Tree != tree {
+				return nil, fail(ctx, t, fmt.Errorf("%w: the bank is at tree %d, the center at %d", ErrProtocol, sm.Tree, tree))
+			}
+			lefts := make([][]byte, len(sm.Splits))
+			for i, r := range sm.Splits {
+				if r.Node < 0 || r.Node >= len(lvl.Rows) || r.Feature < 0 || r.Feature >= d || r.Bin < 0 || r.Bin >= nb[r.Feature] {
+					return nil, fail(ctx, t, fmt.Errorf("%w: split request %+v", ErrProtocol, r))
+				}
+				rows := lvl.Rows[r.Node]
+				bits := make([]byte, (len(rows)+7)/8)
+				col := bins[r.Feature]
+				for k, i := range rows {
+					b := col[i]
+					if (b == model.MissingBin && r.MissingLeft) || (b != model.MissingBin && int(b) <= r.Bin) {
+						bits[k/8] |= 1 << (k % 8)
+					}
+				}
+				lefts[i] = bits
+				th := 0.0
+				if r.Bin < len(binning.Cuts[r.Feature]) {
+					th = binning.Cuts[r.Feature][r.Bin]
+				} else {
+					th = maxThreshold
+				}
+				res.Splits = append(res.Splits, PassiveSplit{Tree: tree, Node: r.TreeNode, Feature: r.Feature, Bin: r.Bin, Threshold: th, MissingLeft: r.MissingLeft})
+			}
+			if err := t.Send(ctx, fl.Message{Type: TypeLeft, Payload: frame(lefts...)}); err != nil {
+				return nil, err
+			}
+			last = sm.Last
+		}
+	}
+	sortSplits(res.Splits)
+	res.Stats, res.Duration = t.Stats(), time.Since(start)
+	return res, nil
+}
+
+// maxThreshold marks a split on a feature's last bin: every present value
+// goes left (model.Node's convention).
+const maxThreshold = 1.7976931348623157e308
+
+// passiveHist computes the encrypted histograms of the level's computed
+// nodes and sends them with this party's decryption shares: the bank, and
+// only the bank, decrypts them.
+func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, vecs [][]byte, bins [][]uint8, plan *he.HistogramPlan, K, S int) error {
+	var gh []*he.Vector
+	for _, b := range vecs {
+		v, err := p.UnmarshalVector(b)
+		if err != nil {
+			return fail(ctx, t, fmt.Errorf("boost: gradients from the bank: %w", err))
+		}
+		gh = append(gh, v)
+	}
+	n := len(bins[0])
+	var hs []*he.Vector
+	var err error
+	if len(lvl.Compute) == 1 && len(lvl.Rows[lvl.Compute[0]]) == n && inOrder(lvl.Rows[lvl.Compute[0]]) {
+		hs, err = party.HistogramsPlanned(gh, plan) // the root: binning prepared once
+	} else {
+		spec := he.HistogramSpec{K: K, Bins: make([][]uint8, len(bins))}
+		var packed []int32
+		for i, k := range lvl.Compute {
+			spec.Groups = append(spec.Groups, len(packed))
+			packed = append(packed, lvl.Rows[k]...)
+			if i < len(lvl.Compute)-1 {
+				for len(packed)%S != 0 {
+					packed = append(packed, -1)
+				}
+			}
+		}
+		spec.Groups = append(spec.Groups, len(packed))
+		for f, col := range bins {
+			spec.Bins[f] = make([]uint8, len(packed))
+			for j, i := range packed {
+				if i < 0 {
+					spec.Bins[f][j] = model.MissingBin
+				} else {
+					spec.Bins[f][j] = col[i]
+				}
+			}
+		}
+		hs, err = party.Histograms(gh, spec)
+	}
+	if err != nil {
+		return fail(ctx, t, err)
+	}
+	parts := make([][]byte, 0, 4)
+	var shares [][]byte
+	for _, h := range hs {
+		share, err := party.DecryptShare(h)
+		if err != nil {
+			return err
+		}
+		mv, err := p.MarshalVector(h)
+		if err != nil {
+			return err
+		}
+		ms, err := p.MarshalDecryptionShare(share)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, mv)
+		shares = append(shares, ms)
+	}
+	return t.Send(ctx, fl.Message{Type: TypeHist, Payload: frame(append(parts, shares...)...)})
+}
+
+func inOrder(rows []int32) bool {
+	for k, i := range rows {
+		if int(i) != k {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,116 @@
+package boost
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/model"
+)
+
+// TypeDecisions carries the center's split decisions for a batch of rows.
+const TypeDecisions = "boost.decisions"
+
+// sortSplits puts the center's splits in (tree, node) order, the order in
+// which the bank enumerates its passive nodes.
+func sortSplits(s []PassiveSplit) {
+	slices.SortFunc(s, func(a, b PassiveSplit) int {
+		return cmp.Or(cmp.Compare(a.Tree, b.Tree), cmp.Compare(a.Node, b.Node))
+	})
+}
+
+// PredictPassive is the center's side of federated prediction: for every
+// row of x (raw values, row-major with the training's columns) and every
+// split it owns, whether the row goes left. One message per batch of rows;
+// the bank learns these decisions, nothing of the values or thresholds.
+func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveResult, x []float64, d int) error {
+	if d != m.Binning.Dim() || len(x)%d != 0 {
+		return fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
+	}
+	bins, err := m.Binning.Bin(x, d)
+	if err != nil {
+		return fail(ctx, t, err)
+	}
+	n := len(x) / d
+	parts := make([][]byte, len(m.Splits))
+	for k, s := range m.Splits {
+		bits := make([]byte, (n+7)/8)
+		col := bins[s.Feature]
+		for i := 0; i < n; i++ {
+			b := col[i]
+			if (b == model.MissingBin && s.MissingLeft) || (b != model.MissingBin && int(b) <= s.Bin) {
+				bits[i/8] |= 1 << (i % 8)
+			}
+		}
+		parts[k] = bits
+	}
+	return t.Send(ctx, fl.Message{Type: TypeDecisions, Payload: frame(parts...)})
+}
+
+// PredictActive is the bank's side: it returns the logits of the rows of x
+// (its raw values, row-major), combining its own splits with the center's
+// decisions.
+func PredictActive(ctx context.Context, t fl.Transport, m *ActiveResult, x []float64, d int) ([]float64, error) {
+	if d != m.Binning.Dim() || len(x)%d != 0 {
+		return nil, fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
+	}
+	bins, err := m.Binning.Bin(x, d)
+	if err != nil {
+		return nil, fail(ctx, t, err)
+	}
+	n := len(x) / d
+	index := map[[2]int]int{}
+	for ti, tr := range m.Trees {
+		for i, nd := range tr.Nodes {
+			if nd.Party == "passive" {
+				index[[2]int{ti, i}] = len(index)
+			}
+		}
+	}
+	b, err := fl.Expect(ctx, t, TypeDecisions)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := unframe(b, len(index))
+	if err != nil {
+		return nil, fail(ctx, t, err)
+	}
+	for _, p := range parts {
+		if len(p) != (n+7)/8 {
+			return nil, fail(ctx, t, fmt.Errorf("%w: decisions of %d bytes for %d rows", ErrProtocol, len(p), n))
+		}
+	}
+	logits := make([]float64, n)
+	for i := range logits {
+		z := m.BaseScore
+		for ti, tr := range m.Trees {
+			k := 0
+			for {
+				nd := tr.Nodes[k]
+				var left bool
+				switch nd.Party {
+				case "":
+					z += nd.Weight
+				case "active":
+					bin := bins[nd.Feature][i]
+					left = (bin == model.MissingBin && nd.MissingLeft) || (bin != model.MissingBin && int(bin) <= nd.Bin)
+				case "passive":
+					p := parts[index[[2]int{ti, k}]]
+					left = p[i/8]>>(i%8)&1 == 1
+				}
+				if nd.Party == "" {
+					break
+				}
+				if left {
+					k = nd.Left
+				} else {
+					k = nd.Right
+				}
+			}
+		}
+		logits[i] = z
+	}
+	return logits, nil
+}

@@ -1,0 +1,356 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// GBDTVersion is the version of the GBDT file format that Save writes and
+// LoadGBDT reads.
+const GBDTVersion = 1
+
+// Node is a node of a Tree. A split node sends a row left when its value v
+// of Feature is present and v <= Threshold (equivalently, its bin is <= Bin),
+// or when v is missing and MissingLeft; otherwise right. Threshold is
+// Binning.Cuts[Feature][Bin], or math.MaxFloat64 when Bin is the feature's
+// last bin (every present value left, missing values right).
+//
+// A leaf has Feature -1 and every other field but Weight and Cover zero.
+type Node struct {
+	// Feature is the split feature's index, -1 for a leaf.
+	Feature     int     `json:"feature"`
+	Bin         int     `json:"bin"`
+	Threshold   float64 `json:"threshold"`
+	MissingLeft bool    `json:"missing_left"`
+	// Left and Right are the children's indices in Tree.Nodes, both greater
+	// than the node's own.
+	Left  int `json:"left"`
+	Right int `json:"right"`
+	// Weight is what a leaf adds to the logit, LeafWeight of its rows'
+	// sums. A split node keeps the weight it would have had as a leaf.
+	Weight float64 `json:"weight"`
+	// Gain is a split node's gain after Gamma (BestSplit), 0 for a leaf.
+	Gain float64 `json:"gain"`
+	// Cover is the hessian sum of the node's training rows.
+	Cover float64 `json:"cover"`
+}
+
+// IsLeaf reports whether n is a leaf.
+func (n *Node) IsLeaf() bool { return n.Feature < 0 }
+
+// Tree is a regression tree; Nodes[0] is the root. TrainGBDTBinned
+// documents the order of the other nodes.
+type Tree struct {
+	Nodes []Node `json:"nodes"`
+}
+
+// leafBinned returns the leaf of row i of bins; leafRaw that of a row of raw
+// values. The tree must be valid.
+func (t *Tree) leafBinned(bins [][]uint8, i int) *Node {
+	nd := &t.Nodes[0]
+	for !nd.IsLeaf() {
+		b := bins[nd.Feature][i]
+		if (b == MissingBin && nd.MissingLeft) || (b != MissingBin && int(b) <= nd.Bin) {
+			nd = &t.Nodes[nd.Left]
+		} else {
+			nd = &t.Nodes[nd.Right]
+		}
+	}
+	return nd
+}
+
+func (t *Tree) leafRaw(row []float64) *Node {
+	nd := &t.Nodes[0]
+	for !nd.IsLeaf() {
+		v := row[nd.Feature]
+		if math.IsInf(v, 1) {
+			v = math.MaxFloat64 // in the last bin, like Binning.Bin
+		}
+		if (math.IsNaN(v) && nd.MissingLeft) || v <= nd.Threshold {
+			nd = &t.Nodes[nd.Left]
+		} else {
+			nd = &t.Nodes[nd.Right]
+		}
+	}
+	return nd
+}
+
+// addBinned adds the tree's leaf weights to logit, one per row of bins.
+func (t *Tree) addBinned(bins [][]uint8, logit []float64) {
+	for i := range logit {
+		logit[i] += t.leafBinned(bins, i).Weight
+	}
+}
+
+// GBDT is a gradient-boosted tree model for binary labels: the logit of a row
+// is BaseScore plus the weight of the leaf each tree sends it to.
+type GBDT struct {
+	Version int `json:"version"`
+	// Options are the training options, defaults applied.
+	Options GBDTOptions `json:"options"`
+	// BaseScore is the initial logit, Options.BaseScore.
+	BaseScore float64 `json:"base_score"`
+	// Binning is the binning of the training features; Bin and Threshold of
+	// every split refer to it.
+	Binning Binning `json:"binning"`
+	Trees   []Tree  `json:"trees"`
+	// Features names the columns, len(Binning.Cuts) of them. TrainGBDT
+	// names them f0, f1, ... as XGBoost does; callers may rename them.
+	Features []string `json:"features"`
+}
+
+// Validate checks m the way LoadGBDT checks a file. The errors wrap
+// ErrBadModel and name the field at fault.
+func (m *GBDT) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrBadModel}, a...)...)
+	}
+	if m.Version != GBDTVersion {
+		return bad("version %d, this build reads version %d", m.Version, GBDTVersion)
+	}
+	o, err := m.Options.WithDefaults()
+	if err != nil {
+		return bad("options: %v", err)
+	}
+	if o != m.Options {
+		return bad("options %+v lack defaults, want %+v", m.Options, o)
+	}
+	if m.BaseScore != o.BaseScore {
+		return bad("base_score %v, options say %v", m.BaseScore, o.BaseScore)
+	}
+	if err := m.Binning.Validate(); err != nil {
+		return fmt.Errorf("binning: %w", err)
+	}
+	d := m.Binning.Dim()
+	if d == 0 {
+		return bad("binning has no columns")
+	}
+	for j, c := range m.Binning.Cuts {
+		if len(c) >= o.Bins {
+			return bad("binning.cuts[%d] has %d cuts, options allow %d bins", j, len(c), o.Bins)
+		}
+	}
+	if len(m.Features) != d {
+		return bad("%d features for a binning of %d columns", len(m.Features), d)
+	}
+	seen := make(map[string]bool, d)
+	for j, f := range m.Features {
+		if f == "" {
+			return bad("features[%d] is empty", j)
+		}
+		if seen[f] {
+			return bad("features[%d] %q repeats", j, f)
+		}
+		seen[f] = true
+	}
+	if len(m.Trees) != o.Trees {
+		return bad("%d trees, options say %d", len(m.Trees), o.Trees)
+	}
+	for k := range m.Trees {
+		if err := m.validateTree(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *GBDT) validateTree(k int) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: trees[%d]."+format, append([]any{ErrBadModel, k}, a...)...)
+	}
+	nodes := m.Trees[k].Nodes
+	if len(nodes) == 0 {
+		return bad("nodes is empty")
+	}
+	depth := make([]int, len(nodes))
+	parent := make([]bool, len(nodes)) // has a parent
+	for i := range nodes {
+		nd := &nodes[i]
+		if i > 0 && !parent[i] {
+			return bad("nodes[%d] is not a child of any node", i)
+		}
+		if !finite(nd.Weight) {
+			return bad("nodes[%d].weight is %v", i, nd.Weight)
+		}
+		if !(nd.Cover >= 0) || math.IsInf(nd.Cover, 0) {
+			return bad("nodes[%d].cover is %v", i, nd.Cover)
+		}
+		if nd.IsLeaf() {
+			if *nd != (Node{Feature: -1, Weight: nd.Weight, Cover: nd.Cover}) {
+				return bad("nodes[%d] is a leaf (feature %d) with split fields set", i, nd.Feature)
+			}
+			continue
+		}
+		if nd.Feature >= len(m.Binning.Cuts) {
+			return bad("nodes[%d].feature %d, the model has %d", i, nd.Feature, len(m.Binning.Cuts))
+		}
+		cuts := m.Binning.Cuts[nd.Feature]
+		if nd.Bin < 0 || nd.Bin > len(cuts) {
+			return bad("nodes[%d].bin %d, feature %d has %d bins", i, nd.Bin, nd.Feature, len(cuts)+1)
+		}
+		want := math.MaxFloat64
+		if nd.Bin < len(cuts) {
+			want = cuts[nd.Bin]
+		}
+		if nd.Threshold != want {
+			return bad("nodes[%d].threshold %v, bin %d of feature %d is %v", i, nd.Threshold, nd.Bin, nd.Feature, want)
+		}
+		if !(nd.Gain > 0) || math.IsInf(nd.Gain, 0) {
+			return bad("nodes[%d].gain is %v, want finite and > 0", i, nd.Gain)
+		}
+		if depth[i] >= m.Options.MaxDepth {
+			return bad("nodes[%d] splits at depth %d, max depth %d", i, depth[i], m.Options.MaxDepth)
+		}
+		for _, c := range []int{nd.Left, nd.Right} {
+			if c <= i || c >= len(nodes) {
+				return bad("nodes[%d] has child %d, want %d to %d", i, c, i+1, len(nodes)-1)
+			}
+			if parent[c] {
+				return bad("nodes[%d] has child %d, a child of another node", i, c)
+			}
+			parent[c] = true
+			depth[c] = depth[i] + 1
+		}
+	}
+	return nil
+}
+
+// Save validates m and writes it as indented JSON.
+func (m *GBDT) Save(w io.Writer) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("model: encoding GBDT: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// LoadGBDT reads a GBDT written by Save. It rejects, with errors wrapping
+// ErrBadModel, files of another version, unknown fields, trailing data, and
+// every inconsistency Validate finds.
+func LoadGBDT(r io.Reader) (*GBDT, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxModelBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("model: reading GBDT: %w", err)
+	}
+	if len(b) > maxModelBytes {
+		return nil, fmt.Errorf("%w: file larger than %d bytes", ErrBadModel, maxModelBytes)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, fmt.Errorf("%w: empty file", ErrBadModel)
+	}
+	var v struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
+	}
+	if v.Version == nil {
+		return nil, fmt.Errorf("%w: no version field", ErrBadModel)
+	}
+	if *v.Version != GBDTVersion {
+		return nil, fmt.Errorf("%w: version %d, this build reads version %d", ErrBadModel, *v.Version, GBDTVersion)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	m := new(GBDT)
+	if err := dec.Decode(m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: data after the model", ErrBadModel)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// PredictLogit returns the logit of each row of x, row-major n x d with NaN
+// for missing, d the model's number of features. It compares raw values with
+// the thresholds (+Inf counts as math.MaxFloat64), which sends every row
+// where PredictBinnedLogit sends its bins under m.Binning.
+func (m *GBDT) PredictLogit(x []float64, d int) ([]float64, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	if d != m.Binning.Dim() || len(x)%d != 0 {
+		return nil, fmt.Errorf("%w: %d values in %d columns, model of %d features", ErrShape, len(x), d, m.Binning.Dim())
+	}
+	out := make([]float64, len(x)/d)
+	for i := range out {
+		row := x[i*d : (i+1)*d]
+		z := m.BaseScore
+		for k := range m.Trees {
+			z += m.Trees[k].leafRaw(row).Weight
+		}
+		out[i] = z
+	}
+	return out, nil
+}
+
+// PredictBinnedLogit returns the logit of each row of bins, feature-major
+// bins[f][i] as Binning.Bin returns them under m.Binning.
+func (m *GBDT) PredictBinnedLogit(bins [][]uint8) ([]float64, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	if len(bins) != m.Binning.Dim() {
+		return nil, fmt.Errorf("%w: %d binned features, model of %d", ErrShape, len(bins), m.Binning.Dim())
+	}
+	n := len(bins[0])
+	for f, col := range bins {
+		if len(col) != n {
+			return nil, fmt.Errorf("%w: feature %d has %d rows, feature 0 %d", ErrShape, f, len(col), n)
+		}
+		nb := m.Binning.NumBins(f)
+		for i, b := range col {
+			if int(b) >= nb && b != MissingBin {
+				return nil, fmt.Errorf("%w: bins[%d][%d] = %d, feature %d has %d bins", ErrShape, f, i, b, f, nb)
+			}
+		}
+	}
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = m.BaseScore
+	}
+	for k := range m.Trees {
+		m.Trees[k].addBinned(bins, out)
+	}
+	return out, nil
+}
+
+// FeatureImportance is one feature's share in a model's splits.
+type FeatureImportance struct {
+	Feature string
+	// Gain is the sum of the gains (Node.Gain) of the splits on the feature.
+	Gain float64
+	// Splits is the number of splits on the feature.
+	Splits int
+}
+
+// Importance returns the importance of each feature, in feature order.
+// XGBoost's "weight" importance is Splits and its "total_gain" is
+// 2*(Gain + Gamma*Splits): its gain has neither the factor 1/2 nor Gamma.
+func (m *GBDT) Importance() []FeatureImportance {
+	out := make([]FeatureImportance, len(m.Features))
+	for j := range out {
+		out[j].Feature = m.Features[j]
+	}
+	for _, t := range m.Trees {
+		for _, nd := range t.Nodes {
+			if !nd.IsLeaf() && nd.Feature < len(out) {
+				out[nd.Feature].Gain += nd.Gain
+				out[nd.Feature].Splits++
+			}
+		}
+	}
+	return out
+}
