@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -192,22 +193,30 @@ func saveHalf(cfg jobConfig, data *prepared, r *vlr.Result) error {
 	}
 	h := &model.LRHalf{Version: model.LRVersion, Party: string(cfg.role), Features: data.features, Standardizer: data.std,
 		Weights: r.Weights, Intercept: r.Intercept, Sigmoid: sig.Coeffs}
+	return saveModel(cfg, "lr", h)
+}
+
+// saveModel writes this party's half of a model to outDir/ROLE_KIND.json.
+func saveModel(cfg jobConfig, kind string, m interface{ Save(io.Writer) error }) error {
+	if cfg.outDir == "" {
+		return nil
+	}
 	if err := os.MkdirAll(cfg.outDir, 0o755); err != nil {
 		return err
 	}
-	path := filepath.Join(cfg.outDir, string(cfg.role)+"_lr.json")
+	path := filepath.Join(cfg.outDir, string(cfg.role)+"_"+kind+".json")
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := h.Save(f); err != nil {
+	if err := m.Save(f); err != nil {
 		f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	cfg.log.Info("saved this party's half of the LR model", "path", path)
+	cfg.log.Info("saved this party's half of the model", "model", kind, "path", path)
 	return nil
 }
 
@@ -264,7 +273,10 @@ func runSBT(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig
 		if err != nil {
 			return nil, fmt.Errorf("training SecureBoost: %w", err)
 		}
-		return nil, boost.PredictPassive(ctx, t, r, data.rawTest, data.cols)
+		if err := saveModel(cfg, "sbt", &r.PassiveModel); err != nil {
+			return nil, err
+		}
+		return nil, boost.PredictPassive(ctx, t, &r.PassiveModel, data.rawTest, data.cols)
 	}
 	trees := 0
 	r, err := boost.TrainActive(ctx, t, sess.Seed[:], data.rawTrain, data.cols, data.yTrain, cfg.sbt, func(tree int) {
@@ -275,7 +287,10 @@ func runSBT(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig
 		return nil, fmt.Errorf("training SecureBoost: %w", err)
 	}
 	trainSec := time.Since(start).Seconds()
-	logits, err := boost.PredictActive(ctx, t, r, data.rawTest, data.cols)
+	if err := saveModel(cfg, "sbt", &r.ActiveModel); err != nil {
+		return nil, err
+	}
+	logits, err := boost.PredictActive(ctx, t, &r.ActiveModel, data.rawTest, data.cols)
 	if err != nil {
 		return nil, err
 	}

@@ -85,7 +85,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.Float64Var(&f.clip, "clip", 5, "clip standardized features to [-clip, clip] (0: no clipping)")
 	fs.IntVar(&f.trees, "trees", 30, "SecureBoost trees")
 	fs.IntVar(&f.depth, "depth", 3, "SecureBoost tree depth")
-	fs.IntVar(&f.bins, "bins", 32, "SecureBoost quantile bins per feature")
+	fs.IntVar(&f.bins, "bins", 32, "SecureBoost quantile bins per feature (at most 255)")
 	fs.Float64Var(&f.eta, "eta", 0.3, "SecureBoost learning rate")
 	fs.Float64Var(&f.lambda, "lambda", 1, "SecureBoost L2 penalty on leaf weights")
 	fs.StringVar(&f.role, "role", "", "two-process mode: bank or center")
@@ -96,7 +96,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.key, "key", "", "two-process mode: this party's private key (PEM)")
 	fs.StringVar(&f.ca, "ca", "", "two-process mode: the CA certificate both parties trust (PEM)")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Hour, "deadline of the whole job")
-	fs.StringVar(&f.out, "out", "", "folder for the model files: each party writes its own half (active_lr.json, passive_lr.json)")
+	fs.StringVar(&f.out, "out", "", "folder for the model files: each party writes its own halves (active_lr.json, passive_lr.json, active_sbt.json, passive_sbt.json)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -23,7 +23,11 @@ func TestJSONContract(t *testing.T) {
 	dir := t.TempDir()
 	err := run([]string{"-rows", "3000", "-epochs", "3", "-trees", "3", "-json", "-out", dir}, &out, &log)
 	require.NoError(t, err, log.String())
-	// Each party saved its own half; the halves load back.
+	// Each party saved its own halves; they load back.
+	for _, name := range []string{"active_sbt.json", "passive_sbt.json"} {
+		_, err := os.Stat(filepath.Join(dir, name))
+		require.NoError(t, err)
+	}
 	for _, party := range []string{"active", "passive"} {
 		f, err := os.Open(filepath.Join(dir, party+"_lr.json"))
 		require.NoError(t, err)

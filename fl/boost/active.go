@@ -13,11 +13,7 @@ import (
 
 // ActiveResult is the bank's half of a trained model and the training's figures.
 type ActiveResult struct {
-	Options   Options
-	BaseScore float64
-	// Binning is the bank's own binning; Trees refer to it for active splits.
-	Binning model.Binning
-	Trees   []Tree
+	ActiveModel
 	// Logits are the training rows' final logits.
 	Logits   []float64
 	Stats    fl.Stats
@@ -89,7 +85,7 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	for f := range a.nb {
 		a.nb[f] = binning.NumBins(f)
 	}
-	res := &ActiveResult{Options: opt, BaseScore: o.BaseScore, Binning: binning, Logits: make([]float64, n)}
+	res := &ActiveResult{ActiveModel: ActiveModel{Version: ModelVersion, Options: opt, BaseScore: o.BaseScore, Binning: binning, PassiveBins: ack.Bins}, Logits: make([]float64, n)}
 	for i := range res.Logits {
 		res.Logits[i] = o.BaseScore
 	}

@@ -67,11 +67,12 @@ type Tree struct {
 
 // PassiveSplit is a split the center owns: its half of the model.
 type PassiveSplit struct {
-	Tree, Node  int
-	Feature     int
-	Bin         int
-	Threshold   float64
-	MissingLeft bool
+	Tree        int     `json:"tree"`
+	Node        int     `json:"node"`
+	Feature     int     `json:"feature"`
+	Bin         int     `json:"bin"`
+	Threshold   float64 `json:"threshold"`
+	MissingLeft bool    `json:"missing_left"`
 }
 
 // level is what the bank sends per level: the rows of every node of the

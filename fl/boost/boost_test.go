@@ -1,9 +1,11 @@
 package boost
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,10 +152,55 @@ func predictPair(t *testing.T, ar *ActiveResult, pr *PassiveResult, xb, xc []flo
 	defer tc.Close()
 	ctx := context.Background()
 	done := make(chan error, 1)
-	go func() { done <- PredictPassive(ctx, tc, pr, xc, dc) }()
-	got, err := PredictActive(ctx, ta, ar, xb, db)
+	go func() { done <- PredictPassive(ctx, tc, &pr.PassiveModel, xc, dc) }()
+	got, err := PredictActive(ctx, ta, &ar.ActiveModel, xb, db)
 	require.NoError(t, err)
 	require.NoError(t, <-done)
 	require.Equal(t, uint64(1), ta.Stats().RecvMessages, "one round trip per batch")
 	return got
+}
+
+// Each party's model file holds only its own details, round-trips, and
+// rejects corruption.
+func TestModelFiles(t *testing.T) {
+	const n, db, dc = 1500, 2, 3
+	xb, xc, y := synthetic(n, db, dc, 4)
+	ar, pr := trainPair(t, xb, xc, y, db, dc, Options{GBDTOptions: model.GBDTOptions{Trees: 3, MaxDepth: 2}})
+	var ab, pb bytes.Buffer
+	require.NoError(t, ar.ActiveModel.Save(&ab))
+	require.NoError(t, pr.PassiveModel.Save(&pb))
+	require.NotContains(t, ab.String(), "threshold", "the bank's file holds no center threshold")
+	require.NotContains(t, pb.String(), "weight", "the center's file holds no leaf weight")
+	am, err := LoadActiveModel(bytes.NewReader(ab.Bytes()))
+	require.NoError(t, err)
+	pm, err := LoadPassiveModel(bytes.NewReader(pb.Bytes()))
+	require.NoError(t, err)
+	require.Equal(t, ar.ActiveModel, *am)
+	require.Equal(t, pr.PassiveModel, *pm)
+	got := predictPair(t, &ActiveResult{ActiveModel: *am}, &PassiveResult{PassiveModel: *pm}, xb, xc, db, dc)
+	require.InDeltaSlice(t, ar.Logits, got, 1e-9)
+
+	imp := am.Importance()
+	require.Len(t, imp, db)
+	splits := 0
+	for _, i := range pm.Importance() {
+		splits += i.Splits
+	}
+	require.Equal(t, len(pm.Splits), splits)
+
+	bad := strings.Replace(ab.String(), `"party": "active"`, `"party": "bank"`, 1)
+	_, err = LoadActiveModel(strings.NewReader(bad))
+	require.ErrorIs(t, err, model.ErrBadModel)
+	_, err = LoadPassiveModel(strings.NewReader(`{"version": 2}`))
+	require.ErrorIs(t, err, model.ErrBadModel)
+}
+
+func FuzzLoadActiveModel(f *testing.F) {
+	f.Add([]byte(`{"version":1,"binning":{"cuts":[[1]]},"trees":[{"nodes":[{"party":"active","feature":0,"bin":0,"left":1,"right":2},{},{}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := LoadActiveModel(bytes.NewReader(b))
+		if err == nil {
+			_ = m.Importance()
+		}
+	})
 }

@@ -10,13 +10,10 @@ import (
 	"github.com/veil-fl/veil/model"
 )
 
-// PassiveResult is the center's half of a trained model.
+// PassiveResult is the center's half of a trained model and the training's figures.
 type PassiveResult struct {
-	Options Options
-	// Binning is the center's own binning; Splits refer to it.
-	Binning model.Binning
-	// Splits are the center's split nodes, with their thresholds.
-	Splits   []PassiveSplit
+	PassiveModel
+	Options  Options
 	Stats    fl.Stats
 	Duration time.Duration
 }
@@ -70,7 +67,7 @@ func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64,
 	if err != nil {
 		return nil, err
 	}
-	res := &PassiveResult{Options: s.Options, Binning: binning}
+	res := &PassiveResult{PassiveModel: PassiveModel{Version: ModelVersion, Binning: binning}, Options: s.Options}
 	S := he.HistogramChunk(p, K)
 	for tree := 0; tree < o.Trees; tree++ {
 		for last := false; !last; {

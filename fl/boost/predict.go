@@ -25,7 +25,7 @@ func sortSplits(s []PassiveSplit) {
 // row of x (raw values, row-major with the training's columns) and every
 // split it owns, whether the row goes left. One message per batch of rows;
 // the bank learns these decisions, nothing of the values or thresholds.
-func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveResult, x []float64, d int) error {
+func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveModel, x []float64, d int) error {
 	if d != m.Binning.Dim() || len(x)%d != 0 {
 		return fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
 	}
@@ -52,7 +52,7 @@ func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveResult, x []f
 // PredictActive is the bank's side: it returns the logits of the rows of x
 // (its raw values, row-major), combining its own splits with the center's
 // decisions.
-func PredictActive(ctx context.Context, t fl.Transport, m *ActiveResult, x []float64, d int) ([]float64, error) {
+func PredictActive(ctx context.Context, t fl.Transport, m *ActiveModel, x []float64, d int) ([]float64, error) {
 	if d != m.Binning.Dim() || len(x)%d != 0 {
 		return nil, fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
 	}

@@ -1,0 +1,180 @@
+package boost
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/veil-fl/veil/model"
+)
+
+// ModelVersion is the version of the model files.
+const ModelVersion = 1
+
+// maxModelBytes bounds what the loaders read.
+const maxModelBytes = 256 << 20
+
+// ActiveModel is the bank's half of a SecureBoost model: the tree structure,
+// its own splits and every leaf weight. For the center's splits it knows
+// only the center's feature index and bin, not the threshold.
+type ActiveModel struct {
+	Version   int           `json:"version"`
+	Options   Options       `json:"options"`
+	BaseScore float64       `json:"base_score"`
+	Binning   model.Binning `json:"binning"`
+	Trees     []Tree        `json:"trees"`
+	// PassiveFeatures and PassiveBins are the center's number of features
+	// and of bins per feature, as the training learned them.
+	PassiveBins []int `json:"passive_bins"`
+}
+
+// PassiveModel is the center's half: its binning and its splits, with
+// thresholds; nothing about labels or leaf weights.
+type PassiveModel struct {
+	Version int            `json:"version"`
+	Binning model.Binning  `json:"binning"`
+	Splits  []PassiveSplit `json:"splits"`
+}
+
+// Importance is a feature's share in a model, as one party sees it.
+type Importance struct {
+	Feature int `json:"feature"`
+	// Gain is the summed gain of the feature's splits; the center does not
+	// learn gains (they derive from the labels), so its Gain is 0.
+	Gain   float64 `json:"gain"`
+	Splits int     `json:"splits"`
+}
+
+// Importance returns the bank's features' importance.
+func (m *ActiveModel) Importance() []Importance {
+	imp := make([]Importance, m.Binning.Dim())
+	for f := range imp {
+		imp[f].Feature = f
+	}
+	for _, tr := range m.Trees {
+		for _, nd := range tr.Nodes {
+			if nd.Party == "active" {
+				imp[nd.Feature].Gain += nd.Gain
+				imp[nd.Feature].Splits++
+			}
+		}
+	}
+	return imp
+}
+
+// Importance returns the center's features' split counts.
+func (m *PassiveModel) Importance() []Importance {
+	imp := make([]Importance, m.Binning.Dim())
+	for f := range imp {
+		imp[f].Feature = f
+	}
+	for _, s := range m.Splits {
+		imp[s.Feature].Splits++
+	}
+	return imp
+}
+
+// Validate checks the bank's model: versions, node links, parties,
+// features and bins in range, finite weights.
+func (m *ActiveModel) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{model.ErrBadModel}, a...)...)
+	}
+	if m.Version != ModelVersion {
+		return bad("version %d, this build reads %d", m.Version, ModelVersion)
+	}
+	if err := m.Binning.Validate(); err != nil {
+		return bad("binning: %v", err)
+	}
+	if math.IsNaN(m.BaseScore) || math.IsInf(m.BaseScore, 0) {
+		return bad("base_score %v", m.BaseScore)
+	}
+	for ti, tr := range m.Trees {
+		if len(tr.Nodes) == 0 {
+			return bad("trees[%d] has no nodes", ti)
+		}
+		for i, nd := range tr.Nodes {
+			at := fmt.Sprintf("trees[%d].nodes[%d]", ti, i)
+			if math.IsNaN(nd.Weight) || math.IsInf(nd.Weight, 0) {
+				return bad("%s.weight %v", at, nd.Weight)
+			}
+			switch nd.Party {
+			case "":
+				continue
+			case "active":
+				if nd.Feature < 0 || nd.Feature >= m.Binning.Dim() || nd.Bin < 0 || nd.Bin >= m.Binning.NumBins(nd.Feature) {
+					return bad("%s: feature %d bin %d out of range", at, nd.Feature, nd.Bin)
+				}
+			case "passive":
+				if nd.Feature < 0 || nd.Feature >= len(m.PassiveBins) || nd.Bin < 0 || nd.Bin >= m.PassiveBins[nd.Feature] {
+					return bad("%s: center feature %d bin %d out of range", at, nd.Feature, nd.Bin)
+				}
+			default:
+				return bad("%s.party %q", at, nd.Party)
+			}
+			if nd.Left <= i || nd.Right <= i || nd.Left >= len(tr.Nodes) || nd.Right >= len(tr.Nodes) || nd.Left == nd.Right {
+				return bad("%s: children %d and %d", at, nd.Left, nd.Right)
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks the center's model.
+func (m *PassiveModel) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{model.ErrBadModel}, a...)...)
+	}
+	if m.Version != ModelVersion {
+		return bad("version %d, this build reads %d", m.Version, ModelVersion)
+	}
+	if err := m.Binning.Validate(); err != nil {
+		return bad("binning: %v", err)
+	}
+	for i, s := range m.Splits {
+		if s.Feature < 0 || s.Feature >= m.Binning.Dim() || s.Bin < 0 || s.Bin >= m.Binning.NumBins(s.Feature) || s.Tree < 0 || s.Node < 0 {
+			return bad("splits[%d]: tree %d node %d feature %d bin %d", i, s.Tree, s.Node, s.Feature, s.Bin)
+		}
+		if i > 0 && (s.Tree < m.Splits[i-1].Tree || (s.Tree == m.Splits[i-1].Tree && s.Node <= m.Splits[i-1].Node)) {
+			return bad("splits[%d] out of (tree, node) order", i)
+		}
+	}
+	return nil
+}
+
+// Save writes the model as JSON.
+func (m *ActiveModel) Save(w io.Writer) error { return save(w, m, m.Validate) }
+
+// Save writes the model as JSON.
+func (m *PassiveModel) Save(w io.Writer) error { return save(w, m, m.Validate) }
+
+// LoadActiveModel reads and validates a bank's model file.
+func LoadActiveModel(r io.Reader) (*ActiveModel, error) {
+	m := &ActiveModel{}
+	return m, load(r, m, m.Validate)
+}
+
+// LoadPassiveModel reads and validates a center's model file.
+func LoadPassiveModel(r io.Reader) (*PassiveModel, error) {
+	m := &PassiveModel{}
+	return m, load(r, m, m.Validate)
+}
+
+func save(w io.Writer, v any, validate func() error) error {
+	if err := validate(); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(v)
+}
+
+func load(r io.Reader, v any, validate func() error) error {
+	dec := json.NewDecoder(io.LimitReader(r, maxModelBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", model.ErrBadModel, err)
+	}
+	return validate()
+}
