@@ -11,6 +11,7 @@ import (
 
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
@@ -287,4 +288,41 @@ func widePair(rows, bankF, centerF int, seedVal int64) (*dataset.Table, *dataset
 		return out
 	}
 	return widen(bank, bankF, 1), widen(center, centerF, 2), nil
+}
+
+func benchSBT(int) ([]figure, error) {
+	const n, db, dc = 100_000, 30, 300
+	r := mrand.New(mrand.NewPCG(5, 5))
+	xb, xc := normal(r, n*db), normal(r, n*dc)
+	y := make([]float64, n)
+	for i := range y {
+		if z := xb[i*db] - xc[i*dc] + 0.5*xc[i*dc+1]*xb[i*db+1]; r.Float64() < 1/(1+math.Exp(-z)) {
+			y[i] = 1
+		}
+	}
+	ta, tc := fl.NewPipe()
+	defer ta.Close()
+	defer tc.Close()
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		_, err := boost.TrainPassive(ctx, tc, seed, xc, dc)
+		done <- err
+	}()
+	var first, second time.Time
+	_, err := boost.TrainActive(ctx, ta, seed, xb, db, y, boost.Options{GBDTOptions: model.GBDTOptions{Trees: 2, MaxDepth: 5}}, func(tree int) {
+		if tree == 0 {
+			first = time.Now()
+		} else {
+			second = time.Now()
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := <-done; err != nil {
+		return nil, err
+	}
+	return []figure{{Name: "sbt_tree_100k_30x300_d5", Value: second.Sub(first).Seconds(), Unit: "s",
+		Note: fmt.Sprintf("one SecureBoost tree (the second: setup and the root plan excluded), depth 5, 32 bins, %d rows x (%d bank + %d center) columns, both parties in one process, hist13 N=2^13, %s", n, db, dc, cores())}}, nil
 }
