@@ -53,8 +53,8 @@ var suite = []benchmark{
 
 // notBuilt lists contracted figures whose subject is not built yet.
 var notBuilt = map[string]string{
-	"score_lr":                "encrypted scoring is not built yet",
-	"score_gbdt_50x3":         "encrypted scoring is not built yet",
+	"score_lr":        "encrypted scoring is not built yet",
+	"score_gbdt_50x3": "encrypted scoring is not built yet",
 }
 
 func main() {
