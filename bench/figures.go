@@ -170,11 +170,7 @@ func benchVLR(runs int) ([]figure, error) {
 	after := ta.Stats()
 	bytes := float64(after.SentBytes-before.SentBytes+after.RecvBytes-before.RecvBytes) / float64(epochs) / n
 
-	joined := make([]float64, 0, n*(db+dc))
-	for i := 0; i < n; i++ {
-		joined = append(joined, xb[i*db:(i+1)*db]...)
-		joined = append(joined, xc[i*dc:(i+1)*dc]...)
-	}
+	joined := model.JoinColumns(xb, db, xc, dc)
 	plain, err := median(runs, func() error {
 		_, _, _, err := model.TrainLR(joined, y, db+dc, model.LROptions{Epochs: 1})
 		return err

@@ -2,6 +2,7 @@ package fl
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -126,4 +127,33 @@ func checkType(typ string) error {
 		return fmt.Errorf("message type of %d bytes, over the %d-byte limit", len(typ), MaxTypeLength)
 	}
 	return nil
+}
+
+// SendJSON sends v, JSON-encoded, as a message of type typ: for the small
+// control messages of the protocols (options, split requests).
+func SendJSON(ctx context.Context, t Transport, typ string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return t.Send(ctx, Message{Type: typ, Payload: b})
+}
+
+// RecvJSON receives the next message, which must be of type typ, into v.
+// A payload that does not decode is an ErrMalformed error naming the type.
+func RecvJSON(ctx context.Context, t Transport, typ string, v any) error {
+	b, err := Expect(ctx, t, typ)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrMalformed, typ, err)
+	}
+	return nil
+}
+
+// Fail tells the peer why this party stops (Abort) and returns err.
+func Fail(ctx context.Context, t Transport, err error) error {
+	_ = Abort(ctx, t, err)
+	return err
 }

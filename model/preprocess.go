@@ -123,3 +123,16 @@ func (s *Standardizer) Transform(x, dst []float64) error {
 	}
 	return nil
 }
+
+// JoinColumns returns the rows of a (row-major, da columns) and b (db
+// columns) side by side: [a | b], the layout of the centralized references,
+// bank columns first. a and b must have the same number of rows.
+func JoinColumns(a []float64, da int, b []float64, db int) []float64 {
+	n := len(a) / da
+	out := make([]float64, 0, n*(da+db))
+	for i := 0; i < n; i++ {
+		out = append(out, a[i*da:(i+1)*da]...)
+		out = append(out, b[i*db:(i+1)*db]...)
+	}
+	return out
+}

@@ -270,15 +270,7 @@ func plainLR(opt vlr.Options, b, c *prepared) (auc, ks float64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	join := func(xb, xc []float64) []float64 {
-		n := len(xb) / b.cols
-		out := make([]float64, 0, n*(b.cols+c.cols))
-		for i := 0; i < n; i++ {
-			out = append(out, xb[i*b.cols:(i+1)*b.cols]...)
-			out = append(out, xc[i*c.cols:(i+1)*c.cols]...)
-		}
-		return out
-	}
+	join := func(xb, xc []float64) []float64 { return model.JoinColumns(xb, b.cols, xc, c.cols) }
 	d := b.cols + c.cols
 	w, b0, _, err := model.TrainLR(join(b.xTrain, c.xTrain), b.yTrain, d, model.LROptions{
 		Epochs: opt.Epochs, BatchSize: opt.BatchSize, Seed: opt.Seed, FixedBatches: true, Optimizer: opt.Optimizer, Sigmoid: sig.Eval,
@@ -305,15 +297,7 @@ func plainLR(opt vlr.Options, b, c *prepared) (auc, ks float64, err error) {
 // plainSBT trains the centralized reference GBDT (same binning, gains and
 // tie-breaks) on [bank | center] raw columns.
 func plainSBT(opt boost.Options, b, c *prepared) (auc, ks float64, err error) {
-	join := func(xb, xc []float64) []float64 {
-		n := len(xb) / b.cols
-		out := make([]float64, 0, n*(b.cols+c.cols))
-		for i := 0; i < n; i++ {
-			out = append(out, xb[i*b.cols:(i+1)*b.cols]...)
-			out = append(out, xc[i*c.cols:(i+1)*c.cols]...)
-		}
-		return out
-	}
+	join := func(xb, xc []float64) []float64 { return model.JoinColumns(xb, b.cols, xc, c.cols) }
 	d := b.cols + c.cols
 	m, err := model.TrainGBDT(join(b.rawTrain, c.rawTrain), b.yTrain, d, opt.GBDTOptions)
 	if err != nil {

@@ -38,10 +38,10 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	start := time.Now()
 	o, err := opt.GBDTOptions.WithDefaults()
 	if err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	if o.Subsample < 1 {
-		return nil, fail(ctx, t, fmt.Errorf("%w: row subsampling is not supported by the federated trainer yet", model.ErrOptions))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: row subsampling is not supported by the federated trainer yet", model.ErrOptions))
 	}
 	opt.GBDTOptions = o
 	if opt.PlanBytes == 0 {
@@ -49,30 +49,30 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	}
 	n := len(y)
 	if d < 1 || n == 0 || len(x) != n*d {
-		return nil, fail(ctx, t, fmt.Errorf("%w: %d values for %d labels of %d columns", model.ErrShape, len(x), n, d))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values for %d labels of %d columns", model.ErrShape, len(x), n, d))
 	}
 	binning, err := model.FitBinning(x, d, o.Bins)
 	if err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	bins, err := binning.Bin(x, d)
 	if err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
-	if err := sendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: opt, Rows: n}); err != nil {
+	if err := fl.SendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: opt, Rows: n}); err != nil {
 		return nil, err
 	}
 	var ack setup
-	if err := recvJSON(ctx, t, TypeSetupAck, &ack); err != nil {
+	if err := fl.RecvJSON(ctx, t, TypeSetupAck, &ack); err != nil {
 		return nil, err
 	}
 	if ack.Rows != n || len(ack.Bins) == 0 {
-		return nil, fail(ctx, t, fmt.Errorf("%w: the center has %d rows and %d features, the bank %d rows", ErrProtocol, ack.Rows, len(ack.Bins), n))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center has %d rows and %d features, the bank %d rows", ErrProtocol, ack.Rows, len(ack.Bins), n))
 	}
 	K := 1
 	for f, nb := range ack.Bins {
 		if nb < 1 || nb > o.Bins+1 {
-			return nil, fail(ctx, t, fmt.Errorf("%w: center feature %d has %d bins", ErrProtocol, f, nb))
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: center feature %d has %d bins", ErrProtocol, f, nb))
 		}
 		K = max(K, nb)
 	}
@@ -168,7 +168,7 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 			splits = append(splits, pending{nd, c, li, side})
 		}
 		last := len(splits) == 0 || depth+1 >= a.o.MaxDepth
-		if err := sendJSON(ctx, a.t, TypeSplits, splitMsg{Tree: tree, Splits: reqs, Last: last}); err != nil {
+		if err := fl.SendJSON(ctx, a.t, TypeSplits, splitMsg{Tree: tree, Splits: reqs, Last: last}); err != nil {
 			return tr, nil, err
 		}
 		b, err := fl.Expect(ctx, a.t, TypeLeft)
@@ -177,7 +177,7 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 		}
 		lefts, err := unframe(b, len(reqs))
 		if err != nil {
-			return tr, nil, fail(ctx, a.t, err)
+			return tr, nil, fl.Fail(ctx, a.t, err)
 		}
 		r := 0
 		for _, sp := range splits {
@@ -196,7 +196,7 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 				bits := lefts[r]
 				r++
 				if len(bits) != (len(nd.rows)+7)/8 {
-					return tr, nil, fail(ctx, a.t, fmt.Errorf("%w: partition of %d bytes for %d rows", ErrProtocol, len(bits), len(nd.rows)))
+					return tr, nil, fl.Fail(ctx, a.t, fmt.Errorf("%w: partition of %d bytes for %d rows", ErrProtocol, len(bits), len(nd.rows)))
 				}
 				goLeft = func(k int) bool { return bits[k/8]>>(k%8)&1 == 1 }
 			}
@@ -308,24 +308,24 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 	}
 	parts, err := unframe(b, 4)
 	if err != nil {
-		return fail(ctx, a.t, err)
+		return fl.Fail(ctx, a.t, err)
 	}
 	F := len(a.pnb)
 	var vals [2][]float64
 	for i := 0; i < 2; i++ {
 		v, err := a.p.UnmarshalVector(parts[i])
 		if err != nil {
-			return fail(ctx, a.t, fmt.Errorf("boost: histogram from the center: %w", err))
+			return fl.Fail(ctx, a.t, fmt.Errorf("boost: histogram from the center: %w", err))
 		}
 		share, err := a.p.UnmarshalDecryptionShare(parts[2+i])
 		if err != nil {
-			return fail(ctx, a.t, fmt.Errorf("boost: decryption share from the center: %w", err))
+			return fl.Fail(ctx, a.t, fmt.Errorf("boost: decryption share from the center: %w", err))
 		}
 		if v.Layout != he.CoeffGrid || v.Len != len(compute)*F*a.K {
-			return fail(ctx, a.t, fmt.Errorf("%w: histogram of %d values, want %d", ErrProtocol, v.Len, len(compute)*F*a.K))
+			return fl.Fail(ctx, a.t, fmt.Errorf("%w: histogram of %d values, want %d", ErrProtocol, v.Len, len(compute)*F*a.K))
 		}
 		if vals[i], err = a.party.Decrypt(v, share); err != nil {
-			return fail(ctx, a.t, err)
+			return fl.Fail(ctx, a.t, err)
 		}
 		for j := range vals[i] {
 			vals[i][j] /= scale

@@ -1,13 +1,10 @@
 package boost
 
 import (
-	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 
-	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -157,30 +154,6 @@ type splitMsg struct {
 	Tree   int        `json:"tree"`
 	Splits []splitReq `json:"splits"`
 	Last   bool       `json:"last"` // the tree is finished after these splits
-}
-
-func sendJSON(ctx context.Context, t fl.Transport, typ string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return t.Send(ctx, fl.Message{Type: typ, Payload: b})
-}
-
-func recvJSON(ctx context.Context, t fl.Transport, typ string, v any) error {
-	b, err := fl.Expect(ctx, t, typ)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrProtocol, typ, err)
-	}
-	return nil
-}
-
-func fail(ctx context.Context, t fl.Transport, err error) error {
-	_ = fl.Abort(ctx, t, err)
-	return err
 }
 
 // frame concatenates length-prefixed parts.

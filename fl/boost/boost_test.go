@@ -106,16 +106,6 @@ func compareTrees(t *testing.T, ar *ActiveResult, pr *PassiveResult, ref *model.
 	return same, total
 }
 
-func joinCols(xb []float64, db int, xc []float64, dc int) []float64 {
-	n := len(xb) / db
-	out := make([]float64, 0, n*(db+dc))
-	for i := 0; i < n; i++ {
-		out = append(out, xb[i*db:(i+1)*db]...)
-		out = append(out, xc[i*dc:(i+1)*dc]...)
-	}
-	return out
-}
-
 // TestMatchesReference: federated trees equal the plaintext reference's,
 // node for node.
 func TestMatchesReference(t *testing.T) {
@@ -123,14 +113,14 @@ func TestMatchesReference(t *testing.T) {
 	xb, xc, y := synthetic(n, db, dc, 1)
 	opt := Options{GBDTOptions: model.GBDTOptions{Trees: 5, MaxDepth: 3}}
 	ar, pr := trainPair(t, xb, xc, y, db, dc, opt)
-	ref, err := model.TrainGBDT(joinCols(xb, db, xc, dc), y, db+dc, opt.GBDTOptions)
+	ref, err := model.TrainGBDT(model.JoinColumns(xb, db, xc, dc), y, db+dc, opt.GBDTOptions)
 	require.NoError(t, err)
 	same, total := compareTrees(t, ar, pr, ref, db)
 	t.Logf("%d of %d nodes identical; %d center splits; bank sent %.1f MiB, received %.1f MiB",
 		same, total, len(pr.Splits), float64(ar.Stats.SentBytes)/(1<<20), float64(ar.Stats.RecvBytes)/(1<<20))
 	require.GreaterOrEqual(t, float64(same), 0.99*float64(total))
 	require.NotEmpty(t, pr.Splits, "the center's features carry signal")
-	refLogit, err := ref.PredictLogit(joinCols(xb, db, xc, dc), db+dc)
+	refLogit, err := ref.PredictLogit(model.JoinColumns(xb, db, xc, dc), db+dc)
 	require.NoError(t, err)
 	for i := range refLogit {
 		require.InDelta(t, refLogit[i], ar.Logits[i], 1e-5)
@@ -139,7 +129,7 @@ func TestMatchesReference(t *testing.T) {
 	// Federated prediction on new rows: the reference's logits.
 	nb, nc, _ := synthetic(500, db, dc, 9)
 	got := predictPair(t, ar, pr, nb, nc, db, dc)
-	want, err := ref.PredictLogit(joinCols(nb, db, nc, dc), db+dc)
+	want, err := ref.PredictLogit(model.JoinColumns(nb, db, nc, dc), db+dc)
 	require.NoError(t, err)
 	require.InDeltaSlice(t, want, got, 1e-5)
 }

@@ -24,30 +24,30 @@ type PassiveResult struct {
 func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int) (*PassiveResult, error) {
 	start := time.Now()
 	if d < 1 || len(x) == 0 || len(x)%d != 0 {
-		return nil, fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
 	}
 	n := len(x) / d
 	var s setup
-	if err := recvJSON(ctx, t, TypeSetup, &s); err != nil {
+	if err := fl.RecvJSON(ctx, t, TypeSetup, &s); err != nil {
 		return nil, err
 	}
 	if s.Version != protocolVersion {
-		return nil, fail(ctx, t, fmt.Errorf("%w: the bank speaks boost version %d, this center %d", ErrProtocol, s.Version, protocolVersion))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank speaks boost version %d, this center %d", ErrProtocol, s.Version, protocolVersion))
 	}
 	o, err := s.Options.GBDTOptions.WithDefaults()
 	if err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	if s.Rows != n {
-		return nil, fail(ctx, t, fmt.Errorf("%w: the bank has %d rows, the center %d", ErrProtocol, s.Rows, n))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank has %d rows, the center %d", ErrProtocol, s.Rows, n))
 	}
 	binning, err := model.FitBinning(x, d, o.Bins)
 	if err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	bins, err := binning.Bin(x, d)
 	if err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	nb := make([]int, d)
 	K := 1
@@ -55,7 +55,7 @@ func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64,
 		nb[f] = binning.NumBins(f)
 		K = max(K, nb[f])
 	}
-	if err := sendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Bins: nb}); err != nil {
+	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Bins: nb}); err != nil {
 		return nil, err
 	}
 	p := params()
@@ -78,26 +78,26 @@ func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64,
 			}
 			parts, err := unframe(b, 3)
 			if err != nil {
-				return nil, fail(ctx, t, err)
+				return nil, fl.Fail(ctx, t, err)
 			}
 			lvl, err := decodeLevel(parts[0], n)
 			if err != nil {
-				return nil, fail(ctx, t, err)
+				return nil, fl.Fail(ctx, t, err)
 			}
 			if err := passiveHist(ctx, t, party, p, lvl, parts[1:], bins, plan, K, S); err != nil {
 				return nil, err
 			}
 			var sm splitMsg
-			if err := recvJSON(ctx, t, TypeSplits, &sm); err != nil {
+			if err := fl.RecvJSON(ctx, t, TypeSplits, &sm); err != nil {
 				return nil, err
 			}
 			if sm.Tree != tree {
-				return nil, fail(ctx, t, fmt.Errorf("%w: the bank is at tree %d, the center at %d", ErrProtocol, sm.Tree, tree))
+				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank is at tree %d, the center at %d", ErrProtocol, sm.Tree, tree))
 			}
 			lefts := make([][]byte, len(sm.Splits))
 			for i, r := range sm.Splits {
 				if r.Node < 0 || r.Node >= len(lvl.Rows) || r.Feature < 0 || r.Feature >= d || r.Bin < 0 || r.Bin >= nb[r.Feature] {
-					return nil, fail(ctx, t, fmt.Errorf("%w: split request %+v", ErrProtocol, r))
+					return nil, fl.Fail(ctx, t, fmt.Errorf("%w: split request %+v", ErrProtocol, r))
 				}
 				rows := lvl.Rows[r.Node]
 				bits := make([]byte, (len(rows)+7)/8)
@@ -140,7 +140,7 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 	for _, b := range vecs {
 		v, err := p.UnmarshalVector(b)
 		if err != nil {
-			return fail(ctx, t, fmt.Errorf("boost: gradients from the bank: %w", err))
+			return fl.Fail(ctx, t, fmt.Errorf("boost: gradients from the bank: %w", err))
 		}
 		gh = append(gh, v)
 	}
@@ -175,7 +175,7 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 		hs, err = party.Histograms(gh, spec)
 	}
 	if err != nil {
-		return fail(ctx, t, err)
+		return fl.Fail(ctx, t, err)
 	}
 	parts := make([][]byte, 0, 4)
 	var shares [][]byte

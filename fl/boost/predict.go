@@ -27,11 +27,11 @@ func sortSplits(s []PassiveSplit) {
 // the bank learns these decisions, nothing of the values or thresholds.
 func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveModel, x []float64, d int) error {
 	if d != m.Binning.Dim() || len(x)%d != 0 {
-		return fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
+		return fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
 	}
 	bins, err := m.Binning.Bin(x, d)
 	if err != nil {
-		return fail(ctx, t, err)
+		return fl.Fail(ctx, t, err)
 	}
 	n := len(x) / d
 	parts := make([][]byte, len(m.Splits))
@@ -54,11 +54,11 @@ func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveModel, x []fl
 // decisions.
 func PredictActive(ctx context.Context, t fl.Transport, m *ActiveModel, x []float64, d int) ([]float64, error) {
 	if d != m.Binning.Dim() || len(x)%d != 0 {
-		return nil, fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
 	}
 	bins, err := m.Binning.Bin(x, d)
 	if err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	n := len(x) / d
 	index := map[[2]int]int{}
@@ -75,11 +75,11 @@ func PredictActive(ctx context.Context, t fl.Transport, m *ActiveModel, x []floa
 	}
 	parts, err := unframe(b, len(index))
 	if err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	for _, p := range parts {
 		if len(p) != (n+7)/8 {
-			return nil, fail(ctx, t, fmt.Errorf("%w: decisions of %d bytes for %d rows", ErrProtocol, len(p), n))
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: decisions of %d bytes for %d rows", ErrProtocol, len(p), n))
 		}
 	}
 	logits := make([]float64, n)

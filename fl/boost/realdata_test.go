@@ -39,12 +39,12 @@ func TestRealData(t *testing.T) {
 			opt := Options{GBDTOptions: model.GBDTOptions{Trees: 30, MaxDepth: 3, Bins: 32, LearningRate: 0.3, Lambda: 1}}
 
 			ar, pr := trainPair(t, btr.X, ctr.X, btr.Labels, db, dc, opt)
-			ref, err := model.TrainGBDT(joinCols(btr.X, db, ctr.X, dc), btr.Labels, db+dc, opt.GBDTOptions)
+			ref, err := model.TrainGBDT(model.JoinColumns(btr.X, db, ctr.X, dc), btr.Labels, db+dc, opt.GBDTOptions)
 			require.NoError(t, err)
 			same, total := compareTrees(t, ar, pr, ref, db)
 
 			fedScores := predictPair(t, ar, pr, bte.X, cte.X, db, dc)
-			refScores, err := ref.PredictLogit(joinCols(bte.X, db, cte.X, dc), db+dc)
+			refScores, err := ref.PredictLogit(model.JoinColumns(bte.X, db, cte.X, dc), db+dc)
 			require.NoError(t, err)
 			fed, err := model.AUC(fedScores, bte.Labels)
 			require.NoError(t, err)

@@ -56,11 +56,7 @@ func BenchmarkEpoch100kx30x300(b *testing.B) {
 	after := ta.Stats()
 	bytes := float64(after.SentBytes-before.SentBytes+after.RecvBytes-before.RecvBytes) / float64(b.N)
 
-	joined := make([]float64, 0, n*(db+dc))
-	for i := 0; i < n; i++ {
-		joined = append(joined, xb[i*db:(i+1)*db]...)
-		joined = append(joined, xc[i*dc:(i+1)*dc]...)
-	}
+	joined := model.JoinColumns(xb, db, xc, dc)
 	t0 := time.Now()
 	const plainEpochs = 3
 	if _, _, _, err := model.TrainLR(joined, y, db+dc, model.LROptions{Epochs: plainEpochs}); err != nil {

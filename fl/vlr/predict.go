@@ -16,7 +16,7 @@ import (
 // package doc.
 func PredictPassive(ctx context.Context, t fl.Transport, x []float64, cols int, w []float64) error {
 	if cols != len(w) || cols < 1 || len(x)%cols != 0 {
-		return fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns for %d weights", ErrOptions, len(x), cols, len(w)))
+		return fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns for %d weights", ErrOptions, len(x), cols, len(w)))
 	}
 	n := len(x) / cols
 	rows := make([]int, n)
@@ -35,7 +35,7 @@ func PredictPassive(ctx context.Context, t fl.Transport, x []float64, cols int, 
 // intercept to the center's and returns the probabilities of default.
 func PredictActive(ctx context.Context, t fl.Transport, x []float64, cols int, w []float64, intercept float64) ([]float64, error) {
 	if cols != len(w) || cols < 1 || len(x)%cols != 0 {
-		return nil, fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns for %d weights", ErrOptions, len(x), cols, len(w)))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns for %d weights", ErrOptions, len(x), cols, len(w)))
 	}
 	n := len(x) / cols
 	b, err := fl.Expect(ctx, t, TypeScores)
@@ -43,7 +43,7 @@ func PredictActive(ctx context.Context, t fl.Transport, x []float64, cols int, w
 		return nil, err
 	}
 	if len(b) != 8*n {
-		return nil, fail(ctx, t, fmt.Errorf("vlr: the center sent %d bytes of scores for %d rows", len(b), n))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("vlr: the center sent %d bytes of scores for %d rows", len(b), n))
 	}
 	rows := make([]int, n)
 	for i := range rows {
@@ -53,7 +53,7 @@ func PredictActive(ctx context.Context, t fl.Transport, x []float64, cols int, w
 	for i := range u {
 		uc := math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
 		if math.IsNaN(uc) || math.IsInf(uc, 0) {
-			return nil, fail(ctx, t, fmt.Errorf("vlr: the center's score for row %d is %v", i, uc))
+			return nil, fl.Fail(ctx, t, fmt.Errorf("vlr: the center's score for row %d is %v", i, uc))
 		}
 		u[i] = model.Logistic(u[i] + uc)
 	}

@@ -26,16 +26,6 @@ func standardizeSplit(t *testing.T, tab *dataset.Table, train, test []int, clip 
 	return xtr, xte
 }
 
-func join(xb []float64, db int, xc []float64, dc int) []float64 {
-	n := len(xb) / db
-	out := make([]float64, 0, n*(db+dc))
-	for i := 0; i < n; i++ {
-		out = append(out, xb[i*db:(i+1)*db]...)
-		out = append(out, xc[i*dc:(i+1)*dc]...)
-	}
-	return out
-}
-
 func testAUC(t *testing.T, x []float64, d int, w []float64, b float64, y []float64) float64 {
 	t.Helper()
 	s := make([]float64, len(y))
@@ -87,21 +77,21 @@ func TestRealData(t *testing.T) {
 
 			fedB, fedC := trainPair(t, xbTr, xcTr, yTr, db, dc, opt)
 			w := append(append([]float64{}, fedB.Weights...), fedC.Weights...)
-			fed := testAUC(t, join(xbTe, db, xcTe, dc), db+dc, w, fedB.Intercept, yTe)
+			fed := testAUC(t, model.JoinColumns(xbTe, db, xcTe, dc), db+dc, w, fedB.Intercept, yTe)
 
 			full, err := opt.WithDefaults()
 			require.NoError(t, err)
 			sig, err := full.Sigmoid()
 			require.NoError(t, err)
-			pw, pb, _, err := model.TrainLR(join(xbTr, db, xcTr, dc), yTr, db+dc, model.LROptions{Epochs: full.Epochs, Optimizer: full.Optimizer, Sigmoid: sig.Eval})
+			pw, pb, _, err := model.TrainLR(model.JoinColumns(xbTr, db, xcTr, dc), yTr, db+dc, model.LROptions{Epochs: full.Epochs, Optimizer: full.Optimizer, Sigmoid: sig.Eval})
 			require.NoError(t, err)
-			plain := testAUC(t, join(xbTe, db, xcTe, dc), db+dc, pw, pb, yTe)
+			plain := testAUC(t, model.JoinColumns(xbTe, db, xcTe, dc), db+dc, pw, pb, yTe)
 
 			ubTr, ubTe := standardizeSplit(t, bank, train, test, 0)
 			ucTr, ucTe := standardizeSplit(t, center, train, test, 0)
-			sw, sb, _, err := model.TrainLR(join(ubTr, db, ucTr, dc), yTr, db+dc, model.LROptions{Epochs: 300, Optimizer: full.Optimizer})
+			sw, sb, _, err := model.TrainLR(model.JoinColumns(ubTr, db, ucTr, dc), yTr, db+dc, model.LROptions{Epochs: 300, Optimizer: full.Optimizer})
 			require.NoError(t, err)
-			sk := testAUC(t, join(ubTe, db, ucTe, dc), db+dc, sw, sb, yTe)
+			sk := testAUC(t, model.JoinColumns(ubTe, db, ucTe, dc), db+dc, sw, sb, yTe)
 
 			t.Logf("%s: federated AUC %.4f, plaintext same algorithm %.4f, scikit-learn objective %.4f; %.1f s, %.0f MiB",
 				name, fed, plain, sk, fedB.Duration.Seconds(), float64(fedB.Stats.SentBytes+fedB.Stats.RecvBytes)/(1<<20))

@@ -45,21 +45,21 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 	a := &Active{t: t, data: data, start: time.Now()}
 	var err error
 	if a.opt, err = opt.WithDefaults(); err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	if err := data.check(true); err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	n := data.rows()
-	if err := sendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: a.opt, Rows: n, Cols: data.Cols}); err != nil {
+	if err := fl.SendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: a.opt, Rows: n, Cols: data.Cols}); err != nil {
 		return nil, err
 	}
 	var ack setup
-	if err := recvJSON(ctx, t, TypeSetupAck, &ack); err != nil {
+	if err := fl.RecvJSON(ctx, t, TypeSetupAck, &ack); err != nil {
 		return nil, err
 	}
 	if ack.Rows != n || ack.Cols < 1 {
-		return nil, fail(ctx, t, fmt.Errorf("%w: the center has %d rows and %d columns, the bank %d rows", ErrOptions, ack.Rows, ack.Cols, n))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center has %d rows and %d columns, the bank %d rows", ErrOptions, ack.Rows, ack.Cols, n))
 	}
 	if a.params, err = he.NewParams(he.Linear14); err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 		return nil, err
 	}
 	if a.pr, err = prepare(a.party, data.X, data.Cols, batches(n, a.opt), true); err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	a.w = make([]float64, data.Cols+1)
 	if a.optim, err = model.NewOptimizer(a.opt.Optimizer, len(a.w)); err != nil {
@@ -102,7 +102,7 @@ func (a *Active) Epoch(ctx context.Context) (float64, error) {
 		}
 		powers, err := unmarshalVectors(a.params, payload, opt.Degree)
 		if err != nil {
-			return 0, fail(ctx, t, fmt.Errorf("vlr: powers from the center: %w", err))
+			return 0, fl.Fail(ctx, t, fmt.Errorf("vlr: powers from the center: %w", err))
 		}
 		ub := partialScores(data.X, data.Cols, rows, a.w[:data.Cols], a.w[data.Cols])
 		co := a.sig.Shifted(ub)
@@ -112,7 +112,7 @@ func (a *Active) Epoch(ctx context.Context) (float64, error) {
 		}
 		d, err := party.Combine(powers, co[1:], constant)
 		if err != nil {
-			return 0, fail(ctx, t, err)
+			return 0, fl.Fail(ctx, t, err)
 		}
 		msg, err := marshalVectors(a.params, []*he.Vector{d})
 		if err != nil {
@@ -178,7 +178,7 @@ func (a *Active) Epoch(ctx context.Context) (float64, error) {
 	}
 	stop := a.epoch == opt.Epochs ||
 		(opt.Tol > 0 && !math.IsNaN(prev) && math.Abs(prev-loss) < opt.Tol*math.Max(1, math.Abs(loss)))
-	if err := sendJSON(ctx, t, TypeEpoch, epochMsg{Epoch: a.epoch - 1, Stop: stop}); err != nil {
+	if err := fl.SendJSON(ctx, t, TypeEpoch, epochMsg{Epoch: a.epoch - 1, Stop: stop}); err != nil {
 		return 0, err
 	}
 	a.done = stop
@@ -244,24 +244,24 @@ type Passive struct {
 func NewPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (*Passive, error) {
 	p := &Passive{t: t, data: data, start: time.Now()}
 	if err := data.check(false); err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	n := data.rows()
 	var s setup
-	if err := recvJSON(ctx, t, TypeSetup, &s); err != nil {
+	if err := fl.RecvJSON(ctx, t, TypeSetup, &s); err != nil {
 		return nil, err
 	}
 	if s.Version != protocolVersion {
-		return nil, fail(ctx, t, fmt.Errorf("%w: bank speaks vlr version %d, this center %d", ErrOptions, s.Version, protocolVersion))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: bank speaks vlr version %d, this center %d", ErrOptions, s.Version, protocolVersion))
 	}
 	var err error
 	if p.opt, err = s.Options.WithDefaults(); err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	if s.Rows != n || s.Cols < 1 {
-		return nil, fail(ctx, t, fmt.Errorf("%w: the bank has %d rows, the center %d", ErrOptions, s.Rows, n))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank has %d rows, the center %d", ErrOptions, s.Rows, n))
 	}
-	if err := sendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Cols: data.Cols}); err != nil {
+	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Cols: data.Cols}); err != nil {
 		return nil, err
 	}
 	if p.params, err = he.NewParams(he.Linear14); err != nil {
@@ -271,7 +271,7 @@ func NewPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (*P
 		return nil, err
 	}
 	if p.pr, err = prepare(p.party, data.X, data.Cols, batches(n, p.opt), false); err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, err)
 	}
 	p.w = make([]float64, data.Cols)
 	if p.optim, err = model.NewOptimizer(p.opt.Optimizer, len(p.w)); err != nil {
@@ -315,11 +315,11 @@ func (p *Passive) Epoch(ctx context.Context) error {
 		}
 		ds, err := unmarshalVectors(p.params, payload, 1)
 		if err != nil {
-			return fail(ctx, t, fmt.Errorf("vlr: residual from the bank: %w", err))
+			return fl.Fail(ctx, t, fmt.Errorf("vlr: residual from the bank: %w", err))
 		}
 		g, err := party.MulTransposed(p.pr.mats[b], ds[0])
 		if err != nil {
-			return fail(ctx, t, err)
+			return fl.Fail(ctx, t, err)
 		}
 		grad, err := fl.DecryptWithPeer(ctx, t, party, g)
 		if err != nil {
@@ -341,11 +341,11 @@ func (p *Passive) Epoch(ctx context.Context) error {
 		}
 	}
 	var e epochMsg
-	if err := recvJSON(ctx, t, TypeEpoch, &e); err != nil {
+	if err := fl.RecvJSON(ctx, t, TypeEpoch, &e); err != nil {
 		return err
 	}
 	if e.Epoch != p.epoch {
-		return fail(ctx, t, fmt.Errorf("vlr: bank is at epoch %d, center at %d", e.Epoch, p.epoch))
+		return fl.Fail(ctx, t, fmt.Errorf("vlr: bank is at epoch %d, center at %d", e.Epoch, p.epoch))
 	}
 	p.epoch++
 	p.done = e.Stop

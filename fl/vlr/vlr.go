@@ -1,9 +1,7 @@
 package vlr
 
 import (
-	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -269,29 +267,4 @@ func unmarshalVectors(p he.Params, b []byte, want int) ([]*he.Vector, error) {
 		return nil, fmt.Errorf("%w: %d vectors, want %d", he.ErrMalformed, len(vs), want)
 	}
 	return vs, nil
-}
-
-func sendJSON(ctx context.Context, t fl.Transport, typ string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return t.Send(ctx, fl.Message{Type: typ, Payload: b})
-}
-
-func recvJSON(ctx context.Context, t fl.Transport, typ string, v any) error {
-	b, err := fl.Expect(ctx, t, typ)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("vlr: %s message from peer: %w", typ, err)
-	}
-	return nil
-}
-
-// fail tells the peer why this party stops, then returns err.
-func fail(ctx context.Context, t fl.Transport, err error) error {
-	_ = fl.Abort(ctx, t, err)
-	return err
 }

@@ -75,11 +75,7 @@ func TestMatchesReference(t *testing.T) {
 			require.NoError(t, err)
 			sig, err := opt.Sigmoid()
 			require.NoError(t, err)
-			joined := make([]float64, 0, n*(db+dc))
-			for i := 0; i < n; i++ {
-				joined = append(joined, xb[i*db:(i+1)*db]...)
-				joined = append(joined, xc[i*dc:(i+1)*dc]...)
-			}
+			joined := model.JoinColumns(xb, db, xc, dc)
 			w, b, _, err := model.TrainLR(joined, y, db+dc, model.LROptions{
 				Epochs: opt.Epochs, BatchSize: opt.BatchSize, Seed: opt.Seed, FixedBatches: true,
 				Optimizer: opt.Optimizer, Sigmoid: sig.Eval,
