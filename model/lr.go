@@ -1,9 +1,6 @@
 package model
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -97,56 +94,14 @@ func (h *LRHalf) Validate() error {
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Save validates h and writes it as indented JSON.
-func (h *LRHalf) Save(w io.Writer) error {
-	if err := h.Validate(); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(h, "", "  ")
-	if err != nil {
-		return fmt.Errorf("model: encoding LR half: %w", err)
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
-}
+func (h *LRHalf) Save(w io.Writer) error { return SaveJSON(w, "LR half", h, h.Validate) }
 
 // LoadLRHalf reads an LRHalf written by Save. It rejects, with errors wrapping
 // ErrBadModel, files of another version, unknown fields, trailing data, and
 // every inconsistency Validate finds.
 func LoadLRHalf(r io.Reader) (*LRHalf, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxModelBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("model: reading LR half: %w", err)
-	}
-	if len(b) > maxModelBytes {
-		return nil, fmt.Errorf("%w: file larger than %d bytes", ErrBadModel, maxModelBytes)
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, fmt.Errorf("%w: empty file", ErrBadModel)
-	}
-	// Read the version alone first, so that a file of another version is
-	// reported as such rather than as a field this build does not know.
-	var v struct {
-		Version *int `json:"version"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
-	}
-	if v.Version == nil {
-		return nil, fmt.Errorf("%w: no version field", ErrBadModel)
-	}
-	if *v.Version != LRVersion {
-		return nil, fmt.Errorf("%w: version %d, this build reads version %d", ErrBadModel, *v.Version, LRVersion)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	h := new(LRHalf)
-	if err := dec.Decode(h); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: data after the model", ErrBadModel)
-	}
-	if err := h.Validate(); err != nil {
+	if err := LoadJSON(r, "LR half", LRVersion, h, h.Validate); err != nil {
 		return nil, err
 	}
 	return h, nil

@@ -1,9 +1,6 @@
 package model
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -220,54 +217,14 @@ func (m *GBDT) validateTree(k int) error {
 }
 
 // Save validates m and writes it as indented JSON.
-func (m *GBDT) Save(w io.Writer) error {
-	if err := m.Validate(); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return fmt.Errorf("model: encoding GBDT: %w", err)
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
-}
+func (m *GBDT) Save(w io.Writer) error { return SaveJSON(w, "GBDT", m, m.Validate) }
 
 // LoadGBDT reads a GBDT written by Save. It rejects, with errors wrapping
 // ErrBadModel, files of another version, unknown fields, trailing data, and
 // every inconsistency Validate finds.
 func LoadGBDT(r io.Reader) (*GBDT, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxModelBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("model: reading GBDT: %w", err)
-	}
-	if len(b) > maxModelBytes {
-		return nil, fmt.Errorf("%w: file larger than %d bytes", ErrBadModel, maxModelBytes)
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, fmt.Errorf("%w: empty file", ErrBadModel)
-	}
-	var v struct {
-		Version *int `json:"version"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
-	}
-	if v.Version == nil {
-		return nil, fmt.Errorf("%w: no version field", ErrBadModel)
-	}
-	if *v.Version != GBDTVersion {
-		return nil, fmt.Errorf("%w: version %d, this build reads version %d", ErrBadModel, *v.Version, GBDTVersion)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	m := new(GBDT)
-	if err := dec.Decode(m); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadModel, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: data after the model", ErrBadModel)
-	}
-	if err := m.Validate(); err != nil {
+	if err := LoadJSON(r, "GBDT", GBDTVersion, m, m.Validate); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -1,7 +1,6 @@
 package boost
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -11,9 +10,6 @@ import (
 
 // ModelVersion is the version of the model files.
 const ModelVersion = 1
-
-// maxModelBytes bounds what the loaders read.
-const maxModelBytes = 256 << 20
 
 // ActiveModel is the bank's half of a SecureBoost model: the tree structure,
 // its own splits and every leaf weight. For the center's splits it knows
@@ -144,37 +140,29 @@ func (m *PassiveModel) Validate() error {
 }
 
 // Save writes the model as JSON.
-func (m *ActiveModel) Save(w io.Writer) error { return save(w, m, m.Validate) }
+func (m *ActiveModel) Save(w io.Writer) error {
+	return model.SaveJSON(w, "SecureBoost bank half", m, m.Validate)
+}
 
 // Save writes the model as JSON.
-func (m *PassiveModel) Save(w io.Writer) error { return save(w, m, m.Validate) }
+func (m *PassiveModel) Save(w io.Writer) error {
+	return model.SaveJSON(w, "SecureBoost center half", m, m.Validate)
+}
 
 // LoadActiveModel reads and validates a bank's model file.
 func LoadActiveModel(r io.Reader) (*ActiveModel, error) {
 	m := &ActiveModel{}
-	return m, load(r, m, m.Validate)
+	if err := model.LoadJSON(r, "SecureBoost bank half", ModelVersion, m, m.Validate); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // LoadPassiveModel reads and validates a center's model file.
 func LoadPassiveModel(r io.Reader) (*PassiveModel, error) {
 	m := &PassiveModel{}
-	return m, load(r, m, m.Validate)
-}
-
-func save(w io.Writer, v any, validate func() error) error {
-	if err := validate(); err != nil {
-		return err
+	if err := model.LoadJSON(r, "SecureBoost center half", ModelVersion, m, m.Validate); err != nil {
+		return nil, err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", " ")
-	return enc.Encode(v)
-}
-
-func load(r io.Reader, v any, validate func() error) error {
-	dec := json.NewDecoder(io.LimitReader(r, maxModelBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %v", model.ErrBadModel, err)
-	}
-	return validate()
+	return m, nil
 }
