@@ -66,3 +66,45 @@ func BenchmarkTree100kx30x300d5(b *testing.B) {
 	b.ReportMetric(float64(ar.Stats.SentBytes+ar.Stats.RecvBytes)/float64(1+b.N)/(1<<20), "MiB/tree")
 	b.ReportMetric(float64(ms.Sys)/(1<<30), "GiB-sys")
 }
+
+// BenchmarkMemory1Mx50x50 trains one depth-3 tree on 1,000,000 rows with 50
+// bank and 50 center columns and reports the Go runtime's peak memory for
+// both parties together (run under /usr/bin/time for the process's peak RSS).
+func BenchmarkMemory1Mx50x50(b *testing.B) {
+	const n, db, dc = 1_000_000, 50, 50
+	r := rand.New(rand.NewPCG(2, 2))
+	xb, xc, y := make([]float64, n*db), make([]float64, n*dc), make([]float64, n)
+	for i := range xb {
+		xb[i] = r.NormFloat64()
+	}
+	for i := range xc {
+		xc[i] = r.NormFloat64()
+	}
+	for i := range y {
+		if xb[i*db]-xc[i*dc]+r.NormFloat64() > 1 {
+			y[i] = 1
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ta, tc := fl.NewPipe()
+		ctx := context.Background()
+		seed := []byte("boost-bench-joint-seed-0123456789")
+		done := make(chan error, 1)
+		go func() {
+			_, err := TrainPassive(ctx, tc, seed, xc, dc)
+			done <- err
+		}()
+		if _, err := TrainActive(ctx, ta, seed, xb, db, y, Options{GBDTOptions: model.GBDTOptions{Trees: 1, MaxDepth: 3}}, nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		ta.Close()
+		tc.Close()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.Sys)/(1<<30), "GiB-sys")
+}
