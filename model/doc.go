@@ -20,6 +20,14 @@
 //     against it number for number. With Adam (learning rate 0.1), full batch,
 //     300 epochs and L2 = 1/n it reaches scikit-learn's LogisticRegression
 //     (C = 1) optimum on the shared datasets.
+//   - Binning: per-column quantile cuts as XGBoost 1.7's hist method makes
+//     them, with a missing-value bin; each party bins its own columns.
+//   - BestSplit, LeafWeight, LogisticGradients: the split search and leaf
+//     arithmetic of gradient-boosted trees, shared by the plaintext reference
+//     and federated SecureBoost (fl/boost), with one documented tie-break.
+//   - TrainGBDT, GBDT: the plaintext reference GBDT and its model file.
+//   - SaveJSON, LoadJSON: the strict, versioned JSON format of every model
+//     file; JoinColumns: the [bank | center] layout of the references.
 //
 // Matrices are row-major []float64 with the number of columns passed beside
 // them; labels are 0 or 1 as float64, 1 the positive class (default). Errors
