@@ -75,8 +75,8 @@ type PassiveSplit struct {
 // level is what the bank sends per level: the rows of every node of the
 // level and which nodes the center computes histograms for.
 type level struct {
-	Rows    [][]int32 `json:"-"`
-	Compute []int     `json:"compute"`
+	Rows    [][]int32
+	Compute []int
 }
 
 func encodeLevel(l level) []byte {
