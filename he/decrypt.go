@@ -117,19 +117,19 @@ func (p *Party) Decrypt(v *Vector, helper *DecryptionShare) ([]float64, error) {
 		return nil, err
 	}
 	out := make([]float64, v.Len)
+	enc := p.encoder.ShallowCopy() // one per call: lattigo encoders are not safe for concurrent use
 	switch v.Layout {
 	case SlotReal:
 		per := p.params.Slots()
 		buf := make([]float64, per)
 		for i, pt := range pts {
-			if err := p.encoder.ShallowCopy().Decode(pt, buf); err != nil {
+			if err := enc.Decode(pt, buf); err != nil {
 				return nil, err
 			}
 			copy(out[i*per:min((i+1)*per, v.Len)], buf)
 		}
 	case SlotSplit:
 		buf := make([]complex128, p.params.Slots())
-		enc := p.encoder.ShallowCopy()
 		for c, pt := range pts {
 			if err := enc.Decode(pt, buf); err != nil {
 				return nil, err
@@ -146,7 +146,7 @@ func (p *Party) Decrypt(v *Vector, helper *DecryptionShare) ([]float64, error) {
 		buf := make([]float64, p.params.N())
 		for i, pt := range pts {
 			pt.IsBatched = false
-			if err := p.encoder.ShallowCopy().Decode(pt, buf); err != nil {
+			if err := enc.Decode(pt, buf); err != nil {
 				return nil, err
 			}
 			for j := 0; j < per && i*per+j < v.Len; j++ {
@@ -173,8 +173,9 @@ func (p *Party) DecryptComplex(v *Vector, helper *DecryptionShare) ([]complex128
 	per := p.params.Slots()
 	out := make([]complex128, v.Len)
 	buf := make([]complex128, per)
+	enc := p.encoder.ShallowCopy()
 	for i, pt := range pts {
-		if err := p.encoder.ShallowCopy().Decode(pt, buf); err != nil {
+		if err := enc.Decode(pt, buf); err != nil {
 			return nil, err
 		}
 		copy(out[i*per:min((i+1)*per, v.Len)], buf)
