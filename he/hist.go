@@ -88,6 +88,7 @@ func (p *Party) PrepareHistograms(spec HistogramSpec, rows int, budget int64) (*
 	per := int64(8 * rq.N() * (level + 1))
 	F := len(spec.Bins)
 	pl := &HistogramPlan{spec: spec, rows: rows, level: level, polys: make([][]ring.Poly, F)}
+	ones := newMontOnes(rq)
 	cached := min(F, int(budget/(per*int64(chunks))))
 	for f := 0; f < cached; f++ {
 		pl.polys[f] = make([]ring.Poly, chunks)
@@ -96,7 +97,7 @@ func (p *Party) PrepareHistograms(spec HistogramSpec, rows int, budget int64) (*
 		for t := lo; t < hi; t++ {
 			f, c := t/chunks, t%chunks
 			poly := rq.NewPoly()
-			p.histPoly(rq, poly, spec, f, c*S, min((c+1)*S, rows), S)
+			p.histPoly(rq, poly, ones, spec, f, c*S, min((c+1)*S, rows), S)
 			pl.polys[f][c] = poly
 		}
 	})
@@ -182,6 +183,7 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 		return nil, fmt.Errorf("%w: plan for %d rows at level %d, vectors of %d at level %d", ErrShape, plan.rows, plan.level, v.Len, level)
 	}
 	rq := p.params.ckks.RingQ().AtLevel(level)
+	ones := newMontOnes(rq)
 
 	// One sparse result per (input, group, feature); each (group, feature) is
 	// owned by one worker, which builds and transforms its polynomial once per
@@ -203,7 +205,7 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 				if plan != nil && plan.polys[f] != nil {
 					pc = plan.polys[f][c]
 				} else {
-					p.histPoly(rq, poly, spec, f, c*S, min((c+1)*S, groups[g+1]), S)
+					p.histPoly(rq, poly, ones, spec, f, c*S, min((c+1)*S, groups[g+1]), S)
 				}
 				for i, w := range vs {
 					ct := w.Cts[c]
@@ -252,18 +254,13 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 // [start, end), transformed (NTT) and in Montgomery form, ready for
 // MulCoeffsMontgomery. Writing the Montgomery constant R mod q instead of 1
 // before the transform gives the Montgomery form for free (the NTT is linear).
-func (p *Party) histPoly(rq *ring.Ring, poly ring.Poly, spec HistogramSpec, f, start, end, S int) {
+func (p *Party) histPoly(rq *ring.Ring, poly ring.Poly, ones montOnes, spec HistogramSpec, f, start, end, S int) {
 	for _, row := range poly.Coeffs {
 		clear(row)
 	}
 	N := p.params.N()
 	moduli := poly.Coeffs
-	one := make([]uint64, len(moduli))
-	minusOne := make([]uint64, len(moduli))
-	for l, q := range p.params.ckks.Q()[:len(moduli)] {
-		one[l] = ring.MForm(1, q, ring.BRedConstant(q))
-		minusOne[l] = q - one[l]
-	}
+	one, minusOne := ones.one, ones.minusOne
 	bins := spec.Bins[f]
 	var perm []int
 	if spec.Perm != nil {
@@ -290,6 +287,19 @@ func (p *Party) histPoly(rq *ring.Ring, poly ring.Poly, spec HistogramSpec, f, s
 		}
 	}
 	rq.NTT(poly, poly)
+}
+
+// montOnes holds 1 and -1 in Montgomery form for each prime of a ring.
+type montOnes struct{ one, minusOne []uint64 }
+
+func newMontOnes(rq *ring.Ring) montOnes {
+	moduli := rq.ModuliChain()[:rq.Level()+1]
+	m := montOnes{one: make([]uint64, len(moduli)), minusOne: make([]uint64, len(moduli))}
+	for l, q := range moduli {
+		m.one[l] = ring.MForm(1, q, ring.BRedConstant(q))
+		m.minusOne[l] = q - m.one[l]
+	}
+	return m
 }
 
 func isPermutation(perm []int, k int) bool {

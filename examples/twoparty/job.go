@@ -64,16 +64,13 @@ type modelResult struct {
 	Trees        int       `json:"trees,omitempty"`
 	Loss         []float64 `json:"loss,omitempty"`
 	Note         string    `json:"note,omitempty"`
-
-	scores []float64
 }
 
 // jobOutcome is what a party ends with.
 type jobOutcome struct {
 	data      *prepared
 	results   []modelResult // bank only
-	lr        *vlr.Result
-	lrOptions vlr.Options // as trained, the L2 default resolved
+	lrOptions vlr.Options   // as trained, the L2 default resolved
 }
 
 // runJob runs one party's side of the whole job over t: handshake, private
@@ -155,9 +152,8 @@ func runJob(ctx context.Context, t fl.Transport, cfg jobConfig) (*jobOutcome, er
 			if err != nil {
 				return nil, err
 			}
-			out.lr = r.fed
-			if r.res != nil {
-				out.results = append(out.results, *r.res)
+			if r != nil {
+				out.results = append(out.results, *r)
 			}
 		case "sbt":
 			r, err := runSBT(ctx, t, sess, cfg, data)
@@ -170,11 +166,6 @@ func runJob(ctx context.Context, t fl.Transport, cfg jobConfig) (*jobOutcome, er
 		}
 	}
 	return out, nil
-}
-
-type lrOutcome struct {
-	fed *vlr.Result
-	res *modelResult
 }
 
 // saveHalf writes this party's half of the LR model: its own features,
@@ -220,7 +211,7 @@ func saveModel(cfg jobConfig, kind string, m interface{ Save(io.Writer) error })
 	return nil
 }
 
-func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig, data *prepared) (*lrOutcome, error) {
+func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig, data *prepared) (*modelResult, error) {
 	log := cfg.log
 	start := time.Now()
 	before := t.Stats()
@@ -235,7 +226,7 @@ func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig,
 		if err := vlr.PredictPassive(ctx, t, data.xTest, data.cols, r.Weights); err != nil {
 			return nil, err
 		}
-		return &lrOutcome{fed: r}, nil
+		return nil, nil
 	}
 	progress := func(epoch int, loss float64) {
 		log.Info("LR epoch", "epoch", epoch+1, "loss", loss, "seconds", time.Since(start).Seconds())
@@ -254,14 +245,14 @@ func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig,
 	}
 	after := t.Stats()
 	res := &modelResult{Model: "lr", RowsAligned: data.rowsAligned, TestRows: len(scores), TrainSeconds: trainSec,
-		BytesSent: after.SentBytes - before.SentBytes + after.RecvBytes - before.RecvBytes, Epochs: r.Epochs, Loss: r.Loss, scores: scores}
+		BytesSent: after.SentBytes - before.SentBytes + after.RecvBytes - before.RecvBytes, Epochs: r.Epochs, Loss: r.Loss}
 	if res.AUC, err = model.AUC(scores, data.yTest); err != nil {
 		return nil, fmt.Errorf("test AUC: %w", err)
 	}
 	if res.KS, err = model.KS(scores, data.yTest); err != nil {
 		return nil, err
 	}
-	return &lrOutcome{fed: r, res: res}, nil
+	return res, nil
 }
 
 // runSBT trains SecureBoost and scores the test rows by federated prediction.
@@ -296,7 +287,7 @@ func runSBT(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig
 	}
 	after := t.Stats()
 	res := &modelResult{Model: "sbt", RowsAligned: data.rowsAligned, TestRows: len(logits), TrainSeconds: trainSec,
-		BytesSent: after.SentBytes - before.SentBytes + after.RecvBytes - before.RecvBytes, Trees: trees, scores: logits}
+		BytesSent: after.SentBytes - before.SentBytes + after.RecvBytes - before.RecvBytes, Trees: trees}
 	if res.AUC, err = model.AUC(logits, data.yTest); err != nil {
 		return nil, fmt.Errorf("test AUC: %w", err)
 	}

@@ -18,20 +18,8 @@ import (
 // setup (key generation, binning, the root plan), derived from runs of 1 and
 // 1+b.N trees.
 func BenchmarkTree100kx30x300d5(b *testing.B) {
-	const n, db, dc = 100_000, 30, 300
-	r := rand.New(rand.NewPCG(1, 1))
-	xb, xc, y := make([]float64, n*db), make([]float64, n*dc), make([]float64, n)
-	for i := range xb {
-		xb[i] = r.NormFloat64()
-	}
-	for i := range xc {
-		xc[i] = r.NormFloat64()
-	}
-	for i := range y {
-		if z := xb[i*db] - xc[i*dc] + 0.5*xc[i*dc+1]*xb[i*db+1]; r.Float64() < 1/(1+math.Exp(-z)) {
-			y[i] = 1
-		}
-	}
+	const db, dc = 30, 300
+	xb, xc, y := benchData(100_000, db, dc, 1)
 	run := func(trees int) (time.Duration, *ActiveResult) {
 		ta, tc := fl.NewPipe()
 		defer ta.Close()
@@ -71,20 +59,8 @@ func BenchmarkTree100kx30x300d5(b *testing.B) {
 // bank and 50 center columns and reports the Go runtime's peak memory for
 // both parties together (run under /usr/bin/time for the process's peak RSS).
 func BenchmarkMemory1Mx50x50(b *testing.B) {
-	const n, db, dc = 1_000_000, 50, 50
-	r := rand.New(rand.NewPCG(2, 2))
-	xb, xc, y := make([]float64, n*db), make([]float64, n*dc), make([]float64, n)
-	for i := range xb {
-		xb[i] = r.NormFloat64()
-	}
-	for i := range xc {
-		xc[i] = r.NormFloat64()
-	}
-	for i := range y {
-		if xb[i*db]-xc[i*dc]+r.NormFloat64() > 1 {
-			y[i] = 1
-		}
-	}
+	const db, dc = 50, 50
+	xb, xc, y := benchData(1_000_000, db, dc, 2)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ta, tc := fl.NewPipe()
@@ -107,4 +83,23 @@ func BenchmarkMemory1Mx50x50(b *testing.B) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.Sys)/(1<<30), "GiB-sys")
+}
+
+// benchData returns normal columns for both parties and labels drawn from a
+// logistic model with an interaction across the parties.
+func benchData(n, db, dc int, seed uint64) (xb, xc, y []float64) {
+	r := rand.New(rand.NewPCG(seed, seed))
+	xb, xc, y = make([]float64, n*db), make([]float64, n*dc), make([]float64, n)
+	for i := range xb {
+		xb[i] = r.NormFloat64()
+	}
+	for i := range xc {
+		xc[i] = r.NormFloat64()
+	}
+	for i := range y {
+		if z := xb[i*db] - xc[i*dc] + 0.5*xc[i*dc+1]*xb[i*db+1]; r.Float64() < 1/(1+math.Exp(-z)) {
+			y[i] = 1
+		}
+	}
+	return xb, xc, y
 }
