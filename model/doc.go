@@ -26,6 +26,16 @@
 //     arithmetic of gradient-boosted trees, shared by the plaintext reference
 //     and federated SecureBoost (fl/boost), with one documented tie-break.
 //   - TrainGBDT, GBDT: the plaintext reference GBDT and its model file.
+//   - BinCounts, ColumnWOE: event and non-event counts per bin, weight of
+//     evidence and information value; OptimalBins merges quantile bins into
+//     bins of monotone WOE by chi-square or IV, from counts alone (so the
+//     bank can run it on the counts fl/woe decrypts to it for the center's
+//     columns); Selection keeps features by IV threshold or top-k;
+//     WOETransform turns raw columns into plain WOE columns for the LR.
+//   - ScorecardHalf: one party's half of a WOE scorecard, points per bin of
+//     its own features (NewScorecardHalf builds it from an LR half trained on
+//     WOE columns), PartialPoints for federated or encrypted scoring, and a
+//     versioned model file.
 //   - SaveJSON, LoadJSON: the strict, versioned JSON format of every model
 //     file; JoinColumns: the [bank | center] layout of the references.
 //

@@ -1,0 +1,171 @@
+package model
+
+import (
+	"fmt"
+	"io"
+	"slices"
+)
+
+// ScorecardVersion is the version of the ScorecardHalf file format.
+const ScorecardVersion = 1
+
+// ScorecardFeature is one feature of a WOE scorecard: its bins (as in
+// WOEColumn) and the points each bin scores.
+type ScorecardFeature struct {
+	Name string `json:"name"`
+	// Column is the feature's index among the party's raw columns.
+	Column        int       `json:"column"`
+	Cuts          []float64 `json:"cuts"`
+	Points        []float64 `json:"points"`
+	MissingPoints float64   `json:"missing_points"`
+}
+
+// ScorecardHalf is one party's half of a WOE scorecard: the points of its
+// own features' bins. A row's score is the sum of both halves' partial
+// points, which equals Scorecard.PointsFromLogit of the logistic regression
+// the card was built from. The bank's half also holds the base points (the
+// offset and the intercept's share); the center's base is 0.
+type ScorecardHalf struct {
+	Version    int                `json:"version"`
+	Party      string             `json:"party"`
+	BasePoints float64            `json:"base_points"`
+	Features   []ScorecardFeature `json:"features"`
+}
+
+// NewScorecardHalf turns one party's half of a logistic regression trained
+// on WOE columns into points per bin. t is the party's WOE transform (its
+// Source indexing the raw columns, its Columns the bins and WOE values the
+// LR saw), names its raw columns' names, std and weights the LR half's
+// standardizer and weights over t's columns, intercept the bank's (0 for the
+// center). The points of bin b of feature k are
+//
+//	-factor * weights[k] * std(Values[b])
+//
+// with factor = PDO/ln 2 of sc, so that the points of a row add up, with
+// the base offset - factor*intercept, to sc.PointsFromLogit(logit).
+func NewScorecardHalf(party string, names []string, t WOETransform, std Standardizer, weights []float64, intercept float64, sc Scorecard) (*ScorecardHalf, error) {
+	m := len(t.Columns)
+	if len(t.Source) != m || len(weights) != m || std.Dim() != m {
+		return nil, fmt.Errorf("%w: %d WOE columns, %d sources, %d weights, standardizer of %d", ErrShape, m, len(t.Source), len(weights), std.Dim())
+	}
+	offset, factor := sc.scale()
+	h := &ScorecardHalf{Version: ScorecardVersion, Party: party}
+	if party == Active {
+		h.BasePoints = offset - factor*intercept
+	} else if intercept != 0 {
+		return nil, fmt.Errorf("%w: intercept %v on the passive half", ErrBadModel, intercept)
+	}
+	if err := std.Validate(); err != nil {
+		return nil, err
+	}
+	pointsOf := func(k int, v float64) (float64, error) {
+		z := (v - std.Mean[k]) / std.Std[k] // as Standardizer.Transform
+		if std.Clip > 0 {
+			z = max(-std.Clip, min(std.Clip, z))
+		}
+		return -factor * weights[k] * z, nil
+	}
+	for k, col := range t.Columns {
+		if err := col.Validate(); err != nil {
+			return nil, err
+		}
+		s := t.Source[k]
+		if s < 0 || s >= len(names) {
+			return nil, fmt.Errorf("%w: WOE column %d reads column %d of %d names", ErrShape, k, s, len(names))
+		}
+		f := ScorecardFeature{Name: names[s], Column: s, Cuts: slices.Clone(col.Cuts), Points: make([]float64, len(col.Values))}
+		for b, v := range col.Values {
+			p, err := pointsOf(k, v)
+			if err != nil {
+				return nil, err
+			}
+			f.Points[b] = p
+		}
+		p, err := pointsOf(k, col.Missing)
+		if err != nil {
+			return nil, err
+		}
+		f.MissingPoints = p
+		h.Features = append(h.Features, f)
+	}
+	return h, h.Validate()
+}
+
+// Validate checks h the way LoadScorecardHalf checks a file; errors wrap
+// ErrBadModel and name the field at fault.
+func (h *ScorecardHalf) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: scorecard: "+format, append([]any{ErrBadModel}, a...)...)
+	}
+	if h.Version != ScorecardVersion {
+		return bad("version %d, this build reads version %d", h.Version, ScorecardVersion)
+	}
+	if h.Party != Active && h.Party != Passive {
+		return bad("party %q, want %q or %q", h.Party, Active, Passive)
+	}
+	if !finite(h.BasePoints) {
+		return bad("base points %v", h.BasePoints)
+	}
+	if h.Party == Passive && h.BasePoints != 0 {
+		return bad("base points %v on the passive half, want 0", h.BasePoints)
+	}
+	seen := map[int]bool{}
+	for k, f := range h.Features {
+		if f.Name == "" {
+			return bad("features[%d] has no name", k)
+		}
+		if f.Column < 0 || f.Column > 1<<20 {
+			return bad("features[%d] (%s) reads column %d", k, f.Name, f.Column)
+		}
+		if seen[f.Column] {
+			return bad("features[%d] (%s) repeats column %d", k, f.Name, f.Column)
+		}
+		seen[f.Column] = true
+		c := WOEColumn{Cuts: f.Cuts, Values: f.Points, Missing: f.MissingPoints}
+		if err := c.Validate(); err != nil {
+			return bad("features[%d] (%s): %v", k, f.Name, err)
+		}
+	}
+	return nil
+}
+
+// Save validates h and writes it as indented JSON.
+func (h *ScorecardHalf) Save(w io.Writer) error {
+	return SaveJSON(w, "scorecard half", h, h.Validate)
+}
+
+// LoadScorecardHalf reads a ScorecardHalf written by Save, with the checks
+// of LoadJSON and Validate.
+func LoadScorecardHalf(r io.Reader) (*ScorecardHalf, error) {
+	h := new(ScorecardHalf)
+	if err := LoadJSON(r, "scorecard half", ScorecardVersion, h, h.Validate); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// PartialPoints writes to dst, one value per row, this half's share of the
+// score: BasePoints plus the points of each feature's bin. x holds the
+// party's raw columns, row-major n x d with NaN for missing, and dst has
+// length n. Federated (and encrypted) scoring adds the two halves' partial
+// points.
+func (h *ScorecardHalf) PartialPoints(x []float64, d int, dst []float64) error {
+	if d < 1 || len(x)%d != 0 || len(x)/d != len(dst) {
+		return fmt.Errorf("%w: %d values in rows of %d columns for %d outputs", ErrShape, len(x), d, len(dst))
+	}
+	cols := make([]WOEColumn, len(h.Features))
+	for k, f := range h.Features {
+		if f.Column >= d {
+			return fmt.Errorf("%w: scorecard feature %s reads column %d of %d", ErrShape, f.Name, f.Column, d)
+		}
+		cols[k] = WOEColumn{Cuts: f.Cuts, Values: f.Points, Missing: f.MissingPoints}
+	}
+	for i := range dst {
+		s := h.BasePoints
+		for k, f := range h.Features {
+			s += cols[k].Value(x[i*d+f.Column])
+		}
+		dst[i] = s
+	}
+	return nil
+}
