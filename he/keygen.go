@@ -23,6 +23,8 @@ type KeySpec struct {
 	// Pack asks for the Galois keys that pack sparse coefficient results
 	// (the histogram kernel).
 	Pack bool
+	// Conjugate asks for the complex-conjugation key (CombinePairs).
+	Conjugate bool
 }
 
 // galoisElements returns the sorted, de-duplicated Galois elements of spec.
@@ -39,6 +41,9 @@ func (spec KeySpec) galoisElements(p Params) []uint64 {
 	}
 	if spec.Pack {
 		els = append(els, rlwe.GaloisElementsForPack(p.ckks, p.ckks.LogN())...)
+	}
+	if spec.Conjugate {
+		els = append(els, p.ckks.GaloisElementForComplexConjugation())
 	}
 	slices.Sort(els)
 	return slices.Compact(els)

@@ -126,8 +126,15 @@ func (p Poly) Shifted(u []float64) [][]float64 {
 // from Poly.Shifted. One plaintext product per term, then one rescale: the
 // result is one level below xs at the set's scale. constant may be nil.
 func (p *Party) Combine(xs []*Vector, coeffs [][]float64, constant []float64) (*Vector, error) {
-	if len(xs) == 0 || len(coeffs) != len(xs) {
-		return nil, fmt.Errorf("%w: %d vectors and %d coefficient rows", ErrShape, len(xs), len(coeffs))
+	return p.combineTerms(xs, SlotReal, coeffs, nil, constant)
+}
+
+// combineTerms is Combine for SlotReal terms (im nil) and CombinePairs for
+// SlotComplex ones.
+func (p *Party) combineTerms(xs []*Vector, layout Layout, re, im [][]float64, constant []float64) (*Vector, error) {
+	pairs := layout == SlotComplex
+	if len(xs) == 0 || len(re) != len(xs) || (pairs && len(im) != len(xs)) {
+		return nil, fmt.Errorf("%w: %d vectors and %d coefficient rows", ErrShape, len(xs), len(re))
 	}
 	n := xs[0].Len
 	level := xs[0].Level()
@@ -135,16 +142,20 @@ func (p *Party) Combine(xs []*Vector, coeffs [][]float64, constant []float64) (*
 		if err := x.check(p.params); err != nil {
 			return nil, err
 		}
-		if x.Layout != SlotReal || x.Len != n || x.Level() != level || len(coeffs[k]) != n {
-			return nil, fmt.Errorf("%w: term %d: %s vector of %d values at level %d with %d coefficients, want slot-real %d at level %d",
-				ErrShape, k, x.Layout, x.Len, x.Level(), len(coeffs[k]), n, level)
+		if x.Layout != layout || x.Len != n || x.Level() != level || len(re[k]) != n || (pairs && len(im[k]) != n) {
+			return nil, fmt.Errorf("%w: term %d: %s vector of %d values at level %d with %d coefficients, want %s %d at level %d",
+				ErrShape, k, x.Layout, x.Len, x.Level(), len(re[k]), layout, n, level)
 		}
 	}
 	if constant != nil && len(constant) != n {
 		return nil, fmt.Errorf("%w: constant of %d values for %d", ErrShape, len(constant), n)
 	}
 	if level < 1 {
-		return nil, fmt.Errorf("he: Combine needs a level to rescale, the vectors are at level 0")
+		return nil, fmt.Errorf("he: combining needs a level to rescale, the vectors are at level 0")
+	}
+	conj := p.params.ckks.GaloisElementForComplexConjugation()
+	if pairs && !p.hasGalois(conj) {
+		return nil, fmt.Errorf("he: combining pairs needs the conjugation key (KeySpec.Conjugate)")
 	}
 	qScale := rlwe.NewScale(p.params.ckks.Q()[level])
 	per := p.params.Slots()
@@ -153,26 +164,49 @@ func (p *Party) Combine(xs []*Vector, coeffs [][]float64, constant []float64) (*
 	parallelFor(len(out.Cts), func(lo, hi int) {
 		w := p.worker()
 		pt := ckks.NewPlaintext(p.params.ckks, level)
+		// Pairs: (a + ib)(r - is)/2 has real part (ar + bs)/2; adding the
+		// conjugate after the products doubles it and cancels the imaginary
+		// part, which would otherwise carry a*s - b*r to the decryption.
+		half := 1.0
+		var mre, mim []float64
+		if pairs {
+			half = 0.5
+			mre, mim = make([]float64, per), make([]float64, per)
+		}
 		for c := lo; c < hi; c++ {
 			a, b := c*per, min((c+1)*per, n)
 			var acc *rlwe.Ciphertext
 			for k, x := range xs {
-				if errs[c] = w.encodeSlots(p.params, coeffs[k][a:b], nil, nil, qScale.Float64(), pt); errs[c] != nil {
-					return
-				}
-				if acc == nil {
-					acc, errs[c] = w.eval.MulNew(x.Cts[c], pt)
+				var err error
+				if pairs {
+					for i := a; i < b; i++ {
+						mre[i-a], mim[i-a] = re[k][i]*half, -im[k][i]*half
+					}
+					err = w.encodeSlots(p.params, mre[:b-a], mim[:b-a], nil, qScale.Float64(), pt)
 				} else {
-					errs[c] = w.eval.MulThenAdd(x.Cts[c], pt, acc)
+					err = w.encodeSlots(p.params, re[k][a:b], nil, nil, qScale.Float64(), pt)
 				}
-				if errs[c] != nil {
+				if err == nil && acc == nil {
+					acc, err = w.eval.MulNew(x.Cts[c], pt)
+				} else if err == nil {
+					err = w.eval.MulThenAdd(x.Cts[c], pt, acc)
+				}
+				if err != nil {
+					errs[c] = err
 					return
 				}
 			}
 			if constant != nil {
 				// Encoded at scale q, then lifted by 2^LogScale to the
 				// accumulator's scale, staying on lattigo's fast path.
-				if errs[c] = w.encodeSlots(p.params, constant[a:b], nil, nil, qScale.Float64(), pt); errs[c] != nil {
+				cs := constant[a:b]
+				if pairs {
+					for i := range cs {
+						mre[i] = cs[i] * half
+					}
+					cs = mre[:b-a]
+				}
+				if errs[c] = w.encodeSlots(p.params, cs, nil, nil, qScale.Float64(), pt); errs[c] != nil {
 					return
 				}
 				liftPow2(p.params.ckks.RingQ().AtLevel(level), pt.Value, int(p.params.set.LogScale))
@@ -183,6 +217,16 @@ func (p *Party) Combine(xs []*Vector, coeffs [][]float64, constant []float64) (*
 			}
 			if errs[c] = w.eval.Rescale(acc, acc); errs[c] != nil {
 				return
+			}
+			if pairs {
+				tmp, err := w.eval.ConjugateNew(acc)
+				if err == nil {
+					err = w.eval.Add(acc, tmp, acc)
+				}
+				if err != nil {
+					errs[c] = err
+					return
+				}
 			}
 			out.Cts[c] = acc
 		}

@@ -140,9 +140,16 @@ func (v *Vector) check(p Params) error {
 
 // Encrypt encrypts real values in the SlotReal layout at the top level.
 func (p *Party) Encrypt(values []float64) (*Vector, error) {
+	return p.EncryptAt(values, p.params.MaxLevel())
+}
+
+// EncryptAt encrypts real values in the SlotReal layout at the given level:
+// a vector that will take k plaintext products before its decryption is
+// encrypted at DecryptLevel + k, which makes it cheaper to encrypt and send.
+func (p *Party) EncryptAt(values []float64, level int) (*Vector, error) {
 	per := p.params.Slots()
 	v := &Vector{Layout: SlotReal, Len: len(values), Cts: make([]*rlwe.Ciphertext, (len(values)+per-1)/per)}
-	return v, p.encryptChunks(v, func(w worker, i int, pt *rlwe.Plaintext) error {
+	return v, p.encryptChunks(v, level, func(w worker, i int, pt *rlwe.Plaintext) error {
 		lo, hi := i*per, min((i+1)*per, len(values))
 		return w.encodeSlots(p.params, values[lo:hi], nil, nil, math.Exp2(encodeLogScale), pt)
 	})
@@ -151,12 +158,17 @@ func (p *Party) Encrypt(values []float64) (*Vector, error) {
 // EncryptComplex encrypts a + i*b in the SlotComplex layout (complex packing:
 // two real vectors in half the ciphertexts). a and b must have equal length.
 func (p *Party) EncryptComplex(a, b []float64) (*Vector, error) {
+	return p.EncryptComplexAt(a, b, p.params.MaxLevel())
+}
+
+// EncryptComplexAt is EncryptComplex at the given level (see EncryptAt).
+func (p *Party) EncryptComplexAt(a, b []float64, level int) (*Vector, error) {
 	if len(a) != len(b) {
 		return nil, fmt.Errorf("he: complex packing of %d and %d values", len(a), len(b))
 	}
 	per := p.params.Slots()
 	v := &Vector{Layout: SlotComplex, Len: len(a), Cts: make([]*rlwe.Ciphertext, (len(a)+per-1)/per)}
-	return v, p.encryptChunks(v, func(w worker, i int, pt *rlwe.Plaintext) error {
+	return v, p.encryptChunks(v, level, func(w worker, i int, pt *rlwe.Plaintext) error {
 		lo, hi := i*per, min((i+1)*per, len(a))
 		return w.encodeSlots(p.params, a[lo:hi], b[lo:hi], nil, math.Exp2(encodeLogScale), pt)
 	})
@@ -169,7 +181,7 @@ func (p *Party) EncryptCoeffs(values []float64, chunk int) (*Vector, error) {
 		return nil, fmt.Errorf("%w: chunk %d outside [1, %d]", ErrLayout, chunk, p.params.N())
 	}
 	v := &Vector{Layout: Coeff, Len: len(values), Chunk: chunk, Cts: make([]*rlwe.Ciphertext, (len(values)+chunk-1)/chunk)}
-	return v, p.encryptChunks(v, func(w worker, i int, pt *rlwe.Plaintext) error {
+	return v, p.encryptChunks(v, p.params.MaxLevel(), func(w worker, i int, pt *rlwe.Plaintext) error {
 		lo, hi := i*chunk, min((i+1)*chunk, len(values))
 		return w.encodeCoeffs(p.params, values[lo:hi], math.Exp2(encodeLogScale), pt)
 	})
@@ -182,19 +194,22 @@ func (p *Party) EncryptCoeffs(values []float64, chunk int) (*Vector, error) {
 // precision, far below the flooding noise.
 const encodeLogScale = 40
 
-func (p *Party) encryptChunks(v *Vector, encode func(w worker, i int, pt *rlwe.Plaintext) error) error {
+func (p *Party) encryptChunks(v *Vector, level int, encode func(w worker, i int, pt *rlwe.Plaintext) error) error {
+	if level < 0 || level > p.params.MaxLevel() {
+		return fmt.Errorf("he: encryption level %d outside [0, %d]", level, p.params.MaxLevel())
+	}
 	errs := make([]error, len(v.Cts))
 	lift := p.params.set.LogScale - encodeLogScale
 	parallelFor(len(v.Cts), func(lo, hi int) {
 		w := p.worker()
-		pt := ckks.NewPlaintext(p.params.ckks, p.params.MaxLevel())
+		pt := ckks.NewPlaintext(p.params.ckks, level)
 		for i := lo; i < hi; i++ {
 			if errs[i] = encode(w, i, pt); errs[i] != nil {
 				return
 			}
 			liftPow2(p.params.ckks.RingQ().AtLevel(pt.Level()), pt.Value, int(lift))
 			pt.Scale = p.params.Scale()
-			ct := rlwe.NewCiphertext(p.params.ckks, 1, p.params.MaxLevel())
+			ct := rlwe.NewCiphertext(p.params.ckks, 1, level)
 			if errs[i] = w.encr.Encrypt(pt, ct); errs[i] != nil {
 				return
 			}

@@ -1,0 +1,190 @@
+package he
+
+import (
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
+)
+
+// CombinePairs returns constant + sum_k re[k].a_k + im[k].b_k (elementwise)
+// for encrypted SlotComplex vectors xs[k] = a_k + i*b_k of one length at one
+// level and plaintext coefficient vectors of that length: encrypted scoring of
+// tree ensembles, where the center packs two of its 0/1 path indicators per
+// slot and the bank weighs them. One plaintext product per pair, one rescale
+// and one conjugation: the result is a SlotReal vector one level below xs at
+// the set's scale, whose imaginary parts hold nothing but noise (the
+// cross terms a*s - b*r cancel). Needs KeySpec.Conjugate. constant may be nil.
+func (p *Party) CombinePairs(xs []*Vector, re, im [][]float64, constant []float64) (*Vector, error) {
+	return p.combineTerms(xs, SlotComplex, re, im, constant)
+}
+
+// AddPlain adds the plaintext values u to the SlotReal vector v in place.
+// len(u) must be v.Len. The sum is exact up to the encoding's 2^-40 relative
+// rounding of u.
+func (p *Party) AddPlain(v *Vector, u []float64) error {
+	if err := v.check(p.params); err != nil {
+		return err
+	}
+	if v.Layout != SlotReal || len(u) != v.Len {
+		return fmt.Errorf("%w: adding %d plaintext values to a %s vector of %d", ErrShape, len(u), v.Layout, v.Len)
+	}
+	per := p.params.Slots()
+	errs := make([]error, len(v.Cts))
+	parallelFor(len(v.Cts), func(lo, hi int) {
+		w := p.worker()
+		for c := lo; c < hi; c++ {
+			errs[c] = p.addPlainCt(w, v.Cts[c], u[c*per:min((c+1)*per, len(u))])
+		}
+	})
+	return joinErrs(errs)
+}
+
+// addPlainCt adds u to ct, encoding at 2^encodeLogScale and lifting by an
+// exact power of two to ct's scale, which must be 2^k with k >= encodeLogScale.
+func (p *Party) addPlainCt(w worker, ct *rlwe.Ciphertext, u []float64) error {
+	logScale := math.Log2(ct.Scale.Float64())
+	lift := int(math.Round(logScale)) - encodeLogScale
+	if lift < 0 || math.Abs(logScale-math.Round(logScale)) > 1e-9 {
+		return fmt.Errorf("he: adding plaintext to a ciphertext at scale 2^%.3f (want a power of two >= 2^%d)", logScale, encodeLogScale)
+	}
+	pt := ckks.NewPlaintext(p.params.ckks, ct.Level())
+	if err := w.encodeSlots(p.params, u, nil, nil, math.Exp2(encodeLogScale), pt); err != nil {
+		return err
+	}
+	liftPow2(p.params.ckks.RingQ().AtLevel(ct.Level()), pt.Value, lift)
+	pt.Scale = ct.Scale
+	return w.eval.Add(ct, pt, ct)
+}
+
+// BlindBits is log2 of the range of the blinding factors of BlindSigns: each
+// factor is drawn log-uniformly from [1, 2^BlindBits).
+const BlindBits = 12
+
+// ErrBlindRange is returned by BlindSigns for cut points whose blinded
+// differences could leave the decryption headroom.
+var ErrBlindRange = errors.New("he: blinded comparison out of range")
+
+// MaxBlindInput bounds |z - c| for BlindSigns: with factors below
+// 2^BlindBits, blinded values stay below 2^(BlindBits+8) = 2^20, well inside
+// the 2^27 headroom of Linear14's decryption level. Larger scores would
+// wrap modulo Q and decrypt to garbage signs, so callers clamp to it.
+const MaxBlindInput = 1 << 8
+
+// BlindSigns is the sanitising step of band scoring (the credit center's, on
+// the bank's encrypted scores). For a SlotReal vector z at level >= 1 and
+// ascending cut points c_0 < ... < c_{m-1}, it returns m vectors y_0..y_{m-1}
+// of z's length, one level lower, with
+//
+//	y_j[i] = a_{j,i} * (z_i - c_{pi_i(j)})
+//
+// where every factor a_{j,i} is fresh, secret and log-uniform in
+// [1, 2^BlindBits) and pi_i is a fresh secret permutation of the cuts for
+// each record i. Decrypting them tells the count of positive values per
+// record, which is the record's band (the number of cuts below z_i), and
+// nothing that ties a value to a cut: the signs are what is meant to be
+// revealed; the magnitudes a*|z - c| reveal |z - c| only up to the
+// unknown factor (a 2^BlindBits spread). Slots beyond z.Len are zeroed.
+// Needs |z_i - c| < MaxBlindInput for the signs to be exact.
+func (p *Party) BlindSigns(z *Vector, cuts []float64) ([]*Vector, error) {
+	var seed [32]byte
+	if _, err := crand.Read(seed[:]); err != nil {
+		return nil, fmt.Errorf("he: blinding randomness: %w", err)
+	}
+	return p.blindSigns(z, cuts, seed)
+}
+
+// blindSigns is BlindSigns with its randomness drawn from seed (tests replay
+// it to measure the noise).
+func (p *Party) blindSigns(z *Vector, cuts []float64, seed [32]byte) ([]*Vector, error) {
+	if err := z.check(p.params); err != nil {
+		return nil, err
+	}
+	if z.Layout != SlotReal || len(z.Cts) == 0 {
+		return nil, fmt.Errorf("%w: BlindSigns needs a non-empty slot-real vector, got %s", ErrLayout, z.Layout)
+	}
+	level := z.Level()
+	if level < 1 {
+		return nil, fmt.Errorf("he: BlindSigns needs a level to rescale, the vector is at level 0")
+	}
+	if len(cuts) == 0 || !slices.IsSorted(cuts) {
+		return nil, fmt.Errorf("%w: %d cut points, want at least one, ascending", ErrBlindRange, len(cuts))
+	}
+	for _, c := range cuts {
+		if math.IsNaN(c) || math.Abs(c) >= MaxBlindInput {
+			return nil, fmt.Errorf("%w: cut point %v outside (-%d, %d)", ErrBlindRange, c, MaxBlindInput, MaxBlindInput)
+		}
+	}
+	for i := 1; i < len(cuts); i++ {
+		if cuts[i] == cuts[i-1] {
+			return nil, fmt.Errorf("%w: cut point %v repeated", ErrBlindRange, cuts[i])
+		}
+	}
+	m, per, n := len(cuts), p.params.Slots(), z.Len
+	qScale := p.params.ckks.Q()[level]
+	out := make([]*Vector, m)
+	for j := range out {
+		out[j] = &Vector{Layout: SlotReal, Len: n, Cts: make([]*rlwe.Ciphertext, len(z.Cts))}
+	}
+	errs := make([]error, len(z.Cts))
+	parallelFor(len(z.Cts), func(lo, hi int) {
+		w := p.worker()
+		pt := ckks.NewPlaintext(p.params.ckks, level)
+		factor := make([][]float64, m)
+		offset := make([][]float64, m)
+		for j := range factor {
+			factor[j], offset[j] = make([]float64, per), make([]float64, per)
+		}
+		perm := make([]int, m)
+		for c := lo; c < hi; c++ {
+			// One stream per ciphertext, so the draws do not depend on how
+			// the work is split between goroutines.
+			cs := seed
+			cs[0] ^= byte(c)
+			cs[1] ^= byte(c >> 8)
+			cs[2] ^= byte(c >> 16)
+			cs[3] ^= byte(c >> 24)
+			rng := rand.New(rand.NewChaCha8(cs))
+			rows := min(per, n-c*per)
+			for i := range rows {
+				for j := range perm {
+					perm[j] = j
+				}
+				rng.Shuffle(m, func(a, b int) { perm[a], perm[b] = perm[b], perm[a] })
+				for j := range m {
+					a := math.Exp2(BlindBits * rng.Float64())
+					factor[j][i], offset[j][i] = a, -a*cuts[perm[j]]
+				}
+			}
+			for j := range m {
+				clear(factor[j][rows:])
+				clear(offset[j][rows:])
+				err := w.encodeSlots(p.params, factor[j], nil, nil, float64(qScale), pt)
+				var ct *rlwe.Ciphertext
+				if err == nil {
+					ct, err = w.eval.MulNew(z.Cts[c], pt)
+				}
+				if err == nil {
+					err = w.eval.Rescale(ct, ct)
+				}
+				if err == nil {
+					err = p.addPlainCt(w, ct, offset[j])
+				}
+				if err != nil {
+					errs[c] = err
+					return
+				}
+				out[j].Cts[c] = ct
+			}
+		}
+	})
+	if err := joinErrs(errs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
