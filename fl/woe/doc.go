@@ -1,0 +1,59 @@
+// Package woe is federated weight of evidence (WOE) and information value
+// (IV) between the bank (the active party: labels and its own columns) and
+// the credit center (the passive party: its own columns), over an
+// fl.Transport, with the center's counts computed under the pair's
+// two-party threshold key (he.Hist13), plus feature selection by IV across
+// both parties and federated scoring of a WOE scorecard (model.ScorecardHalf).
+//
+// Active and Passive run one exchange:
+//
+//  1. Each party bins its own columns into quantile bins (model.FitBinning).
+//     The bank computes its own columns' counts, WOE and IV in plaintext
+//     (Local). The center tells the bank how many bins each of its columns
+//     has.
+//  2. The bank encrypts its labels as two indicator vectors, events (y) and
+//     non-events (1-y), coefficient-packed for the histogram kernel, and
+//     sends them once.
+//  3. The center computes the encrypted cumulative counts of every bin of
+//     every column (he.Histograms, one group of all rows) and sends them with
+//     its flooded decryption shares: the bank, and only the bank, decrypts
+//     them. The bank differences the cumulative sums into per-bin event and
+//     non-event counts (rounded: they are integers, and the decryption noise
+//     is below 2^-30 of a count), the missing bin's being the totals minus
+//     the present bins'.
+//  4. With the optimal method, the bank merges each column's quantile bins
+//     into bins of monotone WOE (model.OptimalBins, by chi-square or IV) on
+//     those counts, for the center's columns too. It computes WOE and IV of
+//     every column and selects columns across both parties by IV threshold
+//     or top-k (model.Selection).
+//  5. The bank tells the center which of its columns stay and, for each, the
+//     merged bins as ends over the center's own quantile bins (indices, never
+//     values) and the bins' WOE under a secret random affine map a*WOE + b
+//     (a in [1/2, 2), b in [-1, 1), fresh per column). The center builds its
+//     model.WOETransform from them: plain columns that fl/vlr trains on. A
+//     logistic regression standardizes its columns, which removes a and b, so
+//     the model is the one trained on the true WOE.
+//
+// What each party learns. The bank: for each center column, the event and
+// non-event counts of each of the center's quantile bins and of its missing
+// bin (so the bins' sizes), hence their WOE and IV, and the column's name
+// only if the center gives it; never the center's values or cut points. The
+// center: the options, which of its own columns the selection keeps, the
+// merged bins of those (as indices of its quantile bins), and an affine image
+// of their WOE with unknown slope and offset. It learns nothing about labels
+// from the counting: the labels and the counts travel encrypted under the
+// threshold key and are decrypted only by the bank; it learns neither the
+// bank's columns, nor their IVs, nor the other IVs, nor which bank columns
+// stay. The affine image reveals the shape of its kept columns' WOE (which
+// bins are riskier, and the ratios of WOE differences), which is what its
+// own scorecard points reveal anyway: points are an affine image of the same
+// WOE (model.NewScorecardHalf). The bank, computing every IV, learns the
+// whole selection.
+//
+// Scoring. A WOE scorecard is one model.ScorecardHalf per party; a row's
+// score is the sum of both halves' PartialPoints. ScorePassive and
+// ScoreActive score federatedly: the center sends its partial points, which
+// the bank learns (as with vlr.PredictPassive). Encrypted scoring can take
+// the same partial points (model.ScorecardHalf.PartialPoints) as the
+// center's encrypted input.
+package woe

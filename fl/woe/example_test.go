@@ -1,0 +1,72 @@
+package woe_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/woe"
+	"github.com/veil-fl/veil/model"
+)
+
+// Example runs both parties over an in-memory pipe: the bank learns the
+// WOE and IV of the center's column without seeing it, and the center
+// learns only that its column stays.
+func Example() {
+	r := rand.New(rand.NewPCG(1, 1))
+	n := 2000
+	bankX, centerX, y := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range y {
+		bankX[i] = r.NormFloat64()
+		centerX[i] = float64(r.IntN(5)) // e.g. years of tax arrears
+		if r.Float64() < 0.1+0.12*centerX[i] {
+			y[i] = 1
+		}
+	}
+	bankT, centerT := fl.NewPipe()
+	ctx := context.Background()
+	seed := []byte("the handshake's joint seed......")
+	done := make(chan *woe.PassiveResult, 1)
+	go func() {
+		res, err := woe.Passive(ctx, centerT, seed, centerX, 1, []string{"tax_arrears"})
+		if err != nil {
+			panic(err)
+		}
+		done <- res
+	}()
+	res, err := woe.Active(ctx, bankT, seed, bankX, 1, y, []string{"balance"}, woe.Options{Select: model.Selection{MinIV: 0.1}})
+	if err != nil {
+		panic(err)
+	}
+	center := <-done
+	for _, c := range append(res.Bank, res.Center...) {
+		fmt.Printf("%s (%s): IV %.2f, keep %v\n", c.Name, c.Party, c.IV, c.Keep)
+	}
+	fmt.Println("the center keeps its columns", center.Keep)
+	// Output:
+	// balance (active): IV 0.09, keep false
+	// tax_arrears (passive): IV 0.62, keep true
+	// the center keeps its columns [0]
+}
+
+func ExampleScoreActive() {
+	// Each party holds its half of a WOE scorecard.
+	bank := &model.ScorecardHalf{Version: model.ScorecardVersion, Party: model.Active, BasePoints: 480,
+		Features: []model.ScorecardFeature{{Name: "balance", Column: 0, Cuts: []float64{0}, Points: []float64{-10, 15}}}}
+	center := &model.ScorecardHalf{Version: model.ScorecardVersion, Party: model.Passive,
+		Features: []model.ScorecardFeature{{Name: "tax_arrears", Column: 0, Cuts: []float64{0, 2}, Points: []float64{30, 0, -40}, MissingPoints: -5}}}
+	bankT, centerT := fl.NewPipe()
+	ctx := context.Background()
+	go func() {
+		if err := woe.ScorePassive(ctx, centerT, center, []float64{0, 3, 1}, 1); err != nil {
+			panic(err)
+		}
+	}()
+	scores, err := woe.ScoreActive(ctx, bankT, bank, []float64{-2, 5, 1}, 1)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(scores)
+	// Output: [500 455 495]
+}

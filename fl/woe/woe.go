@@ -1,0 +1,615 @@
+package woe
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/model"
+)
+
+// Message types of the protocol.
+const (
+	TypeSetup    = "woe.setup"
+	TypeSetupAck = "woe.setup-ack"
+	TypeLabels   = "woe.labels"
+	TypeHist     = "woe.hist"
+	TypeResult   = "woe.result"
+	TypePoints   = "woe.points"
+)
+
+const protocolVersion = 1
+
+// Binning methods.
+const (
+	Quantile = "quantile" // the quantile bins of model.FitBinning
+	Optimal  = "optimal"  // quantile bins merged by model.OptimalBins
+)
+
+var (
+	// ErrProtocol reports a peer message that breaks the protocol.
+	ErrProtocol = errors.New("woe: protocol violation")
+	// ErrOptions reports options out of range.
+	ErrOptions = errors.New("woe: bad options")
+)
+
+// Options configure the binning, WOE and selection; the bank's are the
+// job's: it sends them to the center. A zero field takes its default.
+type Options struct {
+	// Bins is the number of quantile bins per column (default 32, at most
+	// 255): the bins of the quantile method, the fine bins the optimal
+	// method merges.
+	Bins int `json:"bins"`
+	// Method is Quantile (default) or Optimal.
+	Method string `json:"method"`
+	// Merge configures the optimal method.
+	Merge model.MergeOptions `json:"merge"`
+	// Adjustment is the count added to a bin with no events or no
+	// non-events (default model.DefaultWOEAdjustment).
+	Adjustment float64 `json:"adjustment"`
+	// Select chooses the columns kept, across both parties, by IV.
+	Select model.Selection `json:"select"`
+}
+
+// WithDefaults fills zero fields and validates.
+func (o Options) WithDefaults() (Options, error) {
+	if o.Bins == 0 {
+		o.Bins = 32
+	}
+	if o.Method == "" {
+		o.Method = Quantile
+	}
+	if o.Adjustment == 0 {
+		o.Adjustment = model.DefaultWOEAdjustment
+	}
+	if o.Bins < 2 || o.Bins > model.MaxBins {
+		return o, fmt.Errorf("%w: %d bins, want 2 to %d", ErrOptions, o.Bins, model.MaxBins)
+	}
+	if o.Method != Quantile && o.Method != Optimal {
+		return o, fmt.Errorf("%w: method %q, want %q or %q", ErrOptions, o.Method, Quantile, Optimal)
+	}
+	if !(o.Adjustment > 0) || math.IsInf(o.Adjustment, 0) {
+		return o, fmt.Errorf("%w: adjustment %v, want positive", ErrOptions, o.Adjustment)
+	}
+	if o.Method == Optimal {
+		if o.Merge.Adjustment == 0 {
+			o.Merge.Adjustment = o.Adjustment
+		}
+		m, err := o.Merge.WithDefaults()
+		if err != nil {
+			return o, err
+		}
+		o.Merge = m
+	}
+	if _, err := o.Select.Select(nil); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// Column is one column's binning, counts, WOE and IV as the bank knows them.
+type Column struct {
+	// Party owns the column: model.Active or model.Passive.
+	Party string `json:"party"`
+	// Index is the column's index among its party's columns.
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	// QuantileBins is the number of quantile bins of present values.
+	QuantileBins int `json:"quantile_bins"`
+	// Ends are the merged bins' ends over the quantile bins (the optimal
+	// method; see model.BinCounts.Merge); nil for the quantile method.
+	Ends []int `json:"ends,omitempty"`
+	// Cuts are the cuts of the (merged) bins: the bank's own columns only.
+	Cuts []float64 `json:"cuts,omitempty"`
+	// Counts are per (merged) bin.
+	Counts model.BinCounts `json:"counts"`
+	model.ColumnWOE
+	// Keep reports whether the selection keeps the column.
+	Keep bool `json:"keep"`
+}
+
+// ActiveResult is the bank's outcome.
+type ActiveResult struct {
+	Bank   []Column
+	Center []Column
+	// Transform maps the bank's raw columns to the WOE columns it keeps.
+	Transform model.WOETransform
+	Stats     fl.Stats
+	Duration  time.Duration
+}
+
+// PassiveResult is the center's outcome: which of its columns stay and
+// their transform into (affinely masked, see the package doc) WOE columns.
+type PassiveResult struct {
+	Keep      []int
+	Transform model.WOETransform
+	Stats     fl.Stats
+	Duration  time.Duration
+}
+
+type setup struct {
+	Version int     `json:"version"`
+	Options Options `json:"options"`
+	Rows    int     `json:"rows"`
+}
+
+type setupAck struct {
+	Version int      `json:"version"`
+	Rows    int      `json:"rows"`
+	Bins    []int    `json:"bins"`
+	Names   []string `json:"names,omitempty"`
+}
+
+// resultColumn tells the center how to transform one column it keeps.
+type resultColumn struct {
+	Index   int       `json:"index"`
+	Ends    []int     `json:"ends,omitempty"`
+	Values  []float64 `json:"values"`
+	Missing float64   `json:"missing"`
+}
+
+type result struct {
+	Columns []resultColumn `json:"columns"`
+}
+
+// params are the HE parameters of the counts.
+func params() he.Params { return he.MustParams(he.Hist13) }
+
+// countHeadroom is log2 of the largest count sum the scaled labels may
+// reach: he.Hist13 decrypts values up to 2^39 (see boost's histHeadroom).
+const countHeadroom = 37
+
+// Local bins the columns of x (row-major n x d, NaN for missing) and
+// computes their counts, WOE and IV in plaintext with labels y: what the
+// bank does for its own columns, and the plaintext reference of the
+// federated computation. names may be nil. Keep is left false.
+func Local(x []float64, d int, y []float64, names []string, opt Options) ([]Column, error) {
+	o, err := opt.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if d < 1 || len(y) == 0 || len(x) != len(y)*d {
+		return nil, fmt.Errorf("%w: %d values for %d labels of %d columns", model.ErrShape, len(x), len(y), d)
+	}
+	if names != nil && len(names) != d {
+		return nil, fmt.Errorf("%w: %d names for %d columns", model.ErrShape, len(names), d)
+	}
+	binning, err := model.FitBinning(x, d, o.Bins)
+	if err != nil {
+		return nil, err
+	}
+	bins, err := binning.Bin(x, d)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]Column, d)
+	for j := range cols {
+		c, err := model.CountBins(bins[j], binning.NumBins(j), y)
+		if err != nil {
+			return nil, err
+		}
+		if cols[j], err = finish(o, model.Active, j, name(names, "bank", j), c); err != nil {
+			return nil, err
+		}
+		cuts := binning.Cuts[j]
+		if cols[j].Ends != nil {
+			if cuts, err = model.MergedCuts(cuts, cols[j].Ends); err != nil {
+				return nil, err
+			}
+		}
+		cols[j].Cuts = slices.Clone(cuts)
+	}
+	return cols, nil
+}
+
+func name(names []string, party string, j int) string {
+	if names != nil {
+		return names[j]
+	}
+	return fmt.Sprintf("%s_%d", party, j)
+}
+
+// finish merges (optimal method) and computes WOE and IV of one column's
+// quantile-bin counts.
+func finish(o Options, party string, j int, nm string, c model.BinCounts) (Column, error) {
+	col := Column{Party: party, Index: j, Name: nm, QuantileBins: c.NumBins(), Counts: c}
+	if o.Method == Optimal {
+		ends, err := model.OptimalBins(c, o.Merge)
+		if err != nil {
+			return col, fmt.Errorf("column %s: %w", nm, err)
+		}
+		if col.Counts, err = c.Merge(ends); err != nil {
+			return col, err
+		}
+		col.Ends = ends
+	}
+	w, err := col.Counts.WOE(o.Adjustment)
+	if err != nil {
+		return col, fmt.Errorf("column %s: %w", nm, err)
+	}
+	col.ColumnWOE = w
+	return col, nil
+}
+
+// Active runs the bank's side: x is its raw feature matrix (row-major, n x
+// d, NaN for missing), y the 0/1 labels, names its column names (nil: bank_j),
+// rows in the agreed order; seed is the session's joint seed.
+func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, y []float64, names []string, opt Options) (*ActiveResult, error) {
+	start := time.Now()
+	o, err := opt.WithDefaults()
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	n := len(y)
+	own, err := Local(x, d, y, names, o)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	if err := fl.SendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: o, Rows: n}); err != nil {
+		return nil, err
+	}
+	var ack setupAck
+	if err := fl.RecvJSON(ctx, t, TypeSetupAck, &ack); err != nil {
+		return nil, err
+	}
+	if ack.Version != protocolVersion || ack.Rows != n || len(ack.Bins) == 0 || len(ack.Bins) > 1<<16 || (ack.Names != nil && len(ack.Names) != len(ack.Bins)) {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center answers version %d with %d rows, %d columns and %d names; the bank has %d rows",
+			ErrProtocol, ack.Version, ack.Rows, len(ack.Bins), len(ack.Names), n))
+	}
+	K := 1
+	for f, nb := range ack.Bins {
+		if nb < 1 || nb > o.Bins {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: center column %d has %d bins", ErrProtocol, f, nb))
+		}
+		K = max(K, nb)
+	}
+	p := params()
+	party, err := fl.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
+	if err != nil {
+		return nil, err
+	}
+	// The labels as event and non-event indicators, scaled to fill the
+	// decryption headroom so that the flooding noise is far below 1/2.
+	scale := math.Exp2(math.Floor(countHeadroom - math.Log2(float64(max(n, 1)))))
+	ev, nev := make([]float64, n), make([]float64, n)
+	for i, v := range y {
+		ev[i], nev[i] = v*scale, (1-v)*scale
+	}
+	S := he.HistogramChunk(p, K)
+	var payload [][]byte
+	for _, vals := range [][]float64{ev, nev} {
+		enc, err := party.EncryptCoeffs(vals, S)
+		if err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		b, err := p.MarshalVector(enc)
+		if err != nil {
+			return nil, err
+		}
+		payload = append(payload, b)
+	}
+	if err := t.Send(ctx, fl.Message{Type: TypeLabels, Payload: frame(payload...)}); err != nil {
+		return nil, err
+	}
+	b, err := fl.Expect(ctx, t, TypeHist)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := unframe(b, 4)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	F := len(ack.Bins)
+	var cum [2][]float64
+	for i := range cum {
+		v, err := p.UnmarshalVector(parts[i])
+		if err != nil {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("woe: counts from the center: %w", err))
+		}
+		share, err := p.UnmarshalDecryptionShare(parts[2+i])
+		if err != nil {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("woe: decryption share from the center: %w", err))
+		}
+		if v.Layout != he.CoeffGrid || v.Len != F*K {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: counts of %d values, want %d", ErrProtocol, v.Len, F*K))
+		}
+		if cum[i], err = party.Decrypt(v, share); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+	}
+	E, NE := 0.0, 0.0
+	for _, v := range y {
+		E += v
+	}
+	NE = float64(n) - E
+	res := &ActiveResult{Bank: own}
+	for f, nb := range ack.Bins {
+		c := model.BinCounts{Events: make([]float64, nb), NonEvents: make([]float64, nb)}
+		prev := [2]float64{}
+		for b := 0; b < nb; b++ {
+			for i := range cum {
+				v := cum[i][f*K+b] / scale
+				r := math.Round(v)
+				if math.Abs(v-r) > 0.25 || r < prev[i] || r > float64(n) {
+					return nil, fl.Fail(ctx, t, fmt.Errorf("%w: center column %d bin %d: cumulative count %v is not a count", ErrProtocol, f, b, v))
+				}
+				if i == 0 {
+					c.Events[b] = r - prev[0]
+				} else {
+					c.NonEvents[b] = r - prev[1]
+				}
+				prev[i] = r
+			}
+		}
+		c.MissingEvents, c.MissingNonEvents = E-prev[0], NE-prev[1]
+		if c.MissingEvents < 0 || c.MissingNonEvents < 0 {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: center column %d counts more rows than there are", ErrProtocol, f))
+		}
+		col, err := finish(o, model.Passive, f, name(ack.Names, "center", f), c)
+		if err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		res.Center = append(res.Center, col)
+	}
+	// Selection across both parties.
+	ivs := make([]float64, 0, d+F)
+	for _, c := range res.Bank {
+		ivs = append(ivs, c.IV)
+	}
+	for _, c := range res.Center {
+		ivs = append(ivs, c.IV)
+	}
+	keep, err := o.Select.Select(ivs)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	var msg result
+	mask := newMasker()
+	for _, k := range keep {
+		if k < d {
+			c := &res.Bank[k]
+			c.Keep = true
+			wc, err := model.NewWOEColumn(c.Cuts, c.ColumnWOE)
+			if err != nil {
+				return nil, fl.Fail(ctx, t, err)
+			}
+			res.Transform.Source = append(res.Transform.Source, k)
+			res.Transform.Columns = append(res.Transform.Columns, wc)
+			continue
+		}
+		c := &res.Center[k-d]
+		c.Keep = true
+		a, b := mask.next()
+		rc := resultColumn{Index: c.Index, Ends: c.Ends, Values: make([]float64, len(c.WOE)), Missing: a*c.MissingWOE + b}
+		for i, w := range c.WOE {
+			rc.Values[i] = a*w + b
+		}
+		msg.Columns = append(msg.Columns, rc)
+	}
+	if err := fl.SendJSON(ctx, t, TypeResult, msg); err != nil {
+		return nil, err
+	}
+	res.Stats, res.Duration = t.Stats(), time.Since(start)
+	return res, nil
+}
+
+// masker draws the secret affine maps a*WOE + b (a in [1/2, 2), b in
+// [-1, 1)) that hide the center's WOE values from it.
+type masker struct{ r *rand.Rand }
+
+func newMasker() masker {
+	var seed [32]byte
+	_, _ = crand.Read(seed[:]) // never fails (crypto/rand panics otherwise)
+	return masker{rand.New(rand.NewChaCha8(seed))}
+}
+
+func (m masker) next() (a, b float64) {
+	return 0.5 + 1.5*m.r.Float64(), 2*m.r.Float64() - 1
+}
+
+// Passive runs the center's side: x is its raw feature matrix (row-major,
+// n x d, NaN for missing), rows in the agreed order. names, when not nil,
+// are its column names, which it then shows the bank (for reports); nil
+// keeps them private (the bank sees center_j).
+func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, names []string) (*PassiveResult, error) {
+	start := time.Now()
+	if d < 1 || len(x) == 0 || len(x)%d != 0 {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
+	}
+	if names != nil && len(names) != d {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d names for %d columns", model.ErrShape, len(names), d))
+	}
+	n := len(x) / d
+	var s setup
+	if err := fl.RecvJSON(ctx, t, TypeSetup, &s); err != nil {
+		return nil, err
+	}
+	if s.Version != protocolVersion {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank speaks woe version %d, this center %d", ErrProtocol, s.Version, protocolVersion))
+	}
+	o, err := s.Options.WithDefaults()
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	if s.Rows != n {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank has %d rows, the center %d", ErrProtocol, s.Rows, n))
+	}
+	binning, err := model.FitBinning(x, d, o.Bins)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	bins, err := binning.Bin(x, d)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	nb := make([]int, d)
+	K := 1
+	for f := range nb {
+		nb[f] = binning.NumBins(f)
+		K = max(K, nb[f])
+	}
+	if err := fl.SendJSON(ctx, t, TypeSetupAck, setupAck{Version: protocolVersion, Rows: n, Bins: nb, Names: names}); err != nil {
+		return nil, err
+	}
+	p := params()
+	party, err := fl.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
+	if err != nil {
+		return nil, err
+	}
+	b, err := fl.Expect(ctx, t, TypeLabels)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := unframe(b, 2)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	var labels []*he.Vector
+	for _, part := range parts {
+		v, err := p.UnmarshalVector(part)
+		if err != nil {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("woe: labels from the bank: %w", err))
+		}
+		labels = append(labels, v)
+	}
+	hs, err := party.Histograms(labels, he.HistogramSpec{Bins: bins, K: K})
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("woe: counting the bank's labels: %w", err))
+	}
+	var vecs, shares [][]byte
+	for _, h := range hs {
+		party.DropToDecryptLevel(h)
+		share, err := party.DecryptShare(h)
+		if err != nil {
+			return nil, err
+		}
+		mv, err := p.MarshalVector(h)
+		if err != nil {
+			return nil, err
+		}
+		ms, err := p.MarshalDecryptionShare(share)
+		if err != nil {
+			return nil, err
+		}
+		vecs, shares = append(vecs, mv), append(shares, ms)
+	}
+	if err := t.Send(ctx, fl.Message{Type: TypeHist, Payload: frame(append(vecs, shares...)...)}); err != nil {
+		return nil, err
+	}
+	var r result
+	if err := fl.RecvJSON(ctx, t, TypeResult, &r); err != nil {
+		return nil, err
+	}
+	res := &PassiveResult{}
+	for _, c := range r.Columns {
+		if c.Index < 0 || c.Index >= d || (len(res.Keep) > 0 && c.Index <= res.Keep[len(res.Keep)-1]) {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: result for column %d", ErrProtocol, c.Index))
+		}
+		cuts := binning.Cuts[c.Index]
+		if c.Ends != nil {
+			if o.Method != Optimal {
+				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: merged bins for column %d under the quantile method", ErrProtocol, c.Index))
+			}
+			if cuts, err = model.MergedCuts(cuts, c.Ends); err != nil {
+				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: column %d: %v", ErrProtocol, c.Index, err))
+			}
+		}
+		wc := model.WOEColumn{Cuts: slices.Clone(cuts), Values: c.Values, Missing: c.Missing}
+		if err := wc.Validate(); err != nil {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: column %d: %v", ErrProtocol, c.Index, err))
+		}
+		res.Keep = append(res.Keep, c.Index)
+		res.Transform.Source = append(res.Transform.Source, c.Index)
+		res.Transform.Columns = append(res.Transform.Columns, wc)
+	}
+	res.Stats, res.Duration = t.Stats(), time.Since(start)
+	return res, nil
+}
+
+// frame concatenates length-prefixed parts.
+func frame(parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += 8 + len(p)
+	}
+	b := make([]byte, 0, n)
+	for _, p := range parts {
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(p)))
+		b = append(b, p...)
+	}
+	return b
+}
+
+func unframe(b []byte, want int) ([][]byte, error) {
+	var parts [][]byte
+	for len(b) > 0 {
+		if len(b) < 8 {
+			return nil, fmt.Errorf("%w: truncated frame", ErrProtocol)
+		}
+		n := binary.LittleEndian.Uint64(b)
+		if n > uint64(len(b)-8) {
+			return nil, fmt.Errorf("%w: frame of %d bytes in %d", ErrProtocol, n, len(b)-8)
+		}
+		parts = append(parts, b[8:8+n])
+		b = b[8+n:]
+	}
+	if len(parts) != want {
+		return nil, fmt.Errorf("%w: %d parts, want %d", ErrProtocol, len(parts), want)
+	}
+	return parts, nil
+}
+
+// ScorePassive is the center's side of federated scorecard scoring: it
+// sends the partial points of its half for the rows of x (its raw columns,
+// row-major n x d, rows in the agreed order). The bank learns them, as it
+// learns the center's partial scores in vlr.PredictPassive.
+func ScorePassive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf, x []float64, d int) error {
+	if d < 1 || len(x)%d != 0 {
+		return fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
+	}
+	pts := make([]float64, len(x)/d)
+	if err := half.PartialPoints(x, d, pts); err != nil {
+		return fl.Fail(ctx, t, err)
+	}
+	b := make([]byte, 0, 8*len(pts))
+	for _, v := range pts {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	return t.Send(ctx, fl.Message{Type: TypePoints, Payload: b})
+}
+
+// ScoreActive is the bank's side: it adds its own partial points (base
+// included) to the center's and returns each row's score.
+func ScoreActive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf, x []float64, d int) ([]float64, error) {
+	if d < 1 || len(x)%d != 0 {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
+	}
+	n := len(x) / d
+	pts := make([]float64, n)
+	if err := half.PartialPoints(x, d, pts); err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	b, err := fl.Expect(ctx, t, TypePoints)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) != 8*n {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center sent %d bytes of points for %d rows", ErrProtocol, len(b), n))
+	}
+	for i := range pts {
+		v := math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center's points for row %d are %v", ErrProtocol, i, v))
+		}
+		pts[i] += v
+	}
+	return pts, nil
+}
