@@ -99,8 +99,7 @@ func (a *assembler) push(f *veilpb.Frame) (m Message, done bool, err error) {
 			return Message{}, false, fmt.Errorf("%w: message %d: %v", ErrMalformed, h.GetSeq(), err)
 		}
 		if h.GetSeq() != a.seq+1 {
-			return Message{}, false, fmt.Errorf("%w: message %q has sequence number %d, want %d",
-				ErrMalformed, h.GetType(), h.GetSeq(), a.seq+1)
+			return Message{}, false, fmt.Errorf("%w: %w", ErrMalformed, &SequenceError{Type: h.GetType(), Want: a.seq + 1, Got: h.GetSeq()})
 		}
 		if h.GetLength() > a.limit {
 			return Message{}, false, fmt.Errorf("%w: peer announced message %q of %d bytes, over the %d-byte limit (GRPCOptions.MaxMessageSize)",

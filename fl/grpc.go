@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -521,6 +522,58 @@ func Dial(ctx context.Context, addr string, opts GRPCOptions) (Transport, error)
 	t.cancel, t.conn = cancel, conn
 	go t.readLoop()
 	return t, nil
+}
+
+// Backoff says how DialRetry retries: it waits Initial (default 100 ms)
+// after the first failed attempt, doubling each time up to Max (default
+// 10 s), and gives up after Attempts attempts in all (default 10) or when
+// its ctx ends.
+type Backoff struct {
+	Initial, Max time.Duration
+	Attempts     int
+}
+
+// ErrDialGaveUp reports that DialRetry ran out of attempts; the error also
+// wraps the last attempt's.
+var ErrDialGaveUp = errors.New("fl: gave up dialing the peer")
+
+// DialRetry is Dial with retries and exponential backoff, for a party that
+// may start before its peer listens, or that reconnects after the
+// connection dropped. Each attempt gets ctx; a refused certificate is not
+// retried, since waiting cannot fix it.
+func DialRetry(ctx context.Context, addr string, opts GRPCOptions, b Backoff) (Transport, error) {
+	if b.Initial <= 0 {
+		b.Initial = 100 * time.Millisecond
+	}
+	if b.Max <= 0 {
+		b.Max = 10 * time.Second
+	}
+	if b.Attempts <= 0 {
+		b.Attempts = 10
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	wait := b.Initial
+	var last error
+	for i := 1; ; i++ {
+		t, err := Dial(ctx, addr, opts)
+		if err == nil {
+			return t, nil
+		}
+		last = err
+		if ctx.Err() != nil || strings.Contains(err.Error(), "refused this party's certificate") || i >= b.Attempts {
+			break
+		}
+		log.Debug("fl: dial failed, retrying", "addr", addr, "attempt", i, "wait", wait, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+		wait = min(2*wait, b.Max)
+	}
+	return nil, fmt.Errorf("%w at %s: %w", ErrDialGaveUp, addr, last)
 }
 
 // Handler serves one session. The transport is closed when the handler

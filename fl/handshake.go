@@ -68,6 +68,9 @@ type Session struct {
 	// committed to its 32 random bytes before seeing the other's, so neither
 	// chose it.
 	Seed [32]byte
+	// ID names the session in public (a hash of Seed): Bind stamps it on
+	// every message, and logs may quote it.
+	ID [SessionIDLength]byte
 }
 
 // Sentinels for handshake mismatches. A *MismatchError matches the one for
@@ -261,6 +264,7 @@ func Handshake(ctx context.Context, t Transport, local Hello) (*Session, error) 
 	h.Write(first)
 	h.Write(second)
 	h.Sum(s.Seed[:0])
+	s.ID = sessionID(s.Seed)
 
 	// Confirm, so that a party whose peer found a bad reveal fails here too
 	// (it receives an abort instead), and both know they hold the same seed.

@@ -189,3 +189,44 @@ func (s *optimizer) Step(w, grad []float64) error {
 	s.t++
 	return nil
 }
+
+// OptimizerState is the state of an optimizer from NewOptimizer: the steps
+// taken and the per-coordinate moments (nil where the rule has none). It is
+// what a checkpoint saves so that a resumed training steps exactly as an
+// uninterrupted one.
+type OptimizerState struct {
+	Steps int       `json:"steps"`
+	M     []float64 `json:"m,omitempty"`
+	V     []float64 `json:"v,omitempty"`
+}
+
+// SaveOptimizer returns a copy of o's state; o must come from NewOptimizer.
+func SaveOptimizer(o Optimizer) (OptimizerState, error) {
+	s, ok := o.(*optimizer)
+	if !ok {
+		return OptimizerState{}, fmt.Errorf("%w: optimizer %T has no saveable state", ErrOptions, o)
+	}
+	return OptimizerState{Steps: s.t, M: append([]float64(nil), s.m...), V: append([]float64(nil), s.v...)}, nil
+}
+
+// RestoreOptimizer sets o's state to st, checking that it fits o's rule and
+// dimension.
+func RestoreOptimizer(o Optimizer, st OptimizerState) error {
+	s, ok := o.(*optimizer)
+	if !ok {
+		return fmt.Errorf("%w: optimizer %T has no restorable state", ErrOptions, o)
+	}
+	if st.Steps < 0 || len(st.M) != len(s.m) || len(st.V) != len(s.v) {
+		return fmt.Errorf("%w: optimizer state (%d steps, %d and %d moments) does not fit a %s optimizer of %d weights",
+			ErrShape, st.Steps, len(st.M), len(st.V), s.o.Name, len(s.reg))
+	}
+	for _, x := range append(append([]float64(nil), st.M...), st.V...) {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%w: optimizer state holds %v", ErrShape, x)
+		}
+	}
+	s.t = st.Steps
+	copy(s.m, st.M)
+	copy(s.v, st.V)
+	return nil
+}

@@ -15,7 +15,9 @@ import (
 type ActiveResult struct {
 	ActiveModel
 	// Logits are the training rows' final logits.
-	Logits   []float64
+	Logits []float64
+	// Resumed is the tree the training resumed from (0: it started afresh).
+	Resumed  int
 	Stats    fl.Stats
 	Duration time.Duration
 }
@@ -59,7 +61,7 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	if err := fl.SendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: opt, Rows: n}); err != nil {
+	if err := fl.SendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: opt, Rows: n, Cols: d}); err != nil {
 		return nil, err
 	}
 	var ack setup
@@ -76,6 +78,11 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 		}
 		K = max(K, nb)
 	}
+	store := fl.CheckpointStore{Dir: opt.Checkpoint, Name: "boost-active"}
+	digest, resume, err := agree(ctx, t, store, opt, n, d, ack.Bins, x, y)
+	if err != nil {
+		return nil, err
+	}
 	p := params()
 	party, err := fl.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
 	if err != nil {
@@ -90,7 +97,17 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 		res.Logits[i] = o.BaseScore
 	}
 	a.g, a.h = make([]float64, n), make([]float64, n)
-	for tree := 0; tree < o.Trees; tree++ {
+	if resume > 0 {
+		var st activeState
+		if err := store.Load(resume, digest, &st); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		if err := st.check(resume, n, d, ack.Bins, o); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		res.Trees, res.Logits, res.Resumed = st.Trees, st.Logits, resume
+	}
+	for tree := resume; tree < o.Trees; tree++ {
 		model.LogisticGradients(res.Logits, y, a.g, a.h)
 		tr, leaves, err := a.grow(ctx, tree)
 		if err != nil {
@@ -102,6 +119,11 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 			}
 		}
 		res.Trees = append(res.Trees, tr)
+		if store.Enabled() {
+			if err := store.Save(tree+1, digest, &activeState{Trees: res.Trees, Logits: res.Logits}); err != nil {
+				return nil, fl.Fail(ctx, t, err)
+			}
+		}
 		if progress != nil {
 			progress(tree)
 		}
@@ -210,6 +232,10 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 			}
 			left.G, left.H = a.sums(left.rows)
 			right.G, right.H = a.sums(right.rows)
+			// The gain from the children's exact sums rather than from the
+			// center's decrypted histograms, so that it carries no decryption
+			// noise and a resumed training reproduces it bit for bit.
+			tr.Nodes[nd.id].Gain = splitGain(left.G, left.H, right.G, right.H, a.o)
 			small, large := left, right
 			if len(right.rows) < len(left.rows) {
 				small, large = right, left

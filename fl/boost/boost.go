@@ -19,7 +19,9 @@ const (
 	TypeLeft     = "boost.left"
 )
 
-const protocolVersion = 1
+// protocolVersion guards the setup message. Version 2 added the bank's
+// feature count and the agreement on a checkpoint to resume from.
+const protocolVersion = 2
 
 // ErrProtocol reports a peer message that breaks the protocol.
 var ErrProtocol = errors.New("boost: protocol violation")
@@ -32,12 +34,26 @@ type Options struct {
 	// PlanBytes caps the center's cache of root binning polynomials
 	// (default 2 GiB); beyond it they are rebuilt every tree.
 	PlanBytes int64 `json:"plan_bytes"`
+	// Checkpoint is a folder where the bank keeps a checkpoint after every
+	// tree ("" keeps none). It stays local: the center names its own in
+	// PassiveOptions. When both parties restart a training with the same
+	// options and data, they resume from the latest tree both have saved.
+	Checkpoint string `json:"-"`
+}
+
+// PassiveOptions are the center's local settings; the training's options
+// are the bank's.
+type PassiveOptions struct {
+	// Checkpoint is a folder where the center keeps a checkpoint after every
+	// tree ("" keeps none); see Options.Checkpoint.
+	Checkpoint string
 }
 
 type setup struct {
 	Version int     `json:"version"`
 	Options Options `json:"options"`
 	Rows    int     `json:"rows"`
+	Cols    int     `json:"cols,omitempty"` // the bank's features
 	Bins    []int   `json:"bins,omitempty"` // the center's bins per feature
 }
 

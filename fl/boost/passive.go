@@ -13,7 +13,9 @@ import (
 // PassiveResult is the center's half of a trained model and the training's figures.
 type PassiveResult struct {
 	PassiveModel
-	Options  Options
+	Options Options
+	// Resumed is the tree the training resumed from (0: it started afresh).
+	Resumed  int
 	Stats    fl.Stats
 	Duration time.Duration
 }
@@ -22,6 +24,11 @@ type PassiveResult struct {
 // (row-major, n x d, NaN for missing), rows in the agreed order. It trains
 // with the bank's options.
 func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int) (*PassiveResult, error) {
+	return TrainPassiveWith(ctx, t, seed, x, d, PassiveOptions{})
+}
+
+// TrainPassiveWith is TrainPassive with the center's local settings.
+func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, local PassiveOptions) (*PassiveResult, error) {
 	start := time.Now()
 	if d < 1 || len(x) == 0 || len(x)%d != 0 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
@@ -38,8 +45,8 @@ func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64,
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	if s.Rows != n {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank has %d rows, the center %d", ErrProtocol, s.Rows, n))
+	if s.Rows != n || s.Cols < 1 {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank has %d rows and %d features, the center %d rows", ErrProtocol, s.Rows, s.Cols, n))
 	}
 	binning, err := model.FitBinning(x, d, o.Bins)
 	if err != nil {
@@ -58,6 +65,11 @@ func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64,
 	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Bins: nb}); err != nil {
 		return nil, err
 	}
+	store := fl.CheckpointStore{Dir: local.Checkpoint, Name: "boost-passive"}
+	digest, resume, err := agree(ctx, t, store, s.Options, n, s.Cols, nb, x, nil)
+	if err != nil {
+		return nil, err
+	}
 	p := params()
 	party, err := fl.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
 	if err != nil {
@@ -69,7 +81,17 @@ func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64,
 	}
 	res := &PassiveResult{PassiveModel: PassiveModel{Version: ModelVersion, Binning: binning}, Options: s.Options}
 	S := he.HistogramChunk(p, K)
-	for tree := 0; tree < o.Trees; tree++ {
+	if resume > 0 {
+		var st passiveState
+		if err := store.Load(resume, digest, &st); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		if err := st.check(resume, d, nb); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		res.Splits, res.Resumed = st.Splits, resume
+	}
+	for tree := resume; tree < o.Trees; tree++ {
 		for last := false; !last; {
 			// A level: histograms, then the splits.
 			b, err := fl.Expect(ctx, t, TypeLevel)
@@ -121,6 +143,11 @@ func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64,
 				return nil, err
 			}
 			last = sm.Last
+		}
+		if store.Enabled() {
+			if err := store.Save(tree+1, digest, &passiveState{Tree: tree + 1, Splits: res.Splits}); err != nil {
+				return nil, fl.Fail(ctx, t, err)
+			}
 		}
 	}
 	sortSplits(res.Splits)

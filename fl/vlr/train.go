@@ -37,6 +37,8 @@ type Active struct {
 	start  time.Time
 	epoch  int
 	done   bool
+	store  fl.CheckpointStore
+	digest [32]byte
 }
 
 // NewActive sets up the bank's side. seed is the joint seed of the session
@@ -61,6 +63,11 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 	if ack.Rows != n || ack.Cols < 1 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center has %d rows and %d columns, the bank %d rows", ErrOptions, ack.Rows, ack.Cols, n))
 	}
+	a.store = fl.CheckpointStore{Dir: a.opt.Checkpoint, Name: "vlr-active"}
+	resume, err := agree(ctx, t, a.store, a.opt, n, data.Cols, ack.Cols, data, &a.digest)
+	if err != nil {
+		return nil, err
+	}
 	if a.params, err = he.NewParams(he.Linear14); err != nil {
 		return nil, err
 	}
@@ -81,7 +88,59 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 		return nil, err
 	}
 	a.optim.SetUnregularized(data.Cols) // the intercept
+	if resume > 0 {
+		st, err := restore(a.store, resume, a.digest, a.w, a.optim)
+		if err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		a.res.Loss = st.Loss
+		a.epoch, a.res.Epochs, a.res.Resumed, a.done = resume, resume, resume, st.Done
+	}
 	return a, nil
+}
+
+// agree computes the training's digests and agrees with the peer on the
+// epoch to resume from (0: from the start). local receives this party's
+// checkpoint digest.
+func agree(ctx context.Context, t fl.Transport, store fl.CheckpointStore, opt Options, rows, bankCols, centerCols int, data Data, local *[32]byte) (int, error) {
+	cfg, err := configDigest(opt, rows, bankCols, centerCols)
+	if err != nil {
+		return 0, err
+	}
+	*local = localDigest(cfg, data)
+	have, err := store.Indices(*local)
+	if err != nil {
+		return 0, fl.Fail(ctx, t, err)
+	}
+	return fl.AgreeResume(ctx, t, cfg, have)
+}
+
+// restore loads the checkpoint of an epoch into w and optim.
+func restore(store fl.CheckpointStore, epoch int, digest [32]byte, w []float64, optim model.Optimizer) (*ckptState, error) {
+	var st ckptState
+	if err := store.Load(epoch, digest, &st); err != nil {
+		return nil, err
+	}
+	if err := st.check(epoch, len(w)); err != nil {
+		return nil, err
+	}
+	if err := model.RestoreOptimizer(optim, st.Optimizer); err != nil {
+		return nil, fmt.Errorf("%w: %w", fl.ErrCheckpoint, err)
+	}
+	copy(w, st.Weights)
+	return &st, nil
+}
+
+// save writes this party's checkpoint of the epoch just finished.
+func save(store fl.CheckpointStore, epoch int, digest [32]byte, w []float64, optim model.Optimizer, loss []float64, done bool) error {
+	if !store.Enabled() {
+		return nil
+	}
+	ost, err := model.SaveOptimizer(optim)
+	if err != nil {
+		return err
+	}
+	return store.Save(epoch, digest, &ckptState{Epoch: epoch, Weights: w, Optimizer: ost, Loss: loss, Done: done})
 }
 
 // Done reports whether training has finished (all epochs, or early stop).
@@ -182,6 +241,9 @@ func (a *Active) Epoch(ctx context.Context) (float64, error) {
 		return 0, err
 	}
 	a.done = stop
+	if err := save(a.store, a.epoch, a.digest, a.w, a.optim, a.res.Loss, a.done); err != nil {
+		return 0, fl.Fail(ctx, t, err)
+	}
 	return loss, nil
 }
 
@@ -226,23 +288,31 @@ func penalty(w []float64, o model.OptimizerOptions) float64 {
 
 // Passive is the center's side of a training.
 type Passive struct {
-	t      fl.Transport
-	data   Data
-	opt    Options
-	params he.Params
-	party  *he.Party
-	pr     *prepared
-	w      []float64
-	optim  model.Optimizer
-	res    Result
-	start  time.Time
-	epoch  int
-	done   bool
+	t       fl.Transport
+	data    Data
+	opt     Options
+	params  he.Params
+	party   *he.Party
+	pr      *prepared
+	w       []float64
+	optim   model.Optimizer
+	res     Result
+	start   time.Time
+	epoch   int
+	done    bool
+	store   fl.CheckpointStore
+	digest  [32]byte
+	resumed int
 }
 
 // NewPassive sets up the center's side; it trains with the bank's options.
 func NewPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (*Passive, error) {
-	p := &Passive{t: t, data: data, start: time.Now()}
+	return NewPassiveWith(ctx, t, seed, data, PassiveOptions{})
+}
+
+// NewPassiveWith is NewPassive with the center's local settings.
+func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, local PassiveOptions) (*Passive, error) {
+	p := &Passive{t: t, data: data, start: time.Now(), store: fl.CheckpointStore{Dir: local.Checkpoint, Name: "vlr-passive"}}
 	if err := data.check(false); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -264,6 +334,10 @@ func NewPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (*P
 	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Cols: data.Cols}); err != nil {
 		return nil, err
 	}
+	resume, err := agree(ctx, t, p.store, p.opt, n, s.Cols, data.Cols, data, &p.digest)
+	if err != nil {
+		return nil, err
+	}
 	if p.params, err = he.NewParams(he.Linear14); err != nil {
 		return nil, err
 	}
@@ -276,6 +350,13 @@ func NewPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (*P
 	p.w = make([]float64, data.Cols)
 	if p.optim, err = model.NewOptimizer(p.opt.Optimizer, len(p.w)); err != nil {
 		return nil, err
+	}
+	if resume > 0 {
+		st, err := restore(p.store, resume, p.digest, p.w, p.optim)
+		if err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		p.epoch, p.resumed, p.done = resume, resume, st.Done
 	}
 	return p, nil
 }
@@ -349,17 +430,25 @@ func (p *Passive) Epoch(ctx context.Context) error {
 	}
 	p.epoch++
 	p.done = e.Stop
+	if err := save(p.store, p.epoch, p.digest, p.w, p.optim, nil, p.done); err != nil {
+		return fl.Fail(ctx, t, err)
+	}
 	return nil
 }
 
 // Result returns the center's weights and traffic so far.
 func (p *Passive) Result() *Result {
-	return &Result{Weights: append([]float64(nil), p.w...), Epochs: p.epoch, Stats: p.t.Stats(), Duration: time.Since(p.start)}
+	return &Result{Weights: append([]float64(nil), p.w...), Epochs: p.epoch, Resumed: p.resumed, Stats: p.t.Stats(), Duration: time.Since(p.start)}
 }
 
 // TrainPassive runs the center's side to the end.
 func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (*Result, error) {
-	p, err := NewPassive(ctx, t, seed, data)
+	return TrainPassiveWith(ctx, t, seed, data, PassiveOptions{})
+}
+
+// TrainPassiveWith is TrainPassive with the center's local settings.
+func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, local PassiveOptions) (*Result, error) {
+	p, err := NewPassiveWith(ctx, t, seed, data, local)
 	if err != nil {
 		return nil, err
 	}

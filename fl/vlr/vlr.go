@@ -23,8 +23,9 @@ const (
 	TypeScores   = "vlr.scores"
 )
 
-// protocolVersion guards the setup message.
-const protocolVersion = 1
+// protocolVersion guards the setup message. Version 2 added the agreement
+// on a checkpoint to resume from.
+const protocolVersion = 2
 
 // ErrOptions is returned for options out of range or that the parties do not share.
 var ErrOptions = errors.New("vlr: bad options")
@@ -49,6 +50,19 @@ type Options struct {
 	Seed uint64 `json:"seed"`
 	// TrackLoss computes the loss every epoch even without Tol.
 	TrackLoss bool `json:"track_loss"`
+	// Checkpoint is a folder where the bank keeps a checkpoint after every
+	// epoch ("" keeps none). It stays local: the center names its own in
+	// PassiveOptions. When both parties restart a training with the same
+	// options and data, they resume from the latest epoch both have saved.
+	Checkpoint string `json:"-"`
+}
+
+// PassiveOptions are the center's local settings; the training's options
+// are the bank's.
+type PassiveOptions struct {
+	// Checkpoint is a folder where the center keeps a checkpoint after every
+	// epoch ("" keeps none); see Options.Checkpoint.
+	Checkpoint string
 }
 
 // WithDefaults fills zero fields and validates.
@@ -140,8 +154,10 @@ type Result struct {
 	// Loss is the training log-loss per epoch as the bank learned it
 	// (polynomial softplus, before the epoch's updates); nil for the center.
 	Loss []float64
-	// Epochs is the number of epochs run.
+	// Epochs is the number of epochs run, those before a resume included.
 	Epochs int
+	// Resumed is the epoch the training resumed from (0: it started afresh).
+	Resumed int
 	// Stats is the traffic of the training at this end.
 	Stats fl.Stats
 	// Duration is the wall time of the training, key generation included.
