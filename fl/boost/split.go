@@ -1,0 +1,57 @@
+package boost
+
+import (
+	"fmt"
+
+	"github.com/veil-fl/veil/model"
+)
+
+// SplitGBDT cuts a plaintext ensemble trained on the joined columns
+// [bank | center] (model.JoinColumns, the bank's first bankCols) into the
+// two halves a federated training produces: the bank keeps the structure,
+// its splits and every leaf weight; the center its splits with thresholds.
+// It serves tests, benchmarks and migrations of a centrally trained model
+// (the nodes keep their numbering, so both halves score like g).
+func SplitGBDT(g *model.GBDT, bankCols int) (*ActiveModel, *PassiveModel, error) {
+	if err := g.Validate(); err != nil {
+		return nil, nil, err
+	}
+	d := g.Binning.Dim()
+	if bankCols < 0 || bankCols > d {
+		return nil, nil, fmt.Errorf("%w: %d bank columns of %d", model.ErrShape, bankCols, d)
+	}
+	a := &ActiveModel{
+		Version:   ModelVersion,
+		Options:   Options{GBDTOptions: g.Options},
+		BaseScore: g.BaseScore,
+		Binning:   model.Binning{Cuts: g.Binning.Cuts[:bankCols]},
+		Trees:     make([]Tree, len(g.Trees)),
+	}
+	p := &PassiveModel{Version: ModelVersion, Binning: model.Binning{Cuts: g.Binning.Cuts[bankCols:]}}
+	for f := bankCols; f < d; f++ {
+		a.PassiveBins = append(a.PassiveBins, g.Binning.NumBins(f))
+	}
+	for ti, tr := range g.Trees {
+		nodes := make([]Node, len(tr.Nodes))
+		for v, nd := range tr.Nodes {
+			switch {
+			case nd.IsLeaf():
+				nodes[v] = Node{Weight: nd.Weight}
+			case nd.Feature < bankCols:
+				nodes[v] = Node{Party: "active", Feature: nd.Feature, Bin: nd.Bin, MissingLeft: nd.MissingLeft,
+					Left: nd.Left, Right: nd.Right, Weight: nd.Weight, Gain: nd.Gain}
+			default:
+				f := nd.Feature - bankCols
+				nodes[v] = Node{Party: "passive", Feature: f, Bin: nd.Bin, MissingLeft: nd.MissingLeft,
+					Left: nd.Left, Right: nd.Right, Weight: nd.Weight, Gain: nd.Gain}
+				p.Splits = append(p.Splits, PassiveSplit{Tree: ti, Node: v, Feature: f, Bin: nd.Bin,
+					Threshold: nd.Threshold, MissingLeft: nd.MissingLeft})
+			}
+		}
+		a.Trees[ti] = Tree{Nodes: nodes}
+	}
+	if err := a.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return a, p, p.Validate()
+}

@@ -1,0 +1,75 @@
+package score
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/he"
+)
+
+// LinearPassive is the center's side of scoring an additively split model
+// (LR, or a WOE scorecard on the logit scale): u holds its partial scores
+// (model.LRHalf.PartialScore), one per record in the order both parties
+// aligned. It encrypts them batch by batch and answers the bank as Options
+// allow; it learns nothing about the records' scores.
+func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) error {
+	o, err := opt.normalize()
+	if err != nil {
+		return fl.Fail(ctx, t, err)
+	}
+	if err := finiteScores(u, "the center's"); err != nil {
+		return fl.Fail(ctx, t, err)
+	}
+	if _, err := recvSetup(ctx, t, kindLinear, len(u), o); err != nil {
+		return err
+	}
+	level := o.encLevel(0)
+	return centerLoop(ctx, t, p, o, len(u), func(lo, hi int) ([]byte, error) {
+		v, err := p.EncryptAt(u[lo:hi], level)
+		if err != nil {
+			return nil, err
+		}
+		return p.Params().MarshalVector(v)
+	})
+}
+
+// LinearActive is the bank's side: u holds its partial scores with the
+// intercept (model.LRHalf.PartialScore). It adds them to the center's
+// encrypted ones and learns, per record, the logit (Scores) or only the band
+// (Bands).
+func LinearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) (*Result, error) {
+	o, err := opt.normalize()
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	if err := finiteScores(u, "the bank's"); err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	s := setup{Kind: kindLinear, Rows: len(u), Output: o.Output, Cuts: o.Cuts, BatchRows: o.BatchRows}
+	if err := exchangeSetup(ctx, t, s); err != nil {
+		return nil, err
+	}
+	level := o.encLevel(0)
+	return bankLoop(ctx, t, p, o, len(u), func(lo, hi int, enc []byte) (*he.Vector, error) {
+		v, err := p.Params().UnmarshalVector(enc)
+		if err == nil && (v.Layout != he.SlotReal || v.Len != hi-lo || v.Level() != level) {
+			err = fmt.Errorf("%w: a batch of %d records arrives as a %s vector of %d at level %d, want level %d",
+				ErrProtocol, hi-lo, v.Layout, v.Len, v.Level(), level)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("score: the center's partial scores: %w", err)
+		}
+		return v, p.AddPlain(v, u[lo:hi])
+	})
+}
+
+func finiteScores(u []float64, whose string) error {
+	for i, v := range u {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w: %s partial score of record %d is %v", ErrOptions, whose, i, v)
+		}
+	}
+	return nil
+}

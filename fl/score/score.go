@@ -1,0 +1,425 @@
+package score
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/he"
+)
+
+// Message types of a scoring run.
+const (
+	// TypeSetup (bank to center, JSON) opens a run: the model kind, rows,
+	// output, cuts and batch size, and for trees how the center's splits nest.
+	TypeSetup = "score.setup"
+	// TypeEnc (center to bank) carries one batch of the center's encrypted
+	// part: partial scores, or path indicators packed two per slot.
+	TypeEnc = "score.enc"
+	// TypeScores (bank to center) carries one batch of encrypted scores, for
+	// the center to help decrypt (Scores) or to blind (Bands).
+	TypeScores = "score.scores"
+	// TypeOut (center to bank) answers TypeScores: the center's decryption
+	// share, or the blinded comparisons with a share for each.
+	TypeOut = "score.out"
+)
+
+var (
+	// ErrOptions is returned for options the run cannot use.
+	ErrOptions = errors.New("score: invalid options")
+	// ErrMismatch is returned when the two parties' runs disagree (kind,
+	// rows, output, cuts, batch size, model).
+	ErrMismatch = errors.New("score: the parties' scoring runs differ")
+	// ErrProtocol is returned for a peer message of the wrong shape.
+	ErrProtocol = errors.New("score: protocol violation")
+)
+
+// Output says what the bank learns per record.
+type Output int
+
+const (
+	// Scores reveals the logit to the bank (from which it derives the
+	// probability or scorecard points). With its own part of a linear score
+	// the bank can subtract to the center's partial score.
+	Scores Output = iota + 1
+	// Bands reveals only the band: the number of cut points below the
+	// logit (0 .. len(Cuts)). The logit is never decrypted.
+	Bands
+)
+
+func (o Output) String() string {
+	switch o {
+	case Scores:
+		return "scores"
+	case Bands:
+		return "bands"
+	}
+	return fmt.Sprintf("output(%d)", int(o))
+}
+
+// DefaultBatchRows is the default number of records per batch: four
+// ciphertexts of Linear14 slots, enough for both cores to work on one batch.
+const DefaultBatchRows = 4 << 13
+
+// Options configures a scoring run. Both parties pass the same options; the
+// run stops with ErrMismatch otherwise, so the center decides what it agrees
+// to reveal (a center that passes Bands never helps decrypt a raw score).
+type Options struct {
+	// Output is Scores or Bands. Zero means Bands when Cuts are set,
+	// Scores otherwise.
+	Output Output
+	// Cuts are the band boundaries on the logit scale, ascending, each in
+	// (-he.MaxBlindInput, he.MaxBlindInput). A record's band is the number of
+	// cuts strictly below its logit. model.LogitCuts converts probability or
+	// scorecard-point boundaries. Optional with Scores (Result.Bands is then
+	// computed from the decrypted logits).
+	Cuts []float64
+	// BatchRows is the number of records per batch (DefaultBatchRows if 0).
+	// Memory per run is a few batches of ciphertexts: for trees about
+	// (center splits / 2) x BatchRows / 8192 MiB per batch in flight.
+	BatchRows int
+}
+
+func (o Options) normalize() (Options, error) {
+	if o.Output == 0 {
+		o.Output = Scores
+		if len(o.Cuts) > 0 {
+			o.Output = Bands
+		}
+	}
+	if o.Output != Scores && o.Output != Bands {
+		return o, fmt.Errorf("%w: output %v", ErrOptions, o.Output)
+	}
+	if o.Output == Bands && len(o.Cuts) == 0 {
+		return o, fmt.Errorf("%w: band output needs cut points", ErrOptions)
+	}
+	for i, c := range o.Cuts {
+		if math.IsNaN(c) || math.Abs(c) >= he.MaxBlindInput || (i > 0 && c <= o.Cuts[i-1]) {
+			return o, fmt.Errorf("%w: cut points must ascend strictly within (-%d, %d), got %v", ErrOptions, he.MaxBlindInput, he.MaxBlindInput, o.Cuts)
+		}
+	}
+	if o.BatchRows == 0 {
+		o.BatchRows = DefaultBatchRows
+	}
+	if o.BatchRows < 1 || o.BatchRows > 1<<20 {
+		return o, fmt.Errorf("%w: batch of %d rows, want 1 .. 2^20", ErrOptions, o.BatchRows)
+	}
+	return o, nil
+}
+
+// Params returns the HE parameters of scoring (he.Linear14).
+func Params() he.Params { return he.MustParams(he.Linear14) }
+
+// KeySpec returns the collective keys scoring needs: the conjugation key of
+// CombinePairs, no rotations, no relinearisation.
+func KeySpec() he.KeySpec { return he.KeySpec{Conjugate: true} }
+
+// Keys runs the threshold key generation of a scoring session; both parties
+// call it with the handshake's joint seed.
+func Keys(ctx context.Context, t fl.Transport, seed []byte) (*he.Party, error) {
+	return fl.GenerateKeys(ctx, t, Params(), KeySpec(), seed)
+}
+
+// Result is what a scoring run gives the bank, one entry per record.
+type Result struct {
+	// Logits are the decrypted logits (Scores output only).
+	Logits []float64
+	// Bands are the records' bands (when cut points were given).
+	Bands []int
+}
+
+// setup opens a run (TypeSetup).
+type setup struct {
+	Kind      string    `json:"kind"`
+	Rows      int       `json:"rows"`
+	Output    Output    `json:"output"`
+	Cuts      []float64 `json:"cuts,omitempty"`
+	BatchRows int       `json:"batch_rows"`
+	// Splits, for trees: the center's splits in (tree, node) order with the
+	// nearest center split above each.
+	Splits []splitLink `json:"splits,omitempty"`
+}
+
+const (
+	kindLinear = "linear"
+	kindTrees  = "trees"
+)
+
+// check compares the bank's setup with the center's own view of the run.
+func (s setup) check(kind string, rows int, o Options) error {
+	switch {
+	case s.Kind != kind:
+		return fmt.Errorf("%w: the bank scores a %s model, the center a %s model", ErrMismatch, s.Kind, kind)
+	case s.Rows != rows:
+		return fmt.Errorf("%w: the bank scores %d records, the center %d", ErrMismatch, s.Rows, rows)
+	case s.Output != o.Output:
+		return fmt.Errorf("%w: the bank asks for %v, the center allows %v", ErrMismatch, s.Output, o.Output)
+	case !slices.Equal(s.Cuts, o.Cuts):
+		return fmt.Errorf("%w: cut points %v (bank) and %v (center)", ErrMismatch, s.Cuts, o.Cuts)
+	case s.BatchRows != o.BatchRows:
+		return fmt.Errorf("%w: batches of %d (bank) and %d (center) rows", ErrMismatch, s.BatchRows, o.BatchRows)
+	}
+	return nil
+}
+
+// batches returns the number of batches of n rows.
+func (o Options) batches(n int) int { return (n + o.BatchRows - 1) / o.BatchRows }
+
+// bounds returns the rows of batch b.
+func (o Options) bounds(b, n int) (lo, hi int) {
+	return b * o.BatchRows, min((b+1)*o.BatchRows, n)
+}
+
+// encLevel is the level the center encrypts at: the decryption level plus one
+// level per plaintext product still to come (one for trees' CombinePairs, one
+// for BlindSigns).
+func (o Options) encLevel(products int) int {
+	if o.Output == Bands {
+		products++
+	}
+	return he.Linear14.DecryptLevel + products
+}
+
+// centerLoop is the center's side of the batch pipeline: it sends batch b+1's
+// encryption before answering the bank's scores of batch b, and encrypts
+// ahead in a goroutine, so the bank's work on one batch overlaps the
+// center's on the next.
+func centerLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, rows int, encrypt func(lo, hi int) ([]byte, error)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	nb := o.batches(rows)
+	type item struct {
+		payload []byte
+		err     error
+	}
+	ready := make(chan item, 1)
+	go func() {
+		defer close(ready)
+		for b := range nb {
+			pl, err := encrypt(o.bounds(b, rows))
+			select {
+			case ready <- item{pl, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	sendNext := func() error {
+		it, ok := <-ready
+		if !ok {
+			return ctx.Err()
+		}
+		if it.err != nil {
+			return fl.Fail(ctx, t, it.err)
+		}
+		return t.Send(ctx, fl.Message{Type: TypeEnc, Payload: it.payload})
+	}
+	if nb > 0 {
+		if err := sendNext(); err != nil {
+			return err
+		}
+	}
+	for b := range nb {
+		if b+1 < nb {
+			if err := sendNext(); err != nil {
+				return err
+			}
+		}
+		lo, hi := o.bounds(b, rows)
+		out, err := answer(ctx, t, p, o, hi-lo)
+		if err != nil {
+			return err
+		}
+		if err := t.Send(ctx, fl.Message{Type: TypeOut, Payload: out}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// answer is the center's reply to the bank's encrypted scores of a batch of
+// n records: its decryption share (Scores), or the blinded comparisons and a
+// share for each (Bands). It checks the vector's shape first, so it helps
+// decrypt nothing but one score per record of the batch.
+func answer(ctx context.Context, t fl.Transport, p *he.Party, o Options, n int) ([]byte, error) {
+	b, err := fl.Expect(ctx, t, TypeScores)
+	if err != nil {
+		return nil, err
+	}
+	z, err := p.Params().UnmarshalVector(b)
+	if err == nil && (z.Layout != he.SlotReal || z.Len != n) {
+		err = fmt.Errorf("%w: scores of a batch of %d records arrive as a %s vector of %d", ErrProtocol, n, z.Layout, z.Len)
+	}
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("score: the bank's scores: %w", err))
+	}
+	toDecrypt := []*he.Vector{z}
+	if o.Output == Bands {
+		if toDecrypt, err = p.BlindSigns(z, o.Cuts); err != nil {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("score: blinding the bank's scores: %w", err))
+		}
+	}
+	parts := make([][]byte, 0, 2*len(toDecrypt))
+	shares := make([][]byte, 0, len(toDecrypt))
+	for _, v := range toDecrypt {
+		share, err := p.DecryptShare(v)
+		if err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		sb, err := p.Params().MarshalDecryptionShare(share)
+		if err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		shares = append(shares, sb)
+		if o.Output == Bands {
+			vb, err := p.Params().MarshalVector(v)
+			if err != nil {
+				return nil, fl.Fail(ctx, t, err)
+			}
+			parts = append(parts, vb)
+		}
+	}
+	return fl.JoinParts(append(parts, shares...)...), nil
+}
+
+// bankLoop is the bank's side of the pipeline. combine turns the center's
+// batch into encrypted scores of records lo..hi; the decrypted logits or
+// bands land in res.
+func bankLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, rows int, combine func(lo, hi int, enc []byte) (*he.Vector, error)) (*Result, error) {
+	res := &Result{}
+	if o.Output == Scores {
+		res.Logits = make([]float64, rows)
+	}
+	if len(o.Cuts) > 0 {
+		res.Bands = make([]int, rows)
+	}
+	nb := o.batches(rows)
+	var enc []byte
+	var err error
+	if nb > 0 {
+		if enc, err = fl.Expect(ctx, t, TypeEnc); err != nil {
+			return nil, err
+		}
+	}
+	for b := range nb {
+		lo, hi := o.bounds(b, rows)
+		z, err := combine(lo, hi, enc)
+		if err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		if o.Output == Scores {
+			p.DropToDecryptLevel(z)
+		}
+		zb, err := p.Params().MarshalVector(z)
+		if err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		if err := t.Send(ctx, fl.Message{Type: TypeScores, Payload: zb}); err != nil {
+			return nil, err
+		}
+		if b+1 < nb {
+			if enc, err = fl.Expect(ctx, t, TypeEnc); err != nil {
+				return nil, err
+			}
+		}
+		out, err := fl.Expect(ctx, t, TypeOut)
+		if err != nil {
+			return nil, err
+		}
+		if err := reveal(p, o, z, out, res, lo, hi); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+	}
+	return res, nil
+}
+
+// reveal decrypts the center's answer for records lo..hi into res.
+func reveal(p *he.Party, o Options, z *he.Vector, out []byte, res *Result, lo, hi int) error {
+	params := p.Params()
+	if o.Output == Scores {
+		parts, err := fl.SplitParts(out, 1)
+		if err != nil {
+			return fmt.Errorf("score: the center's answer: %w", err)
+		}
+		share, err := params.UnmarshalDecryptionShare(parts[0])
+		if err != nil {
+			return fmt.Errorf("score: the center's share: %w", err)
+		}
+		logits, err := p.Decrypt(z, share)
+		if err != nil {
+			return fmt.Errorf("score: decrypting scores: %w", err)
+		}
+		copy(res.Logits[lo:hi], logits)
+		if res.Bands != nil {
+			for i, z := range logits {
+				res.Bands[lo+i] = band(z, o.Cuts)
+			}
+		}
+		return nil
+	}
+	m := len(o.Cuts)
+	parts, err := fl.SplitParts(out, 2*m)
+	if err != nil {
+		return fmt.Errorf("score: the center's answer: %w", err)
+	}
+	for j := range m {
+		y, err := params.UnmarshalVector(parts[j])
+		if err == nil && (y.Layout != he.SlotReal || y.Len != hi-lo) {
+			err = fmt.Errorf("%w: blinded comparison %d is a %s vector of %d, want %d", ErrProtocol, j, y.Layout, y.Len, hi-lo)
+		}
+		if err != nil {
+			return fmt.Errorf("score: the center's blinded comparisons: %w", err)
+		}
+		share, err := params.UnmarshalDecryptionShare(parts[m+j])
+		if err != nil {
+			return fmt.Errorf("score: the center's share: %w", err)
+		}
+		signs, err := p.Decrypt(y, share)
+		if err != nil {
+			return fmt.Errorf("score: decrypting blinded comparisons: %w", err)
+		}
+		for i, s := range signs {
+			if s > 0 {
+				res.Bands[lo+i]++
+			}
+		}
+	}
+	return nil
+}
+
+// band is the number of cuts strictly below z.
+func band(z float64, cuts []float64) int {
+	b := 0
+	for _, c := range cuts {
+		if z > c {
+			b++
+		}
+	}
+	return b
+}
+
+// Band returns the band of a logit: the number of cut points strictly below
+// it, the plaintext counterpart of the Bands output.
+func Band(logit float64, cuts []float64) int { return band(logit, cuts) }
+
+// exchangeSetup sends the bank's setup; recvSetup is the center's side.
+func exchangeSetup(ctx context.Context, t fl.Transport, s setup) error {
+	return fl.SendJSON(ctx, t, TypeSetup, s)
+}
+
+func recvSetup(ctx context.Context, t fl.Transport, kind string, rows int, o Options) (setup, error) {
+	var s setup
+	if err := fl.RecvJSON(ctx, t, TypeSetup, &s); err != nil {
+		return s, err
+	}
+	if err := s.check(kind, rows, o); err != nil {
+		return s, fl.Fail(ctx, t, err)
+	}
+	return s, nil
+}

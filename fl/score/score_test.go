@@ -1,0 +1,328 @@
+package score
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/model"
+)
+
+var (
+	pairOnce           sync.Once
+	bankKey, centerKey *he.Party
+)
+
+// parties returns one threshold key pair for all tests (key generation over
+// a transport is fl's, tested there).
+func parties(t testing.TB) (bank, center *he.Party) {
+	pairOnce.Do(func() {
+		var err error
+		bankKey, centerKey, err = he.LocalPair(Params(), KeySpec(), []byte("veil-score-test-seed"))
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	return bankKey, centerKey
+}
+
+// run runs the two sides over a pipe and returns their errors.
+func run(opts []fl.PipeOption, bank func(context.Context, fl.Transport) error, center func(context.Context, fl.Transport) error) (bankErr, centerErr error, stats fl.Stats) {
+	ta, tc := fl.NewPipe(opts...)
+	defer ta.Close()
+	defer tc.Close()
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() { done <- center(ctx, tc) }()
+	bankErr = bank(ctx, ta)
+	return bankErr, <-done, ta.Stats()
+}
+
+func normals(r *rand.Rand, n int, sd float64) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = r.NormFloat64() * sd
+	}
+	return v
+}
+
+// agreement checks the contract of the issue: scores within 1e-4 of the
+// plaintext logits, and at least 99.9% of the bands equal.
+func agreement(t *testing.T, res *Result, want []float64, o Options) {
+	t.Helper()
+	if o.Output == Scores || (o.Output == 0 && len(o.Cuts) == 0) {
+		require.Len(t, res.Logits, len(want))
+		worst := 0.0
+		for i := range want {
+			worst = math.Max(worst, math.Abs(res.Logits[i]-want[i]))
+		}
+		t.Logf("max |score - plaintext| = %.2e", worst)
+		require.Less(t, worst, 1e-4)
+	} else {
+		require.Nil(t, res.Logits, "band output reveals no scores")
+	}
+	if len(o.Cuts) > 0 {
+		require.Len(t, res.Bands, len(want))
+		differ := 0
+		for i, z := range want {
+			if res.Bands[i] != Band(z, o.Cuts) {
+				differ++
+			}
+		}
+		t.Logf("bands differ on %d of %d records", differ, len(want))
+		require.LessOrEqual(t, float64(differ), 0.001*float64(len(want)))
+	}
+}
+
+func TestLinear(t *testing.T) {
+	bank, center := parties(t)
+	r := rand.New(rand.NewPCG(1, 1))
+	n := 20000 // three batches of 8192, the last partial
+	ub, uc := normals(r, n, 2), normals(r, n, 1.5)
+	want := make([]float64, n)
+	for i := range want {
+		want[i] = ub[i] + uc[i]
+	}
+	grades := []float64{-2, -1, 0, 1, 2}
+	for _, tc := range []struct {
+		name string
+		o    Options
+	}{
+		{"scores", Options{BatchRows: 8192}},
+		{"scores and bands", Options{Output: Scores, Cuts: grades, BatchRows: 8192}},
+		{"bands", Options{Cuts: grades, BatchRows: 8192}},
+		{"approve or decline", Options{Output: Bands, Cuts: []float64{0.5}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var res *Result
+			be, ce, st := run(nil,
+				func(ctx context.Context, tr fl.Transport) (err error) {
+					res, err = LinearActive(ctx, tr, bank, ub, tc.o)
+					return err
+				},
+				func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, uc, tc.o) })
+			require.NoError(t, be)
+			require.NoError(t, ce)
+			t.Logf("%d messages, %.1f bytes per record both ways", st.SentMessages+st.RecvMessages, float64(st.SentBytes+st.RecvBytes)/float64(n))
+			o, _ := tc.o.normalize()
+			agreement(t, res, want, o)
+		})
+	}
+}
+
+// splitModel trains a plaintext ensemble on [bank | center] columns and
+// cuts it into the two halves.
+func splitModel(t testing.TB, n, db, dc, trees int, seed uint64) (*model.GBDT, *boost.ActiveModel, *boost.PassiveModel, []float64, []float64) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	xb, xc := normals(r, n*db, 1), normals(r, n*dc, 1)
+	y := make([]float64, n)
+	for i := range y {
+		z := xb[i*db] - xc[i*dc] + xc[i*dc+1]*xb[i*db+1] + 0.5*r.NormFloat64()
+		if z > 0 {
+			y[i] = 1
+		}
+		if i%17 == 0 {
+			xc[i*dc+2] = math.NaN() // missing values take the learned direction
+		}
+	}
+	x := model.JoinColumns(xb, db, xc, dc)
+	g, err := model.TrainGBDT(x, y, db+dc, model.GBDTOptions{Trees: trees, MaxDepth: 3})
+	require.NoError(t, err)
+	a, p, err := boost.SplitGBDT(g, db)
+	require.NoError(t, err)
+	return g, a, p, xb, xc
+}
+
+func TestTrees(t *testing.T) {
+	bank, center := parties(t)
+	const n, db, dc = 10000, 3, 4
+	g, am, pm, xb, xc := splitModel(t, n, db, dc, 12, 3)
+	want, err := g.PredictLogit(model.JoinColumns(xb, db, xc, dc), db+dc)
+	require.NoError(t, err)
+	require.NotEmpty(t, pm.Splits)
+	t.Logf("%d trees, %d center splits", len(am.Trees), len(pm.Splits))
+	cuts := []float64{-3, -1, 0, 1.5}
+	for _, o := range []Options{{BatchRows: 8192}, {Cuts: cuts}} {
+		t.Run(o.Output.String()+"/"+map[bool]string{true: "bands", false: "scores"}[len(o.Cuts) > 0], func(t *testing.T) {
+			var res *Result
+			be, ce, st := run(nil,
+				func(ctx context.Context, tr fl.Transport) (err error) {
+					res, err = TreesActive(ctx, tr, bank, am, xb, db, o)
+					return err
+				},
+				func(ctx context.Context, tr fl.Transport) error { return TreesPassive(ctx, tr, center, pm, xc, dc, o) })
+			require.NoError(t, be)
+			require.NoError(t, ce)
+			t.Logf("%.0f bytes per record both ways", float64(st.SentBytes+st.RecvBytes)/n)
+			o, _ := o.normalize()
+			agreement(t, res, want, o)
+		})
+	}
+}
+
+func TestTreesEdgeModels(t *testing.T) {
+	bank, center := parties(t)
+	const n, db, dc = 300, 3, 4
+	r := rand.New(rand.NewPCG(5, 5))
+	y := make([]float64, n)
+	for i := range y {
+		y[i] = float64(r.IntN(2))
+	}
+	// One party's columns constant: every split is the other's. With only
+	// center splits every path is encrypted; with none, nothing is.
+	for _, constant := range []string{"bank", "center"} {
+		t.Run("constant "+constant, func(t *testing.T) {
+			xb, xc := normals(r, n*db, 1), normals(r, n*dc, 1)
+			if constant == "bank" {
+				clear(xb)
+			} else {
+				clear(xc)
+			}
+			x := model.JoinColumns(xb, db, xc, dc)
+			g, err := model.TrainGBDT(x, y, db+dc, model.GBDTOptions{Trees: 3, MaxDepth: 3})
+			require.NoError(t, err)
+			want, err := g.PredictLogit(x, db+dc)
+			require.NoError(t, err)
+			am, pm, err := boost.SplitGBDT(g, db)
+			require.NoError(t, err)
+			require.Equal(t, constant == "center", len(pm.Splits) == 0)
+			var res *Result
+			be, ce, _ := run(nil,
+				func(ctx context.Context, tr fl.Transport) (err error) {
+					res, err = TreesActive(ctx, tr, bank, am, xb, db, Options{})
+					return err
+				},
+				func(ctx context.Context, tr fl.Transport) error { return TreesPassive(ctx, tr, center, pm, xc, dc, Options{}) })
+			require.NoError(t, be)
+			require.NoError(t, ce)
+			agreement(t, res, want, Options{Output: Scores})
+		})
+	}
+
+	t.Run("the center holds another model", func(t *testing.T) {
+		_, am, _, xb, xc := splitModel(t, n, db, dc, 4, 8)
+		_, _, other, _, _ := splitModel(t, n, db, dc, 5, 9)
+		be, ce, _ := run(nil,
+			func(ctx context.Context, tr fl.Transport) error {
+				_, err := TreesActive(ctx, tr, bank, am, xb, db, Options{})
+				return err
+			},
+			func(ctx context.Context, tr fl.Transport) error { return TreesPassive(ctx, tr, center, other, xc, dc, Options{}) })
+		require.ErrorIs(t, ce, ErrMismatch)
+		require.Error(t, be)
+	})
+}
+
+func TestRefusals(t *testing.T) {
+	bank, center := parties(t)
+	u := []float64{0.1, -0.2, 0.3}
+	cases := []struct {
+		name         string
+		bankO, ctrO  Options
+		ub, uc       []float64
+		wantBank     error
+		wantCenter   error
+		centerRefuse bool
+	}{
+		{"the center allows bands only", Options{Output: Scores}, Options{Cuts: []float64{0}}, u, u, nil, ErrMismatch, true},
+		{"other cuts", Options{Cuts: []float64{0}}, Options{Cuts: []float64{1}}, u, u, nil, ErrMismatch, true},
+		{"other rows", Options{}, Options{}, u, u[:2], nil, ErrMismatch, true},
+		{"cuts not ascending", Options{Cuts: []float64{1, 0}}, Options{Cuts: []float64{1, 0}}, u, u, ErrOptions, ErrOptions, false},
+		{"cut out of range", Options{Cuts: []float64{300}}, Options{Cuts: []float64{300}}, u, u, ErrOptions, ErrOptions, false},
+		{"bands without cuts", Options{Output: Bands}, Options{Output: Bands}, u, u, ErrOptions, ErrOptions, false},
+		{"NaN partial score", Options{}, Options{}, []float64{math.NaN(), 0, 0}, u, ErrOptions, nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			be, ce, _ := run(nil,
+				func(ctx context.Context, tr fl.Transport) error {
+					_, err := LinearActive(ctx, tr, bank, tc.ub, tc.bankO)
+					return err
+				},
+				func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, tc.uc, tc.ctrO) })
+			require.Error(t, be)
+			require.Error(t, ce)
+			if tc.wantBank != nil {
+				require.ErrorIs(t, be, tc.wantBank)
+			}
+			if tc.wantCenter != nil {
+				require.ErrorIs(t, ce, tc.wantCenter)
+			}
+			if tc.centerRefuse {
+				require.ErrorContains(t, be, "differ", "the bank hears why")
+			}
+		})
+	}
+}
+
+// TestHostileMessages tampers with each kind of message on its way and
+// checks both sides stop with an error instead of a panic, a hang or a
+// wrong answer.
+func TestHostileMessages(t *testing.T) {
+	bank, center := parties(t)
+	r := rand.New(rand.NewPCG(2, 2))
+	n := 1000
+	ub, uc := normals(r, n, 1), normals(r, n, 1)
+	for _, typ := range []string{TypeEnc, TypeScores, TypeOut} {
+		for name, mangle := range map[string]func([]byte) []byte{
+			"truncated": func(b []byte) []byte { return b[:len(b)/2] },
+			"garbage":   func(b []byte) []byte { return []byte("not a vector at all") },
+			"empty":     func(b []byte) []byte { return nil },
+		} {
+			t.Run(typ+"/"+name, func(t *testing.T) {
+				tamper := fl.PipeTamper(func(m fl.Message) fl.Message {
+					if m.Type == typ {
+						m.Payload = mangle(m.Payload)
+					}
+					return m
+				})
+				for _, o := range []Options{{}, {Cuts: []float64{0}}} {
+					be, ce, _ := run([]fl.PipeOption{tamper},
+						func(ctx context.Context, tr fl.Transport) error {
+							_, err := LinearActive(ctx, tr, bank, ub, o)
+							return err
+						},
+						func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, uc, o) })
+					require.Error(t, be)
+					if typ == TypeOut {
+						// The center has answered; the bank refuses the answer.
+						continue
+					}
+					require.Error(t, ce)
+				}
+			})
+		}
+	}
+
+	// A vector of the right bytes but the wrong length: the center refuses
+	// to help decrypt anything but one score per record of the batch.
+	t.Run("scores of another length", func(t *testing.T) {
+		longer, err := bank.EncryptAt(make([]float64, n+1), 1)
+		require.NoError(t, err)
+		lb, err := bank.Params().MarshalVector(longer)
+		require.NoError(t, err)
+		tamper := fl.PipeTamper(func(m fl.Message) fl.Message {
+			if m.Type == TypeScores {
+				m.Payload = lb
+			}
+			return m
+		})
+		be, ce, _ := run([]fl.PipeOption{tamper},
+			func(ctx context.Context, tr fl.Transport) error {
+				_, err := LinearActive(ctx, tr, bank, ub, Options{})
+				return err
+			},
+			func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, uc, Options{}) })
+		require.ErrorIs(t, ce, ErrProtocol)
+		require.Error(t, be)
+		require.False(t, errors.Is(be, context.DeadlineExceeded))
+	})
+}
