@@ -200,7 +200,9 @@ func TestTreesEdgeModels(t *testing.T) {
 					res, err = TreesActive(ctx, tr, bank, am, xb, db, Options{})
 					return err
 				},
-				func(ctx context.Context, tr fl.Transport) error { return TreesPassive(ctx, tr, center, pm, xc, dc, Options{}) })
+				func(ctx context.Context, tr fl.Transport) error {
+					return TreesPassive(ctx, tr, center, pm, xc, dc, Options{})
+				})
 			require.NoError(t, be)
 			require.NoError(t, ce)
 			agreement(t, res, want, Options{Output: Scores})
@@ -215,7 +217,9 @@ func TestTreesEdgeModels(t *testing.T) {
 				_, err := TreesActive(ctx, tr, bank, am, xb, db, Options{})
 				return err
 			},
-			func(ctx context.Context, tr fl.Transport) error { return TreesPassive(ctx, tr, center, other, xc, dc, Options{}) })
+			func(ctx context.Context, tr fl.Transport) error {
+				return TreesPassive(ctx, tr, center, other, xc, dc, Options{})
+			})
 		require.ErrorIs(t, ce, ErrMismatch)
 		require.Error(t, be)
 	})
@@ -247,7 +251,9 @@ func TestRefusals(t *testing.T) {
 					_, err := LinearActive(ctx, tr, bank, tc.ub, tc.bankO)
 					return err
 				},
-				func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, tc.uc, tc.ctrO) })
+				func(ctx context.Context, tr fl.Transport) error {
+					return LinearPassive(ctx, tr, center, tc.uc, tc.ctrO)
+				})
 			require.Error(t, be)
 			require.Error(t, ce)
 			if tc.wantBank != nil {
