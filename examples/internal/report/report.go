@@ -43,7 +43,7 @@ type Model struct {
 	Points []float64
 	// Curve is the learning curve, named CurveY over CurveX (e.g. "training
 	// loss" by "epoch"), federated and plaintext; empty for none.
-	CurveX, CurveY      string
+	CurveX, CurveY       string
 	FedCurve, PlainCurve []float64
 	// Note is a line of text shown under the model's heading.
 	Note string
@@ -90,12 +90,12 @@ var (
 
 // modelView is a model's figures and metrics for the page.
 type modelView struct {
-	Name, Note             string
-	AUC, KS                float64
-	PlainAUC, PlainKS      float64
-	HasPlain               bool
+	Name, Note              string
+	AUC, KS                 float64
+	PlainAUC, PlainKS       float64
+	HasPlain                bool
 	KSImg, DistImg, LiftImg string
-	CurveImg               string
+	CurveImg                string
 }
 
 type page struct {
@@ -513,8 +513,10 @@ func ivPlot(fs []Feature) (*plot.Plot, error) {
 }
 
 var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"f4":    func(v float64) string { return fmt.Sprintf("%.4f", v) },
-	"party": func(p string) string { return map[string]string{model.Active: "bank", model.Passive: "credit center"}[p] },
+	"f4": func(v float64) string { return fmt.Sprintf("%.4f", v) },
+	"party": func(p string) string {
+		return map[string]string{model.Active: "bank", model.Passive: "credit center"}[p]
+	},
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>
