@@ -2,7 +2,6 @@ package vlr
 
 import (
 	"context"
-	"errors"
 	"math"
 	"sync"
 	"testing"
@@ -163,4 +162,83 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	require.ErrorIs(t, err, fl.ErrCheckpoint)
 }
 
-var _ = errors.Is
+// TestResumeOverGRPC cuts a gRPC session off from the server side after the
+// second epoch (the center's process going away), restarts the center on
+// the same address a little later, and lets the bank reconnect with backoff.
+func TestResumeOverGRPC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("gRPC resume runs in the full suite")
+	}
+	const n, db, dc = 400, 2, 2
+	xb, xc, y := synthetic(n, db, dc, 12)
+	opt := Options{Epochs: 4, Seed: 1, Optimizer: model.OptimizerOptions{Name: "momentum"}}
+	ref := runPipe(xb, xc, y, db, dc, opt, "", "")
+	require.NoError(t, ref.bankErr)
+
+	pki, err := fl.NewTestPKI("bank", "center")
+	require.NoError(t, err)
+	bankDir, centerDir := t.TempDir(), t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	type centerOut struct {
+		r   *Result
+		err error
+	}
+	serve := func(addr string) (*fl.Server, string, chan centerOut) {
+		out := make(chan centerOut, 1)
+		srv, a, err := fl.Listen(addr, func(ctx context.Context, tr fl.Transport) error {
+			bt, seed, err := session(ctx, tr, fl.RolePassive)
+			if err != nil {
+				out <- centerOut{nil, err}
+				return err
+			}
+			r, err := TrainPassiveWith(ctx, bt, seed, Data{X: xc, Cols: dc}, PassiveOptions{Checkpoint: centerDir})
+			out <- centerOut{r, err}
+			return err
+		}, fl.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+		require.NoError(t, err)
+		return srv, a.String(), out
+	}
+	bank := func(addr string, progress Progress) (*Result, error) {
+		tr, err := fl.DialRetry(ctx, addr, fl.GRPCOptions{TLS: pki.ClientTLS("bank", "center")}, fl.Backoff{Initial: 50 * time.Millisecond, Max: time.Second, Attempts: 20})
+		if err != nil {
+			return nil, err
+		}
+		defer tr.Close()
+		bt, seed, err := session(ctx, tr, fl.RoleActive)
+		if err != nil {
+			return nil, err
+		}
+		o := opt
+		o.Checkpoint = bankDir
+		return TrainActive(ctx, bt, seed, Data{X: xb, Cols: db, Y: y}, o, progress)
+	}
+	srv, addr, out := serve("127.0.0.1:0")
+	_, err = bank(addr, func(epoch int, _ float64) {
+		if epoch == 1 {
+			_ = srv.Close()
+		}
+	})
+	require.ErrorIs(t, err, fl.ErrConnLost)
+	require.Error(t, (<-out).err)
+
+	restarted := make(chan struct{})
+	var srv2 *fl.Server
+	var out2 chan centerOut
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		srv2, _, out2 = serve(addr)
+		close(restarted)
+	}()
+	br, err := bank(addr, nil)
+	require.NoError(t, err)
+	<-restarted
+	defer srv2.Close()
+	c := <-out2
+	require.NoError(t, c.err)
+	require.Equal(t, 2, br.Resumed)
+	require.Equal(t, 2, c.r.Resumed)
+	d := math.Max(maxDiff(ref.bank.Weights, br.Weights), maxDiff(ref.center.Weights, c.r.Weights))
+	t.Logf("resumed at epoch 2 over gRPC; weights within %.2g of the uninterrupted run", d)
+	require.Less(t, d, 1e-6)
+}

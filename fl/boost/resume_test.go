@@ -1,0 +1,193 @@
+package boost
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/model"
+)
+
+func session(ctx context.Context, t fl.Transport, role fl.Role) (fl.Transport, []byte, error) {
+	s, err := fl.Handshake(ctx, t, fl.Hello{Role: role, Params: "boost-test"})
+	if err != nil {
+		return nil, nil, err
+	}
+	return fl.Bind(t, s), s.Seed[:], nil
+}
+
+type pairResult struct {
+	bank               *ActiveResult
+	center             *PassiveResult
+	bankErr, centerErr error
+	msgs               uint64
+}
+
+// runParties runs both parties over the two ends of a transport.
+func runParties(ctx context.Context, ta, tc fl.Transport, xb, xc, y []float64, db, dc int, opt Options, bankDir, centerDir string, progress func(int)) pairResult {
+	var r pairResult
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		bt, seed, err := session(ctx, tc, fl.RolePassive)
+		if err != nil {
+			r.centerErr = err
+			return
+		}
+		r.center, r.centerErr = TrainPassiveWith(ctx, bt, seed, xc, dc, PassiveOptions{Checkpoint: centerDir})
+	}()
+	func() {
+		bt, seed, err := session(ctx, ta, fl.RoleActive)
+		if err != nil {
+			r.bankErr = err
+			return
+		}
+		opt.Checkpoint = bankDir
+		r.bank, r.bankErr = TrainActive(ctx, bt, seed, xb, db, y, opt, progress)
+	}()
+	if p, ok := ta.(*fl.PipeEnd); ok && r.bankErr != nil {
+		p.Sever()
+	}
+	wg.Wait()
+	r.msgs = ta.Stats().SentMessages + tc.Stats().SentMessages
+	return r
+}
+
+func runPipe(xb, xc, y []float64, db, dc int, opt Options, bankDir, centerDir string, po ...fl.PipeOption) pairResult {
+	ta, tc := fl.NewPipe(po...)
+	defer ta.Close()
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	return runParties(ctx, ta, tc, xb, xc, y, db, dc, opt, bankDir, centerDir, nil)
+}
+
+// requireSameModel asserts bit-identical models: trees (structure, bins,
+// leaf weights, gains), the training logits and the center's splits.
+func requireSameModel(t *testing.T, want, got pairResult) {
+	t.Helper()
+	require.Equal(t, want.bank.Trees, got.bank.Trees)
+	require.Equal(t, want.bank.Logits, got.bank.Logits)
+	require.Equal(t, want.center.Splits, got.center.Splits)
+}
+
+// TestResumeAfterFault drops the connection mid-training, restarts both
+// parties with the same options and checkpoint folders, and requires the
+// model of an uninterrupted training, bit for bit: the trees' structure is
+// decided on histograms whose noise snapNoise and the tie tolerance absorb,
+// and leaf weights, gains and logits come from the bank's exact sums.
+func TestResumeAfterFault(t *testing.T) {
+	const n, db, dc = 1500, 3, 4
+	xb, xc, y := synthetic(n, db, dc, 21)
+	opt := Options{GBDTOptions: model.GBDTOptions{Trees: 4, MaxDepth: 3}}
+	ref := runPipe(xb, xc, y, db, dc, opt, "", "")
+	require.NoError(t, ref.bankErr)
+	require.NoError(t, ref.centerErr)
+	require.NotEmpty(t, ref.center.Splits)
+
+	fractions := []float64{0.6, 0.85}
+	if testing.Short() {
+		fractions = fractions[:1]
+	}
+	for _, frac := range fractions {
+		drop := int(frac * float64(ref.msgs))
+		bankDir, centerDir := t.TempDir(), t.TempDir()
+		cut := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir, fl.PipeDropAfter(drop))
+		require.ErrorIs(t, cut.bankErr, fl.ErrConnLost)
+		require.ErrorIs(t, cut.centerErr, fl.ErrConnLost)
+		res := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir)
+		require.NoError(t, res.bankErr)
+		require.NoError(t, res.centerErr)
+		require.Positive(t, res.bank.Resumed)
+		require.Equal(t, res.bank.Resumed, res.center.Resumed)
+		t.Logf("drop after %d of %d messages: resumed at tree %d of %d", drop, ref.msgs, res.bank.Resumed, opt.Trees)
+		requireSameModel(t, ref, res)
+	}
+}
+
+// TestResumeOverGRPC cuts a gRPC session off from the server side after the
+// second tree (the center's process going away), restarts the center on the
+// same address a little later, and lets the bank reconnect with backoff:
+// the resumed training ends with the uninterrupted model.
+func TestResumeOverGRPC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("gRPC resume runs in the full suite")
+	}
+	const n, db, dc = 1200, 3, 3
+	xb, xc, y := synthetic(n, db, dc, 5)
+	opt := Options{GBDTOptions: model.GBDTOptions{Trees: 4, MaxDepth: 2}}
+	ref := runPipe(xb, xc, y, db, dc, opt, "", "")
+	require.NoError(t, ref.bankErr)
+
+	pki, err := fl.NewTestPKI("bank", "center")
+	require.NoError(t, err)
+	bankDir, centerDir := t.TempDir(), t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	type centerOut struct {
+		r   *PassiveResult
+		err error
+	}
+	serve := func(addr string) (*fl.Server, string, chan centerOut) {
+		out := make(chan centerOut, 1)
+		srv, a, err := fl.Listen(addr, func(ctx context.Context, tr fl.Transport) error {
+			bt, seed, err := session(ctx, tr, fl.RolePassive)
+			if err != nil {
+				out <- centerOut{nil, err}
+				return err
+			}
+			r, err := TrainPassiveWith(ctx, bt, seed, xc, dc, PassiveOptions{Checkpoint: centerDir})
+			out <- centerOut{r, err}
+			return err
+		}, fl.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+		require.NoError(t, err)
+		return srv, a.String(), out
+	}
+	bank := func(addr string, progress func(int)) (*ActiveResult, error) {
+		tr, err := fl.DialRetry(ctx, addr, fl.GRPCOptions{TLS: pki.ClientTLS("bank", "center")}, fl.Backoff{Initial: 50 * time.Millisecond, Max: time.Second, Attempts: 20})
+		if err != nil {
+			return nil, err
+		}
+		defer tr.Close()
+		bt, seed, err := session(ctx, tr, fl.RoleActive)
+		if err != nil {
+			return nil, err
+		}
+		o := opt
+		o.Checkpoint = bankDir
+		return TrainActive(ctx, bt, seed, xb, db, y, o, progress)
+	}
+
+	srv, addr, out := serve("127.0.0.1:0")
+	_, err = bank(addr, func(tree int) {
+		if tree == 1 {
+			_ = srv.Close() // the center's process goes away
+		}
+	})
+	require.ErrorIs(t, err, fl.ErrConnLost)
+	require.Error(t, (<-out).err)
+
+	// The bank dials before the center is back: DialRetry waits for it.
+	restarted := make(chan struct{})
+	var srv2 *fl.Server
+	var out2 chan centerOut
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		srv2, _, out2 = serve(addr)
+		close(restarted)
+	}()
+	ar, err := bank(addr, nil)
+	require.NoError(t, err)
+	<-restarted
+	defer srv2.Close()
+	c := <-out2
+	require.NoError(t, c.err)
+	require.Equal(t, 2, ar.Resumed)
+	require.Equal(t, 2, c.r.Resumed)
+	requireSameModel(t, ref, pairResult{bank: ar, center: c.r})
+}
