@@ -1,16 +1,16 @@
 package he
 
 import (
-	"encoding/binary"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"math"
 	"math/bits"
+	"math/rand/v2"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/ring"
 	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
-	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 )
 
 // ErrShareMismatch is returned when a decryption share does not belong to the
@@ -121,17 +121,19 @@ func (p *Party) Decrypt(v *Vector, helper *DecryptionShare) ([]float64, error) {
 	switch v.Layout {
 	case SlotReal:
 		per := p.params.Slots()
-		buf := make([]float64, per)
+		buf := make([]complex128, per)
 		for i, pt := range pts {
-			if err := enc.Decode(pt, buf); err != nil {
+			if err := decodeSlots(p.params, enc, pt, buf); err != nil {
 				return nil, err
 			}
-			copy(out[i*per:min((i+1)*per, v.Len)], buf)
+			for j := i * per; j < min((i+1)*per, v.Len); j++ {
+				out[j] = real(buf[j-i*per])
+			}
 		}
 	case SlotSplit:
 		buf := make([]complex128, p.params.Slots())
 		for c, pt := range pts {
-			if err := enc.Decode(pt, buf); err != nil {
+			if err := decodeSlots(p.params, enc, pt, buf); err != nil {
 				return nil, err
 			}
 			for r := c * v.Chunk; r < min((c+1)*v.Chunk, v.Stride); r++ {
@@ -175,7 +177,7 @@ func (p *Party) DecryptComplex(v *Vector, helper *DecryptionShare) ([]complex128
 	buf := make([]complex128, per)
 	enc := p.encoder.ShallowCopy()
 	for i, pt := range pts {
-		if err := enc.Decode(pt, buf); err != nil {
+		if err := decodeSlots(p.params, enc, pt, buf); err != nil {
 			return nil, err
 		}
 		copy(out[i*per:min((i+1)*per, v.Len)], buf)
@@ -186,21 +188,22 @@ func (p *Party) DecryptComplex(v *Vector, helper *DecryptionShare) ([]complex128
 // floodSampler draws the flooding noise: discrete values round(sigma*z) with
 // z standard normal, plus uniform low bits where sigma exceeds float64's 53-bit
 // mantissa, so every bit of the noise is random. Randomness comes from
-// lattigo's PRNG keyed from crypto/rand.
+// ChaCha8 (math/rand/v2's cryptographically strong generator) keyed from
+// crypto/rand.
 type floodSampler struct {
-	prng     sampling.PRNG
+	prng     *rand.ChaCha8
 	sigma    float64
 	lowBits  uint
-	buf      [16]byte
 	spare    float64
 	hasSpare bool
 }
 
 func newFloodSampler(sigma float64) (*floodSampler, error) {
-	prng, err := sampling.NewPRNG()
-	if err != nil {
+	var seed [32]byte
+	if _, err := crand.Read(seed[:]); err != nil {
 		return nil, fmt.Errorf("he: flooding randomness: %w", err)
 	}
+	prng := rand.NewChaCha8(seed)
 	low := 0
 	if e := math.Ilogb(sigma); e > 50 {
 		low = e - 50
@@ -211,12 +214,7 @@ func newFloodSampler(sigma float64) (*floodSampler, error) {
 	return &floodSampler{prng: prng, sigma: sigma, lowBits: uint(low)}, nil
 }
 
-func (f *floodSampler) uint64() uint64 {
-	if _, err := f.prng.Read(f.buf[:8]); err != nil {
-		panic(err) // lattigo's keyed PRNG never fails
-	}
-	return binary.LittleEndian.Uint64(f.buf[:8])
-}
+func (f *floodSampler) uint64() uint64 { return f.prng.Uint64() }
 
 // normal returns a standard normal value (Box-Muller).
 func (f *floodSampler) normal() float64 {

@@ -3,6 +3,8 @@ package he
 import (
 	"fmt"
 	"math"
+	"math/big"
+	"math/bits"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
@@ -97,3 +99,63 @@ func (w worker) encodeCoeffs(p Params, vals []float64, scale float64, pt *rlwe.P
 	rq.NTT(pt.Value, pt.Value)
 	return nil
 }
+
+// decodeSlots decodes a batched plaintext into Slots() complex values. At
+// levels 0 and 1 (every decryption level of Veil's sets) it reconstructs the
+// centered coefficients in float64 from one or two residues instead of
+// lattigo's big-integer path, then applies lattigo's FFT; beyond, it defers
+// to lattigo. The float64 rounding (2^-53 of the coefficient) stays far
+// below the flooding noise. TestFastDecodeMatchesLattigo checks it.
+func decodeSlots(p Params, enc *ckks.Encoder, pt *rlwe.Plaintext, out []complex128) error {
+	if pt.Level() > 1 || !pt.IsBatched || pt.LogDimensions.Cols != p.ckks.LogMaxSlots() {
+		return enc.Decode(pt, out)
+	}
+	rq := p.ckks.RingQ().AtLevel(pt.Level())
+	poly := rq.NewPoly()
+	if pt.IsNTT {
+		rq.INTT(pt.Value, poly)
+	} else {
+		poly.CopyLvl(pt.Level(), pt.Value)
+	}
+	slots := p.Slots()
+	q0 := rq.SubRings[0].Modulus
+	var centered func(i int) float64
+	if pt.Level() == 0 {
+		c0 := poly.Coeffs[0]
+		centered = func(i int) float64 {
+			if c := c0[i]; c >= q0>>1 {
+				return -float64(q0 - c)
+			} else {
+				return float64(c)
+			}
+		}
+	} else {
+		// x = x0 + q0*k with k = (x1 - x0) / q0 mod q1; centered when
+		// k is in the upper half of [0, q1).
+		c0, c1 := poly.Coeffs[0], poly.Coeffs[1]
+		q1 := rq.SubRings[1].Modulus
+		inv := new(big.Int).ModInverse(new(big.Int).SetUint64(q0%q1), new(big.Int).SetUint64(q1)).Uint64()
+		centered = func(i int) float64 {
+			x0 := c0[i]
+			d := (c1[i] + q1 - x0%q1) % q1
+			hi, lo := bits.Mul64(d, inv)
+			_, k := bits.Div64(hi, lo, q1)
+			if k >= (q1+1)/2 { // negative: -((q1 - k) q0 - x0)
+				hi, lo := bits.Mul64(q1-k, q0)
+				lo, borrow := bits.Sub64(lo, x0, 0)
+				return -u128Float(hi-borrow, lo)
+			}
+			hi, lo = bits.Mul64(k, q0)
+			lo, carry := bits.Add64(lo, x0, 0)
+			return u128Float(hi+carry, lo)
+		}
+	}
+	scale := pt.Scale.Float64()
+	for i := range slots {
+		out[i] = complex(centered(i)/scale, centered(i+slots)/scale)
+	}
+	return enc.FFT(out[:slots], p.ckks.LogMaxSlots())
+}
+
+// u128Float converts hi*2^64 + lo to float64.
+func u128Float(hi, lo uint64) float64 { return float64(hi)*0x1p64 + float64(lo) }

@@ -39,3 +39,31 @@ func TestFastEncodeMatchesLattigo(t *testing.T) {
 		}
 	}
 }
+
+func TestFastDecodeMatchesLattigo(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, s := range ParamSets {
+		p := MustParams(s)
+		a, _ := pairFor(t, s, KeySpec{})
+		w := a.worker()
+		for level := 0; level <= min(2, p.MaxLevel()); level++ {
+			for _, mag := range []float64{1e-3, 10, 1e5} {
+				vals := make([]complex128, p.Slots())
+				for i := range vals {
+					vals[i] = complex(r.NormFloat64()*mag, r.NormFloat64()*mag)
+				}
+				pt := ckks.NewPlaintext(p.ckks, level)
+				pt.Scale = rlwe.NewScale(math.Exp2(40))
+				require.NoError(t, a.encoder.Encode(vals, pt))
+				want := make([]complex128, p.Slots())
+				require.NoError(t, a.encoder.Decode(pt, want))
+				got := make([]complex128, p.Slots())
+				require.NoError(t, decodeSlots(p, w.enc, pt, got))
+				for i := range want {
+					require.InDelta(t, real(want[i]), real(got[i]), 1e-9*mag, "%s level %d slot %d", s.ID, level, i)
+					require.InDelta(t, imag(want[i]), imag(got[i]), 1e-9*mag, "%s level %d slot %d", s.ID, level, i)
+				}
+			}
+		}
+	}
+}
