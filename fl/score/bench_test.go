@@ -30,7 +30,10 @@ func BenchmarkLinear(b *testing.B) {
 		o, _ := o.normalize()
 		b.Run(o.Output.String(), func(b *testing.B) {
 			benchRun(b, n,
-				func(ctx context.Context, t fl.Transport) error { _, err := LinearActive(ctx, t, bank, ub, o); return err },
+				func(ctx context.Context, t fl.Transport) error {
+					_, err := LinearActive(ctx, t, bank, ub, o)
+					return err
+				},
 				func(ctx context.Context, t fl.Transport) error { return LinearPassive(ctx, t, center, uc, o) })
 		})
 	}
