@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/veil-fl/veil/dataset"
+	htmlreport "github.com/veil-fl/veil/examples/internal/report"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/align"
 	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/fl/vlr"
+	"github.com/veil-fl/veil/fl/woe"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -30,12 +32,17 @@ type jobConfig struct {
 	test     *dataset.Table // nil: split train
 	testFrac float64
 	seed     int64
-	models   []string // "lr", "sbt"
+	models   []string // "lr", "sbt", "woe"
 	lr       vlr.Options
 	sbt      boost.Options
 	clip     float64
 	outDir   string // where this party saves its model half ("" = nowhere)
 	log      *slog.Logger
+	// The WOE scorecard ("woe") and the report.
+	woe       woe.Options
+	scorecard model.Scorecard
+	report    bool      // both parties also compute the report's extra figures
+	progress  *progress // the bank's progress bars; nil for none
 }
 
 // prepared is a party's aligned, standardized data.
@@ -64,6 +71,12 @@ type modelResult struct {
 	Trees        int       `json:"trees,omitempty"`
 	Loss         []float64 `json:"loss,omitempty"`
 	Note         string    `json:"note,omitempty"`
+
+	// For the report (-report): test risk scores, the scorecard's points,
+	// the learning curve, the IVs of both parties' columns.
+	scores, points, curve []float64
+	features              []htmlreport.Feature
+	woeSeconds            float64
 }
 
 // jobOutcome is what a party ends with.
@@ -71,6 +84,7 @@ type jobOutcome struct {
 	data      *prepared
 	results   []modelResult // bank only
 	lrOptions vlr.Options   // as trained, the L2 default resolved
+	woeData   *prepared     // the standardized WOE columns of the scorecard
 }
 
 // runJob runs one party's side of the whole job over t: handshake, private
@@ -85,10 +99,12 @@ func runJob(ctx context.Context, t fl.Transport, cfg jobConfig) (*jobOutcome, er
 	log.Info("session open", "role", cfg.role)
 
 	t0 := time.Now()
+	st := cfg.progress.start("aligning ids by PSI", 0)
 	trainRes, err := align.Align(ctx, t, cfg.train.IDs)
 	if err != nil {
 		return nil, fmt.Errorf("aligning the training ids: %w", err)
 	}
+	st.finish()
 	train := cfg.train.Select(trainRes.Rows)
 	log.Info("aligned training rows by PSI", "rows", len(trainRes.Rows), "of", cfg.train.Rows(), "seconds", time.Since(t0).Seconds())
 
@@ -163,6 +179,18 @@ func runJob(ctx context.Context, t fl.Transport, cfg jobConfig) (*jobOutcome, er
 			if r != nil {
 				out.results = append(out.results, *r)
 			}
+		case "woe":
+			if cfg.lr.Optimizer.L2 < 0 {
+				cfg.lr.Optimizer.L2 = 1 / float64(len(data.xTrain)/data.cols)
+			}
+			out.lrOptions = cfg.lr
+			r, err := runWOE(ctx, t, sess, cfg, data, out)
+			if err != nil {
+				return nil, err
+			}
+			if r != nil {
+				out.results = append(out.results, *r)
+			}
 		}
 	}
 	return out, nil
@@ -228,24 +256,39 @@ func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig,
 		}
 		return nil, nil
 	}
+	setup := cfg.progress.start("LR: key generation and setup", 0)
+	var epochs *step
+	opt, _ := cfg.lr.WithDefaults()
 	progress := func(epoch int, loss float64) {
-		log.Info("LR epoch", "epoch", epoch+1, "loss", loss, "seconds", time.Since(start).Seconds())
+		if cfg.progress == nil {
+			log.Info("LR epoch", "epoch", epoch+1, "loss", loss, "seconds", time.Since(start).Seconds())
+			return
+		}
+		if epochs == nil {
+			setup.finish()
+			epochs = cfg.progress.start("LR: epochs", opt.Epochs)
+		}
+		epochs.set(epoch+1, "LR epoch", "epoch", epoch+1, "loss", loss, "seconds", time.Since(start).Seconds())
 	}
 	r, err := vlr.TrainActive(ctx, t, sess.Seed[:], vlr.Data{X: data.xTrain, Cols: data.cols, Y: data.yTrain}, cfg.lr, progress)
 	if err != nil {
 		return nil, fmt.Errorf("training LR: %w", err)
 	}
+	epochs.finish()
 	trainSec := time.Since(start).Seconds()
 	if err := saveHalf(cfg, data, r); err != nil {
 		return nil, err
 	}
+	scoring := cfg.progress.start("LR: federated scoring of the test rows", 0)
 	scores, err := vlr.PredictActive(ctx, t, data.xTest, data.cols, r.Weights, r.Intercept)
 	if err != nil {
 		return nil, err
 	}
+	scoring.finish()
 	after := t.Stats()
 	res := &modelResult{Model: "lr", RowsAligned: data.rowsAligned, TestRows: len(scores), TrainSeconds: trainSec,
 		BytesSent: after.SentBytes - before.SentBytes + after.RecvBytes - before.RecvBytes, Epochs: r.Epochs, Loss: r.Loss}
+	res.scores, res.curve = scores, r.Loss
 	if res.AUC, err = model.AUC(scores, data.yTest); err != nil {
 		return nil, fmt.Errorf("test AUC: %w", err)
 	}
@@ -267,27 +310,55 @@ func runSBT(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig
 		if err := saveModel(cfg, "sbt", &r.PassiveModel); err != nil {
 			return nil, err
 		}
-		return nil, boost.PredictPassive(ctx, t, &r.PassiveModel, data.rawTest, data.cols)
+		if err := boost.PredictPassive(ctx, t, &r.PassiveModel, data.rawTest, data.cols); err != nil {
+			return nil, err
+		}
+		if cfg.report {
+			return nil, sbtCurvePassive(ctx, t, &r.PassiveModel, data.rawTest, data.cols)
+		}
+		return nil, nil
 	}
 	trees := 0
+	setup := cfg.progress.start("SecureBoost: key generation and setup", 0)
+	var grown *step
+	gopt, _ := cfg.sbt.GBDTOptions.WithDefaults()
 	r, err := boost.TrainActive(ctx, t, sess.Seed[:], data.rawTrain, data.cols, data.yTrain, cfg.sbt, func(tree int) {
 		trees = tree + 1
-		cfg.log.Info("SecureBoost tree", "tree", trees, "seconds", time.Since(start).Seconds())
+		if cfg.progress == nil {
+			cfg.log.Info("SecureBoost tree", "tree", trees, "seconds", time.Since(start).Seconds())
+			return
+		}
+		if grown == nil {
+			setup.finish()
+			grown = cfg.progress.start("SecureBoost: trees", gopt.Trees)
+		}
+		grown.set(trees, "SecureBoost tree", "tree", trees, "seconds", time.Since(start).Seconds())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("training SecureBoost: %w", err)
 	}
+	grown.finish()
 	trainSec := time.Since(start).Seconds()
 	if err := saveModel(cfg, "sbt", &r.ActiveModel); err != nil {
 		return nil, err
 	}
+	scoring := cfg.progress.start("SecureBoost: federated scoring of the test rows", 0)
 	logits, err := boost.PredictActive(ctx, t, &r.ActiveModel, data.rawTest, data.cols)
 	if err != nil {
 		return nil, err
 	}
+	scoring.finish()
 	after := t.Stats()
 	res := &modelResult{Model: "sbt", RowsAligned: data.rowsAligned, TestRows: len(logits), TrainSeconds: trainSec,
 		BytesSent: after.SentBytes - before.SentBytes + after.RecvBytes - before.RecvBytes, Trees: trees}
+	res.scores = logits
+	if cfg.report {
+		curve := cfg.progress.start("SecureBoost: test AUC by tree (report)", 0)
+		if res.curve, err = sbtCurveActive(ctx, t, &r.ActiveModel, data.rawTest, data.cols, data.yTest); err != nil {
+			return nil, err
+		}
+		curve.finish()
+	}
 	if res.AUC, err = model.AUC(logits, data.yTest); err != nil {
 		return nil, fmt.Errorf("test AUC: %w", err)
 	}

@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ import (
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/fl/vlr"
+	"github.com/veil-fl/veil/fl/woe"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -59,6 +61,11 @@ type flags struct {
 	cert, key, ca                      string
 	timeout                            time.Duration
 	out                                string
+	report                             string
+	woeMethod                          string
+	woeBins                            int
+	minIV                              float64
+	topK                               int
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -70,7 +77,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.testCenter, "test-center", "", "optional separate credit-center test CSV (needs -test-bank)")
 	fs.StringVar(&f.id, "id", "id", "name of the id column")
 	fs.StringVar(&f.label, "label", "y", "name of the bank's 0/1 label column")
-	fs.StringVar(&f.models, "model", "both", "models to train: lr, sbt or both")
+	fs.StringVar(&f.models, "model", "both", "models to train: lr, sbt, woe (the WOE scorecard), both (lr and sbt) or all")
 	fs.Float64Var(&f.testFrac, "test-frac", 0.2, "share of aligned rows held out for testing (stratified) when no test pair is given")
 	fs.Int64Var(&f.seed, "seed", 42, "seed of the split and of the generated data")
 	fs.IntVar(&f.rows, "rows", 20000, "enterprises in the generated data")
@@ -97,6 +104,11 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.ca, "ca", "", "two-process mode: the CA certificate both parties trust (PEM)")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Hour, "deadline of the whole job")
 	fs.StringVar(&f.out, "out", "", "folder for the model files: each party writes its own halves (active_lr.json, passive_lr.json, active_sbt.json, passive_sbt.json)")
+	fs.StringVar(&f.report, "report", "", "folder for an HTML report with plots (index.html): ROC, KS, score distribution, lift, IV by feature, learning curves, federated next to plaintext; adds the WOE scorecard to the models")
+	fs.StringVar(&f.woeMethod, "woe-method", "quantile", "WOE binning: quantile or optimal (monotone WOE, chi-square merges)")
+	fs.IntVar(&f.woeBins, "woe-bins", 32, "WOE quantile bins per column (the fine bins of the optimal method)")
+	fs.Float64Var(&f.minIV, "min-iv", 0, "WOE scorecard: keep the columns whose IV is at least this")
+	fs.IntVar(&f.topK, "top-k", 0, "WOE scorecard: then keep the k columns of highest IV across both parties (0: all)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -104,9 +116,12 @@ func parseFlags(args []string) (*flags, error) {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	switch f.models {
-	case "lr", "sbt", "both":
+	case "lr", "sbt", "woe", "both", "all":
 	default:
-		return nil, fmt.Errorf("-model %q: want lr, sbt or both", f.models)
+		return nil, fmt.Errorf("-model %q: want lr, sbt, woe, both or all", f.models)
+	}
+	if f.report != "" && f.role != "" {
+		return nil, errors.New("-report needs both parties in this process (no -role): it compares with the plaintext reference")
 	}
 	if (f.testBank == "") != (f.testCenter == "") {
 		return nil, errors.New("-test-bank and -test-center go together")
@@ -115,10 +130,23 @@ func parseFlags(args []string) (*flags, error) {
 }
 
 func (f *flags) modelList() []string {
-	if f.models == "both" {
-		return []string{"lr", "sbt"}
+	var list []string
+	switch f.models {
+	case "both":
+		list = []string{"lr", "sbt"}
+	case "all":
+		list = []string{"lr", "sbt", "woe"}
+	default:
+		list = []string{f.models}
 	}
-	return []string{f.models}
+	if f.report != "" && !slices.Contains(list, "woe") {
+		list = append(list, "woe") // the report shows IVs and the scorecard
+	}
+	return list
+}
+
+func (f *flags) woeOptions() woe.Options {
+	return woe.Options{Bins: f.woeBins, Method: f.woeMethod, Select: model.Selection{MinIV: f.minIV, TopK: f.topK}}
 }
 
 func (f *flags) lrOptions() vlr.Options {
@@ -152,13 +180,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if _, err := f.sbtOptions().GBDTOptions.WithDefaults(); err != nil {
 		return err
 	}
+	if _, err := f.woeOptions().WithDefaults(); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
 	if f.role != "" {
-		return runOneParty(ctx, f, log, stdout)
+		return runOneParty(ctx, f, log, stdout, stderr)
 	}
-	return runBoth(ctx, f, log, stdout)
+	return runBoth(ctx, f, log, stdout, stderr)
 }
 
 // loadTables reads the bank's and the center's tables (training and optional
@@ -199,7 +230,7 @@ func loadTables(f *flags, needBank, needCenter bool) (bank, center, testBank, te
 
 // runBoth runs both parties in this process, as two gRPC endpoints on
 // loopback with mutual TLS.
-func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout io.Writer) error {
+func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr io.Writer) error {
 	start := time.Now()
 	bankT, centerT, testB, testC, err := loadTables(f, true, true)
 	if err != nil {
@@ -209,9 +240,19 @@ func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
+	prog := newProgress(stderr, log.With("party", "bank"))
 	cfg := func(role fl.Role, train, test *dataset.Table, name string) jobConfig {
-		return jobConfig{role: role, train: train, test: test, testFrac: f.testFrac, seed: f.seed, models: f.modelList(),
-			lr: f.lrOptions(), sbt: f.sbtOptions(), clip: f.clip, outDir: f.out, log: log.With("party", name)}
+		c := jobConfig{role: role, train: train, test: test, testFrac: f.testFrac, seed: f.seed, models: f.modelList(),
+			lr: f.lrOptions(), sbt: f.sbtOptions(), clip: f.clip, outDir: f.out, log: log.With("party", name),
+			woe: f.woeOptions(), report: f.report != ""}
+		if role == fl.RoleActive {
+			c.progress = prog
+		} else if prog.tty {
+			// The bank's progress bars tell the story; the center's info
+			// lines would only break them.
+			c.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("party", name)
+		}
+		return c
 	}
 	type outcome struct {
 		o   *jobOutcome
@@ -242,80 +283,51 @@ func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout io.Writer) 
 	}
 	// This process holds both parties' data, so it can train the plaintext
 	// reference on the joined columns, the same algorithm on the same rows.
+	plains := make([]*plainRun, len(bankOut.results))
 	for i := range bankOut.results {
 		r := &bankOut.results[i]
-		var auc, ks float64
+		var pr *plainRun
 		switch r.Model {
 		case "lr":
-			auc, ks, err = plainLR(bankOut.lrOptions, bankOut.data, c.o.data)
+			pr, _, err = plainLRRun(bankOut.lrOptions, bankOut.data, c.o.data)
 		case "sbt":
-			auc, ks, err = plainSBT(f.sbtOptions(), bankOut.data, c.o.data)
+			pr, err = plainSBTRun(f.sbtOptions(), bankOut.data, c.o.data)
+		case "woe":
+			pr, err = plainWOERun(bankOut.lrOptions, bankOut.woeData, c.o.woeData, model.Scorecard{})
 		}
 		if err != nil {
 			return err
 		}
-		r.PlainAUC, r.PlainKS = &auc, &ks
-	}
-	return report(stdout, f, bankOut.results, time.Since(start), t.Stats())
-}
-
-// plainLR trains the centralized reference: the same polynomial sigmoid,
-// optimizer, batches and epochs on [bank | center] columns.
-func plainLR(opt vlr.Options, b, c *prepared) (auc, ks float64, err error) {
-	opt, err = opt.WithDefaults()
-	if err != nil {
-		return 0, 0, err
-	}
-	sig, err := opt.Sigmoid()
-	if err != nil {
-		return 0, 0, err
-	}
-	join := func(xb, xc []float64) []float64 { return model.JoinColumns(xb, b.cols, xc, c.cols) }
-	d := b.cols + c.cols
-	w, b0, _, err := model.TrainLR(join(b.xTrain, c.xTrain), b.yTrain, d, model.LROptions{
-		Epochs: opt.Epochs, BatchSize: opt.BatchSize, Seed: opt.Seed, FixedBatches: true, Optimizer: opt.Optimizer, Sigmoid: sig.Eval,
-	})
-	if err != nil {
-		return 0, 0, err
-	}
-	xt := join(b.xTest, c.xTest)
-	scores := make([]float64, len(b.yTest))
-	for i := range scores {
-		z := b0
-		for j := 0; j < d; j++ {
-			z += xt[i*d+j] * w[j]
+		auc, err := model.AUC(pr.scores, bankOut.data.yTest)
+		if err != nil {
+			return err
 		}
-		scores[i] = model.Logistic(z)
+		ks, err := model.KS(pr.scores, bankOut.data.yTest)
+		if err != nil {
+			return err
+		}
+		r.PlainAUC, r.PlainKS, plains[i] = &auc, &ks, pr
 	}
-	if auc, err = model.AUC(scores, b.yTest); err != nil {
-		return 0, 0, err
+	elapsed := time.Since(start)
+	if f.report != "" {
+		path, err := writeReport(f.report, dataName(f), bankOut.results, plains, bankOut.data.yTest, elapsed, t.Stats())
+		if err != nil {
+			return err
+		}
+		log.Info("report written", "path", path)
 	}
-	ks, err = model.KS(scores, b.yTest)
-	return auc, ks, err
+	return report(stdout, f, bankOut.results, elapsed, t.Stats())
 }
 
-// plainSBT trains the centralized reference GBDT (same binning, gains and
-// tie-breaks) on [bank | center] raw columns.
-func plainSBT(opt boost.Options, b, c *prepared) (auc, ks float64, err error) {
-	join := func(xb, xc []float64) []float64 { return model.JoinColumns(xb, b.cols, xc, c.cols) }
-	d := b.cols + c.cols
-	m, err := model.TrainGBDT(join(b.rawTrain, c.rawTrain), b.yTrain, d, opt.GBDTOptions)
-	if err != nil {
-		return 0, 0, err
+func dataName(f *flags) string {
+	if f.bank != "" {
+		return f.bank + " + " + f.center
 	}
-	scores, err := m.PredictLogit(join(b.rawTest, c.rawTest), d)
-	if err != nil {
-		return 0, 0, err
-	}
-	if auc, err = model.AUC(scores, b.yTest); err != nil {
-		return 0, 0, err
-	}
-	ks, err = model.KS(scores, b.yTest)
-	return auc, ks, err
+	return fmt.Sprintf("%d generated synthetic enterprises (seed %d)", f.rows, f.seed)
 }
 
 // runOneParty runs this process's party against a peer process.
-func runOneParty(ctx context.Context, f *flags, log *slog.Logger, stdout io.Writer) error {
+func runOneParty(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr io.Writer) error {
 	start := time.Now()
 	var role fl.Role
 	switch f.role {
@@ -344,7 +356,11 @@ func runOneParty(ctx context.Context, f *flags, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	cfg := jobConfig{role: role, train: train, test: test, testFrac: f.testFrac, seed: f.seed, models: f.modelList(), lr: f.lrOptions(), sbt: f.sbtOptions(), clip: f.clip, outDir: f.out, log: log}
+	cfg := jobConfig{role: role, train: train, test: test, testFrac: f.testFrac, seed: f.seed, models: f.modelList(), lr: f.lrOptions(), sbt: f.sbtOptions(), clip: f.clip, outDir: f.out, log: log,
+		woe: f.woeOptions()}
+	if role == fl.RoleActive {
+		cfg.progress = newProgress(stderr, log)
+	}
 	var t fl.Transport
 	if f.listen != "" {
 		lis, err := listenTCP(f.listen)
@@ -388,11 +404,7 @@ func report(w io.Writer, f *flags, results []modelResult, elapsed time.Duration,
 		}
 		return nil
 	}
-	data := "generated synthetic enterprises"
-	if f.bank != "" {
-		data = f.bank + " + " + f.center
-	}
-	fmt.Fprintf(w, "Veil two-party credit model (%s)\n", data)
+	fmt.Fprintf(w, "Veil two-party credit model (%s)\n", dataName(f))
 	fmt.Fprintf(w, "total time %.1f s; bank sent %.1f MiB, received %.1f MiB\n\n", elapsed.Seconds(), float64(st.SentBytes)/(1<<20), float64(st.RecvBytes)/(1<<20))
 	for _, r := range results {
 		fmt.Fprintf(w, "model %s\n", strings.ToUpper(r.Model))
@@ -405,7 +417,10 @@ func report(w io.Writer, f *flags, results []modelResult, elapsed time.Duration,
 		if r.PlainAUC != nil {
 			fmt.Fprintf(w, "  plaintext   test AUC %.4f  KS %.4f  (same algorithm on the joined data)\n", *r.PlainAUC, *r.PlainKS)
 		}
-		if r.Model == "lr" {
+		if r.Model == "woe" {
+			fmt.Fprintf(w, "  WOE/IV      %.1f s federated; %s\n", r.woeSeconds, keptSummary(r.features))
+			fmt.Fprintf(w, "  training    %.1f s (WOE/IV and LR on WOE columns, %d epochs), %.1f MiB exchanged\n", r.TrainSeconds, r.Epochs, float64(r.BytesSent)/(1<<20))
+		} else if r.Model == "lr" {
 			fmt.Fprintf(w, "  training    %.1f s, %d epochs, %.1f MiB exchanged\n", r.TrainSeconds, r.Epochs, float64(r.BytesSent)/(1<<20))
 		} else {
 			fmt.Fprintf(w, "  training    %.1f s, %d trees, %.1f MiB exchanged\n", r.TrainSeconds, r.Trees, float64(r.BytesSent)/(1<<20))
@@ -420,5 +435,12 @@ func report(w io.Writer, f *flags, results []modelResult, elapsed time.Duration,
 	fmt.Fprintln(w, "gradients. Trees: the bank, the center's per-bin gradient sums and its split decisions;")
 	fmt.Fprintln(w, "the center, the row partition of each node. Neither saw the other's feature values;")
 	fmt.Fprintln(w, "the center never saw a label, gradient or leaf weight.")
+	for _, r := range results {
+		if r.Model == "woe" {
+			fmt.Fprintln(w, "WOE scorecard: the bank, the event and non-event counts of the center's quantile bins (hence")
+			fmt.Fprintln(w, "their WOE and IV) and the center's partial points of the test rows; the center, which of its")
+			fmt.Fprintln(w, "columns stay, their merged bins and an affinely masked WOE, and its own bins' points.")
+		}
+	}
 	return nil
 }

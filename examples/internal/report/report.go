@@ -478,7 +478,7 @@ func ivPlot(fs []Feature) (*plot.Plot, error) {
 		}
 		return 0
 	})
-	p := newPlot("Information value by feature (center's as the bank learned them under encryption)", "", "IV")
+	p := newPlot("IV by feature (the center's as the bank learned them, encrypted)", "", "IV")
 	bank, center := make(plotter.Values, len(fs)), make(plotter.Values, len(fs))
 	names := make([]string, len(fs))
 	for i, f := range fs {

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// progress shows the long steps of the bank's side (alignment, key
+// generation, epochs, trees, scoring): a progress bar on stderr when stderr
+// is a terminal, quiet log lines otherwise. A nil *progress shows nothing
+// (the center's side in one process, where the bank's bars suffice).
+type progress struct {
+	w   io.Writer
+	tty bool
+	log *slog.Logger
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func newProgress(stderr io.Writer, log *slog.Logger) *progress {
+	return &progress{w: stderr, tty: isTerminal(stderr), log: log}
+}
+
+// step is one long step in progress.
+type step struct {
+	p     *progress
+	name  string
+	total int
+	bar   *progressbar.ProgressBar
+	start time.Time
+}
+
+// start begins a step of total units (epochs, trees), or of unknown length
+// when total <= 0 (a spinner).
+func (p *progress) start(name string, total int) *step {
+	if p == nil {
+		return nil
+	}
+	s := &step{p: p, name: name, total: total, start: time.Now()}
+	if p.tty {
+		s.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription(name),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionSetPredictTime(total > 0),
+			progressbar.OptionShowElapsedTimeOnFinish(),
+			progressbar.OptionSpinnerType(14),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.w) }),
+		)
+		_ = s.bar.RenderBlank()
+	}
+	return s
+}
+
+// set records that done units are finished; without a terminal it logs msg
+// with attrs instead.
+func (s *step) set(done int, msg string, attrs ...any) {
+	if s == nil {
+		return
+	}
+	if s.bar != nil {
+		_ = s.bar.Set(done)
+		return
+	}
+	if msg != "" {
+		s.p.log.Info(msg, attrs...)
+	}
+}
+
+// finish ends the step; without a terminal it logs one line with its time.
+func (s *step) finish() {
+	if s == nil {
+		return
+	}
+	if s.bar != nil {
+		if s.total <= 0 {
+			_ = s.bar.Exit() // a spinner never completes by count
+			fmt.Fprintf(s.p.w, "\r%s: done in %.1fs\n", s.name, time.Since(s.start).Seconds())
+			return
+		}
+		_ = s.bar.Finish()
+		return
+	}
+	if s.total > 0 {
+		return // its units were logged one by one
+	}
+	level := slog.LevelInfo
+	if time.Since(s.start) < quickStep {
+		level = slog.LevelDebug
+	}
+	s.p.log.Log(context.Background(), level, s.name+": done", "seconds", time.Since(s.start).Seconds())
+}
+
+// quickStep is the time under which a finished step is not worth a line.
+const quickStep = 500 * time.Millisecond
