@@ -90,9 +90,13 @@ func DecryptWithPeer(ctx context.Context, t Transport, p *he.Party, v *he.Vector
 	}
 	share, err := p.Params().UnmarshalDecryptionShare(b)
 	if err != nil {
-		return nil, fmt.Errorf("fl: decryption share from peer: %w", err)
+		return nil, Fail(ctx, t, fmt.Errorf("fl: decryption share from peer: %w", err))
 	}
-	return p.Decrypt(v, share)
+	vals, err := p.Decrypt(v, share)
+	if err != nil {
+		return nil, Fail(ctx, t, fmt.Errorf("fl: decryption share from peer: %w", err))
+	}
+	return vals, nil
 }
 
 // HelpDecrypt is the helping side of DecryptWithPeer: it receives the vector
@@ -105,6 +109,9 @@ func HelpDecrypt(ctx context.Context, t Transport, p *he.Party) error {
 		return err
 	}
 	v, err := p.Params().UnmarshalVector(b)
+	if err == nil {
+		err = CheckVector(p.Params(), v, "vector to decrypt", VectorWant{Layout: v.Layout, Len: AnyLen, Level: AnyLevel})
+	}
 	if err != nil {
 		_ = Abort(ctx, t, err)
 		return fmt.Errorf("fl: vector to decrypt from peer: %w", err)

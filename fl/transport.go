@@ -104,7 +104,8 @@ func (e *UnexpectedMessageError) Error() string {
 // Expect receives the next message and returns its payload if its type is
 // want. A message of another type yields an *UnexpectedMessageError naming
 // both types; an abort from the peer (TypeAbort) yields an *AbortError,
-// which matches ErrPeerAborted.
+// which matches ErrPeerAborted. On a message of another type Expect also
+// tells the peer (Abort), which cannot expect this party to go on.
 func Expect(ctx context.Context, t Transport, want string) ([]byte, error) {
 	m, err := t.Recv(ctx)
 	if err != nil {
@@ -116,7 +117,9 @@ func Expect(ctx context.Context, t Transport, want string) ([]byte, error) {
 	if m.Type == TypeAbort && want != TypeAbort {
 		return nil, decodeAbort(m.Payload)
 	}
-	return nil, &UnexpectedMessageError{Want: want, Got: m.Type}
+	err = &UnexpectedMessageError{Want: want, Got: m.Type}
+	_ = Abort(ctx, t, err)
+	return nil, err
 }
 
 func checkType(typ string) error {
@@ -140,14 +143,15 @@ func SendJSON(ctx context.Context, t Transport, typ string, v any) error {
 }
 
 // RecvJSON receives the next message, which must be of type typ, into v.
-// A payload that does not decode is an ErrMalformed error naming the type.
+// A payload that does not decode is an ErrMalformed error naming the type,
+// and the peer is told (Abort).
 func RecvJSON(ctx context.Context, t Transport, typ string, v any) error {
 	b, err := Expect(ctx, t, typ)
 	if err != nil {
 		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrMalformed, typ, err)
+		return Fail(ctx, t, fmt.Errorf("%w: %s: %v", ErrMalformed, typ, err))
 	}
 	return nil
 }

@@ -347,8 +347,8 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		if err != nil {
 			return fl.Fail(ctx, a.t, fmt.Errorf("boost: decryption share from the center: %w", err))
 		}
-		if v.Layout != he.CoeffGrid || v.Len != len(compute)*F*a.K {
-			return fl.Fail(ctx, a.t, fmt.Errorf("%w: histogram of %d values, want %d", ErrProtocol, v.Len, len(compute)*F*a.K))
+		if err := fl.CheckVector(a.p, v, "histogram", fl.VectorWant{Layout: he.CoeffGrid, Len: len(compute) * F * a.K, Level: fl.AnyLevel}); err != nil {
+			return fl.Fail(ctx, a.t, fmt.Errorf("boost: histogram from the center: %w", err))
 		}
 		if vals[i], err = a.party.Decrypt(v, share); err != nil {
 			return fl.Fail(ctx, a.t, err)

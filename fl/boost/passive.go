@@ -163,9 +163,24 @@ const maxThreshold = 1.7976931348623157e308
 // nodes and sends them with this party's decryption shares: the bank, and
 // only the bank, decrypts them.
 func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, vecs [][]byte, bins [][]uint8, plan *he.HistogramPlan, K, S int) error {
+	// The bank packs the computed nodes' rows, each group but the last
+	// padded to a multiple of S.
+	packed := 0
+	for i, k := range lvl.Compute {
+		packed += len(lvl.Rows[k])
+		if i < len(lvl.Compute)-1 {
+			packed = (packed + S - 1) / S * S
+		}
+	}
 	var gh []*he.Vector
 	for _, b := range vecs {
 		v, err := p.UnmarshalVector(b)
+		if err == nil {
+			err = fl.CheckVector(p, v, "gradients", fl.VectorWant{Layout: he.Coeff, Len: packed, Level: p.MaxLevel()})
+		}
+		if err == nil && v.Chunk != S {
+			err = fmt.Errorf("%w: gradients in chunks of %d, want %d", fl.ErrUnexpectedVector, v.Chunk, S)
+		}
 		if err != nil {
 			return fl.Fail(ctx, t, fmt.Errorf("boost: gradients from the bank: %w", err))
 		}

@@ -160,6 +160,9 @@ func (a *Active) Epoch(ctx context.Context) (float64, error) {
 			return 0, err
 		}
 		powers, err := unmarshalVectors(a.params, payload, opt.Degree)
+		for k := 0; err == nil && k < len(powers); k++ {
+			err = fl.CheckVector(a.params, powers[k], fmt.Sprintf("power %d", k+1), fl.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: a.params.MaxLevel()})
+		}
 		if err != nil {
 			return 0, fl.Fail(ctx, t, fmt.Errorf("vlr: powers from the center: %w", err))
 		}
@@ -395,6 +398,9 @@ func (p *Passive) Epoch(ctx context.Context) error {
 			return err
 		}
 		ds, err := unmarshalVectors(p.params, payload, 1)
+		if err == nil {
+			err = fl.CheckVector(p.params, ds[0], "residual", fl.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: fl.AnyLevel})
+		}
 		if err != nil {
 			return fl.Fail(ctx, t, fmt.Errorf("vlr: residual from the bank: %w", err))
 		}

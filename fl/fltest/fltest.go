@@ -1,0 +1,137 @@
+// Package fltest plays a hostile or broken peer in the protocols' tests:
+// tampering functions for fl.PipeTamper that corrupt one message of a given
+// type in the ways a broken or malicious party could, and a recorder of
+// everything each party sends, for the wire audit.
+package fltest
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+
+	"github.com/veil-fl/veil/fl"
+)
+
+// Mutation corrupts a payload; params is the id of the session's HE
+// parameter set ("linear14", "hist13"), for the mutations that edit an
+// encoded vector in place.
+type Mutation struct {
+	Name string
+	Fn   func(b []byte, params string) []byte
+}
+
+// vectorBase returns the offset of the first encoded vector's body (right
+// after its parameter-set id) in b, or -1.
+func vectorBase(b []byte, params string) int {
+	i := bytes.Index(b, append([]byte{byte(len(params))}, params...))
+	if i < 4 || b[i-4] != 'V' || b[i-3] != 'H' {
+		return -1
+	}
+	return i + 1 + len(params)
+}
+
+// Field offsets in an encoded vector's body (he.MarshalVector): layout,
+// length, chunk, stride, ciphertext count, then per ciphertext its level
+// and scale.
+const (
+	offLen   = 1
+	offLevel = 21
+	offScale = 22
+)
+
+// Mutations lists the corruptions every receiving step is tested with.
+var Mutations = []Mutation{
+	{"garbage", func(b []byte, _ string) []byte {
+		r := rand.New(rand.NewPCG(uint64(len(b)), 7))
+		out := make([]byte, max(len(b), 16))
+		for i := range out {
+			out[i] = byte(r.Uint32())
+		}
+		return out
+	}},
+	{"truncated", func(b []byte, _ string) []byte { return b[:len(b)/2] }},
+	{"empty", func([]byte, string) []byte { return nil }},
+	{"appended bytes", func(b []byte, _ string) []byte { return append(b, 1, 2, 3) }},
+	{"other parameter set", func(b []byte, params string) []byte {
+		if i := vectorBase(b, params); i >= 0 {
+			b[i-1] ^= 1 // "linear14" -> "linear15", a set this build does not speak
+		}
+		return b
+	}},
+	{"wrong level", func(b []byte, params string) []byte {
+		if i := vectorBase(b, params); i >= 0 && b[i+offLevel] > 0 {
+			b[i+offLevel]--
+		}
+		return b
+	}},
+	{"wrong scale", func(b []byte, params string) []byte {
+		if i := vectorBase(b, params); i >= 0 {
+			binary.LittleEndian.PutUint64(b[i+offScale:], math.Float64bits(math.Exp2(40)))
+		}
+		return b
+	}},
+	{"wrong length", func(b []byte, params string) []byte {
+		if i := vectorBase(b, params); i >= 0 {
+			n := binary.LittleEndian.Uint64(b[i+offLen:])
+			binary.LittleEndian.PutUint64(b[i+offLen:], n-1)
+		}
+		return b
+	}},
+}
+
+// VectorMutations are the mutations that only make sense for a payload
+// holding an encoded vector.
+func VectorMutation(name string) bool {
+	switch name {
+	case "other parameter set", "wrong level", "wrong scale", "wrong length":
+		return true
+	}
+	return false
+}
+
+// TamperOnce returns a fl.PipeTamper function that applies m to the first
+// message of type typ and passes everything else through. hit reports
+// whether it fired.
+func TamperOnce(typ string, params string, m Mutation) (f func(fl.Message) fl.Message, hit *atomic.Bool) {
+	hit = new(atomic.Bool)
+	var once sync.Once
+	return func(msg fl.Message) fl.Message {
+		if msg.Type == typ {
+			once.Do(func() {
+				hit.Store(true)
+				msg.Payload = m.Fn(msg.Payload, params)
+			})
+		}
+		return msg
+	}, hit
+}
+
+// Recorder is a transport that keeps a copy of every payload sent through
+// it, for the wire audit.
+type Recorder struct {
+	fl.Transport
+	mu   sync.Mutex
+	sent []fl.Message
+}
+
+// Record wraps t.
+func Record(t fl.Transport) *Recorder { return &Recorder{Transport: t} }
+
+// Send implements fl.Transport.
+func (r *Recorder) Send(ctx context.Context, m fl.Message) error {
+	r.mu.Lock()
+	r.sent = append(r.sent, fl.Message{Type: m.Type, Payload: bytes.Clone(m.Payload)})
+	r.mu.Unlock()
+	return r.Transport.Send(ctx, m)
+}
+
+// Sent returns the messages sent so far.
+func (r *Recorder) Sent() []fl.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]fl.Message(nil), r.sent...)
+}

@@ -1,0 +1,115 @@
+package vlr
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
+	"github.com/veil-fl/veil/he"
+)
+
+// hostileSteps lists every message either party receives during training,
+// with the party that receives it first ("" for the symmetric exchanges)
+// and whether it carries an encrypted vector.
+var hostileSteps = []struct {
+	typ    string
+	victim string
+	vector bool
+}{
+	{TypeSetup, "center", false},
+	{TypeSetupAck, "bank", false},
+	{fl.TypeResume, "", false},
+	{fl.TypeKeyGen1, "", false},
+	{fl.TypeKeyGen2, "", false},
+	{TypePowers, "bank", true},
+	{TypeResidual, "center", true},
+	{fl.TypeDecrypt, "bank", true},
+	{fl.TypeShare, "center", false},
+	{TypeEpoch, "center", false},
+}
+
+// isClear reports whether err is one of the documented, matchable errors a
+// party returns on bad input from its peer.
+func isClear(err error) bool {
+	for _, target := range []error{fl.ErrMalformed, he.ErrMalformed, he.ErrLayout, fl.ErrUnexpectedVector, fl.ErrPeerAborted, ErrOptions} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestHostilePeer corrupts, one at a time, the first message of each type
+// the protocol receives, in each way fltest.Mutations knows, and requires a
+// clear error on the receiving side, an abort on the other (nobody waits
+// for the deadline), no panic, and both parties' data untouched. A
+// corruption the receiver cannot see (a vector asked to decrypt with a
+// shorter length only shortens the helper's share) must leave the training
+// correct.
+func TestHostilePeer(t *testing.T) {
+	const n, db, dc = 64, 2, 2
+	xb, xc, y := synthetic(n, db, dc, 3)
+	xb0, xc0, y0 := slices.Clone(xb), slices.Clone(xc), slices.Clone(y)
+	opt := Options{Epochs: 1}
+	seed := []byte("vlr-test-joint-seed-0123456789abc")
+	for _, step := range hostileSteps {
+		for _, m := range fltest.Mutations {
+			if fltest.VectorMutation(m.Name) != step.vector && fltest.VectorMutation(m.Name) {
+				continue
+			}
+			if !step.vector && m.Name != "garbage" && m.Name != "truncated" {
+				continue
+			}
+			if testing.Short() && m.Name != "garbage" && m.Name != "wrong scale" {
+				continue
+			}
+			t.Run(step.typ+"/"+m.Name, func(t *testing.T) {
+				tamper, hit := fltest.TamperOnce(step.typ, he.Linear14.ID, m)
+				ta, tc := fl.NewPipe(fl.PipeTamper(tamper))
+				defer ta.Close()
+				defer tc.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				var bank, center error
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, center = TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
+				}()
+				_, bank = TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, opt, nil)
+				wg.Wait()
+				require.True(t, hit.Load(), "the step was reached")
+				require.NoError(t, ctx.Err(), "no party waited for the deadline")
+				require.Equal(t, xb0, xb)
+				require.Equal(t, xc0, xc)
+				require.Equal(t, y0, y)
+				if bank == nil && center == nil {
+					t.Logf("OUTCOME %s | %s | training completed unaffected", step.typ, m.Name)
+					return
+				}
+				victim, other := bank, center
+				if step.victim == "center" {
+					victim, other = center, bank
+				}
+				if step.victim != "" {
+					require.Truef(t, isClear(victim), "receiver's error is matchable: %v", victim)
+					// The sender learns of it by an abort, unless the corrupted
+					// message was its last (the bank's final epoch message).
+					if other != nil || step.typ != TypeEpoch {
+						require.ErrorIs(t, other, fl.ErrPeerAborted)
+					}
+				} else {
+					require.True(t, isClear(bank) && isClear(center), "bank: %v; center: %v", bank, center)
+				}
+				t.Logf("OUTCOME %s | %s | %v", step.typ, m.Name, victim)
+			})
+		}
+	}
+}
