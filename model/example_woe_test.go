@@ -2,6 +2,8 @@ package model_test
 
 import (
 	"fmt"
+	"math"
+	"strings"
 
 	"github.com/veil-fl/veil/model"
 )
@@ -61,4 +63,50 @@ func ExampleNewScorecardHalf() {
 	// Output:
 	// tax_paid: <=35 -26.0 points, >35 26.0 points, missing -5.2
 	// rows: -26.0 26.0
+}
+
+func ExampleCountBins() {
+	// Bins of six rows of one column (MissingBin: a missing value) and labels.
+	bins := []uint8{0, 0, 1, 2, 2, model.MissingBin}
+	y := []float64{0, 1, 0, 1, 1, 0}
+	c, err := model.CountBins(bins, 3, y)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("events", c.Events, "non-events", c.NonEvents, "missing", c.MissingEvents, c.MissingNonEvents)
+	// Output: events [1 0 2] non-events [1 1 0] missing 0 1
+}
+
+func ExampleWOETransform_Transform() {
+	// Column 1 of two becomes its WOE: bins (-inf, 30], (30, 60], (60, inf).
+	t := model.WOETransform{Source: []int{1}, Columns: []model.WOEColumn{
+		{Cuts: []float64{30, 60}, Values: []float64{-0.5, 0.1, 0.8}, Missing: -0.2},
+	}}
+	x := []float64{
+		1, 25,
+		2, 45,
+		3, 90,
+		4, math.NaN(),
+	}
+	w, err := t.Transform(x, 2)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(w)
+	// Output: [-0.5 0.1 0.8 -0.2]
+}
+
+func ExampleLoadScorecardHalf() {
+	file := `{"version": 1, "party": "passive", "base_points": 0, "features": [
+	  {"name": "tax_arrears", "column": 0, "cuts": [0, 2], "points": [30, 0, -40], "missing_points": -5}]}`
+	h, err := model.LoadScorecardHalf(strings.NewReader(file))
+	if err != nil {
+		panic(err)
+	}
+	pts := make([]float64, 4)
+	if err := h.PartialPoints([]float64{0, 1, 5, math.NaN()}, 1, pts); err != nil {
+		panic(err)
+	}
+	fmt.Println(pts)
+	// Output: [30 0 -40 -5]
 }

@@ -70,3 +70,21 @@ func ExampleScoreActive() {
 	fmt.Println(scores)
 	// Output: [500 455 495]
 }
+
+func ExampleLocal() {
+	// The bank's own column, in plaintext: 4 quantile bins of 400 rows.
+	x, y := make([]float64, 400), make([]float64, 400)
+	for i := range x {
+		x[i] = float64(i % 4)
+		if float64(i/4%10) < x[i]+1 {
+			y[i] = 1
+		}
+	}
+	cols, err := woe.Local(x, 1, y, []string{"overdue_months"}, woe.Options{})
+	if err != nil {
+		panic(err)
+	}
+	c := cols[0]
+	fmt.Printf("%s: events %v of %v rows per bin, IV %.3f\n", c.Name, c.Counts.Events, 100, c.IV)
+	// Output: overdue_months: events [10 20 30 40] of 100 rows per bin, IV 0.394
+}
