@@ -201,7 +201,9 @@ func (p *Party) encryptChunks(v *Vector, level int, encode func(w worker, i int,
 	errs := make([]error, len(v.Cts))
 	lift := p.params.set.LogScale - encodeLogScale
 	parallelFor(len(v.Cts), func(lo, hi int) {
-		w := p.worker()
+		// No evaluator: its buffers cost more to allocate than a small
+		// vector costs to encrypt.
+		w := worker{enc: p.encoder.ShallowCopy(), encr: p.encryptor.ShallowCopy(), cbuf: make([]complex128, p.params.Slots())}
 		pt := ckks.NewPlaintext(p.params.ckks, level)
 		for i := lo; i < hi; i++ {
 			if errs[i] = encode(w, i, pt); errs[i] != nil {

@@ -192,11 +192,12 @@ func (p Params) MarshalVector(v *Vector) ([]byte, error) {
 	if err := v.check(p); err != nil {
 		return nil, err
 	}
-	size := 32
+	h := p.header(kindVector)
+	size := len(h) + 21
 	for _, ct := range v.Cts {
-		size += 9 + 2*8*p.N()*(ct.Level()+1)
+		size += 9 + polyBytes([]polyField{p.qField(ct.Value[0]), p.qField(ct.Value[1])})
 	}
-	b := append(make([]byte, 0, size), p.header(kindVector)...)
+	b := append(make([]byte, 0, size), h...)
 	b = append(b, byte(v.Layout))
 	b = binary.LittleEndian.AppendUint64(b, uint64(v.Len))
 	b = binary.LittleEndian.AppendUint32(b, uint32(v.Chunk))

@@ -184,17 +184,20 @@ func TreesPassive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Pas
 				}
 			}
 		}
-		parts := make([][]byte, len(e)/2)
-		for j := range parts {
-			v, err := p.EncryptComplexAt(e[2*j], e[2*j+1], level)
-			if err != nil {
-				return nil, err
-			}
-			if parts[j], err = p.Params().MarshalVector(v); err != nil {
-				return nil, err
-			}
+		// All pairs in one vector, each padded to whole ciphertexts, so one
+		// call encrypts them on every core and one buffer carries them.
+		per := p.Params().Slots()
+		cts := (hi - lo + per - 1) / per
+		re, im := make([]float64, len(e)/2*cts*per), make([]float64, len(e)/2*cts*per)
+		for j := range len(e) / 2 {
+			copy(re[j*cts*per:], e[2*j])
+			copy(im[j*cts*per:], e[2*j+1])
 		}
-		return fl.JoinParts(parts...), nil
+		v, err := p.EncryptComplexAt(re, im, level)
+		if err != nil {
+			return nil, err
+		}
+		return p.Params().MarshalVector(v)
 	})
 }
 
@@ -253,21 +256,19 @@ func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Acti
 		if pairs == 0 { // no center split: the bank's own plaintext score
 			return p.EncryptAt(constant, level-1)
 		}
-		parts, err := fl.SplitParts(enc, pairs)
+		all, err := p.Params().UnmarshalVector(enc)
+		per := p.Params().Slots()
+		cts := (n + per - 1) / per
+		if err == nil && (all.Layout != he.SlotComplex || all.Len != pairs*cts*per || all.Level() != level) {
+			err = fmt.Errorf("%w: the path indicators of %d center splits for a batch of %d records arrive as a %s vector of %d at level %d, want %d at level %d",
+				ErrProtocol, len(pl.links), n, all.Layout, all.Len, all.Level(), pairs*cts*per, level)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("score: the center's path indicators: %w", err)
 		}
 		xs := make([]*he.Vector, pairs)
 		for j := range xs {
-			v, err := p.Params().UnmarshalVector(parts[j])
-			if err == nil && (v.Layout != he.SlotComplex || v.Len != n || v.Level() != level) {
-				err = fmt.Errorf("%w: path indicators %d of a batch of %d records arrive as a %s vector of %d at level %d, want level %d",
-					ErrProtocol, j, n, v.Layout, v.Len, v.Level(), level)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("score: the center's path indicators: %w", err)
-			}
-			xs[j] = v
+			xs[j] = &he.Vector{Layout: he.SlotComplex, Len: n, Cts: all.Cts[j*cts : (j+1)*cts]}
 		}
 		re, im := make([][]float64, pairs), make([][]float64, pairs)
 		for j := range xs {
