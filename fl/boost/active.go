@@ -109,6 +109,9 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	}
 	for tree := resume; tree < o.Trees; tree++ {
 		model.LogisticGradients(res.Logits, y, a.g, a.h)
+		if gradHook != nil {
+			gradHook(a.g, a.h)
+		}
 		tr, leaves, err := a.grow(ctx, tree)
 		if err != nil {
 			return nil, err
@@ -131,6 +134,10 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	res.Stats, res.Duration = t.Stats(), time.Since(start)
 	return res, nil
 }
+
+// gradHook, set by the wire-audit test only, sees every tree's plaintext
+// gradients and hessians.
+var gradHook func(g, h []float64)
 
 type activeTrainer struct {
 	t     fl.Transport

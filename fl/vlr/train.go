@@ -11,6 +11,10 @@ import (
 	"github.com/veil-fl/veil/model"
 )
 
+// gradHook, set by the wire-audit test only, sees every plaintext gradient
+// a party decrypts.
+var gradHook func(fl.Role, []float64)
+
 // Progress receives the bank's view of each finished epoch (loss is NaN when
 // the loss is not computed).
 type Progress func(epoch int, loss float64)
@@ -219,6 +223,9 @@ func (a *Active) Epoch(ctx context.Context) (float64, error) {
 		for j := range grad {
 			grad[j] /= float64(len(rows))
 		}
+		if gradHook != nil {
+			gradHook(fl.RoleActive, grad)
+		}
 		if err := a.optim.Step(a.w, grad); err != nil {
 			return 0, err
 		}
@@ -417,6 +424,9 @@ func (p *Passive) Epoch(ctx context.Context) error {
 		}
 		for j := range grad {
 			grad[j] /= float64(len(rows))
+		}
+		if gradHook != nil {
+			gradHook(fl.RolePassive, grad)
 		}
 		if err := p.optim.Step(p.w, grad); err != nil {
 			return err
