@@ -1,0 +1,161 @@
+package fl
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// rawTap is a transport end whose sent messages a test can reorder, drop
+// or duplicate before they reach the peer.
+type rawTap struct {
+	Transport
+	sent []Message
+}
+
+func (r *rawTap) Send(_ context.Context, m Message) error {
+	r.sent = append(r.sent, Message{Type: m.Type, Payload: append([]byte(nil), m.Payload...)})
+	return nil
+}
+
+func boundPair(t *testing.T) (*Session, *Session) {
+	t.Helper()
+	ctx := testCtx(t)
+	a, b := NewPipe()
+	done := make(chan *Session, 1)
+	go func() {
+		s, err := Handshake(ctx, b, Hello{Role: RolePassive, Params: "hist13"})
+		require.NoError(t, err)
+		done <- s
+	}()
+	sa, err := Handshake(ctx, a, Hello{Role: RoleActive, Params: "hist13"})
+	require.NoError(t, err)
+	sb := <-done
+	require.Equal(t, sa.ID, sb.ID)
+	require.NotEqual(t, [SessionIDLength]byte{}, sa.ID)
+	return sa, sb
+}
+
+// TestBindRejectsReplayAndReorder sends three messages through a bound
+// transport, then delivers them to the peer's bound end in the wrong order,
+// twice, or from another session, and expects the typed errors.
+func TestBindRejectsReplayAndReorder(t *testing.T) {
+	ctx := context.Background()
+	sa, sb := boundPair(t)
+	other, _ := boundPair(t)
+	record := func(s *Session) []Message {
+		tap := &rawTap{}
+		bt := Bind(tap, s)
+		for _, typ := range []string{"m.1", "m.2", "m.3"} {
+			require.NoError(t, bt.Send(ctx, Message{Type: typ, Payload: []byte(typ)}))
+		}
+		return tap.sent
+	}
+	sent := record(sa)
+	deliver := func(msgs ...Message) (Transport, []error) {
+		x, y := NewPipe(PipeBuffer(len(msgs)))
+		for _, m := range msgs {
+			require.NoError(t, x.Send(ctx, m))
+		}
+		in := Bind(y, sb)
+		var errs []error
+		for range msgs {
+			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			_, err := in.Recv(ctx)
+			cancel()
+			errs = append(errs, err)
+		}
+		return in, errs
+	}
+
+	_, errs := deliver(sent...)
+	require.NoError(t, errors.Join(errs...), "in order")
+
+	in, errs := deliver(sent[0], sent[1], sent[1])
+	require.NoError(t, errors.Join(errs[:2]...))
+	require.ErrorIs(t, errs[2], ErrReplay)
+	require.ErrorIs(t, errs[2], ErrMalformed)
+	var se *SequenceError
+	require.ErrorAs(t, errs[2], &se)
+	require.Equal(t, uint64(3), se.Want)
+	require.Equal(t, uint64(2), se.Got)
+	_, err := in.Recv(ctx)
+	require.ErrorIs(t, err, ErrReplay, "a broken binding stays broken")
+
+	_, errs = deliver(sent[0], sent[2])
+	require.ErrorIs(t, errs[1], ErrOutOfOrder)
+
+	_, errs = deliver(record(other)[0])
+	require.ErrorIs(t, errs[0], ErrWrongSession)
+
+	_, errs = deliver(Message{Type: "m.1", Payload: []byte("short")})
+	require.ErrorIs(t, errs[0], ErrMalformed)
+}
+
+func FuzzBoundRecv(f *testing.F) {
+	var s Session
+	s.ID = sessionID([32]byte{1})
+	f.Add(append(append(s.ID[:], 1, 0, 0, 0, 0, 0, 0, 0), "payload"...))
+	f.Add([]byte("short"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ctx := context.Background()
+		x, y := NewPipe()
+		_ = x.Send(ctx, Message{Type: "fuzz", Payload: b})
+		m, err := Bind(y, &s).Recv(ctx)
+		if err == nil && len(m.Payload) != len(b)-boundHeader {
+			t.Fatalf("accepted %d bytes as a %d-byte payload", len(b), len(m.Payload))
+		}
+	})
+}
+
+func TestAssemblerReplay(t *testing.T) {
+	a := newAssembler(1 << 20)
+	_, done, err := a.push(headerFrame("t", 1, 0))
+	require.NoError(t, err)
+	require.True(t, done)
+	_, _, err = a.push(headerFrame("t", 1, 0))
+	require.ErrorIs(t, err, ErrReplay)
+	require.ErrorIs(t, err, ErrMalformed)
+	b := newAssembler(1 << 20)
+	_, _, err = b.push(headerFrame("t", 3, 0))
+	require.ErrorIs(t, err, ErrOutOfOrder)
+}
+
+// TestDialRetry dials a peer that starts listening only later, and one
+// that never does.
+func TestDialRetry(t *testing.T) {
+	pki := newPKI(t, "bank", "center")
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := lis.Addr().String()
+	require.NoError(t, lis.Close())
+
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		srv, _, err := Listen(addr, func(ctx context.Context, tr Transport) error {
+			<-ctx.Done()
+			return nil
+		}, opts(pki.ServerTLS("center", "bank")))
+		if err == nil {
+			t.Cleanup(func() { _ = srv.Close() })
+		}
+	}()
+	ctx := testCtx(t)
+	tr, err := DialRetry(ctx, addr, opts(pki.ClientTLS("bank", "center")), Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond, Attempts: 50})
+	require.NoError(t, err)
+	require.NoError(t, tr.Close())
+
+	lis, err = net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gone := lis.Addr().String()
+	require.NoError(t, lis.Close())
+	start := time.Now()
+	_, err = DialRetry(ctx, gone, opts(pki.ClientTLS("bank", "center")), Backoff{Initial: 10 * time.Millisecond, Attempts: 3})
+	require.ErrorIs(t, err, ErrDialGaveUp)
+	require.ErrorContains(t, err, gone)
+	require.Less(t, time.Since(start), 5*time.Second)
+}
