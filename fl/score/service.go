@@ -1,0 +1,268 @@
+package score
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/align"
+	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/model"
+)
+
+// A scoring session, the unit a Service serves: handshake (roles, linear14),
+// Bind, the bank's request (which model), private set intersection of the
+// bank's enterprise ids with the center's, threshold keys, then one scoring
+// run over the intersection in its common order.
+
+// TypeRequest (bank to center, JSON) names the model a session scores.
+const TypeRequest = "score.request"
+
+// Model names for a session's request.
+const (
+	ModelLR    = "lr"
+	ModelTrees = "trees"
+)
+
+type request struct {
+	Model string `json:"model"`
+}
+
+// ErrBusy is returned to a bank when the service already runs MaxSessions.
+var ErrBusy = errors.New("score: the service is at its session limit")
+
+// Service is the credit center's scoring service. Each session gets its own
+// keys and aligned rows; the models and the table are shared read-only.
+// Serve it with fl.NewServer(s.Handle, opts) (or fl.Listen), which adds mTLS,
+// a health endpoint and graceful shutdown.
+type Service struct {
+	// Table holds the center's enterprises: ids and raw features. For LR the
+	// columns named by LR.Features are used; for trees, the table's columns
+	// in the order the ensemble was trained on.
+	Table *dataset.Table
+	// LR and Trees are the center's halves of the models it serves; either
+	// may be nil.
+	LR    *model.LRHalf
+	Trees *boost.PassiveModel
+	// Options is what the center agrees to: the output (Bands keeps raw
+	// scores from the bank) and the cut points. A bank asking for anything
+	// else is refused.
+	Options Options
+	// MaxSessions bounds concurrent sessions (default 32); more are refused
+	// with ErrBusy, so memory stays bounded: per session, the alignment of
+	// up to MaxRows ids and a few batches of ciphertexts (Options.BatchRows).
+	MaxSessions int
+	// SessionTimeout bounds a whole session (default 10 minutes).
+	SessionTimeout time.Duration
+	// Logger gets one line per session (default slog.Default()).
+	Logger *slog.Logger
+
+	slots chan struct{}
+	lrX   []float64
+}
+
+// Prepare checks the service's configuration and extracts the LR columns;
+// Handle calls it on first use, callers may call it to fail early.
+func (s *Service) Prepare() error {
+	if s.slots != nil {
+		return nil
+	}
+	if s.Table == nil || s.Table.Rows() == 0 {
+		return fmt.Errorf("%w: the service has no enterprises", ErrOptions)
+	}
+	if s.LR == nil && s.Trees == nil {
+		return fmt.Errorf("%w: the service has no model", ErrOptions)
+	}
+	if _, err := s.Options.normalize(); err != nil {
+		return err
+	}
+	if s.LR != nil {
+		if err := s.LR.Validate(); err != nil {
+			return err
+		}
+		cols := make([]int, len(s.LR.Features))
+		for j, name := range s.LR.Features {
+			c, ok := s.Table.ColumnIndex(name)
+			if !ok {
+				return fmt.Errorf("%w: the LR model's column %q is not in the table %s", model.ErrShape, name, s.Table.Name)
+			}
+			cols[j] = c
+		}
+		n, d := s.Table.Rows(), s.Table.Cols()
+		s.lrX = make([]float64, n*len(cols))
+		for i := range n {
+			for j, c := range cols {
+				s.lrX[i*len(cols)+j] = s.Table.X[i*d+c]
+			}
+		}
+	}
+	if s.Trees != nil {
+		if err := s.Trees.Validate(); err != nil {
+			return err
+		}
+		if s.Trees.Binning.Dim() != s.Table.Cols() {
+			return fmt.Errorf("%w: the ensemble has %d columns, the table %s %d", model.ErrShape, s.Trees.Binning.Dim(), s.Table.Name, s.Table.Cols())
+		}
+	}
+	if s.MaxSessions <= 0 {
+		s.MaxSessions = 32
+	}
+	if s.SessionTimeout <= 0 {
+		s.SessionTimeout = 10 * time.Minute
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	s.slots = make(chan struct{}, s.MaxSessions)
+	return nil
+}
+
+// Handle serves one session (an fl.Handler). Prepare must have succeeded
+// (fl.Handler calls are concurrent; Prepare is not).
+func (s *Service) Handle(ctx context.Context, t fl.Transport) error {
+	if s.slots == nil {
+		return fmt.Errorf("%w: Prepare the service before serving it", ErrOptions)
+	}
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	default:
+		return fl.Abort(ctx, t, ErrBusy)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.SessionTimeout)
+	defer cancel()
+	start := time.Now()
+	rows, modelName, err := s.session(ctx, t)
+	if err != nil {
+		s.Logger.Warn("scoring session failed", "model", modelName, "err", err)
+		return err
+	}
+	s.Logger.Info("scoring session", "model", modelName, "rows", rows, "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+func (s *Service) session(ctx context.Context, t fl.Transport) (int, string, error) {
+	sess, err := fl.Handshake(ctx, t, fl.Hello{Role: fl.RolePassive, Params: he.Linear14.ID})
+	if err != nil {
+		return 0, "", err
+	}
+	t = fl.Bind(t, sess)
+	var req request
+	if err := fl.RecvJSON(ctx, t, TypeRequest, &req); err != nil {
+		return 0, "", err
+	}
+	switch {
+	case req.Model == ModelLR && s.LR != nil, req.Model == ModelTrees && s.Trees != nil:
+	default:
+		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the service does not serve model %q", ErrMismatch, req.Model))
+	}
+	al, err := align.Align(ctx, t, s.Table.IDs)
+	if err != nil {
+		return 0, req.Model, err
+	}
+	party, err := Keys(ctx, t, sess.Seed[:])
+	if err != nil {
+		return 0, req.Model, err
+	}
+	n := len(al.Rows)
+	if req.Model == ModelLR {
+		d := len(s.LR.Features)
+		x := make([]float64, n*d)
+		for i, r := range al.Rows {
+			copy(x[i*d:(i+1)*d], s.lrX[r*d:(r+1)*d])
+		}
+		u := make([]float64, n)
+		if err := s.LR.PartialScore(x, u); err != nil {
+			return n, req.Model, fl.Fail(ctx, t, err)
+		}
+		return n, req.Model, LinearPassive(ctx, t, party, u, s.Options)
+	}
+	d := s.Table.Cols()
+	x := make([]float64, n*d)
+	for i, r := range al.Rows {
+		copy(x[i*d:(i+1)*d], s.Table.X[r*d:(r+1)*d])
+	}
+	return n, req.Model, TreesPassive(ctx, t, party, s.Trees, x, d, s.Options)
+}
+
+// Scored is what a bank's session returns: the aligned enterprises (ids in
+// the common order) and their result.
+type Scored struct {
+	IDs []string
+	*Result
+}
+
+// RequestLR is the bank's side of a session with a Service: t is a fresh
+// transport to it (fl.Dial). ids and x are the bank's enterprises and raw
+// features in half's column order; the enterprises the center also knows
+// are scored.
+func RequestLR(ctx context.Context, t fl.Transport, ids []string, x []float64, half *model.LRHalf, opt Options) (*Scored, error) {
+	d := len(half.Features)
+	if err := half.Validate(); err != nil {
+		return nil, err
+	}
+	if d == 0 || len(x) != len(ids)*d {
+		return nil, fmt.Errorf("%w: %d values for %d enterprises x %d features", model.ErrShape, len(x), len(ids), d)
+	}
+	return runRequest(ctx, t, ModelLR, ids, func(t fl.Transport, party *he.Party, rows []int) (*Result, error) {
+		sel := make([]float64, len(rows)*d)
+		for i, r := range rows {
+			copy(sel[i*d:(i+1)*d], x[r*d:(r+1)*d])
+		}
+		u := make([]float64, len(rows))
+		if err := half.PartialScore(sel, u); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		return LinearActive(ctx, t, party, u, opt)
+	})
+}
+
+// RequestTrees is RequestLR for the bank's half of a tree ensemble; x holds
+// the bank's raw features, d per enterprise, in training order.
+func RequestTrees(ctx context.Context, t fl.Transport, ids []string, x []float64, d int, m *boost.ActiveModel, opt Options) (*Scored, error) {
+	if d < 1 || len(x) != len(ids)*d {
+		return nil, fmt.Errorf("%w: %d values for %d enterprises x %d features", model.ErrShape, len(x), len(ids), d)
+	}
+	return runRequest(ctx, t, ModelTrees, ids, func(t fl.Transport, party *he.Party, rows []int) (*Result, error) {
+		sel := make([]float64, len(rows)*d)
+		for i, r := range rows {
+			copy(sel[i*d:(i+1)*d], x[r*d:(r+1)*d])
+		}
+		return TreesActive(ctx, t, party, m, sel, d, opt)
+	})
+}
+
+// runRequest runs a session up to the keys, then score over the bound
+// transport.
+func runRequest(ctx context.Context, t fl.Transport, modelName string, ids []string, score func(fl.Transport, *he.Party, []int) (*Result, error)) (*Scored, error) {
+	sess, err := fl.Handshake(ctx, t, fl.Hello{Role: fl.RoleActive, Params: he.Linear14.ID})
+	if err != nil {
+		return nil, err
+	}
+	bt := fl.Bind(t, sess)
+	if err := fl.SendJSON(ctx, bt, TypeRequest, request{Model: modelName}); err != nil {
+		return nil, err
+	}
+	al, err := align.Align(ctx, bt, ids)
+	if err != nil {
+		return nil, err
+	}
+	party, err := Keys(ctx, bt, sess.Seed[:])
+	if err != nil {
+		return nil, err
+	}
+	res, err := score(bt, party, al.Rows)
+	if err != nil {
+		return nil, err
+	}
+	out := &Scored{IDs: make([]string, len(al.Rows)), Result: res}
+	for i, r := range al.Rows {
+		out.IDs[i] = ids[r]
+	}
+	return out, nil
+}

@@ -1,0 +1,221 @@
+package score
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/model"
+)
+
+// serviceFixture is a center table, the two halves of an LR and of a tree
+// ensemble trained on the synthetic pair, and the plaintext logit of every
+// enterprise both know.
+type serviceFixture struct {
+	bank, center *dataset.Table
+	lrBank       *model.LRHalf
+	lrCenter     *model.LRHalf
+	treesBank    *boost.ActiveModel
+	treesCenter  *boost.PassiveModel
+	wantLR       map[string]float64
+	wantTrees    map[string]float64
+}
+
+func newServiceFixture(t *testing.T, rows int) *serviceFixture {
+	t.Helper()
+	bank, center, err := dataset.Synthesize(dataset.SynthOptions{Rows: rows, Seed: 21})
+	require.NoError(t, err)
+	rb, rc := dataset.Align(bank, center)
+	ab, ac := bank.Select(rb), center.Select(rc)
+	db, dc := ab.Cols(), ac.Cols()
+	f := &serviceFixture{bank: bank, center: center, wantLR: map[string]float64{}, wantTrees: map[string]float64{}}
+
+	half := func(party string, tab *dataset.Table, r *rand.Rand) *model.LRHalf {
+		st, err := model.FitStandardizer(tab.X, tab.Cols())
+		require.NoError(t, err)
+		w := normals(r, tab.Cols(), 0.3)
+		return &model.LRHalf{Version: model.LRVersion, Party: party, Features: tab.Columns, Standardizer: st, Weights: w}
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	f.lrBank, f.lrCenter = half("active", ab, r), half("passive", ac, r)
+	f.lrBank.Intercept = -1
+
+	joined := model.JoinColumns(ab.X, db, ac.X, dc)
+	g, err := model.TrainGBDT(joined, ab.Labels, db+dc, model.GBDTOptions{Trees: 10, MaxDepth: 3})
+	require.NoError(t, err)
+	f.treesBank, f.treesCenter, err = boost.SplitGBDT(g, db)
+	require.NoError(t, err)
+	logits, err := g.PredictLogit(joined, db+dc)
+	require.NoError(t, err)
+	ub, uc := make([]float64, ab.Rows()), make([]float64, ac.Rows())
+	require.NoError(t, f.lrBank.PartialScore(ab.X, ub))
+	require.NoError(t, f.lrCenter.PartialScore(ac.X, uc))
+	for i, id := range ab.IDs {
+		f.wantLR[id] = ub[i] + uc[i]
+		f.wantTrees[id] = logits[i]
+	}
+	return f
+}
+
+// serve starts the center's service on loopback with mutual TLS.
+func (f *serviceFixture) serve(t *testing.T, o Options, maxSessions int) (addr string, pki *fl.TestPKI) {
+	t.Helper()
+	names := []string{"center"}
+	for i := range 40 {
+		names = append(names, fmt.Sprintf("bank%d", i))
+	}
+	pki, err := fl.NewTestPKI(names...)
+	require.NoError(t, err)
+	svc := &Service{Table: f.center, LR: f.lrCenter, Trees: f.treesCenter, Options: o, MaxSessions: maxSessions}
+	require.NoError(t, svc.Prepare())
+	srv, a, err := fl.Listen("127.0.0.1:0", svc.Handle, fl.GRPCOptions{TLS: pki.ServerTLS("center", names[1:]...)})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		require.NoError(t, srv.Shutdown(ctx), "graceful shutdown")
+	})
+	return a.String(), pki
+}
+
+// bankRequest runs one bank session: a random subset of the bank's
+// enterprises plus ids the center does not know.
+func (f *serviceFixture) bankRequest(ctx context.Context, addr string, pki *fl.TestPKI, k int, modelName string, o Options) (*Scored, error) {
+	r := rand.New(rand.NewPCG(uint64(k), 99))
+	var ids []string
+	var rows []int
+	for i, id := range f.bank.IDs {
+		if r.IntN(4) > 0 {
+			ids, rows = append(ids, id), append(rows, i)
+		}
+	}
+	for j := range 10 {
+		ids, rows = append(ids, "unknown-"+strconv.Itoa(k)+"-"+strconv.Itoa(j)), append(rows, 0)
+	}
+	d := f.bank.Cols()
+	x := make([]float64, len(rows)*d)
+	for i, row := range rows {
+		copy(x[i*d:(i+1)*d], f.bank.X[row*d:(row+1)*d])
+	}
+	t, err := fl.Dial(ctx, addr, fl.GRPCOptions{TLS: pki.ClientTLS(fmt.Sprintf("bank%d", k), "center")})
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	if modelName == ModelLR {
+		return RequestLR(ctx, t, ids, x, f.lrBank, o)
+	}
+	return RequestTrees(ctx, t, ids, x, d, f.treesBank, o)
+}
+
+// check compares a session's answers with the plaintext logits.
+func (f *serviceFixture) check(s *Scored, modelName string, o Options) error {
+	want := f.wantLR
+	if modelName == ModelTrees {
+		want = f.wantTrees
+	}
+	if len(s.IDs) == 0 {
+		return fmt.Errorf("no enterprise aligned")
+	}
+	for i, id := range s.IDs {
+		z, ok := want[id]
+		if !ok {
+			return fmt.Errorf("scored %q, which the center does not know", id)
+		}
+		if s.Logits != nil && math.Abs(s.Logits[i]-z) > 1e-4 {
+			return fmt.Errorf("%s: logit %v, plaintext %v", id, s.Logits[i], z)
+		}
+		if len(o.Cuts) > 0 && s.Bands[i] != Band(z, o.Cuts) && !nearCut(z, o.Cuts) {
+			return fmt.Errorf("%s: band %d, plaintext %d (logit %v)", id, s.Bands[i], Band(z, o.Cuts), z)
+		}
+	}
+	return nil
+}
+
+// nearCut reports whether z is within the scores' precision of a cut, where
+// a band may honestly differ.
+func nearCut(z float64, cuts []float64) bool {
+	for _, c := range cuts {
+		if math.Abs(z-c) < 1e-4 {
+			return true
+		}
+	}
+	return false
+}
+
+// TestServiceLoad: 32 concurrent bank sessions against one service over
+// gRPC with mutual TLS, half LR and half trees; every answer is checked
+// against the plaintext model, and the process's peak memory is reported.
+func TestServiceLoad(t *testing.T) {
+	f := newServiceFixture(t, 400)
+	o := Options{Output: Scores, Cuts: []float64{-2, -1, 0}}
+	addr, pki := f.serve(t, o, 32)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sessions := 32
+	if testing.Short() { // the race detector's pass
+		sessions = 8
+	}
+	errs := make([]error, sessions)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for k := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			modelName := []string{ModelLR, ModelTrees}[k%2]
+			s, err := f.bankRequest(ctx, addr, pki, k, modelName, o)
+			if err == nil {
+				err = f.check(s, modelName, o)
+			}
+			errs[k] = err
+		}()
+	}
+	wg.Wait()
+	for k, err := range errs {
+		require.NoError(t, err, "session %d", k)
+	}
+	t.Logf("%d concurrent sessions answered correctly in %.1f s; peak RSS %s", sessions, time.Since(start).Seconds(), peakRSS())
+}
+
+// TestServiceBandsOnly: a service that allows bands only refuses a bank
+// asking for scores, and serves bands.
+func TestServiceBandsOnly(t *testing.T) {
+	f := newServiceFixture(t, 300)
+	o := Options{Cuts: []float64{-1.5, 0}}
+	addr, pki := f.serve(t, o, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := f.bankRequest(ctx, addr, pki, 1, ModelLR, Options{Output: Scores})
+	require.ErrorContains(t, err, "allows bands")
+	s, err := f.bankRequest(ctx, addr, pki, 2, ModelTrees, o)
+	require.NoError(t, err)
+	require.Nil(t, s.Logits)
+	require.NoError(t, f.check(s, ModelTrees, o))
+}
+
+// peakRSS reads the process's peak resident memory (Linux), or says why not.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return "unknown"
+}
