@@ -1,0 +1,62 @@
+package boost
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzDecodeLevel feeds arbitrary level messages to the center's decoder:
+// every row it returns is a training row, every computed node exists.
+func FuzzDecodeLevel(f *testing.F) {
+	f.Add(encodeLevel(level{Rows: [][]int32{{0, 1, 2}, {3}}, Compute: []int{1}}), 4)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff}, 10)
+	f.Fuzz(func(t *testing.T, b []byte, n int) {
+		n = n & 0xffff
+		l, err := decodeLevel(b, n)
+		if err != nil {
+			return
+		}
+		for _, r := range l.Rows {
+			for _, i := range r {
+				if i < 0 || int(i) >= n {
+					t.Fatalf("row %d of %d accepted", i, n)
+				}
+			}
+		}
+		for _, c := range l.Compute {
+			if c < 0 || c >= len(l.Rows) {
+				t.Fatalf("compute %d of %d nodes accepted", c, len(l.Rows))
+			}
+		}
+		if !bytes.Equal(encodeLevel(l), b) {
+			t.Fatal("accepted a level message that does not re-encode to itself")
+		}
+	})
+}
+
+// FuzzUnframe feeds arbitrary multi-part payloads (histograms, partitions,
+// decisions) to the splitter.
+func FuzzUnframe(f *testing.F) {
+	f.Add(frame([]byte("ab"), nil, []byte("c")), 3)
+	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0}, 1)
+	f.Fuzz(func(t *testing.T, b []byte, want int) {
+		want = want & 15
+		parts, err := unframe(b, want)
+		if err != nil {
+			return
+		}
+		if len(parts) != want || !bytes.Equal(frame(parts...), b) {
+			t.Fatalf("accepted %d parts that do not re-frame to the input", len(parts))
+		}
+	})
+}
+
+func FuzzLoadPassiveModel(f *testing.F) {
+	f.Add([]byte(`{"version":1,"party":"passive","binning":{"cuts":[[1,2]]},"splits":[{"tree":0,"node":0,"feature":0,"bin":1,"threshold":2,"missing_left":true}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := LoadPassiveModel(bytes.NewReader(b))
+		if err == nil {
+			_ = m.Importance()
+		}
+	})
+}
