@@ -49,17 +49,22 @@ func (p *progress) start(name string, total int) *step {
 	}
 	s := &step{p: p, name: name, total: total, start: time.Now()}
 	if p.tty {
-		s.bar = progressbar.NewOptions(total,
+		opts := []progressbar.Option{
 			progressbar.OptionSetWriter(p.w),
 			progressbar.OptionSetDescription(name),
-			progressbar.OptionShowCount(),
 			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionSetPredictTime(total > 0),
-			progressbar.OptionShowElapsedTimeOnFinish(),
-			progressbar.OptionSpinnerType(14),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.w) }),
-		)
+			progressbar.OptionThrottle(100 * time.Millisecond),
+		}
+		max := total
+		if total > 0 {
+			opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
+				progressbar.OptionShowElapsedTimeOnFinish(),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.w) }))
+		} else {
+			max = -1 // a spinner, replaced by one line when done
+			opts = append(opts, progressbar.OptionSpinnerType(14), progressbar.OptionClearOnFinish())
+		}
+		s.bar = progressbar.NewOptions(max, opts...)
 		_ = s.bar.RenderBlank()
 	}
 	return s
@@ -86,12 +91,11 @@ func (s *step) finish() {
 		return
 	}
 	if s.bar != nil {
-		if s.total <= 0 {
-			_ = s.bar.Exit() // a spinner never completes by count
-			fmt.Fprintf(s.p.w, "\r%s: done in %.1fs\n", s.name, time.Since(s.start).Seconds())
-			return
-		}
+		// Finish also stops a spinner's ticker.
 		_ = s.bar.Finish()
+		if s.total <= 0 {
+			fmt.Fprintf(s.p.w, "%s: done in %.1fs\n", s.name, time.Since(s.start).Seconds())
+		}
 		return
 	}
 	if s.total > 0 {

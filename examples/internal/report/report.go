@@ -463,7 +463,8 @@ func curvePlot(m Model) (*plot.Plot, error) {
 			return nil, err
 		}
 	}
-	p.Legend.Top = true
+	// The legend goes where a rising (AUC) or falling (loss) curve is not.
+	p.Legend.Top = m.FedCurve[len(m.FedCurve)-1] < m.FedCurve[0]
 	return p, nil
 }
 
@@ -481,13 +482,23 @@ func ivPlot(fs []Feature) (*plot.Plot, error) {
 	p := newPlot("IV by feature (the center's as the bank learned them, encrypted)", "", "IV")
 	bank, center := make(plotter.Values, len(fs)), make(plotter.Values, len(fs))
 	names := make([]string, len(fs))
+	parties := map[string]map[string]bool{}
+	for _, f := range fs {
+		if parties[f.Name] == nil {
+			parties[f.Name] = map[string]bool{}
+		}
+		parties[f.Name][f.Party] = true
+	}
 	for i, f := range fs {
+		names[i] = f.Name
 		if f.Party == model.Passive {
 			center[i] = f.IV
 		} else {
 			bank[i] = f.IV
 		}
-		names[i] = f.Name
+		if len(parties[f.Name]) > 1 { // both parties use the name
+			names[i] += map[bool]string{true: " (center)", false: " (bank)"}[f.Party == model.Passive]
+		}
 	}
 	w := vg.Points(max(4, min(18, 420/float64(len(fs)))))
 	for _, s := range []struct {
