@@ -62,12 +62,16 @@ func runWOE(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig
 	out.woeData = wd
 
 	lrStart := time.Now()
+	// The raw LR's settings, field by field: nothing else (a checkpoint
+	// folder, say) is shared with the raw LR's training.
+	lro := vlr.Options{Epochs: cfg.lr.Epochs, BatchSize: cfg.lr.BatchSize, Optimizer: cfg.lr.Optimizer, Degree: cfg.lr.Degree,
+		Bound: cfg.lr.Bound, Tol: cfg.lr.Tol, Seed: cfg.lr.Seed, TrackLoss: cfg.lr.TrackLoss}
 	var r *vlr.Result
 	if active {
 		lst := cfg.progress.start("WOE scorecard LR: key generation and setup", 0)
 		var ep *step
-		opt, _ := cfg.lr.WithDefaults()
-		r, err = vlr.TrainActive(ctx, t, sess.Seed[:], vlr.Data{X: wd.xTrain, Cols: wd.cols, Y: data.yTrain}, cfg.lr, func(epoch int, loss float64) {
+		opt, _ := lro.WithDefaults()
+		r, err = vlr.TrainActive(ctx, t, sess.Seed[:], vlr.Data{X: wd.xTrain, Cols: wd.cols, Y: data.yTrain}, lro, func(epoch int, loss float64) {
 			if ep == nil {
 				lst.finish()
 				ep = cfg.progress.start("WOE scorecard LR: epochs", opt.Epochs)
