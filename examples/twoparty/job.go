@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/veil-fl/veil/dataset"
@@ -96,6 +98,7 @@ func runJob(ctx context.Context, t fl.Transport, cfg jobConfig) (*jobOutcome, er
 	if err != nil {
 		return nil, err
 	}
+	t = fl.Bind(t, sess) // every message stamped with the session id and its sequence number
 	log.Info("session open", "role", cfg.role)
 
 	t0 := time.Now()
@@ -105,7 +108,7 @@ func runJob(ctx context.Context, t fl.Transport, cfg jobConfig) (*jobOutcome, er
 		return nil, fmt.Errorf("aligning the training ids: %w", err)
 	}
 	st.finish()
-	train := cfg.train.Select(trainRes.Rows)
+	train := cfg.train.Select(byID(cfg.train.IDs, trainRes.Rows))
 	log.Info("aligned training rows by PSI", "rows", len(trainRes.Rows), "of", cfg.train.Rows(), "seconds", time.Since(t0).Seconds())
 
 	var test *dataset.Table
@@ -114,7 +117,7 @@ func runJob(ctx context.Context, t fl.Transport, cfg jobConfig) (*jobOutcome, er
 		if err != nil {
 			return nil, fmt.Errorf("aligning the test ids: %w", err)
 		}
-		test = cfg.test.Select(testRes.Rows)
+		test = cfg.test.Select(byID(cfg.test.IDs, testRes.Rows))
 		log.Info("aligned test rows by PSI", "rows", len(testRes.Rows))
 	} else {
 		// The bank draws a stratified split on its labels and tells the
@@ -244,7 +247,7 @@ func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig,
 	start := time.Now()
 	before := t.Stats()
 	if cfg.role == fl.RolePassive {
-		r, err := vlr.TrainPassive(ctx, t, sess.Seed[:], vlr.Data{X: data.xTrain, Cols: data.cols})
+		r, err := vlr.TrainPassiveWith(ctx, t, sess.Seed[:], vlr.Data{X: data.xTrain, Cols: data.cols}, vlr.PassiveOptions{Checkpoint: cfg.lr.Checkpoint})
 		if err != nil {
 			return nil, fmt.Errorf("training LR: %w", err)
 		}
@@ -303,7 +306,7 @@ func runSBT(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig
 	start := time.Now()
 	before := t.Stats()
 	if cfg.role == fl.RolePassive {
-		r, err := boost.TrainPassive(ctx, t, sess.Seed[:], data.rawTrain, data.cols)
+		r, err := boost.TrainPassiveWith(ctx, t, sess.Seed[:], data.rawTrain, data.cols, boost.PassiveOptions{Checkpoint: cfg.sbt.Checkpoint})
 		if err != nil {
 			return nil, fmt.Errorf("training SecureBoost: %w", err)
 		}
@@ -416,4 +419,14 @@ func decodeRows(b []byte, n int) ([]int, error) {
 		rows[i] = r
 	}
 	return rows, nil
+}
+
+// byID puts the aligned rows in id order. PSI's common order changes with
+// every session; both parties hold the ids of the intersection, so sorting
+// by id gives both the same order without a message, and a rerun with the
+// same data the same rows in the same order, which lets -checkpoint resume.
+func byID(ids []string, rows []int) []int {
+	rows = slices.Clone(rows)
+	slices.SortFunc(rows, func(a, b int) int { return strings.Compare(ids[a], ids[b]) })
+	return rows
 }

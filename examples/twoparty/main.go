@@ -62,6 +62,7 @@ type flags struct {
 	timeout                            time.Duration
 	out                                string
 	report                             string
+	checkpoint                         string
 	woeMethod                          string
 	woeBins                            int
 	minIV                              float64
@@ -103,6 +104,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.key, "key", "", "two-process mode: this party's private key (PEM)")
 	fs.StringVar(&f.ca, "ca", "", "two-process mode: the CA certificate both parties trust (PEM)")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Hour, "deadline of the whole job")
+	fs.StringVar(&f.checkpoint, "checkpoint", "", "folder for checkpoints after every LR epoch and every tree; rerun both parties with the same flags to resume after a crash or a dropped connection")
 	fs.StringVar(&f.out, "out", "", "folder for the model files: each party writes its own halves (active_lr.json, passive_lr.json, active_sbt.json, passive_sbt.json)")
 	fs.StringVar(&f.report, "report", "", "folder for an HTML report with plots (index.html): ROC, KS, score distribution, lift, IV by feature, learning curves, federated next to plaintext; adds the WOE scorecard to the models")
 	fs.StringVar(&f.woeMethod, "woe-method", "quantile", "WOE binning: quantile or optimal (monotone WOE, chi-square merges)")
@@ -152,12 +154,13 @@ func (f *flags) woeOptions() woe.Options {
 func (f *flags) lrOptions() vlr.Options {
 	return vlr.Options{
 		Epochs: f.epochs, BatchSize: f.batch, Seed: uint64(f.seed), Degree: f.degree, Bound: f.bound, TrackLoss: true,
-		Optimizer: model.OptimizerOptions{Name: f.optimizer, LearningRate: f.lrate, L2: f.l2},
+		Optimizer:  model.OptimizerOptions{Name: f.optimizer, LearningRate: f.lrate, L2: f.l2},
+		Checkpoint: f.checkpoint,
 	}
 }
 
 func (f *flags) sbtOptions() boost.Options {
-	return boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth, Bins: f.bins, LearningRate: f.eta, Lambda: f.lambda}}
+	return boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth, Bins: f.bins, LearningRate: f.eta, Lambda: f.lambda}, Checkpoint: f.checkpoint}
 }
 
 func main() {
@@ -375,7 +378,7 @@ func runOneParty(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr
 		if f.peerName == "" {
 			return errors.New("-peer needs -peer-name, the name on the peer's certificate")
 		}
-		if t, err = fl.Dial(ctx, f.peer, fl.GRPCOptions{TLS: id.ClientTLS(f.peerName)}); err != nil {
+		if t, err = fl.DialRetry(ctx, f.peer, fl.GRPCOptions{TLS: id.ClientTLS(f.peerName)}, fl.Backoff{}); err != nil {
 			return err
 		}
 	}
