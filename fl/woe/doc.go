@@ -11,16 +11,17 @@
 //     The bank computes its own columns' counts, WOE and IV in plaintext
 //     (Local). The center tells the bank how many bins each of its columns
 //     has.
-//  2. The bank encrypts its labels as two indicator vectors, events (y) and
-//     non-events (1-y), coefficient-packed for the histogram kernel, and
-//     sends them once.
-//  3. The center computes the encrypted cumulative counts of every bin of
-//     every column (he.Histograms, one group of all rows) and sends them with
-//     its flooded decryption shares: the bank, and only the bank, decrypts
-//     them. The bank differences the cumulative sums into per-bin event and
-//     non-event counts (rounded: they are integers, and the decryption noise
-//     is below 2^-30 of a count), the missing bin's being the totals minus
-//     the present bins'.
+//  2. The bank encrypts its labels, the event indicators y (1 = default),
+//     coefficient-packed for the histogram kernel, and sends them once.
+//  3. The center computes the encrypted cumulative event counts of every
+//     bin of every column (he.Histograms, one group of all rows) and sends
+//     them with its flooded decryption share, and the number of rows in each
+//     of its bins in plaintext (the bank would learn them anyway, as events
+//     plus non-events): the bank, and only the bank, decrypts the event
+//     counts. It differences the cumulative sums into per-bin event counts
+//     (rounded: they are integers, and the decryption noise is below 2^-30
+//     of a count) and subtracts them from the rows for the non-event counts;
+//     the missing bin's events are the total minus the present bins'.
 //  4. With the optimal method, the bank merges each column's quantile bins
 //     into bins of monotone WOE (model.OptimalBins, by chi-square or IV) on
 //     those counts, for the center's columns too. It computes WOE and IV of
@@ -41,8 +42,8 @@
 // center: the options, which of its own columns the selection keeps, the
 // merged bins of those (as indices of its quantile bins), and an affine image
 // of their WOE with unknown slope and offset. It learns nothing about labels
-// from the counting: the labels and the counts travel encrypted under the
-// threshold key and are decrypted only by the bank; it learns neither the
+// from the counting: the labels and the event counts travel encrypted under
+// the threshold key and are decrypted only by the bank; it learns neither the
 // bank's columns, nor their IVs, nor the other IVs, nor which bank columns
 // stay. The affine image reveals the shape of its kept columns' WOE (which
 // bins are riskier, and the ratios of WOE differences), which is what its

@@ -276,82 +276,74 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 	if err != nil {
 		return nil, err
 	}
-	// The labels as event and non-event indicators, scaled to fill the
-	// decryption headroom so that the flooding noise is far below 1/2.
+	// The labels as event indicators, scaled to fill the decryption
+	// headroom so that the flooding noise is far below 1/2.
 	scale := math.Exp2(math.Floor(countHeadroom - math.Log2(float64(max(n, 1)))))
-	ev, nev := make([]float64, n), make([]float64, n)
+	ev := make([]float64, n)
 	for i, v := range y {
-		ev[i], nev[i] = v*scale, (1-v)*scale
+		ev[i] = v * scale
 	}
-	S := he.HistogramChunk(p, K)
-	var payload [][]byte
-	for _, vals := range [][]float64{ev, nev} {
-		enc, err := party.EncryptCoeffs(vals, S)
-		if err != nil {
-			return nil, fl.Fail(ctx, t, err)
-		}
-		b, err := p.MarshalVector(enc)
-		if err != nil {
-			return nil, err
-		}
-		payload = append(payload, b)
+	enc, err := party.EncryptCoeffs(ev, he.HistogramChunk(p, K))
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
 	}
-	if err := t.Send(ctx, fl.Message{Type: TypeLabels, Payload: frame(payload...)}); err != nil {
+	payload, err := p.MarshalVector(enc)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Send(ctx, fl.Message{Type: TypeLabels, Payload: payload}); err != nil {
 		return nil, err
 	}
 	b, err := fl.Expect(ctx, t, TypeHist)
 	if err != nil {
 		return nil, err
 	}
-	parts, err := unframe(b, 4)
+	parts, err := unframe(b, 3)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
 	F := len(ack.Bins)
-	var cum [2][]float64
-	for i := range cum {
-		v, err := p.UnmarshalVector(parts[i])
-		if err != nil {
-			return nil, fl.Fail(ctx, t, fmt.Errorf("woe: counts from the center: %w", err))
-		}
-		share, err := p.UnmarshalDecryptionShare(parts[2+i])
-		if err != nil {
-			return nil, fl.Fail(ctx, t, fmt.Errorf("woe: decryption share from the center: %w", err))
-		}
-		if v.Layout != he.CoeffGrid || v.Len != F*K {
-			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: counts of %d values, want %d", ErrProtocol, v.Len, F*K))
-		}
-		if cum[i], err = party.Decrypt(v, share); err != nil {
-			return nil, fl.Fail(ctx, t, err)
-		}
+	v, err := p.UnmarshalVector(parts[0])
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("woe: counts from the center: %w", err))
 	}
-	E, NE := 0.0, 0.0
+	share, err := p.UnmarshalDecryptionShare(parts[1])
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("woe: decryption share from the center: %w", err))
+	}
+	if v.Layout != he.CoeffGrid || v.Len != F*K {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: counts of %d values, want %d", ErrProtocol, v.Len, F*K))
+	}
+	cum, err := party.Decrypt(v, share)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	rows, err := decodeRowCounts(parts[2], ack.Bins, n)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	E := 0.0
 	for _, v := range y {
 		E += v
 	}
-	NE = float64(n) - E
 	res := &ActiveResult{Bank: own}
 	for f, nb := range ack.Bins {
 		c := model.BinCounts{Events: make([]float64, nb), NonEvents: make([]float64, nb)}
-		prev := [2]float64{}
+		prev := 0.0
 		for b := 0; b < nb; b++ {
-			for i := range cum {
-				v := cum[i][f*K+b] / scale
-				r := math.Round(v)
-				if math.Abs(v-r) > 0.25 || r < prev[i] || r > float64(n) {
-					return nil, fl.Fail(ctx, t, fmt.Errorf("%w: center column %d bin %d: cumulative count %v is not a count", ErrProtocol, f, b, v))
-				}
-				if i == 0 {
-					c.Events[b] = r - prev[0]
-				} else {
-					c.NonEvents[b] = r - prev[1]
-				}
-				prev[i] = r
+			v := cum[f*K+b] / scale
+			r := math.Round(v)
+			if math.Abs(v-r) > 0.25 || r < prev {
+				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: center column %d bin %d: cumulative count %v is not a count", ErrProtocol, f, b, v))
 			}
+			c.Events[b] = r - prev
+			c.NonEvents[b] = rows[f][b] - c.Events[b]
+			prev = r
 		}
-		c.MissingEvents, c.MissingNonEvents = E-prev[0], NE-prev[1]
-		if c.MissingEvents < 0 || c.MissingNonEvents < 0 {
-			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: center column %d counts more rows than there are", ErrProtocol, f))
+		c.MissingEvents = E - prev
+		c.MissingNonEvents = rows[f][nb] - c.MissingEvents
+		if err := c.Validate(); err != nil {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: center column %d: more events than rows in a bin: %v", ErrProtocol, f, err))
 		}
 		col, err := finish(o, model.Passive, f, name(ack.Names, "center", f), c)
 		if err != nil {
@@ -468,40 +460,29 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	if err != nil {
 		return nil, err
 	}
-	parts, err := unframe(b, 2)
+	labels, err := p.UnmarshalVector(b)
 	if err != nil {
-		return nil, fl.Fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, fmt.Errorf("woe: labels from the bank: %w", err))
 	}
-	var labels []*he.Vector
-	for _, part := range parts {
-		v, err := p.UnmarshalVector(part)
-		if err != nil {
-			return nil, fl.Fail(ctx, t, fmt.Errorf("woe: labels from the bank: %w", err))
-		}
-		labels = append(labels, v)
-	}
-	hs, err := party.Histograms(labels, he.HistogramSpec{Bins: bins, K: K})
+	hs, err := party.Histograms([]*he.Vector{labels}, he.HistogramSpec{Bins: bins, K: K})
 	if err != nil {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("woe: counting the bank's labels: %w", err))
 	}
-	var vecs, shares [][]byte
-	for _, h := range hs {
-		party.DropToDecryptLevel(h)
-		share, err := party.DecryptShare(h)
-		if err != nil {
-			return nil, err
-		}
-		mv, err := p.MarshalVector(h)
-		if err != nil {
-			return nil, err
-		}
-		ms, err := p.MarshalDecryptionShare(share)
-		if err != nil {
-			return nil, err
-		}
-		vecs, shares = append(vecs, mv), append(shares, ms)
+	h := hs[0]
+	party.DropToDecryptLevel(h)
+	share, err := party.DecryptShare(h)
+	if err != nil {
+		return nil, err
 	}
-	if err := t.Send(ctx, fl.Message{Type: TypeHist, Payload: frame(append(vecs, shares...)...)}); err != nil {
+	mv, err := p.MarshalVector(h)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := p.MarshalDecryptionShare(share)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Send(ctx, fl.Message{Type: TypeHist, Payload: frame(mv, ms, encodeRowCounts(bins, nb))}); err != nil {
 		return nil, err
 	}
 	var r result
@@ -532,6 +513,53 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	}
 	res.Stats, res.Duration = t.Stats(), time.Since(start)
 	return res, nil
+}
+
+// encodeRowCounts lists the number of rows in each bin of each column, the
+// missing bin last (nb[f]+1 little-endian uint32 per column).
+func encodeRowCounts(bins [][]uint8, nb []int) []byte {
+	var b []byte
+	for f, col := range bins {
+		counts := make([]uint32, nb[f]+1)
+		for _, v := range col {
+			if v == model.MissingBin {
+				counts[nb[f]]++
+			} else {
+				counts[v]++
+			}
+		}
+		for _, c := range counts {
+			b = binary.LittleEndian.AppendUint32(b, c)
+		}
+	}
+	return b
+}
+
+// decodeRowCounts reads encodeRowCounts' list for the columns of nb bins,
+// each column's counts adding up to n rows.
+func decodeRowCounts(b []byte, nb []int, n int) ([][]float64, error) {
+	want := 0
+	for _, k := range nb {
+		want += 4 * (k + 1)
+	}
+	if len(b) != want {
+		return nil, fmt.Errorf("%w: %d bytes of row counts, want %d", ErrProtocol, len(b), want)
+	}
+	out := make([][]float64, len(nb))
+	for f, k := range nb {
+		out[f] = make([]float64, k+1)
+		sum := 0
+		for j := range out[f] {
+			c := binary.LittleEndian.Uint32(b)
+			b = b[4:]
+			out[f][j] = float64(c)
+			sum += int(c)
+		}
+		if sum != n {
+			return nil, fmt.Errorf("%w: center column %d counts %d rows, not %d", ErrProtocol, f, sum, n)
+		}
+	}
+	return out, nil
 }
 
 // frame concatenates length-prefixed parts.

@@ -302,3 +302,50 @@ func TestDefaultCredit(t *testing.T) {
 		require.LessOrEqual(t, worst, 1e-6)
 	}
 }
+
+func FuzzDecodeRowCounts(f *testing.F) {
+	bins := [][]uint8{{0, 1, model.MissingBin}, {2, 2, 0}}
+	f.Add(encodeRowCounts(bins, []int{2, 3}), 2, 3, 3)
+	f.Fuzz(func(t *testing.T, b []byte, nb0, nb1, n int) {
+		if nb0 < 0 || nb1 < 0 || nb0 > 300 || nb1 > 300 {
+			return
+		}
+		rows, err := decodeRowCounts(b, []int{nb0, nb1}, n)
+		if err != nil {
+			return
+		}
+		for f, r := range rows {
+			sum := 0.0
+			for _, c := range r {
+				sum += c
+			}
+			if sum != float64(n) {
+				t.Fatalf("column %d counts %v rows, not %d", f, sum, n)
+			}
+		}
+	})
+}
+
+// A center that reports row counts not adding up is caught by the bank.
+func TestTamperedRowCounts(t *testing.T) {
+	xb, xc, y := synthetic(500, 1, 2, 4)
+	ta, tc := fl.NewPipe(fl.PipeTamper(func(m fl.Message) fl.Message {
+		if m.Type == TypeHist {
+			m.Payload = append([]byte(nil), m.Payload...)
+			m.Payload[len(m.Payload)-1] ^= 1 // the last column's missing-bin count
+		}
+		return m
+	}))
+	defer ta.Close()
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Passive(ctx, tc, testSeed, xc, 2, nil)
+		done <- err
+	}()
+	_, err := Active(ctx, ta, testSeed, xb, 1, y, nil, Options{})
+	require.ErrorIs(t, err, ErrProtocol)
+	require.Error(t, <-done)
+}
