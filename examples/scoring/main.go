@@ -1,0 +1,432 @@
+// Command scoring is the pre-approval job: the bank scores every enterprise
+// it knows with a jointly trained model, through the credit center's
+// encrypted scoring service, and writes a pre-credit whitelist.
+//
+//	go run ./examples/scoring -out scoring-out
+//	go run ./examples/scoring -model sbt -scores -out scoring-out
+//	go run ./examples/scoring -bank-model out/active_lr.json -center-model out/passive_lr.json \
+//	    -bank bank.csv -center center.csv -out scoring-out
+//
+// Without -bank-model/-center-model it first trains the model federated on
+// the data (built-in synthetic enterprises unless -bank/-center name CSV
+// files). Then the credit center's scoring service starts on loopback with
+// mutual TLS and the bank requests one session: private set intersection of
+// the enterprise ids, threshold keys, encrypted scoring. By default only
+// the grade of each enterprise is decrypted, never its score (-scores asks
+// the center for scores too). It writes to -out:
+//
+//   - grades.csv: id, grade (A is the lowest probability of default), and
+//     with -scores the probability of default and scorecard points;
+//   - whitelist.csv: the enterprises in the best -approve grades with their
+//     pre-approved collateral-free credit line (at most -max-line yuan,
+//     falling by grade) and annual rate (from -rate-min % for grade A to
+//     -rate-max % for the last approved grade).
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/score"
+	"github.com/veil-fl/veil/fl/vlr"
+	"github.com/veil-fl/veil/model"
+)
+
+type flags struct {
+	modelKind              string
+	bank, center           string
+	bankModel, centerModel string
+	id, label              string
+	rows                   int
+	seed                   int64
+	out                    string
+	scores                 bool
+	grades                 []float64
+	approve                int
+	maxLine                float64
+	rateMin, rateMax       float64
+	epochs, trees, depth   int
+}
+
+func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+	f := &flags{}
+	fs := flag.NewFlagSet("scoring", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.modelKind, "model", "lr", "model to train or load: lr or sbt")
+	fs.StringVar(&f.bank, "bank", "", "the bank's CSV (id, label, features); default: built-in synthetic enterprises")
+	fs.StringVar(&f.center, "center", "", "the credit center's CSV (id, features)")
+	fs.StringVar(&f.bankModel, "bank-model", "", "the bank's half of a trained model (examples/twoparty -out); skips training")
+	fs.StringVar(&f.centerModel, "center-model", "", "the center's half of the same model")
+	fs.StringVar(&f.id, "id", "id", "id column of the CSV files")
+	fs.StringVar(&f.label, "label", "y", "label column of the bank's CSV")
+	fs.IntVar(&f.rows, "rows", 20000, "synthetic enterprises per party")
+	fs.Int64Var(&f.seed, "seed", 1, "synthetic data seed")
+	fs.StringVar(&f.out, "out", "scoring-out", "output folder")
+	fs.BoolVar(&f.scores, "scores", false, "decrypt scores too (probability, points), not only grades")
+	grades := fs.String("grades", "0.02,0.05,0.10,0.20", "probability-of-default cut points between grades A, B, C, ... (ascending)")
+	fs.IntVar(&f.approve, "approve", 2, "number of best grades pre-approved")
+	fs.Float64Var(&f.maxLine, "max-line", 3_000_000, "credit line of grade A, yuan; grade k gets max-line*(approve-k)/approve")
+	fs.Float64Var(&f.rateMin, "rate-min", 3.8, "annual rate of grade A, percent")
+	fs.Float64Var(&f.rateMax, "rate-max", 4.2, "annual rate of the last approved grade, percent")
+	fs.IntVar(&f.epochs, "epochs", 10, "LR epochs when training (Adam, batches of 4096)")
+	fs.IntVar(&f.trees, "trees", 30, "trees when training sbt")
+	fs.IntVar(&f.depth, "depth", 3, "tree depth when training sbt")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if f.modelKind != "lr" && f.modelKind != "sbt" {
+		return nil, fmt.Errorf("-model %q: want lr or sbt", f.modelKind)
+	}
+	if (f.bank == "") != (f.center == "") {
+		return nil, errors.New("-bank and -center go together")
+	}
+	if (f.bankModel == "") != (f.centerModel == "") {
+		return nil, errors.New("-bank-model and -center-model go together")
+	}
+	for _, s := range strings.Split(*grades, ",") {
+		p, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || !(p > 0 && p < 1) || (len(f.grades) > 0 && p <= f.grades[len(f.grades)-1]) {
+			return nil, fmt.Errorf("-grades %q: want ascending probabilities in (0, 1)", *grades)
+		}
+		f.grades = append(f.grades, p)
+	}
+	if len(f.grades) > 25 {
+		return nil, fmt.Errorf("-grades: at most 25 cut points (grades A-Z)")
+	}
+	if f.approve < 1 || f.approve > len(f.grades)+1 {
+		return nil, fmt.Errorf("-approve %d: want 1 .. %d grades", f.approve, len(f.grades)+1)
+	}
+	if !(f.maxLine > 0) || !(f.rateMin > 0) || f.rateMax < f.rateMin {
+		return nil, errors.New("-max-line must be positive and -rate-min <= -rate-max")
+	}
+	return f, nil
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "scoring:", err)
+		os.Exit(1)
+	}
+}
+
+// models holds both halves of the model (the example plays both parties).
+type models struct {
+	lrBank, lrCenter       *model.LRHalf
+	treesBank              *boost.ActiveModel
+	treesCenter            *boost.PassiveModel
+	bankCols, centerCols   []int // table columns in model order
+	bankTable, centerTable *dataset.Table
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	bank, center, err := loadData(f)
+	if err != nil {
+		return err
+	}
+	var m *models
+	if f.bankModel != "" {
+		m, err = loadModels(f, bank, center)
+	} else {
+		log.Info("training the model federated", "model", f.modelKind, "bank", bank.Name, "center", center.Name)
+		m, err = train(ctx, f, bank, center)
+	}
+	if err != nil {
+		return err
+	}
+
+	cuts := make([]float64, len(f.grades))
+	for i, p := range f.grades {
+		cuts[i] = math.Log(p / (1 - p))
+	}
+	opt := score.Options{Output: score.Bands, Cuts: cuts}
+	if f.scores {
+		opt.Output = score.Scores
+	}
+	log.Info("starting the credit center's scoring service on loopback", "output", opt.Output.String())
+	start := time.Now()
+	res, st, err := scoreAll(ctx, m, opt)
+	if err != nil {
+		return err
+	}
+	sec := time.Since(start).Seconds()
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return err
+	}
+	counts, approved, err := writeOutputs(f, res)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "scored %d of the bank's %d enterprises (known to both parties) in %.1f s: %.0f records/s including alignment and keys; %.1f MiB exchanged\n",
+		len(res.IDs), bank.Rows(), sec, float64(len(res.IDs))/sec, float64(st.SentBytes+st.RecvBytes)/(1<<20))
+	for g, c := range counts {
+		fmt.Fprintf(stdout, "  grade %c: %d\n", 'A'+g, c)
+	}
+	fmt.Fprintf(stdout, "pre-approved %d enterprises (grades A-%c); wrote %s and %s\n", approved, 'A'+f.approve-1,
+		filepath.Join(f.out, "grades.csv"), filepath.Join(f.out, "whitelist.csv"))
+	return nil
+}
+
+func loadData(f *flags) (bank, center *dataset.Table, err error) {
+	if f.bank == "" {
+		return dataset.Synthesize(dataset.SynthOptions{Rows: f.rows, Seed: f.seed})
+	}
+	if bank, err = dataset.ReadCSV(f.bank, dataset.CSVOptions{IDColumn: f.id, LabelColumn: f.label}); err != nil {
+		return nil, nil, err
+	}
+	if center, err = dataset.ReadCSV(f.center, dataset.CSVOptions{IDColumn: f.id}); err != nil {
+		return nil, nil, err
+	}
+	return bank, center, nil
+}
+
+// columns maps model feature names to table columns.
+func columns(t *dataset.Table, names []string) ([]int, error) {
+	cols := make([]int, len(names))
+	for j, n := range names {
+		c, ok := t.ColumnIndex(n)
+		if !ok {
+			return nil, fmt.Errorf("the model's column %q is not in %s", n, t.Name)
+		}
+		cols[j] = c
+	}
+	return cols, nil
+}
+
+func allColumns(t *dataset.Table) []int {
+	cols := make([]int, t.Cols())
+	for j := range cols {
+		cols[j] = j
+	}
+	return cols
+}
+
+func loadModels(f *flags, bank, center *dataset.Table) (*models, error) {
+	m := &models{bankTable: bank, centerTable: center}
+	open := func(path string, load func(io.Reader) error) error {
+		r, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		if err := load(r); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
+	}
+	var err error
+	if f.modelKind == "lr" {
+		err = errors.Join(
+			open(f.bankModel, func(r io.Reader) (err error) { m.lrBank, err = model.LoadLRHalf(r); return }),
+			open(f.centerModel, func(r io.Reader) (err error) { m.lrCenter, err = model.LoadLRHalf(r); return }))
+		if err != nil {
+			return nil, err
+		}
+		if m.bankCols, err = columns(bank, m.lrBank.Features); err != nil {
+			return nil, err
+		}
+		m.centerCols, err = columns(center, m.lrCenter.Features)
+		return m, err
+	}
+	err = errors.Join(
+		open(f.bankModel, func(r io.Reader) (err error) { m.treesBank, err = boost.LoadActiveModel(r); return }),
+		open(f.centerModel, func(r io.Reader) (err error) { m.treesCenter, err = boost.LoadPassiveModel(r); return }))
+	if err != nil {
+		return nil, err
+	}
+	if bank.Cols() != m.treesBank.Binning.Dim() || center.Cols() != m.treesCenter.Binning.Dim() {
+		return nil, fmt.Errorf("the ensemble has %d + %d columns, the tables %d + %d", m.treesBank.Binning.Dim(), m.treesCenter.Binning.Dim(), bank.Cols(), center.Cols())
+	}
+	m.bankCols, m.centerCols = allColumns(bank), allColumns(center)
+	return m, nil
+}
+
+// train runs federated training of the chosen model on the aligned pair,
+// both parties in this process over the in-memory transport.
+func train(ctx context.Context, f *flags, bank, center *dataset.Table) (*models, error) {
+	rb, rc := dataset.Align(bank, center)
+	ab, ac := bank.Select(rb), center.Select(rc)
+	m := &models{bankTable: bank, centerTable: center, bankCols: allColumns(bank), centerCols: allColumns(center)}
+	ta, tc := fl.NewPipe()
+	defer ta.Close()
+	defer tc.Close()
+	seed := []byte("veil-scoring-example-training-seed")
+	done := make(chan error, 1)
+	if f.modelKind == "sbt" {
+		opt := boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth}}
+		var pr *boost.PassiveResult
+		go func() {
+			var err error
+			pr, err = boost.TrainPassive(ctx, tc, seed, ac.X, ac.Cols())
+			done <- err
+		}()
+		ar, err := boost.TrainActive(ctx, ta, seed, ab.X, ab.Cols(), ab.Labels, opt, nil)
+		if err := errors.Join(err, <-done); err != nil {
+			return nil, err
+		}
+		m.treesBank, m.treesCenter = &ar.ActiveModel, &pr.PassiveModel
+		return m, nil
+	}
+	half := func(party string, t *dataset.Table) (*model.LRHalf, []float64, error) {
+		st, err := model.FitStandardizer(t.X, t.Cols())
+		if err != nil {
+			return nil, nil, err
+		}
+		st.Clip = 5
+		x := make([]float64, len(t.X))
+		return &model.LRHalf{Version: model.LRVersion, Party: party, Features: t.Columns, Standardizer: st}, x, st.Transform(t.X, x)
+	}
+	hb, xb, err := half("active", ab)
+	if err != nil {
+		return nil, err
+	}
+	hc, xc, err := half("passive", ac)
+	if err != nil {
+		return nil, err
+	}
+	var pr *vlr.Result
+	go func() {
+		var err error
+		pr, err = vlr.TrainPassive(ctx, tc, seed, vlr.Data{X: xc, Cols: ac.Cols()})
+		done <- err
+	}()
+	ar, err := vlr.TrainActive(ctx, ta, seed, vlr.Data{X: xb, Cols: ab.Cols(), Y: ab.Labels}, vlr.Options{Epochs: f.epochs, BatchSize: 4096,
+		Optimizer: model.OptimizerOptions{Name: "adam", LearningRate: 0.1}}, nil)
+	if err := errors.Join(err, <-done); err != nil {
+		return nil, err
+	}
+	hb.Weights, hb.Intercept, hc.Weights = ar.Weights, ar.Intercept, pr.Weights
+	m.lrBank, m.lrCenter = hb, hc
+	return m, nil
+}
+
+// scoreAll starts the center's service on loopback and runs one bank
+// session over every enterprise the bank knows.
+func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored, fl.Stats, error) {
+	pki, err := fl.NewTestPKI("center", "bank")
+	if err != nil {
+		return nil, fl.Stats{}, err
+	}
+	centerTable := selectColumns(m.centerTable, m.centerCols)
+	svc := &score.Service{Table: centerTable, LR: m.lrCenter, Trees: m.treesCenter, Options: opt,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := svc.Prepare(); err != nil {
+		return nil, fl.Stats{}, err
+	}
+	srv, addr, err := fl.Listen("127.0.0.1:0", svc.Handle, fl.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+	if err != nil {
+		return nil, fl.Stats{}, err
+	}
+	defer srv.Close()
+	t, err := fl.Dial(ctx, addr.String(), fl.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
+	if err != nil {
+		return nil, fl.Stats{}, err
+	}
+	defer t.Close()
+	bank := selectColumns(m.bankTable, m.bankCols)
+	var res *score.Scored
+	if m.lrBank != nil {
+		res, err = score.RequestLR(ctx, t, bank.IDs, bank.X, m.lrBank, opt)
+	} else {
+		res, err = score.RequestTrees(ctx, t, bank.IDs, bank.X, bank.Cols(), m.treesBank, opt)
+	}
+	return res, t.Stats(), err
+}
+
+// selectColumns returns t with the given columns, in that order.
+func selectColumns(t *dataset.Table, cols []int) *dataset.Table {
+	out := &dataset.Table{Name: t.Name, IDs: t.IDs, Labels: t.Labels, X: make([]float64, t.Rows()*len(cols))}
+	for _, c := range cols {
+		out.Columns = append(out.Columns, t.Columns[c])
+	}
+	d := t.Cols()
+	for i := range t.Rows() {
+		for j, c := range cols {
+			out.X[i*len(cols)+j] = t.X[i*d+c]
+		}
+	}
+	return out
+}
+
+// writeOutputs writes grades.csv and whitelist.csv; it returns the count
+// per grade and the number pre-approved.
+func writeOutputs(f *flags, res *score.Scored) ([]int, int, error) {
+	counts := make([]int, len(f.grades)+1)
+	gf, err := os.Create(filepath.Join(f.out, "grades.csv"))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer gf.Close()
+	wf, err := os.Create(filepath.Join(f.out, "whitelist.csv"))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer wf.Close()
+	g, w := csv.NewWriter(gf), csv.NewWriter(wf)
+	head := []string{"id", "grade"}
+	if f.scores {
+		head = append(head, "probability_of_default", "points")
+	}
+	card := model.Scorecard{}
+	if err := g.Write(head); err != nil {
+		return nil, 0, err
+	}
+	if err := w.Write([]string{"id", "grade", "credit_line_yuan", "annual_rate_percent"}); err != nil {
+		return nil, 0, err
+	}
+	approved := 0
+	for i, id := range res.IDs {
+		b := res.Bands[i]
+		counts[b]++
+		grade := string(rune('A' + b))
+		row := []string{id, grade}
+		if f.scores {
+			z := res.Logits[i]
+			row = append(row, strconv.FormatFloat(model.Logistic(z), 'f', 6, 64), strconv.FormatFloat(card.PointsFromLogit(z), 'f', 1, 64))
+		}
+		if err := g.Write(row); err != nil {
+			return nil, 0, err
+		}
+		if b < f.approve {
+			line := f.maxLine * float64(f.approve-b) / float64(f.approve)
+			rate := f.rateMin
+			if f.approve > 1 {
+				rate += (f.rateMax - f.rateMin) * float64(b) / float64(f.approve-1)
+			}
+			approved++
+			if err := w.Write([]string{id, grade, strconv.FormatFloat(math.Round(line), 'f', 0, 64), strconv.FormatFloat(rate, 'f', 2, 64)}); err != nil {
+				return nil, 0, err
+			}
+		}
+	}
+	for _, c := range []*csv.Writer{g, w} {
+		c.Flush()
+		if err := c.Error(); err != nil {
+			return nil, 0, err
+		}
+	}
+	return counts, approved, errors.Join(gf.Close(), wf.Close())
+}
