@@ -60,9 +60,14 @@ func (o Output) String() string {
 	return fmt.Sprintf("output(%d)", int(o))
 }
 
-// DefaultBatchRows is the default number of records per batch: four
-// ciphertexts of Linear14 slots, enough for both cores to work on one batch.
-const DefaultBatchRows = 4 << 13
+// Default batch sizes. A linear batch of four ciphertexts of Linear14 slots
+// keeps both cores busy on one batch; a tree batch carries one ciphertext per
+// pair of center splits per 8192 records (0.75-1 MiB each), so it stays at
+// one ciphertext width.
+const (
+	DefaultBatchRows      = 4 << 13
+	DefaultTreesBatchRows = 1 << 13
+)
 
 // Options configures a scoring run. Both parties pass the same options; the
 // run stops with ErrMismatch otherwise, so the center decides what it agrees
@@ -77,13 +82,16 @@ type Options struct {
 	// scorecard-point boundaries. Optional with Scores (Result.Bands is then
 	// computed from the decrypted logits).
 	Cuts []float64
-	// BatchRows is the number of records per batch (DefaultBatchRows if 0).
-	// Memory per run is a few batches of ciphertexts: for trees about
-	// (center splits / 2) x BatchRows / 8192 MiB per batch in flight.
+	// BatchRows is the number of records per batch (0: DefaultBatchRows
+	// for linear models, DefaultTreesBatchRows for trees). Memory per run is
+	// a few batches of ciphertexts: for linear models about BatchRows / 8192
+	// MiB per batch in flight, for trees (center splits / 2) times that.
 	BatchRows int
 }
 
-func (o Options) normalize() (Options, error) {
+func (o Options) normalize() (Options, error) { return o.normalizeFor(DefaultBatchRows) }
+
+func (o Options) normalizeFor(batchRows int) (Options, error) {
 	if o.Output == 0 {
 		o.Output = Scores
 		if len(o.Cuts) > 0 {
@@ -102,7 +110,7 @@ func (o Options) normalize() (Options, error) {
 		}
 	}
 	if o.BatchRows == 0 {
-		o.BatchRows = DefaultBatchRows
+		o.BatchRows = batchRows
 	}
 	if o.BatchRows < 1 || o.BatchRows > 1<<20 {
 		return o, fmt.Errorf("%w: batch of %d rows, want 1 .. 2^20", ErrOptions, o.BatchRows)

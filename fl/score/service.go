@@ -55,7 +55,9 @@ type Service struct {
 	Options Options
 	// MaxSessions bounds concurrent sessions (default 32); more are refused
 	// with ErrBusy, so memory stays bounded: per session, the alignment of
-	// up to MaxRows ids and a few batches of ciphertexts (Options.BatchRows).
+	// the bank's ids (32 bytes per id and party; serve with
+	// fl.GRPCOptions.MaxMessageSize to cap how many a bank may send) and a
+	// few batches of ciphertexts (Options.BatchRows).
 	MaxSessions int
 	// SessionTimeout bounds a whole session (default 10 minutes).
 	SessionTimeout time.Duration

@@ -138,7 +138,7 @@ func (pl *treePlan) coefficients(bins [][]uint8, lo, hi int, constant []float64,
 // scores, nor the bank's splits or leaf weights. From the bank it learns how
 // its own splits nest in each tree (which it sees in training already).
 func TreesPassive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.PassiveModel, x []float64, d int, opt Options) error {
-	o, err := opt.normalize()
+	o, err := opt.normalizeFor(DefaultTreesBatchRows)
 	if err != nil {
 		return fl.Fail(ctx, t, err)
 	}
@@ -224,7 +224,7 @@ func checkLinks(links []splitLink, splits []boost.PassiveSplit) error {
 // encrypted path indicators and learns, per record, the logit (Scores) or
 // only the band (Bands); never the center's split decisions.
 func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.ActiveModel, x []float64, d int, opt Options) (*Result, error) {
-	o, err := opt.normalize()
+	o, err := opt.normalizeFor(DefaultTreesBatchRows)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
