@@ -39,22 +39,23 @@ func (p *Party) AddPlain(v *Vector, u []float64) error {
 	parallelFor(len(v.Cts), func(lo, hi int) {
 		w := p.worker()
 		for c := lo; c < hi; c++ {
-			errs[c] = p.addPlainCt(w, v.Cts[c], u[c*per:min((c+1)*per, len(u))])
+			errs[c] = p.addPlainCt(w, v.Cts[c], u[c*per:min((c+1)*per, len(u))], nil)
 		}
 	})
 	return joinErrs(errs)
 }
 
-// addPlainCt adds u to ct, encoding at 2^encodeLogScale and lifting by an
-// exact power of two to ct's scale, which must be 2^k with k >= encodeLogScale.
-func (p *Party) addPlainCt(w worker, ct *rlwe.Ciphertext, u []float64) error {
+// addPlainCt adds re + i*im (im may be nil) to ct, encoding at
+// 2^encodeLogScale and lifting by an exact power of two to ct's scale, which
+// must be 2^k with k >= encodeLogScale.
+func (p *Party) addPlainCt(w worker, ct *rlwe.Ciphertext, re, im []float64) error {
 	logScale := math.Log2(ct.Scale.Float64())
 	lift := int(math.Round(logScale)) - encodeLogScale
 	if lift < 0 || math.Abs(logScale-math.Round(logScale)) > 1e-9 {
 		return fmt.Errorf("he: adding plaintext to a ciphertext at scale 2^%.3f (want a power of two >= 2^%d)", logScale, encodeLogScale)
 	}
 	pt := ckks.NewPlaintext(p.params.ckks, ct.Level())
-	if err := w.encodeSlots(p.params, u, nil, nil, math.Exp2(encodeLogScale), pt); err != nil {
+	if err := w.encodeSlots(p.params, re, im, nil, math.Exp2(encodeLogScale), pt); err != nil {
 		return err
 	}
 	liftPow2(p.params.ckks.RingQ().AtLevel(ct.Level()), pt.Value, lift)
@@ -78,19 +79,23 @@ const MaxBlindInput = 1 << 8
 
 // BlindSigns is the sanitising step of band scoring (the credit center's, on
 // the bank's encrypted scores). For a SlotReal vector z at level >= 1 and
-// ascending cut points c_0 < ... < c_{m-1}, it returns m vectors y_0..y_{m-1}
-// of z's length, one level lower, with
+// ascending cut points c_0 < ... < c_{m-1}, it returns ceil(m/2) SlotComplex
+// vectors of z's length, one level lower, whose 2*ceil(m/2) real and
+// imaginary parts hold, for each record i, the m values
 //
-//	y_j[i] = a_{j,i} * (z_i - c_{pi_i(j)})
+//	a_{j,i} * (z_i - c_{pi_i(j)})
 //
-// where every factor a_{j,i} is fresh, secret and log-uniform in
-// [1, 2^BlindBits) and pi_i is a fresh secret permutation of the cuts for
-// each record i. Decrypting them tells the count of positive values per
-// record, which is the record's band (the number of cuts below z_i), and
-// nothing that ties a value to a cut: the signs are what is meant to be
-// revealed; the magnitudes a*|z - c| reveal |z - c| only up to the
-// unknown factor (a 2^BlindBits spread). Slots beyond z.Len are zeroed.
-// Needs |z_i - c| < MaxBlindInput for the signs to be exact.
+// (and, when m is odd, a negative blind -a, as if for a cut above every
+// score), where every factor a_{j,i} is fresh, secret
+// and log-uniform in [1, 2^BlindBits) and pi_i is a fresh secret placement of
+// the cuts for each record. Decrypting them tells the count of positive
+// values per record, which is the record's band (the number of cuts below
+// z_i), and nothing that ties a value to a cut: the signs are what is meant
+// to be revealed; the magnitudes a*|z - c| reveal |z - c| only up to the
+// unknown factor (a 2^BlindBits spread). Two comparisons share a slot (one
+// complex plaintext product), halving what is sent and decrypted. Slots
+// beyond z.Len are zeroed. Needs |z_i - c| < MaxBlindInput for the signs
+// to be exact.
 func (p *Party) BlindSigns(z *Vector, cuts []float64) ([]*Vector, error) {
 	var seed [32]byte
 	if _, err := crand.Read(seed[:]); err != nil {
@@ -126,21 +131,24 @@ func (p *Party) blindSigns(z *Vector, cuts []float64, seed [32]byte) ([]*Vector,
 		}
 	}
 	m, per, n := len(cuts), p.params.Slots(), z.Len
+	k := (m + 1) / 2 // outputs, two comparisons each
 	qScale := p.params.ckks.Q()[level]
-	out := make([]*Vector, m)
+	out := make([]*Vector, k)
 	for j := range out {
-		out[j] = &Vector{Layout: SlotReal, Len: n, Cts: make([]*rlwe.Ciphertext, len(z.Cts))}
+		out[j] = &Vector{Layout: SlotComplex, Len: n, Cts: make([]*rlwe.Ciphertext, len(z.Cts))}
 	}
 	errs := make([]error, len(z.Cts))
 	parallelFor(len(z.Cts), func(lo, hi int) {
 		w := p.worker()
 		pt := ckks.NewPlaintext(p.params.ckks, level)
-		factor := make([][]float64, m)
-		offset := make([][]float64, m)
+		// factor[pos], offset[pos]: position pos is part pos%2 (real,
+		// imaginary) of output pos/2.
+		factor := make([][]float64, 2*k)
+		offset := make([][]float64, 2*k)
 		for j := range factor {
 			factor[j], offset[j] = make([]float64, per), make([]float64, per)
 		}
-		perm := make([]int, m)
+		perm := make([]int, 2*k)
 		for c := lo; c < hi; c++ {
 			// One stream per ciphertext, so the draws do not depend on how
 			// the work is split between goroutines.
@@ -153,18 +161,25 @@ func (p *Party) blindSigns(z *Vector, cuts []float64, seed [32]byte) ([]*Vector,
 			rows := min(per, n-c*per)
 			for i := range rows {
 				for j := range perm {
-					perm[j] = j
+					perm[j] = j // position j gets cut perm[j]; cut m (odd m) is the spare
 				}
-				rng.Shuffle(m, func(a, b int) { perm[a], perm[b] = perm[b], perm[a] })
-				for j := range m {
+				rng.Shuffle(len(perm), func(a, b int) { perm[a], perm[b] = perm[b], perm[a] })
+				for pos, cut := range perm {
 					a := math.Exp2(BlindBits * rng.Float64())
-					factor[j][i], offset[j][i] = a, -a*cuts[perm[j]]
+					if cut == m { // the spare place: a cut above every score
+						factor[pos][i], offset[pos][i] = 0, -a
+						continue
+					}
+					factor[pos][i], offset[pos][i] = a, -a*cuts[cut]
 				}
 			}
-			for j := range m {
-				clear(factor[j][rows:])
-				clear(offset[j][rows:])
-				err := w.encodeSlots(p.params, factor[j], nil, nil, float64(qScale), pt)
+			for j := range k {
+				for _, pos := range []int{2 * j, 2*j + 1} {
+					clear(factor[pos][rows:])
+					clear(offset[pos][rows:])
+				}
+				// (z + i*0)(a + i*b) - (a*c + i*b*d) = a(z - c) + i*b(z - d)
+				err := w.encodeSlots(p.params, factor[2*j], factor[2*j+1], nil, float64(qScale), pt)
 				var ct *rlwe.Ciphertext
 				if err == nil {
 					ct, err = w.eval.MulNew(z.Cts[c], pt)
@@ -173,7 +188,7 @@ func (p *Party) blindSigns(z *Vector, cuts []float64, seed [32]byte) ([]*Vector,
 					err = w.eval.Rescale(ct, ct)
 				}
 				if err == nil {
-					err = p.addPlainCt(w, ct, offset[j])
+					err = p.addPlainCt(w, ct, offset[2*j], offset[2*j+1])
 				}
 				if err != nil {
 					errs[c] = err

@@ -111,16 +111,23 @@ func TestBlindSigns(t *testing.T) {
 	require.NoError(t, err)
 	ys, err := center.BlindSigns(enc, cuts)
 	require.NoError(t, err)
-	require.Len(t, ys, len(cuts))
-	dec := make([][]float64, len(ys))
-	for j, y := range ys {
+	require.Len(t, ys, (len(cuts)+1)/2)
+	// values[i] holds record i's 2*len(ys) decrypted parts.
+	values := make([][]float64, len(z))
+	for _, y := range ys {
 		require.Equal(t, 1, y.Level())
-		dec[j] = decryptFor(t, bank, center, y)
+		require.Equal(t, SlotComplex, y.Layout)
+		share, err := bank.DecryptShare(y)
+		require.NoError(t, err)
+		c, err := center.DecryptComplex(y, share)
+		require.NoError(t, err)
+		for i := range z {
+			values[i] = append(values[i], real(c[i]), imag(c[i]))
+		}
 	}
 	for i := range z {
 		pos := 0
-		for j := range ys {
-			v := dec[j][i]
+		for j, v := range values[i] {
 			if v > 0 {
 				pos++
 			}
@@ -137,19 +144,40 @@ func TestBlindSigns(t *testing.T) {
 	}
 
 	// The same record's values come in a different cut order from record
-	// to record: the slot of the largest cut is not fixed.
-	firstNeg := map[int]bool{}
+	// to record: the place of the negative ones is not fixed.
+	negAt := map[int]bool{}
 	for i := range 200 {
-		if z[i] < cuts[0] { // all four negative: order shows in magnitudes only
-			continue
-		}
-		for j := range ys {
-			if dec[j][i] < 0 {
-				firstNeg[j] = true
+		for j, v := range values[i] {
+			if v < 0 {
+				negAt[j] = true
 			}
 		}
 	}
-	require.Greater(t, len(firstNeg), 1, "negative values always sit in one output")
+	require.Greater(t, len(negAt), 1, "negative values always sit in one place")
+
+	t.Run("odd number of cuts", func(t *testing.T) {
+		odd := cuts[:3]
+		ys, err := center.BlindSigns(enc, odd)
+		require.NoError(t, err)
+		require.Len(t, ys, 2)
+		pos := make([]int, len(z))
+		for _, y := range ys {
+			share, err := bank.DecryptShare(y)
+			require.NoError(t, err)
+			c, err := center.DecryptComplex(y, share)
+			require.NoError(t, err)
+			for i := range z {
+				for _, v := range []float64{real(c[i]), imag(c[i])} {
+					if v > 0 {
+						pos[i]++
+					}
+				}
+			}
+		}
+		for i := range z {
+			require.Equal(t, band(z[i], odd), pos[i], "record %d: the spare place counts as a cut above", i)
+		}
+	})
 
 	for _, bad := range [][]float64{nil, {1, 0}, {0, 0}, {math.NaN()}, {MaxBlindInput}} {
 		_, err := center.BlindSigns(enc, bad)

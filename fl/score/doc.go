@@ -29,7 +29,8 @@
 //   - Bands: the logit is never decrypted. The bank sends Enc(z); the center
 //     returns, per record, one value per cut point c, a * (z - c) with a fresh
 //     secret factor a log-uniform in [1, 2^12) and the cuts in a fresh secret
-//     order per record (he.BlindSigns), and helps decrypt those only. The
+//     order per record, two per slot (he.BlindSigns; an odd count gets a
+//     spare negative value), and helps decrypt those only. The
 //     bank counts the positive ones: the band. What it learns beyond the band
 //     is the blinded magnitudes, which place |z - c| only within a factor of
 //     2^12 and cannot be tied to a particular cut. Approve/decline is one cut.

@@ -371,29 +371,32 @@ func reveal(p *he.Party, o Options, z *he.Vector, out []byte, res *Result, lo, h
 		}
 		return nil
 	}
-	m := len(o.Cuts)
-	parts, err := fl.SplitParts(out, 2*m)
+	k := (len(o.Cuts) + 1) / 2 // two comparisons per vector (he.BlindSigns)
+	parts, err := fl.SplitParts(out, 2*k)
 	if err != nil {
 		return fmt.Errorf("score: the center's answer: %w", err)
 	}
-	for j := range m {
+	for j := range k {
 		y, err := params.UnmarshalVector(parts[j])
-		if err == nil && (y.Layout != he.SlotReal || y.Len != hi-lo) {
-			err = fmt.Errorf("%w: blinded comparison %d is a %s vector of %d, want %d", ErrProtocol, j, y.Layout, y.Len, hi-lo)
+		if err == nil && (y.Layout != he.SlotComplex || y.Len != hi-lo) {
+			err = fmt.Errorf("%w: blinded comparisons %d are a %s vector of %d, want slot-complex %d", ErrProtocol, j, y.Layout, y.Len, hi-lo)
 		}
 		if err != nil {
 			return fmt.Errorf("score: the center's blinded comparisons: %w", err)
 		}
-		share, err := params.UnmarshalDecryptionShare(parts[m+j])
+		share, err := params.UnmarshalDecryptionShare(parts[k+j])
 		if err != nil {
 			return fmt.Errorf("score: the center's share: %w", err)
 		}
-		signs, err := p.Decrypt(y, share)
+		signs, err := p.DecryptComplex(y, share)
 		if err != nil {
 			return fmt.Errorf("score: decrypting blinded comparisons: %w", err)
 		}
 		for i, s := range signs {
-			if s > 0 {
+			if real(s) > 0 {
+				res.Bands[lo+i]++
+			}
+			if imag(s) > 0 {
 				res.Bands[lo+i]++
 			}
 		}
