@@ -311,8 +311,8 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 	if err != nil {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("woe: decryption share from the center: %w", err))
 	}
-	if v.Layout != he.CoeffGrid || v.Len != F*K {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: counts of %d values, want %d", ErrProtocol, v.Len, F*K))
+	if err := fl.CheckVector(p, v, "event counts", fl.VectorWant{Layout: he.CoeffGrid, Len: F * K, Level: fl.AnyLevel}); err != nil {
+		return nil, fl.Fail(ctx, t, err)
 	}
 	cum, err := party.Decrypt(v, share)
 	if err != nil {
@@ -463,6 +463,9 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	labels, err := p.UnmarshalVector(b)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("woe: labels from the bank: %w", err))
+	}
+	if err := fl.CheckVector(p, labels, "labels", fl.VectorWant{Layout: he.Coeff, Len: n, Level: p.MaxLevel()}); err != nil {
+		return nil, fl.Fail(ctx, t, err)
 	}
 	hs, err := party.Histograms([]*he.Vector{labels}, he.HistogramSpec{Bins: bins, K: K})
 	if err != nil {
