@@ -158,9 +158,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	cuts := make([]float64, len(f.grades))
-	for i, p := range f.grades {
-		cuts[i] = math.Log(p / (1 - p))
+	cuts, err := score.ProbabilityCuts(f.grades)
+	if err != nil {
+		return err
 	}
 	opt := score.Options{Output: score.Bands, Cuts: cuts}
 	if f.scores {

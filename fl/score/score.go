@@ -9,6 +9,7 @@ import (
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/model"
 )
 
 // Message types of a scoring run.
@@ -78,8 +79,8 @@ type Options struct {
 	Output Output
 	// Cuts are the band boundaries on the logit scale, ascending, each in
 	// (-he.MaxBlindInput, he.MaxBlindInput). A record's band is the number of
-	// cuts strictly below its logit. model.LogitCuts converts probability or
-	// scorecard-point boundaries. Optional with Scores (Result.Bands is then
+	// cuts strictly below its logit. ProbabilityCuts and PointCuts convert
+	// boundaries on those scales. Optional with Scores (Result.Bands is then
 	// computed from the decrypted logits).
 	Cuts []float64
 	// BatchRows is the number of records per batch (0: DefaultBatchRows
@@ -137,6 +138,45 @@ type Result struct {
 	Logits []float64
 	// Bands are the records' bands (when cut points were given).
 	Bands []int
+}
+
+// Probabilities returns the probabilities of default of a Scores result.
+func (r *Result) Probabilities() []float64 {
+	p := make([]float64, len(r.Logits))
+	for i, z := range r.Logits {
+		p[i] = model.Logistic(z)
+	}
+	return p
+}
+
+// ProbabilityCuts converts ascending probability-of-default boundaries into
+// logit cut points: a record's band is the number of boundaries its
+// probability exceeds.
+func ProbabilityCuts(probs []float64) ([]float64, error) {
+	cuts := make([]float64, len(probs))
+	for i, p := range probs {
+		if !(p > 0 && p < 1) || (i > 0 && p <= probs[i-1]) {
+			return nil, fmt.Errorf("%w: probability boundaries must ascend strictly within (0, 1), got %v", ErrOptions, probs)
+		}
+		cuts[i] = math.Log(p / (1 - p))
+	}
+	return cuts, nil
+}
+
+// PointCuts converts scorecard-point boundaries (any order) into ascending
+// logit cut points. Points fall as risk rises, so a record's band is the
+// number of boundaries its points fall below (or on).
+func PointCuts(card model.Scorecard, points []float64) ([]float64, error) {
+	p0, p1 := card.PointsFromLogit(0), card.PointsFromLogit(1)
+	if !(p0 > p1) {
+		return nil, fmt.Errorf("%w: a scorecard whose points do not fall with the logit", ErrOptions)
+	}
+	cuts := make([]float64, len(points))
+	for i, pt := range points {
+		cuts[i] = (p0 - pt) / (p0 - p1)
+	}
+	slices.Sort(cuts)
+	return cuts, nil
 }
 
 // setup opens a run (TypeSetup).

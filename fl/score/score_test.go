@@ -332,3 +332,28 @@ func TestHostileMessages(t *testing.T) {
 		require.False(t, errors.Is(be, context.DeadlineExceeded))
 	})
 }
+
+func TestCutConversions(t *testing.T) {
+	cuts, err := ProbabilityCuts([]float64{0.02, 0.1, 0.5})
+	require.NoError(t, err)
+	for i, p := range []float64{0.02, 0.1, 0.5} {
+		require.InDelta(t, p, model.Logistic(cuts[i]), 1e-12)
+	}
+	for _, bad := range [][]float64{{0}, {0.2, 0.1}, {1}, {math.NaN()}} {
+		_, err := ProbabilityCuts(bad)
+		require.ErrorIs(t, err, ErrOptions)
+	}
+	card := model.Scorecard{}
+	pc, err := PointCuts(card, []float64{600, 500, 550})
+	require.NoError(t, err)
+	require.IsIncreasing(t, pc)
+	for _, c := range pc {
+		pts := card.PointsFromLogit(c)
+		require.True(t, math.Abs(pts-600) < 1e-9 || math.Abs(pts-500) < 1e-9 || math.Abs(pts-550) < 1e-9, "%v", pts)
+	}
+	// Points of 560 are below 600 and above 550 and 500: one boundary.
+	z := (card.PointsFromLogit(0) - 560) / (card.PointsFromLogit(0) - card.PointsFromLogit(1))
+	require.Equal(t, 1, Band(z, pc))
+	res := &Result{Logits: []float64{0}}
+	require.Equal(t, []float64{0.5}, res.Probabilities())
+}
