@@ -135,6 +135,24 @@ func (s CheckpointStore) Save(index int, digest [32]byte, state any) error {
 	return nil
 }
 
+// DropAfter removes the checkpoints after step index: the parties agreed to
+// resume from index, so later ones belong to an abandoned run and must not
+// be mixed with the peer's of the new run.
+func (s CheckpointStore) DropAfter(index int) error {
+	all, err := s.list()
+	if err != nil {
+		return err
+	}
+	for _, i := range all {
+		if i > index {
+			if err := os.Remove(s.path(i)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("fl: checkpoint folder: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // list returns the indices of this store's files, ascending.
 func (s CheckpointStore) list() ([]int, error) {
 	if !s.Enabled() {

@@ -65,6 +65,12 @@ func TestCheckpointStore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []int{2}, got)
 
+	require.NoError(t, s.Save(3, d, testState{N: 3}))
+	require.NoError(t, s.DropAfter(2))
+	got, err = s.Indices(d)
+	require.NoError(t, err)
+	require.Equal(t, []int{2}, got)
+
 	// Disabled store.
 	var off CheckpointStore
 	require.NoError(t, off.Save(1, d, testState{}))

@@ -109,9 +109,13 @@ func compareTrees(t *testing.T, ar *ActiveResult, pr *PassiveResult, ref *model.
 // TestMatchesReference: federated trees equal the plaintext reference's,
 // node for node.
 func TestMatchesReference(t *testing.T) {
-	const n, db, dc = 4000, 3, 4
+	const db, dc = 3, 4
+	n, trees := 4000, 5
+	if testing.Short() { // the race detector's pass
+		n, trees = 1500, 2
+	}
 	xb, xc, y := synthetic(n, db, dc, 1)
-	opt := Options{GBDTOptions: model.GBDTOptions{Trees: 5, MaxDepth: 3}}
+	opt := Options{GBDTOptions: model.GBDTOptions{Trees: trees, MaxDepth: 3}}
 	ar, pr := trainPair(t, xb, xc, y, db, dc, opt)
 	ref, err := model.TrainGBDT(model.JoinColumns(xb, db, xc, dc), y, db+dc, opt.GBDTOptions)
 	require.NoError(t, err)

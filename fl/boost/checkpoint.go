@@ -109,7 +109,13 @@ func agree(ctx context.Context, t fl.Transport, store fl.CheckpointStore, opt Op
 		return local, 0, fl.Fail(ctx, t, err)
 	}
 	k, err := fl.AgreeResume(ctx, t, cfg, have)
-	return local, k, err
+	if err != nil {
+		return local, 0, err
+	}
+	if err := store.DropAfter(k); err != nil {
+		return local, 0, fl.Fail(ctx, t, err)
+	}
+	return local, k, nil
 }
 
 // splitGain is BestSplit's gain of a split with these children's sums.

@@ -116,7 +116,14 @@ func agree(ctx context.Context, t fl.Transport, store fl.CheckpointStore, opt Op
 	if err != nil {
 		return 0, fl.Fail(ctx, t, err)
 	}
-	return fl.AgreeResume(ctx, t, cfg, have)
+	k, err := fl.AgreeResume(ctx, t, cfg, have)
+	if err != nil {
+		return 0, err
+	}
+	if err := store.DropAfter(k); err != nil {
+		return 0, fl.Fail(ctx, t, err)
+	}
+	return k, nil
 }
 
 // restore loads the checkpoint of an epoch into w and optim.

@@ -59,14 +59,18 @@ func trainPair(t *testing.T, xb, xc, y []float64, db, dc int, opt Options) (bank
 // reference trained the same way: same polynomial sigmoid, same optimizer,
 // same batches. Weights agree to 1e-5, losses to 1e-4.
 func TestMatchesReference(t *testing.T) {
-	const n, db, dc = 3000, 3, 4
+	const db, dc = 3, 4
+	n, batch := 3000, 1000
+	if testing.Short() { // the race detector's pass
+		n, batch = 800, 400
+	}
 	xb, xc, y := synthetic(n, db, dc, 7)
 	cases := []struct {
 		name string
 		opt  Options
 	}{
 		{"full batch sgd", Options{Epochs: 8, TrackLoss: true}},
-		{"mini-batch adam l2", Options{Epochs: 3, BatchSize: 1000, Seed: 5, Optimizer: model.OptimizerOptions{Name: "adam", L2: 0.01}}},
+		{"mini-batch adam l2", Options{Epochs: 3, BatchSize: batch, Seed: 5, Optimizer: model.OptimizerOptions{Name: "adam", L2: 0.01}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
