@@ -33,4 +33,12 @@
 // Bins are not shuffled: cumulative hessian sums grow with the bin index
 // (hessians are positive), so any shuffle of the candidates would be undone by
 // sorting them; the threshold values stay with the center.
+//
+// With Options.Checkpoint (and PassiveOptions.Checkpoint on the center's
+// side) each party saves its half after every tree: the bank its trees and
+// the training logits, the center its splits. Restarted with the same
+// options and data, the parties agree on the latest tree both saved and go
+// on with fresh keys; the result is the uninterrupted run's model bit for
+// bit, since splits are chosen on noise-snapped histograms and leaf weights,
+// gains and logits come from the bank's exact sums.
 package boost

@@ -33,4 +33,11 @@
 // sends its partial scores for the rows to score in plaintext, as FATE does,
 // so the bank learns u_c per scored row. Use encrypted scoring where that is
 // not acceptable.
+//
+// With Options.Checkpoint (and PassiveOptions.Checkpoint on the center's
+// side) each party saves its weights, optimizer state and losses after every
+// epoch; restarted with the same options and data, the parties agree on the
+// latest epoch both saved and go on from there with fresh keys (Result.Resumed).
+// The epochs run again draw fresh CKKS noise, so the final weights match an
+// uninterrupted run to the decryption precision, not bit for bit.
 package vlr
