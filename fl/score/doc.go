@@ -10,7 +10,8 @@
 // on the previous one); the bank combines homomorphically:
 //
 //   - linear: Enc(u_c) + u_b, one plaintext addition (LinearActive,
-//     LinearPassive);
+//     LinearPassive; a WOE scorecard's partial points go through the same
+//     path on the logit scale: ScorecardActive, ScorecardPassive);
 //   - trees: the center encrypts, per record and center split k, e_k = 1 when
 //     the record satisfies the center's splits down to k and goes left at k
 //     (two per slot); every path indicator is affine in the e's, so the bank

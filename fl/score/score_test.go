@@ -3,6 +3,7 @@ package score
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -356,4 +357,54 @@ func TestCutConversions(t *testing.T) {
 	require.Equal(t, 1, Band(z, pc))
 	res := &Result{Logits: []float64{0}}
 	require.Equal(t, []float64{0.5}, res.Probabilities())
+}
+
+func TestScorecard(t *testing.T) {
+	bank, center := parties(t)
+	r := rand.New(rand.NewPCG(4, 4))
+	const n, d = 3000, 3
+	card := model.Scorecard{BasePoints: 600, PDO: 40, BaseOdds: 2}
+	half := func(party string, base float64) *model.ScorecardHalf {
+		h := &model.ScorecardHalf{Version: model.ScorecardVersion, Party: party, BasePoints: base}
+		for c := range d {
+			h.Features = append(h.Features, model.ScorecardFeature{Name: fmt.Sprint("f", c), Column: c,
+				Cuts: []float64{-0.5, 0.5}, Points: normals(r, 3, 20), MissingPoints: -5})
+		}
+		require.NoError(t, h.Validate())
+		return h
+	}
+	hb, hc := half(model.Active, 555), half(model.Passive, 0)
+	xb, xc := normals(r, n*d, 1), normals(r, n*d, 1)
+	xc[4] = math.NaN()
+	pb, pc := make([]float64, n), make([]float64, n)
+	require.NoError(t, hb.PartialPoints(xb, d, pb))
+	require.NoError(t, hc.PartialPoints(xc, d, pc))
+	bounds := []float64{520, 560, 600}
+	cuts, err := PointCuts(card, bounds)
+	require.NoError(t, err)
+	o := Options{Output: Scores, Cuts: cuts}
+	var res *Result
+	be, ce, _ := run(nil,
+		func(ctx context.Context, tr fl.Transport) (err error) {
+			res, err = ScorecardActive(ctx, tr, bank, card, hb, xb, d, o)
+			return err
+		},
+		func(ctx context.Context, tr fl.Transport) error {
+			return ScorecardPassive(ctx, tr, center, card, hc, xc, d, o)
+		})
+	require.NoError(t, be)
+	require.NoError(t, ce)
+	for i := range pb {
+		points := pb[i] + pc[i]
+		require.InDelta(t, points, card.PointsFromLogit(res.Logits[i]), 1e-3, "record %d", i)
+		below := 0 // boundaries the points fall below or on
+		for _, b := range bounds {
+			if points < b {
+				below++
+			}
+		}
+		if math.Abs(points-520) > 1e-3 && math.Abs(points-560) > 1e-3 && math.Abs(points-600) > 1e-3 {
+			require.Equal(t, below, res.Bands[i], "record %d with %v points", i, points)
+		}
+	}
 }
