@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tuneinsight/lattigo/v5/ring"
 )
 
 // histPlain is the float64 reference: cumulative bin sums per group and feature.
@@ -129,4 +130,103 @@ func TestHistogramPlan(t *testing.T) {
 	}
 	_, err = center.PrepareHistograms(HistogramSpec{Bins: spec.Bins, K: K, Groups: []int{0, n}}, n, 0)
 	require.Error(t, err)
+}
+
+// histPolyRef is the direct construction of the kernel's polynomial: the 0/1
+// coefficients written in Montgomery form, then lattigo's NTT.
+func histPolyRef(p *Party, rq *ring.Ring, spec HistogramSpec, f, start, end, S int) ring.Poly {
+	poly := rq.NewPoly()
+	N := p.params.N()
+	ones := newMontOnes(rq)
+	for j := start; j < end; j++ {
+		off := j - start
+		for b := int(spec.Bins[f][j]); b < spec.K; b++ {
+			pos := b
+			if spec.Perm != nil {
+				pos = spec.Perm[f][b]
+			}
+			for l := range poly.Coeffs {
+				if e := S*pos - off; e >= 0 {
+					poly.Coeffs[l][e] = ones.one[l]
+				} else {
+					poly.Coeffs[l][N+e] = ones.minusOne[l]
+				}
+			}
+		}
+	}
+	rq.NTT(poly, poly)
+	return poly
+}
+
+// The kernel's structured transform equals lattigo's NTT of the polynomial,
+// and its 128-bit accumulation equals lattigo's Montgomery products, value
+// for value, for several bin counts, permutations, partial chunks and groups
+// long enough to fold.
+func TestHistogramKernelExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	bank, center := pairFor(t, Hist13, KeySpec{Pack: true})
+	p := center.Params()
+	for _, c := range []struct {
+		K, n int
+		perm bool
+	}{{32, 40 * 256, false}, {32, 300, true}, {20, 1000, false}, {256, 100, true}, {2, 5000, false}, {1, 50, false}} {
+		S := HistogramChunk(p, c.K)
+		spec := HistogramSpec{Bins: randBins(r, 2, c.n, c.K, 0.1), K: c.K}
+		if c.perm {
+			spec.Perm = [][]int{r.Perm(c.K), r.Perm(c.K)}
+		}
+		level := p.set.DecryptLevel
+		rq := p.ckks.RingQ().AtLevel(level)
+		kern := newHistKernel(rq, c.K, S)
+		ones := newMontOnes(rq)
+		idx := make([]uint16, S)
+		for f := range spec.Bins {
+			tab := kern.table(ones, nil)
+			if c.perm {
+				tab = kern.table(ones, spec.Perm[f])
+			}
+			for start := 0; start < c.n; start += S {
+				end := min(start+S, c.n)
+				got := rq.NewPoly()
+				kern.chunkIndex(idx, spec.Bins[f], start, end)
+				kern.poly(tab, idx, got)
+				require.True(t, rq.Equal(got, histPolyRef(center, rq, spec, f, start, end, S)), "K=%d f=%d chunk at %d", c.K, f, start)
+			}
+		}
+
+		g, err := bank.EncryptCoeffs(randVec(r, c.n, 1), S)
+		require.NoError(t, err)
+		groups := []int{0, c.n}
+		if c.n > 2*S {
+			groups = []int{0, S, c.n}
+		}
+		sparse := center.histSparse([]*Vector{g}, spec, groups, nil, level)
+		for gi := 0; gi+1 < len(groups); gi++ {
+			for f := range spec.Bins {
+				want := [2]ring.Poly{rq.NewPoly(), rq.NewPoly()}
+				for start := groups[gi]; start < groups[gi+1]; start += S {
+					pt := histPolyRef(center, rq, spec, f, start, min(start+S, groups[gi+1]), S)
+					for comp := range want {
+						rq.MulCoeffsMontgomeryThenAdd(g.Cts[start/S].Value[comp], pt, want[comp])
+					}
+				}
+				ct := sparse[gi*len(spec.Bins)+f]
+				for comp := range want {
+					require.True(t, rq.Equal(ct.Value[comp], want[comp]), "K=%d group %d feature %d", c.K, gi, f)
+				}
+			}
+		}
+		// A plan caching one of the two features gives the same products.
+		plan, err := center.PrepareHistograms(spec, c.n, int64(16*p.N()*((c.n+S-1)/S)))
+		require.NoError(t, err)
+		require.NotNil(t, plan.polys[0])
+		require.Nil(t, plan.polys[1])
+		planned := center.histSparse([]*Vector{g}, spec, []int{0, c.n}, plan, level)
+		direct := center.histSparse([]*Vector{g}, spec, []int{0, c.n}, nil, level)
+		for i := range direct {
+			for comp := 0; comp < 2; comp++ {
+				require.True(t, rq.Equal(planned[i].Value[comp], direct[i].Value[comp]))
+			}
+		}
+	}
 }
