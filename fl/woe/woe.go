@@ -298,9 +298,9 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 	if err != nil {
 		return nil, err
 	}
-	parts, err := unframe(b, 3)
+	parts, err := fl.SplitParts(b, 3)
 	if err != nil {
-		return nil, fl.Fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center's histograms: %w", ErrProtocol, err))
 	}
 	F := len(ack.Bins)
 	v, err := p.UnmarshalVector(parts[0])
@@ -485,7 +485,7 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	if err != nil {
 		return nil, err
 	}
-	if err := t.Send(ctx, fl.Message{Type: TypeHist, Payload: frame(mv, ms, encodeRowCounts(bins, nb))}); err != nil {
+	if err := t.Send(ctx, fl.Message{Type: TypeHist, Payload: fl.JoinParts(mv, ms, encodeRowCounts(bins, nb))}); err != nil {
 		return nil, err
 	}
 	var r result
@@ -565,38 +565,6 @@ func decodeRowCounts(b []byte, nb []int, n int) ([][]float64, error) {
 	return out, nil
 }
 
-// frame concatenates length-prefixed parts.
-func frame(parts ...[]byte) []byte {
-	n := 0
-	for _, p := range parts {
-		n += 8 + len(p)
-	}
-	b := make([]byte, 0, n)
-	for _, p := range parts {
-		b = binary.LittleEndian.AppendUint64(b, uint64(len(p)))
-		b = append(b, p...)
-	}
-	return b
-}
-
-func unframe(b []byte, want int) ([][]byte, error) {
-	var parts [][]byte
-	for len(b) > 0 {
-		if len(b) < 8 {
-			return nil, fmt.Errorf("%w: truncated frame", ErrProtocol)
-		}
-		n := binary.LittleEndian.Uint64(b)
-		if n > uint64(len(b)-8) {
-			return nil, fmt.Errorf("%w: frame of %d bytes in %d", ErrProtocol, n, len(b)-8)
-		}
-		parts = append(parts, b[8:8+n])
-		b = b[8+n:]
-	}
-	if len(parts) != want {
-		return nil, fmt.Errorf("%w: %d parts, want %d", ErrProtocol, len(parts), want)
-	}
-	return parts, nil
-}
 
 // ScorePassive is the center's side of federated scorecard scoring: it
 // sends the partial points of its half for the rows of x (its raw columns,

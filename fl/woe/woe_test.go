@@ -2,7 +2,6 @@ package woe
 
 import (
 	"context"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -244,35 +243,6 @@ func TestScoring(t *testing.T) {
 	_, err = ScoreActive(ctx, ta, hb, xb, 2)
 	require.ErrorIs(t, err, ErrProtocol)
 	<-done
-}
-
-func TestUnframe(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		b    []byte
-		want int
-		ok   bool
-	}{
-		{"two parts", frame([]byte("ab"), nil), 2, true},
-		{"wrong count", frame([]byte("ab")), 2, false},
-		{"truncated", frame([]byte("abc"))[:9], 1, false},
-		{"short header", []byte{1, 2}, 1, false},
-	} {
-		_, err := unframe(tc.b, tc.want)
-		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrProtocol)) {
-			t.Errorf("%s: %v", tc.name, err)
-		}
-	}
-}
-
-func FuzzUnframe(f *testing.F) {
-	f.Add(frame([]byte("x"), []byte("yz")), 2)
-	f.Fuzz(func(t *testing.T, b []byte, want int) {
-		parts, err := unframe(b, want)
-		if err == nil && len(parts) != want {
-			t.Fatalf("%d parts, want %d", len(parts), want)
-		}
-	})
 }
 
 // TestDefaultCredit checks the must-show figure: federated WOE/IV of the
