@@ -565,7 +565,6 @@ func decodeRowCounts(b []byte, nb []int, n int) ([][]float64, error) {
 	return out, nil
 }
 
-
 // ScorePassive is the center's side of federated scorecard scoring: it
 // sends the partial points of its half for the rows of x (its raw columns,
 // row-major n x d, rows in the agreed order). The bank learns them, as it
