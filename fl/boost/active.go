@@ -312,28 +312,31 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 			gv[j], hv[j] = a.g[i]*scale, a.h[i]*scale
 		}
 	}
-	encG, err := a.party.EncryptCoeffs(gv, a.S)
-	if err != nil {
-		return err
-	}
-	encH, err := a.party.EncryptCoeffs(hv, a.S)
-	if err != nil {
-		return err
-	}
 	rows := make([][]int32, len(lvl))
 	for k, nd := range lvl {
 		rows[k] = nd.rows
 	}
-	mg, err := a.p.MarshalVector(encG)
-	if err != nil {
-		return err
-	}
-	mh, err := a.p.MarshalVector(encH)
-	if err != nil {
-		return err
-	}
-	if err := a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(encodeLevel(level{Rows: rows, Compute: compute}), mg, mh)}); err != nil {
-		return err
+	// The level goes in parts of levelChunks ciphertexts per vector, so that
+	// neither party ever holds the whole level's serialised gradients and no
+	// message outgrows the transport's limit; the first part carries the
+	// level's rows.
+	desc := encodeLevel(level{Rows: rows, Compute: compute})
+	for lo := 0; lo < len(packed); lo += levelChunks * a.S {
+		hi := min(lo+levelChunks*a.S, len(packed))
+		var ms [2][]byte
+		for i, v := range [2][]float64{gv[lo:hi], hv[lo:hi]} {
+			enc, err := a.party.EncryptCoeffs(v, a.S)
+			if err != nil {
+				return err
+			}
+			if ms[i], err = a.p.MarshalVector(enc); err != nil {
+				return err
+			}
+		}
+		if err := a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(desc, ms[0], ms[1])}); err != nil {
+			return err
+		}
+		desc = nil
 	}
 	b, err := fl.Expect(ctx, a.t, TypeHist)
 	if err != nil {

@@ -20,8 +20,13 @@ const (
 )
 
 // protocolVersion guards the setup message. Version 2 added the bank's
-// feature count and the agreement on a checkpoint to resume from.
-const protocolVersion = 2
+// feature count and the agreement on a checkpoint to resume from; version 3
+// sends each level's gradients in parts of levelChunks ciphertexts.
+const protocolVersion = 3
+
+// levelChunks is the number of ciphertexts per vector in one part of a
+// level message (64 MiB per vector).
+var levelChunks = 256
 
 // ErrProtocol reports a peer message that breaks the protocol.
 var ErrProtocol = errors.New("boost: protocol violation")

@@ -106,7 +106,11 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 			if err != nil {
 				return nil, fl.Fail(ctx, t, err)
 			}
-			if err := passiveHist(ctx, t, party, p, lvl, parts[1:], bins, plan, K, S); err != nil {
+			gh, err := recvGradients(ctx, t, p, lvl, parts[1:], S)
+			if err != nil {
+				return nil, err
+			}
+			if err := passiveHist(ctx, t, party, p, lvl, gh, bins, plan, K, S); err != nil {
 				return nil, err
 			}
 			var sm splitMsg
@@ -162,7 +166,11 @@ const maxThreshold = 1.7976931348623157e308
 // passiveHist computes the encrypted histograms of the level's computed
 // nodes and sends them with this party's decryption shares: the bank, and
 // only the bank, decrypts them.
-func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, vecs [][]byte, bins [][]uint8, plan *he.HistogramPlan, K, S int) error {
+// recvGradients reads the level's encrypted gradients and hessians: first
+// the parts that came with the level's rows, then further level messages
+// of levelChunks ciphertexts per vector until the computed nodes' rows are
+// covered.
+func recvGradients(ctx context.Context, t fl.Transport, p he.Params, lvl level, first [][]byte, S int) ([]*he.Vector, error) {
 	// The bank packs the computed nodes' rows, each group but the last
 	// padded to a multiple of S.
 	packed := 0
@@ -172,20 +180,48 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 			packed = (packed + S - 1) / S * S
 		}
 	}
-	var gh []*he.Vector
-	for _, b := range vecs {
-		v, err := p.UnmarshalVector(b)
-		if err == nil {
-			err = fl.CheckVector(p, v, "gradients", fl.VectorWant{Layout: he.Coeff, Len: packed, Level: p.MaxLevel()})
-		}
-		if err == nil && v.Chunk != S {
-			err = fmt.Errorf("%w: gradients in chunks of %d, want %d", fl.ErrUnexpectedVector, v.Chunk, S)
-		}
-		if err != nil {
-			return fl.Fail(ctx, t, fmt.Errorf("boost: gradients from the bank: %w", err))
-		}
-		gh = append(gh, v)
+	if packed == 0 {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: a level with no rows to compute", ErrProtocol))
 	}
+	gh := []*he.Vector{{Layout: he.Coeff, Len: packed, Chunk: S}, {Layout: he.Coeff, Len: packed, Chunk: S}}
+	vecs := first
+	for lo := 0; lo < packed; lo += levelChunks * S {
+		if lo > 0 {
+			b, err := fl.Expect(ctx, t, TypeLevel)
+			if err != nil {
+				return nil, err
+			}
+			parts, err := unframe(b, 3)
+			if err == nil && len(parts[0]) != 0 {
+				err = fmt.Errorf("%w: level rows in a later part of the level", ErrProtocol)
+			}
+			if err != nil {
+				return nil, fl.Fail(ctx, t, err)
+			}
+			vecs = parts[1:]
+		}
+		want := min(levelChunks*S, packed-lo)
+		for i, b := range vecs {
+			v, err := p.UnmarshalVector(b)
+			if err == nil {
+				err = fl.CheckVector(p, v, "gradients", fl.VectorWant{Layout: he.Coeff, Len: want, Level: p.MaxLevel()})
+			}
+			if err == nil && v.Chunk != S {
+				err = fmt.Errorf("%w: gradients in chunks of %d, want %d", fl.ErrUnexpectedVector, v.Chunk, S)
+			}
+			if err != nil {
+				return nil, fl.Fail(ctx, t, fmt.Errorf("boost: gradients from the bank: %w", err))
+			}
+			gh[i].Cts = append(gh[i].Cts, v.Cts...)
+		}
+	}
+	return gh, nil
+}
+
+// passiveHist computes the encrypted histograms of the level's computed
+// nodes and sends them with this party's decryption shares: the bank, and
+// only the bank, decrypts them.
+func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, plan *he.HistogramPlan, K, S int) error {
 	n := len(bins[0])
 	var hs []*he.Vector
 	var err error
