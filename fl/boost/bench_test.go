@@ -57,7 +57,8 @@ func BenchmarkTree100kx30x300d5(b *testing.B) {
 
 // BenchmarkMemory1Mx50x50 trains one depth-3 tree on 1,000,000 rows with 50
 // bank and 50 center columns and reports the Go runtime's peak memory for
-// both parties together (run under /usr/bin/time for the process's peak RSS).
+// both parties together in one process; BenchmarkMemory1Mx50x50Processes
+// measures each party's peak in its own process.
 func BenchmarkMemory1Mx50x50(b *testing.B) {
 	const db, dc = 50, 50
 	xb, xc, y := benchData(1_000_000, db, dc, 2)
