@@ -283,9 +283,7 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 	// Rows in packed order, -1 for padding: every group but the last is
 	// padded to the chunk boundary.
 	var packed []int32
-	var groups []int
 	for i, k := range compute {
-		groups = append(groups, len(packed))
 		packed = append(packed, lvl[k].rows...)
 		if i < len(compute)-1 {
 			for len(packed)%a.S != 0 {
@@ -293,7 +291,6 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 			}
 		}
 	}
-	groups = append(groups, len(packed))
 	// Scale g and h by a power of two that fills the decryption headroom:
 	// the flooding noise is fixed in absolute terms, so the larger the
 	// values, the smaller the relative error (2^-19 absolute becomes about
