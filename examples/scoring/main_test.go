@@ -26,6 +26,9 @@ func readCSV(t *testing.T, path string) [][]string {
 func TestWhitelist(t *testing.T) {
 	for _, m := range []string{"lr", "sbt"} {
 		t.Run(m, func(t *testing.T) {
+			if testing.Short() && m == "sbt" {
+				t.Skip("-short (the race pass): LR only")
+			}
 			dir := t.TempDir()
 			var out, log bytes.Buffer
 			args := []string{"-model", m, "-rows", "1500", "-epochs", "3", "-trees", "3", "-out", dir, "-scores", "-approve", "3"}

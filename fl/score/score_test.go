@@ -144,7 +144,11 @@ func splitModel(t testing.TB, n, db, dc, trees int, seed uint64) (*model.GBDT, *
 
 func TestTrees(t *testing.T) {
 	bank, center := parties(t)
-	const n, db, dc = 10000, 3, 4
+	const db, dc = 3, 4
+	n := 10000
+	if testing.Short() { // the race detector's pass
+		n = 2000
+	}
 	g, am, pm, xb, xc := splitModel(t, n, db, dc, 12, 3)
 	want, err := g.PredictLogit(model.JoinColumns(xb, db, xc, dc), db+dc)
 	require.NoError(t, err)
@@ -162,7 +166,7 @@ func TestTrees(t *testing.T) {
 				func(ctx context.Context, tr fl.Transport) error { return TreesPassive(ctx, tr, center, pm, xc, dc, o) })
 			require.NoError(t, be)
 			require.NoError(t, ce)
-			t.Logf("%.0f bytes per record both ways", float64(st.SentBytes+st.RecvBytes)/n)
+			t.Logf("%.0f bytes per record both ways", float64(st.SentBytes+st.RecvBytes)/float64(n))
 			o, _ := o.normalize()
 			agreement(t, res, want, o)
 		})
