@@ -77,6 +77,11 @@ func Swap(ctx context.Context, t Transport, m Message, want string) ([]byte, err
 // with its own key share. Only this party learns the values.
 func DecryptWithPeer(ctx context.Context, t Transport, p *he.Party, v *he.Vector) ([]float64, error) {
 	p.DropToDecryptLevel(v)
+	// v was computed from ciphertexts the helper may have made and this
+	// party's private plaintexts: fresh randomness before it leaves.
+	if err := p.Rerandomize(v); err != nil {
+		return nil, err
+	}
 	data, err := p.Params().MarshalVector(v)
 	if err != nil {
 		return nil, err

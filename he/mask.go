@@ -3,6 +3,7 @@ package he
 import (
 	"fmt"
 
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/ring"
 	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 )
@@ -50,4 +51,36 @@ func (p *Party) MaskCoeffs(v *Vector, reveal func(i int) bool) error {
 		rq.Add(ct.Value[0], mask, ct.Value[0])
 	}
 	return nil
+}
+
+// Rerandomize adds a fresh encryption of zero under the collective public
+// key to every ciphertext of v, in place. A ciphertext computed from the
+// peer's ciphertexts and this party's private plaintexts (a product with its
+// binning polynomials, its weights, its blinding factors, or the sum with its
+// own partial scores) is a deterministic function of them: the peer, who
+// knows its own ciphertexts, could solve for the plaintexts from the result's
+// components. Rerandomizing before the result leaves the party makes both
+// components fresh RLWE samples; the decryption's noise flooding then hides
+// the remaining noise. Call it before sending such a vector, or before
+// computing a decryption share of it that goes out with it.
+func (p *Party) Rerandomize(v *Vector) error {
+	if err := v.check(p.params); err != nil {
+		return err
+	}
+	errs := make([]error, len(v.Cts))
+	parallelFor(len(v.Cts), func(lo, hi int) {
+		encr := p.encryptor.ShallowCopy()
+		for c := lo; c < hi; c++ {
+			ct := v.Cts[c]
+			zero := rlwe.NewCiphertext(p.params.ckks, 1, ct.Level())
+			zero.IsNTT = ct.IsNTT
+			if errs[c] = encr.EncryptZero(zero); errs[c] != nil {
+				return
+			}
+			rq := p.params.ckks.RingQ().AtLevel(ct.Level())
+			rq.Add(ct.Value[0], zero.Value[0], ct.Value[0])
+			rq.Add(ct.Value[1], zero.Value[1], ct.Value[1])
+		}
+	})
+	return joinErrs(errs)
 }

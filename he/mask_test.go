@@ -2,6 +2,7 @@ package he
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -31,4 +32,29 @@ func TestMaskCoeffs(t *testing.T) {
 	// A uniform value modulo Q lands within 1 of the truth with probability 2^-78.
 	require.Equal(t, len(vals)-(len(vals)+2)/3, hidden)
 	require.Error(t, bank.MaskCoeffs(&Vector{Layout: SlotReal}, func(int) bool { return true }))
+}
+
+// TestRerandomize: the values stay and both components change. (Without
+// it, a plaintext addition leaves c1 as the peer encrypted it and c0 off by
+// exactly the encoded plaintext: see TestScoresHideBankPart in fl/score.)
+func TestRerandomize(t *testing.T) {
+	for _, s := range ParamSets {
+		bank, center := pairFor(t, s, KeySpec{})
+		r := rand.New(rand.NewPCG(11, 12))
+		vals := randVec(r, 100, 4)
+		v, err := bank.Encrypt(vals)
+		if s.ID == Hist13.ID { // its values sit in coefficients
+			v, err = bank.EncryptCoeffs(vals, 64)
+		}
+		require.NoError(t, err)
+		c0, c1 := *v.Cts[0].Value[0].CopyNew(), *v.Cts[0].Value[1].CopyNew()
+		require.NoError(t, center.Rerandomize(v))
+		require.False(t, c0.Equal(&v.Cts[0].Value[0]))
+		require.False(t, c1.Equal(&v.Cts[0].Value[1]))
+		share, err := center.DecryptShare(v)
+		require.NoError(t, err)
+		got, err := bank.Decrypt(v, share)
+		require.NoError(t, err)
+		require.Less(t, maxAbsErr(got, vals), 1e-5, s.ID)
+	}
 }

@@ -258,6 +258,12 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 	parts := make([][]byte, 0, 4)
 	var shares [][]byte
 	for _, h := range hs {
+		// The histograms are functions of the bank's ciphertexts and the
+		// center's bins: fresh randomness before they leave, or the bank
+		// could solve for the bins from the components.
+		if err := party.Rerandomize(h); err != nil {
+			return err
+		}
 		share, err := party.DecryptShare(h)
 		if err != nil {
 			return err

@@ -316,6 +316,13 @@ func answer(ctx context.Context, t fl.Transport, p *he.Party, o Options, n int) 
 	parts := make([][]byte, 0, 2*len(toDecrypt))
 	shares := make([][]byte, 0, len(toDecrypt))
 	for _, v := range toDecrypt {
+		if o.Output == Bands {
+			// The blinded values are functions of the bank's ciphertext and
+			// the center's secret factors: fresh randomness before they go.
+			if err := p.Rerandomize(v); err != nil {
+				return nil, fl.Fail(ctx, t, err)
+			}
+		}
 		share, err := p.DecryptShare(v)
 		if err != nil {
 			return nil, fl.Fail(ctx, t, err)
@@ -363,6 +370,12 @@ func bankLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, rows 
 		}
 		if o.Output == Scores {
 			p.DropToDecryptLevel(z)
+		}
+		// z is a function of the center's ciphertexts and the bank's
+		// partial scores or tree coefficients: fresh randomness before it
+		// leaves, or the center could subtract or divide them out.
+		if err := p.Rerandomize(z); err != nil {
+			return nil, fl.Fail(ctx, t, err)
 		}
 		zb, err := p.Params().MarshalVector(z)
 		if err != nil {

@@ -1,6 +1,7 @@
 package score
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -409,6 +410,42 @@ func TestScorecard(t *testing.T) {
 		}
 		if math.Abs(points-520) > 1e-3 && math.Abs(points-560) > 1e-3 && math.Abs(points-600) > 1e-3 {
 			require.Equal(t, below, res.Bands[i], "record %d with %v points", i, points)
+		}
+	}
+}
+
+// TestScoresHideBankPart: without rerandomization the bank's encrypted
+// scores would be the center's own ciphertext with c1 untouched and c0 off
+// by exactly the bank's encoded partial scores; the center could subtract.
+// The bank's message must share no component with the center's.
+func TestScoresHideBankPart(t *testing.T) {
+	bank, center := parties(t)
+	r := rand.New(rand.NewPCG(6, 6))
+	n := 500
+	ub, uc := normals(r, n, 1), normals(r, n, 1)
+	var enc, scores []byte
+	watch := fl.PipeTamper(func(m fl.Message) fl.Message {
+		switch m.Type {
+		case TypeEnc:
+			enc = bytes.Clone(m.Payload)
+		case TypeScores:
+			scores = bytes.Clone(m.Payload)
+		}
+		return m
+	})
+	be, ce, _ := run([]fl.PipeOption{watch},
+		func(ctx context.Context, tr fl.Transport) error { _, err := LinearActive(ctx, tr, bank, ub, Options{}); return err },
+		func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, uc, Options{}) })
+	require.NoError(t, be)
+	require.NoError(t, ce)
+	e, err := Params().UnmarshalVector(enc)
+	require.NoError(t, err)
+	z, err := Params().UnmarshalVector(scores)
+	require.NoError(t, err)
+	require.Equal(t, e.Level(), z.Level())
+	for i := range e.Cts {
+		for k := range 2 {
+			require.False(t, e.Cts[i].Value[k].Equal(&z.Cts[i].Value[k]), "ciphertext %d component %d sent back unchanged", i, k)
 		}
 	}
 }

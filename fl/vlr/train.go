@@ -184,6 +184,11 @@ func (a *Active) Epoch(ctx context.Context) (float64, error) {
 			constant[k] = co[0][k] - data.Y[i]
 		}
 		d, err := party.Combine(powers, co[1:], constant)
+		if err == nil {
+			// d is a function of the center's ciphertexts and the bank's
+			// scores and labels: fresh randomness before it leaves.
+			err = party.Rerandomize(d)
+		}
 		if err != nil {
 			return 0, fl.Fail(ctx, t, err)
 		}

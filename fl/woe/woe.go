@@ -473,6 +473,11 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	}
 	h := hs[0]
 	party.DropToDecryptLevel(h)
+	// A function of the bank's label ciphertexts and the center's bins:
+	// fresh randomness before it leaves (he.Rerandomize).
+	if err := party.Rerandomize(h); err != nil {
+		return nil, err
+	}
 	share, err := party.DecryptShare(h)
 	if err != nil {
 		return nil, err
