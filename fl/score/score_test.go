@@ -434,7 +434,10 @@ func TestScoresHideBankPart(t *testing.T) {
 		return m
 	})
 	be, ce, _ := run([]fl.PipeOption{watch},
-		func(ctx context.Context, tr fl.Transport) error { _, err := LinearActive(ctx, tr, bank, ub, Options{}); return err },
+		func(ctx context.Context, tr fl.Transport) error {
+			_, err := LinearActive(ctx, tr, bank, ub, Options{})
+			return err
+		},
 		func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, uc, Options{}) })
 	require.NoError(t, be)
 	require.NoError(t, ce)
