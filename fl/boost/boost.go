@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -178,34 +179,12 @@ type splitMsg struct {
 }
 
 // frame concatenates length-prefixed parts.
-func frame(parts ...[]byte) []byte {
-	n := 0
-	for _, p := range parts {
-		n += 8 + len(p)
-	}
-	b := make([]byte, 0, n)
-	for _, p := range parts {
-		b = binary.LittleEndian.AppendUint64(b, uint64(len(p)))
-		b = append(b, p...)
-	}
-	return b
-}
+func frame(parts ...[]byte) []byte { return fl.JoinParts(parts...) }
 
 func unframe(b []byte, want int) ([][]byte, error) {
-	var parts [][]byte
-	for len(b) > 0 {
-		if len(b) < 8 {
-			return nil, fmt.Errorf("%w: truncated frame", ErrProtocol)
-		}
-		n := binary.LittleEndian.Uint64(b)
-		if n > uint64(len(b)-8) {
-			return nil, fmt.Errorf("%w: frame of %d bytes in %d", ErrProtocol, n, len(b)-8)
-		}
-		parts = append(parts, b[8:8+n])
-		b = b[8+n:]
-	}
-	if len(parts) != want {
-		return nil, fmt.Errorf("%w: %d parts, want %d", ErrProtocol, len(parts), want)
+	parts, err := fl.SplitParts(b, want)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
 	}
 	return parts, nil
 }

@@ -36,21 +36,6 @@ func FuzzDecodeLevel(f *testing.F) {
 
 // FuzzUnframe feeds arbitrary multi-part payloads (histograms, partitions,
 // decisions) to the splitter.
-func FuzzUnframe(f *testing.F) {
-	f.Add(frame([]byte("ab"), nil, []byte("c")), 3)
-	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0}, 1)
-	f.Fuzz(func(t *testing.T, b []byte, want int) {
-		want = want & 15
-		parts, err := unframe(b, want)
-		if err != nil {
-			return
-		}
-		if len(parts) != want || !bytes.Equal(frame(parts...), b) {
-			t.Fatalf("accepted %d parts that do not re-frame to the input", len(parts))
-		}
-	})
-}
-
 func FuzzLoadPassiveModel(f *testing.F) {
 	f.Add([]byte(`{"version":1,"party":"passive","binning":{"cuts":[[1,2]]},"splits":[{"tree":0,"node":0,"feature":0,"bin":1,"threshold":2,"missing_left":true}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
