@@ -45,8 +45,18 @@
 // reveals: MulTransposed folds its result so that every slot holds a full row
 // of X^T v (no partial sums); Histograms zeroes every coefficient that is not
 // a bin sum while packing; Combine is never decrypted by the protocols (its
-// output feeds MulTransposed). Mask adds uniform randomness to values a
-// protocol keeps hidden.
+// output feeds MulTransposed); BlindSigns multiplies by secret factors so that
+// only signs matter. Mask adds uniform randomness to values a protocol keeps
+// hidden.
+//
+// Flooding hides the noise, not the components. A ciphertext a party computes
+// from the peer's ciphertexts and its own private plaintexts (a product with
+// its bins or weights, a sum with its partial scores, a blinding) is a
+// deterministic function of them, and the peer knows its own ciphertexts: it
+// could subtract or divide them out of the result's (c0, c1). So every such
+// result is rerandomized with a fresh encryption of zero (Rerandomize) before
+// it leaves its party, whether it goes out to be decrypted, to have a share
+// made of it, or to be computed on further; the protocols in fl do so.
 //
 // The model is semi-honest: each party follows the protocol and helps decrypt
 // only the vectors the protocol names.
