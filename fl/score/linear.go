@@ -48,7 +48,7 @@ func LinearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64,
 		return nil, fl.Fail(ctx, t, err)
 	}
 	s := setup{Kind: kindLinear, Rows: len(u), Output: o.Output, Cuts: o.Cuts, BatchRows: o.BatchRows}
-	if err := exchangeSetup(ctx, t, s); err != nil {
+	if err := fl.SendJSON(ctx, t, TypeSetup, s); err != nil {
 		return nil, err
 	}
 	level := o.encLevel(0)

@@ -472,11 +472,8 @@ func band(z float64, cuts []float64) int {
 // it, the plaintext counterpart of the Bands output.
 func Band(logit float64, cuts []float64) int { return band(logit, cuts) }
 
-// exchangeSetup sends the bank's setup; recvSetup is the center's side.
-func exchangeSetup(ctx context.Context, t fl.Transport, s setup) error {
-	return fl.SendJSON(ctx, t, TypeSetup, s)
-}
-
+// recvSetup is the center's side of the bank's TypeSetup message: it checks
+// the bank's run against its own.
 func recvSetup(ctx context.Context, t fl.Transport, kind string, rows int, o Options) (setup, error) {
 	var s setup
 	if err := fl.RecvJSON(ctx, t, TypeSetup, &s); err != nil {

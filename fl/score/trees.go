@@ -241,7 +241,7 @@ func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Acti
 	rows := len(x) / max(d, 1)
 	pl := newTreePlan(m)
 	s := setup{Kind: kindTrees, Rows: rows, Output: o.Output, Cuts: o.Cuts, BatchRows: o.BatchRows, Splits: pl.links}
-	if err := exchangeSetup(ctx, t, s); err != nil {
+	if err := fl.SendJSON(ctx, t, TypeSetup, s); err != nil {
 		return nil, err
 	}
 	pairs, level := (len(pl.links)+1)/2, o.encLevel(1)
