@@ -41,6 +41,17 @@ func (b Binning) Dim() int { return len(b.Cuts) }
 // len(Cuts[col]) + 1.
 func (b Binning) NumBins(col int) int { return len(b.Cuts[col]) + 1 }
 
+// Sizes returns every column's number of bins of present values and the
+// largest of them (at least 1): the histogram width the kernels need.
+func (b Binning) Sizes() (perColumn []int, widest int) {
+	perColumn, widest = make([]int, b.Dim()), 1
+	for c := range perColumn {
+		perColumn[c] = b.NumBins(c)
+		widest = max(widest, perColumn[c])
+	}
+	return perColumn, widest
+}
+
 // Validate checks that every column has fewer than MaxBins cuts, all finite
 // and strictly ascending. Its errors wrap ErrBadModel and name the column.
 func (b Binning) Validate() error {

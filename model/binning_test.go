@@ -208,3 +208,14 @@ func TestSortFloats(t *testing.T) {
 		}
 	}
 }
+
+func TestBinningSizes(t *testing.T) {
+	b := Binning{Cuts: [][]float64{{1, 2}, {}, {0.5, 1, 1.5, 2}}}
+	per, widest := b.Sizes()
+	if !slices.Equal(per, []int{3, 1, 5}) || widest != 5 {
+		t.Fatalf("sizes %v, widest %d; want [3 1 5], 5", per, widest)
+	}
+	if per, widest = (Binning{}).Sizes(); len(per) != 0 || widest != 1 {
+		t.Fatalf("empty binning: sizes %v, widest %d; want [], 1", per, widest)
+	}
+}

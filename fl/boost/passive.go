@@ -56,12 +56,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	nb := make([]int, d)
-	K := 1
-	for f := range nb {
-		nb[f] = binning.NumBins(f)
-		K = max(K, nb[f])
-	}
+	nb, K := binning.Sizes()
 	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Bins: nb}); err != nil {
 		return nil, err
 	}

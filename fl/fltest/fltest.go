@@ -135,3 +135,14 @@ func (r *Recorder) Sent() []fl.Message {
 	defer r.mu.Unlock()
 	return append([]fl.Message(nil), r.sent...)
 }
+
+// Session runs the handshake as role, binds t to the session (fl.Bind) and
+// returns the bound transport and the joint seed: a protocol test's session
+// setup. params names the parameter set both sides announce.
+func Session(ctx context.Context, t fl.Transport, role fl.Role, params string) (fl.Transport, []byte, error) {
+	s, err := fl.Handshake(ctx, t, fl.Hello{Role: role, Params: params})
+	if err != nil {
+		return nil, nil, err
+	}
+	return fl.Bind(t, s), s.Seed[:], nil
+}

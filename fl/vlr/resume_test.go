@@ -9,17 +9,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/model"
 )
 
-// session runs the handshake and binds the transport to the session, as a
-// deployment does before training.
+// session is the tests' handshake and binding.
 func session(ctx context.Context, t fl.Transport, role fl.Role) (fl.Transport, []byte, error) {
-	s, err := fl.Handshake(ctx, t, fl.Hello{Role: role, Params: "vlr-test"})
-	if err != nil {
-		return nil, nil, err
-	}
-	return fl.Bind(t, s), s.Seed[:], nil
+	return fltest.Session(ctx, t, role, "vlr-test")
 }
 
 type pairResult struct {

@@ -442,12 +442,7 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	nb := make([]int, d)
-	K := 1
-	for f := range nb {
-		nb[f] = binning.NumBins(f)
-		K = max(K, nb[f])
-	}
+	nb, K := binning.Sizes()
 	if err := fl.SendJSON(ctx, t, TypeSetupAck, setupAck{Version: protocolVersion, Rows: n, Bins: nb, Names: names}); err != nil {
 		return nil, err
 	}
