@@ -419,7 +419,7 @@ func reveal(p *he.Party, o Options, z *he.Vector, out []byte, res *Result, lo, h
 		copy(res.Logits[lo:hi], logits)
 		if res.Bands != nil {
 			for i, z := range logits {
-				res.Bands[lo+i] = band(z, o.Cuts)
+				res.Bands[lo+i] = Band(z, o.Cuts)
 			}
 		}
 		return nil
@@ -457,20 +457,17 @@ func reveal(p *he.Party, o Options, z *he.Vector, out []byte, res *Result, lo, h
 	return nil
 }
 
-// band is the number of cuts strictly below z.
-func band(z float64, cuts []float64) int {
+// Band returns the band of a logit: the number of cut points strictly below
+// it, the plaintext counterpart of the Bands output.
+func Band(logit float64, cuts []float64) int {
 	b := 0
 	for _, c := range cuts {
-		if z > c {
+		if logit > c {
 			b++
 		}
 	}
 	return b
 }
-
-// Band returns the band of a logit: the number of cut points strictly below
-// it, the plaintext counterpart of the Bands output.
-func Band(logit float64, cuts []float64) int { return band(logit, cuts) }
 
 // recvSetup is the center's side of the bank's TypeSetup message: it checks
 // the bank's run against its own.
