@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
-	"github.com/tuneinsight/lattigo/v5/ring"
 )
 
 // HistogramChunk is the number of samples per ciphertext the histogram kernel
@@ -66,8 +65,10 @@ type HistogramPlan struct {
 	spec  HistogramSpec
 	rows  int
 	level int
-	polys [][]ring.Poly // [feature][chunk]; nil when not cached
-	bytes int64
+	// groups[fg][c] holds the polynomials of features fg*histLanes.. for
+	// chunk c, laid out [modulus][coefficient][lane]; nil when not cached.
+	groups [][][]uint64
+	bytes  int64
 }
 
 // Bytes returns the memory the plan's cache holds.
@@ -75,7 +76,8 @@ func (pl *HistogramPlan) Bytes() int64 { return pl.bytes }
 
 // PrepareHistograms builds the plan of spec (one group: Groups must be nil)
 // for vectors of rows values at the decryption level, caching at most
-// budget bytes of polynomials (about 2*N*8 bytes per feature and chunk).
+// budget bytes of polynomials (2*N*8 bytes per chunk and feature, in groups
+// of eight features).
 func (p *Party) PrepareHistograms(spec HistogramSpec, rows int, budget int64) (*HistogramPlan, error) {
 	if spec.Groups != nil {
 		return nil, fmt.Errorf("%w: a histogram plan covers one group of rows in their original order", ErrShape)
@@ -87,35 +89,30 @@ func (p *Party) PrepareHistograms(spec HistogramSpec, rows int, budget int64) (*
 	level := p.params.set.DecryptLevel
 	rq := p.params.ckks.RingQ().AtLevel(level)
 	chunks := (rows + S - 1) / S
-	per := int64(8 * rq.N() * (level + 1))
-	F := len(spec.Bins)
-	pl := &HistogramPlan{spec: spec, rows: rows, level: level, polys: make([][]ring.Poly, F)}
-	ones := newMontOnes(rq)
-	kern := newHistKernel(rq, spec.K, S)
-	var shared histTable
-	if spec.Perm == nil {
-		shared = kern.table(ones, nil)
-	}
-	cached := min(F, int(budget/(per*int64(chunks))))
-	for f := 0; f < cached; f++ {
-		pl.polys[f] = make([]ring.Poly, chunks)
-	}
+	L, N := level+1, rq.N()
+	perGroup := int64(8*L*N*histLanes) * int64(chunks)
+	FG := (len(spec.Bins) + histLanes - 1) / histLanes
+	pl := &HistogramPlan{spec: spec, rows: rows, level: level, groups: make([][][]uint64, FG)}
+	kern := newHistKernel(rq, spec, S)
+	cached := min(FG, int(budget/perGroup))
 	parallelFor(cached, func(lo, hi int) {
-		idx := make([]uint16, S)
-		for f := lo; f < hi; f++ {
-			tab := shared
-			if tab.t == nil {
-				tab = kern.table(ones, spec.Perm[f])
-			}
+		idx := make([]uint16, S*histLanes)
+		for fg := lo; fg < hi; fg++ {
+			tabs := kern.tables(fg)
+			pl.groups[fg] = make([][]uint64, chunks)
 			for c := range chunks {
-				poly := rq.NewPoly()
-				kern.chunkIndex(idx, spec.Bins[f], c*S, min((c+1)*S, rows))
-				kern.poly(tab, idx, poly)
-				pl.polys[f][c] = poly
+				kern.chunkIndex(idx, tabs, fg, c*S, min((c+1)*S, rows))
+				y := make([]uint64, L*N*histLanes)
+				for l := range L {
+					for qb := range kern.Kp {
+						kern.block(tabs, l, qb, idx, y[(l*N+qb*S)*histLanes:(l*N+qb*S+S)*histLanes])
+					}
+				}
+				pl.groups[fg][c] = y
 			}
 		}
 	})
-	pl.bytes = int64(cached*chunks) * per
+	pl.bytes = int64(cached) * perGroup
 	return pl, nil
 }
 
@@ -232,116 +229,91 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 // histSparse returns the sparse products, one per (input, group, feature):
 // input i, group g and feature f at i*G*F + g*F + f.
 //
-// Work goes by (group, block of histFeatures features), handed out to the
+// Work goes by (group, group of histLanes features), handed out to the
 // workers one at a time. Each worker walks its group's chunks block by block
-// (S coefficients of one modulus): it reads the inputs' block once from
-// memory, transforms the block of each feature's polynomial (or reads the
-// plan's), and multiplies it into 128-bit accumulators that stay in cache.
-// Accumulators are reduced every foldEvery chunks and at the end.
+// (S coefficients of one modulus): it transforms the block of the eight
+// features' polynomials at once (or reads the plan's) and multiplies it into
+// limb accumulators for every input ciphertext component. Accumulators are
+// reduced every histFoldEvery chunks and at the end.
 func (p *Party) histSparse(vs []*Vector, spec HistogramSpec, groups []int, plan *HistogramPlan, level int) []*rlwe.Ciphertext {
 	S := HistogramChunk(p.params, spec.K)
 	F, G := len(spec.Bins), len(groups)-1
 	rq := p.params.ckks.RingQ().AtLevel(level)
 	N := rq.N()
-	ones := newMontOnes(rq)
-	kern := newHistKernel(rq, spec.K, S)
-	var shared histTable
-	if spec.Perm == nil {
-		shared = kern.table(ones, nil)
-	}
+	kern := newHistKernel(rq, spec, S)
 	L := level + 1
-	FB := (F + histFeatures - 1) / histFeatures
+	FG := (F + histLanes - 1) / histLanes
+	IC := 2 * len(vs)                 // (input, component) pairs
+	span := N * histLimbs * histLanes // accumulator words per pair and modulus
 	sparse := make([]*rlwe.Ciphertext, len(vs)*G*F)
-	cached := func(f int) bool { return plan != nil && plan.polys[f] != nil }
-	parallelDynamic(G*FB, func(next func() (int, bool)) {
-		idx := make([][]uint16, histFeatures)             // [feature][chunk of the window][S]
-		acc := make([][]uint64, histFeatures*len(vs)*2*L) // [feature][input][component][modulus], (hi, lo) pairs
-		for f := range idx {
-			idx[f] = make([]uint16, histWindow*S)
-		}
-		for i := range acc {
-			acc[i] = make([]uint64, 2*N)
-		}
-		y := make([]uint64, S)
-		tabs := make([]histTable, histFeatures)
-		accs, ins := make([][]uint64, 2*len(vs)), make([][]uint64, 2*len(vs))
+	parallelDynamic(G*FG, func(next func() (int, bool)) {
+		idx := make([]uint16, histWindow*S*histLanes) // [chunk of the window][S][lane]
+		acc := make([]uint64, IC*L*span)              // [pair][modulus][coefficient][limb][lane]
+		y := make([]uint64, S*histLanes)
 		for u, ok := next(); ok; u, ok = next() {
-			g, f0 := u/FB, (u%FB)*histFeatures
-			f1 := min(f0+histFeatures, F)
-			for f := f0; f < f1; f++ {
-				tabs[f-f0] = shared
-				if shared.t == nil && !cached(f) {
-					tabs[f-f0] = kern.table(ones, spec.Perm[f])
-				}
+			g, fg := u/FG, u%FG
+			var planned [][]uint64
+			if plan != nil {
+				planned = plan.groups[fg]
 			}
+			var tabs *histTables
+			if planned == nil {
+				tabs = kern.tables(fg)
+			}
+			clear(acc)
 			c0, c1 := groups[g]/S, (groups[g+1]+S-1)/S
 			for w0 := c0; w0 < c1; w0 += histWindow {
 				w1 := min(w0+histWindow, c1)
-				for f := f0; f < f1; f++ {
-					if !cached(f) {
-						for c := w0; c < w1; c++ {
-							kern.chunkIndex(idx[f-f0][(c-w0)*S:(c-w0+1)*S], spec.Bins[f], c*S, min((c+1)*S, groups[g+1]))
-						}
+				if planned == nil {
+					for c := w0; c < w1; c++ {
+						kern.chunkIndex(idx[(c-w0)*S*histLanes:(c-w0+1)*S*histLanes], tabs, fg, c*S, min((c+1)*S, groups[g+1]))
 					}
 				}
 				for l := 0; l < L; l++ {
-					m := kern.mods[l]
 					for qb := 0; qb < kern.Kp; qb++ {
-						b0, b1 := qb*S, (qb+1)*S
+						b0 := qb * S
 						for c := w0; c < w1; c++ {
-							k := c - c0 // products so far in the group's accumulators
-							for f := f0; f < f1; f++ {
-								yb := y
-								if cached(f) {
-									yb = plan.polys[f][c].Coeffs[l][b0:b1]
-								} else {
-									kern.block(tabs[f-f0], l, qb, idx[f-f0][(c-w0)*S:(c-w0+1)*S], y)
-								}
-								for i, w := range vs {
-									for comp := 0; comp < 2; comp++ {
-										accs[i*2+comp] = acc[(((f-f0)*len(vs)+i)*2+comp)*L+l][2*b0 : 2*b1]
-										ins[i*2+comp] = w.Cts[c].Value[comp].Coeffs[l][b0:b1]
-									}
-								}
-								macc(accs, ins, yb, k == 0)
-								if (k+1)%kern.foldEvery == 0 {
-									for _, a := range accs {
-										fold(a, m.q, m.qInv)
-									}
+							yb := y
+							if planned != nil {
+								yb = planned[c][(l*N+b0)*histLanes : (l*N+b0+S)*histLanes]
+							} else {
+								kern.block(tabs, l, qb, idx[(c-w0)*S*histLanes:(c-w0+1)*S*histLanes], y)
+							}
+							fold := (c-c0+1)%histFoldEvery == 0
+							for pair := range IC {
+								a := acc[(pair*L+l)*span+b0*histLimbs*histLanes:][:S*histLimbs*histLanes]
+								macc8(a, vs[pair/2].Cts[c].Value[pair%2].Coeffs[l][b0:b0+S], yb)
+								if fold {
+									kern.fold(a, l)
 								}
 							}
 						}
 					}
 				}
 			}
-			for f := f0; f < f1; f++ {
-				for i := range vs {
-					out := rlwe.NewCiphertext(p.params.ckks, 1, level)
-					out.IsNTT = true
-					out.Scale = vs[i].Cts[0].Scale
-					for comp := 0; comp < 2; comp++ {
-						for l := 0; l < L; l++ {
-							a, m := acc[(((f-f0)*len(vs)+i)*2+comp)*L+l], kern.mods[l]
-							dst := out.Value[comp].Coeffs[l]
-							for j := range dst {
-								dst[j] = redc128(a[2*j], a[2*j+1], m.q, m.qInv)
-							}
+			lanes := min(histLanes, F-fg*histLanes)
+			dst := make([][]uint64, lanes)
+			for i := range vs {
+				outs := make([]*rlwe.Ciphertext, lanes)
+				for lane := range outs {
+					outs[lane] = rlwe.NewCiphertext(p.params.ckks, 1, level)
+					outs[lane].IsNTT = true
+					outs[lane].Scale = vs[i].Cts[0].Scale
+					sparse[(i*G+g)*F+fg*histLanes+lane] = outs[lane]
+				}
+				for comp := 0; comp < 2; comp++ {
+					for l := 0; l < L; l++ {
+						for lane, out := range outs {
+							dst[lane] = out.Value[comp].Coeffs[l]
 						}
+						kern.reduce(dst, acc[((i*2+comp)*L+l)*span:][:span], l)
 					}
-					sparse[(i*G+g)*F+f] = out
 				}
 			}
 		}
 	})
 	return sparse
 }
-
-// histFeatures features share each read of an input block; histWindow
-// chunks have their table columns prepared at once.
-const (
-	histFeatures = 4
-	histWindow   = 32
-)
 
 // parallelDynamic runs body on every worker; next hands out the work items
 // 0..n-1 one at a time, so that items of different sizes balance.
@@ -356,288 +328,6 @@ func parallelDynamic(n int, body func(next func() (int, bool))) {
 			body(next)
 		}
 	})
-}
-
-// histKernel builds the transformed 0/1 polynomials of the histogram kernel
-// without a generic NTT, and multiplies them into 128-bit accumulators.
-//
-// The coefficients of P(X) = sum_j sum_{b >= bin_j} X^(S*pos(b) - (j - start))
-// with the same residue r modulo S form a vector of K' = N/S values that
-// depends only on the bin of one value j (r = 0 for j = start, r = S - (j -
-// start) otherwise). The first log2(K') stages of lattigo's Cooley-Tukey NTT
-// only combine coefficients of one residue class, with twiddles that depend
-// on the position within the class, so their output is a table lookup: for
-// each (bin, r = 0 or not) the class vector after those stages. The last
-// log2(S) stages run on blocks of S coefficients, one block per table row,
-// while the block is in L1. The result equals lattigo's NTT of the same
-// polynomial exactly (same values mod q, fully reduced).
-type histKernel struct {
-	N, S, Kp, K int
-	mods        []histMod
-	foldEvery   int // products an accumulator holds before a reduction
-}
-
-type histMod struct {
-	q, qInv uint64
-	roots   []uint64 // lattigo's forward NTT roots (bit-reversed, Montgomery form)
-}
-
-// histTable is the output of the first log2(K') NTT stages per modulus,
-// laid out [block][2*(K+1)]: entry r0*(K+1)+bin for the class of r = 0
-// (r0 = 0) or r != 0 (r0 = 1) and bin in [0, K] (K: counts in no bin).
-// tw holds the same entries times the twiddle of the block's next stage,
-// so that stage needs no multiplication.
-type histTable struct{ t, tw [][]uint64 }
-
-func newHistKernel(rq *ring.Ring, K, S int) *histKernel {
-	N := rq.N()
-	k := &histKernel{N: N, S: S, Kp: N / S, K: K, foldEvery: 16}
-	for _, s := range rq.SubRings[:rq.Level()+1] {
-		k.mods = append(k.mods, histMod{q: s.Modulus, qInv: s.MRedConstant, roots: s.RootsForward})
-		// 128-bit sums of products below q^2 stay below q*2^64 for 2^64/q terms.
-		k.foldEvery = min(k.foldEvery, int(^uint64(0)/s.Modulus)-1)
-	}
-	return k
-}
-
-// table returns the first-stage table for a bin permutation (nil: none).
-func (k *histKernel) table(ones montOnes, perm []int) histTable {
-	W := 2 * (k.K + 1)
-	t := histTable{t: make([][]uint64, len(k.mods)), tw: make([][]uint64, len(k.mods))}
-	x := make([]uint64, k.Kp)
-	for l, m := range k.mods {
-		t.t[l], t.tw[l] = make([]uint64, k.Kp*W), make([]uint64, k.Kp*W)
-		for r0 := 0; r0 < 2; r0++ {
-			for bin := 0; bin <= k.K; bin++ {
-				clear(x)
-				for b := bin; b < k.K; b++ {
-					pos := b
-					if perm != nil {
-						pos = perm[b]
-					}
-					switch {
-					case r0 == 0:
-						x[pos] = ones.one[l]
-					case pos > 0: // X^(S*pos - off) = X^(S*(pos-1) + (S - off))
-						x[pos-1] = ones.one[l]
-					default: // X^(-off) = -X^(N - off)
-						x[k.Kp-1] = ones.minusOne[l]
-					}
-				}
-				for mm := 1; mm < k.Kp; mm <<= 1 {
-					h := k.Kp / (2 * mm)
-					for i := 0; i < mm; i++ {
-						F := m.roots[mm+i]
-						for j := 2 * i * h; j < 2*i*h+h; j++ {
-							u, v := x[j], ring.MRed(x[j+h], F, m.q, m.qInv)
-							x[j], x[j+h] = ring.CRed(u+v, m.q), ring.CRed(u+m.q-v, m.q)
-						}
-					}
-				}
-				for qb := 0; qb < k.Kp; qb++ {
-					t.t[l][qb*W+r0*(k.K+1)+bin] = x[qb]
-					t.tw[l][qb*W+r0*(k.K+1)+bin] = ring.MRed(x[qb], m.roots[k.Kp+qb], m.q, m.qInv)
-				}
-			}
-		}
-	}
-	return t
-}
-
-// chunkIndex writes the table column of each residue r of the chunk of
-// values [start, end) of bins (values beyond end count in no bin).
-func (k *histKernel) chunkIndex(idx []uint16, bins []uint8, start, end int) {
-	for r := range idx {
-		off := (k.S - r) % k.S
-		bin := k.K
-		if j := start + off; j < end {
-			bin = min(int(bins[j]), k.K)
-		}
-		if r != 0 {
-			bin += k.K + 1
-		}
-		idx[r] = uint16(bin)
-	}
-}
-
-// block writes into y (S values) block qb of the transformed polynomial at
-// modulus l, fully reduced. S is at least 32 (K at most 256).
-func (k *histKernel) block(t histTable, l, qb int, idx []uint16, y []uint64) {
-	m := k.mods[l]
-	Q, qInv, twoQ := m.q, m.qInv, 2*m.q
-	W := 2 * (k.K + 1)
-	row, roww := t.t[l][qb*W:qb*W+W], t.tw[l][qb*W:qb*W+W]
-	S := k.S
-	y, idx = y[:S], idx[:S]
-	// Values stay below 4q: each butterfly reduces its first input below 2q.
-	// The first stage reads the tables.
-	h := S / 2
-	for j, c := range idx[:h] {
-		u, v := row[c], roww[idx[j+h]]
-		y[j], y[j+h] = u+v, u+twoQ-v
-	}
-	mm := 2 * k.Kp
-	for h = S / 4; h >= 8; h >>= 1 {
-		roots := m.roots[mm+qb*(S/(2*h)):]
-		for i, j1 := 0, 0; j1 < S; i, j1 = i+1, j1+2*h {
-			F := roots[i]
-			for j := j1; j < j1+h; j += 8 {
-				x, z := (*[8]uint64)(y[j:j+8]), (*[8]uint64)(y[j+h:j+h+8])
-				bfly(&x[0], &z[0], F, Q, qInv, twoQ)
-				bfly(&x[1], &z[1], F, Q, qInv, twoQ)
-				bfly(&x[2], &z[2], F, Q, qInv, twoQ)
-				bfly(&x[3], &z[3], F, Q, qInv, twoQ)
-				bfly(&x[4], &z[4], F, Q, qInv, twoQ)
-				bfly(&x[5], &z[5], F, Q, qInv, twoQ)
-				bfly(&x[6], &z[6], F, Q, qInv, twoQ)
-				bfly(&x[7], &z[7], F, Q, qInv, twoQ)
-			}
-		}
-		mm <<= 1
-	}
-	// h = 4, 2, 1: eight values at a time.
-	r4, r2, r1 := m.roots[mm+qb*(S/8):], m.roots[2*mm+qb*(S/4):], m.roots[4*mm+qb*(S/2):]
-	for j := 0; j < S; j += 8 {
-		x := (*[8]uint64)(y[j : j+8])
-		F := r4[j/8]
-		bfly(&x[0], &x[4], F, Q, qInv, twoQ)
-		bfly(&x[1], &x[5], F, Q, qInv, twoQ)
-		bfly(&x[2], &x[6], F, Q, qInv, twoQ)
-		bfly(&x[3], &x[7], F, Q, qInv, twoQ)
-		F0, F1 := r2[j/4], r2[j/4+1]
-		bfly(&x[0], &x[2], F0, Q, qInv, twoQ)
-		bfly(&x[1], &x[3], F0, Q, qInv, twoQ)
-		bfly(&x[4], &x[6], F1, Q, qInv, twoQ)
-		bfly(&x[5], &x[7], F1, Q, qInv, twoQ)
-		f := (*[4]uint64)(r1[j/2 : j/2+4])
-		bfly(&x[0], &x[1], f[0], Q, qInv, twoQ)
-		bfly(&x[2], &x[3], f[1], Q, qInv, twoQ)
-		bfly(&x[4], &x[5], f[2], Q, qInv, twoQ)
-		bfly(&x[6], &x[7], f[3], Q, qInv, twoQ)
-		for i, v := range x {
-			if v >= twoQ {
-				v -= twoQ
-			}
-			if v >= Q {
-				v -= Q
-			}
-			x[i] = v
-		}
-	}
-}
-
-// bfly is lattigo's lazy Cooley-Tukey butterfly on values below 4q.
-func bfly(x, z *uint64, F, Q, qInv, twoQ uint64) {
-	u := *x
-	if u >= twoQ {
-		u -= twoQ
-	}
-	v := ring.MRedLazy(*z, F, Q, qInv)
-	*x, *z = u+v, u+twoQ-v
-}
-
-// poly writes the whole transformed polynomial of one chunk into poly.
-func (k *histKernel) poly(t histTable, idx []uint16, poly ring.Poly) {
-	for l := range k.mods {
-		for qb := 0; qb < k.Kp; qb++ {
-			k.block(t, l, qb, idx, poly.Coeffs[l][qb*k.S:(qb+1)*k.S])
-		}
-	}
-}
-
-// macc adds the 128-bit products as[i][j]*y[j] to accs[i] (hi, lo pairs);
-// set overwrites accs instead. Four products per coefficient share each
-// load of y.
-func macc(accs, as [][]uint64, y []uint64, set bool) {
-	for len(as) >= 4 {
-		macc4(accs[0], accs[1], accs[2], accs[3], as[0], as[1], as[2], as[3], y, set)
-		accs, as = accs[4:], as[4:]
-	}
-	for i := range as {
-		macc1(accs[i], as[i], y, set)
-	}
-}
-
-func macc1(acc, a, y []uint64, set bool) {
-	a = a[:len(y)]
-	acc = acc[:2*len(y)]
-	if set {
-		for j, yj := range y {
-			acc[2*j], acc[2*j+1] = bits.Mul64(a[j], yj)
-		}
-		return
-	}
-	for j, yj := range y {
-		hi, lo := bits.Mul64(a[j], yj)
-		var c uint64
-		acc[2*j+1], c = bits.Add64(acc[2*j+1], lo, 0)
-		acc[2*j] += hi + c
-	}
-}
-
-func macc4(acc0, acc1, acc2, acc3, a0, a1, a2, a3, y []uint64, set bool) {
-	n := len(y)
-	a0, a1, a2, a3 = a0[:n], a1[:n], a2[:n], a3[:n]
-	acc0, acc1, acc2, acc3 = acc0[:2*n], acc1[:2*n], acc2[:2*n], acc3[:2*n]
-	if set {
-		for j, yj := range y {
-			acc0[2*j], acc0[2*j+1] = bits.Mul64(a0[j], yj)
-			acc1[2*j], acc1[2*j+1] = bits.Mul64(a1[j], yj)
-			acc2[2*j], acc2[2*j+1] = bits.Mul64(a2[j], yj)
-			acc3[2*j], acc3[2*j+1] = bits.Mul64(a3[j], yj)
-		}
-		return
-	}
-	for j, yj := range y {
-		var c uint64
-		hi, lo := bits.Mul64(a0[j], yj)
-		acc0[2*j+1], c = bits.Add64(acc0[2*j+1], lo, 0)
-		acc0[2*j] += hi + c
-		hi, lo = bits.Mul64(a1[j], yj)
-		acc1[2*j+1], c = bits.Add64(acc1[2*j+1], lo, 0)
-		acc1[2*j] += hi + c
-		hi, lo = bits.Mul64(a2[j], yj)
-		acc2[2*j+1], c = bits.Add64(acc2[2*j+1], lo, 0)
-		acc2[2*j] += hi + c
-		hi, lo = bits.Mul64(a3[j], yj)
-		acc3[2*j+1], c = bits.Add64(acc3[2*j+1], lo, 0)
-		acc3[2*j] += hi + c
-	}
-}
-
-// redc128 returns (hi*2^64 + lo) / 2^64 mod q for hi < 2q (Montgomery
-// reduction), fully reduced.
-func redc128(hi, lo, q, qInv uint64) uint64 {
-	h, _ := bits.Mul64(lo*qInv, q)
-	r := hi - h + q
-	if r >= q {
-		r -= q
-	}
-	if r >= q {
-		r -= q
-	}
-	return r
-}
-
-// fold reduces every accumulator of acc to one residue, kept in the high
-// word so that the sum is unchanged modulo q (x*2^64 / 2^64 = x).
-func fold(acc []uint64, q, qInv uint64) {
-	for j := 0; j < len(acc); j += 2 {
-		acc[j], acc[j+1] = redc128(acc[j], acc[j+1], q, qInv), 0
-	}
-}
-
-// montOnes holds 1 and -1 in Montgomery form for each prime of a ring.
-type montOnes struct{ one, minusOne []uint64 }
-
-func newMontOnes(rq *ring.Ring) montOnes {
-	moduli := rq.ModuliChain()[:rq.Level()+1]
-	m := montOnes{one: make([]uint64, len(moduli)), minusOne: make([]uint64, len(moduli))}
-	for l, q := range moduli {
-		m.one[l] = ring.MForm(1, q, ring.BRedConstant(q))
-		m.minusOne[l] = q - m.one[l]
-	}
-	return m
 }
 
 func isPermutation(perm []int, k int) bool {

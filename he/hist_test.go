@@ -1,6 +1,8 @@
 package he
 
 import (
+	"math/big"
+	"math/bits"
 	"math/rand/v2"
 	"testing"
 
@@ -115,11 +117,11 @@ func TestHistogramPlan(t *testing.T) {
 	require.NoError(t, err)
 	want := histPlain(g, spec, []int{0, n})
 	chunks := (n + HistogramChunk(bank.Params(), K) - 1) / HistogramChunk(bank.Params(), K)
-	perFeature := int64(chunks * 2 * 8 * bank.Params().N())
-	for _, budget := range []int64{1 << 40, 2 * perFeature, 0} {
+	perGroup := int64(chunks * 2 * 8 * bank.Params().N() * histLanes)
+	for _, budget := range []int64{1 << 40, perGroup, perGroup - 1, 0} {
 		plan, err := center.PrepareHistograms(spec, n, budget)
 		require.NoError(t, err)
-		require.Equal(t, min(budget, F*perFeature), plan.Bytes())
+		require.Equal(t, min(1, budget/perGroup)*perGroup, plan.Bytes())
 		hs, err := center.HistogramsPlanned([]*Vector{enc}, plan)
 		require.NoError(t, err)
 		share, err := center.DecryptShare(hs[0])
@@ -137,7 +139,6 @@ func TestHistogramPlan(t *testing.T) {
 func histPolyRef(p *Party, rq *ring.Ring, spec HistogramSpec, f, start, end, S int) ring.Poly {
 	poly := rq.NewPoly()
 	N := p.params.N()
-	ones := newMontOnes(rq)
 	for j := start; j < end; j++ {
 		off := j - start
 		for b := int(spec.Bins[f][j]); b < spec.K; b++ {
@@ -145,11 +146,12 @@ func histPolyRef(p *Party, rq *ring.Ring, spec HistogramSpec, f, start, end, S i
 			if spec.Perm != nil {
 				pos = spec.Perm[f][b]
 			}
-			for l := range poly.Coeffs {
+			for l, q := range rq.ModuliChain()[:rq.Level()+1] {
+				one := bits.Rem64(1, 0, q) // Montgomery form
 				if e := S*pos - off; e >= 0 {
-					poly.Coeffs[l][e] = ones.one[l]
+					poly.Coeffs[l][e] = one
 				} else {
-					poly.Coeffs[l][N+e] = ones.minusOne[l]
+					poly.Coeffs[l][N+e] = q - one
 				}
 			}
 		}
@@ -158,39 +160,67 @@ func histPolyRef(p *Party, rq *ring.Ring, spec HistogramSpec, f, start, end, S i
 	return poly
 }
 
+// kernelPaths runs test once with the portable kernel leaves and, where the
+// CPU has them, once with the AVX-512 ones.
+func kernelPaths(t *testing.T, test func(t *testing.T)) {
+	paths := []bool{false}
+	if histAVX512 {
+		paths = append(paths, true)
+	}
+	saved := histAVX512
+	defer func() { histAVX512 = saved }()
+	for _, asm := range paths {
+		histAVX512 = asm
+		t.Run(map[bool]string{false: "go", true: "avx512"}[asm], test)
+	}
+}
+
 // The kernel's structured transform equals lattigo's NTT of the polynomial,
-// and its 128-bit accumulation equals lattigo's Montgomery products, value
-// for value, for several bin counts, permutations, partial chunks and groups
-// long enough to fold.
+// and its limb accumulation equals lattigo's Montgomery products, value for
+// value, for several bin counts, permutations, partial chunks, partial lane
+// groups and groups long enough to fold.
 func TestHistogramKernelExact(t *testing.T) {
+	kernelPaths(t, testHistogramKernelExact)
+}
+
+func testHistogramKernelExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	bank, center := pairFor(t, Hist13, KeySpec{Pack: true})
 	p := center.Params()
 	for _, c := range []struct {
-		K, n int
-		perm bool
-	}{{32, 40 * 256, false}, {32, 300, true}, {20, 1000, false}, {256, 100, true}, {2, 5000, false}, {1, 50, false}} {
+		K, n, F int
+		perm    bool
+	}{{32, 40 * 256, 10, false}, {32, 300, 3, true}, {20, 1000, 9, false}, {256, 100, 2, true}, {2, 5000, 1, false}, {1, 50, 2, false}, {32, (histFoldEvery + 3) * 256, 1, false}} {
 		S := HistogramChunk(p, c.K)
-		spec := HistogramSpec{Bins: randBins(r, 2, c.n, c.K, 0.1), K: c.K}
+		spec := HistogramSpec{Bins: randBins(r, c.F, c.n, c.K, 0.1), K: c.K}
 		if c.perm {
-			spec.Perm = [][]int{r.Perm(c.K), r.Perm(c.K)}
+			for range c.F {
+				spec.Perm = append(spec.Perm, r.Perm(c.K))
+			}
 		}
 		level := p.set.DecryptLevel
 		rq := p.ckks.RingQ().AtLevel(level)
-		kern := newHistKernel(rq, c.K, S)
-		ones := newMontOnes(rq)
-		idx := make([]uint16, S)
-		for f := range spec.Bins {
-			tab := kern.table(ones, nil)
-			if c.perm {
-				tab = kern.table(ones, spec.Perm[f])
-			}
-			for start := 0; start < c.n; start += S {
+		kern := newHistKernel(rq, spec, S)
+		idx := make([]uint16, S*histLanes)
+		y := make([]uint64, S*histLanes)
+		FG := (c.F + histLanes - 1) / histLanes
+		for fg := range FG {
+			tabs := kern.tables(fg)
+			for start := 0; start < min(c.n, 4*S); start += S {
 				end := min(start+S, c.n)
-				got := rq.NewPoly()
-				kern.chunkIndex(idx, spec.Bins[f], start, end)
-				kern.poly(tab, idx, got)
-				require.True(t, rq.Equal(got, histPolyRef(center, rq, spec, f, start, end, S)), "K=%d f=%d chunk at %d", c.K, f, start)
+				kern.chunkIndex(idx, tabs, fg, start, end)
+				for lane := 0; lane < histLanes && fg*histLanes+lane < c.F; lane++ {
+					want := histPolyRef(center, rq, spec, fg*histLanes+lane, start, end, S)
+					for l, q := range rq.ModuliChain()[:level+1] {
+						for qb := range kern.Kp {
+							kern.block(tabs, l, qb, idx, y)
+							for j := range S {
+								require.Less(t, y[j*histLanes+lane], 4*q)
+								require.Equal(t, want.Coeffs[l][qb*S+j], y[j*histLanes+lane]%q, "K=%d feature %d chunk at %d modulus %d", c.K, fg*histLanes+lane, start, l)
+							}
+						}
+					}
+				}
 			}
 		}
 
@@ -216,11 +246,14 @@ func TestHistogramKernelExact(t *testing.T) {
 				}
 			}
 		}
-		// A plan caching one of the two features gives the same products.
-		plan, err := center.PrepareHistograms(spec, c.n, int64(16*p.N()*((c.n+S-1)/S)))
+		// A plan caching the first group of features gives the same products.
+		chunks := (c.n + S - 1) / S
+		plan, err := center.PrepareHistograms(spec, c.n, int64(16*p.N()*histLanes*chunks))
 		require.NoError(t, err)
-		require.NotNil(t, plan.polys[0])
-		require.Nil(t, plan.polys[1])
+		require.NotNil(t, plan.groups[0])
+		if FG > 1 {
+			require.Nil(t, plan.groups[1])
+		}
 		planned := center.histSparse([]*Vector{g}, spec, []int{0, c.n}, plan, level)
 		direct := center.histSparse([]*Vector{g}, spec, []int{0, c.n}, nil, level)
 		for i := range direct {
@@ -229,4 +262,86 @@ func TestHistogramKernelExact(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The AVX-512 leaves compute what the portable ones do: the same butterfly
+// outputs bit for bit, and limbs of the same value.
+func TestHistogramLeavesAVX512(t *testing.T) {
+	if !histAVX512 {
+		t.Skip("this CPU has no AVX-512 IFMA: the portable leaves are the only ones")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	defer func() { histAVX512 = true }()
+	for _, q := range Hist13Moduli(t) {
+		for _, h := range []int{1, 2, 4, 64} {
+			rows := 4 * h
+			y := make([]uint64, rows*histLanes)
+			for i := range y {
+				y[i] = r.Uint64N(4 * q)
+			}
+			tw := make([]uint64, 2*rows/(2*h))
+			for g := 0; g < len(tw); g += 2 {
+				tw[g] = r.Uint64N(q)
+				tw[g+1], _ = bits.Div64(tw[g], 0, q)
+			}
+			want := append([]uint64(nil), y...)
+			stage8Go(want, h, tw, q)
+			stage8AVX512(&y[0], len(tw)/2, h, &tw[0], q)
+			require.Equal(t, want, y, "q=%d h=%d", q, h)
+		}
+		{
+			const rows, entries = 32, 8 * 66
+			t1, tw := make([]uint64, entries), make([]uint64, entries)
+			for i := range t1 {
+				t1[i], tw[i] = r.Uint64N(q), r.Uint64N(q)
+			}
+			idx := make([]uint16, rows*histLanes)
+			for i := range idx {
+				idx[i] = uint16(r.IntN(entries))
+			}
+			want, got := make([]uint64, rows*histLanes), make([]uint64, rows*histLanes)
+			histAVX512 = false
+			firstStage8(want, idx, t1, tw, 2*q)
+			histAVX512 = true
+			firstStage8(got, idx, t1, tw, 2*q)
+			require.Equal(t, want, got, "first stage, q=%d", q)
+		}
+		const n = 64
+		a, y := make([]uint64, n), make([]uint64, n*histLanes)
+		for i := range a {
+			a[i] = r.Uint64N(q)
+		}
+		for i := range y {
+			y[i] = r.Uint64N(4 * q)
+		}
+		accGo, accAsm := make([]uint64, n*histLimbs*histLanes), make([]uint64, n*histLimbs*histLanes)
+		for range histFoldEvery {
+			macc8Go(accGo, a, y)
+			macc8AVX512(&accAsm[0], &a[0], &y[0], n)
+		}
+		for j := range n {
+			for i := range histLanes {
+				require.Equal(t, limbValue(accGo, j, i), limbValue(accAsm, j, i), "coefficient %d lane %d", j, i)
+			}
+		}
+		wantSum := new(big.Int).Mul(new(big.Int).SetUint64(a[3]), new(big.Int).SetUint64(y[3*histLanes+5]))
+		wantSum.Mul(wantSum, big.NewInt(histFoldEvery))
+		require.Equal(t, wantSum, limbValue(accAsm, 3, 5))
+	}
+}
+
+func limbValue(acc []uint64, j, lane int) *big.Int {
+	v := new(big.Int)
+	for limb := histLimbs - 1; limb >= 0; limb-- {
+		v.Lsh(v, 52)
+		v.Add(v, new(big.Int).SetUint64(acc[(j*histLimbs+limb)*histLanes+lane]))
+	}
+	return v
+}
+
+// Hist13Moduli returns the primes of Hist13 at its decryption level.
+func Hist13Moduli(t *testing.T) []uint64 {
+	p, err := NewParams(Hist13)
+	require.NoError(t, err)
+	return p.ckks.RingQ().ModuliChain()[:Hist13.DecryptLevel+1]
 }

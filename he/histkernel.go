@@ -1,0 +1,311 @@
+package he
+
+import (
+	"math/bits"
+
+	"github.com/tuneinsight/lattigo/v5/ring"
+)
+
+const (
+	// histLanes features are transformed and multiplied together, one per
+	// 64-bit lane of a 512-bit vector.
+	histLanes = 8
+	// histLimbs is the number of 52-bit-weighted limbs of an accumulator.
+	histLimbs = 3
+	// histWindow chunks have their table columns prepared at once.
+	histWindow = 32
+	// histFoldEvery products fit in the limbs before a reduction: the middle
+	// limb grows by less than 3*2^52 per product.
+	histFoldEvery = 1024
+)
+
+// histKernel builds the transformed 0/1 polynomials of the histogram kernel
+// without a generic NTT, and multiplies them into limb accumulators, eight
+// features at a time.
+//
+// The coefficients of P(X) = sum_j sum_{b >= bin_j} X^(S*pos(b) - (j - start))
+// with the same residue r modulo S form a vector of K' = N/S values that
+// depends only on the bin of one value j (r = 0 for j = start, r = S - (j -
+// start) otherwise). The first log2(K') stages of lattigo's Cooley-Tukey NTT
+// only combine coefficients of one residue class, with twiddles that depend
+// on the position within the class, so their output is a table lookup: for
+// each (bin, r = 0 or not) the class vector after those stages. The next
+// stage's twiddle is folded into a second table. The last log2(S)-1 stages
+// run on blocks of S coefficients, one block per table row, as Shoup
+// butterflies on eight features' blocks side by side (lane-interleaved), so
+// every butterfly of a row shares its twiddle. The values equal lattigo's
+// NTT of the same polynomial modulo q (kept below 4q, not fully reduced).
+//
+// Products go to three 64-bit limbs per coefficient and lane, of weights
+// 2^0, 2^52 and 2^104, which IFMA instructions fill without carries.
+type histKernel struct {
+	N, S, Kp, K int
+	mods        []histMod
+	bins        [][]uint8
+	perm        [][]int
+	shared      *histTables // the tables when no feature permutes its bins
+}
+
+type histMod struct {
+	q, qInv uint64
+	roots   []uint64  // lattigo's forward NTT roots (bit-reversed, Montgomery form)
+	tw      []uint64  // per root: the plain twiddle F and its Shoup quotient floor(F*2^64/q)
+	out     [3]uint64 // limb weights for the result: 2^(52i) mod q, MRed removes y's 2^64
+	fold    [3]uint64 // limb weights that keep the value: 2^(52i+64) mod q
+}
+
+// histTables holds the output of the first log2(K') NTT stages per modulus,
+// laid out [block][lane][2*(K+1)] with one lane when every feature of a
+// group shares them: entry r0*(K+1)+bin for the class of r = 0 (r0 = 0) or
+// r != 0 (r0 = 1) and bin in [0, K] (K: counts in no bin). tw holds the same
+// entries times the twiddle of the block's next stage, so that stage needs
+// no multiplication.
+type histTables struct {
+	t, tw [][]uint64
+	lanes int
+}
+
+func newHistKernel(rq *ring.Ring, spec HistogramSpec, S int) *histKernel {
+	N := rq.N()
+	k := &histKernel{N: N, S: S, Kp: N / S, K: spec.K, bins: spec.Bins, perm: spec.Perm}
+	for _, s := range rq.SubRings[:rq.Level()+1] {
+		m := histMod{q: s.Modulus, qInv: s.MRedConstant, roots: s.RootsForward, tw: make([]uint64, 2*len(s.RootsForward))}
+		for i, r := range s.RootsForward {
+			F := ring.MRed(r, 1, m.q, m.qInv)
+			Fs, _ := bits.Div64(F, 0, m.q)
+			m.tw[2*i], m.tw[2*i+1] = F, Fs
+		}
+		m.out = [3]uint64{1, bits.Rem64(0, 1<<52, m.q), bits.Rem64(1<<40, 0, m.q)}
+		for i, w := range m.out {
+			m.fold[i] = bits.Rem64(w, 0, m.q)
+		}
+		k.mods = append(k.mods, m)
+	}
+	if spec.Perm == nil {
+		k.shared = k.table([][]int{nil})
+	}
+	return k
+}
+
+// feature returns the feature of lane i of group fg; lanes past the last
+// feature repeat it (their results are dropped).
+func (k *histKernel) feature(fg, i int) int { return min(fg*histLanes+i, len(k.bins)-1) }
+
+// tables returns the first-stage tables of the features of group fg.
+func (k *histKernel) tables(fg int) *histTables {
+	if k.shared != nil {
+		return k.shared
+	}
+	perms := make([][]int, histLanes)
+	for i := range perms {
+		perms[i] = k.perm[k.feature(fg, i)]
+	}
+	return k.table(perms)
+}
+
+// table returns the first-stage tables for the bin permutation of each
+// lane (nil: none).
+func (k *histKernel) table(perms [][]int) *histTables {
+	W := 2 * (k.K + 1)
+	lanes := len(perms)
+	t := &histTables{t: make([][]uint64, len(k.mods)), tw: make([][]uint64, len(k.mods)), lanes: lanes}
+	x := make([]uint64, k.Kp)
+	for l, m := range k.mods {
+		one := bits.Rem64(1, 0, m.q) // 1 in Montgomery form
+		t.t[l], t.tw[l] = make([]uint64, k.Kp*lanes*W), make([]uint64, k.Kp*lanes*W)
+		for lane, perm := range perms {
+			k.tableLane(t, l, lane, perm, one, x)
+		}
+	}
+	return t
+}
+
+// tableLane fills lane lane of the tables at modulus l for one bin
+// permutation (nil: none); x is scratch of K' values.
+func (k *histKernel) tableLane(t *histTables, l, lane int, perm []int, one uint64, x []uint64) {
+	m := &k.mods[l]
+	W := 2 * (k.K + 1)
+	for r0 := 0; r0 < 2; r0++ {
+		for bin := 0; bin <= k.K; bin++ {
+			clear(x)
+			for b := bin; b < k.K; b++ {
+				pos := b
+				if perm != nil {
+					pos = perm[b]
+				}
+				switch {
+				case r0 == 0:
+					x[pos] = one
+				case pos > 0: // X^(S*pos - off) = X^(S*(pos-1) + (S - off))
+					x[pos-1] = one
+				default: // X^(-off) = -X^(N - off)
+					x[k.Kp-1] = m.q - one
+				}
+			}
+			for mm := 1; mm < k.Kp; mm <<= 1 {
+				h := k.Kp / (2 * mm)
+				for i := 0; i < mm; i++ {
+					F := m.roots[mm+i]
+					for j := 2 * i * h; j < 2*i*h+h; j++ {
+						u, v := x[j], ring.MRed(x[j+h], F, m.q, m.qInv)
+						x[j], x[j+h] = ring.CRed(u+v, m.q), ring.CRed(u+m.q-v, m.q)
+					}
+				}
+			}
+			for qb := 0; qb < k.Kp; qb++ {
+				e := (qb*t.lanes+lane)*W + r0*(k.K+1) + bin
+				t.t[l][e] = x[qb]
+				t.tw[l][e] = ring.MRed(x[qb], m.roots[k.Kp+qb], m.q, m.qInv)
+			}
+		}
+	}
+}
+
+// chunkIndex writes, for every residue r of the chunk of values [start,
+// end) and every lane of group fg, the entry of the value in the block's
+// tables (values beyond end count in no bin): idx[r*histLanes+lane].
+func (k *histKernel) chunkIndex(idx []uint16, tabs *histTables, fg, start, end int) {
+	W := 2 * (k.K + 1)
+	for lane := 0; lane < histLanes; lane++ {
+		bins := k.bins[k.feature(fg, lane)]
+		base := 0
+		if tabs.lanes > 1 {
+			base = lane * W
+		}
+		for r := 0; r < k.S; r++ {
+			off := (k.S - r) % k.S
+			bin := k.K
+			if j := start + off; j < end {
+				bin = min(int(bins[j]), k.K)
+			}
+			if r != 0 {
+				bin += k.K + 1
+			}
+			idx[r*histLanes+lane] = uint16(base + bin)
+		}
+	}
+}
+
+// block writes into y (S rows of eight lanes) block qb of the transformed
+// polynomials of a group at modulus l, each value below 4q.
+func (k *histKernel) block(tabs *histTables, l, qb int, idx []uint16, y []uint64) {
+	m := &k.mods[l]
+	n := 2 * (k.K + 1) * tabs.lanes
+	S := k.S
+	firstStage8(y[:S*histLanes], idx[:S*histLanes], tabs.t[l][qb*n:qb*n+n], tabs.tw[l][qb*n:qb*n+n], 2*m.q)
+	mm := 2 * k.Kp
+	for h := S / 4; h >= 1; h >>= 1 {
+		G := S / (2 * h)
+		stage8(y[:S*histLanes], h, m.tw[2*(mm+qb*G):2*(mm+qb*G+G)], m.q)
+		mm <<= 1
+	}
+}
+
+// firstStage8 runs the first butterfly stage of a block from the tables:
+// rows j and j+S/2 from entries idx of rows j and j+S/2 of t and tw.
+func firstStage8(y []uint64, idx []uint16, t, tw []uint64, twoQ uint64) {
+	half := len(y) / (2 * histLanes)
+	if histAVX512 { // chunkIndex keeps every entry below len(t)
+		firstStage8AVX512(&y[0], &idx[0], &t[0], &tw[0], half, twoQ)
+		return
+	}
+	h := half * histLanes
+	ylo, yhi := y[:h], y[h:2*h]
+	ilo, ihi := idx[:h], idx[h:2*h]
+	for j := range ylo {
+		u, v := t[ilo[j]], tw[ihi[j]]
+		ylo[j], yhi[j] = u+v, u+twoQ-v
+	}
+}
+
+// stage8 runs one butterfly stage of half-size h (in rows) on y, rows of
+// eight lanes, with one (twiddle, Shoup quotient) pair per group of 2h rows.
+func stage8(y []uint64, h int, tw []uint64, q uint64) {
+	groups := len(y) / (2 * h * histLanes)
+	_ = tw[2*groups-1]
+	if histAVX512 {
+		stage8AVX512(&y[0], groups, h, &tw[0], q)
+		return
+	}
+	stage8Go(y, h, tw, q)
+}
+
+func stage8Go(y []uint64, h int, tw []uint64, q uint64) {
+	twoQ := 2 * q
+	for g, base := 0, 0; base < len(y); g, base = g+1, base+2*h*histLanes {
+		F, Fs := tw[2*g], tw[2*g+1]
+		x, z := y[base:base+h*histLanes], y[base+h*histLanes:base+2*h*histLanes]
+		for i, zi := range z {
+			u := x[i]
+			if u >= twoQ {
+				u -= twoQ
+			}
+			hi, _ := bits.Mul64(zi, Fs)
+			v := zi*F - hi*q
+			x[i], z[i] = u+v, u+twoQ-v
+		}
+	}
+}
+
+// macc8 adds a[j]*y[j*8+lane] to the limbs acc[(j*3+limb)*8+lane].
+func macc8(acc, a, y []uint64) {
+	n := len(a)
+	if n == 0 {
+		return
+	}
+	_, _ = acc[n*histLimbs*histLanes-1], y[n*histLanes-1]
+	if histAVX512 {
+		macc8AVX512(&acc[0], &a[0], &y[0], n)
+		return
+	}
+	macc8Go(acc, a, y)
+}
+
+func macc8Go(acc, a, y []uint64) {
+	const mask = 1<<52 - 1
+	for j, aj := range a {
+		acc, y := acc[j*histLimbs*histLanes:][:histLimbs*histLanes], y[j*histLanes:][:histLanes]
+		for i, yi := range y {
+			hi, lo := bits.Mul64(aj, yi)
+			acc[i] += lo & mask
+			acc[histLanes+i] += (lo>>52 | hi<<12) & mask
+			acc[2*histLanes+i] += hi >> 40
+		}
+	}
+}
+
+// fold reduces every limb triple of acc (modulus l) to its value modulo q,
+// kept in the first limb.
+func (k *histKernel) fold(acc []uint64, l int) {
+	m := &k.mods[l]
+	for j := 0; j < len(acc); j += histLimbs * histLanes {
+		for i := j; i < j+histLanes; i++ {
+			acc[i], acc[i+histLanes], acc[i+2*histLanes] = m.limbs(acc[i], acc[i+histLanes], acc[i+2*histLanes], &m.fold), 0, 0
+		}
+	}
+}
+
+// reduce writes the result of lane i of acc (modulus l) into dst[i]: the
+// sum of the products, fully reduced, without y's Montgomery factor.
+func (k *histKernel) reduce(dst [][]uint64, acc []uint64, l int) {
+	m := &k.mods[l]
+	for j := range k.N {
+		a := acc[j*histLimbs*histLanes:][:histLimbs*histLanes]
+		for i, d := range dst {
+			d[j] = m.limbs(a[i], a[histLanes+i], a[2*histLanes+i], &m.out)
+		}
+	}
+}
+
+// limbs returns sum_i a_i*w_i*2^-64 mod q, fully reduced.
+func (m *histMod) limbs(a0, a1, a2 uint64, w *[3]uint64) uint64 {
+	r := ring.MRed(a0, w[0], m.q, m.qInv) + ring.MRed(a1, w[1], m.q, m.qInv)
+	if r >= m.q {
+		r -= m.q
+	}
+	r += ring.MRed(a2, w[2], m.q, m.qInv)
+	if r >= m.q {
+		r -= m.q
+	}
+	return r
+}
