@@ -50,8 +50,9 @@ type histMod struct {
 	q, qInv uint64
 	roots   []uint64  // lattigo's forward NTT roots (bit-reversed, Montgomery form)
 	tw      []uint64  // per root: the plain twiddle F and its Shoup quotient floor(F*2^64/q)
-	out     [3]uint64 // limb weights for the result: 2^(52i) mod q, MRed removes y's 2^64
-	fold    [3]uint64 // limb weights that keep the value: 2^(52i+64) mod q
+	out     [3]uint64 // limb weights for the result, 2^(52i-64) mod q (removes y's Montgomery factor)
+	outS    [3]uint64 // their Shoup quotients
+	fold    [3]uint64 // limb weights that keep the value: 2^(52i+64) mod q, for MRed
 }
 
 // histTables holds the output of the first log2(K') NTT stages per modulus,
@@ -75,9 +76,11 @@ func newHistKernel(rq *ring.Ring, spec HistogramSpec, S int) *histKernel {
 			Fs, _ := bits.Div64(F, 0, m.q)
 			m.tw[2*i], m.tw[2*i+1] = F, Fs
 		}
-		m.out = [3]uint64{1, bits.Rem64(0, 1<<52, m.q), bits.Rem64(1<<40, 0, m.q)}
-		for i, w := range m.out {
-			m.fold[i] = bits.Rem64(w, 0, m.q)
+		w := [3]uint64{1, bits.Rem64(0, 1<<52, m.q), bits.Rem64(1<<40, 0, m.q)} // 2^(52i) mod q
+		for i := range w {
+			m.fold[i] = bits.Rem64(w[i], 0, m.q)
+			m.out[i] = ring.MRed(w[i], 1, m.q, m.qInv)
+			m.outS[i], _ = bits.Div64(m.out[i], 0, m.q)
 		}
 		k.mods = append(k.mods, m)
 	}
@@ -289,10 +292,29 @@ func (k *histKernel) fold(acc []uint64, l int) {
 // sum of the products, fully reduced, without y's Montgomery factor.
 func (k *histKernel) reduce(dst [][]uint64, acc []uint64, l int) {
 	m := &k.mods[l]
+	q := m.q
+	w0, w1, w2 := m.out[0], m.out[1], m.out[2]
+	s0, s1, s2 := m.outS[0], m.outS[1], m.outS[2]
 	for j := range k.N {
 		a := acc[j*histLimbs*histLanes:][:histLimbs*histLanes]
 		for i, d := range dst {
-			d[j] = m.limbs(a[i], a[histLanes+i], a[2*histLanes+i], &m.out)
+			// Shoup products, each in [0, 2q).
+			a0, a1, a2 := a[i], a[histLanes+i], a[2*histLanes+i]
+			h0, _ := bits.Mul64(a0, s0)
+			h1, _ := bits.Mul64(a1, s1)
+			h2, _ := bits.Mul64(a2, s2)
+			r := a0*w0 - h0*q + a1*w1 - h1*q
+			if r >= 2*q {
+				r -= 2 * q
+			}
+			r += a2*w2 - h2*q // below 4q < 2^64
+			if r >= 2*q {
+				r -= 2 * q
+			}
+			if r >= q {
+				r -= q
+			}
+			d[j] = r
 		}
 	}
 }
