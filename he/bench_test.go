@@ -104,3 +104,37 @@ func histBenchSetup(b *testing.B) (*Party, HistogramSpec, []*Vector) {
 	}
 	return center, spec, gh
 }
+
+// BenchmarkEncryptGradients100k encrypts 100,000 values in histogram chunks
+// (32 bins) under the collective public key, and under the sender's key
+// share with a seed (plus the receiver's Join).
+func BenchmarkEncryptGradients100k(b *testing.B) {
+	bank, center := pairFor(b, Hist13, KeySpec{Pack: true})
+	vals := randVec(rand.New(rand.NewPCG(1, 1)), 100_000, 1)
+	S := HistogramChunk(bank.Params(), 32)
+	b.Run("public-key", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bank.EncryptCoeffs(vals, S); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("seeded", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bank.EncryptCoeffsSeeded(vals, S); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	sv, err := bank.EncryptCoeffsSeeded(vals, S)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("join", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := center.Join(sv); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

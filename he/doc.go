@@ -58,6 +58,12 @@
 // it leaves its party, whether it goes out to be decrypted, to have a share
 // made of it, or to be computed on further; the protocols in fl do so.
 //
+// A vector one party sends only for the peer to compute on may instead be
+// encrypted under the sender's own key share with a public seed
+// (SeededVector): the receiver joins it to the collective key with its
+// share. The receiver holds RLWE samples under a key it does not know, and
+// the joined vector, like any other, needs both parties to decrypt.
+//
 // The model is semi-honest: each party follows the protocol and helps decrypt
 // only the vectors the protocol names.
 //

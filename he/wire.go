@@ -33,9 +33,10 @@ const (
 	kindDecryptionShare
 	kindKeyGenRound1
 	kindKeyGenRound2
+	kindSeededVector
 )
 
-var kindNames = map[byte]string{kindVector: "vector", kindDecryptionShare: "decryption share", kindKeyGenRound1: "key-generation round 1", kindKeyGenRound2: "key-generation round 2"}
+var kindNames = map[byte]string{kindVector: "vector", kindDecryptionShare: "decryption share", kindKeyGenRound1: "key-generation round 1", kindKeyGenRound2: "key-generation round 2", kindSeededVector: "seeded vector"}
 
 // polyField is one polynomial of a message with the primes of its rows.
 type polyField struct {

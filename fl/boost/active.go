@@ -322,11 +322,11 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		hi := min(lo+levelChunks*a.S, len(packed))
 		var ms [2][]byte
 		for i, v := range [2][]float64{gv[lo:hi], hv[lo:hi]} {
-			enc, err := a.party.EncryptCoeffs(v, a.S)
+			enc, err := a.party.EncryptCoeffsSeeded(v, a.S)
 			if err != nil {
 				return err
 			}
-			if ms[i], err = a.p.MarshalVector(enc); err != nil {
+			if ms[i], err = a.p.MarshalSeededVector(enc); err != nil {
 				return err
 			}
 		}

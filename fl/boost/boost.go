@@ -22,8 +22,10 @@ const (
 
 // protocolVersion guards the setup message. Version 2 added the bank's
 // feature count and the agreement on a checkpoint to resume from; version 3
-// sends each level's gradients in parts of levelChunks ciphertexts.
-const protocolVersion = 3
+// sends each level's gradients in parts of levelChunks ciphertexts; version
+// 4 sends them encrypted under the bank's key share with a seed
+// (he.SeededVector), joined to the collective key by the center.
+const protocolVersion = 4
 
 // levelChunks is the number of ciphertexts per vector in one part of a
 // level message (64 MiB per vector).

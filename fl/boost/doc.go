@@ -9,8 +9,10 @@
 //     at the current logits.
 //  2. Level by level, the bank sends the rows of every node to split and,
 //     for the smaller child of each split of the level above (the larger is
-//     the parent minus it), encryptions of g and h packed node by node. The
-//     center computes the encrypted cumulative histograms of those nodes
+//     the parent minus it), encryptions of g and h packed node by node,
+//     under the bank's own key share with a public seed (he.SeededVector:
+//     a third of a public-key encryption's cost, half its bytes), which the
+//     center joins to the collective key. The center computes the encrypted cumulative histograms of those nodes
 //     over its binned features (he.Histograms; the root's binning
 //     polynomials are prepared once per training) and the pair decrypts them
 //     to the bank only.

@@ -51,7 +51,7 @@ func isClear(err error) bool {
 
 // shortHostile are the cases that run with -short (under the race
 // detector): one per kind of decoder, since each case generates keys.
-var shortHostile = []string{"boost.setup/garbage", "boost.level/wrong scale", "boost.hist/wrong length", "boost.splits/garbage", "boost.left/garbage"}
+var shortHostile = []string{"boost.setup/garbage", "boost.level/wrong length", "boost.hist/wrong length", "boost.splits/garbage", "boost.left/garbage"}
 
 // TestHostilePeer corrupts, one at a time, the first message of each type
 // the protocol receives, in each way fltest.Mutations knows, and requires a

@@ -101,7 +101,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 			if err != nil {
 				return nil, fl.Fail(ctx, t, err)
 			}
-			gh, err := recvGradients(ctx, t, p, lvl, parts[1:], S)
+			gh, err := recvGradients(ctx, t, party, lvl, parts[1:], S)
 			if err != nil {
 				return nil, err
 			}
@@ -158,14 +158,13 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 // goes left (model.Node's convention).
 const maxThreshold = 1.7976931348623157e308
 
-// passiveHist computes the encrypted histograms of the level's computed
-// nodes and sends them with this party's decryption shares: the bank, and
-// only the bank, decrypts them.
 // recvGradients reads the level's encrypted gradients and hessians: first
 // the parts that came with the level's rows, then further level messages
 // of levelChunks ciphertexts per vector until the computed nodes' rows are
-// covered.
-func recvGradients(ctx context.Context, t fl.Transport, p he.Params, lvl level, first [][]byte, S int) ([]*he.Vector, error) {
+// covered. The bank encrypts them under its own key share with a seed
+// (he.SeededVector); this party joins them to the collective key.
+func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl level, first [][]byte, S int) ([]*he.Vector, error) {
+	p := party.Params()
 	// The bank packs the computed nodes' rows, each group but the last
 	// padded to a multiple of S.
 	packed := 0
@@ -197,7 +196,11 @@ func recvGradients(ctx context.Context, t fl.Transport, p he.Params, lvl level, 
 		}
 		want := min(levelChunks*S, packed-lo)
 		for i, b := range vecs {
-			v, err := p.UnmarshalVector(b)
+			var v *he.Vector
+			sv, err := p.UnmarshalSeededVector(b)
+			if err == nil {
+				v, err = party.Join(sv)
+			}
 			if err == nil {
 				err = fl.CheckVector(p, v, "gradients", fl.VectorWant{Layout: he.Coeff, Len: want, Level: p.MaxLevel()})
 			}

@@ -25,22 +25,28 @@ type Mutation struct {
 }
 
 // vectorBase returns the offset of the first encoded vector's body (right
-// after its parameter-set id) in b, or -1.
-func vectorBase(b []byte, params string) int {
+// after its parameter-set id) in b, or -1, and whether it is a seeded
+// vector (he.MarshalSeededVector) rather than a full one.
+func vectorBase(b []byte, params string) (int, bool) {
 	i := bytes.Index(b, append([]byte{byte(len(params))}, params...))
 	if i < 4 || b[i-4] != 'V' || b[i-3] != 'H' {
-		return -1
+		return -1, false
 	}
-	return i + 1 + len(params)
+	return i + 1 + len(params), b[i-2] == kindSeededVector
 }
 
-// Field offsets in an encoded vector's body (he.MarshalVector): layout,
+// Field offsets in an encoded vector's body. he.MarshalVector: layout,
 // length, chunk, stride, ciphertext count, then per ciphertext its level
-// and scale.
+// and scale. he.MarshalSeededVector (message kind 5): length, chunk,
+// ciphertext count, seed, then the c0 components (level and scale are the
+// parameters' own, so those mutations leave it alone).
 const (
-	offLen   = 1
-	offLevel = 21
-	offScale = 22
+	offLen       = 1
+	offLevel     = 21
+	offScale     = 22
+	offSeededLen = 0
+
+	kindSeededVector = 5
 )
 
 // Mutations lists the corruptions every receiving step is tested with.
@@ -57,27 +63,31 @@ var Mutations = []Mutation{
 	{"empty", func([]byte, string) []byte { return nil }},
 	{"appended bytes", func(b []byte, _ string) []byte { return append(b, 1, 2, 3) }},
 	{"other parameter set", func(b []byte, params string) []byte {
-		if i := vectorBase(b, params); i >= 0 {
+		if i, _ := vectorBase(b, params); i >= 0 {
 			b[i-1] ^= 1 // "linear14" -> "linear15", a set this build does not speak
 		}
 		return b
 	}},
 	{"wrong level", func(b []byte, params string) []byte {
-		if i := vectorBase(b, params); i >= 0 && b[i+offLevel] > 0 {
+		if i, seeded := vectorBase(b, params); i >= 0 && !seeded && b[i+offLevel] > 0 {
 			b[i+offLevel]--
 		}
 		return b
 	}},
 	{"wrong scale", func(b []byte, params string) []byte {
-		if i := vectorBase(b, params); i >= 0 {
+		if i, seeded := vectorBase(b, params); i >= 0 && !seeded {
 			binary.LittleEndian.PutUint64(b[i+offScale:], math.Float64bits(math.Exp2(40)))
 		}
 		return b
 	}},
 	{"wrong length", func(b []byte, params string) []byte {
-		if i := vectorBase(b, params); i >= 0 {
-			n := binary.LittleEndian.Uint64(b[i+offLen:])
-			binary.LittleEndian.PutUint64(b[i+offLen:], n-1)
+		if i, seeded := vectorBase(b, params); i >= 0 {
+			off := offLen
+			if seeded {
+				off = offSeededLen
+			}
+			n := binary.LittleEndian.Uint64(b[i+off:])
+			binary.LittleEndian.PutUint64(b[i+off:], n-1)
 		}
 		return b
 	}},
