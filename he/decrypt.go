@@ -154,7 +154,7 @@ func (p *Party) Decrypt(v *Vector, helper *DecryptionShare) ([]float64, error) {
 			for j := 0; j < per && i*per+j < v.Len; j++ {
 				pos := j
 				if v.Layout == CoeffGrid {
-					pos = v.Stride*(j%v.Chunk) + j/v.Chunk
+					pos = v.gridPos(i, j)
 				}
 				out[i*per+j] = buf[pos]
 			}

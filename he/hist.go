@@ -209,8 +209,9 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 		for t := lo; t < hi; t++ {
 			i, c := t/perVec, t%perVec
 			batch := map[int]*rlwe.Ciphertext{}
+			spread := gridSpread(S, GF-c*S)
 			for k := 0; k < S && c*S+k < GF; k++ {
-				batch[k] = sparse[i*GF+c*S+k]
+				batch[k*spread] = sparse[i*GF+c*S+k]
 			}
 			if len(batch) == 1 { // Pack needs two ciphertexts; add an encryption of zero
 				zero := rlwe.NewCiphertext(p.params.ckks, 1, level)

@@ -33,7 +33,7 @@ func (p *Party) MaskCoeffs(v *Vector, reveal func(i int) bool) error {
 			if reveal(c*per + j) {
 				pos := j
 				if v.Layout == CoeffGrid {
-					pos = v.Stride*(j%v.Chunk) + j/v.Chunk
+					pos = v.gridPos(c, j)
 				}
 				keep[pos] = true
 			}

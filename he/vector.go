@@ -30,8 +30,11 @@ const (
 	Coeff
 	// CoeffGrid is the output of the histogram kernel: each ciphertext holds
 	// Stride groups of Chunk values; item b of group i sits at coefficient
-	// Stride*b + i (Stride*Chunk <= N). Value index g*Chunk + b is item b of
-	// group g, in ciphertext g / Stride.
+	// Stride*b + i*spread (Stride*Chunk <= N), where spread is 1 for a full
+	// ciphertext and Stride/m for one holding m' < Stride groups, m the power
+	// of two at or above m' (a last, partial ciphertext packs with fewer
+	// automorphisms when its groups are spread out). Value index g*Chunk + b
+	// is item b of group g, in ciphertext g / Stride.
 	CoeffGrid
 )
 
@@ -80,6 +83,22 @@ func (v *Vector) perCiphertext(p Params) int {
 	default:
 		return v.Chunk
 	}
+}
+
+// gridPos returns the coefficient of value j of ciphertext c of a CoeffGrid
+// vector.
+func (v *Vector) gridPos(c, j int) int {
+	return v.Stride*(j%v.Chunk) + gridSpread(v.Stride, (v.Len+v.Chunk-1)/v.Chunk-c*v.Stride)*(j/v.Chunk)
+}
+
+// gridSpread is the coefficient distance between the groups of a CoeffGrid
+// ciphertext with room for stride groups that holds groups of them.
+func gridSpread(stride, groups int) int {
+	m := 1
+	for m < groups {
+		m <<= 1
+	}
+	return max(1, stride/m)
 }
 
 // Level returns the lowest level of the vector's ciphertexts.

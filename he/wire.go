@@ -26,7 +26,8 @@ import (
 // ErrMalformed is returned for a message that does not decode.
 var ErrMalformed = errors.New("he: malformed message")
 
-const wireVersion = 1
+// wireVersion 2: CoeffGrid spreads the groups of a partial last ciphertext.
+const wireVersion = 2
 
 const (
 	kindVector byte = iota + 1
