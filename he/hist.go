@@ -251,6 +251,7 @@ func (p *Party) histSparse(vs []*Vector, spec HistogramSpec, groups []int, plan 
 		idx := make([]uint16, histWindow*S*histLanes) // [chunk of the window][S][lane]
 		acc := make([]uint64, IC*L*span)              // [pair][modulus][coefficient][limb][lane]
 		y := make([]uint64, S*histLanes)
+		tmp := make([]uint64, N*histLanes)
 		for u, ok := next(); ok; u, ok = next() {
 			g, fg := u/FG, u%FG
 			var planned [][]uint64
@@ -307,7 +308,7 @@ func (p *Party) histSparse(vs []*Vector, spec HistogramSpec, groups []int, plan 
 						for lane, out := range outs {
 							dst[lane] = out.Value[comp].Coeffs[l]
 						}
-						kern.reduce(dst, acc[((i*2+comp)*L+l)*span:][:span], l)
+						kern.reduce(dst, acc[((i*2+comp)*L+l)*span:][:span], l, tmp)
 					}
 				}
 			}

@@ -15,3 +15,6 @@ func macc8AVX512(acc, a, y *uint64, n int)
 
 //go:noescape
 func firstStage8AVX512(y *uint64, idx *uint16, t, tw *uint64, half int, twoQ uint64)
+
+//go:noescape
+func reduce8AVX512(dst, acc *uint64, n int, w *uint64, q uint64)

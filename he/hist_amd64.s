@@ -146,3 +146,77 @@ first:
 	JNZ        first
 	VZEROUPPER
 	RET
+
+// MULHI64 sets hi to the high 64 bits of x*y lane by lane; yh holds y >> 32
+// (the low halves are read by VPMULUDQ itself); mask holds 2^32-1; t0..t3
+// are clobbered.
+#define MULHI64(x, y, yh, mask, t0, t1, t2, t3, hi) \
+	VPSRLQ   $32, x, t0  \
+	VPMULUDQ x, y, t1    \
+	VPMULUDQ x, yh, t2   \
+	VPMULUDQ t0, y, t3   \
+	VPMULUDQ t0, yh, hi  \
+	VPSRLQ   $32, t1, t1 \
+	VPADDQ   t1, t2, t2  \
+	VPANDQ   mask, t2, t1 \
+	VPADDQ   t1, t3, t3  \
+	VPSRLQ   $32, t2, t2 \
+	VPSRLQ   $32, t3, t3 \
+	VPADDQ   t2, hi, hi  \
+	VPADDQ   t3, hi, hi
+
+// SHOUP sets r to x*w mod q in [0, 2q) (Shoup: ws = floor(w*2^64/q),
+// wsh = ws >> 32).
+#define SHOUP(x, w, ws, wsh, q, mask, t0, t1, t2, t3, t4, r) \
+	MULHI64(x, ws, wsh, mask, t0, t1, t2, t3, t4) \
+	VPMULLQ w, x, r  \
+	VPMULLQ q, t4, t4 \
+	VPSUBQ  t4, r, r
+
+// func reduce8AVX512(dst *uint64, acc *uint64, n int, w *uint64, q uint64)
+//
+// For each of n coefficients: dst[j*8+lane] = sum_i limb_i * w[2i] mod q,
+// fully reduced, with w[2i+1] the Shoup quotient of w[2i]; acc holds three
+// limbs of eight lanes per coefficient.
+TEXT ·reduce8AVX512(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         acc+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVQ         w+24(FP), DX
+	MOVQ         q+32(FP), AX
+	VPBROADCASTQ AX, Z31           // q
+	VPADDQ       Z31, Z31, Z30     // 2q
+	MOVQ         $0xffffffff, BX
+	VPBROADCASTQ BX, Z29
+	VPBROADCASTQ 0(DX), Z20        // w0
+	VPBROADCASTQ 8(DX), Z21        // w0'
+	VPSRLQ       $32, Z21, Z22
+	VPBROADCASTQ 16(DX), Z23       // w1
+	VPBROADCASTQ 24(DX), Z24       // w1'
+	VPSRLQ       $32, Z24, Z25
+	VPBROADCASTQ 32(DX), Z26       // w2
+	VPBROADCASTQ 40(DX), Z27       // w2'
+	VPSRLQ       $32, Z27, Z28
+
+red:
+	VMOVDQU64 0(SI), Z0
+	VMOVDQU64 64(SI), Z1
+	VMOVDQU64 128(SI), Z2
+	SHOUP(Z0, Z20, Z21, Z22, Z31, Z29, Z10, Z11, Z12, Z13, Z14, Z3)
+	SHOUP(Z1, Z23, Z24, Z25, Z31, Z29, Z10, Z11, Z12, Z13, Z14, Z4)
+	SHOUP(Z2, Z26, Z27, Z28, Z31, Z29, Z10, Z11, Z12, Z13, Z14, Z5)
+	VPADDQ    Z4, Z3, Z3           // below 4q
+	VPSUBQ    Z30, Z3, Z6
+	VPMINUQ   Z3, Z6, Z3           // below 2q
+	VPADDQ    Z5, Z3, Z3           // below 4q
+	VPSUBQ    Z30, Z3, Z6
+	VPMINUQ   Z3, Z6, Z3           // below 2q
+	VPSUBQ    Z31, Z3, Z6
+	VPMINUQ   Z3, Z6, Z3           // below q
+	VMOVDQU64 Z3, (DI)
+	ADDQ      $192, SI
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       red
+	VZEROUPPER
+	RET

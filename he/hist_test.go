@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -324,6 +325,29 @@ func TestHistogramLeavesAVX512(t *testing.T) {
 				require.Equal(t, limbValue(accGo, j, i), limbValue(accAsm, j, i), "coefficient %d lane %d", j, i)
 			}
 		}
+		// The reduction of the limbs: both leaves, and the value mod q.
+		p := MustParams(Hist13)
+		rq := p.ckks.RingQ().AtLevel(Hist13.DecryptLevel)
+		kern := newHistKernel(rq, HistogramSpec{Bins: [][]uint8{{0}}, K: 32}, HistogramChunk(p, 32))
+		l := slices.Index(rq.ModuliChain(), q)
+		acc := make([]uint64, kern.N*histLimbs*histLanes)
+		for i := range acc {
+			acc[i] = r.Uint64()
+		}
+		tmp := make([]uint64, kern.N*histLanes)
+		outs := [2][][]uint64{}
+		for path, asm := range []bool{false, true} {
+			histAVX512 = asm
+			for range histLanes {
+				outs[path] = append(outs[path], make([]uint64, kern.N))
+			}
+			kern.reduce(outs[path], acc, l, tmp)
+		}
+		require.Equal(t, outs[0], outs[1], "reduction, q=%d", q)
+		v := limbValue(acc, 7, 3)
+		v.Mul(v, new(big.Int).ModInverse(new(big.Int).Lsh(big.NewInt(1), 64), new(big.Int).SetUint64(q)))
+		require.Equal(t, v.Mod(v, new(big.Int).SetUint64(q)).Uint64(), outs[1][3][7])
+
 		wantSum := new(big.Int).Mul(new(big.Int).SetUint64(a[3]), new(big.Int).SetUint64(y[3*histLanes+5]))
 		wantSum.Mul(wantSum, big.NewInt(histFoldEvery))
 		require.Equal(t, wantSum, limbValue(accAsm, 3, 5))

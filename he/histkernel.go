@@ -50,8 +50,7 @@ type histMod struct {
 	q, qInv uint64
 	roots   []uint64  // lattigo's forward NTT roots (bit-reversed, Montgomery form)
 	tw      []uint64  // per root: the plain twiddle F and its Shoup quotient floor(F*2^64/q)
-	out     [3]uint64 // limb weights for the result, 2^(52i-64) mod q (removes y's Montgomery factor)
-	outS    [3]uint64 // their Shoup quotients
+	out     [6]uint64 // limb weights for the result, 2^(52i-64) mod q (removes y's Montgomery factor), each followed by its Shoup quotient
 	fold    [3]uint64 // limb weights that keep the value: 2^(52i+64) mod q, for MRed
 }
 
@@ -79,8 +78,8 @@ func newHistKernel(rq *ring.Ring, spec HistogramSpec, S int) *histKernel {
 		w := [3]uint64{1, bits.Rem64(0, 1<<52, m.q), bits.Rem64(1<<40, 0, m.q)} // 2^(52i) mod q
 		for i := range w {
 			m.fold[i] = bits.Rem64(w[i], 0, m.q)
-			m.out[i] = ring.MRed(w[i], 1, m.q, m.qInv)
-			m.outS[i], _ = bits.Div64(m.out[i], 0, m.q)
+			m.out[2*i] = ring.MRed(w[i], 1, m.q, m.qInv)
+			m.out[2*i+1], _ = bits.Div64(m.out[2*i], 0, m.q)
 		}
 		k.mods = append(k.mods, m)
 	}
@@ -289,12 +288,24 @@ func (k *histKernel) fold(acc []uint64, l int) {
 }
 
 // reduce writes the result of lane i of acc (modulus l) into dst[i]: the
-// sum of the products, fully reduced, without y's Montgomery factor.
-func (k *histKernel) reduce(dst [][]uint64, acc []uint64, l int) {
+// sum of the products, fully reduced, without y's Montgomery factor. tmp
+// holds N*histLanes words.
+func (k *histKernel) reduce(dst [][]uint64, acc []uint64, l int, tmp []uint64) {
 	m := &k.mods[l]
+	if histAVX512 {
+		_, _ = acc[k.N*histLimbs*histLanes-1], tmp[k.N*histLanes-1]
+		reduce8AVX512(&tmp[0], &acc[0], k.N, &m.out[0], m.q)
+		for j := range k.N {
+			t := tmp[j*histLanes : j*histLanes+histLanes]
+			for i, d := range dst {
+				d[j] = t[i]
+			}
+		}
+		return
+	}
 	q := m.q
-	w0, w1, w2 := m.out[0], m.out[1], m.out[2]
-	s0, s1, s2 := m.outS[0], m.outS[1], m.outS[2]
+	w0, w1, w2 := m.out[0], m.out[2], m.out[4]
+	s0, s1, s2 := m.out[1], m.out[3], m.out[5]
 	for j := range k.N {
 		a := acc[j*histLimbs*histLanes:][:histLimbs*histLanes]
 		for i, d := range dst {
