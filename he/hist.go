@@ -11,10 +11,18 @@ import (
 )
 
 // HistogramChunk is the number of samples per ciphertext the histogram kernel
-// takes for K bins: the samples of a chunk sit in coefficients 0..S-1 and the
-// K bin sums land at coefficients 0, S, 2S, ..., so S = N / K' with K' the
-// power of two at or above K. Encrypt its input with EncryptCoeffs(values, S).
+// takes for K bins: C = S/2 with S = N/K' and K' the power of two at or above
+// K. The samples of a chunk sit in coefficients 0..C-1; the K bin sums of
+// one (group, feature) land at coefficients 0, S, 2S, ... and those of a
+// second one at C, S+C, 2S+C, ... of the same product. Encrypt the input
+// with EncryptCoeffs(values, C).
 func HistogramChunk(p Params, bins int) int {
+	return histStride(p, bins) / 2
+}
+
+// histStride is S = N/K', the coefficient distance between the bins of one
+// histogram.
+func histStride(p Params, bins int) int {
 	k := 1
 	for k < bins {
 		k <<= 1
@@ -45,13 +53,16 @@ type HistogramSpec struct {
 // (g*F + f)*K + b is that sum. Several inputs (the gradients g and hessians h
 // of SecureBoost) share the binning work.
 //
-// Every input is a Coeff vector with chunk HistogramChunk(K) and one length. Each chunk is
-// multiplied by the 0/1 polynomial P(X) = sum_j sum_{b >= bin_j} X^(S*b - j),
-// which puts every cumulative bin sum of the chunk at coefficient S*b in one
-// plaintext product (exact integer plaintext, no rescaling). The sparse
-// results of up to S (group, feature) pairs are then packed into one
-// ciphertext with automorphisms; the packing zeroes every coefficient that is
-// not a bin sum, so only the sums are revealed by a decryption.
+// Every input is a Coeff vector with chunk C = HistogramChunk(K) and one
+// length. Each chunk is multiplied by the 0/1 polynomial
+// P(X) = sum_j sum_{b >= bin_j} X^(S*b - j) + sum_j sum_{b >= bin'_j} X^(S*b + C - j)
+// for two (group, feature) entries, which puts every cumulative bin sum of
+// the first at coefficient S*b and of the second at S*b + C in one plaintext
+// product (exact integer plaintext, no rescaling; the cross terms of a chunk
+// of C values never reach those coefficients). The sparse results of up to C
+// such pairs are then packed into one ciphertext with automorphisms, about
+// one per pair; the packing zeroes every coefficient that is not a bin sum,
+// so only the sums are revealed by a decryption.
 func (p *Party) Histograms(vs []*Vector, spec HistogramSpec) ([]*Vector, error) {
 	return p.histograms(vs, spec, nil)
 }
@@ -65,10 +76,11 @@ type HistogramPlan struct {
 	spec  HistogramSpec
 	rows  int
 	level int
-	// groups[fg][c] holds the polynomials of features fg*histLanes.. for
-	// chunk c, laid out [modulus][coefficient][lane]; nil when not cached.
-	groups [][][]uint64
-	bytes  int64
+	// units[u][c] holds the polynomials of the lanes of kernel unit u (see
+	// histUnits) for chunk c, laid out [modulus][coefficient][lane]; nil
+	// when not cached.
+	units [][][]uint64
+	bytes int64
 }
 
 // Bytes returns the memory the plan's cache holds.
@@ -76,43 +88,43 @@ func (pl *HistogramPlan) Bytes() int64 { return pl.bytes }
 
 // PrepareHistograms builds the plan of spec (one group: Groups must be nil)
 // for vectors of rows values at the decryption level, caching at most
-// budget bytes of polynomials (2*N*8 bytes per chunk and feature, in groups
-// of eight features).
+// budget bytes of polynomials (2*N*8 bytes per chunk and pair of features,
+// in units of eight pairs).
 func (p *Party) PrepareHistograms(spec HistogramSpec, rows int, budget int64) (*HistogramPlan, error) {
 	if spec.Groups != nil {
 		return nil, fmt.Errorf("%w: a histogram plan covers one group of rows in their original order", ErrShape)
 	}
-	S := HistogramChunk(p.params, spec.K)
+	S, C := histStride(p.params, spec.K), HistogramChunk(p.params, spec.K)
 	if err := checkHistSpec(spec, rows); err != nil {
 		return nil, err
 	}
 	level := p.params.set.DecryptLevel
 	rq := p.params.ckks.RingQ().AtLevel(level)
-	chunks := (rows + S - 1) / S
+	chunks := (rows + C - 1) / C
 	L, N := level+1, rq.N()
-	perGroup := int64(8*L*N*histLanes) * int64(chunks)
-	FG := (len(spec.Bins) + histLanes - 1) / histLanes
-	pl := &HistogramPlan{spec: spec, rows: rows, level: level, groups: make([][][]uint64, FG)}
+	perUnit := int64(8*L*N*histLanes) * int64(chunks)
+	units := histUnits(len(spec.Bins), len(spec.Bins), S)
+	pl := &HistogramPlan{spec: spec, rows: rows, level: level, units: make([][][]uint64, len(units))}
 	kern := newHistKernel(rq, spec, S)
-	cached := min(FG, int(budget/perGroup))
+	cached := min(len(units), int(budget/perUnit))
 	parallelFor(cached, func(lo, hi int) {
 		idx := make([]uint16, S*histLanes)
-		for fg := lo; fg < hi; fg++ {
-			tabs := kern.tables(fg)
-			pl.groups[fg] = make([][]uint64, chunks)
+		for u := lo; u < hi; u++ {
+			tabs := kern.tables(&units[u])
+			pl.units[u] = make([][]uint64, chunks)
 			for c := range chunks {
-				kern.chunkIndex(idx, tabs, fg, c*S, min((c+1)*S, rows))
+				kern.chunkIndex(idx, tabs, &units[u], 0, c*C, min((c+1)*C, rows))
 				y := make([]uint64, L*N*histLanes)
 				for l := range L {
 					for qb := range kern.Kp {
 						kern.block(tabs, l, qb, idx, y[(l*N+qb*S)*histLanes:(l*N+qb*S+S)*histLanes])
 					}
 				}
-				pl.groups[fg][c] = y
+				pl.units[u][c] = y
 			}
 		}
 	})
-	pl.bytes = int64(cached) * perGroup
+	pl.bytes = int64(cached) * perUnit
 	return pl, nil
 }
 
@@ -158,15 +170,15 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 	if spec.K < 1 || spec.K > 256 {
 		return nil, fmt.Errorf("he: histogram with %d bins, want 1..256", spec.K)
 	}
-	S := HistogramChunk(p.params, spec.K)
+	S, C := histStride(p.params, spec.K), HistogramChunk(p.params, spec.K)
 	v := vs[0]
 	for i, w := range vs {
 		if err := w.check(p.params); err != nil {
 			return nil, err
 		}
-		if w.Layout != Coeff || w.Chunk != S || w.Len != v.Len {
+		if w.Layout != Coeff || w.Chunk != C || w.Len != v.Len {
 			return nil, fmt.Errorf("%w: histogram input %d must be a coeff vector of %d values with chunk %d, got %s of %d with chunk %d",
-				ErrLayout, i, v.Len, S, w.Layout, w.Len, w.Chunk)
+				ErrLayout, i, v.Len, C, w.Layout, w.Len, w.Chunk)
 		}
 	}
 	if err := checkHistSpec(spec, v.Len); err != nil {
@@ -178,8 +190,8 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 		groups = []int{0, v.Len}
 	}
 	for i := 1; i < len(groups); i++ {
-		if groups[i] < groups[i-1] || groups[i] > v.Len || (i < len(groups)-1 && groups[i]%S != 0) || groups[0] != 0 {
-			return nil, fmt.Errorf("%w: group boundaries %v must start at 0, rise, and fall on multiples of %d", ErrShape, groups, S)
+		if groups[i] < groups[i-1] || groups[i] > v.Len || (i < len(groups)-1 && groups[i]%C != 0) || groups[0] != 0 {
+			return nil, fmt.Errorf("%w: group boundaries %v must start at 0, rise, and fall on multiples of %d", ErrShape, groups, C)
 		}
 	}
 	if len(groups) < 2 || groups[len(groups)-1] != v.Len {
@@ -196,22 +208,23 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 	GF := G * F
 	sparse := p.histSparse(vs, spec, groups, plan, level)
 
-	// Pack S sparse results per ciphertext.
+	// Pack the sparse results of C pairs (S entries) per ciphertext.
 	perVec := (GF + S - 1) / S
 	outs := make([]*Vector, len(vs))
 	for i := range outs {
 		outs[i] = &Vector{Layout: CoeffGrid, Len: GF * spec.K, Chunk: spec.K, Stride: S, Cts: make([]*rlwe.Ciphertext, perVec)}
 	}
-	logGap := bits.Len(uint(S)) - 1
+	logGap := bits.Len(uint(C)) - 1
 	errs := make([]error, len(vs)*perVec)
 	parallelFor(len(vs)*perVec, func(lo, hi int) {
 		eval := p.evaluator.ShallowCopy()
 		for t := lo; t < hi; t++ {
 			i, c := t/perVec, t%perVec
 			batch := map[int]*rlwe.Ciphertext{}
-			spread := gridSpread(S, GF-c*S)
-			for k := 0; k < S && c*S+k < GF; k++ {
-				batch[k*spread] = sparse[i*GF+c*S+k]
+			pairs := min(C, GF-c*S)
+			spread := gridSpread(C, pairs)
+			for k := range pairs {
+				batch[k*spread] = sparse[(i*perVec+c)*C+k]
 			}
 			if len(batch) == 1 { // Pack needs two ciphertexts; add an encryption of zero
 				zero := rlwe.NewCiphertext(p.params.ckks, 1, level)
@@ -227,73 +240,84 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 	return outs, nil
 }
 
-// histSparse returns the sparse products, one per (input, group, feature):
-// input i, group g and feature f at i*G*F + g*F + f.
+// histSparse returns the sparse products, one per (input, pair of entries):
+// input i, output ciphertext t and pair k at (i*T + t)*C + k, T the output
+// ciphertexts per input; entries are g*F + f, and pair k of ciphertext t
+// holds entries t*S + k and t*S + C + k (nil where the first is past G*F).
 //
-// Work goes by (group, group of histLanes features), handed out to the
-// workers one at a time. Each worker walks its group's chunks block by block
-// (S coefficients of one modulus): it transforms the block of the eight
-// features' polynomials at once (or reads the plan's) and multiplies it into
-// limb accumulators for every input ciphertext component. Accumulators are
-// reduced every histFoldEvery chunks and at the end.
+// Work goes by kernel unit (eight pairs, see histUnits), handed out to the
+// workers one at a time. For each group its entries belong to, a worker walks
+// the group's chunks block by block (S coefficients of one modulus): it
+// transforms the block of the eight pairs' polynomials at once (or reads the
+// plan's) and multiplies it into limb accumulators for every input
+// ciphertext component. Accumulators are reduced every histFoldEvery chunks
+// and at the end.
 func (p *Party) histSparse(vs []*Vector, spec HistogramSpec, groups []int, plan *HistogramPlan, level int) []*rlwe.Ciphertext {
-	S := HistogramChunk(p.params, spec.K)
+	S, C := histStride(p.params, spec.K), HistogramChunk(p.params, spec.K)
 	F, G := len(spec.Bins), len(groups)-1
 	rq := p.params.ckks.RingQ().AtLevel(level)
 	N := rq.N()
 	kern := newHistKernel(rq, spec, S)
 	L := level + 1
-	FG := (F + histLanes - 1) / histLanes
+	units := histUnits(G*F, F, S)
+	T := (G*F + S - 1) / S
 	IC := 2 * len(vs)                 // (input, component) pairs
 	span := N * histLimbs * histLanes // accumulator words per pair and modulus
-	sparse := make([]*rlwe.Ciphertext, len(vs)*G*F)
-	parallelDynamic(G*FG, func(next func() (int, bool)) {
+	sparse := make([]*rlwe.Ciphertext, len(vs)*T*C)
+	parallelDynamic(len(units), func(next func() (int, bool)) {
 		idx := make([]uint16, histWindow*S*histLanes) // [chunk of the window][S][lane]
 		acc := make([]uint64, IC*L*span)              // [pair][modulus][coefficient][limb][lane]
 		y := make([]uint64, S*histLanes)
 		tmp := make([]uint64, N*histLanes)
 		for u, ok := next(); ok; u, ok = next() {
-			g, fg := u/FG, u%FG
+			un := &units[u]
 			var planned [][]uint64
 			if plan != nil {
-				planned = plan.groups[fg]
+				planned = plan.units[u]
 			}
 			var tabs *histTables
 			if planned == nil {
-				tabs = kern.tables(fg)
+				tabs = kern.tables(un)
 			}
 			clear(acc)
-			c0, c1 := groups[g]/S, (groups[g+1]+S-1)/S
-			for w0 := c0; w0 < c1; w0 += histWindow {
-				w1 := min(w0+histWindow, c1)
-				if planned == nil {
-					for c := w0; c < w1; c++ {
-						kern.chunkIndex(idx[(c-w0)*S*histLanes:(c-w0+1)*S*histLanes], tabs, fg, c*S, min((c+1)*S, groups[g+1]))
-					}
-				}
-				for l := 0; l < L; l++ {
-					for qb := 0; qb < kern.Kp; qb++ {
-						b0 := qb * S
+			done := 0 // chunks accumulated so far
+			for _, g := range un.groups {
+				c0, c1 := groups[g]/C, (groups[g+1]+C-1)/C
+				for w0 := c0; w0 < c1; w0 += histWindow {
+					w1 := min(w0+histWindow, c1)
+					if planned == nil {
 						for c := w0; c < w1; c++ {
-							yb := y
-							if planned != nil {
-								yb = planned[c][(l*N+b0)*histLanes : (l*N+b0+S)*histLanes]
-							} else {
-								kern.block(tabs, l, qb, idx[(c-w0)*S*histLanes:(c-w0+1)*S*histLanes], y)
-							}
-							fold := (c-c0+1)%histFoldEvery == 0
-							for pair := range IC {
-								a := acc[(pair*L+l)*span+b0*histLimbs*histLanes:][:S*histLimbs*histLanes]
-								macc8(a, vs[pair/2].Cts[c].Value[pair%2].Coeffs[l][b0:b0+S], yb)
-								if fold {
-									kern.fold(a, l)
+							kern.chunkIndex(idx[(c-w0)*S*histLanes:(c-w0+1)*S*histLanes], tabs, un, g, c*C, min((c+1)*C, groups[g+1]))
+						}
+					}
+					for l := 0; l < L; l++ {
+						for qb := 0; qb < kern.Kp; qb++ {
+							b0 := qb * S
+							for c := w0; c < w1; c++ {
+								yb := y
+								if planned != nil {
+									yb = planned[c][(l*N+b0)*histLanes : (l*N+b0+S)*histLanes]
+								} else {
+									kern.block(tabs, l, qb, idx[(c-w0)*S*histLanes:(c-w0+1)*S*histLanes], y)
+								}
+								fold := (done+c-w0+1)%histFoldEvery == 0
+								for pair := range IC {
+									a := acc[(pair*L+l)*span+b0*histLimbs*histLanes:][:S*histLimbs*histLanes]
+									macc8(a, vs[pair/2].Cts[c].Value[pair%2].Coeffs[l][b0:b0+S], yb)
+									if fold {
+										kern.fold(a, l)
+									}
 								}
 							}
 						}
 					}
+					done += w1 - w0
 				}
 			}
-			lanes := min(histLanes, F-fg*histLanes)
+			lanes := 0
+			for lanes < histLanes && un.entry[lanes][0] >= 0 {
+				lanes++
+			}
 			dst := make([][]uint64, lanes)
 			for i := range vs {
 				outs := make([]*rlwe.Ciphertext, lanes)
@@ -301,7 +325,7 @@ func (p *Party) histSparse(vs []*Vector, spec HistogramSpec, groups []int, plan 
 					outs[lane] = rlwe.NewCiphertext(p.params.ckks, 1, level)
 					outs[lane].IsNTT = true
 					outs[lane].Scale = vs[i].Cts[0].Scale
-					sparse[(i*G+g)*F+fg*histLanes+lane] = outs[lane]
+					sparse[(i*T+un.t)*C+un.k0+lane] = outs[lane]
 				}
 				for comp := 0; comp < 2; comp++ {
 					for l := 0; l < L; l++ {

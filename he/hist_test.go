@@ -60,6 +60,7 @@ func TestHistograms(t *testing.T) {
 	}{
 		{"100k x 30 x 32, one node", 100_000, 30, 32, nil, false},
 		{"3 nodes, shuffled bins", 5*S + 17, 7, 32, func(n int) []int { return []int{0, 2 * S, 3 * S, n} }, true},
+		{"3 nodes x 60 features, pairs across nodes", 5000, 60, 64, func(n int) []int { return []int{0, 1024, 3072, n} }, false},
 		{"K=20 (not a power of two)", 1000, 3, 20, nil, false},
 		{"one feature", 300, 1, 32, nil, false},
 	}
@@ -135,9 +136,10 @@ func TestHistogramPlan(t *testing.T) {
 	require.Error(t, err)
 }
 
-// histPolyRef is the direct construction of the kernel's polynomial: the 0/1
-// coefficients written in Montgomery form, then lattigo's NTT.
-func histPolyRef(p *Party, rq *ring.Ring, spec HistogramSpec, f, start, end, S int) ring.Poly {
+// histPolyRef is the direct construction of the kernel's polynomial for one
+// entry of a pair: the 0/1 coefficients of X^(S*b + shift - j) written in
+// Montgomery form, then lattigo's NTT.
+func histPolyRef(p *Party, rq *ring.Ring, spec HistogramSpec, f, start, end, S, shift int) ring.Poly {
 	poly := rq.NewPoly()
 	N := p.params.N()
 	for j := start; j < end; j++ {
@@ -149,7 +151,7 @@ func histPolyRef(p *Party, rq *ring.Ring, spec HistogramSpec, f, start, end, S i
 			}
 			for l, q := range rq.ModuliChain()[:rq.Level()+1] {
 				one := bits.Rem64(1, 0, q) // Montgomery form
-				if e := S*pos - off; e >= 0 {
+				if e := S*pos + shift - off; e >= 0 {
 					poly.Coeffs[l][e] = one
 				} else {
 					poly.Coeffs[l][N+e] = q - one
@@ -191,8 +193,8 @@ func testHistogramKernelExact(t *testing.T) {
 	for _, c := range []struct {
 		K, n, F int
 		perm    bool
-	}{{32, 40 * 256, 10, false}, {32, 300, 3, true}, {20, 1000, 9, false}, {256, 100, 2, true}, {2, 5000, 1, false}, {1, 50, 2, false}, {32, (histFoldEvery + 3) * 256, 1, false}} {
-		S := HistogramChunk(p, c.K)
+	}{{32, 40 * 128, 21, false}, {32, 300, 3, true}, {20, 1000, 9, false}, {256, 100, 2, true}, {2, 5000, 1, false}, {1, 50, 2, false}, {32, (histFoldEvery + 3) * 128, 1, false}, {256, 600, 10, true}, {64, 2000, 50, false}} {
+		S, C := histStride(p, c.K), HistogramChunk(p, c.K)
 		spec := HistogramSpec{Bins: randBins(r, c.F, c.n, c.K, 0.1), K: c.K}
 		if c.perm {
 			for range c.F {
@@ -204,20 +206,32 @@ func testHistogramKernelExact(t *testing.T) {
 		kern := newHistKernel(rq, spec, S)
 		idx := make([]uint16, S*histLanes)
 		y := make([]uint64, S*histLanes)
-		FG := (c.F + histLanes - 1) / histLanes
-		for fg := range FG {
-			tabs := kern.tables(fg)
-			for start := 0; start < min(c.n, 4*S); start += S {
-				end := min(start+S, c.n)
-				kern.chunkIndex(idx, tabs, fg, start, end)
-				for lane := 0; lane < histLanes && fg*histLanes+lane < c.F; lane++ {
-					want := histPolyRef(center, rq, spec, fg*histLanes+lane, start, end, S)
+		// pairRef is the pair's polynomial for the chunk [start, end) of
+		// group g: its entries of g only.
+		pairRef := func(entry [2]int, g, start, end int) ring.Poly {
+			sum := rq.NewPoly()
+			for half, e := range entry {
+				if e >= 0 && e/c.F == g {
+					rq.Add(sum, histPolyRef(center, rq, spec, e%c.F, start, end, S, half*C), sum)
+				}
+			}
+			return sum
+		}
+		units := histUnits(c.F, c.F, S)
+		for u := range units {
+			un := &units[u]
+			tabs := kern.tables(un)
+			for start := 0; start < min(c.n, 4*C); start += C {
+				end := min(start+C, c.n)
+				kern.chunkIndex(idx, tabs, un, 0, start, end)
+				for lane := 0; lane < histLanes && un.entry[lane][0] >= 0; lane++ {
+					want := pairRef(un.entry[lane], 0, start, end)
 					for l, q := range rq.ModuliChain()[:level+1] {
 						for qb := range kern.Kp {
 							kern.block(tabs, l, qb, idx, y)
 							for j := range S {
 								require.Less(t, y[j*histLanes+lane], 4*q)
-								require.Equal(t, want.Coeffs[l][qb*S+j], y[j*histLanes+lane]%q, "K=%d feature %d chunk at %d modulus %d", c.K, fg*histLanes+lane, start, l)
+								require.Equal(t, want.Coeffs[l][qb*S+j], y[j*histLanes+lane]%q, "K=%d pair %v chunk at %d modulus %d", c.K, un.entry[lane], start, l)
 							}
 						}
 					}
@@ -225,39 +239,55 @@ func testHistogramKernelExact(t *testing.T) {
 			}
 		}
 
-		g, err := bank.EncryptCoeffs(randVec(r, c.n, 1), S)
+		g, err := bank.EncryptCoeffs(randVec(r, c.n, 1), C)
 		require.NoError(t, err)
 		groups := []int{0, c.n}
-		if c.n > 2*S {
-			groups = []int{0, S, c.n}
+		switch {
+		case c.n > 4*C: // pairs across groups
+			groups = []int{0, C, 3 * C, c.n}
+		case c.n > 2*C:
+			groups = []int{0, C, c.n}
 		}
+		G := len(groups) - 1
+		T := (G*c.F + S - 1) / S
 		sparse := center.histSparse([]*Vector{g}, spec, groups, nil, level)
-		for gi := 0; gi+1 < len(groups); gi++ {
-			for f := range spec.Bins {
-				want := [2]ring.Poly{rq.NewPoly(), rq.NewPoly()}
-				for start := groups[gi]; start < groups[gi+1]; start += S {
-					pt := histPolyRef(center, rq, spec, f, start, min(start+S, groups[gi+1]), S)
+		for tk := range T * C {
+			entry := [2]int{tk/C*S + tk%C, tk/C*S + C + tk%C}
+			if entry[0] >= G*c.F {
+				require.Nil(t, sparse[tk])
+				continue
+			}
+			if entry[1] >= G*c.F {
+				entry[1] = -1
+			}
+			want := [2]ring.Poly{rq.NewPoly(), rq.NewPoly()}
+			for gi := range G {
+				for start := groups[gi]; start < groups[gi+1]; start += C {
+					pt := pairRef(entry, gi, start, min(start+C, groups[gi+1]))
 					for comp := range want {
-						rq.MulCoeffsMontgomeryThenAdd(g.Cts[start/S].Value[comp], pt, want[comp])
+						rq.MulCoeffsMontgomeryThenAdd(g.Cts[start/C].Value[comp], pt, want[comp])
 					}
 				}
-				ct := sparse[gi*len(spec.Bins)+f]
-				for comp := range want {
-					require.True(t, rq.Equal(ct.Value[comp], want[comp]), "K=%d group %d feature %d", c.K, gi, f)
-				}
+			}
+			for comp := range want {
+				require.True(t, rq.Equal(sparse[tk].Value[comp], want[comp]), "K=%d pair %v", c.K, entry)
 			}
 		}
-		// A plan caching the first group of features gives the same products.
-		chunks := (c.n + S - 1) / S
+		// A plan caching the first unit gives the same products.
+		chunks := (c.n + C - 1) / C
 		plan, err := center.PrepareHistograms(spec, c.n, int64(16*p.N()*histLanes*chunks))
 		require.NoError(t, err)
-		require.NotNil(t, plan.groups[0])
-		if FG > 1 {
-			require.Nil(t, plan.groups[1])
+		require.NotNil(t, plan.units[0])
+		if len(units) > 1 {
+			require.Nil(t, plan.units[1])
 		}
 		planned := center.histSparse([]*Vector{g}, spec, []int{0, c.n}, plan, level)
 		direct := center.histSparse([]*Vector{g}, spec, []int{0, c.n}, nil, level)
 		for i := range direct {
+			if direct[i] == nil {
+				require.Nil(t, planned[i])
+				continue
+			}
 			for comp := 0; comp < 2; comp++ {
 				require.True(t, rq.Equal(planned[i].Value[comp], direct[i].Value[comp]))
 			}
@@ -328,7 +358,7 @@ func TestHistogramLeavesAVX512(t *testing.T) {
 		// The reduction of the limbs: both leaves, and the value mod q.
 		p := MustParams(Hist13)
 		rq := p.ckks.RingQ().AtLevel(Hist13.DecryptLevel)
-		kern := newHistKernel(rq, HistogramSpec{Bins: [][]uint8{{0}}, K: 32}, HistogramChunk(p, 32))
+		kern := newHistKernel(rq, HistogramSpec{Bins: [][]uint8{{0}}, K: 32}, histStride(p, 32))
 		l := slices.Index(rq.ModuliChain(), q)
 		acc := make([]uint64, kern.N*histLimbs*histLanes)
 		for i := range acc {

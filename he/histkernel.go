@@ -2,6 +2,7 @@ package he
 
 import (
 	"math/bits"
+	"slices"
 
 	"github.com/tuneinsight/lattigo/v5/ring"
 )
@@ -21,12 +22,14 @@ const (
 
 // histKernel builds the transformed 0/1 polynomials of the histogram kernel
 // without a generic NTT, and multiplies them into limb accumulators, eight
-// features at a time.
+// pairs of (group, feature) entries at a time.
 //
-// The coefficients of P(X) = sum_j sum_{b >= bin_j} X^(S*pos(b) - (j - start))
-// with the same residue r modulo S form a vector of K' = N/S values that
-// depends only on the bin of one value j (r = 0 for j = start, r = S - (j -
-// start) otherwise). The first log2(K') stages of lattigo's Cooley-Tukey NTT
+// The coefficients of P(X) = sum_u sum_j sum_{b >= bin_uj} X^(S*pos(b) + u*C - j)
+// (u = 0, 1 the two entries of a pair, j < C the values of a chunk) with the
+// same residue r modulo S form a vector of K' = N/S values that depends only
+// on the bin of one value (r = 0: u = 0, j = 0; 0 < r <= C: u = 1, j = C - r;
+// r > C: u = 0, j = S - r, its monomials wrapping one block down). The first
+// log2(K') stages of lattigo's Cooley-Tukey NTT
 // only combine coefficients of one residue class, with twiddles that depend
 // on the position within the class, so their output is a table lookup: for
 // each (bin, r = 0 or not) the class vector after those stages. The next
@@ -44,6 +47,42 @@ type histKernel struct {
 	bins        [][]uint8
 	perm        [][]int
 	shared      *histTables // the tables when no feature permutes its bins
+}
+
+// histUnit is one work item of the kernel: pairs k0..k0+7 of output
+// ciphertext t. Pair k holds entries t*S + k and t*S + C + k (entry g*F + f:
+// group g, feature f).
+type histUnit struct {
+	t, k0  int
+	entry  [histLanes][2]int // the entries of each lane's pair; -1 for none
+	groups []int             // the groups of its entries, ascending
+}
+
+// histUnits lists the kernel units for GF entries of F features per group,
+// S = 2C entries per output ciphertext.
+func histUnits(GF, F, S int) []histUnit {
+	C := S / 2
+	var units []histUnit
+	for t := 0; t*S < GF; t++ {
+		for k0 := 0; k0 < C && t*S+k0 < GF; k0 += histLanes {
+			un := histUnit{t: t, k0: k0}
+			for lane := range un.entry {
+				for half := range 2 {
+					e := t*S + half*C + k0 + lane
+					if k0+lane >= C || e >= GF {
+						e = -1
+					}
+					un.entry[lane][half] = e
+					if e >= 0 && !slices.Contains(un.groups, e/F) {
+						un.groups = append(un.groups, e/F)
+					}
+				}
+			}
+			slices.Sort(un.groups)
+			units = append(units, un)
+		}
+	}
+	return units
 }
 
 type histMod struct {
@@ -89,18 +128,15 @@ func newHistKernel(rq *ring.Ring, spec HistogramSpec, S int) *histKernel {
 	return k
 }
 
-// feature returns the feature of lane i of group fg; lanes past the last
-// feature repeat it (their results are dropped).
-func (k *histKernel) feature(fg, i int) int { return min(fg*histLanes+i, len(k.bins)-1) }
-
-// tables returns the first-stage tables of the features of group fg.
-func (k *histKernel) tables(fg int) *histTables {
+// tables returns the first-stage tables of a unit: shared, or one per lane
+// and half (lane*2 + half) when features permute their bins.
+func (k *histKernel) tables(un *histUnit) *histTables {
 	if k.shared != nil {
 		return k.shared
 	}
-	perms := make([][]int, histLanes)
+	perms := make([][]int, 2*histLanes)
 	for i := range perms {
-		perms[i] = k.perm[k.feature(fg, i)]
+		perms[i] = k.perm[max(0, un.entry[i/2][i%2])%len(k.bins)] // an absent entry reads only the empty column
 	}
 	return k.table(perms)
 }
@@ -163,27 +199,36 @@ func (k *histKernel) tableLane(t *histTables, l, lane int, perm []int, one uint6
 	}
 }
 
-// chunkIndex writes, for every residue r of the chunk of values [start,
-// end) and every lane of group fg, the entry of the value in the block's
-// tables (values beyond end count in no bin): idx[r*histLanes+lane].
-func (k *histKernel) chunkIndex(idx []uint16, tabs *histTables, fg, start, end int) {
-	W := 2 * (k.K + 1)
+// chunkIndex writes, for every residue r and lane of a unit, the table
+// entry of the value of the chunk [start, end) of group g that residue holds
+// (idx[r*histLanes+lane]): entries of other groups, absent entries and values
+// past end count in no bin.
+func (k *histKernel) chunkIndex(idx []uint16, tabs *histTables, un *histUnit, g, start, end int) {
+	W, C, F := 2*(k.K+1), k.S/2, len(k.bins)
 	for lane := 0; lane < histLanes; lane++ {
-		bins := k.bins[k.feature(fg, lane)]
-		base := 0
-		if tabs.lanes > 1 {
-			base = lane * W
-		}
-		for r := 0; r < k.S; r++ {
-			off := (k.S - r) % k.S
-			bin := k.K
-			if j := start + off; j < end {
-				bin = min(int(bins[j]), k.K)
+		for half := range 2 {
+			base := 0
+			if tabs.lanes > 1 {
+				base = (2*lane + half) * W
 			}
-			if r != 0 {
-				bin += k.K + 1
+			var bins []uint8
+			if e := un.entry[lane][half]; e >= 0 && e/F == g {
+				bins = k.bins[e%F]
 			}
-			idx[r*histLanes+lane] = uint16(base + bin)
+			for j := range C {
+				bin := k.K
+				if bins != nil && start+j < end {
+					bin = min(int(bins[start+j]), k.K)
+				}
+				r := C - j // half 1: X^(S*b + C - j), never wrapping
+				if half == 0 {
+					r = (k.S - j) % k.S // X^(S*b - j), wrapping one block down for j > 0
+					if j > 0 {
+						bin += k.K + 1
+					}
+				}
+				idx[r*histLanes+lane] = uint16(base + bin)
+			}
 		}
 	}
 }

@@ -29,12 +29,14 @@ const (
 	// Coeff packs Chunk real values per ciphertext in coefficients 0..Chunk-1.
 	Coeff
 	// CoeffGrid is the output of the histogram kernel: each ciphertext holds
-	// Stride groups of Chunk values; item b of group i sits at coefficient
-	// Stride*b + i*spread (Stride*Chunk <= N), where spread is 1 for a full
-	// ciphertext and Stride/m for one holding m' < Stride groups, m the power
-	// of two at or above m' (a last, partial ciphertext packs with fewer
-	// automorphisms when its groups are spread out). Value index g*Chunk + b
-	// is item b of group g, in ciphertext g / Stride.
+	// Stride groups of Chunk values (Stride even, Stride*Chunk <= N); item b
+	// of group i sits at coefficient Stride*b + i for a full ciphertext. A
+	// last, partial one packs with fewer automorphisms when its groups are
+	// spread out: with m' of the Stride/2 pairs (i, i + Stride/2) present and
+	// m the power of two at or above m', group i < Stride/2 sits at offset
+	// i*spread and group Stride/2 + i at Stride/2 + i*spread, spread =
+	// Stride/2/m. Value index g*Chunk + b is item b of group g, in ciphertext
+	// g / Stride.
 	CoeffGrid
 )
 
@@ -88,7 +90,9 @@ func (v *Vector) perCiphertext(p Params) int {
 // gridPos returns the coefficient of value j of ciphertext c of a CoeffGrid
 // vector.
 func (v *Vector) gridPos(c, j int) int {
-	return v.Stride*(j%v.Chunk) + gridSpread(v.Stride, (v.Len+v.Chunk-1)/v.Chunk-c*v.Stride)*(j/v.Chunk)
+	half, i := v.Stride/2, j/v.Chunk
+	spread := gridSpread(half, min(half, (v.Len+v.Chunk-1)/v.Chunk-c*v.Stride))
+	return v.Stride*(j%v.Chunk) + i/half*half + i%half*spread
 }
 
 // gridSpread is the coefficient distance between the groups of a CoeffGrid
@@ -132,8 +136,8 @@ func (v *Vector) check(p Params) error {
 			return fmt.Errorf("%w: chunk %d outside [1, %d]", ErrLayout, v.Chunk, p.N())
 		}
 	case CoeffGrid:
-		if v.Chunk < 1 || v.Stride < 1 || v.Chunk*v.Stride > p.N() {
-			return fmt.Errorf("%w: %d values at stride %d exceed N=%d", ErrLayout, v.Chunk, v.Stride, p.N())
+		if v.Chunk < 1 || v.Stride < 2 || v.Stride%2 != 0 || v.Chunk*v.Stride > p.N() {
+			return fmt.Errorf("%w: %d values at stride %d (even, at least 2) exceed N=%d", ErrLayout, v.Chunk, v.Stride, p.N())
 		}
 	default:
 		return fmt.Errorf("%w: unknown layout %d", ErrLayout, v.Layout)
