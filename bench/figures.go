@@ -107,7 +107,7 @@ func benchHist(runs int) ([]figure, error) {
 	}
 	var gh []*he.Vector
 	for range 2 {
-		v, err := bank.EncryptCoeffs(normal(r, n), he.HistogramChunk(params, K))
+		v, err := bank.EncryptCoeffs(normal(r, n), he.HistogramChunk(params, K, len(bins), n))
 		if err != nil {
 			return nil, err
 		}

@@ -96,7 +96,7 @@ func histBenchSetup(b *testing.B) (*Party, HistogramSpec, []*Vector) {
 	spec := HistogramSpec{Bins: randBins(r, F, n, K, 0.02), K: K}
 	var gh []*Vector
 	for range 2 {
-		v, err := bank.EncryptCoeffs(randVec(r, n, 1), HistogramChunk(bank.Params(), K))
+		v, err := bank.EncryptCoeffs(randVec(r, n, 1), HistogramChunk(bank.Params(), K, F, n))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -111,7 +111,7 @@ func histBenchSetup(b *testing.B) (*Party, HistogramSpec, []*Vector) {
 func BenchmarkEncryptGradients100k(b *testing.B) {
 	bank, center := pairFor(b, Hist13, KeySpec{Pack: true})
 	vals := randVec(rand.New(rand.NewPCG(1, 1)), 100_000, 1)
-	S := HistogramChunk(bank.Params(), 32)
+	S := HistogramChunk(bank.Params(), 32, 1, 100_000)
 	b.Run("public-key", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := bank.EncryptCoeffs(vals, S); err != nil {

@@ -57,7 +57,7 @@ func ExampleParty_Histograms() {
 	}
 	g := []float64{0.5, -0.25, 1, 0.125, -1}
 	bins := [][]uint8{{0, 1, 1, 2, 0}} // one feature, three bins
-	enc, _ := bank.EncryptCoeffs(g, he.HistogramChunk(params, 3))
+	enc, _ := bank.EncryptCoeffs(g, he.HistogramChunk(params, 3, len(bins), len(g)))
 	hist, _ := center.Histograms([]*he.Vector{enc}, he.HistogramSpec{Bins: bins, K: 3})
 	share, _ := center.DecryptShare(hist[0])
 	sums, _ := bank.Decrypt(hist[0], share)

@@ -11,13 +11,22 @@ import (
 )
 
 // HistogramChunk is the number of samples per ciphertext the histogram kernel
-// takes for K bins: C = S/2 with S = N/K' and K' the power of two at or above
-// K. The samples of a chunk sit in coefficients 0..C-1; the K bin sums of
-// one (group, feature) land at coefficients 0, S, 2S, ... and those of a
-// second one at C, S+C, 2S+C, ... of the same product. Encrypt the input
-// with EncryptCoeffs(values, C).
-func HistogramChunk(p Params, bins int) int {
-	return histStride(p, bins) / 2
+// takes for K bins, entries = groups*features histograms and rows input
+// values: S = N/K' (K' the power of two at or above K) or S/2. The samples
+// of a chunk sit in its first coefficients, and the K bin sums of one
+// (group, feature) entry land at coefficients 0, S, 2S, ...; with chunks of
+// S/2 a second entry's land at S/2, S+S/2, ... of the same product, which
+// halves the packing (about one automorphism per sparse product) for twice
+// the input ciphertexts. S/2 is chosen when entries*S >= rows, where the
+// packing saved outweighs the extra encryptions (measured: an automorphism
+// costs about three seeded encryptions and joins). Encrypt the input with
+// EncryptCoeffs(values, chunk) or EncryptCoeffsSeeded.
+func HistogramChunk(p Params, bins, entries, rows int) int {
+	S := histStride(p, bins)
+	if entries*S >= rows {
+		return S / 2
+	}
+	return S
 }
 
 // histStride is S = N/K', the coefficient distance between the bins of one
@@ -75,6 +84,7 @@ func (p *Party) Histograms(vs []*Vector, spec HistogramSpec) ([]*Vector, error) 
 type HistogramPlan struct {
 	spec  HistogramSpec
 	rows  int
+	chunk int
 	level int
 	// units[u][c] holds the polynomials of the lanes of kernel unit u (see
 	// histUnits) for chunk c, laid out [modulus][coefficient][lane]; nil
@@ -87,14 +97,15 @@ type HistogramPlan struct {
 func (pl *HistogramPlan) Bytes() int64 { return pl.bytes }
 
 // PrepareHistograms builds the plan of spec (one group: Groups must be nil)
-// for vectors of rows values at the decryption level, caching at most
+// for vectors of rows values at the decryption level, in chunks of
+// HistogramChunk(K, features, rows), caching at most
 // budget bytes of polynomials (2*N*8 bytes per chunk and pair of features,
 // in units of eight pairs).
 func (p *Party) PrepareHistograms(spec HistogramSpec, rows int, budget int64) (*HistogramPlan, error) {
 	if spec.Groups != nil {
 		return nil, fmt.Errorf("%w: a histogram plan covers one group of rows in their original order", ErrShape)
 	}
-	S, C := histStride(p.params, spec.K), HistogramChunk(p.params, spec.K)
+	S, C := histStride(p.params, spec.K), HistogramChunk(p.params, spec.K, len(spec.Bins), rows)
 	if err := checkHistSpec(spec, rows); err != nil {
 		return nil, err
 	}
@@ -103,9 +114,9 @@ func (p *Party) PrepareHistograms(spec HistogramSpec, rows int, budget int64) (*
 	chunks := (rows + C - 1) / C
 	L, N := level+1, rq.N()
 	perUnit := int64(8*L*N*histLanes) * int64(chunks)
-	units := histUnits(len(spec.Bins), len(spec.Bins), S)
-	pl := &HistogramPlan{spec: spec, rows: rows, level: level, units: make([][][]uint64, len(units))}
-	kern := newHistKernel(rq, spec, S)
+	units := histUnits(len(spec.Bins), len(spec.Bins), S, C)
+	pl := &HistogramPlan{spec: spec, rows: rows, chunk: C, level: level, units: make([][][]uint64, len(units))}
+	kern := newHistKernel(rq, spec, S, C)
 	cached := min(len(units), int(budget/perUnit))
 	parallelFor(cached, func(lo, hi int) {
 		idx := make([]uint16, S*histLanes)
@@ -170,15 +181,16 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 	if spec.K < 1 || spec.K > 256 {
 		return nil, fmt.Errorf("he: histogram with %d bins, want 1..256", spec.K)
 	}
-	S, C := histStride(p.params, spec.K), HistogramChunk(p.params, spec.K)
+	S := histStride(p.params, spec.K)
 	v := vs[0]
+	C := v.Chunk
 	for i, w := range vs {
 		if err := w.check(p.params); err != nil {
 			return nil, err
 		}
-		if w.Layout != Coeff || w.Chunk != C || w.Len != v.Len {
-			return nil, fmt.Errorf("%w: histogram input %d must be a coeff vector of %d values with chunk %d, got %s of %d with chunk %d",
-				ErrLayout, i, v.Len, C, w.Layout, w.Len, w.Chunk)
+		if w.Layout != Coeff || (w.Chunk != S && w.Chunk != S/2) || w.Chunk != C || w.Len != v.Len {
+			return nil, fmt.Errorf("%w: histogram input %d must be a coeff vector of %d values with chunk %d or %d like input 0, got %s of %d with chunk %d",
+				ErrLayout, i, v.Len, S, S/2, w.Layout, w.Len, w.Chunk)
 		}
 	}
 	if err := checkHistSpec(spec, v.Len); err != nil {
@@ -202,29 +214,31 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 	for _, w := range vs {
 		level = min(level, w.Level())
 	}
-	if plan != nil && (plan.rows != v.Len || level != plan.level) {
-		return nil, fmt.Errorf("%w: plan for %d rows at level %d, vectors of %d at level %d", ErrShape, plan.rows, plan.level, v.Len, level)
+	if plan != nil && (plan.rows != v.Len || level != plan.level || plan.chunk != C) {
+		return nil, fmt.Errorf("%w: plan for %d rows at level %d in chunks of %d, vectors of %d at level %d in chunks of %d", ErrShape, plan.rows, plan.level, plan.chunk, v.Len, level, C)
 	}
 	GF := G * F
 	sparse := p.histSparse(vs, spec, groups, plan, level)
 
-	// Pack the sparse results of C pairs (S entries) per ciphertext.
+	// Pack the sparse results of S entries (S/C per sparse result) per
+	// ciphertext, at the offsets of the CoeffGrid layout.
 	perVec := (GF + S - 1) / S
+	per := C // sparse results per output ciphertext
 	outs := make([]*Vector, len(vs))
 	for i := range outs {
 		outs[i] = &Vector{Layout: CoeffGrid, Len: GF * spec.K, Chunk: spec.K, Stride: S, Cts: make([]*rlwe.Ciphertext, perVec)}
 	}
-	logGap := bits.Len(uint(C)) - 1
+	logGap := bits.Len(uint(C)) - 1 // the sparse results hold sums at multiples of C
 	errs := make([]error, len(vs)*perVec)
 	parallelFor(len(vs)*perVec, func(lo, hi int) {
 		eval := p.evaluator.ShallowCopy()
 		for t := lo; t < hi; t++ {
 			i, c := t/perVec, t%perVec
 			batch := map[int]*rlwe.Ciphertext{}
-			pairs := min(C, GF-c*S)
-			spread := gridSpread(C, pairs)
-			for k := range pairs {
-				batch[k*spread] = sparse[(i*perVec+c)*C+k]
+			entries := min(S, GF-c*S)
+			spread := gridSpread(S/2, min(S/2, entries))
+			for k := 0; k < per && sparse[(i*perVec+c)*per+k] != nil; k++ {
+				batch[k/(S/2)*(S/2)+k%(S/2)*spread] = sparse[(i*perVec+c)*per+k] // entry k's offset (pairs: the first entry's)
 			}
 			if len(batch) == 1 { // Pack needs two ciphertexts; add an encryption of zero
 				zero := rlwe.NewCiphertext(p.params.ckks, 1, level)
@@ -240,12 +254,13 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 	return outs, nil
 }
 
-// histSparse returns the sparse products, one per (input, pair of entries):
-// input i, output ciphertext t and pair k at (i*T + t)*C + k, T the output
-// ciphertexts per input; entries are g*F + f, and pair k of ciphertext t
-// holds entries t*S + k and t*S + C + k (nil where the first is past G*F).
+// histSparse returns the sparse products, one per input and slot: input i,
+// output ciphertext t and slot k at (i*T + t)*C + k, T the output
+// ciphertexts per input, C the input chunk; entries are g*F + f, and slot k
+// of ciphertext t holds entry t*S + k, and t*S + C + k too when C = S/2 (nil
+// where the first is past G*F).
 //
-// Work goes by kernel unit (eight pairs, see histUnits), handed out to the
+// Work goes by kernel unit (eight slots, see histUnits), handed out to the
 // workers one at a time. For each group its entries belong to, a worker walks
 // the group's chunks block by block (S coefficients of one modulus): it
 // transforms the block of the eight pairs' polynomials at once (or reads the
@@ -253,13 +268,13 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 // ciphertext component. Accumulators are reduced every histFoldEvery chunks
 // and at the end.
 func (p *Party) histSparse(vs []*Vector, spec HistogramSpec, groups []int, plan *HistogramPlan, level int) []*rlwe.Ciphertext {
-	S, C := histStride(p.params, spec.K), HistogramChunk(p.params, spec.K)
+	S, C := histStride(p.params, spec.K), vs[0].Chunk
 	F, G := len(spec.Bins), len(groups)-1
 	rq := p.params.ckks.RingQ().AtLevel(level)
 	N := rq.N()
-	kern := newHistKernel(rq, spec, S)
+	kern := newHistKernel(rq, spec, S, C)
 	L := level + 1
-	units := histUnits(G*F, F, S)
+	units := histUnits(G*F, F, S, C)
 	T := (G*F + S - 1) / S
 	IC := 2 * len(vs)                 // (input, component) pairs
 	span := N * histLimbs * histLanes // accumulator words per pair and modulus

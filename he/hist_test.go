@@ -50,7 +50,7 @@ func randBins(r *rand.Rand, F, n, K int, missing float64) [][]uint8 {
 func TestHistograms(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	bank, center := pairFor(t, Hist13, KeySpec{Pack: true})
-	S := HistogramChunk(bank.Params(), 32)
+	S := histStride(bank.Params(), 32) / 2 // every chunk size divides it
 	cases := []struct {
 		name   string
 		n, F   int
@@ -78,7 +78,8 @@ func TestHistograms(t *testing.T) {
 				}
 			}
 			g := randVec(r, c.n, 1)
-			enc, err := bank.EncryptCoeffs(g, HistogramChunk(bank.Params(), c.K))
+			chunk := HistogramChunk(bank.Params(), c.K, c.F*(len(groups)-1), c.n)
+			enc, err := bank.EncryptCoeffs(g, chunk)
 			require.NoError(t, err)
 			hs, err := center.Histograms([]*Vector{enc}, spec)
 			require.NoError(t, err)
@@ -93,7 +94,7 @@ func TestHistograms(t *testing.T) {
 			t.Logf("max abs error %.2e, relative %.2e (max |sum| %.1f)", maxAbsErr(got, want), rel, maxAbs(want))
 			require.Less(t, rel, 1e-6)
 
-			enc2, err := bank.EncryptCoeffs(g, HistogramChunk(bank.Params(), c.K))
+			enc2, err := bank.EncryptCoeffs(g, chunk)
 			require.NoError(t, err)
 			hs2, err := center.Histograms([]*Vector{enc2}, spec)
 			require.NoError(t, err)
@@ -115,10 +116,11 @@ func TestHistogramPlan(t *testing.T) {
 		spec.Perm = append(spec.Perm, r.Perm(K))
 	}
 	g := randVec(r, n, 1)
-	enc, err := bank.EncryptCoeffs(g, HistogramChunk(bank.Params(), K))
+	chunk := HistogramChunk(bank.Params(), K, F, n)
+	enc, err := bank.EncryptCoeffs(g, chunk)
 	require.NoError(t, err)
 	want := histPlain(g, spec, []int{0, n})
-	chunks := (n + HistogramChunk(bank.Params(), K) - 1) / HistogramChunk(bank.Params(), K)
+	chunks := (n + chunk - 1) / chunk
 	perGroup := int64(chunks * 2 * 8 * bank.Params().N() * histLanes)
 	for _, budget := range []int64{1 << 40, perGroup, perGroup - 1, 0} {
 		plan, err := center.PrepareHistograms(spec, n, budget)
@@ -190,107 +192,122 @@ func testHistogramKernelExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	bank, center := pairFor(t, Hist13, KeySpec{Pack: true})
 	p := center.Params()
-	for _, c := range []struct {
-		K, n, F int
-		perm    bool
-	}{{32, 40 * 128, 21, false}, {32, 300, 3, true}, {20, 1000, 9, false}, {256, 100, 2, true}, {2, 5000, 1, false}, {1, 50, 2, false}, {32, (histFoldEvery + 3) * 128, 1, false}, {256, 600, 10, true}, {64, 2000, 50, false}} {
-		S, C := histStride(p, c.K), HistogramChunk(p, c.K)
-		spec := HistogramSpec{Bins: randBins(r, c.F, c.n, c.K, 0.1), K: c.K}
-		if c.perm {
-			for range c.F {
-				spec.Perm = append(spec.Perm, r.Perm(c.K))
+	for _, c := range []kernelCase{{32, 40 * 128, 21, false}, {32, 300, 3, true}, {20, 1000, 9, false}, {256, 100, 2, true}, {2, 5000, 1, false}, {1, 50, 2, false}, {32, (histFoldEvery + 3) * 128, 1, false}, {256, 600, 10, true}, {64, 2000, 50, false}} {
+		for _, halves := range []int{1, 2} {
+			testHistogramKernelCase(t, r, bank, center, c, histStride(p, c.K)/halves)
+		}
+	}
+}
+
+type kernelCase struct {
+	K, n, F int
+	perm    bool
+}
+
+// testHistogramKernelCase checks one case with chunks of C values.
+func testHistogramKernelCase(t *testing.T, r *rand.Rand, bank, center *Party, c kernelCase, C int) {
+	p := center.Params()
+	S := histStride(p, c.K)
+	spec := HistogramSpec{Bins: randBins(r, c.F, c.n, c.K, 0.1), K: c.K}
+	if c.perm {
+		for range c.F {
+			spec.Perm = append(spec.Perm, r.Perm(c.K))
+		}
+	}
+	level := p.set.DecryptLevel
+	rq := p.ckks.RingQ().AtLevel(level)
+	kern := newHistKernel(rq, spec, S, C)
+	idx := make([]uint16, S*histLanes)
+	y := make([]uint64, S*histLanes)
+	// pairRef is the pair's polynomial for the chunk [start, end) of
+	// group g: its entries of g only.
+	pairRef := func(entry [2]int, g, start, end int) ring.Poly {
+		sum := rq.NewPoly()
+		for half, e := range entry {
+			if e >= 0 && e/c.F == g {
+				rq.Add(sum, histPolyRef(center, rq, spec, e%c.F, start, end, S, half*C), sum)
 			}
 		}
-		level := p.set.DecryptLevel
-		rq := p.ckks.RingQ().AtLevel(level)
-		kern := newHistKernel(rq, spec, S)
-		idx := make([]uint16, S*histLanes)
-		y := make([]uint64, S*histLanes)
-		// pairRef is the pair's polynomial for the chunk [start, end) of
-		// group g: its entries of g only.
-		pairRef := func(entry [2]int, g, start, end int) ring.Poly {
-			sum := rq.NewPoly()
-			for half, e := range entry {
-				if e >= 0 && e/c.F == g {
-					rq.Add(sum, histPolyRef(center, rq, spec, e%c.F, start, end, S, half*C), sum)
-				}
-			}
-			return sum
-		}
-		units := histUnits(c.F, c.F, S)
-		for u := range units {
-			un := &units[u]
-			tabs := kern.tables(un)
-			for start := 0; start < min(c.n, 4*C); start += C {
-				end := min(start+C, c.n)
-				kern.chunkIndex(idx, tabs, un, 0, start, end)
-				for lane := 0; lane < histLanes && un.entry[lane][0] >= 0; lane++ {
-					want := pairRef(un.entry[lane], 0, start, end)
-					for l, q := range rq.ModuliChain()[:level+1] {
-						for qb := range kern.Kp {
-							kern.block(tabs, l, qb, idx, y)
-							for j := range S {
-								require.Less(t, y[j*histLanes+lane], 4*q)
-								require.Equal(t, want.Coeffs[l][qb*S+j], y[j*histLanes+lane]%q, "K=%d pair %v chunk at %d modulus %d", c.K, un.entry[lane], start, l)
-							}
+		return sum
+	}
+	units := histUnits(c.F, c.F, S, C)
+	for u := range units {
+		un := &units[u]
+		tabs := kern.tables(un)
+		for start := 0; start < min(c.n, 4*C); start += C {
+			end := min(start+C, c.n)
+			kern.chunkIndex(idx, tabs, un, 0, start, end)
+			for lane := 0; lane < histLanes && un.entry[lane][0] >= 0; lane++ {
+				want := pairRef(un.entry[lane], 0, start, end)
+				for l, q := range rq.ModuliChain()[:level+1] {
+					for qb := range kern.Kp {
+						kern.block(tabs, l, qb, idx, y)
+						for j := range S {
+							require.Less(t, y[j*histLanes+lane], 4*q)
+							require.Equal(t, want.Coeffs[l][qb*S+j], y[j*histLanes+lane]%q, "K=%d pair %v chunk at %d modulus %d", c.K, un.entry[lane], start, l)
 						}
 					}
 				}
 			}
 		}
+	}
 
-		g, err := bank.EncryptCoeffs(randVec(r, c.n, 1), C)
-		require.NoError(t, err)
-		groups := []int{0, c.n}
-		switch {
-		case c.n > 4*C: // pairs across groups
-			groups = []int{0, C, 3 * C, c.n}
-		case c.n > 2*C:
-			groups = []int{0, C, c.n}
+	g, err := bank.EncryptCoeffs(randVec(r, c.n, 1), C)
+	require.NoError(t, err)
+	groups := []int{0, c.n}
+	switch {
+	case c.n > 4*C: // pairs across groups
+		groups = []int{0, C, 3 * C, c.n}
+	case c.n > 2*C:
+		groups = []int{0, C, c.n}
+	}
+	G := len(groups) - 1
+	T := (G*c.F + S - 1) / S
+	halves := S / C
+	sparse := center.histSparse([]*Vector{g}, spec, groups, nil, level)
+	for tk := range T * C {
+		entry := [2]int{tk/C*S + tk%C, tk/C*S + C + tk%C}
+		if entry[0] >= G*c.F {
+			require.Nil(t, sparse[tk])
+			continue
 		}
-		G := len(groups) - 1
-		T := (G*c.F + S - 1) / S
-		sparse := center.histSparse([]*Vector{g}, spec, groups, nil, level)
-		for tk := range T * C {
-			entry := [2]int{tk/C*S + tk%C, tk/C*S + C + tk%C}
-			if entry[0] >= G*c.F {
-				require.Nil(t, sparse[tk])
-				continue
-			}
-			if entry[1] >= G*c.F {
-				entry[1] = -1
-			}
-			want := [2]ring.Poly{rq.NewPoly(), rq.NewPoly()}
-			for gi := range G {
-				for start := groups[gi]; start < groups[gi+1]; start += C {
-					pt := pairRef(entry, gi, start, min(start+C, groups[gi+1]))
-					for comp := range want {
-						rq.MulCoeffsMontgomeryThenAdd(g.Cts[start/C].Value[comp], pt, want[comp])
-					}
+		if entry[1] >= G*c.F || halves == 1 {
+			entry[1] = -1
+		}
+		want := [2]ring.Poly{rq.NewPoly(), rq.NewPoly()}
+		for gi := range G {
+			for start := groups[gi]; start < groups[gi+1]; start += C {
+				pt := pairRef(entry, gi, start, min(start+C, groups[gi+1]))
+				for comp := range want {
+					rq.MulCoeffsMontgomeryThenAdd(g.Cts[start/C].Value[comp], pt, want[comp])
 				}
 			}
-			for comp := range want {
-				require.True(t, rq.Equal(sparse[tk].Value[comp], want[comp]), "K=%d pair %v", c.K, entry)
-			}
 		}
-		// A plan caching the first unit gives the same products.
-		chunks := (c.n + C - 1) / C
-		plan, err := center.PrepareHistograms(spec, c.n, int64(16*p.N()*histLanes*chunks))
-		require.NoError(t, err)
-		require.NotNil(t, plan.units[0])
-		if len(units) > 1 {
-			require.Nil(t, plan.units[1])
+		for comp := range want {
+			require.True(t, rq.Equal(sparse[tk].Value[comp], want[comp]), "K=%d pair %v", c.K, entry)
 		}
-		planned := center.histSparse([]*Vector{g}, spec, []int{0, c.n}, plan, level)
-		direct := center.histSparse([]*Vector{g}, spec, []int{0, c.n}, nil, level)
-		for i := range direct {
-			if direct[i] == nil {
-				require.Nil(t, planned[i])
-				continue
-			}
-			for comp := 0; comp < 2; comp++ {
-				require.True(t, rq.Equal(planned[i].Value[comp], direct[i].Value[comp]))
-			}
+	}
+	// A plan caching the first unit gives the same products (the plan
+	// picks its own chunk size).
+	if C != HistogramChunk(p, c.K, c.F, c.n) {
+		return
+	}
+	chunks := (c.n + C - 1) / C
+	plan, err := center.PrepareHistograms(spec, c.n, int64(16*p.N()*histLanes*chunks))
+	require.NoError(t, err)
+	require.NotNil(t, plan.units[0])
+	if len(units) > 1 {
+		require.Nil(t, plan.units[1])
+	}
+	planned := center.histSparse([]*Vector{g}, spec, []int{0, c.n}, plan, level)
+	direct := center.histSparse([]*Vector{g}, spec, []int{0, c.n}, nil, level)
+	for i := range direct {
+		if direct[i] == nil {
+			require.Nil(t, planned[i])
+			continue
+		}
+		for comp := 0; comp < 2; comp++ {
+			require.True(t, rq.Equal(planned[i].Value[comp], direct[i].Value[comp]))
 		}
 	}
 }
@@ -358,7 +375,7 @@ func TestHistogramLeavesAVX512(t *testing.T) {
 		// The reduction of the limbs: both leaves, and the value mod q.
 		p := MustParams(Hist13)
 		rq := p.ckks.RingQ().AtLevel(Hist13.DecryptLevel)
-		kern := newHistKernel(rq, HistogramSpec{Bins: [][]uint8{{0}}, K: 32}, histStride(p, 32))
+		kern := newHistKernel(rq, HistogramSpec{Bins: [][]uint8{{0}}, K: 32}, histStride(p, 32), histStride(p, 32))
 		l := slices.Index(rq.ModuliChain(), q)
 		acc := make([]uint64, kern.N*histLimbs*histLanes)
 		for i := range acc {

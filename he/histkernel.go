@@ -43,25 +43,25 @@ const (
 // 2^0, 2^52 and 2^104, which IFMA instructions fill without carries.
 type histKernel struct {
 	N, S, Kp, K int
+	C           int // values per chunk: S, or S/2 for pairs
 	mods        []histMod
 	bins        [][]uint8
 	perm        [][]int
 	shared      *histTables // the tables when no feature permutes its bins
 }
 
-// histUnit is one work item of the kernel: pairs k0..k0+7 of output
-// ciphertext t. Pair k holds entries t*S + k and t*S + C + k (entry g*F + f:
-// group g, feature f).
+// histUnit is one work item of the kernel: slots k0..k0+7 of output
+// ciphertext t. Slot k holds entry t*S + k, and t*S + C + k too when chunks
+// are C = S/2 values (entry g*F + f: group g, feature f).
 type histUnit struct {
 	t, k0  int
-	entry  [histLanes][2]int // the entries of each lane's pair; -1 for none
+	entry  [histLanes][2]int // the entries of each lane's slot; -1 for none
 	groups []int             // the groups of its entries, ascending
 }
 
 // histUnits lists the kernel units for GF entries of F features per group,
-// S = 2C entries per output ciphertext.
-func histUnits(GF, F, S int) []histUnit {
-	C := S / 2
+// S entries per output ciphertext, chunks of C values.
+func histUnits(GF, F, S, C int) []histUnit {
 	var units []histUnit
 	for t := 0; t*S < GF; t++ {
 		for k0 := 0; k0 < C && t*S+k0 < GF; k0 += histLanes {
@@ -69,7 +69,7 @@ func histUnits(GF, F, S int) []histUnit {
 			for lane := range un.entry {
 				for half := range 2 {
 					e := t*S + half*C + k0 + lane
-					if k0+lane >= C || e >= GF {
+					if k0+lane >= C || e >= GF || half*C >= S {
 						e = -1
 					}
 					un.entry[lane][half] = e
@@ -104,9 +104,9 @@ type histTables struct {
 	lanes int
 }
 
-func newHistKernel(rq *ring.Ring, spec HistogramSpec, S int) *histKernel {
+func newHistKernel(rq *ring.Ring, spec HistogramSpec, S, C int) *histKernel {
 	N := rq.N()
-	k := &histKernel{N: N, S: S, Kp: N / S, K: spec.K, bins: spec.Bins, perm: spec.Perm}
+	k := &histKernel{N: N, S: S, C: C, Kp: N / S, K: spec.K, bins: spec.Bins, perm: spec.Perm}
 	for _, s := range rq.SubRings[:rq.Level()+1] {
 		m := histMod{q: s.Modulus, qInv: s.MRedConstant, roots: s.RootsForward, tw: make([]uint64, 2*len(s.RootsForward))}
 		for i, r := range s.RootsForward {
@@ -204,9 +204,9 @@ func (k *histKernel) tableLane(t *histTables, l, lane int, perm []int, one uint6
 // (idx[r*histLanes+lane]): entries of other groups, absent entries and values
 // past end count in no bin.
 func (k *histKernel) chunkIndex(idx []uint16, tabs *histTables, un *histUnit, g, start, end int) {
-	W, C, F := 2*(k.K+1), k.S/2, len(k.bins)
+	W, C, F := 2*(k.K+1), k.C, len(k.bins)
 	for lane := 0; lane < histLanes; lane++ {
-		for half := range 2 {
+		for half := range k.S / C { // a second entry only in chunks of S/2
 			base := 0
 			if tabs.lanes > 1 {
 				base = (2*lane + half) * W

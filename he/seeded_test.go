@@ -13,7 +13,7 @@ func TestSeededVector(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	bank, center := pairFor(t, Hist13, KeySpec{Pack: true})
 	p := bank.Params()
-	S := HistogramChunk(p, 32)
+	S := histStride(p, 32)
 	vals := randVec(r, 3*S+5, 1)
 	sv, err := bank.EncryptCoeffsSeeded(vals, S)
 	require.NoError(t, err)

@@ -88,7 +88,7 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	if err != nil {
 		return nil, err
 	}
-	a := &activeTrainer{t: t, p: p, party: party, o: o, bins: bins, nb: make([]int, d), pnb: ack.Bins, K: K, S: he.HistogramChunk(p, K)}
+	a := &activeTrainer{t: t, p: p, party: party, o: o, bins: bins, nb: make([]int, d), pnb: ack.Bins, K: K}
 	for f := range a.nb {
 		a.nb[f] = binning.NumBins(f)
 	}
@@ -147,7 +147,7 @@ type activeTrainer struct {
 	bins  [][]uint8
 	nb    []int // the bank's bins per feature
 	pnb   []int // the center's
-	K, S  int
+	K     int
 	g, h  []float64
 }
 
@@ -280,13 +280,19 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 			compute = append(compute, k)
 		}
 	}
+	rows := make([][]int32, len(lvl))
+	for k, nd := range lvl {
+		rows[k] = nd.rows
+	}
+	desc := level{Rows: rows, Compute: compute}
+	S := desc.chunk(a.p, a.K, len(a.pnb))
 	// Rows in packed order, -1 for padding: every group but the last is
 	// padded to the chunk boundary.
 	var packed []int32
 	for i, k := range compute {
 		packed = append(packed, lvl[k].rows...)
 		if i < len(compute)-1 {
-			for len(packed)%a.S != 0 {
+			for len(packed)%S != 0 {
 				packed = append(packed, -1)
 			}
 		}
@@ -309,20 +315,16 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 			gv[j], hv[j] = a.g[i]*scale, a.h[i]*scale
 		}
 	}
-	rows := make([][]int32, len(lvl))
-	for k, nd := range lvl {
-		rows[k] = nd.rows
-	}
 	// The level goes in parts of levelChunks ciphertexts per vector, so that
 	// neither party ever holds the whole level's serialised gradients and no
 	// message outgrows the transport's limit; the first part carries the
 	// level's rows.
-	desc := encodeLevel(level{Rows: rows, Compute: compute})
-	for lo := 0; lo < len(packed); lo += levelChunks * a.S {
-		hi := min(lo+levelChunks*a.S, len(packed))
+	msg := encodeLevel(desc)
+	for lo := 0; lo < len(packed); lo += levelChunks * S {
+		hi := min(lo+levelChunks*S, len(packed))
 		var ms [2][]byte
 		for i, v := range [2][]float64{gv[lo:hi], hv[lo:hi]} {
-			enc, err := a.party.EncryptCoeffsSeeded(v, a.S)
+			enc, err := a.party.EncryptCoeffsSeeded(v, S)
 			if err != nil {
 				return err
 			}
@@ -330,10 +332,10 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 				return err
 			}
 		}
-		if err := a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(desc, ms[0], ms[1])}); err != nil {
+		if err := a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(msg, ms[0], ms[1])}); err != nil {
 			return err
 		}
-		desc = nil
+		msg = nil
 	}
 	b, err := fl.Expect(ctx, a.t, TypeHist)
 	if err != nil {

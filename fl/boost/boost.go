@@ -103,6 +103,17 @@ type level struct {
 	Compute []int
 }
 
+// chunk is the number of rows per gradient ciphertext of the level: both
+// parties derive it from the computed nodes' rows and the center's column
+// count (he.HistogramChunk).
+func (l level) chunk(p he.Params, K, centerCols int) int {
+	rows := 0
+	for _, k := range l.Compute {
+		rows += len(l.Rows[k])
+	}
+	return he.HistogramChunk(p, K, len(l.Compute)*centerCols, rows)
+}
+
 func encodeLevel(l level) []byte {
 	b := binary.LittleEndian.AppendUint32(nil, uint32(len(l.Rows)))
 	for _, r := range l.Rows {

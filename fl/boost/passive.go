@@ -75,7 +75,6 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 		return nil, err
 	}
 	res := &PassiveResult{PassiveModel: PassiveModel{Version: ModelVersion, Binning: binning}, Options: s.Options}
-	S := he.HistogramChunk(p, K)
 	if resume > 0 {
 		var st passiveState
 		if err := store.Load(resume, digest, &st); err != nil {
@@ -101,6 +100,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 			if err != nil {
 				return nil, fl.Fail(ctx, t, err)
 			}
+			S := lvl.chunk(p, K, d)
 			gh, err := recvGradients(ctx, t, party, lvl, parts[1:], S)
 			if err != nil {
 				return nil, err

@@ -283,7 +283,7 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 	for i, v := range y {
 		ev[i] = v * scale
 	}
-	enc, err := party.EncryptCoeffs(ev, he.HistogramChunk(p, K))
+	enc, err := party.EncryptCoeffs(ev, he.HistogramChunk(p, K, len(ack.Bins), n))
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
