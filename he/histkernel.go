@@ -22,20 +22,21 @@ const (
 
 // histKernel builds the transformed 0/1 polynomials of the histogram kernel
 // without a generic NTT, and multiplies them into limb accumulators, eight
-// pairs of (group, feature) entries at a time.
+// slots (one or two (group, feature) entries each) at a time.
 //
 // The coefficients of P(X) = sum_u sum_j sum_{b >= bin_uj} X^(S*pos(b) + u*C - j)
-// (u = 0, 1 the two entries of a pair, j < C the values of a chunk) with the
-// same residue r modulo S form a vector of K' = N/S values that depends only
-// on the bin of one value (r = 0: u = 0, j = 0; 0 < r <= C: u = 1, j = C - r;
-// r > C: u = 0, j = S - r, its monomials wrapping one block down). The first
-// log2(K') stages of lattigo's Cooley-Tukey NTT
-// only combine coefficients of one residue class, with twiddles that depend
-// on the position within the class, so their output is a table lookup: for
+// (j < C the values of a chunk; u = 0, and u = 1 too for chunks of C = S/2)
+// with the same residue r modulo S form a vector of K' = N/S values that
+// depends only on the bin of one value (r = 0: u = 0, j = 0; 0 < r <= C
+// with pairs: u = 1, j = C - r; otherwise u = 0, j = S - r, its monomials
+// wrapping one block down). The first log2(K') stages of lattigo's
+// Cooley-Tukey NTT only combine coefficients of one residue class, with
+// twiddles that depend on the position within the class, so their output
+// is a table lookup: for
 // each (bin, r = 0 or not) the class vector after those stages. The next
 // stage's twiddle is folded into a second table. The last log2(S)-1 stages
 // run on blocks of S coefficients, one block per table row, as Shoup
-// butterflies on eight features' blocks side by side (lane-interleaved), so
+// butterflies on eight slots' blocks side by side (lane-interleaved), so
 // every butterfly of a row shares its twiddle. The values equal lattigo's
 // NTT of the same polynomial modulo q (kept below 4q, not fully reduced).
 //
