@@ -2,6 +2,32 @@
 
 #include "textflag.h"
 
+// MULHI64 sets hi to the high 64 bits of x*y lane by lane; yh holds y >> 32
+// (the low halves are read by VPMULUDQ itself); mask holds 2^32-1; t0..t3
+// are clobbered.
+#define MULHI64(x, y, yh, mask, t0, t1, t2, t3, hi) \
+	VPSRLQ   $32, x, t0  \
+	VPMULUDQ x, y, t1    \
+	VPMULUDQ x, yh, t2   \
+	VPMULUDQ t0, y, t3   \
+	VPMULUDQ t0, yh, hi  \
+	VPSRLQ   $32, t1, t1 \
+	VPADDQ   t1, t2, t2  \
+	VPANDQ   mask, t2, t1 \
+	VPADDQ   t1, t3, t3  \
+	VPSRLQ   $32, t2, t2 \
+	VPSRLQ   $32, t3, t3 \
+	VPADDQ   t2, hi, hi  \
+	VPADDQ   t3, hi, hi
+
+// SHOUP sets r to x*w mod q in [0, 2q) (Shoup: ws = floor(w*2^64/q),
+// wsh = ws >> 32).
+#define SHOUP(x, w, ws, wsh, q, mask, t0, t1, t2, t3, t4, r) \
+	MULHI64(x, ws, wsh, mask, t0, t1, t2, t3, t4) \
+	VPMULLQ w, x, r  \
+	VPMULLQ q, t4, t4 \
+	VPSUBQ  t4, r, r
+
 // func stage8AVX512(y *uint64, groups, h int, tw *uint64, q uint64)
 //
 // One stage of lazy Cooley-Tukey butterflies on rows of eight lanes: for
@@ -35,25 +61,7 @@ row:
 	VMOVDQU64 (R10)(R8*1), Z1     // Z
 	VPSUBQ    Z30, Z0, Z2
 	VPMINUQ   Z0, Z2, Z0          // u = X < 2q ? X : X - 2q
-
-	// qhat = high 64 bits of Z*F', from 32-bit halves
-	VPSRLQ   $32, Z1, Z3          // Z high
-	VPMULUDQ Z1, Z27, Z4          // lo*lo
-	VPMULUDQ Z1, Z26, Z5          // lo*hi
-	VPMULUDQ Z3, Z27, Z6          // hi*lo
-	VPMULUDQ Z3, Z26, Z7          // hi*hi
-	VPSRLQ   $32, Z4, Z4
-	VPADDQ   Z4, Z5, Z5           // t = lo*hi + (lo*lo >> 32)
-	VPANDQ   Z29, Z5, Z8
-	VPADDQ   Z8, Z6, Z6           // t2 = hi*lo + (t & mask)
-	VPSRLQ   $32, Z5, Z5
-	VPSRLQ   $32, Z6, Z6
-	VPADDQ   Z5, Z7, Z7
-	VPADDQ   Z6, Z7, Z7           // qhat
-
-	VPMULLQ Z28, Z1, Z1           // Z*F mod 2^64
-	VPMULLQ Z31, Z7, Z7           // qhat*q mod 2^64
-	VPSUBQ  Z7, Z1, Z1            // v = Z*F - qhat*q in [0, 2q)
+	SHOUP(Z1, Z28, Z27, Z26, Z31, Z29, Z3, Z4, Z5, Z6, Z7, Z1) // v = Z*F mod q in [0, 2q)
 
 	VPADDQ    Z1, Z0, Z2          // u + v
 	VPADDQ    Z30, Z0, Z0
@@ -146,32 +154,6 @@ first:
 	JNZ        first
 	VZEROUPPER
 	RET
-
-// MULHI64 sets hi to the high 64 bits of x*y lane by lane; yh holds y >> 32
-// (the low halves are read by VPMULUDQ itself); mask holds 2^32-1; t0..t3
-// are clobbered.
-#define MULHI64(x, y, yh, mask, t0, t1, t2, t3, hi) \
-	VPSRLQ   $32, x, t0  \
-	VPMULUDQ x, y, t1    \
-	VPMULUDQ x, yh, t2   \
-	VPMULUDQ t0, y, t3   \
-	VPMULUDQ t0, yh, hi  \
-	VPSRLQ   $32, t1, t1 \
-	VPADDQ   t1, t2, t2  \
-	VPANDQ   mask, t2, t1 \
-	VPADDQ   t1, t3, t3  \
-	VPSRLQ   $32, t2, t2 \
-	VPSRLQ   $32, t3, t3 \
-	VPADDQ   t2, hi, hi  \
-	VPADDQ   t3, hi, hi
-
-// SHOUP sets r to x*w mod q in [0, 2q) (Shoup: ws = floor(w*2^64/q),
-// wsh = ws >> 32).
-#define SHOUP(x, w, ws, wsh, q, mask, t0, t1, t2, t3, t4, r) \
-	MULHI64(x, ws, wsh, mask, t0, t1, t2, t3, t4) \
-	VPMULLQ w, x, r  \
-	VPMULLQ q, t4, t4 \
-	VPSUBQ  t4, r, r
 
 // func reduce8AVX512(dst *uint64, acc *uint64, n int, w *uint64, q uint64)
 //
