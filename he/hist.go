@@ -282,7 +282,10 @@ func (p *Party) histSparse(vs []*Vector, spec HistogramSpec, groups []int, plan 
 	parallelDynamic(len(units), func(next func() (int, bool)) {
 		idx := make([]uint16, histWindow*S*histLanes) // [chunk of the window][S][lane]
 		acc := make([]uint64, IC*L*span)              // [pair][modulus][coefficient][limb][lane]
-		y := make([]uint64, S*histLanes)
+		var ybuf [histBatch][]uint64
+		for d := range ybuf {
+			ybuf[d] = make([]uint64, S*histLanes)
+		}
 		tmp := make([]uint64, N*histLanes)
 		for u, ok := next(); ok; u, ok = next() {
 			un := &units[u]
@@ -308,17 +311,25 @@ func (p *Party) histSparse(vs []*Vector, spec HistogramSpec, groups []int, plan 
 					for l := 0; l < L; l++ {
 						for qb := 0; qb < kern.Kp; qb++ {
 							b0 := qb * S
-							for c := w0; c < w1; c++ {
-								yb := y
-								if planned != nil {
-									yb = planned[c][(l*N+b0)*histLanes : (l*N+b0+S)*histLanes]
-								} else {
-									kern.block(tabs, l, qb, idx[(c-w0)*S*histLanes:(c-w0+1)*S*histLanes], y)
+							for c := w0; c < w1; c += histBatch {
+								cn := min(histBatch, w1-c)
+								var ys, as [histBatch][]uint64
+								for d := range cn {
+									if planned != nil {
+										ys[d] = planned[c+d][(l*N+b0)*histLanes : (l*N+b0+S)*histLanes]
+									} else {
+										kern.block(tabs, l, qb, idx[(c+d-w0)*S*histLanes:(c+d-w0+1)*S*histLanes], ybuf[d])
+										ys[d] = ybuf[d]
+									}
 								}
-								fold := (done+c-w0+1)%histFoldEvery == 0
+								// Reduce when the count crosses a multiple of histFoldEvery.
+								fold := (done+c-w0)/histFoldEvery != (done+c-w0+cn)/histFoldEvery
 								for pair := range IC {
 									a := acc[(pair*L+l)*span+b0*histLimbs*histLanes:][:S*histLimbs*histLanes]
-									macc8(a, vs[pair/2].Cts[c].Value[pair%2].Coeffs[l][b0:b0+S], yb)
+									for d := range cn {
+										as[d] = vs[pair/2].Cts[c+d].Value[pair%2].Coeffs[l][b0 : b0+S]
+									}
+									maccBatch(a, as[:cn], ys[:cn])
 									if fold {
 										kern.fold(a, l)
 									}

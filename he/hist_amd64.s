@@ -202,3 +202,60 @@ red:
 	JNZ       red
 	VZEROUPPER
 	RET
+
+// MACC1 adds a[j]*y[j] (a at ap, y at yp) to the limbs in Z3..Z5, as
+// macc8AVX512 does; clobbers Z0..Z2 and AX.
+#define MACC1(yp, ap) \
+	VMOVDQU64        (yp), Z0     \
+	VPSRLQ           $52, Z0, Z1  \
+	MOVQ             (ap), AX     \
+	SHRQ             $52, AX      \
+	VPBROADCASTQ     AX, Z2       \
+	VPMADD52LUQ.BCST (ap), Z0, Z3 \
+	VPMADD52HUQ.BCST (ap), Z0, Z4 \
+	VPMADD52LUQ      Z2, Z0, Z4   \
+	VPMADD52LUQ.BCST (ap), Z1, Z4 \
+	VPMADD52HUQ      Z2, Z0, Z5   \
+	VPMADD52HUQ.BCST (ap), Z1, Z5 \
+	VPMADD52LUQ      Z2, Z1, Z5
+
+// func macc8x4AVX512(acc, a0, a1, a2, a3, y0, y1, y2, y3 *uint64, n int)
+//
+// macc8AVX512 for four chunks at once (a_i with y_i), the limbs kept in
+// registers across them.
+TEXT ·macc8x4AVX512(SB), NOSPLIT, $0-80
+	MOVQ acc+0(FP), DI
+	MOVQ a0+8(FP), R8
+	MOVQ a1+16(FP), R9
+	MOVQ a2+24(FP), R10
+	MOVQ a3+32(FP), R11
+	MOVQ y0+40(FP), R12
+	MOVQ y1+48(FP), R13
+	MOVQ y2+56(FP), SI
+	MOVQ y3+64(FP), DX
+	MOVQ n+72(FP), CX
+
+loop4:
+	VMOVDQU64 0(DI), Z3
+	VMOVDQU64 64(DI), Z4
+	VMOVDQU64 128(DI), Z5
+	MACC1(R12, R8)
+	MACC1(R13, R9)
+	MACC1(SI, R10)
+	MACC1(DX, R11)
+	VMOVDQU64 Z3, 0(DI)
+	VMOVDQU64 Z4, 64(DI)
+	VMOVDQU64 Z5, 128(DI)
+	ADDQ      $192, DI
+	ADDQ      $8, R8
+	ADDQ      $8, R9
+	ADDQ      $8, R10
+	ADDQ      $8, R11
+	ADDQ      $64, R12
+	ADDQ      $64, R13
+	ADDQ      $64, SI
+	ADDQ      $64, DX
+	DECQ      CX
+	JNZ       loop4
+	VZEROUPPER
+	RET

@@ -20,3 +20,7 @@ func firstStage8AVX512(y *uint64, idx *uint16, t, tw *uint64, half int, twoQ uin
 func reduce8AVX512(dst, acc *uint64, n int, w *uint64, q uint64) {
 	panic("he: AVX-512 histogram kernel not built")
 }
+
+func macc8x4AVX512(acc, a0, a1, a2, a3, y0, y1, y2, y3 *uint64, n int) {
+	panic("he: AVX-512 histogram kernel not built")
+}

@@ -383,6 +383,28 @@ func TestHistogramLeavesAVX512(t *testing.T) {
 				require.Equal(t, limbValue(accGo, j, i), limbValue(accAsm, j, i), "coefficient %d lane %d", j, i)
 			}
 		}
+		// Four chunks at once, limbs in registers: the same values.
+		as, ys := make([][]uint64, histBatch), make([][]uint64, histBatch)
+		for d := range as {
+			as[d], ys[d] = make([]uint64, n), make([]uint64, n*histLanes)
+			for i := range as[d] {
+				as[d][i] = r.Uint64N(q)
+			}
+			for i := range ys[d] {
+				ys[d][i] = r.Uint64N(4 * q)
+			}
+		}
+		batchGo, batchAsm := make([]uint64, n*histLimbs*histLanes), make([]uint64, n*histLimbs*histLanes)
+		for d := range as {
+			macc8Go(batchGo, as[d], ys[d])
+		}
+		maccBatch(batchAsm, as, ys)
+		for j := range n {
+			for i := range histLanes {
+				require.Equal(t, limbValue(batchGo, j, i), limbValue(batchAsm, j, i), "batch: coefficient %d lane %d", j, i)
+			}
+		}
+
 		// The reduction of the limbs: both leaves, and the value mod q.
 		p := MustParams(Hist13)
 		rq := p.ckks.RingQ().AtLevel(Hist13.DecryptLevel)

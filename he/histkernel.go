@@ -15,9 +15,13 @@ const (
 	histLimbs = 3
 	// histWindow chunks have their table columns prepared at once.
 	histWindow = 32
-	// histFoldEvery products fit in the limbs before a reduction: the middle
-	// limb grows by less than 3*2^52 per product.
+	// histFoldEvery products fit in the limbs before a reduction, with
+	// histBatch-1 more at most: the middle limb grows by less than 3*2^52
+	// per product, and 2^64 holds 1365 of those.
 	histFoldEvery = 1024
+	// histBatch chunks go through the products together, their limbs kept
+	// in registers.
+	histBatch = 4
 )
 
 // histKernel builds the transformed 0/1 polynomials of the histogram kernel
@@ -307,6 +311,22 @@ func macc8(acc, a, y []uint64) {
 		return
 	}
 	macc8Go(acc, a, y)
+}
+
+// maccBatch is macc8 for up to histBatch chunks (a[d] with y[d]).
+func maccBatch(acc []uint64, a, y [][]uint64) {
+	if histAVX512 && len(a) == 4 {
+		n := len(a[0])
+		_ = acc[n*histLimbs*histLanes-1]
+		for d := range 4 {
+			_, _ = a[d][n-1], y[d][n*histLanes-1]
+		}
+		macc8x4AVX512(&acc[0], &a[0][0], &a[1][0], &a[2][0], &a[3][0], &y[0][0], &y[1][0], &y[2][0], &y[3][0], n)
+		return
+	}
+	for d := range a {
+		macc8(acc, a[d], y[d])
+	}
 }
 
 func macc8Go(acc, a, y []uint64) {
