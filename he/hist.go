@@ -48,7 +48,7 @@ type HistogramSpec struct {
 	K int
 	// Groups are the boundaries of the sample groups (tree nodes): group i
 	// holds values [Groups[i], Groups[i+1]). Every boundary but the last must
-	// be a multiple of HistogramChunk(K). Nil means one group of all values.
+	// be a multiple of the inputs' chunk. Nil means one group of all values.
 	Groups []int
 	// Perm, when set, permutes each feature's bins in the output: cumulative
 	// bin b of feature f is reported at position Perm[f][b] (the secret
@@ -62,16 +62,17 @@ type HistogramSpec struct {
 // (g*F + f)*K + b is that sum. Several inputs (the gradients g and hessians h
 // of SecureBoost) share the binning work.
 //
-// Every input is a Coeff vector with chunk C = HistogramChunk(K) and one
-// length. Each chunk is multiplied by the 0/1 polynomial
-// P(X) = sum_j sum_{b >= bin_j} X^(S*b - j) + sum_j sum_{b >= bin'_j} X^(S*b + C - j)
-// for two (group, feature) entries, which puts every cumulative bin sum of
-// the first at coefficient S*b and of the second at S*b + C in one plaintext
-// product (exact integer plaintext, no rescaling; the cross terms of a chunk
-// of C values never reach those coefficients). The sparse results of up to C
-// such pairs are then packed into one ciphertext with automorphisms, about
-// one per pair; the packing zeroes every coefficient that is not a bin sum,
-// so only the sums are revealed by a decryption.
+// Every input is a Coeff vector of one length with one chunk C: S = N/K' or
+// S/2 (HistogramChunk picks it). Each chunk is multiplied by the 0/1
+// polynomial P(X) = sum_j sum_{b >= bin_j} X^(S*b - j), plus
+// sum_j sum_{b >= bin'_j} X^(S*b + C - j) for a second (group, feature) entry
+// when C = S/2, which puts every cumulative bin sum of the first at
+// coefficient S*b and of the second at S*b + C in one plaintext product
+// (exact integer plaintext, no rescaling; the cross terms of a chunk of C
+// values never reach those coefficients). The sparse results are then packed
+// into ciphertexts of S entries with automorphisms, about one per sparse
+// result; the packing zeroes every coefficient that is not a bin sum, so
+// only the sums are revealed by a decryption.
 func (p *Party) Histograms(vs []*Vector, spec HistogramSpec) ([]*Vector, error) {
 	return p.histograms(vs, spec, nil)
 }
@@ -235,10 +236,9 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 		for t := lo; t < hi; t++ {
 			i, c := t/perVec, t%perVec
 			batch := map[int]*rlwe.Ciphertext{}
-			entries := min(S, GF-c*S)
-			spread := gridSpread(S/2, min(S/2, entries))
 			for k := 0; k < per && sparse[(i*perVec+c)*per+k] != nil; k++ {
-				batch[k/(S/2)*(S/2)+k%(S/2)*spread] = sparse[(i*perVec+c)*per+k] // entry k's offset (pairs: the first entry's)
+				// Keyed by the layout offset of its (first) entry.
+				batch[gridOffset(S, min(S, GF-c*S), k)] = sparse[(i*perVec+c)*per+k]
 			}
 			if len(batch) == 1 { // Pack needs two ciphertexts; add an encryption of zero
 				zero := rlwe.NewCiphertext(p.params.ckks, 1, level)

@@ -348,7 +348,7 @@ func (k *histKernel) fold(acc []uint64, l int) {
 	m := &k.mods[l]
 	for j := 0; j < len(acc); j += histLimbs * histLanes {
 		for i := j; i < j+histLanes; i++ {
-			acc[i], acc[i+histLanes], acc[i+2*histLanes] = m.limbs(acc[i], acc[i+histLanes], acc[i+2*histLanes], &m.fold), 0, 0
+			acc[i], acc[i+histLanes], acc[i+2*histLanes] = m.value(acc[i], acc[i+histLanes], acc[i+2*histLanes]), 0, 0
 		}
 	}
 }
@@ -396,13 +396,13 @@ func (k *histKernel) reduce(dst [][]uint64, acc []uint64, l int, tmp []uint64) {
 	}
 }
 
-// limbs returns sum_i a_i*w_i*2^-64 mod q, fully reduced.
-func (m *histMod) limbs(a0, a1, a2 uint64, w *[3]uint64) uint64 {
-	r := ring.MRed(a0, w[0], m.q, m.qInv) + ring.MRed(a1, w[1], m.q, m.qInv)
+// value returns a0 + a1*2^52 + a2*2^104 mod q, fully reduced.
+func (m *histMod) value(a0, a1, a2 uint64) uint64 {
+	r := ring.MRed(a0, m.fold[0], m.q, m.qInv) + ring.MRed(a1, m.fold[1], m.q, m.qInv)
 	if r >= m.q {
 		r -= m.q
 	}
-	r += ring.MRed(a2, w[2], m.q, m.qInv)
+	r += ring.MRed(a2, m.fold[2], m.q, m.qInv)
 	if r >= m.q {
 		r -= m.q
 	}

@@ -77,9 +77,7 @@ func (p *Party) EncryptCoeffsSeeded(values []float64, chunk int) (*SeededVector,
 			rq.NTT(e, e)
 			c0 := rq.NewPoly()
 			rq.Add(pt.Value, e, c0)
-			if errs[i] = sv.expand(rq, i, a); errs[i] != nil {
-				return
-			}
+			sv.expand(rq, i, a)
 			rq.MulCoeffsMontgomeryThenSub(a, p.sk.Value.Q, c0)
 			sv.C0[i] = c0
 		}
@@ -92,10 +90,9 @@ func (p *Party) EncryptCoeffsSeeded(values []float64, chunk int) (*SeededVector,
 
 // expand writes a_i, the public c1 of ciphertext i, into a: lattigo's
 // uniform sampler reading ChaCha8 keyed with SHA-256(seed, i).
-func (sv *SeededVector) expand(rq *ring.Ring, i int, a ring.Poly) error {
+func (sv *SeededVector) expand(rq *ring.Ring, i int, a ring.Poly) {
 	key := sha256.Sum256(binary.LittleEndian.AppendUint64(append([]byte(nil), sv.Seed[:]...), uint64(i)))
 	ring.NewUniformSampler(mrand.NewChaCha8(key), rq).Read(a)
-	return nil
 }
 
 // check validates the shape of sv against p.
@@ -126,13 +123,10 @@ func (p *Party) Join(sv *SeededVector) (*Vector, error) {
 	level := p.params.MaxLevel()
 	rq := p.params.ckks.RingQ().AtLevel(level)
 	v := &Vector{Layout: Coeff, Len: sv.Len, Chunk: sv.Chunk, Cts: make([]*rlwe.Ciphertext, len(sv.C0))}
-	errs := make([]error, len(sv.C0))
 	parallelFor(len(sv.C0), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			ct := rlwe.NewCiphertext(p.params.ckks, 1, level)
-			if errs[i] = sv.expand(rq, i, ct.Value[1]); errs[i] != nil {
-				return
-			}
+			sv.expand(rq, i, ct.Value[1])
 			rq.MulCoeffsMontgomery(ct.Value[1], p.sk.Value.Q, ct.Value[0])
 			rq.Sub(sv.C0[i], ct.Value[0], ct.Value[0])
 			ct.IsNTT, ct.IsBatched = true, false
@@ -140,9 +134,6 @@ func (p *Party) Join(sv *SeededVector) (*Vector, error) {
 			v.Cts[i] = ct
 		}
 	})
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
 	return v, nil
 }
 

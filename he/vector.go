@@ -90,19 +90,20 @@ func (v *Vector) perCiphertext(p Params) int {
 // gridPos returns the coefficient of value j of ciphertext c of a CoeffGrid
 // vector.
 func (v *Vector) gridPos(c, j int) int {
-	half, i := v.Stride/2, j/v.Chunk
-	spread := gridSpread(half, min(half, (v.Len+v.Chunk-1)/v.Chunk-c*v.Stride))
-	return v.Stride*(j%v.Chunk) + i/half*half + i%half*spread
+	groups := min(v.Stride, (v.Len+v.Chunk-1)/v.Chunk-c*v.Stride)
+	return v.Stride*(j%v.Chunk) + gridOffset(v.Stride, groups, j/v.Chunk)
 }
 
-// gridSpread is the coefficient distance between the groups of a CoeffGrid
-// ciphertext with room for stride groups that holds groups of them.
-func gridSpread(stride, groups int) int {
+// gridOffset is the coefficient offset of group i in a CoeffGrid ciphertext
+// of the given stride that holds groups groups (see CoeffGrid).
+func gridOffset(stride, groups, i int) int {
+	half := stride / 2
 	m := 1
-	for m < groups {
+	for m < min(half, groups) {
 		m <<= 1
 	}
-	return max(1, stride/m)
+	spread := max(1, half/m)
+	return i/half*half + i%half*spread
 }
 
 // Level returns the lowest level of the vector's ciphertexts.
