@@ -21,8 +21,22 @@ import (
 // setCoeff writes round(x) modulo every prime of pt into coefficient i.
 func setCoeff(moduli []uint64, coeffs [][]uint64, i int, x float64) bool {
 	a := math.Abs(x)
-	if a >= 9.2e18 || math.IsNaN(x) {
+	if math.IsNaN(a) || math.IsInf(a, 0) {
 		return false
+	}
+	if a >= 9.2e18 {
+		// An integer m*2^e with a 53-bit m, as lattigo's big-integer path
+		// rounds it: residue (m mod q)(2^e mod q).
+		frac, exp := math.Frexp(a)
+		m, e := uint64(math.Ldexp(frac, 53)), exp-53
+		for j, q := range moduli {
+			r := mulmod(m%q, pow2mod(e, q), q)
+			if x < 0 && r != 0 {
+				r = q - r
+			}
+			coeffs[j][i] = r
+		}
+		return true
 	}
 	c := uint64(a + 0.5)
 	for j, q := range moduli {
@@ -33,6 +47,18 @@ func setCoeff(moduli []uint64, coeffs [][]uint64, i int, x float64) bool {
 		coeffs[j][i] = r
 	}
 	return true
+}
+
+// pow2mod returns 2^e mod q.
+func pow2mod(e int, q uint64) uint64 {
+	r, b := uint64(1)%q, uint64(2)%q
+	for ; e > 0; e >>= 1 {
+		if e&1 == 1 {
+			r = mulmod(r, b, q)
+		}
+		b = mulmod(b, b, q)
+	}
+	return r
 }
 
 // encodeSlots encodes up to Slots() complex values (real values when im is

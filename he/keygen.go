@@ -25,6 +25,19 @@ type KeySpec struct {
 	Pack bool
 	// Conjugate asks for the complex-conjugation key (CombinePairs).
 	Conjugate bool
+	// GaloisLevel is the ciphertext level of the Galois keys: rotations at
+	// or below it only, for keys that are smaller to generate, send and
+	// hold. 0 means the top level.
+	GaloisLevel int
+}
+
+// galoisKeyParams returns the evaluation-key parameters of spec's Galois keys.
+func (spec KeySpec) galoisKeyParams(p Params) []rlwe.EvaluationKeyParameters {
+	if spec.GaloisLevel <= 0 || spec.GaloisLevel >= p.MaxLevel() {
+		return nil
+	}
+	lq, lp := spec.GaloisLevel, p.ckks.MaxLevelP()
+	return []rlwe.EvaluationKeyParameters{{LevelQ: &lq, LevelP: &lp}}
 }
 
 // galoisElements returns the sorted, de-duplicated Galois elements of spec.
@@ -121,7 +134,7 @@ func NewKeyGen(params Params, spec KeySpec, seed []byte) (*KeyGen, error) {
 		kg.rkgCRP = kg.rkg.SampleCRP(crs)
 	}
 	for range kg.galEls {
-		kg.gkgCRP = append(kg.gkgCRP, kg.gkg.SampleCRP(crs))
+		kg.gkgCRP = append(kg.gkgCRP, kg.gkg.SampleCRP(crs, spec.galoisKeyParams(params)...))
 	}
 	return kg, nil
 }
@@ -142,7 +155,7 @@ func (kg *KeyGen) Round1() *KeyGenRound1 {
 	parallelFor(len(kg.galEls), func(lo, hi int) {
 		gkg := kg.gkg.ShallowCopy()
 		for i := lo; i < hi; i++ {
-			r1.Galois[i] = gkg.AllocateShare()
+			r1.Galois[i] = gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params)...)
 			// GenShare fails only for a Galois element outside the group,
 			// which galoisElements never produces.
 			if err := gkg.GenShare(kg.sk, kg.galEls[i], kg.gkgCRP[i], &r1.Galois[i]); err != nil {
@@ -177,11 +190,11 @@ func (kg *KeyGen) Round2(peer *KeyGenRound1) (*KeyGenRound2, error) {
 		if peer.Galois[i].GaloisElement != el {
 			return nil, fmt.Errorf("%w: Galois share %d is for element %d, want %d", ErrKeySpecMismatch, i, peer.Galois[i].GaloisElement, el)
 		}
-		sum := kg.gkg.AllocateShare()
+		sum := kg.gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params)...)
 		if err := kg.gkg.AggregateShares(own.Galois[i], peer.Galois[i], &sum); err != nil && firstErr == nil {
 			firstErr = err
 		}
-		kg.gks[i] = rlwe.NewGaloisKey(p)
+		kg.gks[i] = rlwe.NewGaloisKey(p, kg.spec.galoisKeyParams(kg.params)...)
 		if err := kg.gkg.GenGaloisKey(sum, kg.gkgCRP[i], kg.gks[i]); err != nil && firstErr == nil {
 			firstErr = err
 		}

@@ -38,6 +38,8 @@ type Matrix struct {
 	baby       int                 // b1
 	level      int                 // level of the input vector and the diagonals
 	pts        [][]*rlwe.Plaintext // [chunk][block*B + k]
+	fold       bool                // MulTransposed folds its result
+	ptsX       [][]*rlwe.Plaintext // MulVector's diagonals: [chunk][block*B + k], nil without
 }
 
 // Relative costs for choosing the shape, in plaintext products: a rotation
@@ -45,6 +47,10 @@ type Matrix struct {
 const (
 	costRotation = 15.0
 	costHoisted  = 9.0
+	// costShareBlock is the cost of one weight or gradient block of
+	// secret-shared LR per batch: encrypting and joining the weights'
+	// shares, opening the gradient into shares and folding them.
+	costShareBlock = 90.0
 )
 
 // maxXtdKeys caps the rotation keys of one matrix shape (a Galois key of
@@ -98,20 +104,93 @@ var ErrShape = errors.New("he: shape mismatch")
 // PrepareMatrix encodes the diagonals of X^T, X given row-major with rows x
 // cols entries (NaN is not allowed: impute first). cols may be at most Slots().
 func (p *Party) PrepareMatrix(x []float64, rows, cols int) (*Matrix, error) {
+	half, block, blocks, baby := matrixShape(p.params, rows, cols)
+	return p.prepareMatrix(x, rows, cols, MatrixShape{Half: half, Block: block, Blocks: blocks, Baby: baby}, true, false)
+}
+
+// MatrixShape is the packing of a matrix for its products: Half =
+// ceil(cols/2) rows of the complex-packed transpose, cut into Blocks blocks
+// of Block rows (a power of two dividing the slot count), and baby steps of
+// Baby rotations. It is also the layout of X^T v and of the weights that
+// MulVector takes: a SlotSplit vector of stride Half in chunks of Block.
+type MatrixShape struct {
+	Half, Block, Blocks, Baby int
+}
+
+// maxSharedKeys caps the rotation keys of SharedShape (a Galois key of
+// Shared15 at its linear level is about 8 MiB).
+const maxSharedKeys = 32
+
+// SharedShape returns the shape of a matrix of cols columns for both
+// products of secret-shared vertical LR (MulVector and an unfolded
+// MulTransposed, one each per batch of up to rows rows), minimizing their
+// plaintext products and rotations among the shapes that need at most
+// maxSharedKeys keys. It depends on the batch size only through the number
+// of chunks, so every batch of a training, and both parties, use one shape.
+func SharedShape(p Params, rows, cols int) MatrixShape {
+	half := (cols + 1) / 2
+	chunks := float64((rows + p.Slots() - 1) / p.Slots())
+	best, shape := math.Inf(1), MatrixShape{}
+	for B := 1; B < 2*half && B <= p.Slots(); B <<= 1 {
+		nb := (half + B - 1) / B
+		for b := 1; b <= B; b <<= 1 {
+			if keys := (b - 1) + (B/b - 1); keys > maxSharedKeys {
+				continue
+			}
+			giants := float64(B/b - 1)
+			cost := 2*chunks*float64(nb*B) + (float64(nb)+chunks)*float64(b-1)*costHoisted +
+				(chunks+float64(nb))*giants*costRotation + float64(nb)*costShareBlock
+			if cost < best {
+				best, shape = cost, MatrixShape{Half: half, Block: B, Blocks: nb, Baby: b}
+			}
+		}
+	}
+	return shape
+}
+
+// Rotations returns the slot rotations of the shape's baby and giant steps
+// (no fold: SharedShape's products leave it to the shares).
+func (s MatrixShape) Rotations() []int {
+	var rots []int
+	for b := 1; b < s.Baby; b++ {
+		rots = append(rots, b)
+	}
+	for g := s.Baby; g < s.Block; g += s.Baby {
+		rots = append(rots, g)
+	}
+	return rots
+}
+
+// PrepareSharedMatrix encodes X for both products of secret-shared vertical
+// LR at the parameters' linear level (DecryptLevel + 1): X^T v without the
+// final fold, and X w (MulVector). shape comes from SharedShape.
+func (p *Party) PrepareSharedMatrix(x []float64, rows, cols int, shape MatrixShape) (*Matrix, error) {
+	if shape.Half != (cols+1)/2 || shape.Block < 1 || shape.Block&(shape.Block-1) != 0 || p.params.Slots()%shape.Block != 0 ||
+		shape.Blocks != (shape.Half+shape.Block-1)/shape.Block || shape.Baby < 1 || shape.Block%shape.Baby != 0 {
+		return nil, fmt.Errorf("%w: matrix shape %+v for %d columns", ErrShape, shape, cols)
+	}
+	return p.prepareMatrix(x, rows, cols, shape, false, true)
+}
+
+func (p *Party) prepareMatrix(x []float64, rows, cols int, shape MatrixShape, fold, scores bool) (*Matrix, error) {
 	if rows < 1 || cols < 1 || len(x) != rows*cols {
 		return nil, fmt.Errorf("%w: %d values for a %d x %d matrix", ErrShape, len(x), rows, cols)
 	}
 	if cols > p.params.Slots() {
 		return nil, fmt.Errorf("%w: %d columns, at most %d", ErrShape, cols, p.params.Slots())
 	}
-	half, block, blocks, baby := matrixShape(p.params, rows, cols)
-	m := &Matrix{params: p.params, rows: rows, cols: cols, half: half, block: block, blocks: blocks, baby: baby, level: p.params.set.DecryptLevel + 1}
+	half, block, blocks, baby := shape.Half, shape.Block, shape.Blocks, shape.Baby
+	m := &Matrix{params: p.params, rows: rows, cols: cols, half: half, block: block, blocks: blocks, baby: baby, level: p.params.set.DecryptLevel + 1, fold: fold}
 	if m.level > p.params.MaxLevel() {
 		return nil, fmt.Errorf("he: parameter set %s has no level for a plaintext product", p.params.ID())
 	}
-	for _, r := range XtdRotations(p.params, rows, cols) {
+	rots := shape.Rotations()
+	if fold {
+		rots = XtdRotations(p.params, rows, cols)
+	}
+	for _, r := range rots {
 		if !p.hasGalois(p.params.ckks.GaloisElementForRotation(r)) {
-			return nil, fmt.Errorf("he: the key set lacks rotation %d needed for %d x %d (add XtdRotations to the KeySpec)", r, rows, cols)
+			return nil, fmt.Errorf("he: the key set lacks rotation %d needed for %d x %d (add the matrix shape's rotations to the KeySpec)", r, rows, cols)
 		}
 	}
 	slots := p.params.Slots()
@@ -121,29 +200,30 @@ func (p *Party) PrepareMatrix(x []float64, rows, cols int) (*Matrix, error) {
 	for c := range m.pts {
 		m.pts[c] = make([]*rlwe.Plaintext, diags)
 	}
+	if scores {
+		m.ptsX = make([][]*rlwe.Plaintext, chunks)
+		for c := range m.ptsX {
+			m.ptsX[c] = make([]*rlwe.Plaintext, diags)
+		}
+	}
+	kinds := 1
+	if scores {
+		kinds = 2
+	}
 	scale := float64(p.params.ckks.Q()[m.level])
-	errs := make([]error, chunks*diags)
-	parallelFor(chunks*diags, func(lo, hi int) {
+	errs := make([]error, kinds*chunks*diags)
+	parallelFor(kinds*chunks*diags, func(lo, hi int) {
 		w := p.worker()
 		buf := make([]complex128, slots)
 		for t := lo; t < hi; t++ {
-			c, a, k := t/diags, (t%diags)/block, t%block
+			kind, u := t/(chunks*diags), t%(chunks*diags)
+			c, a, k := u/diags, (u%diags)/block, u%block
 			g := k / baby * baby
-			nonzero := false
-			for j := 0; j < slots; j++ {
-				// w[j] = diag_{a,k}[j - g]
-				jj := (j - g + slots) % slots
-				r := a*block + jj%block
-				row := c*slots + (jj+k)%slots
-				var re, im float64
-				if r < half && row < rows {
-					re = x[row*cols+r]
-					if r+half < cols {
-						im = x[row*cols+r+half]
-					}
-				}
-				buf[j] = complex(re, im)
-				nonzero = nonzero || re != 0 || im != 0
+			var nonzero bool
+			if kind == 0 {
+				nonzero = m.transposedDiag(x, c, a, k, g, buf)
+			} else {
+				nonzero = m.scoreDiag(x, c, a, k, g, buf)
 			}
 			if !nonzero {
 				continue
@@ -152,10 +232,60 @@ func (p *Party) PrepareMatrix(x []float64, rows, cols int) (*Matrix, error) {
 			if errs[t] = w.encodeSlots(p.params, nil, nil, buf, scale, pt); errs[t] != nil {
 				return
 			}
-			m.pts[c][a*block+k] = pt
+			if kind == 0 {
+				m.pts[c][a*block+k] = pt
+			} else {
+				m.ptsX[c][a*block+k] = pt
+			}
 		}
 	})
 	return m, errors.Join(errs...)
+}
+
+// transposedDiag writes rot_{-g}(diag_{a,k}) of X^T over chunk c into buf:
+// buf[j] = diag_{a,k}[j - g], diag_{a,k}[j] = A[a*B + (j mod B), j + k].
+func (m *Matrix) transposedDiag(x []float64, c, a, k, g int, buf []complex128) bool {
+	slots := m.params.Slots()
+	nonzero := false
+	for j := 0; j < slots; j++ {
+		jj := (j - g + slots) % slots
+		r := a*m.block + jj%m.block
+		row := c*slots + (jj+k)%slots
+		var re, im float64
+		if r < m.half && row < m.rows {
+			re = x[row*m.cols+r]
+			if r+m.half < m.cols {
+				im = x[row*m.cols+r+m.half]
+			}
+		}
+		buf[j] = complex(re, im)
+		nonzero = nonzero || re != 0 || im != 0
+	}
+	return nonzero
+}
+
+// scoreDiag writes MulVector's diagonal of block a, step k = g + j, over
+// chunk c, pre-rotated by -g: buf[s] = D[s - g] with
+// D[s] = X[cS + s, r] - i X[cS + s, r + h], r = a*B + ((s + k) mod B), so
+// that Re(D . rot_k(W_a)) sums X[row, r] w_r + X[row, r+h] w_(r+h).
+func (m *Matrix) scoreDiag(x []float64, c, a, k, g int, buf []complex128) bool {
+	slots := m.params.Slots()
+	nonzero := false
+	for s := 0; s < slots; s++ {
+		ss := (s - g + slots) % slots
+		r := a*m.block + (ss+k)%m.block
+		row := c*slots + ss
+		var re, im float64
+		if r < m.half && row < m.rows {
+			re = x[row*m.cols+r]
+			if r+m.half < m.cols {
+				im = -x[row*m.cols+r+m.half]
+			}
+		}
+		buf[s] = complex(re, im)
+		nonzero = nonzero || re != 0 || im != 0
+	}
+	return nonzero
 }
 
 // Rows returns the number of rows of X.
@@ -167,7 +297,11 @@ func (m *Matrix) Cols() int { return m.cols }
 // MulTransposed returns X^T v for an encrypted SlotReal vector v of Rows()
 // values, as a SlotSplit vector of Cols() values (one ciphertext per row
 // block) at the decryption level (DESIGN.md section 4, step 3). v is dropped
-// to the matrix level first if it is above it.
+// to the matrix level first if it is above it. For a matrix from
+// PrepareSharedMatrix the result is not folded: slot j of block a holds a
+// partial sum of row a*B + (j mod B), and the rows are the sums over the
+// slots congruent modulo B (Params.Fold finishes it on shares). Such a
+// result must never be decrypted as is.
 func (p *Party) MulTransposed(m *Matrix, v *Vector) (*Vector, error) {
 	if err := v.check(p.params); err != nil {
 		return nil, err
@@ -283,6 +417,9 @@ func (p *Party) finishBlock(eval *ckks.Evaluator, m *Matrix, parts [][]*rlwe.Cip
 		z = ckks.NewCiphertext(p.params.ckks, 1, m.level-1)
 		z.Scale = p.params.Scale()
 	}
+	if !m.fold {
+		return z, nil
+	}
 	tmp := ckks.NewCiphertext(p.params.ckks, 1, z.Level())
 	for s := m.block; s < p.params.Slots(); s <<= 1 {
 		if err := eval.Rotate(z, s, tmp); err != nil {
@@ -293,4 +430,118 @@ func (p *Party) finishBlock(eval *ckks.Evaluator, m *Matrix, parts [][]*rlwe.Cip
 		}
 	}
 	return z, nil
+}
+
+// MulVector returns X w for an encrypted weight vector w of Cols() values in
+// the matrix's layout (a SlotSplit vector of stride Half in chunks of Block,
+// each ciphertext replicated with period Block: the layout of MulTransposed's
+// folded result), as a SlotReal vector of Rows() values one level below w.
+// The matrix must come from PrepareSharedMatrix; w is dropped to its level.
+//
+// Only the real parts of the result are X w: the imaginary parts hold sums of
+// cross terms. Vertical LR turns the result into shares at once and keeps
+// their real parts (Params.AddConjugate); the result must never be decrypted
+// as is. Cost: Blocks*(Baby-1) hoisted rotations shared by all chunks, and
+// per chunk Blocks*Block plaintext products and Block/Baby - 1 rotations.
+func (p *Party) MulVector(m *Matrix, w *Vector) (*Vector, error) {
+	if m.ptsX == nil {
+		return nil, fmt.Errorf("he: MulVector needs a matrix from PrepareSharedMatrix")
+	}
+	if err := w.check(p.params); err != nil {
+		return nil, err
+	}
+	if w.Layout != SlotSplit || w.Len != m.cols || w.Stride != m.half || w.Chunk != m.block || len(w.Cts) != m.blocks {
+		return nil, fmt.Errorf("%w: X w needs a slot-split vector of %d values (half %d, blocks of %d), got %s of %d (half %d, blocks of %d)",
+			ErrShape, m.cols, m.half, m.block, w.Layout, w.Len, w.Stride, w.Chunk)
+	}
+	if w.Level() < m.level {
+		return nil, fmt.Errorf("he: X w needs the weights at level %d, they are at %d", m.level, w.Level())
+	}
+	babyRots := make([]int, 0, m.baby-1)
+	for b := 1; b < m.baby; b++ {
+		babyRots = append(babyRots, b)
+	}
+	// Baby steps of every block, shared by all chunks.
+	rot := make([][]*rlwe.Ciphertext, m.blocks)
+	errs := make([]error, m.blocks)
+	parallelFor(m.blocks, func(lo, hi int) {
+		wk := p.worker()
+		for a := lo; a < hi; a++ {
+			ct := w.Cts[a]
+			if ct.Level() > m.level {
+				ct = wk.eval.DropLevelNew(ct, ct.Level()-m.level)
+			}
+			rot[a] = make([]*rlwe.Ciphertext, m.baby)
+			rot[a][0] = ct
+			if len(babyRots) == 0 {
+				continue
+			}
+			out := map[int]*rlwe.Ciphertext{}
+			for _, b := range babyRots {
+				out[b] = ckks.NewCiphertext(p.params.ckks, 1, m.level)
+			}
+			if errs[a] = wk.eval.RotateHoisted(ct, babyRots, out); errs[a] != nil {
+				return
+			}
+			for _, b := range babyRots {
+				rot[a][b] = out[b]
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	chunks := len(m.ptsX)
+	giants := m.block / m.baby
+	out := &Vector{Layout: SlotReal, Len: m.rows, Cts: make([]*rlwe.Ciphertext, chunks)}
+	errs = make([]error, chunks)
+	parallelFor(chunks, func(lo, hi int) {
+		wk := p.worker()
+		for c := lo; c < hi; c++ {
+			var y *rlwe.Ciphertext
+			for g := 0; g < giants; g++ {
+				var acc *rlwe.Ciphertext
+				for a := 0; a < m.blocks; a++ {
+					for b := 0; b < m.baby; b++ {
+						pt := m.ptsX[c][a*m.block+g*m.baby+b]
+						if pt == nil {
+							continue
+						}
+						var err error
+						if acc == nil {
+							acc, err = wk.eval.MulNew(rot[a][b], pt)
+						} else {
+							err = wk.eval.MulThenAdd(rot[a][b], pt, acc)
+						}
+						if err != nil {
+							errs[c] = err
+							return
+						}
+					}
+				}
+				if acc == nil {
+					continue
+				}
+				if errs[c] = wk.eval.Rescale(acc, acc); errs[c] != nil {
+					return
+				}
+				if g > 0 {
+					if errs[c] = wk.eval.Rotate(acc, g*m.baby, acc); errs[c] != nil {
+						return
+					}
+				}
+				if y == nil {
+					y = acc
+				} else if errs[c] = wk.eval.Add(y, acc, y); errs[c] != nil {
+					return
+				}
+			}
+			if y == nil { // this chunk of X is all zeros
+				y = ckks.NewCiphertext(p.params.ckks, 1, m.level-1)
+				y.Scale = w.Cts[0].Scale
+			}
+			out.Cts[c] = y
+		}
+	})
+	return out, errors.Join(errs...)
 }

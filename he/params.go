@@ -93,8 +93,38 @@ var Linear14 = ParamSet{
 	Doc:           "vertical LR gradients (X^T d, sigmoid from powers) and encrypted scoring",
 }
 
+// Shared15 is the set of vertical LR with secret-shared weights (package
+// vlr's default mode), where no party ever sees a gradient, a residual or a
+// partial score. N = 2^15 (16384 slots), Q = 4x50 + 60 + 6x45 bits, P = 3x61
+// bits: logQP = 713 <= 881. The levels, bottom up:
+//
+//   - 0-3 (200 bits): the share level. Vectors are turned into additive
+//     shares here (OpenToPeer) with masks up to 2^198: 90 bits of scale, 40
+//     of statistical hiding, and room for the values and the count of masked
+//     coefficients of a training (ShareMaskBits).
+//   - 4 (60 bits): the linear level. The weights are re-encrypted from their
+//     shares at this level, and X Enc(w) and X^T Enc(d) multiply by
+//     plaintexts encoded at this prime, rescaling back to level 3 at the same
+//     scale 2^90. Rotation keys live at this level only.
+//   - 5-10 (6x45 bits): the sigmoid. Scores re-encrypted at the top level
+//     (from shares) take three ciphertext products, each rescaled by a pair of
+//     45-bit primes, so every level keeps a scale near 2^90 and a relative
+//     precision near 2^-75: enough that the loss and the final weights, the
+//     only values a party ever decodes, keep 2^-25 after 2^44 of flooding.
+var Shared15 = ParamSet{
+	ID:            "shared15",
+	LogN:          15,
+	LogQ:          []int{50, 50, 50, 50, 60, 45, 45, 45, 45, 45, 45},
+	LogP:          []int{61, 61, 61},
+	LogScale:      90,
+	DecryptLevel:  3,
+	LogNoiseBound: 40,
+	MaxRows:       1 << 20,
+	Doc:           "vertical LR with secret-shared weights: shares at level 3, products with X at 4, the sigmoid from the top",
+}
+
 // ParamSets lists every named set.
-var ParamSets = []ParamSet{Hist13, Linear14}
+var ParamSets = []ParamSet{Hist13, Linear14, Shared15}
 
 // ParamSetByID returns the named set.
 func ParamSetByID(id string) (ParamSet, error) {
@@ -103,7 +133,7 @@ func ParamSetByID(id string) (ParamSet, error) {
 			return s, nil
 		}
 	}
-	return ParamSet{}, fmt.Errorf("%w %q (known: hist13, linear14)", ErrUnknownParamSet, id)
+	return ParamSet{}, fmt.Errorf("%w %q (known: hist13, linear14, shared15)", ErrUnknownParamSet, id)
 }
 
 // MaxLogQP is the largest logQP with 128-bit security for a uniform ternary

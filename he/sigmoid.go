@@ -34,21 +34,45 @@ func (p Poly) Degree() int { return len(p.Coeffs) - 1 }
 // degree 5 on [-8, 8] stays within 0.055 of the logistic function, degree 7
 // on [-6, 6] within 0.01 (TestFitSigmoid). Keep the bound close to the range
 // of the scores: the error grows fast with it.
+//
+// The logistic function is 1/2 plus an odd function, and so is the fit: its
+// constant is exactly 1/2 and its other even coefficients exactly 0 (the
+// least-squares fit on symmetric nodes has them to rounding; they are set),
+// which the encrypted evaluation of Logistic relies on.
 func FitSigmoid(degree int, bound float64) (Poly, error) {
-	return Fit(func(z float64) float64 { return 1 / (1 + math.Exp(-z)) }, degree, bound)
+	p, err := Fit(func(z float64) float64 { return 1 / (1 + math.Exp(-z)) }, degree, bound)
+	if err != nil {
+		return p, err
+	}
+	for k := 0; k <= degree; k += 2 {
+		p.Coeffs[k] = 0
+	}
+	p.Coeffs[0] = 0.5
+	return p, nil
 }
 
 // FitSoftplus returns the least-squares polynomial to softplus(z) =
 // log(1 + e^z) on [-bound, bound]: the log-loss of a row with label y is
 // softplus(z) - y*z, so the bank can evaluate the loss from the center's
 // encrypted powers like the sigmoid.
+//
+// softplus(z) is z/2 plus an even function, and so is the fit: its linear
+// coefficient is exactly 1/2 and its other odd coefficients exactly 0.
 func FitSoftplus(degree int, bound float64) (Poly, error) {
-	return Fit(func(z float64) float64 {
+	p, err := Fit(func(z float64) float64 {
 		if z > 30 {
 			return z
 		}
 		return math.Log1p(math.Exp(z))
 	}, degree, bound)
+	if err != nil {
+		return p, err
+	}
+	for k := 1; k <= degree; k += 2 {
+		p.Coeffs[k] = 0
+	}
+	p.Coeffs[1] = 0.5
+	return p, nil
 }
 
 // Fit returns the least-squares polynomial of the given degree to f on

@@ -119,10 +119,8 @@ func (v *Vector) Level() int {
 
 // check validates the shape of v against p: ciphertext count, degrees,
 // levels and layout fields. It guards every decoder and every kernel input.
-func (v *Vector) check(p Params) error {
-	if v == nil {
-		return fmt.Errorf("%w: nil vector", ErrLayout)
-	}
+// checkLayout validates the layout fields of v for count ciphertexts.
+func (v *Vector) checkLayout(p Params, count int) error {
 	if v.Len < 0 {
 		return fmt.Errorf("%w: negative length %d", ErrLayout, v.Len)
 	}
@@ -148,8 +146,18 @@ func (v *Vector) check(p Params) error {
 	if v.Layout == SlotSplit {
 		want = (v.Stride + v.Chunk - 1) / v.Chunk
 	}
-	if len(v.Cts) != want {
-		return fmt.Errorf("%w: %s vector of %d values needs %d ciphertexts, has %d", ErrLayout, v.Layout, v.Len, want, len(v.Cts))
+	if count != want {
+		return fmt.Errorf("%w: %s vector of %d values needs %d ciphertexts, has %d", ErrLayout, v.Layout, v.Len, want, count)
+	}
+	return nil
+}
+
+func (v *Vector) check(p Params) error {
+	if v == nil {
+		return fmt.Errorf("%w: nil vector", ErrLayout)
+	}
+	if err := v.checkLayout(p, len(v.Cts)); err != nil {
+		return err
 	}
 	for i, ct := range v.Cts {
 		if ct == nil || ct.Degree() != 1 || ct.Level() > p.MaxLevel() || ct.Value[0].N() != p.N() {

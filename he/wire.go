@@ -35,9 +35,11 @@ const (
 	kindKeyGenRound1
 	kindKeyGenRound2
 	kindSeededVector
+	kindSeededShares
+	kindShares
 )
 
-var kindNames = map[byte]string{kindVector: "vector", kindDecryptionShare: "decryption share", kindKeyGenRound1: "key-generation round 1", kindKeyGenRound2: "key-generation round 2", kindSeededVector: "seeded vector"}
+var kindNames = map[byte]string{kindVector: "vector", kindDecryptionShare: "decryption share", kindKeyGenRound1: "key-generation round 1", kindKeyGenRound2: "key-generation round 2", kindSeededVector: "seeded vector", kindSeededShares: "encrypted shares", kindShares: "shares"}
 
 // polyField is one polynomial of a message with the primes of its rows.
 type polyField struct {
@@ -380,7 +382,7 @@ func (kg *KeyGen) UnmarshalRound1(data []byte) (*KeyGenRound1, error) {
 	}
 	r.Galois = make([]mhe.GaloisKeyGenShare, len(kg.galEls))
 	for i, el := range kg.galEls {
-		r.Galois[i] = kg.gkg.AllocateShare()
+		r.Galois[i] = kg.gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params)...)
 		r.Galois[i].GaloisElement = el
 	}
 	if err := readPolys(rd.b, kg.round1Fields(r), "key-generation round 1"); err != nil {
@@ -424,4 +426,137 @@ func (kg *KeyGen) UnmarshalRound2(data []byte) (*KeyGenRound2, error) {
 	}
 	r.Relin = &s2
 	return r, nil
+}
+
+func appendLayout(b []byte, l Layout, n, chunk, stride int, scale float64, count int) []byte {
+	b = append(b, byte(l))
+	b = binary.LittleEndian.AppendUint64(b, uint64(n))
+	b = binary.LittleEndian.AppendUint32(b, uint32(chunk))
+	b = binary.LittleEndian.AppendUint32(b, uint32(stride))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(scale))
+	return binary.LittleEndian.AppendUint32(b, uint32(count))
+}
+
+func (r *reader) layout() (l Layout, n, chunk, stride int, scale float64, count int) {
+	l = Layout(r.u8())
+	n = int(min(r.u64(), math.MaxInt32))
+	chunk, stride = int(r.u32()), int(r.u32())
+	scale = math.Float64frombits(r.u64())
+	count = int(r.u32())
+	return
+}
+
+// MarshalSeededShares encodes encrypted shares for the wire: the layout,
+// scale, level and seed, and the c0 components.
+func (p Params) MarshalSeededShares(ss *SeededShares) ([]byte, error) {
+	if err := ss.checkShape(p); err != nil {
+		return nil, err
+	}
+	b := p.header(kindSeededShares)
+	b = appendLayout(b, ss.Layout, ss.Len, ss.Chunk, ss.Stride, ss.Scale, len(ss.C0))
+	b = append(b, byte(ss.Level))
+	b = append(b, ss.Seed[:]...)
+	for _, c0 := range ss.C0 {
+		if c0.Level() != ss.Level {
+			return nil, fmt.Errorf("%w: encrypted share at level %d, want %d", ErrShares, c0.Level(), ss.Level)
+		}
+		b = appendPolys(b, []polyField{p.qField(c0)})
+	}
+	return b, nil
+}
+
+// UnmarshalSeededShares decodes encrypted shares encoded by
+// MarshalSeededShares under the same parameters.
+func (p Params) UnmarshalSeededShares(data []byte) (*SeededShares, error) {
+	rest, err := p.readHeader(data, kindSeededShares)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{b: rest}
+	ss := &SeededShares{}
+	var n int
+	ss.Layout, ss.Len, ss.Chunk, ss.Stride, ss.Scale, n = r.layout()
+	ss.Level = int(r.u8())
+	copy(ss.Seed[:], r.take(len(ss.Seed)))
+	if r.err != nil {
+		return nil, fmt.Errorf("encrypted shares header: %w", r.err)
+	}
+	if ss.Level > p.MaxLevel() {
+		return nil, fmt.Errorf("%w: encrypted shares at level %d, parameters top out at %d", ErrMalformed, ss.Level, p.MaxLevel())
+	}
+	rq := p.ckks.RingQ().AtLevel(ss.Level)
+	per := 8 * p.N() * (ss.Level + 1)
+	if n > len(r.b)/per {
+		return nil, fmt.Errorf("%w: encrypted shares announce %d polynomials in %d bytes", ErrMalformed, n, len(r.b))
+	}
+	for i := 0; i < n; i++ {
+		c0 := rq.NewPoly()
+		if err := readPolys(r.take(per), []polyField{p.qField(c0)}, fmt.Sprintf("encrypted share %d", i)); err != nil {
+			return nil, err
+		}
+		ss.C0 = append(ss.C0, c0)
+	}
+	if len(r.b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes after the encrypted shares", ErrMalformed, len(r.b))
+	}
+	if err := ss.checkShape(p); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return ss, nil
+}
+
+// MarshalShares encodes a party's (flooded) shares for the wire: 32 bytes
+// per coefficient.
+func (p Params) MarshalShares(sv *SharedVector) ([]byte, error) {
+	b := p.header(kindShares)
+	b = appendLayout(b, sv.Layout, sv.Len, sv.Chunk, sv.Stride, sv.Scale, len(sv.Shares))
+	b = slices.Grow(b, 32*p.N()*len(sv.Shares))
+	for _, s := range sv.Shares {
+		if s.N() != p.N() {
+			return nil, fmt.Errorf("%w: share of %d coefficients, N = %d", ErrShares, s.N(), p.N())
+		}
+		for _, x := range s.c {
+			for _, l := range x {
+				b = binary.LittleEndian.AppendUint64(b, l)
+			}
+		}
+	}
+	return b, nil
+}
+
+// UnmarshalShares decodes shares encoded by MarshalShares.
+func (p Params) UnmarshalShares(data []byte) (*SharedVector, error) {
+	rest, err := p.readHeader(data, kindShares)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{b: rest}
+	sv := &SharedVector{}
+	var n int
+	sv.Layout, sv.Len, sv.Chunk, sv.Stride, sv.Scale, n = r.layout()
+	if r.err != nil {
+		return nil, fmt.Errorf("shares header: %w", r.err)
+	}
+	per := 32 * p.N()
+	if n > len(r.b)/per || len(r.b) != n*per {
+		return nil, fmt.Errorf("%w: %d shares in %d bytes, want %d bytes each", ErrMalformed, n, len(r.b), per)
+	}
+	if !(sv.Scale >= 1) || sv.Scale > math.Exp2(200) {
+		return nil, fmt.Errorf("%w: shares at scale %v", ErrMalformed, sv.Scale)
+	}
+	for i := 0; i < n; i++ {
+		s := NewShare(p.N())
+		raw := r.take(per)
+		for j := range s.c {
+			for l := range s.c[j] {
+				s.c[j][l] = binary.LittleEndian.Uint64(raw[32*j+8*l:])
+			}
+		}
+		sv.Shares = append(sv.Shares, s)
+	}
+	v := sv.shape()
+	if err := v.checkLayout(p, n); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return sv, nil
 }

@@ -1,0 +1,192 @@
+package he
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// sharedPair returns two parties of Shared15 with the keys of a matrix shape.
+func sharedPair(t testing.TB, shapes ...MatrixShape) (*Party, *Party) {
+	t.Helper()
+	var rots []int
+	for _, s := range shapes {
+		rots = append(rots, s.Rotations()...)
+	}
+	p := MustParams(Shared15)
+	return pairFor(t, Shared15, KeySpec{Relinearization: true, Rotations: rots, GaloisLevel: p.set.DecryptLevel + 1})
+}
+
+func xwPlain(x []float64, rows, cols int, w []float64) []float64 {
+	y := make([]float64, rows)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			y[i] += x[i*cols+j] * w[j]
+		}
+	}
+	return y
+}
+
+// TestSharedLinearProducts runs both products of secret-shared LR through
+// shares: weights shared by the two parties are encrypted from their
+// shares, X w is computed under encryption and opened into shares, and
+// X^T d is computed unfolded, opened and folded on the shares; each sum of
+// shares decodes to the plaintext result.
+func TestSharedLinearProducts(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct{ rows, cols int }{{700, 9}, {20000, 31}, {3000, 1}} {
+		shape := SharedShape(MustParams(Shared15), c.rows, c.cols)
+		bank, center := sharedPair(t, shape)
+		p := bank.Params()
+		x := randVec(r, c.rows*c.cols, 5)
+		m, err := center.PrepareSharedMatrix(x, c.rows, c.cols, shape)
+		require.NoError(t, err)
+
+		// Shares of w: each party draws its own part.
+		w1, w2 := randVec(r, c.cols, 1), randVec(r, c.cols, 1)
+		sb, err := p.EncodeShares(w1, shape.Half, shape.Block, 90)
+		require.NoError(t, err)
+		sc, err := p.EncodeShares(w2, shape.Half, shape.Block, 90)
+		require.NoError(t, err)
+		enc, err := bank.EncryptShares(sb, p.set.DecryptLevel+1)
+		require.NoError(t, err)
+		wv, err := center.JoinShares(enc, sc)
+		require.NoError(t, err)
+		u, err := center.MulVector(m, wv)
+		require.NoError(t, err)
+		require.Equal(t, p.set.DecryptLevel, u.Level())
+
+		msg, own, err := center.OpenToPeer(u, 150)
+		require.NoError(t, err)
+		got, err := bank.ReceiveOpened(msg)
+		require.NoError(t, err)
+		p.AddConjugate(own)
+		p.AddConjugate(got)
+		vals, err := p.DecodeShares(own, got)
+		require.NoError(t, err)
+		w := make([]float64, c.cols)
+		for j := range w {
+			w[j] = w1[j] + w2[j]
+		}
+		want := xwPlain(x, c.rows, c.cols, w)
+		require.Less(t, maxAbsErr(vals, want), 1e-9*max(1, maxAbs(want)), "%d x %d: X w", c.rows, c.cols)
+		// Each share alone is noise.
+		alone, err := p.DecodeShares(own, func() *SharedVector { z := own.Clone(); clearShares(z); return z }())
+		require.NoError(t, err)
+		require.Greater(t, maxAbsErr(alone, want), 1e6)
+
+		// X^T d, unfolded, opened by the center, folded on both shares.
+		d := randVec(r, c.rows, 1)
+		dv, err := bank.EncryptAt(d, p.set.DecryptLevel+1)
+		require.NoError(t, err)
+		g, err := center.MulTransposed(m, dv)
+		require.NoError(t, err)
+		msg, own, err = center.OpenToPeer(g, 160)
+		require.NoError(t, err)
+		got, err = bank.ReceiveOpened(msg)
+		require.NoError(t, err)
+		require.NoError(t, p.Fold(own, shape.Block))
+		require.NoError(t, p.Fold(got, shape.Block))
+		vals, err = p.DecodeShares(own, got)
+		require.NoError(t, err)
+		want = xtdPlain(x, c.rows, c.cols, d)
+		require.Less(t, maxAbsErr(vals, want), 1e-9*max(1, maxAbs(want)), "%d x %d: X^T d", c.rows, c.cols)
+
+		// The folded shares are the weights' layout: re-encrypt and multiply.
+		enc, err = center.EncryptShares(own, p.set.DecryptLevel+1)
+		require.NoError(t, err)
+		gv, err := bank.JoinShares(enc, got)
+		require.NoError(t, err)
+		u, err = center.MulVector(m, gv)
+		require.NoError(t, err)
+		msg, own, err = center.OpenToPeer(u, 180)
+		require.NoError(t, err)
+		got, err = bank.ReceiveOpened(msg)
+		require.NoError(t, err)
+		p.AddConjugate(own)
+		p.AddConjugate(got)
+		vals, err = p.DecodeShares(own, got)
+		require.NoError(t, err)
+		want = xwPlain(x, c.rows, c.cols, want)
+		require.Less(t, maxAbsErr(vals, want), 1e-9*max(1, maxAbs(want)), "%d x %d: X X^T d", c.rows, c.cols)
+	}
+}
+
+func clearShares(sv *SharedVector) {
+	for _, s := range sv.Shares {
+		clear(s.c)
+	}
+}
+
+// openDecode decrypts v through shares (no flooding): test helper.
+func openDecode(t *testing.T, holder, peer *Party, v *Vector) []float64 {
+	t.Helper()
+	holder.DropToDecryptLevel(v)
+	msg, own, err := holder.OpenToPeer(v, 170)
+	require.NoError(t, err)
+	got, err := peer.ReceiveOpened(msg)
+	require.NoError(t, err)
+	vals, err := holder.Params().DecodeShares(own, got)
+	require.NoError(t, err)
+	return vals
+}
+
+// TestLogisticMatchesPlaintext evaluates the encrypted sigmoid and log-loss
+// of every supported degree against their plaintext polynomials.
+func TestLogisticMatchesPlaintext(t *testing.T) {
+	bank, center := sharedPair(t)
+	p := bank.Params()
+	r := rand.New(rand.NewPCG(7, 8))
+	n := p.Slots() + 1000
+	z := randVec(r, n, 12)
+	y := make([]float64, n)
+	for i := range y {
+		y[i] = float64(r.IntN(2))
+	}
+	for _, deg := range []int{1, 3, 5} {
+		sig, err := FitSigmoid(deg, 8)
+		require.NoError(t, err)
+		soft, err := FitSoftplus(deg, 8)
+		require.NoError(t, err)
+		zv, err := bank.Encrypt(z)
+		require.NoError(t, err)
+		d, loss, err := bank.Logistic(zv, sig, &soft, y)
+		require.NoError(t, err)
+		require.Equal(t, p.set.DecryptLevel+1, d.Level())
+		require.Equal(t, p.set.DecryptLevel+1, loss.Level())
+		gd := openDecode(t, bank, center, d)
+		gl := openDecode(t, bank, center, loss)
+		wd, wl := make([]float64, n), make([]float64, n)
+		for i := range z {
+			wd[i] = sig.Eval(z[i]) - y[i]
+			wl[i] = soft.Eval(z[i]) - y[i]*z[i]
+		}
+		require.Less(t, maxAbsErr(gd, wd), 1e-15*max(1, maxAbs(wd))*1e6, "degree %d residual", deg)
+		require.Less(t, maxAbsErr(gl, wl), 1e-9*max(1, maxAbs(wl)), "degree %d loss", deg)
+		t.Logf("degree %d: residual error %.2g (max %.3g), loss error %.2g", deg, maxAbsErr(gd, wd), maxAbs(wd), maxAbsErr(gl, wl))
+	}
+}
+
+func TestDecryptSumRevealsTheSumOnly(t *testing.T) {
+	bank, center := sharedPair(t)
+	p := bank.Params()
+	r := rand.New(rand.NewPCG(9, 10))
+	vals := randVec(r, p.Slots()+77, 3)
+	want := 0.0
+	for _, v := range vals {
+		want += v
+	}
+	v, err := bank.EncryptAt(vals, p.set.DecryptLevel)
+	require.NoError(t, err)
+	share, err := center.DecryptSumShare(v, 1<<50)
+	require.NoError(t, err)
+	got, err := bank.DecryptSum(v, share)
+	require.NoError(t, err)
+	require.InDelta(t, want, got, 1e-6*float64(len(vals)))
+	// The other coefficients are masked: a plain decryption with the same
+	// share decodes to noise.
+	all, err := bank.Decrypt(v, share)
+	require.NoError(t, err)
+	require.Greater(t, maxAbsErr(all, vals), 1e6)
+}
