@@ -372,8 +372,8 @@ func limbsOfFloat(v float64, e int) (limb4, bool) {
 type crt struct {
 	q      []uint64
 	inv    [][]uint64 // inv[i][j] = q_j^-1 mod q_i, j < i
-	qFull  limb4 // the product of q
-	qHalf  limb4 // floor(Q/2)
+	qFull  limb4      // the product of q
+	qHalf  limb4      // floor(Q/2)
 	digits []uint64
 }
 
