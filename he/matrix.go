@@ -545,3 +545,49 @@ func (p *Party) MulVector(m *Matrix, w *Vector) (*Vector, error) {
 	})
 	return out, errors.Join(errs...)
 }
+
+// AddWeighted adds coef . w to g, slot by slot: g an unfolded X^T v of a
+// shared matrix (level DecryptLevel, SlotSplit), w the weights in the same
+// layout at the level above (as MulVector takes them), coef one real factor
+// per slot of each block (len Blocks*Slots). The product with a plaintext
+// encoded at the prime it is rescaled by lands on g's scale. Vertical LR
+// adds its L2 term this way, coef zero at the intercept's slots.
+func (p *Party) AddWeighted(g, w *Vector, coef []float64) error {
+	if err := g.check(p.params); err != nil {
+		return err
+	}
+	if err := w.check(p.params); err != nil {
+		return err
+	}
+	slots := p.params.Slots()
+	if g.Layout != SlotSplit || w.Layout != SlotSplit || len(g.Cts) != len(w.Cts) || g.Stride != w.Stride || g.Chunk != w.Chunk || len(coef) != len(w.Cts)*slots {
+		return fmt.Errorf("%w: weighted sum of %d and %d blocks with %d factors", ErrShape, len(g.Cts), len(w.Cts), len(coef))
+	}
+	errs := make([]error, len(g.Cts))
+	parallelFor(len(g.Cts), func(lo, hi int) {
+		wk := p.worker()
+		for a := lo; a < hi; a++ {
+			ct := w.Cts[a]
+			if ct.Level() != g.Cts[a].Level()+1 {
+				errs[a] = fmt.Errorf("he: weights at level %d for a sum at level %d", ct.Level(), g.Cts[a].Level())
+				return
+			}
+			q := float64(p.params.ckks.Q()[ct.Level()])
+			pt := ckks.NewPlaintext(p.params.ckks, ct.Level())
+			if errs[a] = wk.encodeSlots(p.params, coef[a*slots:(a+1)*slots], nil, nil, q*g.Cts[a].Scale.Float64()/ct.Scale.Float64(), pt); errs[a] != nil {
+				return
+			}
+			prod, err := wk.eval.MulNew(ct, pt)
+			if err == nil {
+				err = wk.eval.Rescale(prod, prod)
+			}
+			if err != nil {
+				errs[a] = err
+				return
+			}
+			prod.Scale = g.Cts[a].Scale // equal up to float rounding (2^-52)
+			errs[a] = wk.eval.Add(g.Cts[a], prod, g.Cts[a])
+		}
+	})
+	return errors.Join(errs...)
+}

@@ -98,6 +98,30 @@ func (sv *SharedVector) MulFixed(f Fixed) error {
 	return nil
 }
 
+// ScaleTo multiplies the shares by scale/sv.Scale (one rounding per
+// coefficient) so that they represent the same values at about the given
+// scale; Scale becomes the exact scale reached, the same for both parties.
+func (sv *SharedVector) ScaleTo(scale float64) error {
+	f, err := NewFixed(scale / sv.Scale)
+	if err != nil {
+		return err
+	}
+	if err := sv.MulFixed(f); err != nil {
+		return err
+	}
+	sv.Scale *= f.Float64()
+	return nil
+}
+
+// ZeroShares returns a zero share of the shape of sv at the given scale.
+func ZeroShares(sv *SharedVector, scale float64) *SharedVector {
+	out := &SharedVector{Layout: sv.Layout, Len: sv.Len, Chunk: sv.Chunk, Stride: sv.Stride, Scale: scale, Shares: make([]*Share, len(sv.Shares))}
+	for i, s := range sv.Shares {
+		out.Shares[i] = NewShare(s.N())
+	}
+	return out
+}
+
 // AddConjugate sets every share to s + conj(s): the plaintexts become twice
 // their real parts (slot layouts), so a vector whose imaginary parts carry
 // garbage leaves only its real values. Halve the meaning by doubling Scale.
@@ -130,15 +154,46 @@ func (p Params) Fold(sv *SharedVector, block int) error {
 	return nil
 }
 
-// Flood returns a copy of sv with discrete Gaussian noise of standard
-// deviation sigma added to every coefficient: the share a party sends so
-// that its peer learns the sum of the two shares, whose ciphertext noise the
-// flooding hides.
-func (sv *SharedVector) Flood(sigma float64) (*SharedVector, error) {
+// Project zeroes every coefficient of sv's shares outside the subring that
+// holds slot vectors of period block: coefficients at multiples of
+// N/(2 block) remain. A Fold lands there exactly (it is the trace onto that
+// subring), so projecting a folded share changes nothing; projecting before
+// revealing a share makes sure it carries nothing but the 2*block values
+// per ciphertext its sum encodes.
+func (p Params) Project(sv *SharedVector, block int) error {
+	if block < 1 || block&(block-1) != 0 || p.Slots()%block != 0 {
+		return fmt.Errorf("%w: projection block %d", ErrShares, block)
+	}
+	gap := p.N() / (2 * block)
+	for _, s := range sv.Shares {
+		for j := range s.c {
+			if j%gap != 0 {
+				s.c[j] = limb4{}
+			}
+		}
+	}
+	return nil
+}
+
+// Flood returns a copy of sv, projected on the subring of slot period
+// block (Project), with discrete Gaussian noise of standard deviation sigma
+// added to each of its 2*block coefficients per ciphertext: the share a
+// party sends so that its peer learns the sum of the two shares, the values
+// whose ciphertext noise the flooding hides, and nothing else.
+func (p Params) Flood(sv *SharedVector, block int, sigma float64) (*SharedVector, error) {
 	out := sv.Clone()
+	if err := p.Project(out, block); err != nil {
+		return nil, err
+	}
+	gap := p.N() / (2 * block)
+	f, err := newFloodSampler(sigma)
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range out.Shares {
-		if err := s.AddGaussian(sigma); err != nil {
-			return nil, err
+		for j := 0; j < len(s.c); j += gap {
+			hi, lo := f.sample()
+			s.c[j] = add4(s.c[j], fromShifted(hi, lo, f.lowBits))
 		}
 	}
 	return out, nil
@@ -365,6 +420,9 @@ func (p *Party) JoinShares(ss *SeededShares, own *SharedVector) (*Vector, error)
 	if own == nil || own.Layout != ss.Layout || own.Len != ss.Len || own.Chunk != ss.Chunk || own.Stride != ss.Stride || len(own.Shares) != len(ss.C0) {
 		return nil, fmt.Errorf("%w: the peer's encrypted share and this party's share differ in shape", ErrShares)
 	}
+	if own.Scale != ss.Scale {
+		return nil, fmt.Errorf("%w: the peer's encrypted share is at scale 2^%.2f, this party's at 2^%.2f", ErrShares, math.Log2(ss.Scale), math.Log2(own.Scale))
+	}
 	for i, c0 := range ss.C0 {
 		if c0.Level() != ss.Level || c0.N() != p.params.N() || own.Shares[i].N() != p.params.N() {
 			return nil, fmt.Errorf("%w: encrypted share %d has %d moduli of degree %d", ErrShares, i, c0.Level()+1, c0.N())
@@ -483,5 +541,38 @@ func (p Params) EncodeShares(values []float64, half, block int, logScale int) (*
 		}
 		sv.Shares[a] = s
 	}
-	return sv, nil
+	// The slots have period block: only the subring's coefficients are
+	// nonzero, up to the float64 transform's rounding, which this removes.
+	return sv, p.Project(sv, block)
+}
+
+// SumShares returns the two parties' shares of a vector added into one
+// SharedVector: the plaintext polynomials themselves. For tests and noise
+// measurements; a party never holds both shares of a secret.
+func SumShares(a, b *SharedVector) (*SharedVector, error) {
+	if !a.sameShape(b) || a.Scale != b.Scale {
+		return nil, fmt.Errorf("%w: adding shares of different shapes or scales", ErrShares)
+	}
+	out := a.Clone()
+	return out, out.Add(b)
+}
+
+// MaxCoeffDiff returns the largest absolute difference, coefficient by
+// coefficient, between two shared vectors of one shape (exact, then
+// rounded to float64).
+func MaxCoeffDiff(x, y *SharedVector) (float64, error) {
+	if !x.sameShape(y) {
+		return 0, fmt.Errorf("%w: comparing shares of different shapes", ErrShares)
+	}
+	m := 0.0
+	f := make([]float64, 1)
+	d := NewShare(1)
+	for i, s := range x.Shares {
+		for j := range s.c {
+			d.c[0] = sub4(s.c[j], y.Shares[i].c[j])
+			d.Float64s(f)
+			m = math.Max(m, math.Abs(f[0]))
+		}
+	}
+	return m, nil
 }

@@ -1,6 +1,7 @@
 package he
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -189,4 +190,92 @@ func TestDecryptSumRevealsTheSumOnly(t *testing.T) {
 	all, err := bank.Decrypt(v, share)
 	require.NoError(t, err)
 	require.Greater(t, maxAbsErr(all, vals), 1e6)
+}
+
+// sharedGradient runs one batch of secret-shared LR's chain on one matrix:
+// weights from shares, X w, the scores opened and re-encrypted at the top,
+// the sigmoid, X^T d, opened and folded. It returns the gradient's plaintext
+// (the sum of both shares) and the loss sum's ciphertext.
+func sharedGradient(t *testing.T, bank, center *Party, m *Matrix, shape MatrixShape, sb, sc *SharedVector, y []float64, sig, soft Poly) (*SharedVector, *SharedVector) {
+	t.Helper()
+	p := bank.Params()
+	enc, err := bank.EncryptShares(sb, p.set.DecryptLevel+1)
+	require.NoError(t, err)
+	wv, err := center.JoinShares(enc, sc)
+	require.NoError(t, err)
+	u, err := center.MulVector(m, wv)
+	require.NoError(t, err)
+	msg, mask, err := center.OpenToPeer(u, 197)
+	require.NoError(t, err)
+	got, err := bank.ReceiveOpened(msg)
+	require.NoError(t, err)
+	for _, s := range []*SharedVector{mask, got} {
+		p.AddConjugate(s)
+		require.NoError(t, s.ScaleTo(p.Scale().Float64()/sig.Bound))
+	}
+	top, err := center.EncryptShares(mask, p.MaxLevel())
+	require.NoError(t, err)
+	z, err := bank.JoinShares(top, got)
+	require.NoError(t, err)
+	d, loss, err := bank.Logistic(z, sig, &soft, y)
+	require.NoError(t, err)
+	ls, err := bank.SumChunks(loss)
+	require.NoError(t, err)
+	bank.DropToDecryptLevel(ls)
+	lmsg, lmask, err := bank.OpenToPeer(ls, 197)
+	require.NoError(t, err)
+	lgot, err := center.ReceiveOpened(lmsg)
+	require.NoError(t, err)
+	lsum, err := SumShares(lmask, lgot)
+	require.NoError(t, err)
+	g, err := center.MulTransposed(m, d)
+	require.NoError(t, err)
+	msg, own, err := center.OpenToPeer(g, 197)
+	require.NoError(t, err)
+	got, err = bank.ReceiveOpened(msg)
+	require.NoError(t, err)
+	require.NoError(t, p.Fold(own, shape.Block))
+	require.NoError(t, p.Fold(got, shape.Block))
+	sum, err := SumShares(own, got)
+	require.NoError(t, err)
+	return sum, lsum
+}
+
+// TestSharedChainNoise measures the noise of the gradient that one batch of
+// secret-shared LR leaves in the shares (the same batch twice: the two
+// plaintexts differ by the two noises) against Shared15's LogNoiseBound.
+func TestSharedChainNoise(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	rows, cols := 20000, 31
+	if testing.Short() {
+		rows = 3000
+	}
+	p := MustParams(Shared15)
+	shape := SharedShape(p, rows, cols)
+	bank, center := sharedPair(t, shape)
+	x := randVec(r, rows*cols, 5)
+	m, err := center.PrepareSharedMatrix(x, rows, cols, shape)
+	require.NoError(t, err)
+	sb, err := p.EncodeShares(randVec(r, cols, 0.3), shape.Half, shape.Block, 90)
+	require.NoError(t, err)
+	sc, err := p.EncodeShares(randVec(r, cols, 0.3), shape.Half, shape.Block, 90)
+	require.NoError(t, err)
+	y := make([]float64, rows)
+	for i := range y {
+		y[i] = float64(r.IntN(2))
+	}
+	sig, err := FitSigmoid(5, 8)
+	require.NoError(t, err)
+	soft, err := FitSoftplus(5, 8)
+	require.NoError(t, err)
+	g1, l1 := sharedGradient(t, bank, center, m, shape, sb, sc, y, sig, soft)
+	g2, l2 := sharedGradient(t, bank, center, m, shape, sb, sc, y, sig, soft)
+	dl, err := MaxCoeffDiff(l1, l2)
+	require.NoError(t, err)
+	t.Logf("loss sum's plaintext noise 2^%.1f (scale 2^%.1f)", math.Log2(dl)-0.5, math.Log2(l1.Scale))
+	d, err := MaxCoeffDiff(g1, g2)
+	require.NoError(t, err)
+	t.Logf("%d rows x %d columns: the gradient's plaintext noise is 2^%.1f (coefficients, scale 2^%.1f)", rows, cols, math.Log2(d)-0.5, math.Log2(g1.Scale))
+	require.Less(t, math.Log2(d)-0.5-math.Log2(float64(rows)), p.set.LogNoiseBound)
+	require.Less(t, math.Log2(dl)-0.5-math.Log2(float64(rows)), p.set.LogNoiseBound)
 }

@@ -296,3 +296,23 @@ func (p *Party) Add(a, b *Vector) (*Vector, error) {
 	}
 	return out, nil
 }
+
+// SumChunks returns a one-ciphertext SlotReal vector of Slots() values whose
+// slot j is the sum of slot j of all of v's ciphertexts (v SlotReal, one
+// level and scale).
+func (p *Party) SumChunks(v *Vector) (*Vector, error) {
+	if err := v.check(p.params); err != nil {
+		return nil, err
+	}
+	if v.Layout != SlotReal {
+		return nil, fmt.Errorf("%w: summing the chunks of a %s vector", ErrLayout, v.Layout)
+	}
+	eval := p.evaluator.ShallowCopy()
+	sum := v.Cts[0].CopyNew()
+	for _, ct := range v.Cts[1:] {
+		if err := eval.Add(sum, ct, sum); err != nil {
+			return nil, err
+		}
+	}
+	return &Vector{Layout: SlotReal, Len: p.params.Slots(), Cts: []*rlwe.Ciphertext{sum}}, nil
+}

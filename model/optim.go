@@ -8,11 +8,12 @@ import (
 // OptimizerOptions selects and tunes an Optimizer. A zero field takes the
 // default given beside it.
 type OptimizerOptions struct {
-	// Name is "sgd" (default), "momentum" or "adam".
+	// Name is "sgd" (default), "momentum", "nesterov" or "adam".
 	Name string `json:"name"`
-	// LearningRate: default 0.1 for sgd and momentum, 0.05 for adam.
+	// LearningRate: default 0.1 for sgd, momentum and nesterov, 0.05 for adam.
 	LearningRate float64 `json:"learning_rate"`
-	// Momentum is the heavy-ball coefficient of "momentum", default 0.9.
+	// Momentum is the coefficient of "momentum" (heavy ball) and
+	// "nesterov", default 0.9.
 	Momentum float64 `json:"momentum"`
 	// Beta1, Beta2 and Eps tune "adam": defaults 0.9, 0.999 and 1e-8.
 	Beta1 float64 `json:"beta1"`
@@ -36,7 +37,7 @@ func (o OptimizerOptions) WithDefaults() (OptimizerOptions, error) {
 		o.Name = "sgd"
 	}
 	switch o.Name {
-	case "sgd", "momentum":
+	case "sgd", "momentum", "nesterov":
 		if o.LearningRate == 0 {
 			o.LearningRate = 0.1
 		}
@@ -45,9 +46,9 @@ func (o OptimizerOptions) WithDefaults() (OptimizerOptions, error) {
 			o.LearningRate = 0.05
 		}
 	default:
-		return o, fmt.Errorf("%w: optimizer %q, want sgd, momentum or adam", ErrOptions, o.Name)
+		return o, fmt.Errorf("%w: optimizer %q, want sgd, momentum, nesterov or adam", ErrOptions, o.Name)
 	}
-	if o.Name == "momentum" && o.Momentum == 0 {
+	if (o.Name == "momentum" || o.Name == "nesterov") && o.Momentum == 0 {
 		o.Momentum = 0.9
 	}
 	if o.Name == "adam" {
@@ -104,12 +105,13 @@ type Optimizer interface {
 //
 //	sgd:      w -= lr_t*g
 //	momentum: v = Momentum*v + g;  w -= lr_t*v
+//	nesterov: v = Momentum*v + g;  w -= lr_t*(g + Momentum*v)
 //	adam:     m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2
 //	          w -= lr_t * (m/(1-b1^(t+1))) / (sqrt(v/(1-b2^(t+1))) + eps)
 //
 // then, if L1 > 0, the proximal step w = sign(w)*max(|w| - eta*L1, 0) with
 // the coordinate's effective step size eta: lr_t for sgd, lr_t/(1-Momentum)
-// for momentum (the step a steady gradient reaches), and
+// for momentum and nesterov (the step a steady gradient reaches), and
 // lr_t/(sqrt(v/(1-b2^(t+1))) + eps) for adam. Scaling the threshold so makes
 // the fixed points those of the L1-penalized objective, with small weights
 // exactly 0; a threshold of lr_t*L1 would, under momentum or adam, shrink
@@ -127,7 +129,7 @@ func NewOptimizer(opt OptimizerOptions, dim int) (Optimizer, error) {
 		s.reg[i] = true
 	}
 	switch o.Name {
-	case "momentum":
+	case "momentum", "nesterov":
 		s.v = make([]float64, dim)
 	case "adam":
 		s.m = make([]float64, dim)
@@ -171,6 +173,10 @@ func (s *optimizer) Step(w, grad []float64) error {
 		case "momentum":
 			s.v[i] = o.Momentum*s.v[i] + g
 			w[i] -= lr * s.v[i]
+			eta = lr / (1 - o.Momentum)
+		case "nesterov":
+			s.v[i] = o.Momentum*s.v[i] + g
+			w[i] -= lr * (g + o.Momentum*s.v[i])
 			eta = lr / (1 - o.Momentum)
 		case "adam":
 			s.m[i] = o.Beta1*s.m[i] + (1-o.Beta1)*g

@@ -33,6 +33,11 @@ type LROptions struct {
 	FixedBatches bool
 	// NoIntercept fits no intercept (it stays 0).
 	NoIntercept bool
+	// Init, when set, holds the starting weights then the intercept (d+1
+	// values, or d with NoIntercept); nil starts from zero. Federated
+	// training starts from secret random weights, which its parties can
+	// reveal to a plaintext twin (vlr.Result.Init).
+	Init []float64
 }
 
 // History records a training run.
@@ -88,7 +93,7 @@ func BatchOrder(n, batchSize int, seed uint64, epoch int) [][]int {
 // TrainLR trains a logistic regression on x, row-major n x d, already
 // standardized and free of NaN, with labels y in {0, 1}. It runs exactly the
 // algorithm of vertical federated LR, so the two can be compared number for
-// number. Starting from zero weights and intercept, for each epoch and each
+// number. Starting from zero weights and intercept (or Init), for each epoch and each
 // batch B of BatchOrder:
 //
 //	z_i = intercept + x_i·w,  p_i = Sigmoid(z_i),  d_i = p_i - y_i
@@ -146,6 +151,12 @@ func TrainLR(x, y []float64, d int, opt LROptions) (weights []float64, intercept
 	}
 
 	wb := make([]float64, dim) // weights, then the intercept
+	if opt.Init != nil {
+		if len(opt.Init) != dim {
+			return nil, 0, hist, fmt.Errorf("%w: %d initial weights for %d", ErrShape, len(opt.Init), dim)
+		}
+		copy(wb, opt.Init)
+	}
 	grad := make([]float64, dim)
 	w := wb[:d]
 	bias := func() float64 {

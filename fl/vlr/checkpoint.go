@@ -19,6 +19,10 @@ type ckptState struct {
 	Optimizer model.OptimizerState `json:"optimizer"`
 	Loss      []float64            `json:"loss,omitempty"`
 	Done      bool                 `json:"done"`
+	// Shares (secret-shared weights): this party's shares of its own weights
+	// and momenta and of the peer's, and the optimizer steps taken.
+	Shares []byte `json:"shares,omitempty"`
+	Steps  int    `json:"steps,omitempty"`
 }
 
 func (s *ckptState) check(epoch, weights int) error {

@@ -134,36 +134,6 @@ func TestResumeAfterFault(t *testing.T) {
 	}
 }
 
-// A checkpoint saved and restored gives back the exact state, and the
-// optimizer steps on exactly as the saved one would.
-func TestCheckpointRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	store := fl.CheckpointStore{Dir: dir, Name: "vlr-active"}
-	o1, err := model.NewOptimizer(model.OptimizerOptions{Name: "adam"}, 3)
-	require.NoError(t, err)
-	w1 := []float64{0.1, -0.2, 0.3}
-	for i := 0; i < 5; i++ {
-		require.NoError(t, o1.Step(w1, []float64{0.01 * float64(i), math.Pi / 7, -1e-9}))
-	}
-	digest := fl.Digest([]byte("x"))
-	require.NoError(t, save(store, 5, digest, w1, o1, []float64{0.7, 0.6}, false))
-	o2, err := model.NewOptimizer(model.OptimizerOptions{Name: "adam"}, 3)
-	require.NoError(t, err)
-	w2 := make([]float64, 3)
-	st, err := restore(store, 5, digest, w2, o2)
-	require.NoError(t, err)
-	require.Equal(t, w1, w2)
-	require.Equal(t, []float64{0.7, 0.6}, st.Loss)
-	g := []float64{0.3, 0.2, 0.1}
-	require.NoError(t, o1.Step(w1, g))
-	require.NoError(t, o2.Step(w2, g))
-	require.Equal(t, w1, w2)
-	_, err = restore(store, 5, fl.Digest([]byte("another training")), w2, o2)
-	require.ErrorIs(t, err, fl.ErrCheckpoint)
-	_, err = restore(store, 5, digest, make([]float64, 4), o2)
-	require.ErrorIs(t, err, fl.ErrCheckpoint)
-}
-
 // TestResumeOverGRPC cuts a gRPC session off from the server side after the
 // second epoch (the center's process going away), restarts the center on
 // the same address a little later, and lets the bank reconnect with backoff.

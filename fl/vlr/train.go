@@ -12,8 +12,13 @@ import (
 )
 
 // gradHook, set by the wire-audit test only, sees every plaintext gradient
-// a party decrypts.
+// a party decrypts (RevealGradients), or the gradient a party's shares and
+// its peer's add up to (the default mode, where no party decrypts one).
 var gradHook func(fl.Role, []float64)
+
+// zeroInit, set by the attack tests only, starts from zero weights: the
+// weak variant whose first gradient is X^T (p(0) - y).
+var zeroInit bool
 
 // Progress receives the bank's view of each finished epoch (loss is NaN when
 // the loss is not computed).
@@ -32,17 +37,15 @@ type Active struct {
 	opt    Options
 	params he.Params
 	party  *he.Party
-	sig    he.Poly
-	soft   he.Poly
-	pr     *prepared
-	w      []float64 // [weights..., intercept]
-	optim  model.Optimizer
 	res    Result
 	start  time.Time
 	epoch  int
 	done   bool
 	store  fl.CheckpointStore
 	digest [32]byte
+
+	rev *revealState // RevealGradients
+	sh  *sharedState // secret-shared weights
 }
 
 // NewActive sets up the bank's side. seed is the joint seed of the session
@@ -67,33 +70,32 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 	if ack.Rows != n || ack.Cols < 1 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center has %d rows and %d columns, the bank %d rows", ErrOptions, ack.Rows, ack.Cols, n))
 	}
+	if err := checkRevealBatches(a.opt, n, data.Cols, ack.Cols); err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
 	a.store = fl.CheckpointStore{Dir: a.opt.Checkpoint, Name: "vlr-active"}
 	resume, err := agree(ctx, t, a.store, a.opt, n, data.Cols, ack.Cols, data, &a.digest)
 	if err != nil {
 		return nil, err
 	}
-	if a.params, err = he.NewParams(he.Linear14); err != nil {
-		return nil, err
+	if a.opt.RevealGradients {
+		if a.params, a.party, err = revealKeys(ctx, t, seed, a.opt, n, data.Cols, ack.Cols); err != nil {
+			return nil, err
+		}
+		if a.rev, err = newRevealState(a.party, a.opt, data, true); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+	} else {
+		if a.params, a.party, err = sharedKeys(ctx, t, seed, a.opt, n, data.Cols, ack.Cols); err != nil {
+			return nil, err
+		}
+		if a.sh, err = newSharedState(a.party, a.opt, data, ack.Cols, true); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
 	}
-	if a.party, err = fl.GenerateKeys(ctx, t, a.params, keySpec(a.params, n, data.Cols, ack.Cols, a.opt.BatchSize, a.opt.lossNeeded()), seed); err != nil {
-		return nil, err
-	}
-	if a.sig, err = a.opt.Sigmoid(); err != nil {
-		return nil, err
-	}
-	if a.soft, err = a.opt.Softplus(); err != nil {
-		return nil, err
-	}
-	if a.pr, err = prepare(a.party, data.X, data.Cols, batches(n, a.opt), true); err != nil {
-		return nil, fl.Fail(ctx, t, err)
-	}
-	a.w = make([]float64, data.Cols+1)
-	if a.optim, err = model.NewOptimizer(a.opt.Optimizer, len(a.w)); err != nil {
-		return nil, err
-	}
-	a.optim.SetUnregularized(data.Cols) // the intercept
+	a.res.InitOwn, a.res.InitPeer = a.initParts()
 	if resume > 0 {
-		st, err := restore(a.store, resume, a.digest, a.w, a.optim)
+		st, err := a.restore(resume)
 		if err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
@@ -101,6 +103,44 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 		a.epoch, a.res.Epochs, a.res.Resumed, a.done = resume, resume, resume, st.Done
 	}
 	return a, nil
+}
+
+func (a *Active) initParts() (own, peer []float64) {
+	if a.rev != nil {
+		return append([]float64(nil), a.rev.init...), nil
+	}
+	return a.sh.initOwn, a.sh.initPeer
+}
+
+func (a *Active) restore(epoch int) (*ckptState, error) {
+	var st ckptState
+	if err := a.store.Load(epoch, a.digest, &st); err != nil {
+		return nil, err
+	}
+	if st.Epoch != epoch {
+		return nil, fmt.Errorf("%w: checkpoint of epoch %d, want %d", fl.ErrCheckpoint, st.Epoch, epoch)
+	}
+	if a.rev != nil {
+		return &st, a.rev.restore(&st)
+	}
+	return &st, a.sh.restore(&st)
+}
+
+func (a *Active) save() error {
+	if !a.store.Enabled() {
+		return nil
+	}
+	st := &ckptState{Epoch: a.epoch, Loss: a.res.Loss, Done: a.done}
+	var err error
+	if a.rev != nil {
+		err = a.rev.save(st)
+	} else {
+		err = a.sh.save(st)
+	}
+	if err != nil {
+		return err
+	}
+	return a.store.Save(a.epoch, a.digest, st)
 }
 
 // agree computes the training's digests and agrees with the peer on the
@@ -126,129 +166,34 @@ func agree(ctx context.Context, t fl.Transport, store fl.CheckpointStore, opt Op
 	return k, nil
 }
 
-// restore loads the checkpoint of an epoch into w and optim.
-func restore(store fl.CheckpointStore, epoch int, digest [32]byte, w []float64, optim model.Optimizer) (*ckptState, error) {
-	var st ckptState
-	if err := store.Load(epoch, digest, &st); err != nil {
-		return nil, err
-	}
-	if err := st.check(epoch, len(w)); err != nil {
-		return nil, err
-	}
-	if err := model.RestoreOptimizer(optim, st.Optimizer); err != nil {
-		return nil, fmt.Errorf("%w: %w", fl.ErrCheckpoint, err)
-	}
-	copy(w, st.Weights)
-	return &st, nil
-}
-
-// save writes this party's checkpoint of the epoch just finished.
-func save(store fl.CheckpointStore, epoch int, digest [32]byte, w []float64, optim model.Optimizer, loss []float64, done bool) error {
-	if !store.Enabled() {
-		return nil
-	}
-	ost, err := model.SaveOptimizer(optim)
-	if err != nil {
-		return err
-	}
-	return store.Save(epoch, digest, &ckptState{Epoch: epoch, Weights: w, Optimizer: ost, Loss: loss, Done: done})
-}
-
 // Done reports whether training has finished (all epochs, or early stop).
 func (a *Active) Done() bool { return a.done }
 
 // Epoch runs one pass over the rows and returns the epoch's loss (NaN when
-// the loss is not computed).
+// the loss is not computed). After the last epoch both parties receive
+// their final weights.
 func (a *Active) Epoch(ctx context.Context) (float64, error) {
 	if a.done {
 		return math.NaN(), fmt.Errorf("vlr: training already finished after %d epochs", a.epoch)
 	}
-	t, data, opt, party := a.t, a.data, a.opt, a.party
-	var lossSum *he.Vector
-	for b, rows := range a.pr.rows {
-		payload, err := fl.Expect(ctx, t, TypePowers)
-		if err != nil {
-			return 0, err
-		}
-		powers, err := unmarshalVectors(a.params, payload, opt.Degree)
-		for k := 0; err == nil && k < len(powers); k++ {
-			err = fl.CheckVector(a.params, powers[k], fmt.Sprintf("power %d", k+1), fl.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: a.params.MaxLevel()})
-		}
-		if err != nil {
-			return 0, fl.Fail(ctx, t, fmt.Errorf("vlr: powers from the center: %w", err))
-		}
-		ub := partialScores(data.X, data.Cols, rows, a.w[:data.Cols], a.w[data.Cols])
-		co := a.sig.Shifted(ub)
-		constant := make([]float64, len(rows))
-		for k, i := range rows {
-			constant[k] = co[0][k] - data.Y[i]
-		}
-		d, err := party.Combine(powers, co[1:], constant)
-		if err == nil {
-			// d is a function of the center's ciphertexts and the bank's
-			// scores and labels: fresh randomness before it leaves.
-			err = party.Rerandomize(d)
-		}
-		if err != nil {
-			return 0, fl.Fail(ctx, t, err)
-		}
-		msg, err := marshalVectors(a.params, []*he.Vector{d})
-		if err != nil {
-			return 0, err
-		}
-		if err := t.Send(ctx, fl.Message{Type: TypeResidual, Payload: msg}); err != nil {
-			return 0, err
-		}
-		if opt.lossNeeded() {
-			// loss_i = softplus(u_b + u_c) - y_i (u_b + u_c)
-			lco := a.soft.Shifted(ub)
-			for k, i := range rows {
-				lco[0][k] -= data.Y[i] * ub[k]
-				lco[1][k] -= data.Y[i]
-			}
-			lv, err := party.Combine(powers, lco[1:], lco[0])
-			if err != nil {
-				return 0, err
-			}
-			s, err := party.SumSlots(lv)
-			if err != nil {
-				return 0, err
-			}
-			if lossSum == nil {
-				lossSum = s
-			} else if lossSum, err = party.Add(lossSum, s); err != nil {
-				return 0, err
-			}
-		}
-		g, err := party.MulTransposed(a.pr.mats[b], d)
-		if err != nil {
-			return 0, err
-		}
-		// The center's gradient first (the bank helps), then the bank's.
-		if err := fl.HelpDecrypt(ctx, t, party); err != nil {
-			return 0, err
-		}
-		grad, err := fl.DecryptWithPeer(ctx, t, party, g)
-		if err != nil {
-			return 0, err
-		}
-		for j := range grad {
-			grad[j] /= float64(len(rows))
-		}
-		if gradHook != nil {
-			gradHook(fl.RoleActive, grad)
-		}
-		if err := a.optim.Step(a.w, grad); err != nil {
-			return 0, err
-		}
+	var (
+		lossSum float64
+		err     error
+	)
+	if a.rev != nil {
+		lossSum, err = a.rev.epochActive(ctx, a.t, a.opt, a.data)
+	} else {
+		lossSum, err = a.sh.epochActive(ctx, a.t, a.opt, a.data)
+	}
+	if err != nil {
+		return 0, err
 	}
 	loss := math.NaN()
-	if lossSum != nil {
-		v, err := fl.DecryptWithPeer(ctx, t, party, lossSum)
-		if err != nil {
-			return 0, err
+	if !math.IsNaN(lossSum) {
+		loss = lossSum / float64(a.data.rows())
+		if a.rev != nil {
+			loss += penalty(a.rev.w[:a.data.Cols], a.opt.Optimizer)
 		}
-		loss = v[0]/float64(data.rows()) + penalty(a.w[:data.Cols], opt.Optimizer)
 		a.res.Loss = append(a.res.Loss, loss)
 	}
 	a.epoch++
@@ -257,23 +202,38 @@ func (a *Active) Epoch(ctx context.Context) (float64, error) {
 	if len(a.res.Loss) > 1 {
 		prev = a.res.Loss[len(a.res.Loss)-2]
 	}
-	stop := a.epoch == opt.Epochs ||
-		(opt.Tol > 0 && !math.IsNaN(prev) && math.Abs(prev-loss) < opt.Tol*math.Max(1, math.Abs(loss)))
-	if err := fl.SendJSON(ctx, t, TypeEpoch, epochMsg{Epoch: a.epoch - 1, Stop: stop}); err != nil {
+	stop := a.epoch == a.opt.Epochs ||
+		(a.opt.Tol > 0 && !math.IsNaN(prev) && math.Abs(prev-loss) < a.opt.Tol*math.Max(1, math.Abs(loss)))
+	if err := fl.SendJSON(ctx, a.t, TypeEpoch, epochMsg{Epoch: a.epoch - 1, Stop: stop}); err != nil {
 		return 0, err
 	}
 	a.done = stop
-	if err := save(a.store, a.epoch, a.digest, a.w, a.optim, a.res.Loss, a.done); err != nil {
-		return 0, fl.Fail(ctx, t, err)
+	if err := a.save(); err != nil {
+		return 0, fl.Fail(ctx, a.t, err)
+	}
+	if stop && a.sh != nil {
+		if err := a.sh.finish(ctx, a.t); err != nil {
+			return 0, err
+		}
 	}
 	return loss, nil
 }
 
 // Result returns the bank's weights, intercept, losses and traffic so far.
+// With secret-shared weights the weights are known only once training is
+// done; before, they are nil.
 func (a *Active) Result() *Result {
 	r := a.res
-	r.Weights = append([]float64(nil), a.w[:a.data.Cols]...)
-	r.Intercept = a.w[a.data.Cols]
+	var w []float64
+	if a.rev != nil {
+		w = a.rev.w
+	} else {
+		w = a.sh.final
+	}
+	if w != nil {
+		r.Weights = append([]float64(nil), w[:a.data.Cols]...)
+		r.Intercept = w[a.data.Cols]
+	}
 	r.Loss = append([]float64(nil), a.res.Loss...)
 	r.Stats, r.Duration = a.t.Stats(), time.Since(a.start)
 	return &r
@@ -285,6 +245,11 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, data Data, op
 	a, err := NewActive(ctx, t, seed, data, opt)
 	if err != nil {
 		return nil, err
+	}
+	if a.Done() && a.sh != nil { // resumed after the last epoch
+		if err := a.sh.finish(ctx, a.t); err != nil {
+			return nil, err
+		}
 	}
 	for !a.Done() {
 		loss, err := a.Epoch(ctx)
@@ -315,16 +280,16 @@ type Passive struct {
 	opt     Options
 	params  he.Params
 	party   *he.Party
-	pr      *prepared
-	w       []float64
-	optim   model.Optimizer
-	res     Result
 	start   time.Time
 	epoch   int
 	done    bool
 	store   fl.CheckpointStore
 	digest  [32]byte
 	resumed int
+	init    [2][]float64
+
+	rev *revealState
+	sh  *sharedState
 }
 
 // NewPassive sets up the center's side; it trains with the bank's options.
@@ -353,6 +318,11 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	if s.Rows != n || s.Cols < 1 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank has %d rows, the center %d", ErrOptions, s.Rows, n))
 	}
+	// The center enforces the batch rule too: it protects the center's
+	// residuals from a bank that would ask for small batches.
+	if err := checkRevealBatches(p.opt, n, s.Cols, data.Cols); err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
 	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Cols: data.Cols}); err != nil {
 		return nil, err
 	}
@@ -360,21 +330,36 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	if err != nil {
 		return nil, err
 	}
-	if p.params, err = he.NewParams(he.Linear14); err != nil {
-		return nil, err
-	}
-	if p.party, err = fl.GenerateKeys(ctx, t, p.params, keySpec(p.params, n, s.Cols, data.Cols, p.opt.BatchSize, p.opt.lossNeeded()), seed); err != nil {
-		return nil, err
-	}
-	if p.pr, err = prepare(p.party, data.X, data.Cols, batches(n, p.opt), false); err != nil {
-		return nil, fl.Fail(ctx, t, err)
-	}
-	p.w = make([]float64, data.Cols)
-	if p.optim, err = model.NewOptimizer(p.opt.Optimizer, len(p.w)); err != nil {
-		return nil, err
+	if p.opt.RevealGradients {
+		if p.params, p.party, err = revealKeys(ctx, t, seed, p.opt, n, s.Cols, data.Cols); err != nil {
+			return nil, err
+		}
+		if p.rev, err = newRevealState(p.party, p.opt, data, false); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		p.init[0] = append([]float64(nil), p.rev.init...)
+	} else {
+		if p.params, p.party, err = sharedKeys(ctx, t, seed, p.opt, n, s.Cols, data.Cols); err != nil {
+			return nil, err
+		}
+		if p.sh, err = newSharedState(p.party, p.opt, data, s.Cols, false); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+		p.init = [2][]float64{p.sh.initOwn, p.sh.initPeer}
 	}
 	if resume > 0 {
-		st, err := restore(p.store, resume, p.digest, p.w, p.optim)
+		var st ckptState
+		err := p.store.Load(resume, p.digest, &st)
+		if err == nil && st.Epoch != resume {
+			err = fmt.Errorf("%w: checkpoint of epoch %d, want %d", fl.ErrCheckpoint, st.Epoch, resume)
+		}
+		if err == nil {
+			if p.rev != nil {
+				err = p.rev.restore(&st)
+			} else {
+				err = p.sh.restore(&st)
+			}
+		}
 		if err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
@@ -391,82 +376,58 @@ func (p *Passive) Epoch(ctx context.Context) error {
 	if p.done {
 		return fmt.Errorf("vlr: training already finished after %d epochs", p.epoch)
 	}
-	t, data, opt, party := p.t, p.data, p.opt, p.party
-	for b, rows := range p.pr.rows {
-		uc := partialScores(data.X, data.Cols, rows, p.w, 0)
-		powers := make([]*he.Vector, opt.Degree)
-		pw := append([]float64(nil), uc...)
-		for k := range powers {
-			var err error
-			if powers[k], err = party.Encrypt(pw); err != nil {
-				return err
-			}
-			for i := range pw {
-				pw[i] *= uc[i]
-			}
-		}
-		msg, err := marshalVectors(p.params, powers)
-		if err != nil {
-			return err
-		}
-		if err := t.Send(ctx, fl.Message{Type: TypePowers, Payload: msg}); err != nil {
-			return err
-		}
-		payload, err := fl.Expect(ctx, t, TypeResidual)
-		if err != nil {
-			return err
-		}
-		ds, err := unmarshalVectors(p.params, payload, 1)
-		if err == nil {
-			err = fl.CheckVector(p.params, ds[0], "residual", fl.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: fl.AnyLevel})
-		}
-		if err != nil {
-			return fl.Fail(ctx, t, fmt.Errorf("vlr: residual from the bank: %w", err))
-		}
-		g, err := party.MulTransposed(p.pr.mats[b], ds[0])
-		if err != nil {
-			return fl.Fail(ctx, t, err)
-		}
-		grad, err := fl.DecryptWithPeer(ctx, t, party, g)
-		if err != nil {
-			return err
-		}
-		if err := fl.HelpDecrypt(ctx, t, party); err != nil {
-			return err
-		}
-		for j := range grad {
-			grad[j] /= float64(len(rows))
-		}
-		if gradHook != nil {
-			gradHook(fl.RolePassive, grad)
-		}
-		if err := p.optim.Step(p.w, grad); err != nil {
-			return err
-		}
+	var err error
+	if p.rev != nil {
+		err = p.rev.epochPassive(ctx, p.t, p.opt, p.data)
+	} else {
+		err = p.sh.epochPassive(ctx, p.t, p.opt, p.data)
 	}
-	if opt.lossNeeded() {
-		if err := fl.HelpDecrypt(ctx, t, party); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
 	var e epochMsg
-	if err := fl.RecvJSON(ctx, t, TypeEpoch, &e); err != nil {
+	if err := fl.RecvJSON(ctx, p.t, TypeEpoch, &e); err != nil {
 		return err
 	}
 	if e.Epoch != p.epoch {
-		return fl.Fail(ctx, t, fmt.Errorf("vlr: bank is at epoch %d, center at %d", e.Epoch, p.epoch))
+		return fl.Fail(ctx, p.t, fmt.Errorf("vlr: bank is at epoch %d, center at %d", e.Epoch, p.epoch))
 	}
 	p.epoch++
 	p.done = e.Stop
-	if err := save(p.store, p.epoch, p.digest, p.w, p.optim, nil, p.done); err != nil {
-		return fl.Fail(ctx, t, err)
+	if p.store.Enabled() {
+		st := &ckptState{Epoch: p.epoch, Done: p.done}
+		if p.rev != nil {
+			err = p.rev.save(st)
+		} else {
+			err = p.sh.save(st)
+		}
+		if err == nil {
+			err = p.store.Save(p.epoch, p.digest, st)
+		}
+		if err != nil {
+			return fl.Fail(ctx, p.t, err)
+		}
+	}
+	if p.done && p.sh != nil {
+		return p.sh.finish(ctx, p.t)
 	}
 	return nil
 }
 
-// Result returns the center's weights and traffic so far.
+// Result returns the center's weights and traffic so far (the weights once
+// training is done, with secret-shared weights).
 func (p *Passive) Result() *Result {
-	return &Result{Weights: append([]float64(nil), p.w...), Epochs: p.epoch, Resumed: p.resumed, Stats: p.t.Stats(), Duration: time.Since(p.start)}
+	var w []float64
+	if p.rev != nil {
+		w = p.rev.w
+	} else {
+		w = p.sh.final
+	}
+	r := &Result{Epochs: p.epoch, Resumed: p.resumed, Stats: p.t.Stats(), Duration: time.Since(p.start), InitOwn: p.init[0], InitPeer: p.init[1]}
+	if w != nil {
+		r.Weights = append([]float64(nil), w...)
+	}
+	return r
 }
 
 // TrainPassive runs the center's side to the end.
@@ -479,6 +440,11 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Dat
 	p, err := NewPassiveWith(ctx, t, seed, data, local)
 	if err != nil {
 		return nil, err
+	}
+	if p.Done() && p.sh != nil {
+		if err := p.sh.finish(ctx, p.t); err != nil {
+			return nil, err
+		}
 	}
 	for !p.Done() {
 		if err := p.Epoch(ctx); err != nil {

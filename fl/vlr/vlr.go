@@ -17,15 +17,26 @@ import (
 const (
 	TypeSetup    = "vlr.setup"
 	TypeSetupAck = "vlr.setup-ack"
-	TypePowers   = "vlr.powers"
 	TypeResidual = "vlr.residual"
 	TypeEpoch    = "vlr.epoch"
 	TypeScores   = "vlr.scores"
+
+	// The secret-shared protocol (the default).
+	TypeWeights      = "vlr.weights"       // a party's share of the peer's weights, encrypted
+	TypePartial      = "vlr.partial"       // the bank's encrypted partial scores
+	TypeOpenScores   = "vlr.open-scores"   // the scores opened into the bank's share, and the center's share re-encrypted
+	TypeOpenGradient = "vlr.open-gradient" // a party's gradient opened into the peer's share
+	TypeLoss         = "vlr.loss"          // the bank's encrypted loss sum
+	TypeLossShare    = "vlr.loss-share"    // the center's share decrypting its sum only
+	TypeFinal        = "vlr.final"         // a party's flooded share of the peer's final weights
+
+	// RevealGradients only.
+	TypePowers = "vlr.powers"
 )
 
 // protocolVersion guards the setup message. Version 2 added the agreement
-// on a checkpoint to resume from.
-const protocolVersion = 2
+// on a checkpoint to resume from; version 3 the secret-shared protocol.
+const protocolVersion = 3
 
 // ErrOptions is returned for options out of range or that the parties do not share.
 var ErrOptions = errors.New("vlr: bad options")
@@ -37,12 +48,29 @@ type Options struct {
 	Epochs int `json:"epochs"`
 	// BatchSize is the mini-batch size; 0 trains full batch.
 	BatchSize int `json:"batch_size"`
-	// Optimizer updates each party's weights (default SGD, rate 0.1).
+	// Optimizer updates the weights. With secret-shared weights (the
+	// default) the update runs on the shares and must be linear: "sgd",
+	// "momentum" or "nesterov", with L2 and Decay but without L1; the
+	// default is momentum 0.8 at rate 0.8. Adam needs a square root of each
+	// gradient's second moment, which the shares cannot give: it is
+	// available with RevealGradients only (whose default is SGD, rate 0.1).
 	Optimizer model.OptimizerOptions `json:"optimizer"`
 	// Degree and Bound give the sigmoid polynomial: the least-squares fit of
-	// that degree on [-Bound, Bound] (defaults 5 and 8).
+	// that degree on [-Bound, Bound] (defaults 5 and 8). Secret-shared
+	// training evaluates it under encryption and takes degree 1, 3 or 5.
 	Degree int     `json:"degree"`
 	Bound  float64 `json:"bound"`
+	// RevealGradients runs the older protocol that decrypts to each party
+	// its own plaintext gradient every batch, about twice as fast. It
+	// reveals what the package doc says (with a batch no larger than a
+	// party's column count, the peer's residuals and so the labels or the
+	// partial scores), so it refuses batches smaller than four times the
+	// larger party's column count. Off by default.
+	RevealGradients bool `json:"reveal_gradients"`
+	// InitScale is the standard deviation of each party's secret random part
+	// of every initial weight (default 0.01): training starts from the sum
+	// of the two parties' parts, which neither knows.
+	InitScale float64 `json:"init_scale"`
 	// Tol stops training when the loss changes by less than Tol*max(1,|loss|)
 	// between epochs; 0 trains all epochs.
 	Tol float64 `json:"tol"`
@@ -70,6 +98,18 @@ func (o Options) WithDefaults() (Options, error) {
 	if o.Epochs == 0 {
 		o.Epochs = 30
 	}
+	if o.InitScale == 0 {
+		o.InitScale = 0.01
+	}
+	if !o.RevealGradients && o.Optimizer.Name == "" {
+		o.Optimizer.Name = "momentum"
+		if o.Optimizer.LearningRate == 0 {
+			o.Optimizer.LearningRate = 0.8
+		}
+		if o.Optimizer.Momentum == 0 {
+			o.Optimizer.Momentum = 0.8
+		}
+	}
 	if o.Degree == 0 {
 		o.Degree = 5
 	}
@@ -91,6 +131,18 @@ func (o Options) WithDefaults() (Options, error) {
 		return o, fmt.Errorf("%w: sigmoid bound %v, want (0, 64]", ErrOptions, o.Bound)
 	case o.Tol < 0 || math.IsNaN(o.Tol):
 		return o, fmt.Errorf("%w: tolerance %v", ErrOptions, o.Tol)
+	case !(o.InitScale > 0) || o.InitScale > 1:
+		return o, fmt.Errorf("%w: initial weight scale %v, want (0, 1]", ErrOptions, o.InitScale)
+	}
+	if !o.RevealGradients {
+		switch {
+		case o.Optimizer.Name == "adam":
+			return o, fmt.Errorf("%w: adam needs the square root of each gradient's second moment, which secret-shared weights cannot give: use momentum or nesterov, or RevealGradients", ErrOptions)
+		case o.Optimizer.L1 > 0:
+			return o, fmt.Errorf("%w: L1 soft-thresholds each weight, which secret-shared weights cannot do: use L2, or RevealGradients", ErrOptions)
+		case he.LogisticDepth(o.Degree) < 0:
+			return o, fmt.Errorf("%w: sigmoid degree %d: secret-shared training takes degree 1, 3 or 5", ErrOptions, o.Degree)
+		}
 	}
 	return o, nil
 }
@@ -151,9 +203,17 @@ type Result struct {
 	Weights []float64
 	// Intercept is the bank's; 0 for the center.
 	Intercept float64
-	// Loss is the training log-loss per epoch as the bank learned it
-	// (polynomial softplus, before the epoch's updates); nil for the center.
+	// Loss is the training log-loss per epoch as the bank learned it: the
+	// mean over the rows of the polynomial softplus(z) - y z, each batch's
+	// rows taken before that batch's update; with RevealGradients it adds
+	// the L2 and L1 penalty of the bank's weights. nil for the center.
 	Loss []float64
+	// InitOwn and InitPeer are this party's secret random parts of the
+	// initial weights: of its own (the bank's with the intercept last) and,
+	// with secret-shared weights, of the peer's. The initial weights are the
+	// sum of the two parties' parts; a plaintext twin that starts from the
+	// same point needs both (model.LROptions.Init).
+	InitOwn, InitPeer []float64
 	// Epochs is the number of epochs run, those before a resume included.
 	Epochs int
 	// Resumed is the epoch the training resumed from (0: it started afresh).
@@ -169,6 +229,35 @@ type setup struct {
 	Options Options `json:"options"`
 	Rows    int     `json:"rows"`
 	Cols    int     `json:"cols"`
+}
+
+// minRevealBatch is the smallest batch RevealGradients accepts: a party
+// whose gradient has c coordinates per batch of b rows solves for the b
+// residuals when b <= c; four times the larger party's columns keeps every
+// batch far from that (the peer sees b - c degrees of freedom it cannot
+// pin). allowSmallBatches lifts the rule for the attack test only.
+func minRevealBatch(bankCols, centerCols int) int {
+	return 4 * max(bankCols+1, centerCols)
+}
+
+var allowSmallBatches bool
+
+// checkRevealBatches refuses RevealGradients with a batch too small.
+func checkRevealBatches(o Options, rows, bankCols, centerCols int) error {
+	if !o.RevealGradients || allowSmallBatches {
+		return nil
+	}
+	b := rows
+	if o.BatchSize > 0 && o.BatchSize < rows {
+		b = o.BatchSize
+		if r := rows % o.BatchSize; r > 0 {
+			b = r
+		}
+	}
+	if need := minRevealBatch(bankCols, centerCols); b < need {
+		return fmt.Errorf("%w: RevealGradients with a batch of %d rows, at least %d needed (4 x the larger party's %d columns): a smaller batch lets a party solve for the peer's residuals", ErrOptions, b, need, need/4)
+	}
+	return nil
 }
 
 // keySpec lists the rotations both parties' products and the loss need.

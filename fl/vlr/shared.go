@@ -1,0 +1,707 @@
+package vlr
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/he"
+)
+
+// finalHook, set by the noise test only, sees a party's share of its final
+// weights and the peer's flooded share.
+var finalHook func(active bool, own, peer *he.SharedVector)
+
+// sharedState is a party's state in the secret-shared protocol: its shares
+// of both parties' weights and momenta, never a weight in the clear until
+// the end.
+type sharedState struct {
+	params     he.Params
+	party      *he.Party
+	active     bool
+	opt        Options
+	own, peer  weightShares // shares of this party's weights, and of the peer's
+	layOwn     columns
+	layPeer    columns
+	rows       [][]int
+	mats       []*he.Matrix
+	sig, soft  he.Poly
+	lossNeeded bool
+	maskBits   uint
+	steps      int
+	initOwn    []float64
+	initPeer   []float64
+	final      []float64 // this party's weights once training is done
+	lossPad    float64   // loss of the padding slots, per epoch
+	finalSigma float64
+	lossSigma  float64
+}
+
+// weightShares are one party's shares of a weight vector and its momentum,
+// at scale 2^LogScale of the parameters, in the layout of the matrix shape.
+type weightShares struct {
+	w, v  *he.SharedVector
+	shape he.MatrixShape
+}
+
+// columns is the matrix layout of a party's weights. The bank's matrix holds
+// its columns, a column of ones for the intercept and, when that count is
+// even, a column of zeros, so that the intercept sits alone in its slot
+// (the real part of slot h-1, whose imaginary partner h-1+h is past the
+// end): the L2 term then spares it with a real factor per slot.
+type columns struct {
+	data      int // the party's own columns
+	matrix    int // columns of the matrix
+	intercept int // matrix column of the intercept, -1 for the center
+}
+
+func bankColumns(data int) columns {
+	m := data + 1
+	if m%2 == 0 {
+		m++
+	}
+	return columns{data: data, matrix: m, intercept: (m+1)/2 - 1}
+}
+
+func centerColumns(data int) columns { return columns{data: data, matrix: data, intercept: -1} }
+
+// source returns, for matrix column j, the data column it holds, or -1 for
+// the intercept and -2 for padding.
+func (c columns) source(j int) int {
+	switch {
+	case c.intercept < 0:
+		return j
+	case j < c.intercept:
+		return j
+	case j == c.intercept:
+		return -1
+	case j-1 < c.data:
+		return j - 1
+	}
+	return -2
+}
+
+// toData maps weights in matrix order to [data columns..., intercept].
+func (c columns) toData(w []float64) []float64 {
+	out := make([]float64, c.data, c.data+1)
+	b := 0.0
+	for j, v := range w {
+		switch s := c.source(j); {
+		case s >= 0:
+			out[s] = v
+		case s == -1:
+			b = v
+		}
+	}
+	if c.intercept >= 0 {
+		out = append(out, b)
+	}
+	return out
+}
+
+// fromData is toData's inverse (padding weights 0).
+func (c columns) fromData(w []float64) []float64 {
+	out := make([]float64, c.matrix)
+	for j := range out {
+		switch s := c.source(j); {
+		case s >= 0:
+			out[j] = w[s]
+		case s == -1:
+			out[j] = w[c.data]
+		}
+	}
+	return out
+}
+
+// sharedKeys generates the keys of the secret-shared protocol (Shared15):
+// relinearisation at the top, the rotations of both matrix shapes at the
+// linear level.
+func sharedKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, rows, bankCols, centerCols int) (he.Params, *he.Party, error) {
+	params, err := he.NewParams(he.Shared15)
+	if err != nil {
+		return params, nil, err
+	}
+	sb, sc := sharedShapes(params, o, rows, bankCols, centerCols)
+	rots := append(sb.Rotations(), sc.Rotations()...)
+	slices.Sort(rots)
+	spec := he.KeySpec{Relinearization: true, Rotations: slices.Compact(rots), GaloisLevel: params.Set().DecryptLevel + 1}
+	party, err := fl.GenerateKeys(ctx, t, params, spec, seed)
+	return params, party, err
+}
+
+// sharedShapes returns the matrix shapes of the bank's and the center's
+// weights, the same on both sides.
+func sharedShapes(p he.Params, o Options, rows, bankCols, centerCols int) (bank, center he.MatrixShape) {
+	batch := len(batches(rows, o)[0])
+	return he.SharedShape(p, batch, bankColumns(bankCols).matrix), he.SharedShape(p, batch, centerColumns(centerCols).matrix)
+}
+
+func newSharedState(party *he.Party, o Options, data Data, peerCols int, active bool) (*sharedState, error) {
+	p := party.Params()
+	s := &sharedState{params: p, party: party, active: active, opt: o, lossNeeded: o.lossNeeded() && active, rows: batches(data.rows(), o)}
+	var err error
+	if s.sig, err = o.Sigmoid(); err != nil {
+		return nil, err
+	}
+	if s.soft, err = o.Softplus(); err != nil {
+		return nil, err
+	}
+	var shapeBank, shapeCenter he.MatrixShape
+	if active {
+		shapeBank, shapeCenter = sharedShapes(p, o, data.rows(), data.Cols, peerCols)
+		s.layOwn, s.layPeer = bankColumns(data.Cols), centerColumns(peerCols)
+		s.own.shape, s.peer.shape = shapeBank, shapeCenter
+	} else {
+		shapeBank, shapeCenter = sharedShapes(p, o, data.rows(), peerCols, data.Cols)
+		s.layOwn, s.layPeer = centerColumns(data.Cols), bankColumns(peerCols)
+		s.own.shape, s.peer.shape = shapeCenter, shapeBank
+	}
+	// The matrices of this party's batches, in its matrix layout.
+	m := s.layOwn.matrix
+	for _, rows := range s.rows {
+		x := make([]float64, 0, len(rows)*m)
+		for _, i := range rows {
+			for j := 0; j < m; j++ {
+				switch src := s.layOwn.source(j); {
+				case src >= 0:
+					x = append(x, data.X[i*data.Cols+src])
+				case src == -1:
+					x = append(x, 1)
+				default:
+					x = append(x, 0)
+				}
+			}
+		}
+		mat, err := party.PrepareSharedMatrix(x, len(rows), m, s.own.shape)
+		if err != nil {
+			return nil, err
+		}
+		s.mats = append(s.mats, mat)
+	}
+	// Secret random initial weights: each party's share of every weight is
+	// its own random part, so the start is the sum of two parts neither
+	// party knows whole.
+	ownDim, peerDim := s.layOwn.data, s.layPeer.data
+	if active {
+		ownDim++
+	} else {
+		peerDim++
+	}
+	if s.initOwn, err = randomInit(ownDim, o.InitScale, fmt.Sprintf("own %v", active)); err != nil {
+		return nil, err
+	}
+	if s.initPeer, err = randomInit(peerDim, o.InitScale, fmt.Sprintf("peer %v", active)); err != nil {
+		return nil, err
+	}
+	logScale := int(p.Set().LogScale)
+	if s.own.w, err = p.EncodeShares(s.layOwn.fromData(s.initOwn), s.own.shape.Half, s.own.shape.Block, logScale); err != nil {
+		return nil, err
+	}
+	if s.peer.w, err = p.EncodeShares(s.layPeer.fromData(s.initPeer), s.peer.shape.Half, s.peer.shape.Block, logScale); err != nil {
+		return nil, err
+	}
+	s.own.w.Len, s.peer.w.Len = s.layOwn.matrix, s.layPeer.matrix
+	s.own.v = he.ZeroShares(s.own.w, s.own.w.Scale)
+	s.peer.v = he.ZeroShares(s.peer.w, s.peer.w.Scale)
+	s.maskBits = uint(p.ShareCapacity(p.Set().DecryptLevel))
+	slots := p.Slots()
+	for _, rows := range s.rows {
+		s.lossPad += float64((len(rows)+slots-1)/slots*slots - len(rows))
+	}
+	s.lossPad *= s.soft.Coeffs[0]
+	s.finalSigma, s.lossSigma = floodSigmas(p, o, data.rows(), s.peer.shape)
+	return s, nil
+}
+
+// maxReveals is how many times a training may reveal its final weights or an
+// epoch's loss (a resume after the end reveals again, with fresh flooding);
+// the flooding is sized for that many samples of each.
+const maxReveals = 4
+
+// floodSigmas returns the standard deviations, in the coefficient domain, of
+// the flooding of the peer's final weights (this party's share of them) and
+// of the loss sums. Both hide the plaintext noise of what is revealed at
+// statistical distance 2^-40 in all, by the Kullback-Leibler divergence of
+// two Gaussians of standard deviation sigma whose means differ by at most B
+// (B^2/(2 sigma^2) per coefficient, added over the M coefficients revealed)
+// and Pinsker's inequality: SD <= sqrt(M) B / (2 sigma), so
+// sigma = sqrt(M) B 2^39.
+//
+// For the weights, B bounds the noise the updates accumulate: each step adds
+// the gradient's noise, below 2^LogNoiseBound per row of the batch, times
+// lr/|B| times the scale ratio (below 2), and momentum passes each step on
+// with total weight at most 1/(1-momentum). M is the 2*Block coefficients
+// per block of the weights' layout, times maxReveals. For the loss, B is
+// 2^LogNoiseBound per row and M one coefficient per epoch, times maxReveals.
+func floodSigmas(p he.Params, o Options, rows int, peer he.MatrixShape) (final, loss float64) {
+	perRow := math.Exp2(p.Set().LogNoiseBound)
+	steps := float64(o.Epochs * len(batches(rows, o)))
+	amp := 1.0
+	if o.Optimizer.Name == "momentum" || o.Optimizer.Name == "nesterov" {
+		amp = 1 / (1 - o.Optimizer.Momentum)
+	}
+	acc := steps * o.Optimizer.LearningRate * amp * 2 * perRow
+	m := float64(2 * peer.Block * peer.Blocks * maxReveals)
+	final = math.Sqrt(m) * acc * math.Exp2(he.StatisticalSecurity-1)
+	loss = math.Sqrt(float64(o.Epochs*maxReveals)) * perRow * float64(rows) * math.Exp2(he.StatisticalSecurity-1)
+	return final, loss
+}
+
+// zScale is the scale at which the scores are re-encrypted for the sigmoid:
+// the parameters' scale divided by the sigmoid's bound, so that t = z/Bound
+// has a plaintext at about 2^LogScale.
+func (s *sharedState) zScale() float64 { return s.params.Scale().Float64() / s.opt.Bound }
+
+// decay returns AddWeighted's factors for the L2 term of a batch of n rows:
+// L2 * n * Block/Slots (the fold on the shares multiplies by Slots/Block,
+// and the update divides by n), zero at the intercept.
+func (s *sharedState) decay(ws *weightShares, lay columns, n int) []float64 {
+	slots := s.params.Slots()
+	c := make([]float64, ws.shape.Blocks*slots)
+	l := s.opt.Optimizer.L2 * float64(n) * float64(ws.shape.Block) / float64(slots)
+	for a := 0; a < ws.shape.Blocks; a++ {
+		for j := 0; j < slots; j++ {
+			if a*ws.shape.Block+j%ws.shape.Block != lay.intercept {
+				c[a*slots+j] = l
+			}
+		}
+	}
+	return c
+}
+
+// weights swaps the parties' encrypted shares of each other's weights and
+// returns this party's weights encrypted at the linear level.
+func (s *sharedState) weights(ctx context.Context, t fl.Transport) (*he.Vector, error) {
+	p := s.params
+	enc, err := s.party.EncryptShares(s.peer.w, p.Set().DecryptLevel+1)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := p.MarshalSeededShares(enc)
+	if err != nil {
+		return nil, err
+	}
+	got, err := fl.Swap(ctx, t, fl.Message{Type: TypeWeights, Payload: msg}, TypeWeights)
+	if err != nil {
+		return nil, err
+	}
+	theirs, err := p.UnmarshalSeededShares(got)
+	if err == nil && theirs.Level != p.Set().DecryptLevel+1 {
+		err = fmt.Errorf("%w: weights at level %d, want %d", he.ErrShares, theirs.Level, p.Set().DecryptLevel+1)
+	}
+	var w *he.Vector
+	if err == nil {
+		w, err = s.party.JoinShares(theirs, s.own.w)
+	}
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("vlr: weights from the peer: %w", err))
+	}
+	return w, nil
+}
+
+// gradient adds the L2 term to this party's unfolded gradient, opens it into
+// shares with the peer while receiving the peer's, folds both and updates
+// both parties' weights on the shares.
+func (s *sharedState) gradient(ctx context.Context, t fl.Transport, g, w *he.Vector, n int) error {
+	p := s.params
+	if s.opt.Optimizer.L2 > 0 {
+		if err := s.party.AddWeighted(g, w, s.decay(&s.own, s.layOwn, n)); err != nil {
+			return err
+		}
+	}
+	msg, mine, err := s.party.OpenToPeer(g, s.maskBits)
+	if err != nil {
+		return err
+	}
+	data, err := p.MarshalVector(msg)
+	if err != nil {
+		return err
+	}
+	got, err := fl.Swap(ctx, t, fl.Message{Type: TypeOpenGradient, Payload: data}, TypeOpenGradient)
+	if err != nil {
+		return err
+	}
+	v, err := p.UnmarshalVector(got)
+	if err == nil {
+		err = fl.CheckVector(p, v, "opened gradient", fl.VectorWant{Layout: he.SlotSplit, Len: s.layPeer.matrix, Level: p.Set().DecryptLevel})
+	}
+	if err == nil && (v.Stride != s.peer.shape.Half || v.Chunk != s.peer.shape.Block) {
+		err = fmt.Errorf("%w: opened gradient in halves of %d and blocks of %d, want %d and %d", fl.ErrUnexpectedVector, v.Stride, v.Chunk, s.peer.shape.Half, s.peer.shape.Block)
+	}
+	var theirs *he.SharedVector
+	if err == nil {
+		theirs, err = s.party.ReceiveOpened(v)
+	}
+	if err != nil {
+		return fl.Fail(ctx, t, fmt.Errorf("vlr: gradient from the peer: %w", err))
+	}
+	for _, x := range []struct {
+		g  *he.SharedVector
+		ws *weightShares
+	}{{mine, &s.own}, {theirs, &s.peer}} {
+		if err := p.Fold(x.g, x.ws.shape.Block); err != nil {
+			return err
+		}
+		if err := s.update(x.ws, x.g, n); err != nil {
+			return fl.Fail(ctx, t, fmt.Errorf("vlr: update: %w", err))
+		}
+	}
+	s.steps++
+	return nil
+}
+
+// update runs one optimizer step on shares: g is this party's share of the
+// batch's gradient sum (with the L2 term), at its own scale.
+func (s *sharedState) update(ws *weightShares, g *he.SharedVector, n int) error {
+	o := s.opt.Optimizer
+	scale := ws.w.Scale
+	f, err := he.NewFixed(scale / (g.Scale * float64(n)))
+	if err != nil {
+		return err
+	}
+	if err := g.MulFixed(f); err != nil {
+		return err
+	}
+	g.Scale = scale
+	g.Len = ws.w.Len
+	lr := o.LearningRate / (1 + o.Decay*float64(s.steps))
+	step := g
+	if o.Name == "momentum" || o.Name == "nesterov" {
+		mu, err := he.NewFixed(o.Momentum)
+		if err != nil {
+			return err
+		}
+		if err := ws.v.MulFixed(mu); err != nil {
+			return err
+		}
+		if err := ws.v.Add(g); err != nil {
+			return err
+		}
+		step = ws.v.Clone()
+		if o.Name == "nesterov" {
+			if err := step.MulFixed(mu); err != nil {
+				return err
+			}
+			if err := step.Add(g); err != nil {
+				return err
+			}
+		}
+	}
+	fl, err := he.NewFixed(lr)
+	if err != nil {
+		return err
+	}
+	if err := step.MulFixed(fl); err != nil {
+		return err
+	}
+	return ws.w.Sub(step)
+}
+
+// epochActive runs the bank's side of one epoch and returns the loss sum
+// over the rows (NaN when the loss is not computed).
+func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Options, data Data) (float64, error) {
+	p, party := s.params, s.party
+	var lossSum *he.Vector
+	for b, rows := range s.rows {
+		w, err := s.weights(ctx, t)
+		if err != nil {
+			return 0, err
+		}
+		u, err := party.MulVector(s.mats[b], w)
+		if err == nil {
+			err = party.Rerandomize(u)
+		}
+		if err != nil {
+			return 0, fl.Fail(ctx, t, err)
+		}
+		if err := s.send(ctx, t, TypePartial, u); err != nil {
+			return 0, err
+		}
+		z, err := s.openedScores(ctx, t, len(rows))
+		if err != nil {
+			return 0, err
+		}
+		y := make([]float64, len(rows))
+		for k, i := range rows {
+			y[k] = data.Y[i]
+		}
+		var soft *he.Poly
+		if s.lossNeeded {
+			soft = &s.soft
+		}
+		d, loss, err := party.Logistic(z, s.sig, soft, y)
+		if err != nil {
+			return 0, fl.Fail(ctx, t, err)
+		}
+		if loss != nil {
+			sum, err := party.SumChunks(loss)
+			if err == nil && lossSum != nil {
+				sum, err = party.Add(lossSum, sum)
+			}
+			if err != nil {
+				return 0, fl.Fail(ctx, t, err)
+			}
+			lossSum = sum
+		}
+		// d is a function of the center's ciphertexts and the bank's labels.
+		if err := party.Rerandomize(d); err != nil {
+			return 0, err
+		}
+		if err := s.send(ctx, t, TypeResidual, d); err != nil {
+			return 0, err
+		}
+		g, err := party.MulTransposed(s.mats[b], d)
+		if err != nil {
+			return 0, fl.Fail(ctx, t, err)
+		}
+		if err := s.gradient(ctx, t, g, w, len(rows)); err != nil {
+			return 0, err
+		}
+	}
+	if lossSum == nil {
+		return math.NaN(), nil
+	}
+	party.DropToDecryptLevel(lossSum)
+	if err := party.Rerandomize(lossSum); err != nil {
+		return 0, err
+	}
+	if err := s.send(ctx, t, TypeLoss, lossSum); err != nil {
+		return 0, err
+	}
+	b, err := fl.Expect(ctx, t, TypeLossShare)
+	if err != nil {
+		return 0, err
+	}
+	share, err := p.UnmarshalDecryptionShare(b)
+	var sum float64
+	if err == nil {
+		sum, err = party.DecryptSum(lossSum, share)
+	}
+	if err != nil {
+		return 0, fl.Fail(ctx, t, fmt.Errorf("vlr: loss share from the center: %w", err))
+	}
+	return sum - s.lossPad, nil
+}
+
+func (s *sharedState) send(ctx context.Context, t fl.Transport, typ string, v *he.Vector) error {
+	b, err := s.params.MarshalVector(v)
+	if err != nil {
+		return err
+	}
+	return t.Send(ctx, fl.Message{Type: typ, Payload: b})
+}
+
+// recvVector receives a vector of the given type and checks it.
+func (s *sharedState) recvVector(ctx context.Context, t fl.Transport, typ, what string, want fl.VectorWant) (*he.Vector, error) {
+	b, err := fl.Expect(ctx, t, typ)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.params.UnmarshalVector(b)
+	if err == nil {
+		err = fl.CheckVector(s.params, v, what, want)
+	}
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("vlr: %s from the peer: %w", what, err))
+	}
+	return v, nil
+}
+
+// openedScores receives the center's opening of the scores and its
+// re-encrypted share, and returns the scores encrypted at the top level.
+func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, n int) (*he.Vector, error) {
+	p := s.params
+	b, err := fl.Expect(ctx, t, TypeOpenScores)
+	if err != nil {
+		return nil, err
+	}
+	z, err := func() (*he.Vector, error) {
+		parts, err := fl.SplitParts(b, 2)
+		if err != nil {
+			return nil, err
+		}
+		if len(parts) != 2 {
+			return nil, fmt.Errorf("%w: %d parts, want 2", fl.ErrParts, len(parts))
+		}
+		opened, err := p.UnmarshalVector(parts[0])
+		if err != nil {
+			return nil, err
+		}
+		if err := fl.CheckVector(p, opened, "opened scores", fl.VectorWant{Layout: he.SlotReal, Len: n, Level: p.Set().DecryptLevel}); err != nil {
+			return nil, err
+		}
+		top, err := p.UnmarshalSeededShares(parts[1])
+		if err != nil {
+			return nil, err
+		}
+		if top.Level != p.MaxLevel() {
+			return nil, fmt.Errorf("%w: re-encrypted scores at level %d, want %d", he.ErrShares, top.Level, p.MaxLevel())
+		}
+		share, err := s.party.ReceiveOpened(opened)
+		if err != nil {
+			return nil, err
+		}
+		p.AddConjugate(share)
+		if err := share.ScaleTo(s.zScale()); err != nil {
+			return nil, err
+		}
+		return s.party.JoinShares(top, share)
+	}()
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("vlr: scores from the center: %w", err))
+	}
+	return z, nil
+}
+
+// epochPassive runs the center's side of one epoch.
+func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Options, data Data) error {
+	p, party := s.params, s.party
+	lin := p.Set().DecryptLevel + 1
+	for b, rows := range s.rows {
+		w, err := s.weights(ctx, t)
+		if err != nil {
+			return err
+		}
+		u, err := party.MulVector(s.mats[b], w)
+		if err != nil {
+			return fl.Fail(ctx, t, err)
+		}
+		ub, err := s.recvVector(ctx, t, TypePartial, "partial scores", fl.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: lin - 1})
+		if err != nil {
+			return err
+		}
+		z, err := party.Add(ub, u)
+		if err != nil {
+			return fl.Fail(ctx, t, err)
+		}
+		// Open the scores into the bank's share, keep the mask as the
+		// center's, and send it re-encrypted at the top level.
+		opened, mask, err := party.OpenToPeer(z, s.maskBits)
+		if err != nil {
+			return fl.Fail(ctx, t, err)
+		}
+		p.AddConjugate(mask)
+		if err := mask.ScaleTo(s.zScale()); err != nil {
+			return fl.Fail(ctx, t, err)
+		}
+		top, err := party.EncryptShares(mask, p.MaxLevel())
+		if err != nil {
+			return err
+		}
+		ob, err := p.MarshalVector(opened)
+		if err != nil {
+			return err
+		}
+		tb, err := p.MarshalSeededShares(top)
+		if err != nil {
+			return err
+		}
+		if err := t.Send(ctx, fl.Message{Type: TypeOpenScores, Payload: fl.JoinParts(ob, tb)}); err != nil {
+			return err
+		}
+		d, err := s.recvVector(ctx, t, TypeResidual, "residual", fl.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: lin})
+		if err != nil {
+			return err
+		}
+		g, err := party.MulTransposed(s.mats[b], d)
+		if err != nil {
+			return fl.Fail(ctx, t, err)
+		}
+		if err := s.gradient(ctx, t, g, w, len(rows)); err != nil {
+			return err
+		}
+	}
+	if !opt.lossNeeded() {
+		return nil
+	}
+	v, err := s.recvVector(ctx, t, TypeLoss, "loss sum", fl.VectorWant{Layout: he.SlotReal, Len: p.Slots(), Level: p.Set().DecryptLevel})
+	if err != nil {
+		return err
+	}
+	share, err := party.DecryptSumShare(v, s.lossSigma)
+	if err != nil {
+		return err
+	}
+	b, err := p.MarshalDecryptionShare(share)
+	if err != nil {
+		return err
+	}
+	return t.Send(ctx, fl.Message{Type: TypeLossShare, Payload: b})
+}
+
+// finish reveals to each party its own weights: each sends its flooded share
+// of the peer's weights and decodes its own from its share and the peer's.
+func (s *sharedState) finish(ctx context.Context, t fl.Transport) error {
+	p := s.params
+	flooded, err := p.Flood(s.peer.w, s.peer.shape.Block, s.finalSigma)
+	if err != nil {
+		return err
+	}
+	if err := p.Project(s.own.w, s.own.shape.Block); err != nil {
+		return err
+	}
+	msg, err := p.MarshalShares(flooded)
+	if err != nil {
+		return err
+	}
+	got, err := fl.Swap(ctx, t, fl.Message{Type: TypeFinal, Payload: msg}, TypeFinal)
+	if err != nil {
+		return err
+	}
+	theirs, err := p.UnmarshalShares(got)
+	var vals []float64
+	if err == nil {
+		vals, err = p.DecodeShares(s.own.w, theirs)
+	}
+	if err == nil && finalHook != nil {
+		finalHook(s.active, s.own.w, theirs)
+	}
+	if err != nil {
+		return fl.Fail(ctx, t, fmt.Errorf("vlr: final weights from the peer: %w", err))
+	}
+	s.final = s.layOwn.toData(vals)
+	return nil
+}
+
+func (s *sharedState) save(st *ckptState) error {
+	p := s.params
+	var parts [][]byte
+	for _, sv := range []*he.SharedVector{s.own.w, s.own.v, s.peer.w, s.peer.v} {
+		b, err := p.MarshalShares(sv)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, b)
+	}
+	st.Shares, st.Steps = fl.JoinParts(parts...), s.steps
+	return nil
+}
+
+func (s *sharedState) restore(st *ckptState) error {
+	p := s.params
+	parts, err := fl.SplitParts(st.Shares, 4)
+	if err == nil && len(parts) != 4 {
+		err = fmt.Errorf("%d share parts, want 4", len(parts))
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", fl.ErrCheckpoint, err)
+	}
+	dst := []**he.SharedVector{&s.own.w, &s.own.v, &s.peer.w, &s.peer.v}
+	for i, b := range parts {
+		sv, err := p.UnmarshalShares(b)
+		if err != nil {
+			return fmt.Errorf("%w: %w", fl.ErrCheckpoint, err)
+		}
+		if old := *dst[i]; sv.Layout != old.Layout || sv.Len != old.Len || sv.Stride != old.Stride || sv.Chunk != old.Chunk || len(sv.Shares) != len(old.Shares) || sv.Scale != old.Scale {
+			return fmt.Errorf("%w: checkpointed shares of another shape", fl.ErrCheckpoint)
+		}
+		*dst[i] = sv
+	}
+	if st.Steps < 0 {
+		return fmt.Errorf("%w: %d steps", fl.ErrCheckpoint, st.Steps)
+	}
+	s.steps = st.Steps
+	return nil
+}
