@@ -266,27 +266,6 @@ func UniformShare(n int, nbits uint) (*Share, error) {
 	return s, nil
 }
 
-// AddGaussian adds independent discrete Gaussian noise of standard deviation
-// sigma (at most 2^200) to every coefficient: the flooding of a share that
-// is revealed.
-func (s *Share) AddGaussian(sigma float64) error {
-	if !(sigma >= 0) || sigma > math.Exp2(200) {
-		return fmt.Errorf("he: share flooding sigma %v", sigma)
-	}
-	if sigma == 0 {
-		return nil
-	}
-	f, err := newFloodSampler(sigma)
-	if err != nil {
-		return err
-	}
-	for i := range s.c {
-		hi, lo := f.sample()
-		s.c[i] = add4(s.c[i], fromShifted(hi, lo, f.lowBits))
-	}
-	return nil
-}
-
 // fromShifted returns hi*2^shift + lo as a limb4 (lo in [0, 2^shift)).
 func fromShifted(hi, lo int64, shift uint) limb4 {
 	neg := hi < 0

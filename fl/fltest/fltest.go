@@ -25,28 +25,35 @@ type Mutation struct {
 }
 
 // vectorBase returns the offset of the first encoded vector's body (right
-// after its parameter-set id) in b, or -1, and whether it is a seeded
-// vector (he.MarshalSeededVector) rather than a full one.
-func vectorBase(b []byte, params string) (int, bool) {
+// after its parameter-set id) in b, or -1, and its message kind.
+func vectorBase(b []byte, params string) (int, byte) {
 	i := bytes.Index(b, append([]byte{byte(len(params))}, params...))
 	if i < 4 || b[i-4] != 'V' || b[i-3] != 'H' {
-		return -1, false
+		return -1, 0
 	}
-	return i + 1 + len(params), b[i-2] == kindSeededVector
+	return i + 1 + len(params), b[i-2]
 }
 
-// Field offsets in an encoded vector's body. he.MarshalVector: layout,
-// length, chunk, stride, ciphertext count, then per ciphertext its level
-// and scale. he.MarshalSeededVector (message kind 5): length, chunk,
+// Field offsets in an encoded vector's body. he.MarshalVector (kind 1):
+// layout, length, chunk, stride, ciphertext count, then per ciphertext its
+// level and scale. he.MarshalSeededVector (kind 5): length, chunk,
 // ciphertext count, seed, then the c0 components (level and scale are the
 // parameters' own, so those mutations leave it alone).
+// he.MarshalSeededShares (kind 6) and he.MarshalShares (kind 7): layout,
+// length, chunk, stride, scale, count, then (kind 6) the level.
 const (
 	offLen       = 1
 	offLevel     = 21
 	offScale     = 22
 	offSeededLen = 0
 
+	offSharesScale = 17
+	offSharesLevel = 29
+
+	kindVector       = 1
 	kindSeededVector = 5
+	kindSeededShares = 6
+	kindShares       = 7
 )
 
 // Mutations lists the corruptions every receiving step is tested with.
@@ -69,25 +76,31 @@ var Mutations = []Mutation{
 		return b
 	}},
 	{"wrong level", func(b []byte, params string) []byte {
-		if i, seeded := vectorBase(b, params); i >= 0 && !seeded && b[i+offLevel] > 0 {
-			b[i+offLevel]--
+		i, kind := vectorBase(b, params)
+		off := map[byte]int{kindVector: offLevel, kindSeededShares: offSharesLevel}
+		if o, ok := off[kind]; ok && i+o < len(b) && b[i+o] > 0 {
+			b[i+o]--
 		}
 		return b
 	}},
 	{"wrong scale", func(b []byte, params string) []byte {
-		if i, seeded := vectorBase(b, params); i >= 0 && !seeded {
-			binary.LittleEndian.PutUint64(b[i+offScale:], math.Float64bits(math.Exp2(40)))
+		i, kind := vectorBase(b, params)
+		off := map[byte]int{kindVector: offScale, kindSeededShares: offSharesScale, kindShares: offSharesScale}
+		if o, ok := off[kind]; ok && i+o+8 <= len(b) {
+			binary.LittleEndian.PutUint64(b[i+o:], math.Float64bits(math.Exp2(40)))
 		}
 		return b
 	}},
 	{"wrong length", func(b []byte, params string) []byte {
-		if i, seeded := vectorBase(b, params); i >= 0 {
+		if i, kind := vectorBase(b, params); i >= 0 {
 			off := offLen
-			if seeded {
+			if kind == kindSeededVector {
 				off = offSeededLen
 			}
-			n := binary.LittleEndian.Uint64(b[i+off:])
-			binary.LittleEndian.PutUint64(b[i+off:], n-1)
+			if i+off+8 <= len(b) {
+				n := binary.LittleEndian.Uint64(b[i+off:])
+				binary.LittleEndian.PutUint64(b[i+off:], n-1)
+			}
 		}
 		return b
 	}},

@@ -23,6 +23,9 @@ type ckptState struct {
 	// and momenta and of the peer's, and the optimizer steps taken.
 	Shares []byte `json:"shares,omitempty"`
 	Steps  int    `json:"steps,omitempty"`
+	// Final is this party's weights once revealed (secret-shared weights):
+	// a restart after the end keeps them.
+	Final []float64 `json:"final,omitempty"`
 }
 
 func (s *ckptState) check(epoch, weights int) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/fltest"
+	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -80,15 +81,28 @@ func maxDiff(a, b []float64) float64 {
 // two uninterrupted trainings do, so the weights agree to the decryption
 // precision (about 1e-9 here), not bit for bit. See the README.
 func TestResumeAfterFault(t *testing.T) {
+	testInitSeed = []byte("resume")
+	defer func() { testInitSeed = nil }()
+	for _, c := range []struct {
+		name string
+		opt  Options
+		msgs uint64 // messages of a run, for -short
+	}{
+		{"shared", Options{Epochs: 4, BatchSize: 200, Seed: 3, TrackLoss: true, Optimizer: model.OptimizerOptions{Name: "nesterov", L2: 0.01}}, 112},
+		{"reveal gradients", Options{Epochs: 4, BatchSize: 200, Seed: 3, TrackLoss: true, RevealGradients: true, Optimizer: model.OptimizerOptions{Name: "adam", L2: 0.01}}, 98},
+	} {
+		t.Run(c.name, func(t *testing.T) { testResumeAfterFault(t, c.opt, c.msgs) })
+	}
+}
+
+func testResumeAfterFault(t *testing.T, opt Options, shortMsgs uint64) {
 	const n, db, dc = 600, 2, 3
 	xb, xc, y := synthetic(n, db, dc, 11)
-	opt := Options{Epochs: 4, BatchSize: 200, Seed: 3, TrackLoss: true, Optimizer: model.OptimizerOptions{Name: "adam", L2: 0.01}}
 	var ref pairResult
 	fractions := []float64{0.45, 0.8}
 	if testing.Short() {
-		// The race pass: one fault at a fixed point (the run has 98
-		// messages), no comparison run.
-		ref.msgs, fractions = 98, fractions[1:]
+		// The race pass: one fault at a fixed point, no comparison run.
+		ref.msgs, fractions = shortMsgs, fractions[1:]
 	} else {
 		ref = runPipe(xb, xc, y, db, dc, opt, "", "")
 		require.NoError(t, ref.bankErr)
@@ -143,6 +157,8 @@ func TestResumeOverGRPC(t *testing.T) {
 	}
 	const n, db, dc = 400, 2, 2
 	xb, xc, y := synthetic(n, db, dc, 12)
+	testInitSeed = []byte("resume over gRPC")
+	defer func() { testInitSeed = nil }()
 	opt := Options{Epochs: 4, Seed: 1, Optimizer: model.OptimizerOptions{Name: "momentum"}}
 	ref := runPipe(xb, xc, y, db, dc, opt, "", "")
 	require.NoError(t, ref.bankErr)
@@ -213,4 +229,68 @@ func TestResumeOverGRPC(t *testing.T) {
 	d := math.Max(maxDiff(ref.bank.Weights, br.Weights), maxDiff(ref.center.Weights, c.r.Weights))
 	t.Logf("resumed at epoch 2 over gRPC; weights within %.2g of the uninterrupted run", d)
 	require.Less(t, d, 1e-6)
+}
+
+// A checkpoint saved and restored gives back the exact state of either
+// protocol, and the next step goes on exactly as the saved state would.
+func TestCheckpointRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	store := fl.CheckpointStore{Dir: dir, Name: "vlr-active"}
+	digest := fl.Digest([]byte("x"))
+
+	// RevealGradients: weights and optimizer moments.
+	o1, err := model.NewOptimizer(model.OptimizerOptions{Name: "adam"}, 3)
+	require.NoError(t, err)
+	s1 := &revealState{w: []float64{0.1, -0.2, 0.3}, optim: o1}
+	for i := 0; i < 5; i++ {
+		require.NoError(t, o1.Step(s1.w, []float64{0.01 * float64(i), math.Pi / 7, -1e-9}))
+	}
+	st := &ckptState{Epoch: 5, Loss: []float64{0.7, 0.6}}
+	require.NoError(t, s1.save(st))
+	require.NoError(t, store.Save(5, digest, st))
+	o2, err := model.NewOptimizer(model.OptimizerOptions{Name: "adam"}, 3)
+	require.NoError(t, err)
+	s2 := &revealState{w: make([]float64, 3), optim: o2}
+	var got ckptState
+	require.NoError(t, store.Load(5, digest, &got))
+	require.NoError(t, s2.restore(&got))
+	require.Equal(t, s1.w, s2.w)
+	require.Equal(t, []float64{0.7, 0.6}, got.Loss)
+	g := []float64{0.3, 0.2, 0.1}
+	require.NoError(t, o1.Step(s1.w, g))
+	require.NoError(t, o2.Step(s2.w, g))
+	require.Equal(t, s1.w, s2.w)
+	require.ErrorIs(t, store.Load(5, fl.Digest([]byte("another training")), &got), fl.ErrCheckpoint)
+	require.ErrorIs(t, (&revealState{w: make([]float64, 4), optim: o2}).restore(&got), fl.ErrCheckpoint)
+
+	// Secret-shared weights: the four shares, the step count, the final weights.
+	p := he.MustParams(he.Shared15)
+	shape := he.SharedShape(p, 100, 5)
+	enc := func(v ...float64) *he.SharedVector {
+		sv, err := p.EncodeShares(v, shape.Half, shape.Block, 90)
+		require.NoError(t, err)
+		return sv
+	}
+	sh := &sharedState{params: p, layOwn: centerColumns(5), steps: 7, final: []float64{1, 2, 3, 4, 5}}
+	sh.own = weightShares{w: enc(1, 2, 3, 4, 5), v: enc(5, 4, 3, 2, 1), shape: shape}
+	sh.peer = weightShares{w: enc(-1, 0, 1, 2, 3), v: enc(0, 0, 0, 1, 0), shape: shape}
+	st = &ckptState{Epoch: 2}
+	require.NoError(t, sh.save(st))
+	require.NoError(t, store.Save(2, digest, st))
+	var got2 ckptState
+	require.NoError(t, store.Load(2, digest, &got2))
+	back := &sharedState{params: p, layOwn: centerColumns(5)}
+	back.own = weightShares{w: enc(0, 0, 0, 0, 0), v: enc(0, 0, 0, 0, 0), shape: shape}
+	back.peer = weightShares{w: enc(0, 0, 0, 0, 0), v: enc(0, 0, 0, 0, 0), shape: shape}
+	require.NoError(t, back.restore(&got2))
+	require.Equal(t, 7, back.steps)
+	require.Equal(t, sh.final, back.final)
+	require.True(t, back.kept)
+	for i, pair := range [][2]*he.SharedVector{{sh.own.w, back.own.w}, {sh.own.v, back.own.v}, {sh.peer.w, back.peer.w}, {sh.peer.v, back.peer.v}} {
+		d, err := he.MaxCoeffDiff(pair[0], pair[1])
+		require.NoError(t, err)
+		require.Zero(t, d, "share %d", i)
+	}
+	got2.Shares = got2.Shares[:len(got2.Shares)/2]
+	require.ErrorIs(t, back.restore(&got2), fl.ErrCheckpoint)
 }

@@ -10,6 +10,24 @@ import (
 	"github.com/veil-fl/veil/he"
 )
 
+// shareHook, set by the wire audit only, sees a clone of every share a
+// party holds of a revealed-to-nobody value: "scores" (the re-encrypted
+// scores' share), "gradient" (its share of its own gradient) and "peer
+// gradient" (of the peer's), with the batch's step and whether the party
+// is the bank. The audit adds matching shares of both parties to recover
+// the values it then searches the wire for.
+var shareHook func(what string, active bool, step int, sv *he.SharedVector)
+
+// openedHook, set by the attack tests only, sees every share a party
+// receives through an opening (the peer's masked value, before any local
+// step): the whole of what the party learns of the value. what is
+// "scores" or "gradient"; maskBits, a test's override of the masks' width
+// (the weak variant the attack tests show they catch).
+var (
+	openedHook   func(active bool, what string, sv *he.SharedVector)
+	testMaskBits uint
+)
+
 // finalHook, set by the noise test only, sees a party's share of its final
 // weights and the peer's flooded share.
 var finalHook func(active bool, own, peer *he.SharedVector)
@@ -34,6 +52,7 @@ type sharedState struct {
 	initOwn    []float64
 	initPeer   []float64
 	final      []float64 // this party's weights once training is done
+	kept       bool      // final came from a checkpoint: a new reveal does not replace it
 	lossPad    float64   // loss of the padding slots, per epoch
 	finalSigma float64
 	lossSigma  float64
@@ -206,6 +225,9 @@ func newSharedState(party *he.Party, o Options, data Data, peerCols int, active 
 	s.own.v = he.ZeroShares(s.own.w, s.own.w.Scale)
 	s.peer.v = he.ZeroShares(s.peer.w, s.peer.w.Scale)
 	s.maskBits = uint(p.ShareCapacity(p.Set().DecryptLevel))
+	if testMaskBits > 0 {
+		s.maskBits = testMaskBits
+	}
 	slots := p.Slots()
 	for _, rows := range s.rows {
 		s.lossPad += float64((len(rows)+slots-1)/slots*slots - len(rows))
@@ -334,15 +356,22 @@ func (s *sharedState) gradient(ctx context.Context, t fl.Transport, g, w *he.Vec
 	if err == nil {
 		theirs, err = s.party.ReceiveOpened(v)
 	}
+	if err == nil && openedHook != nil {
+		openedHook(s.active, "gradient", theirs.Clone())
+	}
 	if err != nil {
 		return fl.Fail(ctx, t, fmt.Errorf("vlr: gradient from the peer: %w", err))
 	}
 	for _, x := range []struct {
-		g  *he.SharedVector
-		ws *weightShares
-	}{{mine, &s.own}, {theirs, &s.peer}} {
+		what string
+		g    *he.SharedVector
+		ws   *weightShares
+	}{{"gradient", mine, &s.own}, {"peer gradient", theirs, &s.peer}} {
 		if err := p.Fold(x.g, x.ws.shape.Block); err != nil {
 			return err
+		}
+		if shareHook != nil {
+			shareHook(x.what, s.active, s.steps, x.g.Clone())
 		}
 		if err := s.update(x.ws, x.g, n); err != nil {
 			return fl.Fail(ctx, t, fmt.Errorf("vlr: update: %w", err))
@@ -543,9 +572,15 @@ func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, n int) (
 		if err != nil {
 			return nil, err
 		}
+		if openedHook != nil {
+			openedHook(true, "scores", share.Clone())
+		}
 		p.AddConjugate(share)
 		if err := share.ScaleTo(s.zScale()); err != nil {
 			return nil, err
+		}
+		if shareHook != nil {
+			shareHook("scores", true, s.steps, share.Clone())
 		}
 		return s.party.JoinShares(top, share)
 	}()
@@ -585,6 +620,9 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		p.AddConjugate(mask)
 		if err := mask.ScaleTo(s.zScale()); err != nil {
 			return fl.Fail(ctx, t, err)
+		}
+		if shareHook != nil {
+			shareHook("scores", false, s.steps, mask.Clone())
 		}
 		top, err := party.EncryptShares(mask, p.MaxLevel())
 		if err != nil {
@@ -661,7 +699,9 @@ func (s *sharedState) finish(ctx context.Context, t fl.Transport) error {
 	if err != nil {
 		return fl.Fail(ctx, t, fmt.Errorf("vlr: final weights from the peer: %w", err))
 	}
-	s.final = s.layOwn.toData(vals)
+	if !s.kept {
+		s.final = s.layOwn.toData(vals)
+	}
 	return nil
 }
 
@@ -675,7 +715,7 @@ func (s *sharedState) save(st *ckptState) error {
 		}
 		parts = append(parts, b)
 	}
-	st.Shares, st.Steps = fl.JoinParts(parts...), s.steps
+	st.Shares, st.Steps, st.Final = fl.JoinParts(parts...), s.steps, s.final
 	return nil
 }
 
@@ -703,5 +743,11 @@ func (s *sharedState) restore(st *ckptState) error {
 		return fmt.Errorf("%w: %d steps", fl.ErrCheckpoint, st.Steps)
 	}
 	s.steps = st.Steps
+	if st.Final != nil {
+		if len(st.Final) != len(s.layOwn.toData(make([]float64, s.layOwn.matrix))) {
+			return fmt.Errorf("%w: %d final weights", fl.ErrCheckpoint, len(st.Final))
+		}
+		s.final, s.kept = st.Final, true
+	}
 	return nil
 }

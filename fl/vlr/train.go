@@ -215,6 +215,9 @@ func (a *Active) Epoch(ctx context.Context) (float64, error) {
 		if err := a.sh.finish(ctx, a.t); err != nil {
 			return 0, err
 		}
+		if err := a.save(); err != nil {
+			return 0, fl.Fail(ctx, a.t, err)
+		}
 	}
 	return loss, nil
 }
@@ -249,6 +252,9 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, data Data, op
 	if a.Done() && a.sh != nil { // resumed after the last epoch
 		if err := a.sh.finish(ctx, a.t); err != nil {
 			return nil, err
+		}
+		if err := a.save(); err != nil {
+			return nil, fl.Fail(ctx, a.t, err)
 		}
 	}
 	for !a.Done() {
@@ -394,24 +400,41 @@ func (p *Passive) Epoch(ctx context.Context) error {
 	}
 	p.epoch++
 	p.done = e.Stop
-	if p.store.Enabled() {
-		st := &ckptState{Epoch: p.epoch, Done: p.done}
-		if p.rev != nil {
-			err = p.rev.save(st)
-		} else {
-			err = p.sh.save(st)
-		}
-		if err == nil {
-			err = p.store.Save(p.epoch, p.digest, st)
-		}
-		if err != nil {
-			return fl.Fail(ctx, p.t, err)
-		}
+	if err := p.save(); err != nil {
+		return fl.Fail(ctx, p.t, err)
 	}
 	if p.done && p.sh != nil {
-		return p.sh.finish(ctx, p.t)
+		return p.finish(ctx)
 	}
 	return nil
+}
+
+// finish reveals the final weights (secret-shared weights) and saves them.
+func (p *Passive) finish(ctx context.Context) error {
+	if err := p.sh.finish(ctx, p.t); err != nil {
+		return err
+	}
+	if err := p.save(); err != nil {
+		return fl.Fail(ctx, p.t, err)
+	}
+	return nil
+}
+
+func (p *Passive) save() error {
+	if !p.store.Enabled() {
+		return nil
+	}
+	st := &ckptState{Epoch: p.epoch, Done: p.done}
+	var err error
+	if p.rev != nil {
+		err = p.rev.save(st)
+	} else {
+		err = p.sh.save(st)
+	}
+	if err != nil {
+		return err
+	}
+	return p.store.Save(p.epoch, p.digest, st)
 }
 
 // Result returns the center's weights and traffic so far (the weights once
@@ -441,8 +464,8 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Dat
 	if err != nil {
 		return nil, err
 	}
-	if p.Done() && p.sh != nil {
-		if err := p.sh.finish(ctx, p.t); err != nil {
+	if p.Done() && p.sh != nil { // resumed after the last epoch
+		if err := p.finish(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -110,12 +110,7 @@ func (o Options) WithDefaults() (Options, error) {
 			o.Optimizer.Momentum = 0.8
 		}
 	}
-	if o.Degree == 0 {
-		o.Degree = 5
-	}
-	if o.Bound == 0 {
-		o.Bound = 8
-	}
+	o = o.polyDefaults()
 	var err error
 	if o.Optimizer, err = o.Optimizer.WithDefaults(); err != nil {
 		return o, err
@@ -147,12 +142,29 @@ func (o Options) WithDefaults() (Options, error) {
 	return o, nil
 }
 
-// Sigmoid returns the polynomial the training uses.
-func (o Options) Sigmoid() (he.Poly, error) { return he.FitSigmoid(o.Degree, o.Bound) }
+// Sigmoid returns the polynomial the training uses (zero Degree and Bound
+// take their defaults).
+func (o Options) Sigmoid() (he.Poly, error) {
+	o = o.polyDefaults()
+	return he.FitSigmoid(o.Degree, o.Bound)
+}
 
-// Softplus returns the polynomial of the loss, of the sigmoid's degree so
-// that the same encrypted powers serve both.
-func (o Options) Softplus() (he.Poly, error) { return he.FitSoftplus(o.Degree, o.Bound) }
+// Softplus returns the polynomial of the loss, of the sigmoid's degree and
+// on its interval.
+func (o Options) Softplus() (he.Poly, error) {
+	o = o.polyDefaults()
+	return he.FitSoftplus(o.Degree, o.Bound)
+}
+
+func (o Options) polyDefaults() Options {
+	if o.Degree == 0 {
+		o.Degree = 5
+	}
+	if o.Bound == 0 {
+		o.Bound = 8
+	}
+	return o
+}
 
 func (o Options) lossNeeded() bool { return o.Tol > 0 || o.TrackLoss }
 
