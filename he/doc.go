@@ -64,6 +64,26 @@
 // share. The receiver holds RLWE samples under a key it does not know, and
 // the joined vector, like any other, needs both parties to decrypt.
 //
+// # Additive shares (Shared15)
+//
+// A value can also be split into two additive shares, integer polynomials
+// whose sum is its plaintext (Share, SharedVector): OpenToPeer turns a
+// ciphertext into shares by a decryption share masked with a uniform
+// integer of up to 197 bits per coefficient, which hides the plaintext and
+// its noise at once (the mask is 41 + log2(count) bits wider than any value
+// the protocol opens, so no flooding is needed); EncryptShares and
+// JoinShares turn shares back into a ciphertext at any level, the peer's
+// share encrypted under its own key share with a seeded c1. Linear steps
+// (sums, fixed-point scalings, slot rotations and conjugation, which are
+// automorphisms of the ring) run on each share alone and commute with the
+// sum, which is how vertical LR updates its secret-shared weights. Shares
+// are revealed only by sending one, flooded (Params.Flood: Gaussian noise
+// on the coefficients that hold the values, sized by Kullback-Leibler
+// composition over all of them and Pinsker's inequality). Shared15 keeps a
+// scale of 2^90 through three ciphertext products (pairs of 45-bit primes),
+// so what is finally revealed carries about 2^-75 of relative noise and
+// keeps about 2^-25 of absolute precision after flooding.
+//
 // The model is semi-honest: each party follows the protocol and helps decrypt
 // only the vectors the protocol names.
 //

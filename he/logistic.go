@@ -205,45 +205,67 @@ func (p *Party) logisticCt(w worker, z *rlwe.Ciphertext, bound float64, a, b, y 
 			return nil, nil, err
 		}
 	}
-	// d = odd + (1/2 - y), at the target level.
-	if odd.Level() > target {
-		w.eval.DropLevel(odd, odd.Level()-target)
-	}
 	half := make([]float64, len(y))
 	for i, yi := range y {
 		half[i] = 0.5 - yi
 	}
-	if err := p.addPlainSlots(w, odd, half); err != nil {
-		return nil, nil, err
+	// The loss runs beside the residual on a second worker: a batch of one
+	// ciphertext would otherwise leave the other core idle.
+	type lossOut struct {
+		ct  *rlwe.Ciphertext
+		err error
 	}
+	lossCh := make(chan lossOut, 1)
+	if b != nil {
+		go func() {
+			ct, err := p.lossCt(p.worker(), z, u, b, half, target)
+			lossCh <- lossOut{ct, err}
+		}()
+	}
+	// d = odd + (1/2 - y), at the target level.
+	if odd.Level() > target {
+		w.eval.DropLevel(odd, odd.Level()-target)
+	}
+	err = p.addPlainSlots(w, odd, half)
 	if b == nil {
-		return odd, nil, nil
+		return odd, nil, err
 	}
-	// loss = (1/2 - y) z + even(t), even(t) = b0 + u (b2 + b4 u).
+	l := <-lossCh
+	if err == nil {
+		err = l.err
+	}
+	return odd, l.ct, err
+}
+
+// lossCt returns the per-row loss (1/2 - y) z + even(t), even(t) = b0 +
+// u (b2 + b4 u), at the target level.
+func (p *Party) lossCt(w worker, z, u *rlwe.Ciphertext, b, half []float64, target int) (*rlwe.Ciphertext, error) {
+	deg := len(b) - 1
 	var even *rlwe.Ciphertext
+	var err error
 	switch deg {
 	case 1:
 	case 3:
 		if even, err = scaled(w, u, b[2]); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	case 5:
 		h, err := scaled(w, u, b[4])
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if err := w.eval.Add(h, b[2], h); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if even, err = mulRescale(w, u, h); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	// (1/2 - y) z: a plaintext product at the top, rescaled by one prime,
 	// with the plaintext's scale chosen to land on the even part's scale.
 	lin, err := p.mulPlainTo(w, z, half, even)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if even != nil {
 		if even.Level() > lin.Level() {
@@ -253,16 +275,16 @@ func (p *Party) logisticCt(w worker, z *rlwe.Ciphertext, bound float64, a, b, y 
 		}
 		lin.Scale = even.Scale // equal up to float rounding (2^-52)
 		if err := w.eval.Add(lin, even, lin); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	if err := w.eval.Add(lin, b[0], lin); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if lin.Level() > target {
 		w.eval.DropLevel(lin, lin.Level()-target)
 	}
-	return odd, lin, nil
+	return lin, nil
 }
 
 // mulPlainTo returns v*ct for a plaintext slot vector v, rescaled once, at

@@ -183,3 +183,75 @@ func FuzzUnmarshalKeyGen(f *testing.F) {
 		}
 	})
 }
+
+// The share decoders take any parameters; Hist13's small ring keeps the
+// fuzzer's inputs small.
+func FuzzUnmarshalSeededShares(f *testing.F) {
+	params := MustParams(Hist13)
+	bank, _ := pairFor(f, Hist13, KeySpec{})
+	sv := &SharedVector{Layout: Coeff, Len: 3, Chunk: 16, Scale: 1 << 40, Shares: []*Share{NewShare(params.N())}}
+	ss, err := bank.EncryptShares(sv, 0)
+	require.NoError(f, err)
+	good, err := params.MarshalSeededShares(ss)
+	require.NoError(f, err)
+	f.Add(good)
+	f.Add(good[:80])
+	f.Add([]byte("VH\x06\x02\x06hist13"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ss, err := params.UnmarshalSeededShares(data)
+		if err == nil {
+			again, err := params.MarshalSeededShares(ss)
+			require.NoError(t, err)
+			require.Equal(t, data, again)
+		}
+	})
+}
+
+func FuzzUnmarshalShares(f *testing.F) {
+	params := MustParams(Hist13)
+	sv := &SharedVector{Layout: Coeff, Len: 3, Chunk: 16, Scale: 1 << 40, Shares: []*Share{NewShare(params.N())}}
+	good, err := params.MarshalShares(sv)
+	require.NoError(f, err)
+	f.Add(good)
+	f.Add(good[:60])
+	f.Add([]byte("VH\x07\x02\x06hist13"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sv, err := params.UnmarshalShares(data)
+		if err == nil {
+			again, err := params.MarshalShares(sv)
+			require.NoError(t, err)
+			require.Equal(t, data, again)
+		}
+	})
+}
+
+func TestSharesWireRoundTrip(t *testing.T) {
+	p := MustParams(Shared15)
+	bank, center := sharedPair(t)
+	shape := SharedShape(p, 1000, 9)
+	sv, err := p.EncodeShares([]float64{1, -2, 3, 0.5, 0, 0, 7, 8, 9}, shape.Half, shape.Block, 90)
+	require.NoError(t, err)
+	b, err := p.MarshalShares(sv)
+	require.NoError(t, err)
+	back, err := p.UnmarshalShares(b)
+	require.NoError(t, err)
+	d, err := MaxCoeffDiff(sv, back)
+	require.NoError(t, err)
+	require.Zero(t, d)
+	require.Equal(t, sv.Scale, back.Scale)
+	ss, err := bank.EncryptShares(sv, 4)
+	require.NoError(t, err)
+	eb, err := p.MarshalSeededShares(ss)
+	require.NoError(t, err)
+	ss2, err := p.UnmarshalSeededShares(eb)
+	require.NoError(t, err)
+	zero := ZeroShares(sv, sv.Scale)
+	v, err := center.JoinShares(ss2, zero)
+	require.NoError(t, err)
+	vals := openDecode(t, center, bank, v)
+	require.InDeltaSlice(t, []float64{1, -2, 3, 0.5, 0, 0, 7, 8, 9}, vals, 1e-9)
+	for _, cut := range []int{0, 10, len(b) - 1} {
+		_, err := p.UnmarshalShares(b[:cut])
+		require.ErrorIs(t, err, ErrMalformed)
+	}
+}

@@ -313,8 +313,7 @@ func train(ctx context.Context, f *flags, bank, center *dataset.Table) (*models,
 		pr, err = vlr.TrainPassive(ctx, tc, seed, vlr.Data{X: xc, Cols: ac.Cols()})
 		done <- err
 	}()
-	ar, err := vlr.TrainActive(ctx, ta, seed, vlr.Data{X: xb, Cols: ab.Cols(), Y: ab.Labels}, vlr.Options{Epochs: f.epochs, BatchSize: 4096,
-		Optimizer: model.OptimizerOptions{Name: "adam", LearningRate: 0.1}}, nil)
+	ar, err := vlr.TrainActive(ctx, ta, seed, vlr.Data{X: xb, Cols: ab.Cols(), Y: ab.Labels}, vlr.Options{Epochs: f.epochs}, nil)
 	if err := errors.Join(err, <-done); err != nil {
 		return nil, err
 	}

@@ -87,6 +87,9 @@ type jobOutcome struct {
 	results   []modelResult // bank only
 	lrOptions vlr.Options   // as trained, the L2 default resolved
 	woeData   *prepared     // the standardized WOE columns of the scorecard
+	// This party's LR and scorecard-LR trainings: the plaintext reference
+	// of the single-process mode starts from both parties' initial parts.
+	lrTrained, woeTrained *vlr.Result
 }
 
 // runJob runs one party's side of the whole job over t: handshake, private
@@ -167,7 +170,7 @@ func runJob(ctx context.Context, t fl.Transport, cfg jobConfig) (*jobOutcome, er
 				cfg.lr.Optimizer.L2 = 1 / float64(len(data.xTrain)/data.cols)
 			}
 			out.lrOptions = cfg.lr
-			r, err := runLR(ctx, t, sess, cfg, data)
+			r, err := runLR(ctx, t, sess, cfg, data, out)
 			if err != nil {
 				return nil, err
 			}
@@ -242,7 +245,7 @@ func saveModel(cfg jobConfig, kind string, m interface{ Save(io.Writer) error })
 	return nil
 }
 
-func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig, data *prepared) (*modelResult, error) {
+func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig, data *prepared, out *jobOutcome) (*modelResult, error) {
 	log := cfg.log
 	start := time.Now()
 	before := t.Stats()
@@ -251,6 +254,7 @@ func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig,
 		if err != nil {
 			return nil, fmt.Errorf("training LR: %w", err)
 		}
+		out.lrTrained = r
 		if err := saveHalf(cfg, data, r); err != nil {
 			return nil, err
 		}
@@ -277,6 +281,7 @@ func runLR(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig,
 	if err != nil {
 		return nil, fmt.Errorf("training LR: %w", err)
 	}
+	out.lrTrained = r
 	epochs.finish()
 	trainSec := time.Since(start).Seconds()
 	if err := saveHalf(cfg, data, r); err != nil {

@@ -52,7 +52,8 @@ type flags struct {
 	jsonOut                            bool
 	epochs, batch                      int
 	optimizer                          string
-	lrate, l2                          float64
+	lrate, l2, momentum                float64
+	reveal                             bool
 	degree                             int
 	bound, clip                        float64
 	trees, depth, bins                 int
@@ -85,8 +86,10 @@ func parseFlags(args []string) (*flags, error) {
 	fs.BoolVar(&f.jsonOut, "json", false, "print one JSON object per model on stdout")
 	fs.IntVar(&f.epochs, "epochs", 30, "LR epochs")
 	fs.IntVar(&f.batch, "batch", 0, "LR mini-batch size (0: full batch)")
-	fs.StringVar(&f.optimizer, "optimizer", "adam", "LR optimizer: sgd, momentum or adam")
-	fs.Float64Var(&f.lrate, "learning-rate", 0.1, "LR learning rate (0: the optimizer's default)")
+	fs.StringVar(&f.optimizer, "optimizer", "momentum", "LR optimizer: momentum, nesterov or sgd (the updates run on secret shares); adam with -reveal-gradients")
+	fs.Float64Var(&f.lrate, "learning-rate", 0, "LR learning rate (0: the optimizer's default, 0.8 for momentum and nesterov)")
+	fs.Float64Var(&f.momentum, "momentum", 0, "LR momentum (0: the default, 0.8)")
+	fs.BoolVar(&f.reveal, "reveal-gradients", false, "LR: decrypt each party's gradient to it every batch (faster; reveals the gradients, see package vlr)")
 	fs.Float64Var(&f.l2, "l2", -1, "LR L2 penalty (negative: 1/training rows, scikit-learn's C=1)")
 	fs.IntVar(&f.degree, "sigmoid-degree", 5, "degree of the sigmoid polynomial evaluated under encryption")
 	fs.Float64Var(&f.bound, "sigmoid-bound", 8, "the sigmoid polynomial is fitted on [-bound, bound]")
@@ -154,8 +157,9 @@ func (f *flags) woeOptions() woe.Options {
 func (f *flags) lrOptions() vlr.Options {
 	return vlr.Options{
 		Epochs: f.epochs, BatchSize: f.batch, Seed: uint64(f.seed), Degree: f.degree, Bound: f.bound, TrackLoss: true,
-		Optimizer:  model.OptimizerOptions{Name: f.optimizer, LearningRate: f.lrate, L2: f.l2},
-		Checkpoint: f.checkpoint,
+		Optimizer:       model.OptimizerOptions{Name: f.optimizer, LearningRate: f.lrate, Momentum: f.momentum, L2: f.l2},
+		RevealGradients: f.reveal,
+		Checkpoint:      f.checkpoint,
 	}
 }
 
@@ -292,11 +296,11 @@ func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr io.
 		var pr *plainRun
 		switch r.Model {
 		case "lr":
-			pr, _, err = plainLRRun(bankOut.lrOptions, bankOut.data, c.o.data)
+			pr, _, err = plainLRRun(bankOut.lrOptions, bankOut.data, c.o.data, vlr.InitWeights(bankOut.lrTrained, c.o.lrTrained))
 		case "sbt":
 			pr, err = plainSBTRun(f.sbtOptions(), bankOut.data, c.o.data)
 		case "woe":
-			pr, err = plainWOERun(bankOut.lrOptions, bankOut.woeData, c.o.woeData, model.Scorecard{})
+			pr, err = plainWOERun(bankOut.lrOptions, bankOut.woeData, c.o.woeData, model.Scorecard{}, vlr.InitWeights(bankOut.woeTrained, c.o.woeTrained))
 		}
 		if err != nil {
 			return err
@@ -433,9 +437,15 @@ func report(w io.Writer, f *flags, results []modelResult, elapsed time.Duration,
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w, "What each party learned. LR: the bank, its own gradients, the training loss and the")
-	fmt.Fprintln(w, "center's partial scores of the test rows (federated prediction); the center, its own")
-	fmt.Fprintln(w, "gradients. Trees: the bank, the center's per-bin gradient sums and its split decisions;")
+	lrWhat := "LR (secret-shared weights): each party, its own final weights and nothing of\n" +
+		"the training's gradients, residuals or partial scores; the bank, the training loss and\n" +
+		"the center's partial scores of the test rows (federated prediction)."
+	if f.reveal {
+		lrWhat = "LR (-reveal-gradients): each party, its own gradient every batch; the bank, the\n" +
+			"training loss and the center's partial scores of the test rows (federated prediction)."
+	}
+	fmt.Fprintln(w, "What each party learned. "+lrWhat)
+	fmt.Fprintln(w, "Trees: the bank, the center's per-bin gradient sums and its split decisions;")
 	fmt.Fprintln(w, "the center, the row partition of each node. Neither saw the other's feature values;")
 	fmt.Fprintln(w, "the center never saw a label, gradient or leaf weight.")
 	for _, r := range results {

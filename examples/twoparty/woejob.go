@@ -65,7 +65,8 @@ func runWOE(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig
 	// The raw LR's settings, field by field: nothing else (a checkpoint
 	// folder, say) is shared with the raw LR's training.
 	lro := vlr.Options{Epochs: cfg.lr.Epochs, BatchSize: cfg.lr.BatchSize, Optimizer: cfg.lr.Optimizer, Degree: cfg.lr.Degree,
-		Bound: cfg.lr.Bound, Tol: cfg.lr.Tol, Seed: cfg.lr.Seed, TrackLoss: cfg.lr.TrackLoss}
+		Bound: cfg.lr.Bound, Tol: cfg.lr.Tol, Seed: cfg.lr.Seed, TrackLoss: cfg.lr.TrackLoss,
+		RevealGradients: cfg.lr.RevealGradients, InitScale: cfg.lr.InitScale}
 	var r *vlr.Result
 	if active {
 		lst := cfg.progress.start("WOE scorecard LR: key generation and setup", 0)
@@ -87,6 +88,7 @@ func runWOE(ctx context.Context, t fl.Transport, sess *fl.Session, cfg jobConfig
 	if err != nil {
 		return nil, fmt.Errorf("training the scorecard's LR: %w", err)
 	}
+	out.woeTrained = r
 	trainSec := time.Since(start).Seconds()
 	party := model.Passive
 	if active {
@@ -231,9 +233,10 @@ type plainRun struct {
 }
 
 // plainLRRun trains the centralized reference LR: the same polynomial
-// sigmoid, optimizer, batches and epochs on [bank | center] columns; it
+// sigmoid, optimizer, batches, epochs and initial weights (init, from both
+// parties' results: vlr.InitWeights) on [bank | center] columns; it
 // returns test probabilities of default and the loss by epoch.
-func plainLRRun(opt vlr.Options, b, c *prepared) (*plainRun, []float64, error) {
+func plainLRRun(opt vlr.Options, b, c *prepared, init []float64) (*plainRun, []float64, error) {
 	opt, err := opt.WithDefaults()
 	if err != nil {
 		return nil, nil, err
@@ -245,7 +248,7 @@ func plainLRRun(opt vlr.Options, b, c *prepared) (*plainRun, []float64, error) {
 	join := func(xb, xc []float64) []float64 { return model.JoinColumns(xb, b.cols, xc, c.cols) }
 	d := b.cols + c.cols
 	w, b0, hist, err := model.TrainLR(join(b.xTrain, c.xTrain), b.yTrain, d, model.LROptions{
-		Epochs: opt.Epochs, BatchSize: opt.BatchSize, Seed: opt.Seed, FixedBatches: true, Optimizer: opt.Optimizer, Sigmoid: sig.Eval,
+		Epochs: opt.Epochs, BatchSize: opt.BatchSize, Seed: opt.Seed, FixedBatches: true, Optimizer: opt.Optimizer, Sigmoid: sig.Eval, Init: init,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -266,8 +269,8 @@ func plainLRRun(opt vlr.Options, b, c *prepared) (*plainRun, []float64, error) {
 // plainWOERun is the reference of the WOE scorecard: the reference LR on
 // both parties' standardized WOE columns (the center's standardize to the
 // same columns whatever the bank's mask), its logits turned into points.
-func plainWOERun(opt vlr.Options, b, c *prepared, card model.Scorecard) (*plainRun, error) {
-	pr, logits, err := plainLRRun(opt, b, c)
+func plainWOERun(opt vlr.Options, b, c *prepared, card model.Scorecard, init []float64) (*plainRun, error) {
+	pr, logits, err := plainLRRun(opt, b, c, init)
 	if err != nil {
 		return nil, err
 	}

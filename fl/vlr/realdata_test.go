@@ -92,7 +92,7 @@ func TestRealData(t *testing.T) {
 				require.NoError(t, err)
 				sig, err := full.Sigmoid()
 				require.NoError(t, err)
-				pw, pb, _, err := model.TrainLR(model.JoinColumns(xbTr, db, xcTr, dc), yTr, db+dc, model.LROptions{Epochs: full.Epochs, Optimizer: full.Optimizer, Sigmoid: sig.Eval, Init: initWeights(fedB, fedC, db, dc)})
+				pw, pb, _, err := model.TrainLR(model.JoinColumns(xbTr, db, xcTr, dc), yTr, db+dc, model.LROptions{Epochs: full.Epochs, Optimizer: full.Optimizer, Sigmoid: sig.Eval, Init: InitWeights(fedB, fedC)})
 				require.NoError(t, err)
 				plain := testAUC(t, model.JoinColumns(xbTe, db, xcTe, dc), db+dc, pw, pb, yTe)
 				dw := math.Abs(pb - fedB.Intercept)

@@ -107,10 +107,7 @@ func testResumeAfterFault(t *testing.T, opt Options, shortMsgs uint64) {
 		ref = runPipe(xb, xc, y, db, dc, opt, "", "")
 		require.NoError(t, ref.bankErr)
 		require.NoError(t, ref.centerErr)
-		ref2 := runPipe(xb, xc, y, db, dc, opt, "", "")
-		require.NoError(t, ref2.bankErr)
-		noise := maxDiff(ref.bank.Weights, ref2.bank.Weights)
-		t.Logf("two uninterrupted trainings differ by %.2g (decryption noise); %d messages", noise, ref.msgs)
+		t.Logf("%d messages", ref.msgs)
 	}
 	for _, frac := range fractions {
 		drop := int(frac * float64(ref.msgs))

@@ -34,31 +34,6 @@ func synthetic(n, db, dc int, seed uint64) (xb, xc, y []float64) {
 	return xb, xc, y
 }
 
-// initWeights returns the initial weights of a training, [bank's weights...,
-// center's weights..., intercept], from both parties' parts, for the
-// plaintext twin (model.LROptions.Init over the joined columns).
-func initWeights(bank, center *Result, db, dc int) []float64 {
-	own := func(r *Result, i int) float64 { return r.InitOwn[i] }
-	w := make([]float64, db+dc+1)
-	for j := 0; j < db; j++ {
-		w[j] = own(bank, j)
-		if center.InitPeer != nil {
-			w[j] += center.InitPeer[j]
-		}
-	}
-	for j := 0; j < dc; j++ {
-		w[db+j] = own(center, j)
-		if bank.InitPeer != nil {
-			w[db+j] += bank.InitPeer[j]
-		}
-	}
-	w[db+dc] = bank.InitOwn[db]
-	if center.InitPeer != nil {
-		w[db+dc] += center.InitPeer[db]
-	}
-	return w
-}
-
 // trainPair runs both parties over an in-memory pipe.
 func trainPair(t *testing.T, xb, xc, y []float64, db, dc int, opt Options) (bank, center *Result) {
 	t.Helper()
@@ -109,7 +84,7 @@ func TestMatchesReference(t *testing.T) {
 			joined := model.JoinColumns(xb, db, xc, dc)
 			w, b, _, err := model.TrainLR(joined, y, db+dc, model.LROptions{
 				Epochs: opt.Epochs, BatchSize: opt.BatchSize, Seed: opt.Seed, FixedBatches: true,
-				Optimizer: opt.Optimizer, Sigmoid: sig.Eval, Init: initWeights(bank, center, db, dc),
+				Optimizer: opt.Optimizer, Sigmoid: sig.Eval, Init: InitWeights(bank, center),
 			})
 			require.NoError(t, err)
 			fed := append(append([]float64{}, bank.Weights...), center.Weights...)
