@@ -127,20 +127,25 @@ func (a *Active) restore(epoch int) (*ckptState, error) {
 }
 
 func (a *Active) save() error {
-	if !a.store.Enabled() {
+	return saveState(a.store, a.digest, &ckptState{Epoch: a.epoch, Loss: a.res.Loss, Done: a.done}, a.rev, a.sh)
+}
+
+// saveState completes st with the protocol's state (rev or sh, whichever
+// is set) and saves it.
+func saveState(store fl.CheckpointStore, digest [32]byte, st *ckptState, rev *revealState, sh *sharedState) error {
+	if !store.Enabled() {
 		return nil
 	}
-	st := &ckptState{Epoch: a.epoch, Loss: a.res.Loss, Done: a.done}
 	var err error
-	if a.rev != nil {
-		err = a.rev.save(st)
+	if rev != nil {
+		err = rev.save(st)
 	} else {
-		err = a.sh.save(st)
+		err = sh.save(st)
 	}
 	if err != nil {
 		return err
 	}
-	return a.store.Save(a.epoch, a.digest, st)
+	return store.Save(st.Epoch, digest, st)
 }
 
 // agree computes the training's digests and agrees with the peer on the
@@ -421,20 +426,7 @@ func (p *Passive) finish(ctx context.Context) error {
 }
 
 func (p *Passive) save() error {
-	if !p.store.Enabled() {
-		return nil
-	}
-	st := &ckptState{Epoch: p.epoch, Done: p.done}
-	var err error
-	if p.rev != nil {
-		err = p.rev.save(st)
-	} else {
-		err = p.sh.save(st)
-	}
-	if err != nil {
-		return err
-	}
-	return p.store.Save(p.epoch, p.digest, st)
+	return saveState(p.store, p.digest, &ckptState{Epoch: p.epoch, Done: p.done}, p.rev, p.sh)
 }
 
 // Result returns the center's weights and traffic so far (the weights once
