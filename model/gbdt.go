@@ -39,7 +39,18 @@ type GBDTOptions struct {
 	// BaseScore is the initial logit of every row, default 0: probability
 	// 0.5, XGBoost 1.7's default base_score.
 	BaseScore float64 `json:"base_score"`
+	// MinNodeRows is the fewest rows a node may hold and still be split,
+	// default DefaultMinNodeRows: a node with fewer rows is a leaf, and so
+	// are both children of a split that leaves either of them with fewer.
+	// In federated training a histogram is computed and released only for a
+	// node that may be split, so the per-bin sums of no small set of rows
+	// are ever revealed (package boost explains why small sets matter).
+	// Set it to 1 to grow trees as XGBoost does.
+	MinNodeRows int `json:"min_node_rows"`
 }
+
+// DefaultMinNodeRows is the default of GBDTOptions.MinNodeRows.
+const DefaultMinNodeRows = 96
 
 // WithDefaults returns o with its zero fields set to their defaults, or an
 // error wrapping ErrOptions when a field is out of range. Two parties that
@@ -66,7 +77,12 @@ func (o GBDTOptions) WithDefaults() (GBDTOptions, error) {
 	if o.Subsample == 0 {
 		o.Subsample = 1
 	}
+	if o.MinNodeRows == 0 {
+		o.MinNodeRows = DefaultMinNodeRows
+	}
 	switch {
+	case o.MinNodeRows < 1:
+		return o, fmt.Errorf("%w: minimum node rows %d, want at least 1", ErrOptions, o.MinNodeRows)
 	case o.Trees < 1:
 		return o, fmt.Errorf("%w: %d trees", ErrOptions, o.Trees)
 	case o.MaxDepth < 1 || o.MaxDepth > 30:
@@ -293,7 +309,8 @@ func TrainGBDT(x, y []float64, d int, opt GBDTOptions) (*GBDT, error) {
 //     right child. Each node of a level below MaxDepth is split by
 //     BestSplit over its histograms and its totals G, H (sums of g and h
 //     over its rows in ascending row order); a node without a split is a
-//     leaf;
+//     leaf, and so are a root of fewer than MinNodeRows rows and both
+//     children of a split whose smaller child has fewer;
 //  3. builds the histograms of the root from its rows, and of each split
 //     node's smaller child (fewer rows; the left one on a tie) from its rows,
 //     the larger child's as its parent's minus the smaller child's;
@@ -472,8 +489,11 @@ func (t *grower) grow(g, h []float64, sample []int) Tree {
 	for k, i := range sample {
 		rows[k] = int32(i)
 	}
-	root := &growNode{id: 0, rows: rows, hist: t.alloc()}
-	t.build(root.rows, root.hist)
+	root := &growNode{id: 0, rows: rows}
+	if len(rows) >= t.opt.MinNodeRows {
+		root.hist = t.alloc()
+		t.build(root.rows, root.hist)
+	}
 	root.G, root.H = t.sums(root.rows)
 	tree := Tree{Nodes: []Node{{Feature: -1}}}
 	level := []*growNode{root}
@@ -482,8 +502,10 @@ func (t *grower) grow(g, h []float64, sample []int) Tree {
 		for _, nd := range level {
 			tree.Nodes[nd.id].Cover = nd.H
 			tree.Nodes[nd.id].Weight = LeafWeight(nd.G, nd.H, t.opt)
-			if depth >= t.opt.MaxDepth {
-				t.free(nd.hist)
+			if depth >= t.opt.MaxDepth || nd.hist == nil {
+				if nd.hist != nil {
+					t.free(nd.hist)
+				}
 				t.leaves = append(t.leaves, nd)
 				continue
 			}
@@ -507,12 +529,17 @@ func (t *grower) grow(g, h []float64, sample []int) Tree {
 			if len(r) < len(l) {
 				small, large = right, left
 			}
-			small.hist = t.alloc()
-			t.build(small.rows, small.hist)
-			large.hist = nd.hist
-			for j, v := range small.hist {
-				large.hist[j].g -= v.g
-				large.hist[j].h -= v.h
+			if len(small.rows) >= t.opt.MinNodeRows {
+				small.hist = t.alloc()
+				t.build(small.rows, small.hist)
+				large.hist = nd.hist
+				for j, v := range small.hist {
+					large.hist[j].g -= v.g
+					large.hist[j].h -= v.h
+				}
+			} else {
+				// Both children are leaves: no histogram of either.
+				t.free(nd.hist)
 			}
 			left.G, left.H = t.sums(l)
 			right.G, right.H = t.sums(r)

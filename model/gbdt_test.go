@@ -43,7 +43,7 @@ func TestGBDTOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := GBDTOptions{Trees: 30, MaxDepth: 3, LearningRate: 0.3, Lambda: 1, MinChildWeight: 1, Bins: 32, Subsample: 1}
+	want := GBDTOptions{Trees: 30, MaxDepth: 3, LearningRate: 0.3, Lambda: 1, MinChildWeight: 1, Bins: 32, Subsample: 1, MinNodeRows: DefaultMinNodeRows}
 	if o != want {
 		t.Errorf("defaults %+v, want %+v", o, want)
 	}
@@ -168,7 +168,7 @@ func TestTrainGBDTByHand(t *testing.T) {
 	x := []float64{0, 0, 1, 1}
 	y := []float64{0, 0, 1, 1}
 	// p = 0.5: g = 1/2, 1/2, -1/2, -1/2 and h = 1/4 each.
-	m, err := TrainGBDT(x, y, 1, GBDTOptions{Trees: 1, MaxDepth: 1, MinChildWeight: 0.5})
+	m, err := TrainGBDT(x, y, 1, GBDTOptions{Trees: 1, MaxDepth: 1, MinChildWeight: 0.5, MinNodeRows: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,8 @@ func TestGBDTNoMissingGoesRight(t *testing.T) {
 // and checks that BestSplit finds the same partition with the same gain.
 func TestGBDTSplitsReproduce(t *testing.T) {
 	for _, subsample := range []float64{1, 0.8} {
-		testSplitsReproduce(t, GBDTOptions{Trees: 5, MaxDepth: 4, Subsample: subsample, Seed: 3})
+		testSplitsReproduce(t, GBDTOptions{Trees: 5, MaxDepth: 4, Subsample: subsample, Seed: 3, MinNodeRows: 1})
+		testSplitsReproduce(t, GBDTOptions{Trees: 5, MaxDepth: 6, Subsample: subsample, Seed: 3, MinNodeRows: 150})
 	}
 }
 
@@ -273,10 +274,17 @@ func testSplitsReproduce(t *testing.T, opt GBDTOptions) {
 	logit := make([]float64, n)
 	g := make([]float64, n)
 	h := make([]float64, n)
+	cut := 0 // leaves the minimum node size made
+	defer func() {
+		if opt.MinNodeRows > 1 && cut == 0 {
+			t.Errorf("the minimum of %d rows made no leaf: the case tests nothing", opt.MinNodeRows)
+		}
+	}()
 	for k, tr := range m.Trees {
 		LogisticGradients(logit, y, g, h)
 		rows := map[int][]int{0: SubsampleRows(n, m.Options.Subsample, m.Options.Seed, k)}
 		depth := map[int]int{0: 0}
+		sibling := map[int]int{0: 0}
 		for i, nd := range tr.Nodes {
 			var G, H float64
 			for _, r := range rows[i] {
@@ -306,11 +314,18 @@ func testSplitsReproduce(t *testing.T, opt GBDTOptions) {
 				}
 			}
 			c, ok := BestSplit(gl, hl, G, H, opt)
+			small := min(len(rows[i]), len(rows[sibling[i]])) < m.Options.MinNodeRows
 			if nd.IsLeaf() {
-				if ok && depth[i] < m.Options.MaxDepth {
+				if ok && depth[i] < m.Options.MaxDepth && !small {
 					t.Fatalf("tree %d node %d: leaf, but BestSplit finds %+v", k, i, c)
 				}
+				if ok && depth[i] < m.Options.MaxDepth {
+					cut++
+				}
 				continue
+			}
+			if small {
+				t.Fatalf("tree %d node %d: split with %d rows (sibling %d), below the minimum %d", k, i, len(rows[i]), len(rows[sibling[i]]), m.Options.MinNodeRows)
 			}
 			if !ok || math.Abs(c.Gain-nd.Gain) > 1e-9*nd.Gain {
 				t.Fatalf("tree %d node %d: split %+v, BestSplit finds %+v %v", k, i, nd, c, ok)
@@ -319,6 +334,7 @@ func testSplitsReproduce(t *testing.T, opt GBDTOptions) {
 				return (b == MissingBin && ml) || (b != MissingBin && int(b) <= bin)
 			}
 			depth[nd.Left], depth[nd.Right] = depth[i]+1, depth[i]+1
+			sibling[nd.Left], sibling[nd.Right] = nd.Right, nd.Left
 			for _, r := range rows[i] {
 				want := goLeft(bins[nd.Feature][r], nd.Feature, nd.Bin, nd.MissingLeft)
 				if goLeft(bins[c.Feature][r], c.Feature, c.Bin, c.MissingLeft) != want {
@@ -339,7 +355,7 @@ func testSplitsReproduce(t *testing.T, opt GBDTOptions) {
 // of threads, and that the binned and raw predictions agree.
 func TestGBDTDeterministic(t *testing.T) {
 	x, y := synthetic(10000, 20, 0.05, 12)
-	opt := GBDTOptions{Trees: 4, Subsample: 0.7, Seed: 1}
+	opt := GBDTOptions{Trees: 4, Subsample: 0.7, Seed: 1, MinNodeRows: 1}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	one, err := TrainGBDT(x, y, 20, opt)
 	if err != nil {

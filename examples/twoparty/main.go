@@ -53,6 +53,7 @@ type flags struct {
 	epochs, batch                      int
 	optimizer                          string
 	lrate, l2, momentum                float64
+	minNode                            int
 	reveal                             bool
 	degree                             int
 	bound, clip                        float64
@@ -96,6 +97,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.Float64Var(&f.clip, "clip", 5, "clip standardized features to [-clip, clip] (0: no clipping)")
 	fs.IntVar(&f.trees, "trees", 30, "SecureBoost trees")
 	fs.IntVar(&f.depth, "depth", 3, "SecureBoost tree depth")
+	fs.IntVar(&f.minNode, "min-node-rows", model.DefaultMinNodeRows, "SecureBoost: split (and release the center's histograms of) only nodes whose split children both hold at least this many rows")
 	fs.IntVar(&f.bins, "bins", 32, "SecureBoost quantile bins per feature (at most 255)")
 	fs.Float64Var(&f.eta, "eta", 0.3, "SecureBoost learning rate")
 	fs.Float64Var(&f.lambda, "lambda", 1, "SecureBoost L2 penalty on leaf weights")
@@ -164,7 +166,7 @@ func (f *flags) lrOptions() vlr.Options {
 }
 
 func (f *flags) sbtOptions() boost.Options {
-	return boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth, Bins: f.bins, LearningRate: f.eta, Lambda: f.lambda}, Checkpoint: f.checkpoint}
+	return boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth, Bins: f.bins, LearningRate: f.eta, Lambda: f.lambda, MinNodeRows: f.minNode}, Checkpoint: f.checkpoint}
 }
 
 func main() {

@@ -22,6 +22,11 @@ type ActiveResult struct {
 	Duration time.Duration
 }
 
+// histHook, set by the attack test only, sees every node whose center
+// histograms the bank holds: its rows, the center's cumulative sums, and
+// the rows' g and h (what the bank knows).
+var histHook func(rows []int32, pg, ph [][]float64, g, h []float64)
+
 // anode is a node of the level being grown, as the bank sees it.
 type anode struct {
 	id       int
@@ -32,6 +37,9 @@ type anode struct {
 	sibling  *anode      // the child computed directly, for the other child
 	parent   *anode
 	computed bool
+	// leaf: the node may not be split (it or its sibling holds fewer than
+	// MinNodeRows rows), so no histogram of it is computed or released.
+	leaf bool
 }
 
 // TrainActive runs the bank's side: x is its raw feature matrix (row-major,
@@ -52,6 +60,9 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	n := len(y)
 	if d < 1 || n == 0 || len(x) != n*d {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values for %d labels of %d columns", model.ErrShape, len(x), n, d))
+	}
+	if n < o.MinNodeRows {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d rows, fewer than the minimum node size of %d: no tree could split", model.ErrOptions, n, o.MinNodeRows))
 	}
 	binning, err := model.FitBinning(x, d, o.Bins)
 	if err != nil {
@@ -177,6 +188,11 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 		var splits []pending
 		for k, nd := range lvl {
 			w := model.LeafWeight(nd.G, nd.H, a.o)
+			if nd.leaf {
+				tr.Nodes[nd.id] = Node{Weight: w}
+				leaves = append(leaves, nd)
+				continue
+			}
 			gl := append(append([][]float64{}, nd.ag...), nd.pg...)
 			hl := append(append([][]float64{}, nd.ah...), nd.ph...)
 			c, ok := model.BestSplit(gl, hl, nd.G, nd.H, a.o)
@@ -248,6 +264,9 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 				small, large = right, left
 			}
 			small.computed, large.sibling = true, small
+			if len(small.rows) < a.o.MinNodeRows {
+				left.leaf, right.leaf = true, true
+			}
 			next = append(next, left, right)
 		}
 		if last {
@@ -260,6 +279,15 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 		lvl = next
 	}
 	return tr, leaves, nil
+}
+
+func allLeaves(nodes []*anode) bool {
+	for _, nd := range nodes {
+		if !nd.leaf {
+			return false
+		}
+	}
+	return true
 }
 
 func (a *activeTrainer) sums(rows []int32) (G, H float64) {
@@ -276,7 +304,7 @@ func (a *activeTrainer) sums(rows []int32) (G, H float64) {
 func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 	var compute []int
 	for k, nd := range lvl {
-		if nd.computed {
+		if nd.computed && !nd.leaf {
 			compute = append(compute, k)
 		}
 	}
@@ -285,6 +313,11 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		rows[k] = nd.rows
 	}
 	desc := level{Rows: rows, Compute: compute}
+	if len(compute) == 0 {
+		// Every node of the level is a leaf: the center is told the rows
+		// and computes nothing.
+		return a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(encodeLevel(desc), nil, nil)})
+	}
 	S := desc.chunk(a.p, a.K, len(a.pnb))
 	// Rows in packed order, -1 for padding: every group but the last is
 	// padded to the chunk boundary.
@@ -377,7 +410,7 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		nd.ag, nd.ah = a.ownHist(nd.rows)
 	}
 	for _, nd := range lvl {
-		if nd.computed {
+		if nd.computed || nd.leaf {
 			continue
 		}
 		s, par := nd.sibling, nd.parent
@@ -386,7 +419,12 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 	}
 	tol := noiseSigmas * math.Exp2(-he.Hist13.LogScale+he.Hist13.LogFlood()) / scale
 	for _, nd := range lvl {
-		snapNoise(nd.pg, nd.ph, nd.G, nd.H, tol)
+		if !nd.leaf {
+			snapNoise(nd.pg, nd.ph, nd.G, nd.H, tol)
+			if histHook != nil {
+				histHook(nd.rows, nd.pg, nd.ph, a.g, a.h)
+			}
+		}
 	}
 	return nil
 }

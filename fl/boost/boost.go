@@ -25,7 +25,7 @@ const (
 // sends each level's gradients in parts of levelChunks ciphertexts; version
 // 4 sends them encrypted under the bank's key share with a seed
 // (he.SeededVector), joined to the collective key by the center.
-const protocolVersion = 4
+const protocolVersion = 5
 
 // levelChunks is the number of ciphertexts per vector in one part of a
 // level message (64 MiB per vector).
@@ -55,6 +55,10 @@ type PassiveOptions struct {
 	// Checkpoint is a folder where the center keeps a checkpoint after every
 	// tree ("" keeps none); see Options.Checkpoint.
 	Checkpoint string
+	// MinNodeRows is the smallest minimum node size (GBDTOptions) this
+	// center accepts, default model.DefaultMinNodeRows: a bank asking for
+	// histograms of smaller nodes is refused at setup.
+	MinNodeRows int
 }
 
 type setup struct {

@@ -45,6 +45,13 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
+	floor := local.MinNodeRows
+	if floor == 0 {
+		floor = model.DefaultMinNodeRows
+	}
+	if o.MinNodeRows < floor {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank asks for a minimum node size of %d rows, this center releases histograms of nodes of at least %d", model.ErrOptions, o.MinNodeRows, floor))
+	}
 	if s.Rows != n || s.Cols < 1 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank has %d rows and %d features, the center %d rows", ErrProtocol, s.Rows, s.Cols, n))
 	}
@@ -100,13 +107,18 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 			if err != nil {
 				return nil, fl.Fail(ctx, t, err)
 			}
-			S := lvl.chunk(p, K, d)
-			gh, err := recvGradients(ctx, t, party, lvl, parts[1:], S)
-			if err != nil {
-				return nil, err
+			if err := checkNodeSizes(lvl, o.MinNodeRows); err != nil {
+				return nil, fl.Fail(ctx, t, err)
 			}
-			if err := passiveHist(ctx, t, party, p, lvl, gh, bins, plan, K, S); err != nil {
-				return nil, err
+			if len(lvl.Compute) > 0 {
+				S := lvl.chunk(p, K, d)
+				gh, err := recvGradients(ctx, t, party, lvl, parts[1:], S)
+				if err != nil {
+					return nil, err
+				}
+				if err := passiveHist(ctx, t, party, p, lvl, gh, bins, plan, K, S); err != nil {
+					return nil, err
+				}
 			}
 			var sm splitMsg
 			if err := fl.RecvJSON(ctx, t, TypeSplits, &sm); err != nil {
@@ -157,6 +169,27 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 // maxThreshold marks a split on a feature's last bin: every present value
 // goes left (model.Node's convention).
 const maxThreshold = 1.7976931348623157e308
+
+// checkNodeSizes is the center's own guard on what it releases: it computes
+// the histograms of a node only if the node and its sibling (the other
+// child of the same split, whose histogram is its parent's minus the
+// node's) both hold at least min rows. Below the root the level's nodes are
+// the children of its splits in pairs, left then right.
+func checkNodeSizes(lvl level, least int) error {
+	for _, k := range lvl.Compute {
+		n := len(lvl.Rows[k])
+		if len(lvl.Rows) > 1 {
+			if k^1 >= len(lvl.Rows) {
+				return fmt.Errorf("%w: node %d of a level of %d has no sibling", ErrProtocol, k, len(lvl.Rows))
+			}
+			n = min(n, len(lvl.Rows[k^1]))
+		}
+		if n < least {
+			return fmt.Errorf("%w: histograms asked for node %d, whose split leaves %d rows, below the minimum node size of %d", ErrProtocol, k, n, least)
+		}
+	}
+	return nil
+}
 
 // recvGradients reads the level's encrypted gradients and hessians: first
 // the parts that came with the level's rows, then further level messages
