@@ -15,6 +15,11 @@ const (
 	// TypeShare carries the helper's flooded decryption share back.
 	TypeDecrypt = "he.decrypt"
 	TypeShare   = "he.share"
+	// TypeDecryptSum carries a vector whose sum the sender asks the peer to
+	// help decrypt; TypeSumShare the helper's share, which reveals that sum
+	// only (he.DecryptSumShare).
+	TypeDecryptSum = "he.decrypt-sum"
+	TypeSumShare   = "he.sum-share"
 )
 
 // GenerateKeys runs he's two-party threshold key generation over the session:
@@ -105,21 +110,14 @@ func DecryptWithPeer(ctx context.Context, t Transport, p *he.Party, v *he.Vector
 }
 
 // HelpDecrypt is the helping side of DecryptWithPeer: it receives the vector
-// the peer asks to decrypt and returns its flooded share. The protocol that
-// calls it decides that the peer may learn that vector (semi-honest model:
-// the peer asks only for what its protocol names).
-func HelpDecrypt(ctx context.Context, t Transport, p *he.Party) error {
-	b, err := Expect(ctx, t, TypeDecrypt)
+// the peer asks to decrypt, checks it against the plan's declaration of
+// step (layout, length, level, count), and returns its flooded share. A
+// vector the plan does not declare is refused with ErrUndeclared, and the
+// peer is told why.
+func HelpDecrypt(ctx context.Context, t Transport, p *he.Party, plan *Plan, step string) error {
+	v, err := recvToDecrypt(ctx, t, p, plan, step, TypeDecrypt)
 	if err != nil {
 		return err
-	}
-	v, err := p.Params().UnmarshalVector(b)
-	if err == nil {
-		err = CheckVector(p.Params(), v, "vector to decrypt", VectorWant{Layout: v.Layout, Len: AnyLen, Level: AnyLevel})
-	}
-	if err != nil {
-		_ = Abort(ctx, t, err)
-		return fmt.Errorf("fl: vector to decrypt from peer: %w", err)
 	}
 	share, err := p.DecryptShare(v)
 	if err != nil {
@@ -130,4 +128,69 @@ func HelpDecrypt(ctx context.Context, t Transport, p *he.Party) error {
 		return err
 	}
 	return t.Send(ctx, Message{Type: TypeShare, Payload: data})
+}
+
+func recvToDecrypt(ctx context.Context, t Transport, p *he.Party, plan *Plan, step, typ string) (*he.Vector, error) {
+	b, err := Expect(ctx, t, typ)
+	if err != nil {
+		return nil, err
+	}
+	v, err := p.Params().UnmarshalVector(b)
+	if err == nil {
+		err = plan.Admit(p.Params(), step, v)
+	}
+	if err != nil {
+		_ = Abort(ctx, t, err)
+		return nil, fmt.Errorf("fl: vector to decrypt from peer: %w", err)
+	}
+	return v, nil
+}
+
+// DecryptSumWithPeer is DecryptWithPeer for a vector of which this party
+// may learn the sum of the values only: the peer, running HelpDecryptSum,
+// masks everything else (he.DecryptSumShare).
+func DecryptSumWithPeer(ctx context.Context, t Transport, p *he.Party, v *he.Vector) (float64, error) {
+	p.DropToDecryptLevel(v)
+	if err := p.Rerandomize(v); err != nil {
+		return 0, err
+	}
+	data, err := p.Params().MarshalVector(v)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.Send(ctx, Message{Type: TypeDecryptSum, Payload: data}); err != nil {
+		return 0, err
+	}
+	b, err := Expect(ctx, t, TypeSumShare)
+	if err != nil {
+		return 0, err
+	}
+	share, err := p.Params().UnmarshalDecryptionShare(b)
+	var sum float64
+	if err == nil {
+		sum, err = p.DecryptSum(v, share)
+	}
+	if err != nil {
+		return 0, Fail(ctx, t, fmt.Errorf("fl: sum share from peer: %w", err))
+	}
+	return sum, nil
+}
+
+// HelpDecryptSum is the helping side of DecryptSumWithPeer: the vector is
+// checked against the plan's declaration of step, and the share floods the
+// sum with noise of standard deviation sigma (coefficient domain).
+func HelpDecryptSum(ctx context.Context, t Transport, p *he.Party, plan *Plan, step string, sigma float64) error {
+	v, err := recvToDecrypt(ctx, t, p, plan, step, TypeDecryptSum)
+	if err != nil {
+		return err
+	}
+	share, err := p.DecryptSumShare(v, sigma)
+	if err != nil {
+		return err
+	}
+	data, err := p.Params().MarshalDecryptionShare(share)
+	if err != nil {
+		return err
+	}
+	return t.Send(ctx, Message{Type: TypeSumShare, Payload: data})
 }

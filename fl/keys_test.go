@@ -43,8 +43,9 @@ func decryptBothWays(t *testing.T, ta, tb Transport, a, b *he.Party) {
 	}{{ta, tb, a, b}, {tb, ta, b, a}} {
 		v, err := dir.help.EncryptCoeffs(want, 8)
 		require.NoError(t, err)
+		plan := NewPlan(Disclosure{Step: "test", Layout: he.Coeff, Len: len(want), Level: AnyLevel, Vectors: 1})
 		done := make(chan error, 1)
-		go func() { done <- HelpDecrypt(ctx, dir.helpT, dir.help) }()
+		go func() { done <- HelpDecrypt(ctx, dir.helpT, dir.help, plan, "test") }()
 		got, err := DecryptWithPeer(ctx, dir.recvT, dir.recv, v)
 		require.NoError(t, err)
 		require.NoError(t, <-done)
@@ -79,4 +80,57 @@ func TestGenerateKeysSpecMismatch(t *testing.T) {
 	_, err := GenerateKeys(ctx, ta, params, he.KeySpec{Pack: true}, seed)
 	require.ErrorIs(t, err, he.ErrKeySpecMismatch)
 	require.Error(t, <-done)
+}
+
+// TestPlanRefusesUndeclared: the helper refuses a vector of another shape
+// than its step declares, one vector more than declared, and a step the
+// plan does not hold, with ErrUndeclared, and tells the peer.
+func TestPlanRefusesUndeclared(t *testing.T) {
+	ta, tb := NewPipe()
+	defer ta.Close()
+	defer tb.Close()
+	a, b := keyPair(t, ta, tb, he.MustParams(he.Hist13), he.KeySpec{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := a.Params()
+	good, err := a.EncryptCoeffs([]float64{1, 2, 3}, 8)
+	require.NoError(t, err)
+	a.DropToDecryptLevel(good)
+	longer, err := a.EncryptCoeffs([]float64{1, 2, 3, 4}, 8)
+	require.NoError(t, err)
+	slots, err := a.Encrypt([]float64{1, 2, 3})
+	require.NoError(t, err)
+	low, err := a.EncryptCoeffs([]float64{1, 2, 3}, 8)
+	require.NoError(t, err)
+	for _, ct := range low.Cts {
+		ct.Resize(1, 0) // below the declared level
+	}
+	decl := Disclosure{Step: "s", Layout: he.Coeff, Len: 3, Level: p.Set().DecryptLevel, Vectors: 2}
+	for _, c := range []struct {
+		name string
+		v    *he.Vector
+		step string
+		uses int
+	}{
+		{"wrong length", longer, "s", 0},
+		{"wrong layout", slots, "s", 0},
+		{"wrong level", low, "s", 0},
+		{"undeclared step", good, "other", 0},
+		{"one too many", good, "s", 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			plan := NewPlan(decl)
+			for range c.uses {
+				require.NoError(t, plan.Admit(p, "s", good))
+			}
+			data, err := p.MarshalVector(c.v)
+			require.NoError(t, err)
+			require.NoError(t, ta.Send(ctx, Message{Type: TypeDecrypt, Payload: data}))
+			err = HelpDecrypt(ctx, tb, b, plan, c.step)
+			require.ErrorIs(t, err, ErrUndeclared)
+			_, err = Expect(ctx, ta, TypeShare)
+			require.ErrorIs(t, err, ErrPeerAborted, "the peer is told")
+			require.Equal(t, c.uses, plan.Used("s"))
+		})
+	}
 }

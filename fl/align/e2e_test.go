@@ -64,7 +64,8 @@ func runParty(ctx context.Context, t fl.Transport, role fl.Role, ids []string, s
 			if o.err = t.Send(ctx, fl.Message{Type: "test.vector", Payload: b}); o.err != nil {
 				return o
 			}
-			if o.err = fl.HelpDecrypt(ctx, t, o.party); o.err != nil {
+			plan := fl.NewPlan(fl.Disclosure{Step: "test.vector", Layout: he.Coeff, Len: len(secret), Level: fl.AnyLevel, Vectors: 1})
+			if o.err = fl.HelpDecrypt(ctx, t, o.party, plan, "test.vector"); o.err != nil {
 				return o
 			}
 		}

@@ -208,3 +208,19 @@ func unframe(b []byte, want int) ([][]byte, error) {
 
 // params are the HE parameters of the histograms.
 func params() he.Params { return he.MustParams(he.Hist13) }
+
+// StepHistograms is the disclosure step of the center's histograms.
+const StepHistograms = "boost.histograms"
+
+// DisclosurePlan returns what a training with options o (defaults
+// applied) decrypts to the bank, trees fromTree onwards, for a center of
+// centerCols features in K bins: per level at most two cumulative
+// histograms (of g and of h) over the nodes the bank may split, each node
+// holding and leaving at least o.MinNodeRows rows (checkNodeSizes). The
+// center admits every histogram it releases against it.
+func DisclosurePlan(o model.GBDTOptions, centerCols, K, fromTree int) *fl.Plan {
+	levels := (o.Trees - fromTree) * o.MaxDepth
+	return fl.NewPlan(fl.Disclosure{Step: StepHistograms, To: fl.RoleActive,
+		What: fmt.Sprintf("the cumulative sums of g and h in each of the center's %d features' bins, at every node of at least %d rows whose sibling has as many", centerCols, o.MinNodeRows),
+		Layout: he.CoeffGrid, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: 2 * levels})
+}

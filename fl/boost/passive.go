@@ -82,6 +82,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 		return nil, err
 	}
 	res := &PassiveResult{PassiveModel: PassiveModel{Version: ModelVersion, Binning: binning}, Options: s.Options}
+	disclosures := DisclosurePlan(o, d, K, resume)
 	if resume > 0 {
 		var st passiveState
 		if err := store.Load(resume, digest, &st); err != nil {
@@ -116,7 +117,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 				if err != nil {
 					return nil, err
 				}
-				if err := passiveHist(ctx, t, party, p, lvl, gh, bins, plan, K, S); err != nil {
+				if err := passiveHist(ctx, t, party, p, lvl, gh, bins, plan, K, S, disclosures); err != nil {
 					return nil, err
 				}
 			}
@@ -252,7 +253,7 @@ func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl lev
 // passiveHist computes the encrypted histograms of the level's computed
 // nodes and sends them with this party's decryption shares: the bank, and
 // only the bank, decrypts them.
-func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, plan *he.HistogramPlan, K, S int) error {
+func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, plan *he.HistogramPlan, K, S int, disclosures *fl.Plan) error {
 	n := len(bins[0])
 	var hs []*he.Vector
 	var err error
@@ -294,6 +295,9 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 		// could solve for the bins from the components.
 		if err := party.Rerandomize(h); err != nil {
 			return err
+		}
+		if err := disclosures.Admit(p, StepHistograms, h); err != nil {
+			return fl.Fail(ctx, t, err)
 		}
 		share, err := party.DecryptShare(h)
 		if err != nil {

@@ -239,6 +239,7 @@ func centerLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, row
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	nb := o.batches(rows)
+	plan := DisclosurePlan(o, rows)
 	type item struct {
 		payload []byte
 		err     error
@@ -280,7 +281,7 @@ func centerLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, row
 			}
 		}
 		lo, hi := o.bounds(b, rows)
-		out, err := answer(ctx, t, p, o, hi-lo)
+		out, err := answer(ctx, t, p, o, hi-lo, plan)
 		if err != nil {
 			return err
 		}
@@ -295,7 +296,7 @@ func centerLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, row
 // n records: its decryption share (Scores), or the blinded comparisons and a
 // share for each (Bands). It checks the vector's shape first, so it helps
 // decrypt nothing but one score per record of the batch.
-func answer(ctx context.Context, t fl.Transport, p *he.Party, o Options, n int) ([]byte, error) {
+func answer(ctx context.Context, t fl.Transport, p *he.Party, o Options, n int, plan *fl.Plan) ([]byte, error) {
 	b, err := fl.Expect(ctx, t, TypeScores)
 	if err != nil {
 		return nil, err
@@ -315,7 +316,14 @@ func answer(ctx context.Context, t fl.Transport, p *he.Party, o Options, n int) 
 	}
 	parts := make([][]byte, 0, 2*len(toDecrypt))
 	shares := make([][]byte, 0, len(toDecrypt))
+	step := StepScores
+	if o.Output == Bands {
+		step = StepBlinded
+	}
 	for _, v := range toDecrypt {
+		if err := plan.Admit(p.Params(), step, v); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
 		if o.Output == Bands {
 			// The blinded values are functions of the bank's ciphertext and
 			// the center's secret factors: fresh randomness before they go.
@@ -480,4 +488,26 @@ func recvSetup(ctx context.Context, t fl.Transport, kind string, rows int, o Opt
 		return s, fl.Fail(ctx, t, err)
 	}
 	return s, nil
+}
+
+// Disclosure steps of encrypted scoring.
+const (
+	StepScores  = "score.scores"  // each record's logit, to the bank (Output Scores)
+	StepBlinded = "score.blinded" // each record's blinded differences to the cuts (Output Bands)
+)
+
+// DisclosurePlan returns what a scoring session of rows records decrypts
+// to the bank: with Scores, one vector of logits per batch; with Bands, per
+// batch one vector of two blinded differences to the cuts per slot for
+// every two cuts.
+func DisclosurePlan(o Options, rows int) *fl.Plan {
+	nb := o.batches(rows)
+	if o.Output == Bands {
+		k := (len(o.Cuts) + 1) / 2
+		return fl.NewPlan(fl.Disclosure{Step: StepBlinded, To: fl.RoleActive,
+			What:   fmt.Sprintf("each record's differences to the %d cuts, times secret factors, in a secret order", len(o.Cuts)),
+			Layout: he.SlotComplex, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: nb * k, Values: rows * len(o.Cuts)})
+	}
+	return fl.NewPlan(fl.Disclosure{Step: StepScores, To: fl.RoleActive, What: "each record's score (logit)",
+		Layout: he.SlotReal, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: nb, Values: rows})
 }

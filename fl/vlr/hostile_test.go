@@ -35,8 +35,8 @@ var hostileSteps = map[bool][]hostileStep{
 		{TypeOpenScores, "bank", true},
 		{TypeResidual, "center", true},
 		{TypeOpenGradient, "", true},
-		{TypeLoss, "center", true},
-		{TypeLossShare, "bank", false},
+		{fl.TypeDecryptSum, "center", true},
+		{fl.TypeSumShare, "bank", false},
 		{TypeEpoch, "center", false},
 		{TypeFinal, "", true},
 	},
@@ -57,7 +57,7 @@ var hostileSteps = map[bool][]hostileStep{
 // isClear reports whether err is one of the documented, matchable errors a
 // party returns on bad input from its peer.
 func isClear(err error) bool {
-	for _, target := range []error{fl.ErrMalformed, he.ErrMalformed, he.ErrLayout, he.ErrShares, fl.ErrUnexpectedVector, fl.ErrPeerAborted, fl.ErrParts, ErrOptions} {
+	for _, target := range []error{fl.ErrMalformed, he.ErrMalformed, he.ErrLayout, he.ErrShares, fl.ErrUnexpectedVector, fl.ErrUndeclared, fl.ErrPeerAborted, fl.ErrParts, ErrOptions} {
 		if errors.Is(err, target) {
 			return true
 		}
@@ -68,7 +68,7 @@ func isClear(err error) bool {
 // shortHostile are the cases that run with -short (under the race
 // detector): one per kind of decoder, since each case generates keys.
 var shortHostile = []string{"vlr.setup/garbage", "reveal/vlr.powers/wrong scale", "vlr.weights/wrong scale", "vlr.open-scores/wrong level",
-	"vlr.open-gradient/truncated", "vlr.final/wrong length", "reveal/he.decrypt/wrong scale", "vlr.epoch/truncated"}
+	"vlr.open-gradient/truncated", "vlr.final/wrong length", "reveal/he.decrypt/wrong length", "vlr.epoch/truncated"}
 
 // TestHostilePeer corrupts, one at a time, the first message of each type
 // the protocol receives, in each way fltest.Mutations knows, and requires a

@@ -16,6 +16,7 @@ import (
 // revealState is a party's state in the RevealGradients protocol: its own
 // weights in the clear, updated from its own decrypted gradients.
 type revealState struct {
+	plan       *fl.Plan
 	params     he.Params
 	party      *he.Party
 	pr         *prepared
@@ -174,7 +175,7 @@ func (s *revealState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 			return 0, err
 		}
 		// The center's gradient first (the bank helps), then the bank's.
-		if err := fl.HelpDecrypt(ctx, t, party); err != nil {
+		if err := fl.HelpDecrypt(ctx, t, party, s.plan, StepCenterGradient); err != nil {
 			return 0, err
 		}
 		grad, err := fl.DecryptWithPeer(ctx, t, party, g)
@@ -243,7 +244,7 @@ func (s *revealState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		if err != nil {
 			return err
 		}
-		if err := fl.HelpDecrypt(ctx, t, party); err != nil {
+		if err := fl.HelpDecrypt(ctx, t, party, s.plan, StepBankGradient); err != nil {
 			return err
 		}
 		for j := range grad {
@@ -257,7 +258,7 @@ func (s *revealState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		}
 	}
 	if s.lossNeeded {
-		return fl.HelpDecrypt(ctx, t, party)
+		return fl.HelpDecrypt(ctx, t, party, s.plan, StepLoss)
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ var finalHook func(active bool, own, peer *he.SharedVector)
 // of both parties' weights and momenta, never a weight in the clear until
 // the end.
 type sharedState struct {
+	plan       *fl.Plan
 	params     he.Params
 	party      *he.Party
 	active     bool
@@ -333,6 +334,13 @@ func (s *sharedState) gradient(ctx context.Context, t fl.Transport, g, w *he.Vec
 			return err
 		}
 	}
+	step := StepCenterGradient
+	if s.active {
+		step = StepBankGradient
+	}
+	if err := s.plan.Admit(p, step, g); err != nil {
+		return fl.Fail(ctx, t, err)
+	}
 	msg, mine, err := s.party.OpenToPeer(g, s.maskBits)
 	if err != nil {
 		return err
@@ -431,7 +439,7 @@ func (s *sharedState) update(ws *weightShares, g *he.SharedVector, n int) error 
 // epochActive runs the bank's side of one epoch and returns the loss sum
 // over the rows (NaN when the loss is not computed).
 func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Options, data Data) (float64, error) {
-	p, party := s.params, s.party
+	party := s.party
 	var lossSum *he.Vector
 	for b, rows := range s.rows {
 		w, err := s.weights(ctx, t)
@@ -492,24 +500,9 @@ func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 	if lossSum == nil {
 		return math.NaN(), nil
 	}
-	party.DropToDecryptLevel(lossSum)
-	if err := party.Rerandomize(lossSum); err != nil {
-		return 0, err
-	}
-	if err := s.send(ctx, t, TypeLoss, lossSum); err != nil {
-		return 0, err
-	}
-	b, err := fl.Expect(ctx, t, TypeLossShare)
+	sum, err := fl.DecryptSumWithPeer(ctx, t, party, lossSum)
 	if err != nil {
 		return 0, err
-	}
-	share, err := p.UnmarshalDecryptionShare(b)
-	var sum float64
-	if err == nil {
-		sum, err = party.DecryptSum(lossSum, share)
-	}
-	if err != nil {
-		return 0, fl.Fail(ctx, t, fmt.Errorf("vlr: loss share from the center: %w", err))
 	}
 	return sum - s.lossPad, nil
 }
@@ -613,6 +606,9 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		}
 		// Open the scores into the bank's share, keep the mask as the
 		// center's, and send it re-encrypted at the top level.
+		if err := s.plan.Admit(p, StepScores, z); err != nil {
+			return fl.Fail(ctx, t, err)
+		}
 		opened, mask, err := party.OpenToPeer(z, s.maskBits)
 		if err != nil {
 			return fl.Fail(ctx, t, err)
@@ -654,25 +650,20 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 	if !opt.lossNeeded() {
 		return nil
 	}
-	v, err := s.recvVector(ctx, t, TypeLoss, "loss sum", fl.VectorWant{Layout: he.SlotReal, Len: p.Slots(), Level: p.Set().DecryptLevel})
-	if err != nil {
-		return err
-	}
-	share, err := party.DecryptSumShare(v, s.lossSigma)
-	if err != nil {
-		return err
-	}
-	b, err := p.MarshalDecryptionShare(share)
-	if err != nil {
-		return err
-	}
-	return t.Send(ctx, fl.Message{Type: TypeLossShare, Payload: b})
+	return fl.HelpDecryptSum(ctx, t, party, s.plan, StepLoss, s.lossSigma)
 }
 
 // finish reveals to each party its own weights: each sends its flooded share
 // of the peer's weights and decodes its own from its share and the peer's.
 func (s *sharedState) finish(ctx context.Context, t fl.Transport) error {
 	p := s.params
+	step := StepCenterWeights
+	if !s.active {
+		step = StepBankWeights
+	}
+	if err := s.plan.AdmitShares(step, s.peer.w); err != nil {
+		return fl.Fail(ctx, t, err)
+	}
 	flooded, err := p.Flood(s.peer.w, s.peer.shape.Block, s.finalSigma)
 	if err != nil {
 		return err

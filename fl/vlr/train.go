@@ -44,8 +44,9 @@ type Active struct {
 	store  fl.CheckpointStore
 	digest [32]byte
 
-	rev *revealState // RevealGradients
-	sh  *sharedState // secret-shared weights
+	rev  *revealState // RevealGradients
+	sh   *sharedState // secret-shared weights
+	plan *fl.Plan
 }
 
 // NewActive sets up the bank's side. seed is the joint seed of the session
@@ -78,6 +79,7 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 	if err != nil {
 		return nil, err
 	}
+	a.plan = DisclosurePlan(a.opt, n, data.Cols, ack.Cols, resume)
 	if a.opt.RevealGradients {
 		if a.params, a.party, err = revealKeys(ctx, t, seed, a.opt, n, data.Cols, ack.Cols); err != nil {
 			return nil, err
@@ -85,6 +87,7 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 		if a.rev, err = newRevealState(a.party, a.opt, data, true); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
+		a.rev.plan = a.plan
 	} else {
 		if a.params, a.party, err = sharedKeys(ctx, t, seed, a.opt, n, data.Cols, ack.Cols); err != nil {
 			return nil, err
@@ -92,6 +95,7 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 		if a.sh, err = newSharedState(a.party, a.opt, data, ack.Cols, true); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
+		a.sh.plan = a.plan
 	}
 	a.res.InitOwn, a.res.InitPeer = a.initParts()
 	if resume > 0 {
@@ -173,6 +177,10 @@ func agree(ctx context.Context, t fl.Transport, store fl.CheckpointStore, opt Op
 
 // Done reports whether training has finished (all epochs, or early stop).
 func (a *Active) Done() bool { return a.done }
+
+// Plan returns the training's disclosure plan, with what each step has
+// revealed so far (DisclosurePlan).
+func (a *Active) Plan() *fl.Plan { return a.plan }
 
 // Epoch runs one pass over the rows and returns the epoch's loss (NaN when
 // the loss is not computed). After the last epoch both parties receive
@@ -299,8 +307,9 @@ type Passive struct {
 	resumed int
 	init    [2][]float64
 
-	rev *revealState
-	sh  *sharedState
+	rev  *revealState
+	sh   *sharedState
+	plan *fl.Plan
 }
 
 // NewPassive sets up the center's side; it trains with the bank's options.
@@ -341,6 +350,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	if err != nil {
 		return nil, err
 	}
+	p.plan = DisclosurePlan(p.opt, n, s.Cols, data.Cols, resume)
 	if p.opt.RevealGradients {
 		if p.params, p.party, err = revealKeys(ctx, t, seed, p.opt, n, s.Cols, data.Cols); err != nil {
 			return nil, err
@@ -348,6 +358,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 		if p.rev, err = newRevealState(p.party, p.opt, data, false); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
+		p.rev.plan = p.plan
 		p.init[0] = append([]float64(nil), p.rev.init...)
 	} else {
 		if p.params, p.party, err = sharedKeys(ctx, t, seed, p.opt, n, s.Cols, data.Cols); err != nil {
@@ -356,6 +367,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 		if p.sh, err = newSharedState(p.party, p.opt, data, s.Cols, false); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
+		p.sh.plan = p.plan
 		p.init = [2][]float64{p.sh.initOwn, p.sh.initPeer}
 	}
 	if resume > 0 {
@@ -381,6 +393,9 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 
 // Done reports whether the bank has ended the training.
 func (p *Passive) Done() bool { return p.done }
+
+// Plan returns the training's disclosure plan (DisclosurePlan).
+func (p *Passive) Plan() *fl.Plan { return p.plan }
 
 // Epoch runs one pass over the rows.
 func (p *Passive) Epoch(ctx context.Context) error {

@@ -26,8 +26,6 @@ const (
 	TypePartial      = "vlr.partial"       // the bank's encrypted partial scores
 	TypeOpenScores   = "vlr.open-scores"   // the scores opened into the bank's share, and the center's share re-encrypted
 	TypeOpenGradient = "vlr.open-gradient" // a party's gradient opened into the peer's share
-	TypeLoss         = "vlr.loss"          // the bank's encrypted loss sum
-	TypeLossShare    = "vlr.loss-share"    // the center's share decrypting its sum only
 	TypeFinal        = "vlr.final"         // a party's flooded share of the peer's final weights
 
 	// RevealGradients only.

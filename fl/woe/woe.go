@@ -473,6 +473,10 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	if err := party.Rerandomize(h); err != nil {
 		return nil, err
 	}
+	plan := DisclosurePlan(len(bins), K)
+	if err := plan.Admit(p, StepCounts, h); err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
 	share, err := party.DecryptShare(h)
 	if err != nil {
 		return nil, err
@@ -610,4 +614,16 @@ func ScoreActive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf,
 		pts[i] += v
 	}
 	return pts, nil
+}
+
+// StepCounts is the disclosure step of the center's event counts.
+const StepCounts = "woe.counts"
+
+// DisclosurePlan returns what federated WOE/IV decrypts to the bank: one
+// vector of the cumulative event counts of each of the center's columns'
+// K bins (the center also sends each bin's row count in the clear).
+func DisclosurePlan(centerCols, K int) *fl.Plan {
+	return fl.NewPlan(fl.Disclosure{Step: StepCounts, To: fl.RoleActive,
+		What: fmt.Sprintf("the cumulative event counts of the center's %d columns' bins", centerCols),
+		Layout: he.CoeffGrid, Len: centerCols * K, Level: fl.AnyLevel, Vectors: 1, Values: centerCols * K})
 }
