@@ -221,6 +221,6 @@ const StepHistograms = "boost.histograms"
 func DisclosurePlan(o model.GBDTOptions, centerCols, K, fromTree int) *fl.Plan {
 	levels := (o.Trees - fromTree) * o.MaxDepth
 	return fl.NewPlan(fl.Disclosure{Step: StepHistograms, To: fl.RoleActive,
-		What: fmt.Sprintf("the cumulative sums of g and h in each of the center's %d features' bins, at every node of at least %d rows whose sibling has as many", centerCols, o.MinNodeRows),
+		What:   fmt.Sprintf("the cumulative sums of g and h in each of the center's %d features' bins, at every node of at least %d rows whose sibling has as many", centerCols, o.MinNodeRows),
 		Layout: he.CoeffGrid, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: 2 * levels})
 }

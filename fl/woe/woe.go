@@ -624,6 +624,6 @@ const StepCounts = "woe.counts"
 // K bins (the center also sends each bin's row count in the clear).
 func DisclosurePlan(centerCols, K int) *fl.Plan {
 	return fl.NewPlan(fl.Disclosure{Step: StepCounts, To: fl.RoleActive,
-		What: fmt.Sprintf("the cumulative event counts of the center's %d columns' bins", centerCols),
+		What:   fmt.Sprintf("the cumulative event counts of the center's %d columns' bins", centerCols),
 		Layout: he.CoeffGrid, Len: centerCols * K, Level: fl.AnyLevel, Vectors: 1, Values: centerCols * K})
 }
