@@ -45,10 +45,15 @@
 // from the counting: the labels and the event counts travel encrypted under
 // the threshold key and are decrypted only by the bank; it learns neither the
 // bank's columns, nor their IVs, nor the other IVs, nor which bank columns
-// stay. The affine image reveals the shape of its kept columns' WOE (which
-// bins are riskier, and the ratios of WOE differences), which is what its
-// own scorecard points reveal anyway: points are an affine image of the same
-// WOE (model.NewScorecardHalf). The bank, computing every IV, learns the
+// stay. The affine image reveals, for each kept column, its bins' order of
+// risk (exactly: a > 0), the ratios of the differences between its bins'
+// WOE (exactly: an affine map keeps them), and those differences themselves
+// to within a factor of 4 (the slope a is in [1/2, 2)); the offset b hides
+// the WOE's level, so not which bins are riskier than the average
+// borrower. That is what its own scorecard points reveal anyway: points are
+// an affine image of the same WOE (model.NewScorecardHalf), with the
+// scorecard's known factor for a slope. No count of events or of rows
+// reaches the center. The bank, computing every IV, learns the
 // whole selection.
 //
 // Scoring. A WOE scorecard is one model.ScorecardHalf per party; a row's
