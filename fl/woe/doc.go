@@ -51,9 +51,8 @@
 // to within a factor of 4 (the slope a is in [1/2, 2)); the offset b hides
 // the WOE's level, so not which bins are riskier than the average
 // borrower. That is what its own scorecard points reveal anyway: points are
-// an affine image of the same WOE (model.NewScorecardHalf), with the
-// scorecard's known factor for a slope. No count of events or of rows
-// reaches the center. The bank, computing every IV, learns the
+// an affine image of the same WOE (model.NewScorecardHalf). No count of
+// events or of rows reaches the center. The bank, computing every IV, learns the
 // whole selection.
 //
 // Scoring. A WOE scorecard is one model.ScorecardHalf per party; a row's
