@@ -2,6 +2,7 @@ package fl
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -70,8 +71,9 @@ func wireSize(m Message, seq uint64, chunk int) uint64 {
 // assembler turns received frames back into messages, checking every wire
 // rule on the way. It is the decoder the fuzz tests drive.
 type assembler struct {
-	limit uint64 // largest acceptable payload
-	seq   uint64 // sequence number of the last header accepted
+	limit uint64        // largest acceptable payload
+	lower *atomic.Int64 // a session's lower limit, when set (SetMessageLimit)
+	seq   uint64        // sequence number of the last header accepted
 
 	inMsg bool // a header was accepted and its chunks are still arriving
 	typ   string
@@ -104,6 +106,12 @@ func (a *assembler) push(f *veilpb.Frame) (m Message, done bool, err error) {
 		if h.GetLength() > a.limit {
 			return Message{}, false, fmt.Errorf("%w: peer announced message %q of %d bytes, over the %d-byte limit (GRPCOptions.MaxMessageSize)",
 				ErrTooLarge, h.GetType(), h.GetLength(), a.limit)
+		}
+		if a.lower != nil {
+			if l := a.lower.Load(); l > 0 && h.GetLength() > uint64(l) {
+				return Message{}, false, fmt.Errorf("%w: peer announced message %q of %d bytes, over this session's %d-byte limit",
+					ErrTooLarge, h.GetType(), h.GetLength(), l)
+			}
 		}
 		a.seq = h.GetSeq()
 		if h.GetLength() == 0 {

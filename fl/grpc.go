@@ -50,6 +50,9 @@ type GRPCOptions struct {
 	// read what was sent, and how long Close waits for a send in progress
 	// (default 30 s). See grpcTransport.Close.
 	CloseTimeout time.Duration
+	// MaxStreamsPerConn caps the sessions one client connection may hold
+	// open on a server at once (default 8).
+	MaxStreamsPerConn uint32
 	// Logger receives session events (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -104,6 +107,9 @@ func (o GRPCOptions) normalize(server bool) (GRPCOptions, error) {
 	if o.CloseTimeout <= 0 {
 		o.CloseTimeout = 30 * time.Second
 	}
+	if o.MaxStreamsPerConn == 0 {
+		o.MaxStreamsPerConn = 8
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -151,9 +157,14 @@ type grpcTransport struct {
 	endStatus error
 
 	stats counters
+	lower atomic.Int64 // SetMessageLimit
 }
 
 var _ Transport = (*grpcTransport)(nil)
+
+// setMessageLimit lowers the largest message this end accepts for the rest
+// of the session (MessageLimiter).
+func (t *grpcTransport) setMessageLimit(n int64) { t.lower.Store(n) }
 
 func newGRPCTransport(o GRPCOptions, s frameStream, server bool, peer string) *grpcTransport {
 	t := &grpcTransport{
@@ -273,6 +284,7 @@ func (t *grpcTransport) Recv(ctx context.Context) (Message, error) {
 // so gRPC flow control paces the sender.
 func (t *grpcTransport) readLoop() {
 	a := newAssembler(t.o.MaxMessageSize)
+	a.lower = &t.lower
 	err := func() error {
 		for {
 			f, err := t.stream.Recv()
@@ -612,6 +624,7 @@ func NewServer(h Handler, opts GRPCOptions) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: minKeepaliveTime / 2, PermitWithoutStream: true}),
 		grpc.MaxRecvMsgSize(maxFrameSize),
 		grpc.MaxSendMsgSize(maxFrameSize),
+		grpc.MaxConcurrentStreams(o.MaxStreamsPerConn),
 	)
 	veilpb.RegisterPartyServer(s.gs, partyService{s: s})
 	healthpb.RegisterHealthServer(s.gs, s.health)

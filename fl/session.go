@@ -149,5 +149,6 @@ func (b *boundTransport) fail(err error) error {
 	return fmt.Errorf("fl: recv: %w", err)
 }
 
-func (b *boundTransport) Close() error { return b.t.Close() }
-func (b *boundTransport) Stats() Stats { return b.t.Stats() }
+func (b *boundTransport) Close() error     { return b.t.Close() }
+func (b *boundTransport) inner() Transport { return b.t }
+func (b *boundTransport) Stats() Stats     { return b.t.Stats() }

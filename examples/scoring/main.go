@@ -331,6 +331,7 @@ func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored,
 	}
 	centerTable := selectColumns(m.centerTable, m.centerCols)
 	svc := &score.Service{Table: centerTable, LR: m.lrCenter, Trees: m.treesCenter, Options: opt,
+		Banks:  map[string]score.Quota{"bank": {IDs: max(len(m.bankTable.IDs), 200_000)}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := svc.Prepare(); err != nil {
 		return nil, fl.Stats{}, err

@@ -27,9 +27,26 @@ const (
 // ErrDisagree is returned when the two parties' intersections differ.
 var ErrDisagree = errors.New("align: the parties derived different intersections")
 
+// Options bound what the peer may send.
+type Options struct {
+	// MaxPeerIDs refuses a peer that submits more ids (0: no bound). A
+	// service sets it from the peer's quota: the intersection shows the peer
+	// which of the ids it submits this party holds.
+	MaxPeerIDs int
+}
+
+// ErrTooManyIDs is returned when the peer submits more ids than
+// Options.MaxPeerIDs.
+var ErrTooManyIDs = errors.New("align: the peer submitted more ids than allowed")
+
 // Align runs the intersection of ids with the peer's and returns this party's
 // rows in the common order (Result.Rows[i] of both parties is the same id).
 func Align(ctx context.Context, t fl.Transport, ids []string) (*psi.Result, error) {
+	return AlignWith(ctx, t, ids, Options{})
+}
+
+// AlignWith is Align with bounds on the peer.
+func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (*psi.Result, error) {
 	p, err := psi.NewParty(ids, rand.Reader)
 	if err != nil {
 		return nil, fail(ctx, t, err)
@@ -41,6 +58,9 @@ func Align(ctx context.Context, t fl.Transport, ids []string) (*psi.Result, erro
 	peerBlinded, err := swap(ctx, t, TypeBlinded, blinded)
 	if err != nil {
 		return nil, err
+	}
+	if o.MaxPeerIDs > 0 && peerBlinded.Len() > o.MaxPeerIDs {
+		return nil, fail(ctx, t, fmt.Errorf("%w: %d ids, at most %d", ErrTooManyIDs, peerBlinded.Len(), o.MaxPeerIDs))
 	}
 	reblinded, err := p.Exchange(ctx, peerBlinded)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/veil-fl/veil/dataset"
@@ -36,6 +37,57 @@ type request struct {
 // ErrBusy is returned to a bank when the service already runs MaxSessions.
 var ErrBusy = errors.New("score: the service is at its session limit")
 
+// ErrNotAllowed is returned for a peer whose certificate names no bank of
+// the service's list.
+var ErrNotAllowed = errors.New("score: the peer is not a bank this service serves")
+
+// ErrQuota is returned to a bank that exceeds one of its quotas; the error
+// names the quota.
+var ErrQuota = errors.New("score: quota exceeded")
+
+// Quota is what the service allows one bank. Zero fields take the defaults
+// beside them.
+type Quota struct {
+	// Sessions is how many of the bank's sessions may run at once (default 2).
+	Sessions int
+	// IDs is the most enterprise ids one session may submit (default
+	// 200,000): the private set intersection shows the bank which of the ids
+	// it submits the center holds, so the quota bounds how many it can test.
+	IDs int
+	// SessionsPerDay is how many sessions the bank may open per day (UTC,
+	// default 100).
+	SessionsPerDay int
+	// ScoresPerDay is how many times one enterprise may be scored per model
+	// and day (default 3): rescoring the same enterprise is the raw material
+	// of attacks on any output that depends on the score continuously.
+	ScoresPerDay int
+}
+
+func (q Quota) withDefaults() Quota {
+	if q.Sessions <= 0 {
+		q.Sessions = 2
+	}
+	if q.IDs <= 0 {
+		q.IDs = 200_000
+	}
+	if q.SessionsPerDay <= 0 {
+		q.SessionsPerDay = 100
+	}
+	if q.ScoresPerDay <= 0 {
+		q.ScoresPerDay = 3
+	}
+	return q
+}
+
+// bankState is a bank's running sessions and the day's counts.
+type bankState struct {
+	quota    Quota
+	running  int
+	day      string
+	sessions int
+	scored   map[string][]uint16 // per model: times each table row was scored today
+}
+
 // Service is the credit center's scoring service. Each session gets its own
 // keys and aligned rows; the models and the table are shared read-only.
 // Serve it with fl.NewServer(s.Handle, opts) (or fl.Listen), which adds mTLS,
@@ -61,11 +113,23 @@ type Service struct {
 	MaxSessions int
 	// SessionTimeout bounds a whole session (default 10 minutes).
 	SessionTimeout time.Duration
+	// IdleTimeout bounds every wait on the bank within a session (default
+	// 30 s): a bank that stalls loses its slot then.
+	IdleTimeout time.Duration
+	// Banks lists, by the name in their client certificate
+	// (fl.PeerIdentity), the banks the service serves and what each may
+	// do. It is required: any other certificate, even one the CA signed, is
+	// refused.
+	Banks map[string]Quota
+	// Now is the clock of the daily quotas (default time.Now).
+	Now func() time.Time
 	// Logger gets one line per session (default slog.Default()).
 	Logger *slog.Logger
 
 	slots chan struct{}
 	lrX   []float64
+	mu    sync.Mutex
+	banks map[string]*bankState
 }
 
 // Prepare checks the service's configuration and extracts the LR columns;
@@ -111,8 +175,21 @@ func (s *Service) Prepare() error {
 			return fmt.Errorf("%w: the ensemble has %d columns, the table %s %d", model.ErrShape, s.Trees.Binning.Dim(), s.Table.Name, s.Table.Cols())
 		}
 	}
+	if len(s.Banks) == 0 {
+		return fmt.Errorf("%w: the service lists no bank (Service.Banks): it serves only the banks it names", ErrOptions)
+	}
+	s.banks = map[string]*bankState{}
+	for name, q := range s.Banks {
+		s.banks[name] = &bankState{quota: q.withDefaults(), scored: map[string][]uint16{}}
+	}
 	if s.MaxSessions <= 0 {
 		s.MaxSessions = 32
+	}
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = 30 * time.Second
+	}
+	if s.Now == nil {
+		s.Now = time.Now
 	}
 	if s.SessionTimeout <= 0 {
 		s.SessionTimeout = 10 * time.Minute
@@ -130,30 +207,120 @@ func (s *Service) Handle(ctx context.Context, t fl.Transport) error {
 	if s.slots == nil {
 		return fmt.Errorf("%w: Prepare the service before serving it", ErrOptions)
 	}
+	// Until the bank is admitted no message may exceed a hello's size, and
+	// a bank that stalls loses its slot after IdleTimeout.
+	fl.SetMessageLimit(t, 1<<16)
+	t = fl.WithIdleTimeout(t, s.IdleTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.SessionTimeout)
+	defer cancel()
+	sess, err := fl.Handshake(ctx, t, fl.Hello{Role: fl.RolePassive, Params: he.Linear14.ID})
+	if err != nil {
+		return err
+	}
+	t = fl.Bind(t, sess)
+	id, ok := fl.PeerIdentity(ctx)
+	var bank *bankState
+	if !ok {
+		err = fmt.Errorf("%w: the session carries no verified client certificate", ErrNotAllowed)
+	} else {
+		bank, err = s.admit(id.Name)
+	}
+	if err != nil {
+		s.Logger.Warn("scoring session refused", "bank", id.Name, "err", err)
+		return fl.Abort(ctx, t, err)
+	}
+	defer s.release(bank)
 	select {
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()
 	default:
 		return fl.Abort(ctx, t, ErrBusy)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.SessionTimeout)
-	defer cancel()
+	// No message of the session may be larger than the private set
+	// intersection's (32 bytes an id: the bank's quota, or the table
+	// reblinded); after it, than a scoring batch's ciphertexts.
+	fl.SetMessageLimit(t, int64(max(bank.quota.IDs, s.Table.Rows()))*psiBytesPerID+1<<16)
 	start := time.Now()
-	rows, modelName, err := s.session(ctx, t)
+	rows, modelName, err := s.session(ctx, t, sess, id.Name, bank)
 	if err != nil {
-		s.Logger.Warn("scoring session failed", "model", modelName, "err", err)
+		s.Logger.Warn("scoring session failed", "bank", id.Name, "model", modelName, "err", err)
 		return err
 	}
-	s.Logger.Info("scoring session", "model", modelName, "rows", rows, "seconds", time.Since(start).Seconds())
+	s.Logger.Info("scoring session", "bank", id.Name, "model", modelName, "rows", rows, "seconds", time.Since(start).Seconds())
 	return nil
 }
 
-func (s *Service) session(ctx context.Context, t fl.Transport) (int, string, error) {
-	sess, err := fl.Handshake(ctx, t, fl.Hello{Role: fl.RolePassive, Params: he.Linear14.ID})
-	if err != nil {
-		return 0, "", err
+// psiBytesPerID is the bytes of one id in the private set intersection's
+// messages; maxBatchMessage bounds every other message of a session (a
+// batch of encrypted scores).
+const (
+	psiBytesPerID   = 32
+	maxBatchMessage = 64 << 20
+)
+
+// admit checks a bank against the list and its concurrency and daily
+// session quotas, and counts the session.
+func (s *Service) admit(name string) (*bankState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.banks[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNotAllowed, name)
 	}
-	t = fl.Bind(t, sess)
+	if b.running >= b.quota.Sessions {
+		return nil, fmt.Errorf("%w: %q already runs %d sessions, its quota of sessions at once", ErrQuota, name, b.running)
+	}
+	s.rollDay(b)
+	if b.sessions >= b.quota.SessionsPerDay {
+		return nil, fmt.Errorf("%w: %q has opened %d sessions today, its quota of sessions per day", ErrQuota, name, b.sessions)
+	}
+	b.running++
+	b.sessions++
+	return b, nil
+}
+
+func (s *Service) release(b *bankState) {
+	s.mu.Lock()
+	b.running--
+	s.mu.Unlock()
+}
+
+// rollDay resets the day's counts on a new UTC day (s.mu held).
+func (s *Service) rollDay(b *bankState) {
+	if day := s.Now().UTC().Format("2006-01-02"); day != b.day {
+		b.day, b.sessions, b.scored = day, 0, map[string][]uint16{}
+	}
+}
+
+// countScores counts one scoring of each aligned row for the model, or
+// refuses the session if any row would pass the bank's daily quota.
+func (s *Service) countScores(name string, b *bankState, modelName string, rows []int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rollDay(b)
+	c := b.scored[modelName]
+	if c == nil {
+		c = make([]uint16, s.Table.Rows())
+		b.scored[modelName] = c
+	}
+	over := 0
+	for _, r := range rows {
+		if int(c[r]) >= b.quota.ScoresPerDay {
+			over++
+		}
+	}
+	if over > 0 {
+		return fmt.Errorf("%w: %d of the %d enterprises of %q's session were already scored %d times today with model %s, its quota of scores per enterprise and day",
+			ErrQuota, over, len(rows), name, b.quota.ScoresPerDay, modelName)
+	}
+	for _, r := range rows {
+		c[r]++
+	}
+	return nil
+}
+
+// session serves an admitted bank over t, bound to the handshake's session.
+func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session, name string, bank *bankState) (int, string, error) {
 	var req request
 	if err := fl.RecvJSON(ctx, t, TypeRequest, &req); err != nil {
 		return 0, "", err
@@ -163,10 +330,14 @@ func (s *Service) session(ctx context.Context, t fl.Transport) (int, string, err
 	default:
 		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the service does not serve model %q", ErrMismatch, req.Model))
 	}
-	al, err := align.Align(ctx, t, s.Table.IDs)
+	al, err := align.AlignWith(ctx, t, s.Table.IDs, align.Options{MaxPeerIDs: bank.quota.IDs})
 	if err != nil {
 		return 0, req.Model, err
 	}
+	if err := s.countScores(name, bank, req.Model, al.Rows); err != nil {
+		return 0, req.Model, fl.Fail(ctx, t, err)
+	}
+	fl.SetMessageLimit(t, maxBatchMessage)
 	party, err := Keys(ctx, t, sess.Seed[:])
 	if err != nil {
 		return 0, req.Model, err

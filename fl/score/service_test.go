@@ -69,18 +69,27 @@ func newServiceFixture(t *testing.T, rows int) *serviceFixture {
 	return f
 }
 
-// serve starts the center's service on loopback with mutual TLS.
-func (f *serviceFixture) serve(t *testing.T, o Options, maxSessions int) (addr string, pki *fl.TestPKI) {
+// serve starts the center's service on loopback with mutual TLS, serving
+// banks bank0..bank39 (bank40 has a certificate of the same CA but is not
+// on the list) with generous quotas unless the service is adjusted.
+func (f *serviceFixture) serve(t *testing.T, o Options, maxSessions int, adjust ...func(*Service)) (addr string, pki *fl.TestPKI) {
 	t.Helper()
 	names := []string{"center"}
-	for i := range 40 {
+	banks := map[string]Quota{}
+	for i := range 41 {
 		names = append(names, fmt.Sprintf("bank%d", i))
+		if i < 40 {
+			banks[fmt.Sprintf("bank%d", i)] = Quota{Sessions: 32, ScoresPerDay: 1000}
+		}
 	}
 	pki, err := fl.NewTestPKI(names...)
 	require.NoError(t, err)
-	svc := &Service{Table: f.center, LR: f.lrCenter, Trees: f.treesCenter, Options: o, MaxSessions: maxSessions}
+	svc := &Service{Table: f.center, LR: f.lrCenter, Trees: f.treesCenter, Options: o, MaxSessions: maxSessions, Banks: banks}
+	for _, a := range adjust {
+		a(svc)
+	}
 	require.NoError(t, svc.Prepare())
-	srv, a, err := fl.Listen("127.0.0.1:0", svc.Handle, fl.GRPCOptions{TLS: pki.ServerTLS("center", names[1:]...)})
+	srv, a, err := fl.Listen("127.0.0.1:0", svc.Handle, fl.GRPCOptions{TLS: pki.ServerTLS("center")})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -218,4 +227,86 @@ func peakRSS() string {
 		}
 	}
 	return "unknown"
+}
+
+// TestServiceRefusals: over gRPC with mutual TLS, the service refuses a
+// certificate of its CA that is not on its list of banks, a bank past its
+// quota of sessions per day, a session that submits more ids than its
+// quota (refused at the announcement, before the ids are read), an
+// enterprise scored more often than its daily quota, and a bank that
+// stalls (it loses its slot after IdleTimeout); every refusal names the
+// rule, and the service goes on serving.
+func TestServiceRefusals(t *testing.T) {
+	f := newServiceFixture(t, 300)
+	o := Options{Output: Scores}
+	day := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	var clock sync.Mutex
+	now := func() time.Time { clock.Lock(); defer clock.Unlock(); return day }
+	addr, pki := f.serve(t, o, 8, func(s *Service) {
+		s.Banks["bank1"] = Quota{SessionsPerDay: 1}
+		s.Banks["bank2"] = Quota{IDs: 10}
+		s.Banks["bank3"] = Quota{ScoresPerDay: 1}
+		s.IdleTimeout = 2 * time.Second
+		s.Now = now
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	t.Run("not on the list", func(t *testing.T) {
+		_, err := f.bankRequest(ctx, addr, pki, 40, ModelLR, o)
+		require.ErrorIs(t, err, fl.ErrPeerAborted)
+		require.ErrorContains(t, err, "not a bank this service serves")
+	})
+	t.Run("sessions per day", func(t *testing.T) {
+		s, err := f.bankRequest(ctx, addr, pki, 1, ModelLR, o)
+		require.NoError(t, err)
+		require.NoError(t, f.check(s, ModelLR, o))
+		_, err = f.bankRequest(ctx, addr, pki, 1, ModelLR, o)
+		require.ErrorContains(t, err, "quota of sessions per day")
+		clock.Lock()
+		day = day.Add(24 * time.Hour)
+		clock.Unlock()
+		_, err = f.bankRequest(ctx, addr, pki, 1, ModelLR, o)
+		require.NoError(t, err, "a new day")
+	})
+	t.Run("ids per session", func(t *testing.T) {
+		_, err := f.bankRequest(ctx, addr, pki, 2, ModelLR, o)
+		require.ErrorIs(t, err, fl.ErrPeerAborted)
+		require.ErrorContains(t, err, "more ids than allowed: 240 ids, at most 10")
+	})
+	t.Run("an oversized announcement", func(t *testing.T) {
+		tr, err := fl.Dial(ctx, addr, fl.GRPCOptions{TLS: pki.ClientTLS("bank2", "center")})
+		require.NoError(t, err)
+		defer tr.Close()
+		ids := make([]string, 5000) // 160 KB of blinded ids, over the 300-row table's and the quota's
+		for i := range ids {
+			ids[i] = fmt.Sprintf("probe-%d", i)
+		}
+		_, err = RequestLR(ctx, tr, ids, make([]float64, len(ids)*len(f.lrBank.Features)), f.lrBank, o)
+		require.ErrorIs(t, err, fl.ErrPeerAborted)
+		require.ErrorContains(t, err, "over this session's")
+	})
+	t.Run("scores per enterprise and day", func(t *testing.T) {
+		_, err := f.bankRequest(ctx, addr, pki, 3, ModelTrees, o)
+		require.NoError(t, err)
+		_, err = f.bankRequest(ctx, addr, pki, 3, ModelTrees, o)
+		require.ErrorContains(t, err, "quota of scores per enterprise and day")
+		_, err = f.bankRequest(ctx, addr, pki, 3, ModelLR, o)
+		require.NoError(t, err, "another model has its own count")
+	})
+	t.Run("a stalled bank loses its slot", func(t *testing.T) {
+		tr, err := fl.Dial(ctx, addr, fl.GRPCOptions{TLS: pki.ClientTLS("bank4", "center")})
+		require.NoError(t, err)
+		defer tr.Close()
+		start := time.Now()
+		for err == nil { // read the center's hello, never answer; the center gives up
+			_, err = tr.Recv(ctx)
+		}
+		require.ErrorIs(t, err, fl.ErrPeerAborted)
+		require.ErrorContains(t, err, "idle")
+		require.Less(t, time.Since(start), 20*time.Second)
+	})
+	s, err := f.bankRequest(ctx, addr, pki, 5, ModelLR, o)
+	require.NoError(t, err, "the service still serves")
+	require.NoError(t, f.check(s, ModelLR, o))
 }
