@@ -12,8 +12,10 @@ import (
 // LinearPassive is the center's side of scoring an additively split model
 // (LR, or a WOE scorecard on the logit scale): u holds its partial scores
 // (model.LRHalf.PartialScore), one per record in the order both parties
-// aligned. It encrypts them batch by batch and answers the bank as Options
-// allow; it learns nothing about the records' scores.
+// aligned. With Scores it encrypts them batch by batch and helps decrypt
+// the bank's sums; with Bands it runs the comparisons of bands.go (p may
+// then be nil: no key is used). It learns nothing about the records'
+// scores.
 func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) error {
 	o, err := opt.normalize()
 	if err != nil {
@@ -24,6 +26,12 @@ func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64
 	}
 	if _, err := recvSetup(ctx, t, kindLinear, len(u), o); err != nil {
 		return err
+	}
+	if o.Output == Bands {
+		if err := checkBandInputs(u, "the center's"); err != nil {
+			return fl.Fail(ctx, t, err)
+		}
+		return linearBandsCenter(ctx, t, u, o)
 	}
 	level := o.encLevel(0)
 	return centerLoop(ctx, t, p, o, len(u), func(lo, hi int) ([]byte, error) {
@@ -37,8 +45,8 @@ func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64
 
 // LinearActive is the bank's side: u holds its partial scores with the
 // intercept (model.LRHalf.PartialScore). It adds them to the center's
-// encrypted ones and learns, per record, the logit (Scores) or only the band
-// (Bands).
+// encrypted ones and learns, per record, the logit (Scores), or only the
+// band (Bands, by secure comparison; p may then be nil).
 func LinearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) (*Result, error) {
 	o, err := opt.normalize()
 	if err != nil {
@@ -48,8 +56,16 @@ func LinearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64,
 		return nil, fl.Fail(ctx, t, err)
 	}
 	s := setup{Kind: kindLinear, Rows: len(u), Output: o.Output, Cuts: o.Cuts, BatchRows: o.BatchRows}
+	if o.Output == Bands {
+		if err := checkBandInputs(u, "the bank's"); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+	}
 	if err := fl.SendJSON(ctx, t, TypeSetup, s); err != nil {
 		return nil, err
+	}
+	if o.Output == Bands {
+		return linearBandsBank(ctx, t, u, o)
 	}
 	level := o.encLevel(0)
 	return bankLoop(ctx, t, p, o, len(u), func(lo, hi int, enc []byte) (*he.Vector, error) {

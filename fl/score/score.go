@@ -9,6 +9,7 @@ import (
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/mpc/compare"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -21,10 +22,10 @@ const (
 	// part: partial scores, or path indicators packed two per slot.
 	TypeEnc = "score.enc"
 	// TypeScores (bank to center) carries one batch of encrypted scores, for
-	// the center to help decrypt (Scores) or to blind (Bands).
+	// the center to help decrypt (Scores output).
 	TypeScores = "score.scores"
 	// TypeOut (center to bank) answers TypeScores: the center's decryption
-	// share, or the blinded comparisons with a share for each.
+	// share.
 	TypeOut = "score.out"
 )
 
@@ -47,7 +48,8 @@ const (
 	// the bank can subtract to the center's partial score.
 	Scores Output = iota + 1
 	// Bands reveals only the band: the number of cut points below the
-	// logit (0 .. len(Cuts)). The logit is never decrypted.
+	// logit (0 .. len(Cuts)), by secure comparison (bands.go). No logit
+	// exists in the clear or under encryption, and no key is generated.
 	Bands
 )
 
@@ -78,21 +80,26 @@ type Options struct {
 	// Scores otherwise.
 	Output Output
 	// Cuts are the band boundaries on the logit scale, ascending, each in
-	// (-he.MaxBlindInput, he.MaxBlindInput). A record's band is the number of
-	// cuts strictly below its logit. ProbabilityCuts and PointCuts convert
-	// boundaries on those scales. Optional with Scores (Result.Bands is then
-	// computed from the decrypted logits).
+	// (-MaxBandInput, MaxBandInput), at most compare.MaxCuts. A record's
+	// band is the number of cuts strictly below its logit. ProbabilityCuts
+	// and PointCuts convert boundaries on those scales. Optional with
+	// Scores (Result.Bands is then computed from the decrypted logits).
 	Cuts []float64
 	// BatchRows is the number of records per batch (0: DefaultBatchRows
-	// for linear models, DefaultTreesBatchRows for trees). Memory per run is
-	// a few batches of ciphertexts: for linear models about BatchRows / 8192
-	// MiB per batch in flight, for trees (center splits / 2) times that.
+	// for linear models and DefaultTreesBatchRows for trees with Scores;
+	// with Bands up to 4096, fewer when a batch's OTs would pass 16 MiB).
+	// Memory per run is a few batches: with Scores, for linear models about
+	// BatchRows / 8192 MiB of ciphertexts per batch in flight, for trees
+	// (center splits / 2) times that; with Bands, 32 bytes per OT (31 + 20
+	// per cut per record, plus one per record and center split for trees).
 	BatchRows int
 }
 
-func (o Options) normalize() (Options, error) { return o.normalizeFor(DefaultBatchRows) }
+func (o Options) normalize() (Options, error) { return o.normalizeFor(DefaultBatchRows, 0) }
 
-func (o Options) normalizeFor(batchRows int) (Options, error) {
+// normalizeFor fills the defaults: batchRows for Scores; for Bands the
+// batch that fits the comparison's OTs and bandOTs more per record.
+func (o Options) normalizeFor(batchRows, bandOTs int) (Options, error) {
 	if o.Output == 0 {
 		o.Output = Scores
 		if len(o.Cuts) > 0 {
@@ -105,13 +112,19 @@ func (o Options) normalizeFor(batchRows int) (Options, error) {
 	if o.Output == Bands && len(o.Cuts) == 0 {
 		return o, fmt.Errorf("%w: band output needs cut points", ErrOptions)
 	}
+	if len(o.Cuts) > compare.MaxCuts {
+		return o, fmt.Errorf("%w: %d cut points, at most %d", ErrOptions, len(o.Cuts), compare.MaxCuts)
+	}
 	for i, c := range o.Cuts {
-		if math.IsNaN(c) || math.Abs(c) >= he.MaxBlindInput || (i > 0 && c <= o.Cuts[i-1]) {
-			return o, fmt.Errorf("%w: cut points must ascend strictly within (-%d, %d), got %v", ErrOptions, he.MaxBlindInput, he.MaxBlindInput, o.Cuts)
+		if !(math.Abs(c) < MaxBandInput) || (i > 0 && c <= o.Cuts[i-1]) {
+			return o, fmt.Errorf("%w: cut points must ascend strictly within (-%d, %d), got %v", ErrOptions, MaxBandInput, MaxBandInput, o.Cuts)
 		}
 	}
 	if o.BatchRows == 0 {
 		o.BatchRows = batchRows
+		if o.Output == Bands {
+			o.BatchRows = bandBatchRows(len(o.Cuts), comparisonOTs(len(o.Cuts))+bandOTs)
+		}
 	}
 	if o.BatchRows < 1 || o.BatchRows > 1<<20 {
 		return o, fmt.Errorf("%w: batch of %d rows, want 1 .. 2^20", ErrOptions, o.BatchRows)
@@ -222,14 +235,8 @@ func (o Options) bounds(b, n int) (lo, hi int) {
 }
 
 // encLevel is the level the center encrypts at: the decryption level plus one
-// level per plaintext product still to come (one for trees' CombinePairs, one
-// for BlindSigns).
-func (o Options) encLevel(products int) int {
-	if o.Output == Bands {
-		products++
-	}
-	return he.Linear14.DecryptLevel + products
-}
+// level per plaintext product still to come (one for trees' CombinePairs).
+func (o Options) encLevel(products int) int { return he.Linear14.DecryptLevel + products }
 
 // centerLoop is the center's side of the batch pipeline: it sends batch b+1's
 // encryption before answering the bank's scores of batch b, and encrypts
@@ -281,7 +288,7 @@ func centerLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, row
 			}
 		}
 		lo, hi := o.bounds(b, rows)
-		out, err := answer(ctx, t, p, o, hi-lo, plan)
+		out, err := answer(ctx, t, p, hi-lo, plan)
 		if err != nil {
 			return err
 		}
@@ -293,10 +300,9 @@ func centerLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, row
 }
 
 // answer is the center's reply to the bank's encrypted scores of a batch of
-// n records: its decryption share (Scores), or the blinded comparisons and a
-// share for each (Bands). It checks the vector's shape first, so it helps
-// decrypt nothing but one score per record of the batch.
-func answer(ctx context.Context, t fl.Transport, p *he.Party, o Options, n int, plan *fl.Plan) ([]byte, error) {
+// n records: its decryption share. It checks the vector's shape first, so it
+// helps decrypt nothing but one score per record of the batch.
+func answer(ctx context.Context, t fl.Transport, p *he.Party, n int, plan *fl.Plan) ([]byte, error) {
 	b, err := fl.Expect(ctx, t, TypeScores)
 	if err != nil {
 		return nil, err
@@ -305,50 +311,21 @@ func answer(ctx context.Context, t fl.Transport, p *he.Party, o Options, n int, 
 	if err == nil && (z.Layout != he.SlotReal || z.Len != n) {
 		err = fmt.Errorf("%w: scores of a batch of %d records arrive as a %s vector of %d", ErrProtocol, n, z.Layout, z.Len)
 	}
+	if err == nil {
+		err = plan.Admit(p.Params(), StepScores, z)
+	}
 	if err != nil {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("score: the bank's scores: %w", err))
 	}
-	toDecrypt := []*he.Vector{z}
-	if o.Output == Bands {
-		if toDecrypt, err = p.BlindSigns(z, o.Cuts); err != nil {
-			return nil, fl.Fail(ctx, t, fmt.Errorf("score: blinding the bank's scores: %w", err))
-		}
+	share, err := p.DecryptShare(z)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
 	}
-	parts := make([][]byte, 0, 2*len(toDecrypt))
-	shares := make([][]byte, 0, len(toDecrypt))
-	step := StepScores
-	if o.Output == Bands {
-		step = StepBlinded
+	sb, err := p.Params().MarshalDecryptionShare(share)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
 	}
-	for _, v := range toDecrypt {
-		if err := plan.Admit(p.Params(), step, v); err != nil {
-			return nil, fl.Fail(ctx, t, err)
-		}
-		if o.Output == Bands {
-			// The blinded values are functions of the bank's ciphertext and
-			// the center's secret factors: fresh randomness before they go.
-			if err := p.Rerandomize(v); err != nil {
-				return nil, fl.Fail(ctx, t, err)
-			}
-		}
-		share, err := p.DecryptShare(v)
-		if err != nil {
-			return nil, fl.Fail(ctx, t, err)
-		}
-		sb, err := p.Params().MarshalDecryptionShare(share)
-		if err != nil {
-			return nil, fl.Fail(ctx, t, err)
-		}
-		shares = append(shares, sb)
-		if o.Output == Bands {
-			vb, err := p.Params().MarshalVector(v)
-			if err != nil {
-				return nil, fl.Fail(ctx, t, err)
-			}
-			parts = append(parts, vb)
-		}
-	}
-	return fl.JoinParts(append(parts, shares...)...), nil
+	return fl.JoinParts(sb), nil
 }
 
 // bankLoop is the bank's side of the pipeline. combine turns the center's
@@ -376,9 +353,7 @@ func bankLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, rows 
 		if err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
-		if o.Output == Scores {
-			p.DropToDecryptLevel(z)
-		}
+		p.DropToDecryptLevel(z)
 		// z is a function of the center's ciphertexts and the bank's
 		// partial scores or tree coefficients: fresh randomness before it
 		// leaves, or the center could subtract or divide them out.
@@ -410,56 +385,22 @@ func bankLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, rows 
 
 // reveal decrypts the center's answer for records lo..hi into res.
 func reveal(p *he.Party, o Options, z *he.Vector, out []byte, res *Result, lo, hi int) error {
-	params := p.Params()
-	if o.Output == Scores {
-		parts, err := fl.SplitParts(out, 1)
-		if err != nil {
-			return fmt.Errorf("score: the center's answer: %w", err)
-		}
-		share, err := params.UnmarshalDecryptionShare(parts[0])
-		if err != nil {
-			return fmt.Errorf("score: the center's share: %w", err)
-		}
-		logits, err := p.Decrypt(z, share)
-		if err != nil {
-			return fmt.Errorf("score: decrypting scores: %w", err)
-		}
-		copy(res.Logits[lo:hi], logits)
-		if res.Bands != nil {
-			for i, z := range logits {
-				res.Bands[lo+i] = Band(z, o.Cuts)
-			}
-		}
-		return nil
-	}
-	k := (len(o.Cuts) + 1) / 2 // two comparisons per vector (he.BlindSigns)
-	parts, err := fl.SplitParts(out, 2*k)
+	parts, err := fl.SplitParts(out, 1)
 	if err != nil {
 		return fmt.Errorf("score: the center's answer: %w", err)
 	}
-	for j := range k {
-		y, err := params.UnmarshalVector(parts[j])
-		if err == nil && (y.Layout != he.SlotComplex || y.Len != hi-lo) {
-			err = fmt.Errorf("%w: blinded comparisons %d are a %s vector of %d, want slot-complex %d", ErrProtocol, j, y.Layout, y.Len, hi-lo)
-		}
-		if err != nil {
-			return fmt.Errorf("score: the center's blinded comparisons: %w", err)
-		}
-		share, err := params.UnmarshalDecryptionShare(parts[k+j])
-		if err != nil {
-			return fmt.Errorf("score: the center's share: %w", err)
-		}
-		signs, err := p.DecryptComplex(y, share)
-		if err != nil {
-			return fmt.Errorf("score: decrypting blinded comparisons: %w", err)
-		}
-		for i, s := range signs {
-			if real(s) > 0 {
-				res.Bands[lo+i]++
-			}
-			if imag(s) > 0 {
-				res.Bands[lo+i]++
-			}
+	share, err := p.Params().UnmarshalDecryptionShare(parts[0])
+	if err != nil {
+		return fmt.Errorf("score: the center's share: %w", err)
+	}
+	logits, err := p.Decrypt(z, share)
+	if err != nil {
+		return fmt.Errorf("score: decrypting scores: %w", err)
+	}
+	copy(res.Logits[lo:hi], logits)
+	if res.Bands != nil {
+		for i, z := range logits {
+			res.Bands[lo+i] = Band(z, o.Cuts)
 		}
 	}
 	return nil
@@ -492,22 +433,20 @@ func recvSetup(ctx context.Context, t fl.Transport, kind string, rows int, o Opt
 
 // Disclosure steps of encrypted scoring.
 const (
-	StepScores  = "score.scores"  // each record's logit, to the bank (Output Scores)
-	StepBlinded = "score.blinded" // each record's blinded differences to the cuts (Output Bands)
+	StepScores = "score.scores" // each record's logit, to the bank (Output Scores)
+	StepBands  = "score.bands"  // each record's band, to the bank (Output Bands; nothing decrypted)
 )
 
-// DisclosurePlan returns what a scoring session of rows records decrypts
-// to the bank: with Scores, one vector of logits per batch; with Bands, per
-// batch one vector of two blinded differences to the cuts per slot for
-// every two cuts.
+// DisclosurePlan returns what a scoring session of rows records reveals to
+// the bank: with Scores, one decrypted vector of logits per batch; with
+// Bands, each record's band by secure comparison, and no decryption at all
+// (the step admits no vector).
 func DisclosurePlan(o Options, rows int) *fl.Plan {
-	nb := o.batches(rows)
 	if o.Output == Bands {
-		k := (len(o.Cuts) + 1) / 2
-		return fl.NewPlan(fl.Disclosure{Step: StepBlinded, To: fl.RoleActive,
-			What:   fmt.Sprintf("each record's differences to the %d cuts, times secret factors, in a secret order", len(o.Cuts)),
-			Layout: he.SlotComplex, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: nb * k, Values: rows * len(o.Cuts)})
+		return fl.NewPlan(fl.Disclosure{Step: StepBands, To: fl.RoleActive,
+			What:   fmt.Sprintf("each record's band among %d cuts (secure comparison; nothing decrypted)", len(o.Cuts)),
+			Layout: he.SlotReal, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: 0, Values: rows})
 	}
 	return fl.NewPlan(fl.Disclosure{Step: StepScores, To: fl.RoleActive, What: "each record's score (logit)",
-		Layout: he.SlotReal, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: nb, Values: rows})
+		Layout: he.SlotReal, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: o.batches(rows), Values: rows})
 }

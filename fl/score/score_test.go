@@ -56,8 +56,10 @@ func normals(r *rand.Rand, n int, sd float64) []float64 {
 	return v
 }
 
-// agreement checks the contract of the issue: scores within 1e-4 of the
-// plaintext logits, and at least 99.9% of the bands equal.
+// agreement checks the contract of the issues: scores within 1e-4 of the
+// plaintext logits, at least 99.9% of the bands equal, and a band that
+// differs only for a logit within 1e-4 of a cut (band output's epsilon is
+// BandEpsilon: below 1e-4 for up to 200 center splits).
 func agreement(t *testing.T, res *Result, want []float64, o Options) {
 	t.Helper()
 	if o.Output == Scores || (o.Output == 0 && len(o.Cuts) == 0) {
@@ -77,6 +79,11 @@ func agreement(t *testing.T, res *Result, want []float64, o Options) {
 		for i, z := range want {
 			if res.Bands[i] != Band(z, o.Cuts) {
 				differ++
+				near := math.Inf(1)
+				for _, c := range o.Cuts {
+					near = math.Min(near, math.Abs(z-c))
+				}
+				require.Less(t, near, 1e-4, "record %d: logit %v, band %d, want %d", i, z, res.Bands[i], Band(z, o.Cuts))
 			}
 		}
 		t.Logf("bands differ on %d of %d records", differ, len(want))
@@ -246,7 +253,10 @@ func TestRefusals(t *testing.T) {
 		{"other cuts", Options{Cuts: []float64{0}}, Options{Cuts: []float64{1}}, u, u, nil, ErrMismatch, true},
 		{"other rows", Options{}, Options{}, u, u[:2], nil, ErrMismatch, true},
 		{"cuts not ascending", Options{Cuts: []float64{1, 0}}, Options{Cuts: []float64{1, 0}}, u, u, ErrOptions, ErrOptions, false},
-		{"cut out of range", Options{Cuts: []float64{300}}, Options{Cuts: []float64{300}}, u, u, ErrOptions, ErrOptions, false},
+		{"cut out of range", Options{Cuts: []float64{600}}, Options{Cuts: []float64{600}}, u, u, ErrOptions, ErrOptions, false},
+		{"too many cuts", Options{Cuts: make([]float64, 40)}, Options{Cuts: make([]float64, 40)}, u, u, ErrOptions, ErrOptions, false},
+		{"bank's partial score out of band range", Options{Cuts: []float64{0}}, Options{Cuts: []float64{0}}, []float64{0, 700, 0}, u, ErrOptions, nil, false},
+		{"center's partial score out of band range", Options{Cuts: []float64{0}}, Options{Cuts: []float64{0}}, u, []float64{0, -700, 0}, nil, ErrOptions, false},
 		{"bands without cuts", Options{Output: Bands}, Options{Output: Bands}, u, u, ErrOptions, ErrOptions, false},
 		{"NaN partial score", Options{}, Options{}, []float64{math.NaN(), 0, 0}, u, ErrOptions, nil, false},
 	}
@@ -283,34 +293,40 @@ func TestHostileMessages(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 2))
 	n := 1000
 	ub, uc := normals(r, n, 1), normals(r, n, 1)
-	for _, typ := range []string{TypeEnc, TypeScores, TypeOut} {
-		for name, mangle := range map[string]func([]byte) []byte{
-			"truncated": func(b []byte) []byte { return b[:len(b)/2] },
-			"garbage":   func(b []byte) []byte { return []byte("not a vector at all") },
-			"empty":     func(b []byte) []byte { return nil },
-		} {
-			t.Run(typ+"/"+name, func(t *testing.T) {
-				tamper := fl.PipeTamper(func(m fl.Message) fl.Message {
-					if m.Type == typ {
-						m.Payload = mangle(m.Payload)
-					}
-					return m
-				})
-				for _, o := range []Options{{}, {Cuts: []float64{0}}} {
+	for _, tc := range []struct {
+		o     Options
+		types []string
+	}{
+		{Options{}, []string{TypeEnc, TypeScores, TypeOut}},
+		{Options{Cuts: []float64{0, 1}}, []string{TypeOT, TypeBand}},
+	} {
+		for _, typ := range tc.types {
+			for name, mangle := range map[string]func([]byte) []byte{
+				"truncated": func(b []byte) []byte { return b[:len(b)/2] },
+				"garbage":   func(b []byte) []byte { return []byte("not a vector at all") },
+				"empty":     func(b []byte) []byte { return nil },
+			} {
+				t.Run(typ+"/"+name, func(t *testing.T) {
+					tamper := fl.PipeTamper(func(m fl.Message) fl.Message {
+						if m.Type == typ {
+							m.Payload = mangle(m.Payload)
+						}
+						return m
+					})
 					be, ce, _ := run([]fl.PipeOption{tamper},
 						func(ctx context.Context, tr fl.Transport) error {
-							_, err := LinearActive(ctx, tr, bank, ub, o)
+							_, err := LinearActive(ctx, tr, bank, ub, tc.o)
 							return err
 						},
-						func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, uc, o) })
+						func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, uc, tc.o) })
 					require.Error(t, be)
 					if typ == TypeOut {
 						// The center has answered; the bank refuses the answer.
-						continue
+						return
 					}
 					require.Error(t, ce)
-				}
-			})
+				})
+			}
 		}
 	}
 

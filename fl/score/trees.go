@@ -138,7 +138,7 @@ func (pl *treePlan) coefficients(bins [][]uint8, lo, hi int, constant []float64,
 // scores, nor the bank's splits or leaf weights. From the bank it learns how
 // its own splits nest in each tree (which it sees in training already).
 func TreesPassive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.PassiveModel, x []float64, d int, opt Options) error {
-	o, err := opt.normalizeFor(DefaultTreesBatchRows)
+	o, err := opt.normalizeFor(DefaultTreesBatchRows, len(m.Splits))
 	if err != nil {
 		return fl.Fail(ctx, t, err)
 	}
@@ -160,30 +160,13 @@ func TreesPassive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Pas
 	if err := checkLinks(s.Splits, m.Splits); err != nil {
 		return fl.Fail(ctx, t, err)
 	}
-	links, level := s.Splits, o.encLevel(1)
+	links := s.Splits
+	if o.Output == Bands {
+		return treesBandsCenter(ctx, t, m, links, bins, rows, o)
+	}
+	level := o.encLevel(1)
 	return centerLoop(ctx, t, p, o, rows, func(lo, hi int) ([]byte, error) {
-		e := make([][]float64, len(links)+len(links)%2) // an even count: pairs
-		for k := range e {
-			e[k] = make([]float64, hi-lo)
-		}
-		cs := make([]float64, len(links)) // C_k of the record
-		for i := lo; i < hi; i++ {
-			r := i - lo
-			for k, l := range links {
-				c := 1.0
-				if l.Parent >= 0 && l.Left {
-					c = e[l.Parent][r]
-				} else if l.Parent >= 0 {
-					c = cs[l.Parent] - e[l.Parent][r]
-				}
-				cs[k] = c
-				sp := m.Splits[k]
-				b := bins[sp.Feature][i]
-				if (b == model.MissingBin && sp.MissingLeft) || (b != model.MissingBin && int(b) <= sp.Bin) {
-					e[k][r] = c
-				}
-			}
-		}
+		e := pathIndicators(m, links, bins, lo, hi, len(links)+len(links)%2) // an even count: pairs
 		// All pairs in one vector, each padded to whole ciphertexts, so one
 		// call encrypts them on every core and one buffer carries them.
 		per := p.Params().Slots()
@@ -199,6 +182,49 @@ func TreesPassive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Pas
 		}
 		return p.Params().MarshalVector(v)
 	})
+}
+
+// pathIndicators returns e[k][r] for the center's splits k and records
+// lo..hi (r = record - lo): 1 when the record satisfies the center's splits
+// down to and including k going left. count >= len(links) rows (extra rows
+// stay zero).
+func pathIndicators(m *boost.PassiveModel, links []splitLink, bins [][]uint8, lo, hi, count int) [][]float64 {
+	e := make([][]float64, count)
+	for k := range e {
+		e[k] = make([]float64, hi-lo)
+	}
+	cs := make([]float64, len(links)) // C_k of the record
+	for i := lo; i < hi; i++ {
+		r := i - lo
+		for k, l := range links {
+			c := 1.0
+			if l.Parent >= 0 && l.Left {
+				c = e[l.Parent][r]
+			} else if l.Parent >= 0 {
+				c = cs[l.Parent] - e[l.Parent][r]
+			}
+			cs[k] = c
+			sp := m.Splits[k]
+			b := bins[sp.Feature][i]
+			if (b == model.MissingBin && sp.MissingLeft) || (b != model.MissingBin && int(b) <= sp.Bin) {
+				e[k][r] = c
+			}
+		}
+	}
+	return e
+}
+
+// centerSplits counts the center's splits of an ensemble.
+func centerSplits(m *boost.ActiveModel) int {
+	n := 0
+	for _, tr := range m.Trees {
+		for _, nd := range tr.Nodes {
+			if nd.Party == "passive" {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // checkLinks checks the bank's placement of the center's splits against the
@@ -224,7 +250,7 @@ func checkLinks(links []splitLink, splits []boost.PassiveSplit) error {
 // encrypted path indicators and learns, per record, the logit (Scores) or
 // only the band (Bands); never the center's split decisions.
 func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.ActiveModel, x []float64, d int, opt Options) (*Result, error) {
-	o, err := opt.normalizeFor(DefaultTreesBatchRows)
+	o, err := opt.normalizeFor(DefaultTreesBatchRows, centerSplits(m))
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -243,6 +269,9 @@ func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Acti
 	s := setup{Kind: kindTrees, Rows: rows, Output: o.Output, Cuts: o.Cuts, BatchRows: o.BatchRows, Splits: pl.links}
 	if err := fl.SendJSON(ctx, t, TypeSetup, s); err != nil {
 		return nil, err
+	}
+	if o.Output == Bands {
+		return treesBandsBank(ctx, t, pl, bins, rows, o)
 	}
 	pairs, level := (len(pl.links)+1)/2, o.encLevel(1)
 	return bankLoop(ctx, t, p, o, rows, func(lo, hi int, enc []byte) (*he.Vector, error) {

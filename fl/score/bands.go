@@ -1,0 +1,334 @@
+package score
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/mpc/compare"
+	"github.com/veil-fl/veil/mpc/ot"
+)
+
+// Band output is secure two-party comparison, not decryption. Each party
+// turns its part of every record's logit into a fixed-point integer modulo
+// 2^32 with BandFracBits fractional bits: for a linear model its partial
+// score, for trees additive shares of the score made by correlated OTs
+// (the center's path indicators e_k as choices, the bank's coefficients as
+// correlations). For each cut c_j the bank subtracts round(c_j 2^20) + 1
+// from its share, so the shares add up to w_rj = z_r - c_j - 2^-20 in
+// fixed point, and mpc/compare reveals to the bank only whether each w_rj
+// is non-negative. Those bits fall as j rises, so they are the band and no
+// more. No key is generated and nothing is decrypted.
+
+// Message types of band output.
+const (
+	// TypeOT carries the OT setup between the parties: the center's base-OT
+	// offer, the bank's answer, the center's sealed seeds.
+	TypeOT = "score.ot"
+	// TypeBand carries one step of a batch: correlated OTs for trees, then
+	// the comparison's messages (mpc/compare).
+	TypeBand = "score.band"
+)
+
+// BandFracBits is the fixed-point precision of band output, and
+// MaxBandInput bounds the partial scores (for trees: |base| + the sum of
+// |leaf weights| of each record's reachable leaves) and the cut points:
+// three values of 2^29 fixed-point units stay within the 2^31 of a signed
+// 32-bit comparison.
+const (
+	BandFracBits = 20
+	MaxBandInput = 512
+)
+
+// BandEpsilon returns the width around each cut within which a record's
+// band may come out on either side: the rounding of each fixed-point term
+// (terms: 2 for a linear model, 1 + the ensemble's center splits for
+// trees) and of the cut, half a unit each.
+func BandEpsilon(terms int) float64 { return float64(terms+1) / 2 * math.Exp2(-BandFracBits) }
+
+func toFixed(v float64) uint32 { return uint32(int64(math.Round(math.Ldexp(v, BandFracBits)))) }
+
+// bandBatchRows is the default batch of band output: up to 4096 records,
+// fewer when a batch's random OTs (16 bytes each) would pass 16 MiB.
+func bandBatchRows(cuts, otsPerRecord int) int {
+	rows := 4096
+	for rows > 64 && rows*otsPerRecord*16 > 16<<20 {
+		rows /= 2
+	}
+	return rows
+}
+
+// comparisonOTs is the random OTs per record of mpc/compare: 31 for the
+// leaves, 20 per cut for the tree.
+func comparisonOTs(cuts int) int { return 31 + 20*cuts }
+
+// otSetupCenter runs the center's side of the OT setup.
+func otSetupCenter(ctx context.Context, t fl.Transport) (*ot.Chooser, error) {
+	c, offer, err := ot.NewChooser()
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	if err := t.Send(ctx, fl.Message{Type: TypeOT, Payload: offer}); err != nil {
+		return nil, err
+	}
+	answer, err := fl.Expect(ctx, t, TypeOT)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := c.Accept(answer)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("score: the bank's OT setup: %w", err))
+	}
+	return c, t.Send(ctx, fl.Message{Type: TypeOT, Payload: sealed})
+}
+
+// otSetupBank runs the bank's side of the OT setup.
+func otSetupBank(ctx context.Context, t fl.Transport) (*ot.Offerer, error) {
+	offer, err := fl.Expect(ctx, t, TypeOT)
+	if err != nil {
+		return nil, err
+	}
+	o, answer, err := ot.NewOfferer(offer)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("score: the center's OT setup: %w", err))
+	}
+	if err := t.Send(ctx, fl.Message{Type: TypeOT, Payload: answer}); err != nil {
+		return nil, err
+	}
+	sealed, err := fl.Expect(ctx, t, TypeOT)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Finish(sealed); err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("score: the center's OT setup: %w", err))
+	}
+	return o, nil
+}
+
+// helpCompare is the center's side of one batch's comparisons.
+func helpCompare(ctx context.Context, t fl.Transport, c *ot.Chooser, x []uint32, cuts int) error {
+	h, err := compare.NewHelper(c, x, cuts)
+	if err != nil {
+		return fl.Fail(ctx, t, err)
+	}
+	msg, err := h.Start()
+	if err != nil {
+		return fl.Fail(ctx, t, err)
+	}
+	for {
+		if err := t.Send(ctx, fl.Message{Type: TypeBand, Payload: msg}); err != nil {
+			return err
+		}
+		in, err := fl.Expect(ctx, t, TypeBand)
+		if err != nil {
+			return err
+		}
+		out, done, err := h.Next(in)
+		if err != nil {
+			return fl.Fail(ctx, t, fmt.Errorf("score: the bank's comparison message: %w", err))
+		}
+		if done {
+			return t.Send(ctx, fl.Message{Type: TypeBand, Payload: out})
+		}
+		msg = out
+	}
+}
+
+// learnCompare is the bank's side: y holds its shares, cuts per record;
+// it adds each record's non-negative comparisons into bands.
+func learnCompare(ctx context.Context, t fl.Transport, o *ot.Offerer, y []uint32, cuts int, bands []int) error {
+	l, err := compare.NewLearner(o, y, cuts)
+	if err != nil {
+		return fl.Fail(ctx, t, err)
+	}
+	for {
+		in, err := fl.Expect(ctx, t, TypeBand)
+		if err != nil {
+			return err
+		}
+		out, done, err := l.Next(in)
+		if err != nil {
+			return fl.Fail(ctx, t, fmt.Errorf("score: the center's comparison message: %w", err))
+		}
+		if done {
+			break
+		}
+		if err := t.Send(ctx, fl.Message{Type: TypeBand, Payload: out}); err != nil {
+			return err
+		}
+	}
+	for i, bit := range l.Result() {
+		bands[i/cuts] += int(bit)
+	}
+	return nil
+}
+
+// bankShares returns the bank's shares for records lo..hi: its own part
+// (fixed point) minus each cut and one unit.
+func bankShares(own []uint32, cuts []float64) []uint32 {
+	k := len(cuts)
+	y := make([]uint32, len(own)*k)
+	for j, c := range cuts {
+		cj := toFixed(c) + 1
+		for r, v := range own {
+			y[r*k+j] = v - cj
+		}
+	}
+	return y
+}
+
+func checkBandInputs(u []float64, whose string) error {
+	for i, v := range u {
+		if !(math.Abs(v) < MaxBandInput) {
+			return fmt.Errorf("%w: %s partial score of record %d is %v, outside the (-%d, %d) of band output", ErrOptions, whose, i, v, MaxBandInput, MaxBandInput)
+		}
+	}
+	return nil
+}
+
+// linearBandsCenter is LinearPassive with band output.
+func linearBandsCenter(ctx context.Context, t fl.Transport, u []float64, o Options) error {
+	c, err := otSetupCenter(ctx, t)
+	if err != nil {
+		return err
+	}
+	for b := range o.batches(len(u)) {
+		lo, hi := o.bounds(b, len(u))
+		x := make([]uint32, hi-lo)
+		for i := range x {
+			x[i] = toFixed(u[lo+i])
+		}
+		if err := helpCompare(ctx, t, c, x, len(o.Cuts)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// linearBandsBank is LinearActive with band output.
+func linearBandsBank(ctx context.Context, t fl.Transport, u []float64, o Options) (*Result, error) {
+	of, err := otSetupBank(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Bands: make([]int, len(u))}
+	for b := range o.batches(len(u)) {
+		lo, hi := o.bounds(b, len(u))
+		own := make([]uint32, hi-lo)
+		for i := range own {
+			own[i] = toFixed(u[lo+i])
+		}
+		if err := learnCompare(ctx, t, of, bankShares(own, o.Cuts), len(o.Cuts), res.Bands[lo:hi]); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// treesBandsCenter is TreesPassive with band output: per batch, correlated
+// OTs on its path indicators give it a share of each record's score, which
+// it compares.
+func treesBandsCenter(ctx context.Context, t fl.Transport, m *boost.PassiveModel, links []splitLink, bins [][]uint8, rows int, o Options) error {
+	c, err := otSetupCenter(ctx, t)
+	if err != nil {
+		return err
+	}
+	s := len(links)
+	for b := range o.batches(rows) {
+		lo, hi := o.bounds(b, rows)
+		n := hi - lo
+		x := make([]uint32, n)
+		if s > 0 {
+			e := pathIndicators(m, links, bins, lo, hi, s)
+			choices := ot.NewBits(n * s)
+			for k := range s {
+				for r := range n {
+					if e[k][r] == 1 {
+						choices.Set(r*s+k, 1)
+					}
+				}
+			}
+			cb, u, err := c.Extend(n*s, choices)
+			if err != nil {
+				return fl.Fail(ctx, t, err)
+			}
+			if err := t.Send(ctx, fl.Message{Type: TypeBand, Payload: u}); err != nil {
+				return err
+			}
+			tau, err := fl.Expect(ctx, t, TypeBand)
+			if err != nil {
+				return err
+			}
+			sh, err := cb.Correlate(0, n*s, 32, tau)
+			if err != nil {
+				return fl.Fail(ctx, t, fmt.Errorf("score: the bank's correlations: %w", err))
+			}
+			for i, v := range sh {
+				x[i/s] += uint32(v)
+			}
+		}
+		if err := helpCompare(ctx, t, c, x, len(o.Cuts)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// treesBandsBank is TreesActive with band output: its correlations are the
+// fixed-point coefficients of the center's path indicators, and its share
+// starts from its own constant.
+func treesBandsBank(ctx context.Context, t fl.Transport, pl *treePlan, bins [][]uint8, rows int, o Options) (*Result, error) {
+	of, err := otSetupBank(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	s := len(pl.links)
+	res := &Result{Bands: make([]int, rows)}
+	for b := range o.batches(rows) {
+		lo, hi := o.bounds(b, rows)
+		n := hi - lo
+		constant := make([]float64, n)
+		coef := make([][]float64, s)
+		for k := range coef {
+			coef[k] = make([]float64, n)
+		}
+		pl.coefficients(bins, lo, hi, constant, coef)
+		own := make([]uint32, n)
+		for r := range n {
+			bound := math.Abs(constant[r])
+			for k := range s {
+				bound += math.Abs(coef[k][r])
+			}
+			if !(bound < MaxBandInput) {
+				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: record %d's score may reach %.4g, outside the (-%d, %d) of band output", ErrOptions, lo+r, bound, MaxBandInput, MaxBandInput))
+			}
+			own[r] = toFixed(constant[r])
+		}
+		if s > 0 {
+			u, err := fl.Expect(ctx, t, TypeBand)
+			if err != nil {
+				return nil, err
+			}
+			ob, err := of.Extend(n*s, u)
+			if err != nil {
+				return nil, fl.Fail(ctx, t, fmt.Errorf("score: the center's OTs: %w", err))
+			}
+			sh, tau, err := ob.Correlate(0, n*s, 32, func(i int) uint64 { return uint64(toFixed(coef[i%s][i/s])) })
+			if err != nil {
+				return nil, fl.Fail(ctx, t, err)
+			}
+			if err := t.Send(ctx, fl.Message{Type: TypeBand, Payload: tau}); err != nil {
+				return nil, err
+			}
+			for i, v := range sh {
+				own[i/s] += uint32(v)
+			}
+		}
+		if err := learnCompare(ctx, t, of, bankShares(own, o.Cuts), len(o.Cuts), res.Bands[lo:hi]); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
