@@ -9,8 +9,8 @@ import (
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/he"
-	"github.com/veil-fl/veil/mpc/compare"
 	"github.com/veil-fl/veil/model"
+	"github.com/veil-fl/veil/mpc/compare"
 )
 
 // Message types of a scoring run.
