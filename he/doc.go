@@ -45,9 +45,8 @@
 // reveals: MulTransposed folds its result so that every slot holds a full row
 // of X^T v (no partial sums); Histograms zeroes every coefficient that is not
 // a bin sum while packing; Combine is never decrypted by the protocols (its
-// output feeds MulTransposed); BlindSigns multiplies by secret factors so that
-// only signs matter. Mask adds uniform randomness to values a protocol keeps
-// hidden.
+// output feeds MulTransposed). Mask adds uniform randomness to values a
+// protocol keeps hidden.
 //
 // Flooding hides the noise, not the components. A ciphertext a party computes
 // from the peer's ciphertexts and its own private plaintexts (a product with

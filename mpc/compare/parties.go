@@ -72,6 +72,12 @@ func Messages() (helper, learner int) {
 	return len(p.levels) + 2, len(p.levels) + 1
 }
 
+// weakChoices makes the helper's random OTs with choice bits all zero, so
+// that its derandomization d = c ^ r sends its choices in the clear: the
+// weak variant TestLearnerViewIndependentOfInputs attacks. Never set
+// outside that test.
+var weakChoices = false
+
 // alpha is the chooser's millionaires' input.
 func (h *Helper) alpha(r int) uint32 { return lowMask - h.x[r]&lowMask }
 
@@ -87,7 +93,11 @@ func (h *Helper) Start() ([]byte, error) {
 	if h.stage != 0 {
 		return nil, fmt.Errorf("%w: Start called twice", ErrState)
 	}
-	cb, u, err := h.c.Extend(h.p.total, nil)
+	var choices ot.Bits // nil: fresh random choice bits
+	if weakChoices {
+		choices = ot.NewBits(h.p.total)
+	}
+	cb, u, err := h.c.Extend(h.p.total, choices)
 	if err != nil {
 		return nil, err
 	}
