@@ -12,9 +12,9 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"errors"
 	"fmt"
+	"github.com/stretchr/testify/require"
 	"math"
 	"math/rand/v2"
 	"slices"

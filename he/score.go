@@ -58,4 +58,3 @@ func (p *Party) addPlainCt(w worker, ct *rlwe.Ciphertext, re, im []float64) erro
 	pt.Scale = ct.Scale
 	return w.eval.Add(ct, pt, ct)
 }
-
