@@ -19,7 +19,7 @@
 //     score = const + sum_k coef_k e_k, with no ciphertext product
 //     (TreesActive, TreesPassive; see trees.go).
 //
-// Then only the output is decrypted, to the bank, as Options.Output says:
+// Then the bank learns the output, and only it, as Options.Output says:
 //
 //   - Scores: the bank learns each record's logit (and derives the
 //     probability, the scorecard points, the band). For a linear model it can
@@ -27,25 +27,52 @@
 //     record; for trees it learns the sum, from which it may infer some of
 //     the center's decisions. The center helps decrypt exactly one vector per
 //     batch: one score per record.
-//   - Bands: the logit is never decrypted. The bank sends Enc(z); the center
-//     returns, per record, one value per cut point c, a * (z - c) with a fresh
-//     secret factor a log-uniform in [1, 2^12) and the cuts in a fresh secret
-//     order per record, two per slot (he.BlindSigns; an odd count gets a
-//     spare negative value), and helps decrypt those only. The
-//     bank counts the positive ones: the band. What it learns beyond the band
-//     is the blinded magnitudes, which place |z - c| only within a factor of
-//     2^12 and cannot be tied to a particular cut. Approve/decline is one cut.
+//   - Bands: the logit never exists, in the clear or under encryption, and no
+//     key is generated. Each party turns its part of every record's logit
+//     into a 32-bit fixed-point share (BandFracBits = 20 fractional bits):
+//     for a linear model its partial score; for trees, shares made by one
+//     correlated OT per record and center split (the center's path
+//     indicator e_k chooses, the bank's coefficient coef_k is the
+//     correlation, so the shares add up to const + sum_k coef_k e_k). The
+//     bank subtracts each cut, and a secure comparison (mpc/compare: the
+//     millionaires' protocol of CrypTFlow2 on IKNP OT extension, mpc/ot)
+//     tells the bank, per record and cut, whether the logit is above the
+//     cut, and tells the center nothing. Those bits fall as the cut rises,
+//     so they are the band, and the bank receives nothing else: every
+//     other bit it sees is a one-time pad of the center's random choices
+//     (TestLearnerViewIndependentOfInputs in mpc/compare; the retired
+//     output, which returned blinded differences a*(z - c), leaked |z - c|
+//     to a few percent over 200 rescorings: he's
+//     TestRepeatedScoringRecoversMagnitudes). A record within BandEpsilon
+//     of a cut (1.5 x 2^-20 for a linear model, (splits + 2) x 2^-21 for
+//     trees) may fall on either side. Approve/decline is one cut. What it
+//     costs: for 5 grades about 1,960 bytes a record for the comparisons,
+//     plus 20 bytes per record and center split for trees (bench/:
+//     score_lr_bands, score_gbdt_50x3_bands).
 //
-// The center learns nothing about the records' scores or bands: everything it
-// receives is encrypted under the joint key, and it only ever contributes
-// flooded decryption shares of vectors whose shape it checks (one score per
-// record of the batch). For trees it also learns, from the bank's setup
+// The center learns nothing about the records' scores or bands: with Scores
+// everything it receives is encrypted under the joint key, and it only ever
+// contributes flooded decryption shares of vectors whose shape it checks
+// (one score per record of the batch); with Bands it receives the bank's OT
+// messages, of which it can open only those it chose, each masked by the
+// bank's fresh random bits. For trees it also learns, from the bank's setup
 // message, how its own splits nest in each tree, which it already sees in
 // training. Both parties learn the number of records; the cut points are
 // agreed in the clear (the center refuses a run whose output or cuts differ
 // from its own Options: it decides what it agrees to reveal).
 //
+// A Service (service.go) serves many banks: each is admitted by the name in
+// its verified client certificate and held to its quotas (sessions at once
+// and per day, ids per session, scorings of an enterprise per model and
+// day). Before any scoring, the private set intersection tells the bank
+// which of the ids it submitted the center holds: membership of those ids is
+// what a session reveals besides the output, which is why the number of ids
+// a bank may submit, and how often it may rescore, are bounded.
+//
 // The model is semi-honest, as everywhere in Veil: a bank that lies about its
 // encrypted scores can make the center help decrypt other functions of its
-// encrypted part, one vector (or one blinded set) per batch.
+// encrypted part, one vector per batch (Scores); with Bands a cheating bank
+// can choose its own shares, and so learn the comparison of the center's
+// part with a threshold of its choice per record and cut (as many as the
+// options' cuts), never a magnitude.
 package score

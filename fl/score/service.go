@@ -17,11 +17,13 @@ import (
 )
 
 // A scoring session, the unit a Service serves: handshake (roles, linear14),
-// Bind, the bank's request (which model), private set intersection of the
-// bank's enterprise ids with the center's, threshold keys, then one scoring
-// run over the intersection in its common order.
+// Bind, admission (the bank's certificate on the list, its quotas), the
+// bank's request (which model, which output), private set intersection of
+// the bank's enterprise ids with the center's, threshold keys (Scores output
+// only), then one scoring run over the intersection in its common order.
 
-// TypeRequest (bank to center, JSON) names the model a session scores.
+// TypeRequest (bank to center, JSON) names the model and output a session
+// scores.
 const TypeRequest = "score.request"
 
 // Model names for a session's request.
@@ -31,7 +33,8 @@ const (
 )
 
 type request struct {
-	Model string `json:"model"`
+	Model  string `json:"model"`
+	Output Output `json:"output"`
 }
 
 // ErrBusy is returned to a bank when the service already runs MaxSessions.
@@ -126,10 +129,11 @@ type Service struct {
 	// Logger gets one line per session (default slog.Default()).
 	Logger *slog.Logger
 
-	slots chan struct{}
-	lrX   []float64
-	mu    sync.Mutex
-	banks map[string]*bankState
+	slots  chan struct{}
+	output Output // Options.Output, normalized
+	lrX    []float64
+	mu     sync.Mutex
+	banks  map[string]*bankState
 }
 
 // Prepare checks the service's configuration and extracts the LR columns;
@@ -144,9 +148,11 @@ func (s *Service) Prepare() error {
 	if s.LR == nil && s.Trees == nil {
 		return fmt.Errorf("%w: the service has no model", ErrOptions)
 	}
-	if _, err := s.Options.normalize(); err != nil {
+	o, err := s.Options.normalize()
+	if err != nil {
 		return err
 	}
+	s.output = o.Output
 	if s.LR != nil {
 		if err := s.LR.Validate(); err != nil {
 			return err
@@ -330,6 +336,9 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 	default:
 		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the service does not serve model %q", ErrMismatch, req.Model))
 	}
+	if req.Output != s.output {
+		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the bank asks for %v, the center allows %v", ErrMismatch, req.Output, s.output))
+	}
 	al, err := align.AlignWith(ctx, t, s.Table.IDs, align.Options{MaxPeerIDs: bank.quota.IDs})
 	if err != nil {
 		return 0, req.Model, err
@@ -338,9 +347,11 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 		return 0, req.Model, fl.Fail(ctx, t, err)
 	}
 	fl.SetMessageLimit(t, maxBatchMessage)
-	party, err := Keys(ctx, t, sess.Seed[:])
-	if err != nil {
-		return 0, req.Model, err
+	var party *he.Party // band output uses no key
+	if s.output == Scores {
+		if party, err = Keys(ctx, t, sess.Seed[:]); err != nil {
+			return 0, req.Model, err
+		}
 	}
 	n := len(al.Rows)
 	if req.Model == ModelLR {
@@ -382,7 +393,7 @@ func RequestLR(ctx context.Context, t fl.Transport, ids []string, x []float64, h
 	if d == 0 || len(x) != len(ids)*d {
 		return nil, fmt.Errorf("%w: %d values for %d enterprises x %d features", model.ErrShape, len(x), len(ids), d)
 	}
-	return runRequest(ctx, t, ModelLR, ids, func(t fl.Transport, party *he.Party, rows []int) (*Result, error) {
+	return runRequest(ctx, t, ModelLR, opt, ids, func(t fl.Transport, party *he.Party, rows []int) (*Result, error) {
 		sel := make([]float64, len(rows)*d)
 		for i, r := range rows {
 			copy(sel[i*d:(i+1)*d], x[r*d:(r+1)*d])
@@ -401,7 +412,7 @@ func RequestTrees(ctx context.Context, t fl.Transport, ids []string, x []float64
 	if d < 1 || len(x) != len(ids)*d {
 		return nil, fmt.Errorf("%w: %d values for %d enterprises x %d features", model.ErrShape, len(x), len(ids), d)
 	}
-	return runRequest(ctx, t, ModelTrees, ids, func(t fl.Transport, party *he.Party, rows []int) (*Result, error) {
+	return runRequest(ctx, t, ModelTrees, opt, ids, func(t fl.Transport, party *he.Party, rows []int) (*Result, error) {
 		sel := make([]float64, len(rows)*d)
 		for i, r := range rows {
 			copy(sel[i*d:(i+1)*d], x[r*d:(r+1)*d])
@@ -410,24 +421,30 @@ func RequestTrees(ctx context.Context, t fl.Transport, ids []string, x []float64
 	})
 }
 
-// runRequest runs a session up to the keys, then score over the bound
-// transport.
-func runRequest(ctx context.Context, t fl.Transport, modelName string, ids []string, score func(fl.Transport, *he.Party, []int) (*Result, error)) (*Scored, error) {
+// runRequest runs a session up to the keys (Scores output only), then
+// score over the bound transport.
+func runRequest(ctx context.Context, t fl.Transport, modelName string, opt Options, ids []string, score func(fl.Transport, *he.Party, []int) (*Result, error)) (*Scored, error) {
+	o, err := opt.normalize()
+	if err != nil {
+		return nil, err
+	}
 	sess, err := fl.Handshake(ctx, t, fl.Hello{Role: fl.RoleActive, Params: he.Linear14.ID})
 	if err != nil {
 		return nil, err
 	}
 	bt := fl.Bind(t, sess)
-	if err := fl.SendJSON(ctx, bt, TypeRequest, request{Model: modelName}); err != nil {
+	if err := fl.SendJSON(ctx, bt, TypeRequest, request{Model: modelName, Output: o.Output}); err != nil {
 		return nil, err
 	}
 	al, err := align.Align(ctx, bt, ids)
 	if err != nil {
 		return nil, err
 	}
-	party, err := Keys(ctx, bt, sess.Seed[:])
-	if err != nil {
-		return nil, err
+	var party *he.Party
+	if o.Output == Scores {
+		if party, err = Keys(ctx, bt, sess.Seed[:]); err != nil {
+			return nil, err
+		}
 	}
 	res, err := score(bt, party, al.Rows)
 	if err != nil {
