@@ -180,8 +180,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "scored %d of the bank's %d enterprises (known to both parties) in %.1f s: %.0f records/s including alignment and keys; %.1f MiB exchanged\n",
-		len(res.IDs), bank.Rows(), sec, float64(len(res.IDs))/sec, float64(st.SentBytes+st.RecvBytes)/(1<<20))
+	setupWhat := "alignment and the OT setup"
+	if f.scores {
+		setupWhat = "alignment and keys"
+	}
+	fmt.Fprintf(stdout, "scored %d of the bank's %d enterprises (known to both parties) in %.1f s: %.0f records/s including %s; %.1f MiB exchanged\n",
+		len(res.IDs), bank.Rows(), sec, float64(len(res.IDs))/sec, setupWhat, float64(st.SentBytes+st.RecvBytes)/(1<<20))
 	for g, c := range counts {
 		fmt.Fprintf(stdout, "  grade %c: %d\n", 'A'+g, c)
 	}
