@@ -96,7 +96,9 @@ func TestBandsRealData(t *testing.T) {
 				res, err = TreesActive(ctx, tr, nil, am, bank.X, db, o)
 				return err
 			},
-			func(ctx context.Context, tr fl.Transport) error { return TreesPassive(ctx, tr, nil, pm, center.X, dc, o) })
+			func(ctx context.Context, tr fl.Transport) error {
+				return TreesPassive(ctx, tr, nil, pm, center.X, dc, o)
+			})
 		require.NoError(t, be)
 		require.NoError(t, ce)
 		t.Logf("trees (%d center splits), cuts %.4f: %.0f bytes a record", len(pm.Splits), o.Cuts, float64(st.SentBytes+st.RecvBytes)/float64(n))
