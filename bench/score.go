@@ -130,21 +130,9 @@ func benchScoreGBDT(runs int) ([]figure, error) {
 		}
 		figs = append(figs, figure{Name: name, Value: rate, Unit: "records/s",
 			Note: fmt.Sprintf("scoring of 50 trees of depth 3 (%d of %d splits on the center's side, trained on %d rows x (%d + %d) features) end to end, %d records, both parties in one process over the in-memory transport; %s; %s",
-				len(pm.Splits), len(pm.Splits)+activeSplits(am), train, db, dc, n, what, cores())})
+				len(pm.Splits), len(pm.Splits)+am.CountSplits(model.Active), train, db, dc, n, what, cores())})
 	}
 	return figs, nil
-}
-
-func activeSplits(m *boost.ActiveModel) int {
-	k := 0
-	for _, tr := range m.Trees {
-		for _, nd := range tr.Nodes {
-			if nd.Party == "active" {
-				k++
-			}
-		}
-	}
-	return k
 }
 
 func names(d int) []string {

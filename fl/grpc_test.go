@@ -687,3 +687,52 @@ func TestAcceptContext(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.True(t, strings.Contains(err.Error(), lis.Addr().String()))
 }
+
+// TestGRPCStreamsPerConnection: one client connection that opens more
+// sessions than MaxStreamsPerConn gets no more handlers running at once;
+// the extra stream waits until one ends.
+func TestGRPCStreamsPerConnection(t *testing.T) {
+	pki := newPKI(t, "bank", "center")
+	var mu sync.Mutex
+	running, peak := 0, 0
+	release := make(chan struct{})
+	o := opts(pki.ServerTLS("center", "bank"))
+	o.MaxStreamsPerConn = 2
+	srv, addr, err := Listen("127.0.0.1:0", func(ctx context.Context, tr Transport) error {
+		mu.Lock()
+		running++
+		peak = max(peak, running)
+		mu.Unlock()
+		defer func() { mu.Lock(); running--; mu.Unlock() }()
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	}, o)
+	require.NoError(t, err)
+	defer srv.Close()
+
+	conn, err := grpc.NewClient(addr.String(), grpc.WithTransportCredentials(credentials.NewTLS(pki.ClientTLS("bank", "center"))))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	opened := make(chan error, 3)
+	for range 3 { // the third waits for a free stream: open them aside
+		go func() {
+			_, err := veilpb.NewPartyClient(conn).Session(ctx)
+			opened <- err
+		}()
+	}
+	handlers := func() int { mu.Lock(); defer mu.Unlock(); return running }
+	require.Eventually(t, func() bool { return handlers() == 2 }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // room for a third handler, were it admitted
+	require.Equal(t, 2, handlers(), "a third stream on the connection runs")
+	release <- struct{}{}
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return running == 2 && peak == 2 }, 10*time.Second, 10*time.Millisecond)
+	close(release)
+	for range 3 {
+		require.NoError(t, <-opened)
+	}
+}

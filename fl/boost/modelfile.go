@@ -59,6 +59,20 @@ func (m *ActiveModel) Importance() []Importance {
 	return imp
 }
 
+// CountSplits returns the number of the ensemble's splits that party
+// ("active" or "passive") holds.
+func (m *ActiveModel) CountSplits(party string) int {
+	n := 0
+	for _, tr := range m.Trees {
+		for _, nd := range tr.Nodes {
+			if nd.Party == party {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // Importance returns the center's features' split counts.
 func (m *PassiveModel) Importance() []Importance {
 	imp := make([]Importance, m.Binning.Dim())

@@ -214,19 +214,6 @@ func pathIndicators(m *boost.PassiveModel, links []splitLink, bins [][]uint8, lo
 	return e
 }
 
-// centerSplits counts the center's splits of an ensemble.
-func centerSplits(m *boost.ActiveModel) int {
-	n := 0
-	for _, tr := range m.Trees {
-		for _, nd := range tr.Nodes {
-			if nd.Party == "passive" {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 // checkLinks checks the bank's placement of the center's splits against the
 // center's own model: same splits, parents above in the same tree.
 func checkLinks(links []splitLink, splits []boost.PassiveSplit) error {
@@ -250,7 +237,7 @@ func checkLinks(links []splitLink, splits []boost.PassiveSplit) error {
 // encrypted path indicators and learns, per record, the logit (Scores) or
 // only the band (Bands); never the center's split decisions.
 func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.ActiveModel, x []float64, d int, opt Options) (*Result, error) {
-	o, err := opt.normalizeFor(DefaultTreesBatchRows, centerSplits(m))
+	o, err := opt.normalizeFor(DefaultTreesBatchRows, m.CountSplits(model.Passive))
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
