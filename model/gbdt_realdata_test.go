@@ -58,7 +58,8 @@ func TestGBDTMatchesXGBoost(t *testing.T) {
 				trees, depth int
 				want         float64
 			}{{30, 3, ref.auc30x3}, {50, 5, ref.auc50x5}} {
-				auc, took, _ := gbdtRun(t, v, train, test, GBDTOptions{Trees: c.trees, MaxDepth: c.depth, Bins: 32, LearningRate: 0.3, Lambda: 1})
+				// MinNodeRows 1: XGBoost has no minimum node size.
+				auc, took, _ := gbdtRun(t, v, train, test, GBDTOptions{Trees: c.trees, MaxDepth: c.depth, Bins: 32, LearningRate: 0.3, Lambda: 1, MinNodeRows: 1})
 				t.Logf("%s %dx%d: test AUC %.4f (XGBoost %.4f), fit %v", name, c.trees, c.depth, auc, c.want, took)
 				if math.Abs(auc-c.want) > 0.005 {
 					t.Errorf("%dx%d: test AUC %.4f, XGBoost %.4f", c.trees, c.depth, auc, c.want)
