@@ -232,7 +232,13 @@ func (t *grpcTransport) sendFrames(m Message) error {
 
 func (t *grpcTransport) sendFrame(f *veilpb.Frame) error {
 	if err := t.stream.Send(f); err != nil {
-		// The stream is gone; the reader usually knows better why.
+		// The stream is gone; the reader usually knows better why. io.EOF
+		// means the peer's status is waiting for the reader, which needs no
+		// network to read it, only a turn on a loaded machine.
+		wait := 100 * time.Millisecond
+		if err == io.EOF {
+			wait = 2 * time.Second
+		}
 		select {
 		case <-t.broken:
 			return t.brokenErr
@@ -240,7 +246,7 @@ func (t *grpcTransport) sendFrame(f *veilpb.Frame) error {
 			if !errors.Is(t.readErr, ErrClosed) {
 				return t.readErr
 			}
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(wait):
 		}
 		return t.connLost(err)
 	}
