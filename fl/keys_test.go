@@ -134,3 +134,23 @@ func TestPlanRefusesUndeclared(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanFloodingBudget: a plan admits no more coefficients than its
+// parameter set's flooding is sized for, whatever the steps declare.
+func TestPlanFloodingBudget(t *testing.T) {
+	s := he.Hist13
+	s.LogMaxDecrypted = 14 // two ciphertexts of 2^13 coefficients
+	p := he.MustParams(s)
+	a, _, err := he.LocalPair(p, he.KeySpec{}, []byte("plan-budget-test-seed-0123456789"))
+	require.NoError(t, err)
+	v, err := a.EncryptCoeffs([]float64{1, 2, 3}, 8)
+	require.NoError(t, err)
+	a.DropToDecryptLevel(v)
+	plan := NewPlan(Disclosure{Step: "s", Layout: he.Coeff, Len: AnyLen, Level: AnyLevel, Vectors: 10})
+	require.NoError(t, plan.Admit(p, "s", v))
+	require.NoError(t, plan.Admit(p, "s", v))
+	err = plan.Admit(p, "s", v)
+	require.ErrorIs(t, err, ErrUndeclared)
+	require.ErrorIs(t, err, he.ErrLimit)
+	require.ErrorContains(t, err, "24576 coefficients, over the 16384")
+}

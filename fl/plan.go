@@ -45,10 +45,11 @@ type Disclosure struct {
 // A Plan is a protocol run's declared disclosures, with the count of
 // vectors each step has revealed so far. It is safe for concurrent use.
 type Plan struct {
-	mu    sync.Mutex
-	order []string
-	steps map[string]Disclosure
-	used  map[string]int
+	mu     sync.Mutex
+	order  []string
+	steps  map[string]Disclosure
+	used   map[string]int
+	coeffs int // coefficients admitted for decryption, for the flooding's budget
 }
 
 // NewPlan returns the plan of the given disclosures (steps distinct).
@@ -84,9 +85,23 @@ func (p *Plan) Used(step string) int {
 // Admit checks a vector about to be decrypted or opened for the step
 // against its declaration and counts it; any mismatch, or one vector too
 // many, is an ErrUndeclared naming the step.
+//
+// It also keeps the run within the coefficients its parameter set's
+// flooding is sized for (he.ParamSet.MaxDecrypted): past them the
+// statistical distance of the whole run would exceed 2^-40, and the vector
+// is refused with he.ErrLimit.
 func (p *Plan) Admit(params he.Params, step string, v *he.Vector) error {
 	return p.admit(step, func(d Disclosure) error {
-		return CheckVector(params, v, step, VectorWant{Layout: d.Layout, Len: d.Len, Level: d.Level})
+		if err := CheckVector(params, v, step, VectorWant{Layout: d.Layout, Len: d.Len, Level: d.Level}); err != nil {
+			return err
+		}
+		if budget := params.Set().MaxDecrypted(); budget > 0 {
+			if n := p.coeffs + len(v.Cts)*params.N(); n > budget {
+				return fmt.Errorf("step %s: %w: the run would decrypt %d coefficients, over the %d the flooding of %s is sized for", step, he.ErrLimit, n, budget, params.ID())
+			}
+			p.coeffs += len(v.Cts) * params.N()
+		}
+		return nil
 	})
 }
 

@@ -12,7 +12,7 @@ import (
 
 // HistogramChunk is the number of samples per ciphertext the histogram kernel
 // takes for K bins, entries = groups*features histograms and rows input
-// values: S = N/K' (K' the power of two at or above K) or S/2. The samples
+// values: S = N/K' (K' the power of two at or above K, at least 8) or S/2. The samples
 // of a chunk sit in its first coefficients, and the K bin sums of one
 // (group, feature) entry land at coefficients 0, S, 2S, ...; with chunks of
 // S/2 a second entry's land at S/2, S+S/2, ... of the same product, which
@@ -29,10 +29,20 @@ func HistogramChunk(p Params, bins, entries, rows int) int {
 	return S
 }
 
+// HistogramCiphertexts is the number of ciphertexts in each output vector
+// of Histograms for K bins and entries = groups*features histograms (S
+// entries per ciphertext): what a decryption of one of them costs in
+// coefficients, N each.
+func HistogramCiphertexts(p Params, bins, entries int) int {
+	S := histStride(p, bins)
+	return (entries + S - 1) / S
+}
+
 // histStride is S = N/K', the coefficient distance between the bins of one
-// histogram.
+// histogram, K' the power of two at or above the bins and at least
+// minHistBins (which bounds the packing's noise, see histNoiseSigma).
 func histStride(p Params, bins int) int {
-	k := 1
+	k := minHistBins
 	for k < bins {
 		k <<= 1
 	}
@@ -209,6 +219,13 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 	}
 	if len(groups) < 2 || groups[len(groups)-1] != v.Len {
 		return nil, fmt.Errorf("%w: group boundaries %v must end at %d", ErrShape, groups, v.Len)
+	}
+	if max := p.params.set.MaxRows; max > 0 {
+		for i := 1; i < len(groups); i++ {
+			if rows := groups[i] - groups[i-1]; rows > max {
+				return nil, fmt.Errorf("%w: histogram group %d sums %d rows, over the %d its noise bound holds for (%s MaxRows)", ErrLimit, i-1, rows, max, p.params.ID())
+			}
+		}
 	}
 	G := len(groups) - 1
 	level := vs[0].Level()

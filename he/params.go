@@ -12,6 +12,10 @@ import (
 // ErrUnknownParamSet is returned when a parameter-set id is not one of the named sets.
 var ErrUnknownParamSet = errors.New("he: unknown parameter set")
 
+// ErrLimit reports an input past the limits a parameter set's noise bound,
+// and so its flooding, is derived for (ParamSet.MaxRows, MaxDecrypted).
+var ErrLimit = errors.New("he: over the parameter set's limits")
+
 // ParamSet is a named, documented CKKS parameter set. Both parties must use the
 // same set; the handshake compares ID.
 //
@@ -19,7 +23,8 @@ var ErrUnknownParamSet = errors.New("he: unknown parameter set")
 // Encryption Standard for a ternary secret (see MaxLogQP), and is sized for the
 // flooding of DESIGN.md section 3: ciphertexts are decrypted at DecryptLevel,
 // where the modulus holds Scale * max|value| plus flooding noise of
-// 2^LogFlood, LogFlood = LogNoiseBound + 40.
+// 2^LogFlood, LogFlood = LogNoiseBound + 40 + LogMaxDecrypted/2 (see
+// LogFlood).
 type ParamSet struct {
 	// ID names the set on the wire and in model files.
 	ID string
@@ -39,14 +44,37 @@ type ParamSet struct {
 	LogNoiseBound float64
 	// MaxRows is the largest number of rows a kernel may sum for LogNoiseBound to hold.
 	MaxRows int
+	// LogMaxDecrypted is log2 of the most coefficients one protocol run may
+	// decrypt under this set's flooding with 2^-40 statistical distance in
+	// all (Kullback-Leibler composition, see LogFlood); 0 sizes the flooding
+	// per coefficient, so that a run decrypting M coefficients composes to
+	// sqrt(M) * 2^-40 (Linear14: see its doc).
+	LogMaxDecrypted int
 	// Doc says what the set is for.
 	Doc string
 }
 
-// LogFlood is log2 of the standard deviation of the flooding noise a helping
-// party adds to its decryption share: 40 bits above the noise bound, so the
-// result's noise is statistically hidden (distance at most 2^-40).
-func (s ParamSet) LogFlood() float64 { return s.LogNoiseBound + StatisticalSecurity }
+// LogFlood is log2 of the standard deviation sigma of the flooding noise a
+// helping party adds to each coefficient of its decryption share. For a
+// ciphertext noise x (|x| <= B = 2^LogNoiseBound) the Kullback-Leibler
+// divergence of x + e_flood from e_flood is at most x^2 / (2 sigma^2) per
+// coefficient; over the M = 2^LogMaxDecrypted coefficients of a run it adds
+// up to at most M B^2 / (2 sigma^2), and Pinsker's inequality turns that into
+// a statistical distance of at most sqrt(M) B / (2 sigma). With sigma =
+// sqrt(M) B 2^40 that is 2^-41, and the noise bound itself fails with
+// probability at most 2^-41 (see he/doc.go): 2^-40 for the whole run.
+func (s ParamSet) LogFlood() float64 {
+	return s.LogNoiseBound + StatisticalSecurity + float64(s.LogMaxDecrypted)/2
+}
+
+// MaxDecrypted is the number of coefficients a run may decrypt under the
+// set's flooding (0 for a set whose flooding is sized per coefficient).
+func (s ParamSet) MaxDecrypted() int {
+	if s.LogMaxDecrypted == 0 {
+		return 0
+	}
+	return 1 << s.LogMaxDecrypted
+}
 
 // StatisticalSecurity is the flooding margin in bits (smudging lemma).
 const StatisticalSecurity = 40
@@ -54,21 +82,29 @@ const StatisticalSecurity = 40
 // Hist13 is the shallow set for histograms and other sums of encrypted
 // vectors against plaintext 0/1 polynomials (coefficient encoding). N = 2^13,
 // Q = 60+60 bits, P = 60 bits: logQP = 180 <= 218. No rescaling is ever needed:
-// multiplication by an integer polynomial keeps the scale 2^80. Decryption at
-// level 1 keeps 2^119 / 2^80 = 2^39 of headroom for values. The noise of a
-// packed histogram stays below 2^21 for up to 2^20 samples (measured: 2^17.2
-// for 100,000), so the flooding of 2^61 costs 2^-19 absolute precision per
-// coefficient (no decoding growth: coefficients are read directly).
+// multiplication by an integer polynomial keeps the scale 2^98. Decryption at
+// level 1 keeps 2^119 / 2^98 = 2^21 of headroom for values: sums up to 2^19
+// leave room for the flooding's tail.
+//
+// Its noise bound is analytic (HistNoiseBound, derived in he/doc.go): at
+// most 2^24.4 on any coefficient of a histogram of up to MaxRows rows per
+// group, except with probability 2^-41 over a run's 2^30 coefficients
+// (measured: 2^17.8 at 2^20 rows in the worst chunk). The flooding of
+// 2^79.5 (40 bits over the bound plus 15 for the composition over 2^30
+// coefficients) costs 2^(79.5-98) = 2^-18.5 absolute precision per
+// coefficient (no decoding growth: coefficients are read directly); values
+// scaled to fill 2^19 keep 2^-37.5 of relative precision.
 var Hist13 = ParamSet{
-	ID:            "hist13",
-	LogN:          13,
-	LogQ:          []int{60, 60},
-	LogP:          []int{60},
-	LogScale:      80,
-	DecryptLevel:  1,
-	LogNoiseBound: 21,
-	MaxRows:       1 << 20,
-	Doc:           "histograms and WOE counts: coefficient-encoded sums, no rescaling",
+	ID:              "hist13",
+	LogN:            13,
+	LogQ:            []int{60, 60},
+	LogP:            []int{60},
+	LogScale:        98,
+	DecryptLevel:    1,
+	LogNoiseBound:   24.5,
+	MaxRows:         1 << 20,
+	LogMaxDecrypted: 30,
+	Doc:             "histograms and WOE counts: coefficient-encoded sums, no rescaling",
 }
 
 // Linear14 is the set for vertical LR and encrypted scoring. N = 2^14 (8192
@@ -80,7 +116,11 @@ var Hist13 = ParamSet{
 // X^T d stays below 2^26 for up to 2^20 rows and 1000 columns (measured: 2^20.3
 // for 100,000 rows), so the flooding of 2^66 costs about
 // 2^(66 + 7 - 92) = 2^-19 absolute precision per slot (the 2^7 is sqrt(N), the
-// slot decoding's growth).
+// slot decoding's growth). This bound is measured, not derived, and the
+// flooding is sized per coefficient (LogMaxDecrypted 0): a scoring session
+// of 30,000 rows decrypts 2^16 coefficients and composes to 2^-32, a
+// RevealGradients training more. The default protocols decrypt nothing
+// under Linear14 but encrypted scores (Scores output).
 var Linear14 = ParamSet{
 	ID:            "linear14",
 	LogN:          14,

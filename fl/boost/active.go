@@ -332,8 +332,8 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 	}
 	// Scale g and h by a power of two that fills the decryption headroom:
 	// the flooding noise is fixed in absolute terms, so the larger the
-	// values, the smaller the relative error (2^-19 absolute becomes about
-	// 2^-38 of a sum of 100,000 rows).
+	// values, the smaller the relative error (about 2^-37.5 of the largest
+	// sum).
 	var sumG, sumH float64
 	for _, i := range packed {
 		if i >= 0 {
@@ -430,8 +430,8 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 }
 
 // histHeadroom is log2 of the largest histogram sum the scaled values may
-// reach: he.Hist13 decrypts values up to 2^39.
-const histHeadroom = 37
+// reach: he.Hist13 decrypts values up to 2^21, less the flooding's tail.
+const histHeadroom = 19
 
 // noiseSigmas is how many standard deviations of the decryption noise a
 // difference must exceed to count as data.

@@ -209,6 +209,33 @@ func unframe(b []byte, want int) ([][]byte, error) {
 // params are the HE parameters of the histograms.
 func params() he.Params { return he.MustParams(he.Hist13) }
 
+// checkLimits refuses a training past the limits the histograms' noise
+// bound and flooding are derived for (he.Hist13): more rows than MaxRows,
+// or options under which the center could release more coefficients than
+// its flooding budget (two histograms per level, over at most one node at
+// the root and 2^(depth-1), each the smaller child of a split that leaves
+// MinNodeRows rows on both sides, at deeper levels).
+func checkLimits(o model.GBDTOptions, rows, centerCols, K int) error {
+	p := params()
+	set := p.Set()
+	if rows > set.MaxRows {
+		return fmt.Errorf("%w: %d rows, over the %d the histograms' noise bound holds for (he.%s MaxRows)", he.ErrLimit, rows, set.MaxRows, set.ID)
+	}
+	coeffs := 0
+	for d := range o.MaxDepth {
+		nodes := 1
+		if d > 0 {
+			nodes = min(1<<(d-1), max(rows/(2*o.MinNodeRows), 1))
+		}
+		coeffs += 2 * he.HistogramCiphertexts(p, K, nodes*centerCols) * p.N()
+	}
+	if budget := set.MaxDecrypted(); budget > 0 && o.Trees*coeffs > budget {
+		return fmt.Errorf("%w: %d trees of depth %d over %d center features could decrypt %d coefficients of histograms, over the %d the flooding of he.%s is sized for: fewer trees, a smaller depth or a larger MinNodeRows",
+			he.ErrLimit, o.Trees, o.MaxDepth, centerCols, o.Trees*coeffs, budget, set.ID)
+	}
+	return nil
+}
+
 // StepHistograms is the disclosure step of the center's histograms.
 const StepHistograms = "boost.histograms"
 

@@ -47,11 +47,13 @@
 // least that many rows; the center enforces it on every level it is asked
 // to compute, and refuses a training whose minimum is below its own
 // (PassiveOptions.MinNodeRows). The argument for 96: a cumulative sum
-// identifies a subset of the node's n rows through two numbers known to
-// about 2^-19 (the decryption's precision) within ranges of about n, so
-// roughly 2^n / (2^19 n)^2 subsets share any released pair of sums; at
-// n = 96 that is more than 2^44, and no method, exhaustive, meet-in-the-
-// middle or lattice reduction, can tell the true subset among them. What
+// identifies a subset of the node's n rows through two numbers (the sums
+// of g and h) known to about 2^-37.5 of their range (the decryption's
+// relative precision once the bank scales them to fill it), so roughly
+// 2^n / 2^75 subsets share any released pair of sums; at n = 96 that is
+// more than 2^21: the subset-sum instance has density n / 75 > 1, where the
+// solution is not unique and no method, exhaustive, meet-in-the-middle or
+// lattice reduction, can tell the true subset among the others. What
 // remains is statistical: a bin that holds few of a large node's rows has a
 // sum close to few of the rows' g, which a bank can test row by row; the
 // per-bin counts of the first tree are exact. Differential-privacy noise on

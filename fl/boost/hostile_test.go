@@ -1,11 +1,13 @@
 package boost
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,7 +43,7 @@ func sameBits(a, b []float64) bool {
 }
 
 func isClear(err error) bool {
-	for _, target := range []error{fl.ErrMalformed, he.ErrMalformed, he.ErrLayout, fl.ErrUnexpectedVector, fl.ErrPeerAborted, ErrProtocol, model.ErrOptions} {
+	for _, target := range []error{fl.ErrMalformed, he.ErrMalformed, he.ErrLayout, fl.ErrUnexpectedVector, fl.ErrPeerAborted, fl.ErrUndeclared, he.ErrLimit, ErrProtocol, model.ErrOptions} {
 		if errors.Is(err, target) {
 			return true
 		}
@@ -111,4 +113,56 @@ func TestHostilePeer(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestUndeclaredHistogramsRefused: the center computes and releases only
+// the histograms the plan declares. A bank that asks for one level more
+// than the agreed depth (a splits message that does not end the tree at
+// the last level) is refused with fl.ErrUndeclared, and learns of it by an
+// abort; nodes (or their siblings) below the minimum node size are refused
+// by the center's guard before any histogram is computed.
+func TestUndeclaredHistogramsRefused(t *testing.T) {
+	const n, db, dc = 1000, 2, 2
+	xb, xc, y := synthetic(n, db, dc, 5)
+	opt := Options{GBDTOptions: model.GBDTOptions{Trees: 1, MaxDepth: 2}}
+	seed := []byte("boost-test-joint-seed-0123456789b")
+	var hit atomic.Bool
+	tamper := func(m fl.Message) fl.Message {
+		if m.Type == TypeSplits && bytes.Contains(m.Payload, []byte(`"last":true`)) && !bytes.Contains(m.Payload, []byte(`"splits":[]`)) && hit.CompareAndSwap(false, true) {
+			m.Payload = bytes.Replace(m.Payload, []byte(`"last":true`), []byte(`"last":false`), 1)
+		}
+		return m
+	}
+	ta, tc := fl.NewPipe(fl.PipeTamper(tamper))
+	defer ta.Close()
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var center error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, center = TrainPassive(ctx, tc, seed, xc, dc)
+	}()
+	_, bank := TrainActive(ctx, ta, seed, xb, db, y, opt, nil)
+	wg.Wait()
+	require.True(t, hit.Load(), "the last level was reached with splits; bank: %v, center: %v", bank, center)
+	require.ErrorIs(t, center, fl.ErrUndeclared)
+	require.ErrorContains(t, center, "below depth 2")
+	require.ErrorIs(t, bank, fl.ErrPeerAborted)
+
+	rows := func(k int) []int32 { return make([]int32, k) }
+	for _, c := range []struct {
+		name string
+		lvl  level
+	}{
+		{"a small node", level{Rows: [][]int32{rows(200), rows(19)}, Compute: []int{1}}},
+		{"a node whose sibling is small", level{Rows: [][]int32{rows(200), rows(19)}, Compute: []int{0}}},
+		{"a small root", level{Rows: [][]int32{rows(19)}, Compute: []int{0}}},
+		{"a node without a sibling", level{Rows: [][]int32{rows(50), rows(50), rows(50)}, Compute: []int{2}}},
+	} {
+		require.ErrorIs(t, checkNodeSizes(c.lvl, 20), ErrProtocol, c.name)
+	}
+	require.NoError(t, checkNodeSizes(level{Rows: [][]int32{rows(200), rows(20)}, Compute: []int{1}}, 20))
 }

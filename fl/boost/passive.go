@@ -64,6 +64,9 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 		return nil, fl.Fail(ctx, t, err)
 	}
 	nb, K := binning.Sizes()
+	if err := checkLimits(o, n, d, K); err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
 	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Bins: nb}); err != nil {
 		return nil, err
 	}
@@ -94,6 +97,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 		res.Splits, res.Resumed = st.Splits, resume
 	}
 	for tree := resume; tree < o.Trees; tree++ {
+		depth := 0
 		for last := false; !last; {
 			// A level: histograms, then the splits.
 			b, err := fl.Expect(ctx, t, TypeLevel)
@@ -127,6 +131,11 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 			}
 			if sm.Tree != tree {
 				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank is at tree %d, the center at %d", ErrProtocol, sm.Tree, tree))
+			}
+			if depth++; depth >= o.MaxDepth && !sm.Last {
+				// A tree has at most MaxDepth levels of histograms: the plan
+				// and the flooding budget count no more.
+				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: tree %d: the bank asks for a level below depth %d, the agreed maximum", fl.ErrUndeclared, tree, o.MaxDepth))
 			}
 			lefts := make([][]byte, len(sm.Splits))
 			for i, r := range sm.Splits {

@@ -448,5 +448,5 @@ func DisclosurePlan(o Options, rows int) *fl.Plan {
 			Layout: he.SlotReal, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: 0, Values: rows})
 	}
 	return fl.NewPlan(fl.Disclosure{Step: StepScores, To: fl.RoleActive, What: "each record's score (logit)",
-		Layout: he.SlotReal, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: o.batches(rows), Values: rows})
+		Layout: he.SlotReal, Len: fl.AnyLen, Level: he.Linear14.DecryptLevel, Vectors: o.batches(rows), Values: rows})
 }

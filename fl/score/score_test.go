@@ -353,6 +353,29 @@ func TestHostileMessages(t *testing.T) {
 		require.Error(t, be)
 		require.False(t, errors.Is(be, context.DeadlineExceeded))
 	})
+	// One score per record, but at a level the plan does not declare (where
+	// the noise and the flooding were not sized): refused as undeclared,
+	// and the bank is told.
+	t.Run("scores at another level", func(t *testing.T) {
+		high, err := bank.EncryptAt(make([]float64, n), he.Linear14.DecryptLevel+1)
+		require.NoError(t, err)
+		hb, err := bank.Params().MarshalVector(high)
+		require.NoError(t, err)
+		tamper := fl.PipeTamper(func(m fl.Message) fl.Message {
+			if m.Type == TypeScores {
+				m.Payload = hb
+			}
+			return m
+		})
+		be, ce, _ := run([]fl.PipeOption{tamper},
+			func(ctx context.Context, tr fl.Transport) error {
+				_, err := LinearActive(ctx, tr, bank, ub, Options{})
+				return err
+			},
+			func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, uc, Options{}) })
+		require.ErrorIs(t, ce, fl.ErrUndeclared)
+		require.ErrorIs(t, be, fl.ErrPeerAborted)
+	})
 }
 
 func TestCutConversions(t *testing.T) {

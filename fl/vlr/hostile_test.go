@@ -131,6 +131,10 @@ func TestHostilePeer(t *testing.T) {
 					}
 					if step.victim != "" {
 						require.Truef(t, isClear(victim), "receiver's error is matchable: %v", victim)
+						if step.typ == fl.TypeDecrypt && (m.Name == "wrong length" || m.Name == "wrong scale") {
+							// A well-formed vector the plan does not declare.
+							require.ErrorIs(t, victim, fl.ErrUndeclared)
+						}
 						// The sender learns of it by an abort, unless the corrupted
 						// message was its last (the bank's final epoch message).
 						if other != nil || step.typ != TypeEpoch {

@@ -12,15 +12,17 @@
 //     (Local). The center tells the bank how many bins each of its columns
 //     has.
 //  2. The bank encrypts its labels, the event indicators y (1 = default),
-//     coefficient-packed for the histogram kernel, and sends them once.
+//     coefficient-packed for the histogram kernel, under its own key share
+//     with a public seed (he.SeededVector), and sends them once; the center
+//     joins them to the threshold key.
 //  3. The center computes the encrypted cumulative event counts of every
 //     bin of every column (he.Histograms, one group of all rows) and sends
 //     them with its flooded decryption share, and the number of rows in each
 //     of its bins in plaintext (the bank would learn them anyway, as events
 //     plus non-events): the bank, and only the bank, decrypts the event
 //     counts. It differences the cumulative sums into per-bin event counts
-//     (rounded: they are integers, and the decryption noise is below 2^-30
-//     of a count) and subtracts them from the rows for the non-event counts;
+//     (rounded: they are integers, and the decryption noise, flooding
+//     included, is below 2^-14 of a count at the limit of 2^20 rows) and subtracts them from the rows for the non-event counts;
 //     the missing bin's events are the total minus the present bins'.
 //  4. With the optimal method, the bank merges each column's quantile bins
 //     into bins of monotone WOE (model.OptimalBins, by chi-square or IV) on

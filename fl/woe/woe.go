@@ -26,7 +26,7 @@ const (
 	TypePoints   = "woe.points"
 )
 
-const protocolVersion = 1
+const protocolVersion = 2
 
 // Binning methods.
 const (
@@ -164,8 +164,9 @@ type result struct {
 func params() he.Params { return he.MustParams(he.Hist13) }
 
 // countHeadroom is log2 of the largest count sum the scaled labels may
-// reach: he.Hist13 decrypts values up to 2^39 (see boost's histHeadroom).
-const countHeadroom = 37
+// reach: he.Hist13 decrypts values up to 2^21, less the flooding's tail
+// (see boost's histHeadroom).
+const countHeadroom = 19
 
 // Local bins the columns of x (row-major n x d, NaN for missing) and
 // computes their counts, WOE and IV in plaintext with labels y: what the
@@ -283,11 +284,14 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 	for i, v := range y {
 		ev[i] = v * scale
 	}
-	enc, err := party.EncryptCoeffs(ev, he.HistogramChunk(p, K, len(ack.Bins), n))
+	// Seeded under the bank's own key share (half the bytes); the center
+	// joins it. The histogram noise bound (he.HistNoiseBound) is derived
+	// for such inputs.
+	enc, err := party.EncryptCoeffsSeeded(ev, he.HistogramChunk(p, K, len(ack.Bins), n))
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	payload, err := p.MarshalVector(enc)
+	payload, err := p.MarshalSeededVector(enc)
 	if err != nil {
 		return nil, err
 	}
@@ -434,6 +438,9 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	if s.Rows != n {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank has %d rows, the center %d", ErrProtocol, s.Rows, n))
 	}
+	if max := he.Hist13.MaxRows; n > max {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d rows, over the %d the counts' noise bound holds for (he.Hist13 MaxRows)", he.ErrLimit, n, max))
+	}
 	binning, err := model.FitBinning(x, d, o.Bins)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
@@ -455,7 +462,11 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	if err != nil {
 		return nil, err
 	}
-	labels, err := p.UnmarshalVector(b)
+	sv, err := p.UnmarshalSeededVector(b)
+	var labels *he.Vector
+	if err == nil {
+		labels, err = party.Join(sv)
+	}
 	if err != nil {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("woe: labels from the bank: %w", err))
 	}
