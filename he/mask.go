@@ -2,6 +2,7 @@ package he
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/ring"
@@ -83,4 +84,44 @@ func (p *Party) Rerandomize(v *Vector) error {
 		}
 	})
 	return joinErrs(errs)
+}
+
+// AddCoeffs adds plaintext values to a coefficient-encoded vector (Coeff or
+// CoeffGrid) in place: value i of v becomes v_i + vals[i]. It is how a
+// party adds its own noise to a result before a decryption (SecureBoost's
+// differentially private histograms); vals is encoded at the set's scale.
+func (p *Party) AddCoeffs(v *Vector, vals []float64) error {
+	if err := v.check(p.params); err != nil {
+		return err
+	}
+	if v.Layout != Coeff && v.Layout != CoeffGrid {
+		return fmt.Errorf("%w: AddCoeffs needs a coefficient layout, got %s", ErrLayout, v.Layout)
+	}
+	if len(vals) != v.Len {
+		return fmt.Errorf("%w: %d values to add to a vector of %d", ErrShape, len(vals), v.Len)
+	}
+	per := v.perCiphertext(p.params)
+	lift := int(p.params.set.LogScale - encodeLogScale)
+	buf := make([]float64, p.params.N())
+	for c, ct := range v.Cts {
+		clear(buf)
+		for j := 0; j < per && c*per+j < v.Len; j++ {
+			pos := j
+			if v.Layout == CoeffGrid {
+				pos = v.gridPos(c, j)
+			}
+			buf[pos] = vals[c*per+j]
+		}
+		pt := rlwe.NewPlaintext(p.params.ckks, ct.Level())
+		if err := (worker{}).encodeCoeffs(p.params, buf, math.Exp2(encodeLogScale), pt); err != nil {
+			return err
+		}
+		rq := p.params.ckks.RingQ().AtLevel(ct.Level())
+		liftPow2(rq, pt.Value, lift)
+		if !ct.IsNTT {
+			return fmt.Errorf("%w: ciphertext %d is not in the NTT domain", ErrLayout, c)
+		}
+		rq.Add(ct.Value[0], pt.Value, ct.Value[0])
+	}
+	return nil
 }

@@ -58,3 +58,31 @@ func TestRerandomize(t *testing.T) {
 		require.Less(t, maxAbsErr(got, vals), 1e-5, s.ID)
 	}
 }
+
+// AddCoeffs adds plaintext values to a histogram's bin sums, value for
+// value, in the grid layout.
+func TestAddCoeffs(t *testing.T) {
+	bank, center := pairFor(t, Hist13, KeySpec{Pack: true})
+	r := rand.New(rand.NewPCG(9, 9))
+	n, K := 3000, 16
+	spec := HistogramSpec{Bins: randBins(r, 3, n, K, 0.05), K: K}
+	enc, err := bank.EncryptCoeffs(randVec(r, n, 1), HistogramChunk(bank.Params(), K, 3, n))
+	require.NoError(t, err)
+	hs, err := center.Histograms([]*Vector{enc}, spec)
+	require.NoError(t, err)
+	h := hs[0]
+	share, err := center.DecryptShare(h)
+	require.NoError(t, err)
+	before, err := bank.Decrypt(h, share)
+	require.NoError(t, err)
+	add := randVec(r, h.Len, 100)
+	require.NoError(t, center.AddCoeffs(h, add))
+	share, err = center.DecryptShare(h)
+	require.NoError(t, err)
+	after, err := bank.Decrypt(h, share)
+	require.NoError(t, err)
+	for i := range after {
+		require.InDelta(t, before[i]+add[i], after[i], 1e-3, "value %d", i)
+	}
+	require.ErrorIs(t, center.AddCoeffs(h, add[1:]), ErrShape)
+}

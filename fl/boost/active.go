@@ -54,6 +54,11 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: row subsampling is not supported by the federated trainer yet", model.ErrOptions))
 	}
 	opt.GBDTOptions = o
+	if opt.DP != nil {
+		if err := opt.DP.check(); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+	}
 	if opt.PlanBytes == 0 {
 		opt.PlanBytes = 2 << 30
 	}
@@ -99,7 +104,7 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	if err != nil {
 		return nil, err
 	}
-	a := &activeTrainer{t: t, p: p, party: party, o: o, bins: bins, nb: make([]int, d), pnb: ack.Bins, K: K}
+	a := &activeTrainer{t: t, p: p, party: party, o: o, bins: bins, nb: make([]int, d), pnb: ack.Bins, K: K, dp: opt.DP, rows: n}
 	for f := range a.nb {
 		a.nb[f] = binning.NumBins(f)
 	}
@@ -155,6 +160,8 @@ type activeTrainer struct {
 	p     he.Params
 	party *he.Party
 	o     model.GBDTOptions
+	dp    *DP // differentially private histograms, or nil
+	rows  int
 	bins  [][]uint8
 	nb    []int // the bank's bins per feature
 	pnb   []int // the center's
@@ -342,6 +349,12 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		}
 	}
 	scale := math.Exp2(math.Floor(histHeadroom - math.Log2(max(sumG, sumH, 1))))
+	if a.dp != nil {
+		// The center must know the scale of its noise: one fixed by the
+		// row count, not by the gradients.
+		sigma := a.dp.Sigma(a.o, len(a.pnb), a.K)
+		scale = dpScale(a.rows, sigma)
+	}
 	gv, hv := make([]float64, len(packed)), make([]float64, len(packed))
 	for j, i := range packed {
 		if i >= 0 {

@@ -42,6 +42,9 @@ type Options struct {
 	// PlanBytes caps the center's cache of root binning polynomials
 	// (default 2 GiB); beyond it they are rebuilt every tree.
 	PlanBytes int64 `json:"plan_bytes"`
+	// DP, when set, makes the released histograms differentially private
+	// for the center's feature values (see DP); off by default.
+	DP *DP `json:"dp,omitempty"`
 	// Checkpoint is a folder where the bank keeps a checkpoint after every
 	// tree ("" keeps none). It stays local: the center names its own in
 	// PassiveOptions. When both parties restart a training with the same
@@ -59,6 +62,10 @@ type PassiveOptions struct {
 	// center accepts, default model.DefaultMinNodeRows: a bank asking for
 	// histograms of smaller nodes is refused at setup.
 	MinNodeRows int
+	// MaxEpsilon, when positive, makes the center refuse any training
+	// without differentially private histograms (Options.DP) or with an
+	// epsilon above it.
+	MaxEpsilon float64
 }
 
 type setup struct {

@@ -67,6 +67,18 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 	if err := checkLimits(o, n, d, K); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
+	if s.Options.DP != nil {
+		if err := s.Options.DP.check(); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+	}
+	if local.MaxEpsilon > 0 && (s.Options.DP == nil || s.Options.DP.Epsilon > local.MaxEpsilon) {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: this center releases histograms only with differential privacy of epsilon at most %v (boost.Options.DP)", model.ErrOptions, local.MaxEpsilon))
+	}
+	noise, err := newDPNoise(s.Options.DP, o, d, K, n)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
 	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Bins: nb}); err != nil {
 		return nil, err
 	}
@@ -121,7 +133,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 				if err != nil {
 					return nil, err
 				}
-				if err := passiveHist(ctx, t, party, p, lvl, gh, bins, plan, K, S, disclosures); err != nil {
+				if err := passiveHist(ctx, t, party, p, lvl, gh, bins, plan, K, S, disclosures, noise); err != nil {
 					return nil, err
 				}
 			}
@@ -262,7 +274,7 @@ func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl lev
 // passiveHist computes the encrypted histograms of the level's computed
 // nodes and sends them with this party's decryption shares: the bank, and
 // only the bank, decrypts them.
-func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, plan *he.HistogramPlan, K, S int, disclosures *fl.Plan) error {
+func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, plan *he.HistogramPlan, K, S int, disclosures *fl.Plan, noise *dpNoise) error {
 	n := len(bins[0])
 	var hs []*he.Vector
 	var err error
@@ -298,6 +310,15 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 	}
 	parts := make([][]byte, 0, 4)
 	var shares [][]byte
+	if noise != nil {
+		// Differential privacy: the noise goes in before anything leaves,
+		// a quarter of it on the sums of h (see DP).
+		for i, h := range hs {
+			if err := party.AddCoeffs(h, noise.draw(h.Len, []float64{1, 0.25}[i])); err != nil {
+				return err
+			}
+		}
+	}
 	for _, h := range hs {
 		// The histograms are functions of the bank's ciphertexts and the
 		// center's bins: fresh randomness before they leave, or the bank
