@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -318,4 +319,39 @@ func TestTamperedRowCounts(t *testing.T) {
 	_, err := Active(ctx, ta, testSeed, xb, 1, y, nil, Options{})
 	require.ErrorIs(t, err, ErrProtocol)
 	require.Error(t, <-done)
+}
+
+// TestUndeclaredCounts: the center counts, and helps decrypt, one vector of
+// labels of exactly one value per agreed row: a bank that sends labels for
+// more rows (to count rows the center did not agree to) is refused before
+// any histogram is computed, and learns of it by an abort.
+func TestUndeclaredCounts(t *testing.T) {
+	xb, xc, y := synthetic(500, 1, 2, 4)
+	p := params()
+	_, bankKeys, err := he.LocalPair(p, he.KeySpec{Pack: true}, []byte("woe-undeclared-test-seed-0123456"))
+	require.NoError(t, err)
+	longer, err := bankKeys.EncryptCoeffsSeeded(make([]float64, 501), he.HistogramChunk(p, 32, 2, 501))
+	require.NoError(t, err)
+	lb, err := p.MarshalSeededVector(longer)
+	require.NoError(t, err)
+	ta, tc := fl.NewPipe(fl.PipeTamper(func(m fl.Message) fl.Message {
+		if m.Type == TypeLabels {
+			m.Payload = lb
+		}
+		return m
+	}))
+	defer ta.Close()
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Passive(ctx, tc, testSeed, xc, 2, nil)
+		done <- err
+	}()
+	_, err = Active(ctx, ta, testSeed, xb, 1, y, nil, Options{})
+	require.ErrorIs(t, err, fl.ErrPeerAborted)
+	center := <-done
+	require.ErrorIs(t, center, fl.ErrUnexpectedVector)
+	require.ErrorContains(t, center, "labels of 501 values, want 500")
 }
