@@ -54,6 +54,7 @@ type flags struct {
 	optimizer                          string
 	lrate, l2, momentum                float64
 	minNode                            int
+	dpEpsilon, dpDelta                 float64
 	reveal                             bool
 	degree                             int
 	bound, clip                        float64
@@ -98,6 +99,8 @@ func parseFlags(args []string) (*flags, error) {
 	fs.IntVar(&f.trees, "trees", 30, "SecureBoost trees")
 	fs.IntVar(&f.depth, "depth", 3, "SecureBoost tree depth")
 	fs.IntVar(&f.minNode, "min-node-rows", model.DefaultMinNodeRows, "SecureBoost: split (and release the center's histograms of) only nodes whose split children both hold at least this many rows")
+	fs.Float64Var(&f.dpEpsilon, "dp-epsilon", 0, "SecureBoost: make the released histograms (epsilon, -dp-delta)-differentially private for the center's values (0: off)")
+	fs.Float64Var(&f.dpDelta, "dp-delta", 1e-5, "SecureBoost: the delta of -dp-epsilon")
 	fs.IntVar(&f.bins, "bins", 32, "SecureBoost quantile bins per feature (at most 255)")
 	fs.Float64Var(&f.eta, "eta", 0.3, "SecureBoost learning rate")
 	fs.Float64Var(&f.lambda, "lambda", 1, "SecureBoost L2 penalty on leaf weights")
@@ -166,7 +169,11 @@ func (f *flags) lrOptions() vlr.Options {
 }
 
 func (f *flags) sbtOptions() boost.Options {
-	return boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth, Bins: f.bins, LearningRate: f.eta, Lambda: f.lambda, MinNodeRows: f.minNode}, Checkpoint: f.checkpoint}
+	o := boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth, Bins: f.bins, LearningRate: f.eta, Lambda: f.lambda, MinNodeRows: f.minNode}, Checkpoint: f.checkpoint}
+	if f.dpEpsilon > 0 {
+		o.DP = &boost.DP{Epsilon: f.dpEpsilon, Delta: f.dpDelta}
+	}
+	return o
 }
 
 func main() {
