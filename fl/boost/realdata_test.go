@@ -26,16 +26,8 @@ func TestRealData(t *testing.T) {
 	}
 	for _, name := range []string{"breast", "default_credit", "give_credit"} {
 		t.Run(name, func(t *testing.T) {
-			bank, err := dataset.ReadCSV(filepath.Join(sharedData, name+"_hetero_guest.csv"), dataset.CSVOptions{LabelColumn: "y"})
-			require.NoError(t, err)
-			center, err := dataset.ReadCSV(filepath.Join(sharedData, name+"_hetero_host.csv"), dataset.CSVOptions{})
-			require.NoError(t, err)
-			rb, rc := dataset.Align(bank, center)
-			bank, center = bank.Select(rb), center.Select(rc)
-			train, test, err := dataset.StratifiedSplit(bank.Labels, 0.2, 42)
-			require.NoError(t, err)
-			btr, bte, ctr, cte := bank.Select(train), bank.Select(test), center.Select(train), center.Select(test)
-			db, dc := bank.Cols(), center.Cols()
+			btr, bte, ctr, cte := sharedSplit(t, name)
+			db, dc := btr.Cols(), ctr.Cols()
 			opt := Options{GBDTOptions: model.GBDTOptions{Trees: 30, MaxDepth: 3, Bins: 32, LearningRate: 0.3, Lambda: 1}}
 
 			ar, pr := trainPair(t, btr.X, ctr.X, btr.Labels, db, dc, opt)
@@ -70,16 +62,8 @@ func TestRealDataDP(t *testing.T) {
 	}
 	for _, name := range []string{"breast", "default_credit", "give_credit"} {
 		t.Run(name, func(t *testing.T) {
-			bank, err := dataset.ReadCSV(filepath.Join(sharedData, name+"_hetero_guest.csv"), dataset.CSVOptions{LabelColumn: "y"})
-			require.NoError(t, err)
-			center, err := dataset.ReadCSV(filepath.Join(sharedData, name+"_hetero_host.csv"), dataset.CSVOptions{})
-			require.NoError(t, err)
-			rb, rc := dataset.Align(bank, center)
-			bank, center = bank.Select(rb), center.Select(rc)
-			train, test, err := dataset.StratifiedSplit(bank.Labels, 0.2, 42)
-			require.NoError(t, err)
-			btr, bte, ctr, cte := bank.Select(train), bank.Select(test), center.Select(train), center.Select(test)
-			db, dc := bank.Cols(), center.Cols()
+			btr, bte, ctr, cte := sharedSplit(t, name)
+			db, dc := btr.Cols(), ctr.Cols()
 			gbdt := model.GBDTOptions{Trees: 30, MaxDepth: 3, Bins: 32, LearningRate: 0.3, Lambda: 1}
 			ref, err := model.TrainGBDT(model.JoinColumns(btr.X, db, ctr.X, dc), btr.Labels, db+dc, gbdt)
 			require.NoError(t, err)
@@ -104,4 +88,19 @@ func TestRealDataDP(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sharedSplit reads the named pair of ../shared/data, aligns it and splits
+// it 80/20, stratified with seed 42: bank and center train and test tables.
+func sharedSplit(t *testing.T, name string) (btr, bte, ctr, cte *dataset.Table) {
+	t.Helper()
+	bank, err := dataset.ReadCSV(filepath.Join(sharedData, name+"_hetero_guest.csv"), dataset.CSVOptions{LabelColumn: "y"})
+	require.NoError(t, err)
+	center, err := dataset.ReadCSV(filepath.Join(sharedData, name+"_hetero_host.csv"), dataset.CSVOptions{})
+	require.NoError(t, err)
+	rb, rc := dataset.Align(bank, center)
+	bank, center = bank.Select(rb), center.Select(rc)
+	train, test, err := dataset.StratifiedSplit(bank.Labels, 0.2, 42)
+	require.NoError(t, err)
+	return bank.Select(train), bank.Select(test), center.Select(train), center.Select(test)
 }

@@ -3,7 +3,6 @@ package score
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -330,52 +329,42 @@ func TestHostileMessages(t *testing.T) {
 		}
 	}
 
-	// A vector of the right bytes but the wrong length: the center refuses
-	// to help decrypt anything but one score per record of the batch.
-	t.Run("scores of another length", func(t *testing.T) {
-		longer, err := bank.EncryptAt(make([]float64, n+1), 1)
-		require.NoError(t, err)
-		lb, err := bank.Params().MarshalVector(longer)
-		require.NoError(t, err)
-		tamper := fl.PipeTamper(func(m fl.Message) fl.Message {
-			if m.Type == TypeScores {
-				m.Payload = lb
-			}
-			return m
+	// Well-formed vectors the center must not help decrypt: another length
+	// than one score per record of the batch (refused by its shape check),
+	// or the right length at a level the plan does not declare, where the
+	// noise and the flooding were not sized (refused as undeclared). The
+	// bank is told either way.
+	longer, err := bank.EncryptAt(make([]float64, n+1), 1)
+	require.NoError(t, err)
+	high, err := bank.EncryptAt(make([]float64, n), he.Linear14.DecryptLevel+1)
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name string
+		v    *he.Vector
+		want error
+	}{
+		{"scores of another length", longer, ErrProtocol},
+		{"scores at another level", high, fl.ErrUndeclared},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			payload, err := bank.Params().MarshalVector(c.v)
+			require.NoError(t, err)
+			tamper := fl.PipeTamper(func(m fl.Message) fl.Message {
+				if m.Type == TypeScores {
+					m.Payload = payload
+				}
+				return m
+			})
+			be, ce, _ := run([]fl.PipeOption{tamper},
+				func(ctx context.Context, tr fl.Transport) error {
+					_, err := LinearActive(ctx, tr, bank, ub, Options{})
+					return err
+				},
+				func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, uc, Options{}) })
+			require.ErrorIs(t, ce, c.want)
+			require.ErrorIs(t, be, fl.ErrPeerAborted)
 		})
-		be, ce, _ := run([]fl.PipeOption{tamper},
-			func(ctx context.Context, tr fl.Transport) error {
-				_, err := LinearActive(ctx, tr, bank, ub, Options{})
-				return err
-			},
-			func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, uc, Options{}) })
-		require.ErrorIs(t, ce, ErrProtocol)
-		require.Error(t, be)
-		require.False(t, errors.Is(be, context.DeadlineExceeded))
-	})
-	// One score per record, but at a level the plan does not declare (where
-	// the noise and the flooding were not sized): refused as undeclared,
-	// and the bank is told.
-	t.Run("scores at another level", func(t *testing.T) {
-		high, err := bank.EncryptAt(make([]float64, n), he.Linear14.DecryptLevel+1)
-		require.NoError(t, err)
-		hb, err := bank.Params().MarshalVector(high)
-		require.NoError(t, err)
-		tamper := fl.PipeTamper(func(m fl.Message) fl.Message {
-			if m.Type == TypeScores {
-				m.Payload = hb
-			}
-			return m
-		})
-		be, ce, _ := run([]fl.PipeOption{tamper},
-			func(ctx context.Context, tr fl.Transport) error {
-				_, err := LinearActive(ctx, tr, bank, ub, Options{})
-				return err
-			},
-			func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, center, uc, Options{}) })
-		require.ErrorIs(t, ce, fl.ErrUndeclared)
-		require.ErrorIs(t, be, fl.ErrPeerAborted)
-	})
+	}
 }
 
 func TestCutConversions(t *testing.T) {

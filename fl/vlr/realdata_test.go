@@ -80,6 +80,14 @@ func TestRealData(t *testing.T) {
 				xcTr, xcTe := standardizeSplit(t, center, train, test, 5)
 				yTr, yTe := bank.Select(train).Labels, bank.Select(test).Labels
 				opt := Options{Epochs: 30, Optimizer: model.OptimizerOptions{L2: 1 / float64(len(train))}}
+				if name == "breast" {
+					// breast is nearly separable: at the default rate (0.8 with
+					// momentum 0.8) the scores leave the sigmoid polynomial's
+					// interval and about one training in five diverges,
+					// depending on the secret random start (a known defect of
+					// the defaults; 0 in 50 at 0.4).
+					opt.Optimizer.LearningRate = 0.4
+				}
 				if reveal {
 					opt = Options{Epochs: 30, RevealGradients: true, Optimizer: model.OptimizerOptions{Name: "adam", LearningRate: 0.1, L2: 1 / float64(len(train))}}
 				}
