@@ -234,21 +234,30 @@ func (t *grpcTransport) sendFrame(f *veilpb.Frame) error {
 	if err := t.stream.Send(f); err != nil {
 		// The stream is gone; the reader usually knows better why. io.EOF
 		// means the peer's status is waiting for the reader, which needs no
-		// network to read it, only a turn on a loaded machine.
+		// network to read it, only a turn on a loaded machine, and may sit
+		// behind messages the peer sent before it ended the session: this
+		// send has failed, so the session is over, and those are dropped
+		// (a handler that refuses a session ends it with the reason in the
+		// status, after its abort message: Server.session).
 		wait := 100 * time.Millisecond
 		if err == io.EOF {
 			wait = 2 * time.Second
 		}
-		select {
-		case <-t.broken:
-			return t.brokenErr
-		case <-t.readDone:
-			if !errors.Is(t.readErr, ErrClosed) {
-				return t.readErr
+		timeout := time.After(wait)
+		for {
+			select {
+			case <-t.broken:
+				return t.brokenErr
+			case <-t.readDone:
+				if !errors.Is(t.readErr, ErrClosed) {
+					return t.readErr
+				}
+				return t.connLost(err)
+			case <-t.msgs:
+			case <-timeout:
+				return t.connLost(err)
 			}
-		case <-time.After(wait):
 		}
-		return t.connLost(err)
 	}
 	t.stats.sentBytes.Add(frameCost(f))
 	return nil

@@ -233,14 +233,18 @@ func (s *Service) Handle(ctx context.Context, t fl.Transport) error {
 	}
 	if err != nil {
 		s.Logger.Warn("scoring session refused", "bank", id.Name, "err", err)
-		return fl.Abort(ctx, t, err)
+		// The abort tells a bank that listens; the error ends the RPC with
+		// the reason too, for a bank that is still sending.
+		_ = fl.Abort(ctx, t, err)
+		return err
 	}
 	defer s.release(bank)
 	select {
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()
 	default:
-		return fl.Abort(ctx, t, ErrBusy)
+		_ = fl.Abort(ctx, t, ErrBusy)
+		return ErrBusy
 	}
 	// No message of the session may be larger than the private set
 	// intersection's (32 bytes an id: the bank's quota, or the table
