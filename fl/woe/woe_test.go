@@ -299,14 +299,23 @@ func FuzzDecodeRowCounts(f *testing.F) {
 
 // A center that reports row counts not adding up is caught by the bank.
 func TestTamperedRowCounts(t *testing.T) {
-	xb, xc, y := synthetic(500, 1, 2, 4)
-	ta, tc := fl.NewPipe(fl.PipeTamper(func(m fl.Message) fl.Message {
+	bank, center := runTampered(t, func(m fl.Message) fl.Message {
 		if m.Type == TypeHist {
 			m.Payload = append([]byte(nil), m.Payload...)
 			m.Payload[len(m.Payload)-1] ^= 1 // the last column's missing-bin count
 		}
 		return m
-	}))
+	})
+	require.ErrorIs(t, bank, ErrProtocol)
+	require.Error(t, center)
+}
+
+// runTampered runs Active and Passive on 500 synthetic rows (1 bank
+// column, 2 center columns) over a pipe whose messages pass through tamper.
+func runTampered(t *testing.T, tamper func(fl.Message) fl.Message) (bank, center error) {
+	t.Helper()
+	xb, xc, y := synthetic(500, 1, 2, 4)
+	ta, tc := fl.NewPipe(fl.PipeTamper(tamper))
 	defer ta.Close()
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -316,9 +325,8 @@ func TestTamperedRowCounts(t *testing.T) {
 		_, err := Passive(ctx, tc, testSeed, xc, 2, nil)
 		done <- err
 	}()
-	_, err := Active(ctx, ta, testSeed, xb, 1, y, nil, Options{})
-	require.ErrorIs(t, err, ErrProtocol)
-	require.Error(t, <-done)
+	_, bank = Active(ctx, ta, testSeed, xb, 1, y, nil, Options{})
+	return bank, <-done
 }
 
 // TestUndeclaredCounts: the center counts, and helps decrypt, one vector of
@@ -326,7 +334,6 @@ func TestTamperedRowCounts(t *testing.T) {
 // more rows (to count rows the center did not agree to) is refused before
 // any histogram is computed, and learns of it by an abort.
 func TestUndeclaredCounts(t *testing.T) {
-	xb, xc, y := synthetic(500, 1, 2, 4)
 	p := params()
 	_, bankKeys, err := he.LocalPair(p, he.KeySpec{Pack: true}, []byte("woe-undeclared-test-seed-0123456"))
 	require.NoError(t, err)
@@ -334,24 +341,13 @@ func TestUndeclaredCounts(t *testing.T) {
 	require.NoError(t, err)
 	lb, err := p.MarshalSeededVector(longer)
 	require.NoError(t, err)
-	ta, tc := fl.NewPipe(fl.PipeTamper(func(m fl.Message) fl.Message {
+	bank, center := runTampered(t, func(m fl.Message) fl.Message {
 		if m.Type == TypeLabels {
 			m.Payload = lb
 		}
 		return m
-	}))
-	defer ta.Close()
-	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, err := Passive(ctx, tc, testSeed, xc, 2, nil)
-		done <- err
-	}()
-	_, err = Active(ctx, ta, testSeed, xb, 1, y, nil, Options{})
-	require.ErrorIs(t, err, fl.ErrPeerAborted)
-	center := <-done
+	})
+	require.ErrorIs(t, bank, fl.ErrPeerAborted)
 	require.ErrorIs(t, center, fl.ErrUnexpectedVector)
 	require.ErrorContains(t, center, "labels of 501 values, want 500")
 }
