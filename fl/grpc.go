@@ -135,6 +135,8 @@ type grpcTransport struct {
 	sendSeq uint64
 
 	msgs     chan Message
+	heldMu   sync.Mutex
+	held     []Message     // taken from msgs by a failed send, for Recv
 	readDone chan struct{} // closed when the reader stops; readErr is set
 	readErr  error
 
@@ -236,9 +238,8 @@ func (t *grpcTransport) sendFrame(f *veilpb.Frame) error {
 		// means the peer's status is waiting for the reader, which needs no
 		// network to read it, only a turn on a loaded machine, and may sit
 		// behind messages the peer sent before it ended the session: this
-		// send has failed, so the session is over, and those are dropped
-		// (a handler that refuses a session ends it with the reason in the
-		// status, after its abort message: Server.session).
+		// send has failed, so the session is over, and those are kept for
+		// Recv, which may still want the peer's abort among them.
 		wait := 100 * time.Millisecond
 		if err == io.EOF {
 			wait = 2 * time.Second
@@ -253,7 +254,10 @@ func (t *grpcTransport) sendFrame(f *veilpb.Frame) error {
 					return t.readErr
 				}
 				return t.connLost(err)
-			case <-t.msgs:
+			case m := <-t.msgs:
+				t.heldMu.Lock()
+				t.held = append(t.held, m)
+				t.heldMu.Unlock()
 			case <-timeout:
 				return t.connLost(err)
 			}
@@ -277,6 +281,14 @@ func (t *grpcTransport) usable() error {
 
 // Recv implements Transport.
 func (t *grpcTransport) Recv(ctx context.Context) (Message, error) {
+	t.heldMu.Lock()
+	if len(t.held) > 0 {
+		m := t.held[0]
+		t.held = t.held[1:]
+		t.heldMu.Unlock()
+		return m, nil
+	}
+	t.heldMu.Unlock()
 	if err := t.usable(); err != nil {
 		return Message{}, fmt.Errorf("fl: recv: %w", err)
 	}
