@@ -91,32 +91,38 @@ func (p *Plan) Used(step string) int {
 // statistical distance of the whole run would exceed 2^-40, and the vector
 // is refused with he.ErrLimit.
 func (p *Plan) Admit(params he.Params, step string, v *he.Vector) error {
-	return p.admit(step, func(d Disclosure) error {
-		if err := CheckVector(params, v, step, VectorWant{Layout: d.Layout, Len: d.Len, Level: d.Level}); err != nil {
-			return err
-		}
-		if budget := params.Set().MaxDecrypted(); budget > 0 {
-			if n := p.coeffs + len(v.Cts)*params.N(); n > budget {
-				return fmt.Errorf("step %s: %w: the run would decrypt %d coefficients, over the %d the flooding of %s is sized for", step, he.ErrLimit, n, budget, params.ID())
-			}
-			p.coeffs += len(v.Cts) * params.N()
-		}
-		return nil
+	check := func(d Disclosure) error {
+		return CheckVector(params, v, step, VectorWant{Layout: d.Layout, Len: d.Len, Level: d.Level})
+	}
+	return p.admit(step, check, func() budget {
+		return budget{coeffs: len(v.Cts) * params.N(), max: params.Set().MaxDecrypted(), set: params.ID()}
 	})
 }
 
 // AdmitShares is Admit for a share about to be revealed (he.SharedVector,
-// which has no level).
+// which has no level and no flooding budget: Params.Flood sizes its own).
 func (p *Plan) AdmitShares(step string, sv *he.SharedVector) error {
 	return p.admit(step, func(d Disclosure) error {
-		if sv == nil || sv.Layout != d.Layout || (d.Len != AnyLen && sv.Len != d.Len) {
+		if sv == nil {
+			return fmt.Errorf("step %s: no shares", step)
+		}
+		if sv.Layout != d.Layout || (d.Len != AnyLen && sv.Len != d.Len) {
 			return fmt.Errorf("step %s: shares of a %s vector of %d values, the plan declares %s of %d", step, sv.Layout, sv.Len, d.Layout, d.Len)
 		}
 		return nil
-	})
+	}, nil)
 }
 
-func (p *Plan) admit(step string, check func(Disclosure) error) error {
+// budget is what one admitted vector costs of its parameter set's
+// flooding budget: coefficients decrypted, out of max (0: none kept).
+type budget struct {
+	coeffs, max int
+	set         string
+}
+
+// admit checks the vector's shape against the step, the step's count and
+// the run's flooding budget, and only then counts the vector.
+func (p *Plan) admit(step string, check func(Disclosure) error, cost func() budget) error {
 	if p == nil {
 		return fmt.Errorf("%w: step %s: no disclosure plan", ErrUndeclared, step)
 	}
@@ -132,6 +138,16 @@ func (p *Plan) admit(step string, check func(Disclosure) error) error {
 	if p.used[step] >= d.Vectors {
 		return fmt.Errorf("%w: step %s: vector %d, the plan declares %d", ErrUndeclared, step, p.used[step]+1, d.Vectors)
 	}
+	var b budget
+	if cost != nil {
+		b = cost()
+	}
+	if b.max > 0 && p.coeffs+b.coeffs > b.max {
+		return fmt.Errorf("%w: step %s: %w: the run would decrypt %d coefficients, over the %d the flooding of %s is sized for", ErrUndeclared, step, he.ErrLimit, p.coeffs+b.coeffs, b.max, b.set)
+	}
 	p.used[step]++
+	if b.max > 0 {
+		p.coeffs += b.coeffs
+	}
 	return nil
 }

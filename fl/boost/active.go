@@ -104,7 +104,10 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	if err != nil {
 		return nil, err
 	}
-	a := &activeTrainer{t: t, p: p, party: party, o: o, bins: bins, nb: make([]int, d), pnb: ack.Bins, K: K, dp: opt.DP, rows: n}
+	a := &activeTrainer{t: t, p: p, party: party, o: o, bins: bins, nb: make([]int, d), pnb: ack.Bins, K: K}
+	if opt.DP != nil {
+		a.fixedScale = dpScale(n, opt.DP.Sigma(o, len(ack.Bins), K))
+	}
 	for f := range a.nb {
 		a.nb[f] = binning.NumBins(f)
 	}
@@ -160,13 +163,15 @@ type activeTrainer struct {
 	p     he.Params
 	party *he.Party
 	o     model.GBDTOptions
-	dp    *DP // differentially private histograms, or nil
-	rows  int
-	bins  [][]uint8
-	nb    []int // the bank's bins per feature
-	pnb   []int // the center's
-	K     int
-	g, h  []float64
+	// fixedScale, with differentially private histograms, is the scale of
+	// g and h the center's noise is drawn for (dpScale); 0 scales each
+	// level by its sums.
+	fixedScale float64
+	bins       [][]uint8
+	nb         []int // the bank's bins per feature
+	pnb        []int // the center's
+	K          int
+	g, h       []float64
 }
 
 // grow grows one tree and returns it with its leaves.
@@ -349,11 +354,8 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		}
 	}
 	scale := math.Exp2(math.Floor(histHeadroom - math.Log2(max(sumG, sumH, 1))))
-	if a.dp != nil {
-		// The center must know the scale of its noise: one fixed by the
-		// row count, not by the gradients.
-		sigma := a.dp.Sigma(a.o, len(a.pnb), a.K)
-		scale = dpScale(a.rows, sigma)
+	if a.fixedScale > 0 {
+		scale = a.fixedScale
 	}
 	gv, hv := make([]float64, len(packed)), make([]float64, len(packed))
 	for j, i := range packed {

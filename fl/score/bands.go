@@ -52,7 +52,7 @@ func toFixed(v float64) uint32 { return uint32(int64(math.Round(math.Ldexp(v, Ba
 
 // bandBatchRows is the default batch of band output: up to 4096 records,
 // fewer when a batch's random OTs (16 bytes each) would pass 16 MiB.
-func bandBatchRows(cuts, otsPerRecord int) int {
+func bandBatchRows(otsPerRecord int) int {
 	rows := 4096
 	for rows > 64 && rows*otsPerRecord*16 > 16<<20 {
 		rows /= 2
