@@ -2,11 +2,11 @@ package boost
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -94,12 +94,7 @@ func TestRealDataDP(t *testing.T) {
 // it 80/20, stratified with seed 42: bank and center train and test tables.
 func sharedSplit(t *testing.T, name string) (btr, bte, ctr, cte *dataset.Table) {
 	t.Helper()
-	bank, err := dataset.ReadCSV(filepath.Join(sharedData, name+"_hetero_guest.csv"), dataset.CSVOptions{LabelColumn: "y"})
-	require.NoError(t, err)
-	center, err := dataset.ReadCSV(filepath.Join(sharedData, name+"_hetero_host.csv"), dataset.CSVOptions{})
-	require.NoError(t, err)
-	rb, rc := dataset.Align(bank, center)
-	bank, center = bank.Select(rb), center.Select(rc)
+	bank, center := fltest.SharedPair(t, sharedData, name)
 	train, test, err := dataset.StratifiedSplit(bank.Labels, 0.2, 42)
 	require.NoError(t, err)
 	return bank.Select(train), bank.Select(test), center.Select(train), center.Select(test)

@@ -3,15 +3,14 @@ package score
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -45,12 +44,7 @@ func TestBandsRealData(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the real-data scoring in -short mode")
 	}
-	bank, err := dataset.ReadCSV(filepath.Join(sharedData, "default_credit_hetero_guest.csv"), dataset.CSVOptions{LabelColumn: "y"})
-	require.NoError(t, err)
-	center, err := dataset.ReadCSV(filepath.Join(sharedData, "default_credit_hetero_host.csv"), dataset.CSVOptions{})
-	require.NoError(t, err)
-	rb, rc := dataset.Align(bank, center)
-	bank, center = bank.Select(rb), center.Select(rc)
+	bank, center := fltest.SharedPair(t, sharedData, "default_credit")
 	db, dc, n := bank.Cols(), center.Cols(), bank.Rows()
 	x := model.JoinColumns(bank.X, db, center.X, dc)
 

@@ -123,7 +123,7 @@ func (o Options) normalizeFor(batchRows, bandOTs int) (Options, error) {
 	if o.BatchRows == 0 {
 		o.BatchRows = batchRows
 		if o.Output == Bands {
-			o.BatchRows = bandBatchRows(comparisonOTs(len(o.Cuts))+bandOTs)
+			o.BatchRows = bandBatchRows(comparisonOTs(len(o.Cuts)) + bandOTs)
 		}
 	}
 	if o.BatchRows < 1 || o.BatchRows > 1<<20 {

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -67,12 +67,7 @@ func TestRealData(t *testing.T) {
 	for _, reveal := range []bool{false, true} {
 		for _, name := range []string{"breast", "default_credit", "give_credit"} {
 			t.Run(fmt.Sprintf("%s/reveal=%v", name, reveal), func(t *testing.T) {
-				bank, err := dataset.ReadCSV(filepath.Join(sharedData, name+"_hetero_guest.csv"), dataset.CSVOptions{LabelColumn: "y"})
-				require.NoError(t, err)
-				center, err := dataset.ReadCSV(filepath.Join(sharedData, name+"_hetero_host.csv"), dataset.CSVOptions{})
-				require.NoError(t, err)
-				rb, rc := dataset.Align(bank, center)
-				bank, center = bank.Select(rb), center.Select(rc)
+				bank, center := fltest.SharedPair(t, sharedData, name)
 				train, test, err := dataset.StratifiedSplit(bank.Labels, 0.2, 42)
 				require.NoError(t, err)
 				db, dc := bank.Cols(), center.Cols()

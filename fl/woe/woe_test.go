@@ -5,13 +5,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -253,12 +252,7 @@ func TestDefaultCredit(t *testing.T) {
 	if _, err := os.Stat(sharedData); err != nil {
 		t.Skipf("skipping: %s is absent (the real datasets ship beside the repository in CI)", sharedData)
 	}
-	bank, err := dataset.ReadCSV(filepath.Join(sharedData, "default_credit_hetero_guest.csv"), dataset.CSVOptions{LabelColumn: "y"})
-	require.NoError(t, err)
-	center, err := dataset.ReadCSV(filepath.Join(sharedData, "default_credit_hetero_host.csv"), dataset.CSVOptions{})
-	require.NoError(t, err)
-	rb, rc := dataset.Align(bank, center)
-	bank, center = bank.Select(rb), center.Select(rc)
+	bank, center := fltest.SharedPair(t, sharedData, "default_credit")
 	for _, opt := range []Options{{}, {Method: Optimal}} {
 		start := time.Now()
 		res, _, err, cerr := runPair(t, bank.X, bank.Cols(), center.X, center.Cols(), bank.Labels, center.Columns, opt)
