@@ -33,6 +33,11 @@ func maxAbsErr(got, want []float64) float64 {
 	return m
 }
 
+// floodTol bounds, in value units, the error one flooded decryption share
+// adds to a coefficient: eight standard deviations of the flooding, so a
+// vector of a million coefficients exceeds it with probability below 2^-30.
+func floodTol(s ParamSet) float64 { return 8 * math.Exp2(s.LogFlood()-s.LogScale) }
+
 func TestThresholdDecryption(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, s := range ParamSets {

@@ -55,7 +55,7 @@ func TestRerandomize(t *testing.T) {
 		require.NoError(t, err)
 		got, err := bank.Decrypt(v, share)
 		require.NoError(t, err)
-		require.Less(t, maxAbsErr(got, vals), 1e-5, s.ID)
+		require.Less(t, maxAbsErr(got, vals), max(1e-5, floodTol(s)), s.ID)
 	}
 }
 
