@@ -72,11 +72,13 @@
 // rows: Hist13's LogNoiseBound is 24.5, its flooding 2^79.5, and
 // TestHistNoiseBound measures 2^17.8 on the worst chunk at 2^20 rows.
 //
-// Linear14 and Shared15 state bounds that are measured, with margin, on
-// the tests' data (noise_test.go and shared_test.go: the same computation on
-// two encryptions of one input, whose decryptions differ by exactly the two
-// noises), not derived: their kernels multiply ciphertexts and rescale, and
-// an analytic bound for them is still to do. Linear14's flooding is sized
+// Linear14 and Shared15 state bounds that are measured, with margin, not
+// derived (noise_test.go and shared_test.go: the same computation on two
+// encryptions of one input, whose decryptions differ by exactly the two
+// noises): their kernels multiply ciphertexts and rescale, and an analytic
+// bound for them is still to do. Shared15's is measured at the limits the
+// protocols enforce (features within MaxFeature, scores over the whole
+// sigmoid interval, the widest interval), not only on typical data. Linear14's flooding is sized
 // per coefficient (2^-40 each); Shared15 reveals only flooded shares, sized
 // by the same composition over all their coefficients (Params.Flood).
 //

@@ -241,10 +241,33 @@ func sharedGradient(t *testing.T, bank, center *Party, m *Matrix, shape MatrixSh
 	return sum, lsum
 }
 
-// TestSharedChainNoise measures the noise of the gradient that one batch of
-// secret-shared LR leaves in the shares (the same batch twice: the two
-// plaintexts differ by the two noises) against Shared15's LogNoiseBound.
+// TestSharedChainNoise measures the noise of the gradient and the loss sum
+// that one batch of secret-shared LR leaves in the shares (the same batch
+// twice: the two plaintexts differ by the two noises) against Shared15's
+// LogNoiseBound: on typical data, and at the limits package vlr enforces:
+// every feature at up to MaxFeature in magnitude, the scores spread over the
+// whole sigmoid interval, for the default interval and the widest (64).
 func TestSharedChainNoise(t *testing.T) {
+	cases := []struct {
+		name         string
+		xMax, bound  float64
+		scoresToEdge bool
+	}{
+		{"typical", 5, 8, false},
+		{"max feature, interval 8", MaxFeature, 8, true},
+		{"max feature, interval 64", MaxFeature, 64, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if testing.Short() && c.scoresToEdge {
+				t.Skip("the limits cases run without -short")
+			}
+			sharedChainNoise(t, c.xMax, c.bound, c.scoresToEdge)
+		})
+	}
+}
+
+func sharedChainNoise(t *testing.T, xMax, bound float64, scoresToEdge bool) {
 	r := rand.New(rand.NewPCG(11, 12))
 	rows, cols := 20000, 31
 	if testing.Short() {
@@ -253,20 +276,41 @@ func TestSharedChainNoise(t *testing.T) {
 	p := MustParams(Shared15)
 	shape := SharedShape(p, rows, cols)
 	bank, center := sharedPair(t, shape)
-	x := randVec(r, rows*cols, 5)
+	x := randVec(r, rows*cols, xMax)
+	if scoresToEdge {
+		for i := 0; i < len(x); i += 7 { // some values at the limit itself
+			x[i] = math.Copysign(xMax, x[i])
+		}
+	}
+	wb, wc := randVec(r, cols, 0.3), randVec(r, cols, 0.3)
+	if scoresToEdge {
+		// Scale the weights so that the largest score is the interval's edge.
+		top := 0.0
+		for i := range rows {
+			z := 0.0
+			for j := range cols {
+				z += x[i*cols+j] * (wb[j] + wc[j])
+			}
+			top = math.Max(top, math.Abs(z))
+		}
+		for j := range wb {
+			wb[j] *= bound / top
+			wc[j] *= bound / top
+		}
+	}
 	m, err := center.PrepareSharedMatrix(x, rows, cols, shape)
 	require.NoError(t, err)
-	sb, err := p.EncodeShares(randVec(r, cols, 0.3), shape.Half, shape.Block, 90)
+	sb, err := p.EncodeShares(wb, shape.Half, shape.Block, 90)
 	require.NoError(t, err)
-	sc, err := p.EncodeShares(randVec(r, cols, 0.3), shape.Half, shape.Block, 90)
+	sc, err := p.EncodeShares(wc, shape.Half, shape.Block, 90)
 	require.NoError(t, err)
 	y := make([]float64, rows)
 	for i := range y {
 		y[i] = float64(r.IntN(2))
 	}
-	sig, err := FitSigmoid(5, 8)
+	sig, err := FitSigmoid(5, bound)
 	require.NoError(t, err)
-	soft, err := FitSoftplus(5, 8)
+	soft, err := FitSoftplus(5, bound)
 	require.NoError(t, err)
 	g1, l1 := sharedGradient(t, bank, center, m, shape, sb, sc, y, sig, soft)
 	g2, l2 := sharedGradient(t, bank, center, m, shape, sb, sc, y, sig, soft)
@@ -275,7 +319,7 @@ func TestSharedChainNoise(t *testing.T) {
 	t.Logf("loss sum's plaintext noise 2^%.1f (scale 2^%.1f)", math.Log2(dl)-0.5, math.Log2(l1.Scale))
 	d, err := MaxCoeffDiff(g1, g2)
 	require.NoError(t, err)
-	t.Logf("%d rows x %d columns: the gradient's plaintext noise is 2^%.1f (coefficients, scale 2^%.1f)", rows, cols, math.Log2(d)-0.5, math.Log2(g1.Scale))
+	t.Logf("%d rows x %d columns, |x| <= %g, interval %g: the gradient's plaintext noise is 2^%.1f (coefficients, scale 2^%.1f)", rows, cols, xMax, bound, math.Log2(d)-0.5, math.Log2(g1.Scale))
 	require.Less(t, math.Log2(d)-0.5-math.Log2(float64(rows)), p.set.LogNoiseBound)
 	require.Less(t, math.Log2(dl)-0.5-math.Log2(float64(rows)), p.set.LogNoiseBound)
 }

@@ -68,12 +68,19 @@
 // ciphertext is rerandomized before it leaves a party), each masked share
 // by a uniform draw from the mask's range, the final weights and losses
 // from the outputs plus Gaussian noise of the flooding's width. The masks
-// are 197 bits wide, at least 41 + log2(masked coefficients of the
-// training) bits wider than any value they hide as long as the scores and
-// residuals stay in range (|z| and |d| far beyond the sigmoid's interval:
-// 2^36 of plaintext magnitude is left for a training of 2^30 masked
-// coefficients), so each opening is within 2^-40 of uniform in all (a
-// union bound over the coefficients). The flooding of the final weights
+// are 198 bits wide, at least 41 + log2(masked coefficients of the
+// training) bits wider than any value they hide, so the openings are within
+// 2^-40 of uniform in all (a union bound over the coefficients), as long as
+// the values stay in range. Both parties enforce the inputs that bound
+// them at setup (he.ErrLimit): every feature within he.MaxFeature (32:
+// standardize with model.Standardizer.Clip), at most Shared15's MaxRows
+// rows, a sigmoid interval of at most 64; the values are then bounded by
+// the scores alone, and ScoreGuard (Result.ScoreGuard) computes the range
+// of scores and weights within which the bound holds for the training's
+// size: about 300 for the defaults on 30,000 rows (37 sigmoid intervals),
+// 14 for a million rows trained 100,000 epochs. A training whose size would
+// leave it inside the sigmoid interval is refused; past it (a diverging
+// training) the distance grows as |value| / 2^198 per coefficient. The flooding of the final weights
 // and of the loss hides the ciphertext noise they carry at statistical
 // distance 2^-40 in all, by Kullback-Leibler composition over every
 // revealed coefficient and Pinsker's inequality (floodSigmas), at a cost

@@ -74,6 +74,11 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 	if err := checkRevealBatches(a.opt, n, data.Cols, ack.Cols); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
+	if !a.opt.RevealGradients {
+		if a.res.ScoreGuard, err = ScoreGuard(a.opt, n, data.Cols, ack.Cols); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
+	}
 	a.store = fl.CheckpointStore{Dir: a.opt.Checkpoint, Name: "vlr-active"}
 	resume, err := agree(ctx, t, a.store, a.opt, n, data.Cols, ack.Cols, data, &a.digest)
 	if err != nil {
@@ -306,6 +311,7 @@ type Passive struct {
 	digest  [32]byte
 	resumed int
 	init    [2][]float64
+	guard   float64
 
 	rev  *revealState
 	sh   *sharedState
@@ -342,6 +348,11 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	// residuals from a bank that would ask for small batches.
 	if err := checkRevealBatches(p.opt, n, s.Cols, data.Cols); err != nil {
 		return nil, fl.Fail(ctx, t, err)
+	}
+	if !p.opt.RevealGradients {
+		if p.guard, err = ScoreGuard(p.opt, n, s.Cols, data.Cols); err != nil {
+			return nil, fl.Fail(ctx, t, err)
+		}
 	}
 	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Cols: data.Cols}); err != nil {
 		return nil, err
@@ -453,7 +464,7 @@ func (p *Passive) Result() *Result {
 	} else {
 		w = p.sh.final
 	}
-	r := &Result{Epochs: p.epoch, Resumed: p.resumed, Stats: p.t.Stats(), Duration: time.Since(p.start), InitOwn: p.init[0], InitPeer: p.init[1]}
+	r := &Result{Epochs: p.epoch, Resumed: p.resumed, ScoreGuard: p.guard, Stats: p.t.Stats(), Duration: time.Since(p.start), InitOwn: p.init[0], InitPeer: p.init[1]}
 	if w != nil {
 		r.Weights = append([]float64(nil), w...)
 	}

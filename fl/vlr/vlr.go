@@ -198,6 +198,9 @@ func (d Data) check(active bool) error {
 			return fmt.Errorf("%w: value %d (row %d, column %d) is %v: standardize and impute first", ErrOptions, i, i/d.Cols, i%d.Cols, v)
 		}
 	}
+	if err := d.checkFeatures(); err != nil {
+		return err
+	}
 	if active {
 		if len(d.Y) != d.rows() {
 			return fmt.Errorf("%w: %d labels for %d rows", ErrOptions, len(d.Y), d.rows())
@@ -234,6 +237,11 @@ type Result struct {
 	Epochs int
 	// Resumed is the epoch the training resumed from (0: it started afresh).
 	Resumed int
+	// ScoreGuard is, for secret-shared training, the magnitude of scores
+	// and weights within which the masks of every opening hide its value at
+	// statistical distance 2^-40 for the whole training (see ScoreGuard);
+	// 0 with RevealGradients.
+	ScoreGuard float64
 	// Stats is the traffic of the training at this end.
 	Stats fl.Stats
 	// Duration is the wall time of the training, key generation included.
