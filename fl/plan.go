@@ -1,7 +1,6 @@
 package fl
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 
@@ -13,7 +12,7 @@ import (
 // about to release) in another layout, length or level than its step's
 // declaration, or one more than the step's count. The party refuses it and
 // aborts the session.
-var ErrUndeclared = errors.New("fl: undeclared decryption")
+var ErrUndeclared = fmt.Errorf("%w: undeclared decryption", ErrProtocol)
 
 // A Disclosure declares one step of a protocol that decrypts, or opens into
 // shares, values for one party: what the values are, the shape of the

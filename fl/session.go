@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 )
@@ -15,13 +14,13 @@ import (
 var (
 	// ErrReplay reports a message whose sequence number was already used:
 	// a duplicate or a replay.
-	ErrReplay = errors.New("fl: replayed or duplicated message")
+	ErrReplay = fmt.Errorf("%w: replayed or duplicated message", ErrProtocol)
 	// ErrOutOfOrder reports a message whose sequence number skips ahead: a
 	// message before it was lost or reordered.
-	ErrOutOfOrder = errors.New("fl: message out of order")
+	ErrOutOfOrder = fmt.Errorf("%w: message out of order", ErrProtocol)
 	// ErrWrongSession reports a message bound to another session: another
 	// training's traffic, or a replay from an earlier connection.
-	ErrWrongSession = errors.New("fl: message from another session")
+	ErrWrongSession = fmt.Errorf("%w: message from another session", ErrProtocol)
 )
 
 // SequenceError is a message whose sequence number is not the next one.

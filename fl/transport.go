@@ -82,7 +82,7 @@ var (
 	// ErrMalformed reports frames or messages from the peer that break the
 	// wire rules (a chunk without a header, chunks that overrun or fall short of
 	// the announced length, a bad sequence number, an undecodable record).
-	ErrMalformed = errors.New("fl: malformed message from peer")
+	ErrMalformed = fmt.Errorf("%w: malformed message from peer", ErrProtocol)
 	// ErrTooLarge reports a message over the size limit. The receiver rejects
 	// the announcement before allocating anything for it.
 	ErrTooLarge = errors.New("fl: message too large")
@@ -100,6 +100,12 @@ type UnexpectedMessageError struct {
 func (e *UnexpectedMessageError) Error() string {
 	return fmt.Sprintf("fl: expected message %q, received %q", e.Want, e.Got)
 }
+
+// ErrProtocol is what every peer-misbehaviour error of Veil's protocols
+// wraps (ErrMalformed, ErrUndeclared, the session checks, and each
+// protocol's own ErrProtocol): a caller tells a peer that broke the
+// protocol from any other failure with one errors.Is.
+var ErrProtocol = errors.New("fl: protocol violation")
 
 // Expect receives the next message and returns its payload if its type is
 // want. A message of another type yields an *UnexpectedMessageError naming

@@ -27,8 +27,11 @@ const maxModelBytes = 64 << 20
 // default for a row is the sum of both halves' partial scores, and its
 // probability of default PredictProba(active, passive).
 type LRHalf struct {
-	Version      int          `json:"version"`
-	Party        string       `json:"party"`
+	Version int    `json:"version"`
+	Party   string `json:"party"`
+	// Training names the training that produced the half (job.TrainingID),
+	// the same in both halves of one model; "" for a half from elsewhere.
+	Training     string       `json:"training,omitempty"`
 	Features     []string     `json:"features"`
 	Standardizer Standardizer `json:"standardizer"`
 	Weights      []float64    `json:"weights"`

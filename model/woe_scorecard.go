@@ -26,8 +26,10 @@ type ScorecardFeature struct {
 // the card was built from. The bank's half also holds the base points (the
 // offset and the intercept's share); the center's base is 0.
 type ScorecardHalf struct {
-	Version    int                `json:"version"`
-	Party      string             `json:"party"`
+	Version int    `json:"version"`
+	Party   string `json:"party"`
+	// Training names the training that produced the half, as in LRHalf.
+	Training   string             `json:"training,omitempty"`
 	BasePoints float64            `json:"base_points"`
 	Features   []ScorecardFeature `json:"features"`
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/fl/woe"
+	"github.com/veil-fl/veil/job"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -257,27 +258,21 @@ func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr io.
 		return err
 	}
 	prog := newProgress(stderr, log.With("party", "bank"))
-	cfg := func(role fl.Role, train, test *dataset.Table, name string) jobConfig {
-		c := jobConfig{role: role, train: train, test: test, testFrac: f.testFrac, seed: f.seed, models: f.modelList(),
-			lr: f.lrOptions(), sbt: f.sbtOptions(), clip: f.clip, outDir: f.out, log: log.With("party", name),
-			woe: f.woeOptions(), report: f.report != ""}
-		if role == fl.RoleActive {
-			c.progress = prog
-		} else if prog.tty {
-			// The bank's progress bars tell the story; the center's info
-			// lines would only break them.
-			c.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("party", name)
-		}
-		return c
+	bankSpec := f.spec(bankT, testB, log.With("party", "bank"), prog)
+	centerSpec := f.spec(centerT, testC, log.With("party", "center"), nil)
+	if prog.tty {
+		// The bank's progress bars tell the story; the center's info
+		// lines would only break them.
+		centerSpec.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("party", "center")
 	}
 	type outcome struct {
-		o   *jobOutcome
+		r   *job.Result
 		err error
 	}
 	centerDone := make(chan outcome, 1)
 	srv, addr, err := fl.Listen("127.0.0.1:0", func(ctx context.Context, t fl.Transport) error {
-		o, err := runJob(ctx, t, cfg(fl.RolePassive, centerT, testC, "center"))
-		centerDone <- outcome{o, err}
+		r, err := job.RunPassive(ctx, t, centerSpec)
+		centerDone <- outcome{r, err}
 		return err
 	}, fl.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
 	if err != nil {
@@ -289,7 +284,7 @@ func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr io.
 		return err
 	}
 	defer t.Close()
-	bankOut, err := runJob(ctx, t, cfg(fl.RoleActive, bankT, testB, "bank"))
+	bankOut, err := job.RunActive(ctx, t, bankSpec)
 	if err != nil {
 		return err
 	}
@@ -298,41 +293,25 @@ func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr io.
 		return c.err
 	}
 	// This process holds both parties' data, so it can train the plaintext
-	// reference on the joined columns, the same algorithm on the same rows.
-	plains := make([]*plainRun, len(bankOut.results))
-	for i := range bankOut.results {
-		r := &bankOut.results[i]
-		var pr *plainRun
-		switch r.Model {
-		case "lr":
-			pr, _, err = plainLRRun(bankOut.lrOptions, bankOut.data, c.o.data, vlr.InitWeights(bankOut.lrTrained, c.o.lrTrained))
-		case "sbt":
-			pr, err = plainSBTRun(f.sbtOptions(), bankOut.data, c.o.data)
-		case "woe":
-			pr, err = plainWOERun(bankOut.lrOptions, bankOut.woeData, c.o.woeData, model.Scorecard{}, vlr.InitWeights(bankOut.woeTrained, c.o.woeTrained))
-		}
+	// twin on the joined columns: the same algorithm on the same rows.
+	res := results(bankOut)
+	plains := make([]*job.Twin, len(res))
+	for i := range res {
+		tw, err := job.PlainTwin(job.Kind(res[i].Model), bankOut, c.r, bankSpec)
 		if err != nil {
 			return err
 		}
-		auc, err := model.AUC(pr.scores, bankOut.data.yTest)
-		if err != nil {
-			return err
-		}
-		ks, err := model.KS(pr.scores, bankOut.data.yTest)
-		if err != nil {
-			return err
-		}
-		r.PlainAUC, r.PlainKS, plains[i] = &auc, &ks, pr
+		res[i].PlainAUC, res[i].PlainKS, plains[i] = &tw.AUC, &tw.KS, tw
 	}
 	elapsed := time.Since(start)
 	if f.report != "" {
-		path, err := writeReport(f.report, dataName(f), bankOut.results, plains, bankOut.data.yTest, elapsed, t.Stats())
+		path, err := writeReport(f.report, dataName(f), res, plains, bankOut.Data.YTest, elapsed, t.Stats())
 		if err != nil {
 			return err
 		}
 		log.Info("report written", "path", path)
 	}
-	return report(stdout, f, bankOut.results, elapsed, t.Stats())
+	return report(stdout, f, res, elapsed, t.Stats())
 }
 
 func dataName(f *flags) string {
@@ -372,11 +351,11 @@ func runOneParty(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr
 	if err != nil {
 		return err
 	}
-	cfg := jobConfig{role: role, train: train, test: test, testFrac: f.testFrac, seed: f.seed, models: f.modelList(), lr: f.lrOptions(), sbt: f.sbtOptions(), clip: f.clip, outDir: f.out, log: log,
-		woe: f.woeOptions()}
+	var prog *progress
 	if role == fl.RoleActive {
-		cfg.progress = newProgress(stderr, log)
+		prog = newProgress(stderr, log)
 	}
+	spec := f.spec(train, test, log, prog)
 	var t fl.Transport
 	if f.listen != "" {
 		lis, err := listenTCP(f.listen)
@@ -396,15 +375,18 @@ func runOneParty(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr
 		}
 	}
 	defer t.Close()
-	out, err := runJob(ctx, t, cfg)
-	if err != nil {
-		return err
-	}
 	if role == fl.RolePassive {
+		if _, err := job.RunPassive(ctx, t, spec); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "credit center: trained with the bank; sent %d bytes, received %d bytes\n", t.Stats().SentBytes, t.Stats().RecvBytes)
 		return nil
 	}
-	return report(stdout, f, out.results, time.Since(start), t.Stats())
+	out, err := job.RunActive(ctx, t, spec)
+	if err != nil {
+		return err
+	}
+	return report(stdout, f, results(out), time.Since(start), t.Stats())
 }
 
 func report(w io.Writer, f *flags, results []modelResult, elapsed time.Duration, st fl.Stats) error {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/veil-fl/veil/job"
 	"golang.org/x/term"
 )
 
@@ -20,6 +21,23 @@ type progress struct {
 	w   io.Writer
 	tty bool
 	log *slog.Logger
+	cur *step // the job's step in progress (event)
+}
+
+// event shows a job's progress: a new step starts a bar (or a spinner),
+// Done advances it, End finishes it.
+func (p *progress) event(e job.Event) {
+	if p.cur == nil || p.cur.name != e.Step {
+		p.cur.finish()
+		p.cur = p.start(e.Step, e.Total)
+	}
+	if e.Done > 0 {
+		p.cur.set(e.Done, "")
+	}
+	if e.End {
+		p.cur.finish()
+		p.cur = nil
+	}
 }
 
 // isTerminal reports whether w is a terminal.

@@ -12,6 +12,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/mpc/psi"
@@ -41,6 +43,11 @@ var ErrTooManyIDs = errors.New("align: the peer submitted more ids than allowed"
 
 // Align runs the intersection of ids with the peer's and returns this party's
 // rows in the common order (Result.Rows[i] of both parties is the same id).
+// The order is that of the ids (byte-wise): both parties hold the ids of the
+// intersection, so sorting by id gives both the same order without a
+// message, and the same rows in the same order every session, so that a
+// seeded split is the same every run and checkpoints resume. (PSI's own
+// order, which Result.Digest covers, changes with every session's keys.)
 func Align(ctx context.Context, t fl.Transport, ids []string) (*psi.Result, error) {
 	return AlignWith(ctx, t, ids, Options{})
 }
@@ -81,6 +88,7 @@ func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (*p
 	if string(peerDigest) != string(res.Digest[:]) {
 		return nil, fail(ctx, t, ErrDisagree)
 	}
+	slices.SortFunc(res.Rows, func(a, b int) int { return strings.Compare(ids[a], ids[b]) })
 	return res, nil
 }
 

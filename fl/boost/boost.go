@@ -2,7 +2,6 @@ package boost
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/veil-fl/veil/fl"
@@ -32,7 +31,7 @@ const protocolVersion = 5
 var levelChunks = 256
 
 // ErrProtocol reports a peer message that breaks the protocol.
-var ErrProtocol = errors.New("boost: protocol violation")
+var ErrProtocol = fmt.Errorf("boost: %w", fl.ErrProtocol)
 
 // Options are the training options: model.GBDTOptions (trees, depth, eta,
 // lambda, gamma, min child weight, bins, subsample) plus the memory the

@@ -15,7 +15,10 @@ const ModelVersion = 1
 // its own splits and every leaf weight. For the center's splits it knows
 // only the center's feature index and bin, not the threshold.
 type ActiveModel struct {
-	Version   int           `json:"version"`
+	Version int `json:"version"`
+	// Training names the training that produced the half (job.TrainingID),
+	// the same in both halves; "" for a half from elsewhere.
+	Training  string        `json:"training,omitempty"`
 	Options   Options       `json:"options"`
 	BaseScore float64       `json:"base_score"`
 	Binning   model.Binning `json:"binning"`
@@ -28,9 +31,11 @@ type ActiveModel struct {
 // PassiveModel is the center's half: its binning and its splits, with
 // thresholds; nothing about labels or leaf weights.
 type PassiveModel struct {
-	Version int            `json:"version"`
-	Binning model.Binning  `json:"binning"`
-	Splits  []PassiveSplit `json:"splits"`
+	Version int `json:"version"`
+	// Training names the training that produced the half, as in ActiveModel.
+	Training string         `json:"training,omitempty"`
+	Binning  model.Binning  `json:"binning"`
+	Splits   []PassiveSplit `json:"splits"`
 }
 
 // Importance is a feature's share in a model, as one party sees it.

@@ -36,7 +36,7 @@ var (
 	// rows, output, cuts, batch size, model).
 	ErrMismatch = errors.New("score: the parties' scoring runs differ")
 	// ErrProtocol is returned for a peer message of the wrong shape.
-	ErrProtocol = errors.New("score: protocol violation")
+	ErrProtocol = fmt.Errorf("score: %w", fl.ErrProtocol)
 )
 
 // Output says what the bank learns per record.

@@ -35,6 +35,9 @@ const (
 type request struct {
 	Model  string `json:"model"`
 	Output Output `json:"output"`
+	// Training is the training id of the bank's half ("" for a half that
+	// records none).
+	Training string `json:"training,omitempty"`
 }
 
 // ErrBusy is returned to a bank when the service already runs MaxSessions.
@@ -129,11 +132,13 @@ type Service struct {
 	// Logger gets one line per session (default slog.Default()).
 	Logger *slog.Logger
 
-	slots  chan struct{}
-	output Output // Options.Output, normalized
-	lrX    []float64
-	mu     sync.Mutex
-	banks  map[string]*bankState
+	once    sync.Once
+	prepErr error
+	slots   chan struct{}
+	output  Output // Options.Output, normalized
+	lrX     []float64
+	mu      sync.Mutex
+	banks   map[string]*bankState
 }
 
 // Prepare checks the service's configuration and extracts the LR columns;
@@ -207,11 +212,17 @@ func (s *Service) Prepare() error {
 	return nil
 }
 
-// Handle serves one session (an fl.Handler). Prepare must have succeeded
-// (fl.Handler calls are concurrent; Prepare is not).
+// Handle serves one session (an fl.Handler). The first call prepares the
+// service (Prepare) unless the caller did; a configuration Prepare refuses
+// fails every session with its reason.
 func (s *Service) Handle(ctx context.Context, t fl.Transport) error {
-	if s.slots == nil {
-		return fmt.Errorf("%w: Prepare the service before serving it", ErrOptions)
+	s.once.Do(func() {
+		if s.slots == nil {
+			s.prepErr = s.Prepare()
+		}
+	})
+	if s.prepErr != nil {
+		return fmt.Errorf("the scoring service's configuration: %w", s.prepErr)
 	}
 	// Until the bank is admitted no message may exceed a hello's size, and
 	// a bank that stalls loses its slot after IdleTimeout.
@@ -340,6 +351,9 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 	default:
 		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the service does not serve model %q", ErrMismatch, req.Model))
 	}
+	if own := s.training(req.Model); req.Training != "" && own != "" && req.Training != own {
+		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the bank's %s half is of training %s, the center's of training %s: halves of different trainings", ErrMismatch, req.Model, req.Training, own))
+	}
 	if req.Output != s.output {
 		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the bank asks for %v, the center allows %v", ErrMismatch, req.Output, s.output))
 	}
@@ -378,6 +392,17 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 	return n, req.Model, TreesPassive(ctx, t, party, s.Trees, x, d, s.Options)
 }
 
+// training returns the training id of the center's half of model name.
+func (s *Service) training(name string) string {
+	switch {
+	case name == ModelLR && s.LR != nil:
+		return s.LR.Training
+	case name == ModelTrees && s.Trees != nil:
+		return s.Trees.Training
+	}
+	return ""
+}
+
 // Scored is what a bank's session returns: the aligned enterprises (ids in
 // the common order) and their result.
 type Scored struct {
@@ -397,7 +422,7 @@ func RequestLR(ctx context.Context, t fl.Transport, ids []string, x []float64, h
 	if d == 0 || len(x) != len(ids)*d {
 		return nil, fmt.Errorf("%w: %d values for %d enterprises x %d features", model.ErrShape, len(x), len(ids), d)
 	}
-	return runRequest(ctx, t, ModelLR, opt, ids, func(t fl.Transport, party *he.Party, rows []int) (*Result, error) {
+	return runRequest(ctx, t, ModelLR, half.Training, opt, ids, func(t fl.Transport, party *he.Party, rows []int) (*Result, error) {
 		sel := make([]float64, len(rows)*d)
 		for i, r := range rows {
 			copy(sel[i*d:(i+1)*d], x[r*d:(r+1)*d])
@@ -416,7 +441,7 @@ func RequestTrees(ctx context.Context, t fl.Transport, ids []string, x []float64
 	if d < 1 || len(x) != len(ids)*d {
 		return nil, fmt.Errorf("%w: %d values for %d enterprises x %d features", model.ErrShape, len(x), len(ids), d)
 	}
-	return runRequest(ctx, t, ModelTrees, opt, ids, func(t fl.Transport, party *he.Party, rows []int) (*Result, error) {
+	return runRequest(ctx, t, ModelTrees, m.Training, opt, ids, func(t fl.Transport, party *he.Party, rows []int) (*Result, error) {
 		sel := make([]float64, len(rows)*d)
 		for i, r := range rows {
 			copy(sel[i*d:(i+1)*d], x[r*d:(r+1)*d])
@@ -427,7 +452,7 @@ func RequestTrees(ctx context.Context, t fl.Transport, ids []string, x []float64
 
 // runRequest runs a session up to the keys (Scores output only), then
 // score over the bound transport.
-func runRequest(ctx context.Context, t fl.Transport, modelName string, opt Options, ids []string, score func(fl.Transport, *he.Party, []int) (*Result, error)) (*Scored, error) {
+func runRequest(ctx context.Context, t fl.Transport, modelName, training string, opt Options, ids []string, score func(fl.Transport, *he.Party, []int) (*Result, error)) (*Scored, error) {
 	o, err := opt.normalize()
 	if err != nil {
 		return nil, err
@@ -437,7 +462,7 @@ func runRequest(ctx context.Context, t fl.Transport, modelName string, opt Optio
 		return nil, err
 	}
 	bt := fl.Bind(t, sess)
-	if err := fl.SendJSON(ctx, bt, TypeRequest, request{Model: modelName, Output: o.Output}); err != nil {
+	if err := fl.SendJSON(ctx, bt, TypeRequest, request{Model: modelName, Output: o.Output, Training: training}); err != nil {
 		return nil, err
 	}
 	al, err := align.Align(ctx, bt, ids)

@@ -36,7 +36,7 @@ const (
 
 var (
 	// ErrProtocol reports a peer message that breaks the protocol.
-	ErrProtocol = errors.New("woe: protocol violation")
+	ErrProtocol = fmt.Errorf("woe: %w", fl.ErrProtocol)
 	// ErrOptions reports options out of range.
 	ErrOptions = errors.New("woe: bad options")
 )

@@ -1,0 +1,345 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/vlr"
+	"github.com/veil-fl/veil/fl/woe"
+	"github.com/veil-fl/veil/model"
+)
+
+// lrOptions returns the spec's LR options for n training rows, with the
+// checkpoint folder and a negative L2 resolved.
+func (r *runner) lrOptions(n int) vlr.Options {
+	o := r.spec.LR
+	if o.Optimizer.L2 < 0 { // scikit-learn's C = 1 objective
+		o.Optimizer.L2 = 1 / float64(n)
+	}
+	o.Checkpoint = r.spec.Checkpoint
+	return o
+}
+
+// trainLR trains vertical LR on x (and the bank's labels y), reporting
+// epochs under the step name what.
+func (r *runner) trainLR(ctx context.Context, what string, x []float64, cols int, y []float64, o vlr.Options) (*vlr.Result, error) {
+	if !r.active {
+		return vlr.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], vlr.Data{X: x, Cols: cols}, vlr.PassiveOptions{Checkpoint: o.Checkpoint})
+	}
+	setup := r.step(what+": key generation and setup", 0)
+	var epochs *progressStep
+	full, err := o.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	res, err := vlr.TrainActive(ctx, r.t, r.sess.Seed[:], vlr.Data{X: x, Cols: cols, Y: y}, o, func(epoch int, loss float64) {
+		if epochs == nil {
+			setup.end()
+			epochs = r.step(what+": epochs", full.Epochs)
+		}
+		epochs.set(epoch+1, loss)
+		r.spec.Logger.Info(what+" epoch", "epoch", epoch+1, "loss", loss, "seconds", time.Since(start).Seconds())
+	})
+	if err != nil {
+		return nil, err
+	}
+	if epochs != nil {
+		epochs.end()
+	} else {
+		setup.end()
+	}
+	return res, nil
+}
+
+func (r *runner) lr(ctx context.Context, data *Prepared) (*Model, error) {
+	start := time.Now()
+	o := r.lrOptions(data.TrainRows())
+	res, err := r.trainLR(ctx, "LR", data.XTrain, data.Cols, data.YTrain, o)
+	if err != nil {
+		return nil, fmt.Errorf("training LR: %w", err)
+	}
+	m := &Model{Kind: LR, Training: r.trainingID(LR), LR: res, LROptions: o, TrainTime: time.Since(start), Epochs: res.Epochs}
+	sig, err := o.Sigmoid()
+	if err != nil {
+		return nil, err
+	}
+	m.LRHalf = &model.LRHalf{Version: model.LRVersion, Party: r.party(), Training: m.Training, Features: data.Features,
+		Standardizer: data.Std, Weights: res.Weights, Intercept: res.Intercept, Sigmoid: sig.Coeffs}
+	if err := r.save("lr", m.LRHalf); err != nil {
+		return nil, err
+	}
+	if !r.active {
+		return m, vlr.PredictPassive(ctx, r.t, data.XTest, data.Cols, res.Weights)
+	}
+	ev := r.step("LR: federated scoring of the test rows", 0)
+	probs, err := vlr.PredictActive(ctx, r.t, data.XTest, data.Cols, res.Weights, res.Intercept)
+	if err != nil {
+		return nil, err
+	}
+	ev.end()
+	m.TestScores, m.Curve = probs, res.Loss
+	return m, r.evaluate(m, data.YTest)
+}
+
+func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
+	start := time.Now()
+	o := r.spec.SBT
+	o.Checkpoint = r.spec.Checkpoint
+	m := &Model{Kind: SBT, Training: r.trainingID(SBT)}
+	if !r.active {
+		res, err := boost.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, boost.PassiveOptions{Checkpoint: o.Checkpoint})
+		if err != nil {
+			return nil, fmt.Errorf("training SecureBoost: %w", err)
+		}
+		m.TrainTime, m.SBTPassive = time.Since(start), &res.PassiveModel
+		m.SBTPassive.Training = m.Training
+		m.Trees = res.Options.Trees
+		if err := r.save("sbt", m.SBTPassive); err != nil {
+			return nil, err
+		}
+		if err := boost.PredictPassive(ctx, r.t, m.SBTPassive, data.RawTest, data.Cols); err != nil {
+			return nil, err
+		}
+		if r.spec.TreeCurve {
+			return m, treeCurvePassive(ctx, r.t, m.SBTPassive, data.RawTest, data.Cols)
+		}
+		return m, nil
+	}
+	gopt, err := o.GBDTOptions.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	setup := r.step("SecureBoost: key generation and setup", 0)
+	var grown *progressStep
+	res, err := boost.TrainActive(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, data.YTrain, o, func(tree int) {
+		if grown == nil {
+			setup.end()
+			grown = r.step("SecureBoost: trees", gopt.Trees)
+		}
+		grown.set(tree+1, 0)
+		r.spec.Logger.Info("SecureBoost tree", "tree", tree+1, "seconds", time.Since(start).Seconds())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("training SecureBoost: %w", err)
+	}
+	if grown != nil {
+		grown.end()
+	} else {
+		setup.end()
+	}
+	m.TrainTime, m.SBTActive, m.Trees = time.Since(start), &res.ActiveModel, len(res.Trees)
+	m.SBTActive.Training = m.Training
+	if err := r.save("sbt", m.SBTActive); err != nil {
+		return nil, err
+	}
+	ev := r.step("SecureBoost: federated scoring of the test rows", 0)
+	if m.TestScores, err = boost.PredictActive(ctx, r.t, m.SBTActive, data.RawTest, data.Cols); err != nil {
+		return nil, err
+	}
+	ev.end()
+	if r.spec.TreeCurve {
+		ev := r.step("SecureBoost: test AUC by tree", 0)
+		if m.Curve, err = treeCurveActive(ctx, r.t, m.SBTActive, data.RawTest, data.Cols, data.YTest); err != nil {
+			return nil, err
+		}
+		ev.end()
+	}
+	return m, r.evaluate(m, data.YTest)
+}
+
+// woe runs federated WOE/IV on the training rows (the center's columns'
+// counts under encryption, decrypted to the bank), keeps the columns the
+// selection keeps, trains vertical LR on the standardized WOE columns,
+// turns it into each party's scorecard half, and scores the test rows
+// federatedly.
+func (r *runner) woe(ctx context.Context, data *Prepared) (*Model, error) {
+	start := time.Now()
+	m := &Model{Kind: WOE, Training: r.trainingID(WOE)}
+	ev := r.step("WOE/IV: key generation and encrypted counts", 0)
+	var tr model.WOETransform
+	var bankRes *woe.ActiveResult
+	if r.active {
+		res, err := woe.Active(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, data.YTrain, data.Features, r.spec.WOE)
+		if err != nil {
+			return nil, fmt.Errorf("federated WOE/IV: %w", err)
+		}
+		bankRes, tr = res, res.Transform
+		m.Columns = append(append([]woe.Column{}, res.Bank...), res.Center...)
+	} else {
+		res, err := woe.Passive(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, data.Features)
+		if err != nil {
+			return nil, fmt.Errorf("federated WOE/IV: %w", err)
+		}
+		tr = res.Transform
+	}
+	ev.end()
+	m.WOETime = time.Since(start)
+	// Both parties see an empty selection: each knows whether it keeps a
+	// column, and the bank knows the center's.
+	if len(tr.Columns) == 0 {
+		return nil, fmt.Errorf("the IV selection keeps none of the %s's columns; the scorecard needs at least one on each side", map[bool]string{true: "bank", false: "center"}[r.active])
+	}
+	if r.active && countKept(bankRes.Center) == 0 {
+		return nil, fmt.Errorf("the IV selection keeps none of the center's columns; the scorecard needs at least one on each side")
+	}
+	wd, err := prepareWOE(tr, data, r.spec.Clip)
+	if err != nil {
+		return nil, err
+	}
+	m.WOEData = wd
+	// The scorecard's LR keeps no checkpoint: resume is the raw LR's.
+	o := r.lrOptions(data.TrainRows())
+	o.Checkpoint = ""
+	res, err := r.trainLR(ctx, "WOE scorecard LR", wd.XTrain, wd.Cols, data.YTrain, o)
+	if err != nil {
+		return nil, fmt.Errorf("training the scorecard's LR: %w", err)
+	}
+	m.LR, m.LROptions, m.Epochs, m.TrainTime = res, o, res.Epochs, time.Since(start)
+	half, err := model.NewScorecardHalf(r.party(), data.Features, tr, wd.Std, res.Weights, res.Intercept, r.spec.Scorecard)
+	if err != nil {
+		return nil, err
+	}
+	half.Training = m.Training
+	m.Scorecard = half
+	if err := r.save("scorecard", half); err != nil {
+		return nil, err
+	}
+	if !r.active {
+		return m, woe.ScorePassive(ctx, r.t, half, data.RawTest, data.Cols)
+	}
+	sev := r.step("WOE scorecard: federated scoring of the test rows", 0)
+	if m.Points, err = woe.ScoreActive(ctx, r.t, half, data.RawTest, data.Cols); err != nil {
+		return nil, err
+	}
+	sev.end()
+	m.TestScores, m.Curve = RiskOf(m.Points), res.Loss
+	return m, r.evaluate(m, data.YTest)
+}
+
+func countKept(cs []woe.Column) int {
+	k := 0
+	for _, c := range cs {
+		if c.Keep {
+			k++
+		}
+	}
+	return k
+}
+
+// RiskOf turns credit points (higher: better) into risk scores for the
+// ranking metrics (higher: more likely to default).
+func RiskOf(points []float64) []float64 {
+	r := make([]float64, len(points))
+	for i, p := range points {
+		r[i] = -p
+	}
+	return r
+}
+
+func (r *runner) evaluate(m *Model, y []float64) error {
+	var err error
+	if m.AUC, err = model.AUC(m.TestScores, y); err != nil {
+		return fmt.Errorf("%s test AUC: %w", m.Kind, err)
+	}
+	if m.KS, err = model.KS(m.TestScores, y); err != nil {
+		return fmt.Errorf("%s test KS: %w", m.Kind, err)
+	}
+	return nil
+}
+
+// party is the model files' name for this party.
+func (r *runner) party() string {
+	if r.active {
+		return model.Active
+	}
+	return model.Passive
+}
+
+// save writes this party's half of a model to Dir/PARTY_KIND.json.
+func (r *runner) save(kind string, m interface{ Save(io.Writer) error }) error {
+	if r.spec.Dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(r.spec.Dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(r.spec.Dir, r.party()+"_"+kind+".json")
+	tmp, err := os.CreateTemp(r.spec.Dir, "."+r.party()+"_"+kind+"-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := m.Save(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	r.spec.Logger.Info("saved this party's half of the model", "model", kind, "path", path)
+	return nil
+}
+
+// treeCurveActive scores the test rows federatedly with the first k trees,
+// k = 1..len(Trees), and returns the test AUC after each tree. The center
+// runs treeCurvePassive.
+func treeCurveActive(ctx context.Context, t fl.Transport, m *boost.ActiveModel, x []float64, d int, y []float64) ([]float64, error) {
+	if err := fl.SendJSON(ctx, t, TypeCurve, len(m.Trees)); err != nil {
+		return nil, err
+	}
+	aucs := make([]float64, len(m.Trees))
+	for k := range m.Trees {
+		mk := *m
+		mk.Trees = m.Trees[:k+1]
+		logits, err := boost.PredictActive(ctx, t, &mk, x, d)
+		if err != nil {
+			return nil, err
+		}
+		if aucs[k], err = model.AUC(logits, y); err != nil {
+			return nil, err
+		}
+	}
+	return aucs, nil
+}
+
+// maxCurveTrees bounds the trees a TypeCurve message may announce.
+const maxCurveTrees = 100_000
+
+// treeCurvePassive is the center's side of treeCurveActive: its split
+// decisions for the first k trees, k = 1..trees, as in federated prediction.
+func treeCurvePassive(ctx context.Context, t fl.Transport, m *boost.PassiveModel, x []float64, d int) error {
+	var trees int
+	if err := fl.RecvJSON(ctx, t, TypeCurve, &trees); err != nil {
+		return err
+	}
+	if trees < 0 || trees > maxCurveTrees {
+		return fmt.Errorf("%w: %s: %d trees", fl.ErrMalformed, TypeCurve, trees)
+	}
+	for k := 0; k < trees; k++ {
+		mk := *m
+		mk.Splits = nil
+		for _, s := range m.Splits {
+			if s.Tree <= k {
+				mk.Splits = append(mk.Splits, s)
+			}
+		}
+		if err := boost.PredictPassive(ctx, t, &mk, x, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}

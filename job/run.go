@@ -1,0 +1,351 @@
+package job
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/align"
+	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/vlr"
+	"github.com/veil-fl/veil/fl/woe"
+	"github.com/veil-fl/veil/model"
+)
+
+// Message types of the job's own steps (the protocols it runs have theirs).
+const (
+	TypeSetup = "job.setup"     // the bank's choice of models, to the center
+	TypeSplit = "job.split"     // the aligned rows the bank holds out for testing
+	TypeCurve = "job.sbt-curve" // the per-tree scoring of TreeCurve
+)
+
+// HandshakeParams is what a job's handshake compares: the job's version and
+// the parameter sets of the protocols it runs.
+const HandshakeParams = "veil-job/v2:hist13,linear14,shared15"
+
+const setupVersion = 1
+
+type setupMsg struct {
+	Version      int    `json:"version"`
+	Models       []Kind `json:"models"`
+	SeparateTest bool   `json:"separate_test"`
+	TreeCurve    bool   `json:"tree_curve"`
+}
+
+// Result is one party's outcome of a job.
+type Result struct {
+	Role fl.Role
+	// Session is the id of the job's session (fl.Session.ID).
+	Session [fl.SessionIDLength]byte
+	// RowsAligned is the number of training rows both parties hold, before
+	// the test split.
+	RowsAligned int
+	// Data is this party's aligned, prepared data.
+	Data *Prepared
+	// Models holds one entry per model trained, in Spec.Models order.
+	Models []Model
+	// Stats is the traffic of the whole job at this end.
+	Stats fl.Stats
+}
+
+// Model is one trained model as one party holds it.
+type Model struct {
+	Kind Kind
+	// Training names the training that produced the halves: the same at
+	// both parties, recorded in both halves (see TrainingID).
+	Training string
+
+	// The bank's evaluation on the test rows (zero on the center's side).
+	// TestScores are higher for riskier rows: LR's probability of default,
+	// SBT's logit, the scorecard's negated points.
+	AUC, KS    float64
+	TestScores []float64
+	// Points are the scorecard's test points (WOE; the bank's).
+	Points []float64
+	// Curve is LR's and the scorecard's surrogate loss by epoch (the bank's),
+	// or SBT's test AUC after each tree (with Spec.TreeCurve).
+	Curve []float64
+	// Columns are both parties' columns with their IV and whether the
+	// selection kept them (WOE; the bank's).
+	Columns []woe.Column
+
+	TrainTime, WOETime time.Duration
+	// Bytes is the traffic of this model's training and test scoring, both
+	// ways.
+	Bytes         uint64
+	Epochs, Trees int
+
+	// This party's halves. LR and the scorecard's LR leave LR (the training
+	// result, for a plaintext twin: vlr.InitWeights) and, for LR, LRHalf; SBT
+	// leaves SBTActive or SBTPassive; WOE Scorecard and WOEData (the
+	// standardized WOE columns its LR trained on).
+	LR         *vlr.Result
+	LROptions  vlr.Options // as trained: L2 resolved
+	LRHalf     *model.LRHalf
+	SBTActive  *boost.ActiveModel
+	SBTPassive *boost.PassiveModel
+	Scorecard  *model.ScorecardHalf
+	WOEData    *Prepared
+}
+
+// Model returns the result's model of kind k, or nil.
+func (r *Result) Model(k Kind) *Model {
+	for i := range r.Models {
+		if r.Models[i].Kind == k {
+			return &r.Models[i]
+		}
+	}
+	return nil
+}
+
+// RunActive runs the bank's side of a whole job over t: the handshake and
+// session binding, the choice of models (sent to the center), private
+// alignment of the training (and test) ids, the split, each party's
+// preparation, then for each model its training, the federated scoring of
+// the test rows and the bank's AUC and KS, each party's half built and,
+// with Spec.Dir, saved. The center runs RunPassive. An error on either side
+// aborts the other with the reason.
+func RunActive(ctx context.Context, t fl.Transport, spec Spec) (*Result, error) {
+	return run(ctx, t, fl.RoleActive, spec)
+}
+
+// RunPassive runs the center's side of a job: see RunActive. The models,
+// their options and the split are the bank's; the center's spec gives its
+// tables, its clip, where it saves its halves and keeps its checkpoints,
+// and which models it agrees to train.
+func RunPassive(ctx context.Context, t fl.Transport, spec Spec) (*Result, error) {
+	return run(ctx, t, fl.RolePassive, spec)
+}
+
+// runner is one party's job in progress.
+type runner struct {
+	t      fl.Transport
+	sess   *fl.Session
+	spec   Spec
+	active bool
+	role   fl.Role
+	digest [32]byte // of the aligned training ids
+}
+
+func run(ctx context.Context, t fl.Transport, role fl.Role, spec Spec) (*Result, error) {
+	active := role == fl.RoleActive
+	sess, err := fl.Handshake(ctx, t, fl.Hello{Role: role, Params: HandshakeParams})
+	if err != nil {
+		return nil, err
+	}
+	t = fl.Bind(t, sess)
+	r := &runner{t: t, sess: sess, active: active, role: role}
+	res, err := r.run(ctx, spec)
+	if err != nil && !errors.Is(err, fl.ErrPeerAborted) {
+		// One abort path: whatever step failed, the peer learns why
+		// (a second abort after a protocol's own is ignored by the peer).
+		_ = fl.Abort(ctx, t, err)
+	}
+	return res, err
+}
+
+func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
+	spec, err := spec.withDefaults(r.active)
+	if err != nil {
+		return nil, err
+	}
+	r.spec = spec
+	log := spec.Logger
+	if err := r.agree(ctx); err != nil {
+		return nil, err
+	}
+	log.Info("session open", "role", r.role, "session", hex.EncodeToString(r.sess.ID[:]), "models", r.spec.Models)
+
+	ev := r.step("aligning ids by PSI", 0)
+	t0 := time.Now()
+	trainRes, err := align.Align(ctx, r.t, spec.Train.IDs)
+	if err != nil {
+		return nil, fmt.Errorf("aligning the training ids: %w", err)
+	}
+	r.digest = trainRes.Digest
+	train := spec.Train.Select(trainRes.Rows)
+	var test *dataset.Table
+	if spec.Test != nil {
+		testRes, err := align.Align(ctx, r.t, spec.Test.IDs)
+		if err != nil {
+			return nil, fmt.Errorf("aligning the test ids: %w", err)
+		}
+		test = spec.Test.Select(testRes.Rows)
+	} else if train, test, err = r.split(ctx, train); err != nil {
+		return nil, err
+	}
+	ev.end()
+	log.Info("aligned rows by PSI", "rows", len(trainRes.Rows), "of", spec.Train.Rows(), "train", train.Rows(), "test", test.Rows(), "seconds", time.Since(t0).Seconds())
+
+	data, err := Prepare(train, test, spec.Clip)
+	if err != nil {
+		return nil, err
+	}
+	out := &Result{Role: r.role, Session: r.sess.ID, RowsAligned: len(trainRes.Rows), Data: data}
+	for _, k := range r.spec.Models {
+		before := r.t.Stats()
+		start := time.Now()
+		var m *Model
+		switch k {
+		case LR:
+			m, err = r.lr(ctx, data)
+		case SBT:
+			m, err = r.sbt(ctx, data)
+		case WOE:
+			m, err = r.woe(ctx, data)
+		}
+		if err != nil {
+			return nil, err
+		}
+		after := r.t.Stats()
+		m.Bytes = after.SentBytes - before.SentBytes + after.RecvBytes - before.RecvBytes
+		log.Info("model done", "model", k, "seconds", time.Since(start).Seconds(), "bytes", m.Bytes)
+		out.Models = append(out.Models, *m)
+	}
+	out.Stats = r.t.Stats()
+	return out, nil
+}
+
+// agree sends the bank's choice of models to the center, which checks it
+// against its own spec.
+func (r *runner) agree(ctx context.Context) error {
+	if r.active {
+		return fl.SendJSON(ctx, r.t, TypeSetup, setupMsg{Version: setupVersion, Models: r.spec.Models, SeparateTest: r.spec.Test != nil, TreeCurve: r.spec.TreeCurve})
+	}
+	var s setupMsg
+	if err := fl.RecvJSON(ctx, r.t, TypeSetup, &s); err != nil {
+		return err
+	}
+	switch {
+	case s.Version != setupVersion:
+		return fmt.Errorf("%w: the bank runs job setup version %d, this center %d", ErrSpec, s.Version, setupVersion)
+	case len(s.Models) == 0 || len(s.Models) > len(Kinds):
+		return fmt.Errorf("%w: the bank asks for %d models", ErrSpec, len(s.Models))
+	case s.SeparateTest != (r.spec.Test != nil):
+		return fmt.Errorf("%w: Test: the bank %s a separate test table, this center %s", ErrSpec, gives(s.SeparateTest), gives(r.spec.Test != nil))
+	}
+	for _, k := range s.Models {
+		if !slices.Contains(Kinds, k) {
+			return fmt.Errorf("%w: the bank asks for model %q, want one of %v", ErrSpec, k, Kinds)
+		}
+		if r.spec.Models != nil && !slices.Contains(r.spec.Models, k) {
+			return fmt.Errorf("%w: the bank asks for model %q, which this center's spec does not allow (Models %v)", ErrSpec, k, r.spec.Models)
+		}
+	}
+	r.spec.Models, r.spec.TreeCurve = s.Models, s.TreeCurve
+	return nil
+}
+
+func gives(b bool) string {
+	if b {
+		return "gives"
+	}
+	return "gives no"
+}
+
+// split has the bank draw a stratified split of the aligned rows on its
+// labels and tell the center which rows are for testing (not their labels).
+func (r *runner) split(ctx context.Context, train *dataset.Table) (*dataset.Table, *dataset.Table, error) {
+	var testRows []int
+	if r.active {
+		var err error
+		if _, testRows, err = dataset.StratifiedSplit(train.Labels, r.spec.TestFraction, r.spec.Seed); err != nil {
+			return nil, nil, err
+		}
+		if err := r.t.Send(ctx, fl.Message{Type: TypeSplit, Payload: encodeRows(testRows)}); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		b, err := fl.Expect(ctx, r.t, TypeSplit)
+		if err != nil {
+			return nil, nil, err
+		}
+		if testRows, err = decodeRows(b, train.Rows()); err != nil {
+			return nil, nil, err
+		}
+	}
+	isTest := make([]bool, train.Rows())
+	for _, i := range testRows {
+		isTest[i] = true
+	}
+	var trainRows []int
+	for i, tst := range isTest {
+		if !tst {
+			trainRows = append(trainRows, i)
+		}
+	}
+	return train.Select(trainRows), train.Select(testRows), nil
+}
+
+func encodeRows(rows []int) []byte {
+	b := make([]byte, 0, 4*len(rows))
+	for _, r := range rows {
+		b = binary.LittleEndian.AppendUint32(b, uint32(r))
+	}
+	return b
+}
+
+func decodeRows(b []byte, n int) ([]int, error) {
+	if len(b)%4 != 0 {
+		return nil, fmt.Errorf("%w: %s: %d bytes is not a list of rows", fl.ErrMalformed, TypeSplit, len(b))
+	}
+	rows := make([]int, len(b)/4)
+	for i := range rows {
+		r := int(binary.LittleEndian.Uint32(b[4*i:]))
+		if r >= n || (i > 0 && r <= rows[i-1]) {
+			return nil, fmt.Errorf("%w: %s: row %d out of order or beyond the %d aligned rows", fl.ErrMalformed, TypeSplit, r, n)
+		}
+		rows[i] = r
+	}
+	return rows, nil
+}
+
+// TrainingID names a training: a hash of the session id, the model kind
+// and the digest of the aligned training ids, the same at both parties.
+// Both halves of a model record it, and scoring refuses halves whose ids
+// differ.
+func TrainingID(session [fl.SessionIDLength]byte, kind Kind, alignedDigest [32]byte) string {
+	h := sha256.New()
+	h.Write([]byte("veil-training/v1\x00"))
+	h.Write(session[:])
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write(alignedDigest[:])
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func (r *runner) trainingID(k Kind) string { return TrainingID(r.sess.ID, k, r.digest) }
+
+// progressStep is a long step reported to Spec.Progress.
+type progressStep struct {
+	r     *runner
+	name  string
+	total int
+}
+
+func (r *runner) step(name string, total int) *progressStep {
+	s := &progressStep{r: r, name: name, total: total}
+	if r.spec.Progress != nil {
+		r.spec.Progress(Event{Step: name, Total: total})
+	}
+	return s
+}
+
+func (s *progressStep) set(done int, loss float64) {
+	if s.r.spec.Progress != nil {
+		s.r.spec.Progress(Event{Step: s.name, Done: done, Total: s.total, Loss: loss})
+	}
+}
+
+func (s *progressStep) end() {
+	if s.r.spec.Progress != nil {
+		s.r.spec.Progress(Event{Step: s.name, Done: s.total, Total: s.total, End: true})
+	}
+}

@@ -1,0 +1,155 @@
+package job
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+
+	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/vlr"
+	"github.com/veil-fl/veil/fl/woe"
+	"github.com/veil-fl/veil/model"
+)
+
+// Kind names a model a job trains.
+type Kind string
+
+// The models a job trains.
+const (
+	// LR is vertical logistic regression (package vlr) on each party's
+	// standardized columns.
+	LR Kind = "lr"
+	// SBT is SecureBoost (package boost) on the raw columns.
+	SBT Kind = "sbt"
+	// WOE is a WOE scorecard: federated WOE/IV (package woe), then vertical
+	// LR on the WOE columns the IV selection keeps, turned into points.
+	WOE Kind = "woe"
+)
+
+// Kinds lists the models a job can train, in the order it trains them.
+var Kinds = []Kind{LR, SBT, WOE}
+
+// DefaultClip is the clip of standardized features (Spec.Clip): five
+// standard deviations, which keeps LR's scores inside the sigmoid
+// polynomial's interval and every value within he.MaxFeature.
+const DefaultClip = 5
+
+// ErrSpec is returned for a spec that cannot run, or that the two parties'
+// specs disagree on; the message names the field.
+var ErrSpec = errors.New("job: bad spec")
+
+// Spec is one party's view of a job. The bank's spec is the job's: it
+// chooses the models and their options and tells the center (TypeSetup);
+// the center's spec gives its own tables and local settings, and may limit
+// the models it agrees to train (Models).
+type Spec struct {
+	// Train is this party's table: the ids, the bank's labels, its features.
+	Train *dataset.Table
+	// Test is an optional separate test table, aligned by PSI like Train;
+	// both parties give one or neither. Without it the bank holds out
+	// TestFraction of the aligned rows, stratified on its labels, and tells
+	// the center which rows (never their labels).
+	Test *dataset.Table
+	// TestFraction is the share of aligned rows held out (default 0.2).
+	TestFraction float64
+	// Seed fixes the split (and, unless the model options set their own,
+	// nothing else).
+	Seed int64
+	// Models are the models to train, in order (default LR). On the
+	// center's side, the models it agrees to train (nil: any).
+	Models []Kind
+	// LR are the options of LR and of the scorecard's LR (the bank's). A
+	// negative L2 means 1/training rows, scikit-learn's C = 1 objective.
+	LR vlr.Options
+	// SBT are the SecureBoost options (the bank's).
+	SBT boost.Options
+	// WOE are the WOE/IV options and Scorecard the points' scaling (the
+	// bank's).
+	WOE       woe.Options
+	Scorecard model.Scorecard
+	// Clip limits each party's standardized features to [-Clip, Clip]
+	// (0: DefaultClip; negative: no clipping, which vlr refuses past
+	// he.MaxFeature). Each party clips its own columns.
+	Clip float64
+	// Dir is where this party saves its model halves, one file per model
+	// (active_lr.json, passive_lr.json, active_sbt.json, passive_sbt.json,
+	// active_scorecard.json, passive_scorecard.json); "" saves none.
+	Dir string
+	// Checkpoint is a folder for this party's checkpoints after every LR
+	// epoch and every tree; rerun both parties with the same specs and data
+	// to resume. "" keeps none.
+	Checkpoint string
+	// TreeCurve has both parties score the test rows after each tree, for
+	// SecureBoost's learning curve (Model.Curve); the bank's choice.
+	TreeCurve bool
+	// Logger receives one line per step (nil: none).
+	Logger *slog.Logger
+	// Progress, when set, receives the long steps as they run (see Event).
+	Progress func(Event)
+}
+
+// Event reports a long step of a job: Step names it ("aligning ids by PSI",
+// "LR: epochs"); Done of Total units are finished (Total 0: a step of
+// unknown length); End marks its end. Loss is the LR surrogate loss of the
+// epoch just finished, when the step is one of epochs.
+type Event struct {
+	Step        string
+	Done, Total int
+	End         bool
+	Loss        float64
+}
+
+func (s Spec) withDefaults(active bool) (Spec, error) {
+	if s.Train == nil {
+		return s, fmt.Errorf("%w: Train: no table", ErrSpec)
+	}
+	if active && s.Train.Labels == nil {
+		return s, fmt.Errorf("%w: Train: the bank's table has no label column", ErrSpec)
+	}
+	if s.TestFraction == 0 {
+		s.TestFraction = 0.2
+	}
+	if s.Test == nil && !(s.TestFraction > 0 && s.TestFraction < 1) {
+		return s, fmt.Errorf("%w: TestFraction %v, want in (0, 1)", ErrSpec, s.TestFraction)
+	}
+	if s.Clip == 0 {
+		s.Clip = DefaultClip
+	} else if s.Clip < 0 {
+		s.Clip = 0
+	}
+	if math.IsNaN(s.Clip) || math.IsInf(s.Clip, 0) {
+		return s, fmt.Errorf("%w: Clip %v", ErrSpec, s.Clip)
+	}
+	if active && len(s.Models) == 0 {
+		s.Models = []Kind{LR}
+	}
+	for i, k := range s.Models {
+		if !slices.Contains(Kinds, k) {
+			return s, fmt.Errorf("%w: Models[%d] is %q, want one of %v", ErrSpec, i, k, Kinds)
+		}
+		if slices.Index(s.Models, k) < i {
+			return s, fmt.Errorf("%w: Models lists %q twice", ErrSpec, k)
+		}
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if !active {
+		return s, nil
+	}
+	lr := s.LR
+	lr.Optimizer.L2 = max(lr.Optimizer.L2, 0)
+	if _, err := lr.WithDefaults(); err != nil {
+		return s, fmt.Errorf("%w: LR: %w", ErrSpec, err)
+	}
+	if _, err := s.SBT.GBDTOptions.WithDefaults(); err != nil {
+		return s, fmt.Errorf("%w: SBT: %w", ErrSpec, err)
+	}
+	if _, err := s.WOE.WithDefaults(); err != nil {
+		return s, fmt.Errorf("%w: WOE: %w", ErrSpec, err)
+	}
+	return s, nil
+}
