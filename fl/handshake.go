@@ -167,7 +167,20 @@ func Abort(ctx context.Context, t Transport, cause error) error {
 // whatever the payload holds.
 func decodeAbort(b []byte) *AbortError {
 	var rec veilpb.Abort
-	if err := proto.Unmarshal(b, &rec); err != nil {
+	err := proto.Unmarshal(b, &rec)
+	if err != nil || len(rec.ProtoReflect().GetUnknown()) > 0 {
+		// Not a record as Abort writes it (no unknown fields): perhaps the
+		// peer bound its transport and this side did not, and the record
+		// follows the session header.
+		var tail veilpb.Abort
+		decodes := func(b []byte) bool {
+			return proto.Unmarshal(b, &tail) == nil && tail.GetReason() != "" && len(tail.ProtoReflect().GetUnknown()) == 0
+		}
+		if boundPayload(b, decodes) {
+			return &AbortError{Reason: bounded(tail.GetReason()) + " (the peer bound its messages to the session with fl.Bind; this side did not)"}
+		}
+	}
+	if err != nil {
 		return &AbortError{Reason: fmt.Sprintf("(undecodable abort record: %v)", err)}
 	}
 	e := &AbortError{Reason: bounded(rec.GetReason())}

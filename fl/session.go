@@ -119,11 +119,17 @@ func (b *boundTransport) Recv(ctx context.Context) (Message, error) {
 	if err != nil {
 		return m, err
 	}
+	if m.Type == TypeAbort && (len(m.Payload) < boundHeader || !bytes.Equal(m.Payload[:SessionIDLength], b.id[:])) {
+		// An abort without this session's header: the peer did not bind
+		// its transport. An abort only ends the session; pass it on so
+		// that the reason reaches the caller.
+		return m, nil
+	}
 	if len(m.Payload) < boundHeader {
-		return Message{}, b.fail(fmt.Errorf("%w: message %.64q of %d bytes lacks the session header", ErrMalformed, m.Type, len(m.Payload)))
+		return Message{}, b.fail(fmt.Errorf("%w: message %.64q of %d bytes lacks the session header%s", ErrMalformed, m.Type, len(m.Payload), unboundHint))
 	}
 	if !bytes.Equal(m.Payload[:SessionIDLength], b.id[:]) {
-		return Message{}, b.fail(fmt.Errorf("%w: message %.64q is bound to session %x, this is %x", ErrWrongSession, m.Type, m.Payload[:SessionIDLength], b.id))
+		return Message{}, b.fail(fmt.Errorf("%w: message %.64q is bound to session %x, this is %x%s", ErrWrongSession, m.Type, m.Payload[:SessionIDLength], b.id, unboundHint))
 	}
 	if seq := binary.LittleEndian.Uint64(m.Payload[SessionIDLength:]); seq != b.recvSeq+1 {
 		return Message{}, b.fail(&SequenceError{Type: m.Type, Want: b.recvSeq + 1, Got: seq})
@@ -131,6 +137,21 @@ func (b *boundTransport) Recv(ctx context.Context) (Message, error) {
 	b.recvSeq++
 	m.Payload = m.Payload[boundHeader:]
 	return m, nil
+}
+
+// unboundHint ends the errors of a message without this session's header.
+const unboundHint = " (a peer that does not call fl.Bind after Handshake sends its messages without one)"
+
+// boundPayload reports whether b looks like a bound message's payload
+// whose body is valid for decode: what an unbound side receives from a
+// peer that called Bind.
+func boundPayload(b []byte, decodes func([]byte) bool) bool {
+	return len(b) >= boundHeader && decodes(b[boundHeader:])
+}
+
+// errPeerBound is the error of an unbound side that receives bound messages.
+func errPeerBound(typ string) error {
+	return fmt.Errorf("%w: message %.64q carries a session header: the peer bound its transport to the session (fl.Bind) and this side did not; call fl.Bind after Handshake on both sides", ErrMalformed, typ)
 }
 
 func (b *boundTransport) failed() error {

@@ -159,3 +159,53 @@ func TestDialRetry(t *testing.T) {
 	require.ErrorContains(t, err, gone)
 	require.Less(t, time.Since(start), 5*time.Second)
 }
+
+// A side that forgets Bind is told so: the bound side's JSON, read unbound,
+// names fl.Bind; the unbound side's abort reaches the bound side with its
+// reason; and the bound side's abort reaches the unbound side readable.
+func TestMissingBindNamed(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := NewPipe()
+	done := make(chan *Session, 1)
+	go func() {
+		s, err := Handshake(ctx, b, Hello{Role: RolePassive, Params: "hist13"})
+		require.NoError(t, err)
+		done <- s
+	}()
+	sa, err := Handshake(ctx, a, Hello{Role: RoleActive, Params: "hist13"})
+	require.NoError(t, err)
+	<-done
+	bound := Bind(a, sa) // the bank binds; the center forgets
+
+	require.NoError(t, SendJSON(ctx, bound, "job.setup", map[string]int{"version": 1}))
+	var v map[string]int
+	err = RecvJSON(ctx, b, "job.setup", &v)
+	require.ErrorIs(t, err, ErrMalformed)
+	require.ErrorContains(t, err, "call fl.Bind after Handshake on both sides")
+	// RecvJSON told the peer why, unbound: the bound side reads the reason.
+	_, err = Expect(ctx, bound, "job.next")
+	require.ErrorIs(t, err, ErrPeerAborted)
+	require.ErrorContains(t, err, "call fl.Bind after Handshake")
+
+	// The other way: the bound side's abort, read by the unbound side.
+	a2, b2 := NewPipe()
+	go func() {
+		s, err := Handshake(ctx, b2, Hello{Role: RolePassive, Params: "hist13"})
+		require.NoError(t, err)
+		done <- s
+	}()
+	sa2, err := Handshake(ctx, a2, Hello{Role: RoleActive, Params: "hist13"})
+	require.NoError(t, err)
+	<-done
+	require.NoError(t, Abort(ctx, Bind(a2, sa2), errors.New("the bank's table has no label column")))
+	_, err = Expect(ctx, b2, "job.setup")
+	require.ErrorIs(t, err, ErrPeerAborted)
+	require.ErrorContains(t, err, "the bank's table has no label column")
+	require.ErrorContains(t, err, "fl.Bind")
+
+	// An unbound non-abort message at a bound side names the likely cause.
+	require.NoError(t, SendJSON(ctx, b2, "job.split", []int{1}))
+	_, err = Expect(ctx, Bind(a2, sa2), "job.split")
+	require.ErrorIs(t, err, ErrProtocol)
+	require.ErrorContains(t, err, "does not call fl.Bind")
+}

@@ -157,6 +157,9 @@ func RecvJSON(ctx context.Context, t Transport, typ string, v any) error {
 		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
+		if boundPayload(b, json.Valid) {
+			return Fail(ctx, t, errPeerBound(typ))
+		}
 		return Fail(ctx, t, fmt.Errorf("%w: %s: %v", ErrMalformed, typ, err))
 	}
 	return nil

@@ -79,7 +79,7 @@ func (r *runner) lr(ctx context.Context, data *Prepared) (*Model, error) {
 		return m, vlr.PredictPassive(ctx, r.t, data.XTest, data.Cols, res.Weights)
 	}
 	ev := r.step("LR: federated scoring of the test rows", 0)
-	probs, err := vlr.PredictActive(ctx, r.t, data.XTest, data.Cols, res.Weights, res.Intercept)
+	probs, err := vlr.PredictActiveProbabilities(ctx, r.t, data.XTest, data.Cols, res.Weights, res.Intercept)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 		return nil, err
 	}
 	ev := r.step("SecureBoost: federated scoring of the test rows", 0)
-	if m.TestScores, err = boost.PredictActive(ctx, r.t, m.SBTActive, data.RawTest, data.Cols); err != nil {
+	if m.TestScores, err = boost.PredictActiveLogits(ctx, r.t, m.SBTActive, data.RawTest, data.Cols); err != nil {
 		return nil, err
 	}
 	ev.end()
@@ -305,7 +305,7 @@ func treeCurveActive(ctx context.Context, t fl.Transport, m *boost.ActiveModel, 
 	for k := range m.Trees {
 		mk := *m
 		mk.Trees = m.Trees[:k+1]
-		logits, err := boost.PredictActive(ctx, t, &mk, x, d)
+		logits, err := boost.PredictActiveLogits(ctx, t, &mk, x, d)
 		if err != nil {
 			return nil, err
 		}

@@ -93,8 +93,9 @@ type Spec struct {
 
 // Event reports a long step of a job: Step names it ("aligning ids by PSI",
 // "LR: epochs"); Done of Total units are finished (Total 0: a step of
-// unknown length); End marks its end. Loss is the LR surrogate loss of the
-// epoch just finished, when the step is one of epochs.
+// unknown length); End marks its end. Loss is, in a step of LR epochs, the
+// epoch's polynomial surrogate of the log-loss (vlr.Result.Loss): NaN unless
+// the LR options track it (TrackLoss or Tol).
 type Event struct {
 	Step        string
 	Done, Total int

@@ -424,7 +424,7 @@ func report(w io.Writer, f *flags, results []modelResult, elapsed time.Duration,
 			fmt.Fprintf(w, "  training    %.1f s, %d trees, %.1f MiB exchanged\n", r.TrainSeconds, r.Trees, float64(r.BytesSent)/(1<<20))
 		}
 		if len(r.Loss) > 0 {
-			fmt.Fprintf(w, "  loss        %.4f -> %.4f (learned by the bank only)\n", r.Loss[0], r.Loss[len(r.Loss)-1])
+			fmt.Fprintf(w, "  loss        %.4f -> %.4f (the polynomial surrogate of log-loss; learned by the bank only)\n", r.Loss[0], r.Loss[len(r.Loss)-1])
 		}
 		fmt.Fprintln(w)
 	}

@@ -147,7 +147,7 @@ func predictPair(t *testing.T, ar *ActiveResult, pr *PassiveResult, xb, xc []flo
 	ctx := context.Background()
 	done := make(chan error, 1)
 	go func() { done <- PredictPassive(ctx, tc, &pr.PassiveModel, xc, dc) }()
-	got, err := PredictActive(ctx, ta, &ar.ActiveModel, xb, db)
+	got, err := PredictActiveLogits(ctx, ta, &ar.ActiveModel, xb, db)
 	require.NoError(t, err)
 	require.NoError(t, <-done)
 	require.Equal(t, uint64(1), ta.Stats().RecvMessages, "one round trip per batch")

@@ -49,10 +49,10 @@ func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveModel, x []fl
 	return t.Send(ctx, fl.Message{Type: TypeDecisions, Payload: frame(parts...)})
 }
 
-// PredictActive is the bank's side: it returns the logits of the rows of x
+// PredictActiveLogits is the bank's side: it returns the logits of the rows of x
 // (its raw values, row-major), combining its own splits with the center's
 // decisions.
-func PredictActive(ctx context.Context, t fl.Transport, m *ActiveModel, x []float64, d int) ([]float64, error) {
+func PredictActiveLogits(ctx context.Context, t fl.Transport, m *ActiveModel, x []float64, d int) ([]float64, error) {
 	if d != m.Binning.Dim() || len(x)%d != 0 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
 	}

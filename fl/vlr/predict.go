@@ -31,9 +31,9 @@ func PredictPassive(ctx context.Context, t fl.Transport, x []float64, cols int, 
 	return t.Send(ctx, fl.Message{Type: TypeScores, Payload: b})
 }
 
-// PredictActive is the bank's side: it adds its own partial scores and the
+// PredictActiveProbabilities is the bank's side: it adds its own partial scores and the
 // intercept to the center's and returns the probabilities of default.
-func PredictActive(ctx context.Context, t fl.Transport, x []float64, cols int, w []float64, intercept float64) ([]float64, error) {
+func PredictActiveProbabilities(ctx context.Context, t fl.Transport, x []float64, cols int, w []float64, intercept float64) ([]float64, error) {
 	if cols != len(w) || cols < 1 || len(x)%cols != 0 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns for %d weights", ErrOptions, len(x), cols, len(w)))
 	}

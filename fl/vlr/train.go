@@ -20,8 +20,9 @@ var gradHook func(fl.Role, []float64)
 // weak variant whose first gradient is X^T (p(0) - y).
 var zeroInit bool
 
-// Progress receives the bank's view of each finished epoch (loss is NaN when
-// the loss is not computed).
+// Progress receives the bank's view of each finished epoch: loss is the
+// epoch's polynomial surrogate of the log-loss (Result.Loss), NaN unless
+// Options.Tol or TrackLoss asks for it.
 type Progress func(epoch int, loss float64)
 
 type epochMsg struct {
