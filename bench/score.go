@@ -14,7 +14,7 @@ import (
 )
 
 // gradeCuts are five grades (A-E) on the logit scale.
-var gradeCuts = []float64{-3, -2, -1, 0}
+var gradeCuts = score.LogitCuts(-3, -2, -1, 0)
 
 // scoreRun times one scoring run over the in-memory transport and returns
 // records per second (median of runs).

@@ -59,7 +59,7 @@ func Example() {
 	defer t2.Close()
 	graded, err := score.RequestLR(ctx, t2, bank.IDs, bank.X, bankHalf, opt)
 	check(err)
-	fmt.Printf("%d enterprises graded into %d bands\n", len(graded.IDs), len(cuts)+1)
+	fmt.Printf("%d enterprises graded into %d bands\n", len(graded.IDs), cuts.Len()+1)
 	// Output:
 	// 1800 rows aligned; LR test AUC over 0.75: true
 	// 1800 enterprises graded into 3 bands

@@ -34,7 +34,7 @@ func TestBandsRevealOnlyTheBand(t *testing.T) {
 		uc1[i] = -ub[i] - 3 + float64(i%5) + 0.01 // just above cut i%5 - 1 (or -3 for band 0)
 		uc2[i] = uc1[i] + 0.95*r.Float64()
 	}
-	o := Options{Cuts: cuts}
+	o := Options{Cuts: LogitCuts(cuts...)}
 	var want []int
 	var sizes []int
 	for s := range sessions {

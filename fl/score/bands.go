@@ -200,7 +200,7 @@ func linearBandsCenter(ctx context.Context, t fl.Transport, u []float64, o Optio
 		for i := range x {
 			x[i] = toFixed(u[lo+i])
 		}
-		if err := helpCompare(ctx, t, c, x, len(o.Cuts)); err != nil {
+		if err := helpCompare(ctx, t, c, x, o.Cuts.Len()); err != nil {
 			return err
 		}
 	}
@@ -220,7 +220,7 @@ func linearBandsBank(ctx context.Context, t fl.Transport, u []float64, o Options
 		for i := range own {
 			own[i] = toFixed(u[lo+i])
 		}
-		if err := learnCompare(ctx, t, of, bankShares(own, o.Cuts), len(o.Cuts), res.Bands[lo:hi]); err != nil {
+		if err := learnCompare(ctx, t, of, bankShares(own, o.Cuts.v), o.Cuts.Len(), res.Bands[lo:hi]); err != nil {
 			return nil, err
 		}
 	}
@@ -269,7 +269,7 @@ func treesBandsCenter(ctx context.Context, t fl.Transport, m *boost.PassiveModel
 				x[i/s] += uint32(v)
 			}
 		}
-		if err := helpCompare(ctx, t, c, x, len(o.Cuts)); err != nil {
+		if err := helpCompare(ctx, t, c, x, o.Cuts.Len()); err != nil {
 			return err
 		}
 	}
@@ -326,7 +326,7 @@ func treesBandsBank(ctx context.Context, t fl.Transport, pl *treePlan, bins [][]
 				own[i/s] += uint32(v)
 			}
 		}
-		if err := learnCompare(ctx, t, of, bankShares(own, o.Cuts), len(o.Cuts), res.Bands[lo:hi]); err != nil {
+		if err := learnCompare(ctx, t, of, bankShares(own, o.Cuts.v), o.Cuts.Len(), res.Bands[lo:hi]); err != nil {
 			return nil, err
 		}
 	}

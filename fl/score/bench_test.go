@@ -26,7 +26,7 @@ func BenchmarkLinear(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	n := 1 << 18
 	ub, uc := normals(r, n, 2), normals(r, n, 1)
-	for _, o := range []Options{{Output: Scores}, {Cuts: []float64{-3, -2, -1, 0}}} {
+	for _, o := range []Options{{Output: Scores}, {Cuts: LogitCuts(-3, -2, -1, 0)}} {
 		o, _ := o.normalize()
 		b.Run(o.Output.String(), func(b *testing.B) {
 			benchRun(b, n,
@@ -45,7 +45,7 @@ func BenchmarkTrees50x3(b *testing.B) {
 	const n, db, dc = 1 << 15, 10, 10
 	_, am, pm, xb, xc := splitModel(b, n, db, dc, 50, 11)
 	b.Logf("%d center splits", len(pm.Splits))
-	for _, o := range []Options{{Output: Scores}, {Cuts: []float64{-3, -2, -1, 0}}} {
+	for _, o := range []Options{{Output: Scores}, {Cuts: LogitCuts(-3, -2, -1, 0)}} {
 		o, _ := o.normalize()
 		b.Run(o.Output.String(), func(b *testing.B) {
 			benchRun(b, n,

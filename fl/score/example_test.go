@@ -18,7 +18,7 @@ func Example() {
 	}
 	ta, tc := fl.NewPipe()
 	ctx := context.Background()
-	opt := score.Options{Cuts: []float64{-2, 0, 2}} // logit cut points: four bands
+	opt := score.Options{Cuts: score.LogitCuts(-2, 0, 2)} // logit cut points: four bands
 
 	bankPart := []float64{-3, 0.5, 1, 2}        // with the intercept
 	centerPart := []float64{-0.5, -1.5, 0, 1.2} // the center's x . w

@@ -62,7 +62,7 @@ func TestBandsRealData(t *testing.T) {
 			}
 			want[i] = ub[i] + uc[i]
 		}
-		o := Options{Cuts: quintileCuts(want)}
+		o := Options{Cuts: LogitCuts(quintileCuts(want)...)}
 		var res *Result
 		be, ce, st := run(nil,
 			func(ctx context.Context, tr fl.Transport) (err error) {
@@ -83,7 +83,7 @@ func TestBandsRealData(t *testing.T) {
 		require.NoError(t, err)
 		am, pm, err := boost.SplitGBDT(g, db)
 		require.NoError(t, err)
-		o := Options{Cuts: quintileCuts(want)}
+		o := Options{Cuts: LogitCuts(quintileCuts(want)...)}
 		var res *Result
 		be, ce, st := run(nil,
 			func(ctx context.Context, tr fl.Transport) (err error) {

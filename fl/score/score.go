@@ -79,12 +79,12 @@ type Options struct {
 	// Output is Scores or Bands. Zero means Bands when Cuts are set,
 	// Scores otherwise.
 	Output Output
-	// Cuts are the band boundaries on the logit scale, ascending, each in
-	// (-MaxBandInput, MaxBandInput), at most compare.MaxCuts. A record's
-	// band is the number of cuts strictly below its logit. ProbabilityCuts
-	// and PointCuts convert boundaries on those scales. Optional with
-	// Scores (Result.Bands is then computed from the decrypted logits).
-	Cuts []float64
+	// Cuts are the band boundaries (LogitCuts, ProbabilityCuts or
+	// PointCuts), ascending on the logit scale, each in (-MaxBandInput,
+	// MaxBandInput), at most compare.MaxCuts. A record's band is the number
+	// of cuts strictly below its logit. Optional with Scores (Result.Bands
+	// is then computed from the decrypted logits).
+	Cuts Cuts
 	// BatchRows is the number of records per batch (0: DefaultBatchRows
 	// for linear models and DefaultTreesBatchRows for trees with Scores;
 	// with Bands up to 4096, fewer when a batch's OTs would pass 16 MiB).
@@ -102,28 +102,28 @@ func (o Options) normalize() (Options, error) { return o.normalizeFor(DefaultBat
 func (o Options) normalizeFor(batchRows, bandOTs int) (Options, error) {
 	if o.Output == 0 {
 		o.Output = Scores
-		if len(o.Cuts) > 0 {
+		if o.Cuts.Len() > 0 {
 			o.Output = Bands
 		}
 	}
 	if o.Output != Scores && o.Output != Bands {
 		return o, fmt.Errorf("%w: output %v", ErrOptions, o.Output)
 	}
-	if o.Output == Bands && len(o.Cuts) == 0 {
+	if o.Output == Bands && o.Cuts.Len() == 0 {
 		return o, fmt.Errorf("%w: band output needs cut points", ErrOptions)
 	}
-	if len(o.Cuts) > compare.MaxCuts {
-		return o, fmt.Errorf("%w: %d cut points, at most %d", ErrOptions, len(o.Cuts), compare.MaxCuts)
+	if o.Cuts.Len() > compare.MaxCuts {
+		return o, fmt.Errorf("%w: %d cut points, at most %d", ErrOptions, o.Cuts.Len(), compare.MaxCuts)
 	}
-	for i, c := range o.Cuts {
-		if !(math.Abs(c) < MaxBandInput) || (i > 0 && c <= o.Cuts[i-1]) {
-			return o, fmt.Errorf("%w: cut points must ascend strictly within (-%d, %d), got %v", ErrOptions, MaxBandInput, MaxBandInput, o.Cuts)
+	for i, c := range o.Cuts.v {
+		if !(math.Abs(c) < MaxBandInput) || (i > 0 && c <= o.Cuts.v[i-1]) {
+			return o, fmt.Errorf("%w: cut points must ascend strictly within (-%d, %d), got %v", ErrOptions, MaxBandInput, MaxBandInput, o.Cuts.v)
 		}
 	}
 	if o.BatchRows == 0 {
 		o.BatchRows = batchRows
 		if o.Output == Bands {
-			o.BatchRows = bandBatchRows(comparisonOTs(len(o.Cuts)) + bandOTs)
+			o.BatchRows = bandBatchRows(comparisonOTs(o.Cuts.Len()) + bandOTs)
 		}
 	}
 	if o.BatchRows < 1 || o.BatchRows > 1<<20 {
@@ -162,34 +162,51 @@ func (r *Result) Probabilities() []float64 {
 	return p
 }
 
+// Cuts are the band boundaries of a scoring run, held on the logit scale.
+// They are built by LogitCuts, ProbabilityCuts or PointCuts, each named for
+// the scale it reads, so that probabilities or points cannot pass for
+// logits. The zero value has no cuts.
+type Cuts struct{ v []float64 }
+
+// LogitCuts returns cut points given on the logit scale, ascending.
+func LogitCuts(logits ...float64) Cuts { return Cuts{v: slices.Clone(logits)} }
+
+// Logits returns the cut points on the logit scale.
+func (c Cuts) Logits() []float64 { return slices.Clone(c.v) }
+
+// Len returns the number of cut points.
+func (c Cuts) Len() int { return len(c.v) }
+
+func (c Cuts) String() string { return fmt.Sprintf("logit cuts %v", c.v) }
+
 // ProbabilityCuts converts ascending probability-of-default boundaries into
-// logit cut points: a record's band is the number of boundaries its
-// probability exceeds.
-func ProbabilityCuts(probs []float64) ([]float64, error) {
+// cut points: a record's band is the number of boundaries its probability
+// exceeds.
+func ProbabilityCuts(probs []float64) (Cuts, error) {
 	cuts := make([]float64, len(probs))
 	for i, p := range probs {
 		if !(p > 0 && p < 1) || (i > 0 && p <= probs[i-1]) {
-			return nil, fmt.Errorf("%w: probability boundaries must ascend strictly within (0, 1), got %v", ErrOptions, probs)
+			return Cuts{}, fmt.Errorf("%w: probability boundaries must ascend strictly within (0, 1), got %v", ErrOptions, probs)
 		}
 		cuts[i] = math.Log(p / (1 - p))
 	}
-	return cuts, nil
+	return Cuts{v: cuts}, nil
 }
 
-// PointCuts converts scorecard-point boundaries (any order) into ascending
-// logit cut points. Points fall as risk rises, so a record's band is the
-// number of boundaries its points fall below (or on).
-func PointCuts(card model.Scorecard, points []float64) ([]float64, error) {
+// PointCuts converts scorecard-point boundaries (any order) into cut
+// points. Points fall as risk rises, so a record's band is the number of
+// boundaries its points fall below (or on).
+func PointCuts(card model.Scorecard, points []float64) (Cuts, error) {
 	p0, p1 := card.PointsFromLogit(0), card.PointsFromLogit(1)
 	if !(p0 > p1) {
-		return nil, fmt.Errorf("%w: a scorecard whose points do not fall with the logit", ErrOptions)
+		return Cuts{}, fmt.Errorf("%w: a scorecard whose points do not fall with the logit", ErrOptions)
 	}
 	cuts := make([]float64, len(points))
 	for i, pt := range points {
 		cuts[i] = (p0 - pt) / (p0 - p1)
 	}
 	slices.Sort(cuts)
-	return cuts, nil
+	return Cuts{v: cuts}, nil
 }
 
 // setup opens a run (TypeSetup).
@@ -218,8 +235,8 @@ func (s setup) check(kind string, rows int, o Options) error {
 		return fmt.Errorf("%w: the bank scores %d records, the center %d", ErrMismatch, s.Rows, rows)
 	case s.Output != o.Output:
 		return fmt.Errorf("%w: the bank asks for %v, the center allows %v", ErrMismatch, s.Output, o.Output)
-	case !slices.Equal(s.Cuts, o.Cuts):
-		return fmt.Errorf("%w: cut points %v (bank) and %v (center)", ErrMismatch, s.Cuts, o.Cuts)
+	case !slices.Equal(s.Cuts, o.Cuts.v):
+		return fmt.Errorf("%w: cut points %v (bank) and %v (center)", ErrMismatch, s.Cuts, o.Cuts.v)
 	case s.BatchRows != o.BatchRows:
 		return fmt.Errorf("%w: batches of %d (bank) and %d (center) rows", ErrMismatch, s.BatchRows, o.BatchRows)
 	}
@@ -336,7 +353,7 @@ func bankLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, rows 
 	if o.Output == Scores {
 		res.Logits = make([]float64, rows)
 	}
-	if len(o.Cuts) > 0 {
+	if o.Cuts.Len() > 0 {
 		res.Bands = make([]int, rows)
 	}
 	nb := o.batches(rows)
@@ -408,9 +425,9 @@ func reveal(p *he.Party, o Options, z *he.Vector, out []byte, res *Result, lo, h
 
 // Band returns the band of a logit: the number of cut points strictly below
 // it, the plaintext counterpart of the Bands output.
-func Band(logit float64, cuts []float64) int {
+func Band(logit float64, cuts Cuts) int {
 	b := 0
-	for _, c := range cuts {
+	for _, c := range cuts.v {
 		if logit > c {
 			b++
 		}
@@ -444,7 +461,7 @@ const (
 func DisclosurePlan(o Options, rows int) *fl.Plan {
 	if o.Output == Bands {
 		return fl.NewPlan(fl.Disclosure{Step: StepBands, To: fl.RoleActive,
-			What:   fmt.Sprintf("each record's band among %d cuts (secure comparison; nothing decrypted)", len(o.Cuts)),
+			What:   fmt.Sprintf("each record's band among %d cuts (secure comparison; nothing decrypted)", o.Cuts.Len()),
 			Layout: he.SlotReal, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: 0, Values: rows})
 	}
 	return fl.NewPlan(fl.Disclosure{Step: StepScores, To: fl.RoleActive, What: "each record's score (logit)",

@@ -61,7 +61,7 @@ func normals(r *rand.Rand, n int, sd float64) []float64 {
 // BandEpsilon: below 1e-4 for up to 200 center splits).
 func agreement(t *testing.T, res *Result, want []float64, o Options) {
 	t.Helper()
-	if o.Output == Scores || (o.Output == 0 && len(o.Cuts) == 0) {
+	if o.Output == Scores || (o.Output == 0 && o.Cuts.Len() == 0) {
 		require.Len(t, res.Logits, len(want))
 		worst := 0.0
 		for i := range want {
@@ -72,14 +72,14 @@ func agreement(t *testing.T, res *Result, want []float64, o Options) {
 	} else {
 		require.Nil(t, res.Logits, "band output reveals no scores")
 	}
-	if len(o.Cuts) > 0 {
+	if o.Cuts.Len() > 0 {
 		require.Len(t, res.Bands, len(want))
 		differ := 0
 		for i, z := range want {
 			if res.Bands[i] != Band(z, o.Cuts) {
 				differ++
 				near := math.Inf(1)
-				for _, c := range o.Cuts {
+				for _, c := range o.Cuts.Logits() {
 					near = math.Min(near, math.Abs(z-c))
 				}
 				require.Less(t, near, 1e-4, "record %d: logit %v, band %d, want %d", i, z, res.Bands[i], Band(z, o.Cuts))
@@ -99,7 +99,7 @@ func TestLinear(t *testing.T) {
 	for i := range want {
 		want[i] = ub[i] + uc[i]
 	}
-	grades := []float64{-2, -1, 0, 1, 2}
+	grades := LogitCuts(-2, -1, 0, 1, 2)
 	for _, tc := range []struct {
 		name string
 		o    Options
@@ -107,7 +107,7 @@ func TestLinear(t *testing.T) {
 		{"scores", Options{BatchRows: 8192}},
 		{"scores and bands", Options{Output: Scores, Cuts: grades, BatchRows: 8192}},
 		{"bands", Options{Cuts: grades, BatchRows: 8192}},
-		{"approve or decline", Options{Output: Bands, Cuts: []float64{0.5}}},
+		{"approve or decline", Options{Output: Bands, Cuts: LogitCuts(0.5)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var res *Result
@@ -161,9 +161,9 @@ func TestTrees(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, pm.Splits)
 	t.Logf("%d trees, %d center splits", len(am.Trees), len(pm.Splits))
-	cuts := []float64{-3, -1, 0, 1.5}
+	cuts := LogitCuts(-3, -1, 0, 1.5)
 	for _, o := range []Options{{BatchRows: 8192}, {Cuts: cuts}} {
-		t.Run(o.Output.String()+"/"+map[bool]string{true: "bands", false: "scores"}[len(o.Cuts) > 0], func(t *testing.T) {
+		t.Run(o.Output.String()+"/"+map[bool]string{true: "bands", false: "scores"}[o.Cuts.Len() > 0], func(t *testing.T) {
 			var res *Result
 			be, ce, st := run(nil,
 				func(ctx context.Context, tr fl.Transport) (err error) {
@@ -248,14 +248,14 @@ func TestRefusals(t *testing.T) {
 		wantCenter   error
 		centerRefuse bool
 	}{
-		{"the center allows bands only", Options{Output: Scores}, Options{Cuts: []float64{0}}, u, u, nil, ErrMismatch, true},
-		{"other cuts", Options{Cuts: []float64{0}}, Options{Cuts: []float64{1}}, u, u, nil, ErrMismatch, true},
+		{"the center allows bands only", Options{Output: Scores}, Options{Cuts: LogitCuts(0)}, u, u, nil, ErrMismatch, true},
+		{"other cuts", Options{Cuts: LogitCuts(0)}, Options{Cuts: LogitCuts(1)}, u, u, nil, ErrMismatch, true},
 		{"other rows", Options{}, Options{}, u, u[:2], nil, ErrMismatch, true},
-		{"cuts not ascending", Options{Cuts: []float64{1, 0}}, Options{Cuts: []float64{1, 0}}, u, u, ErrOptions, ErrOptions, false},
-		{"cut out of range", Options{Cuts: []float64{600}}, Options{Cuts: []float64{600}}, u, u, ErrOptions, ErrOptions, false},
-		{"too many cuts", Options{Cuts: make([]float64, 40)}, Options{Cuts: make([]float64, 40)}, u, u, ErrOptions, ErrOptions, false},
-		{"bank's partial score out of band range", Options{Cuts: []float64{0}}, Options{Cuts: []float64{0}}, []float64{0, 700, 0}, u, ErrOptions, nil, false},
-		{"center's partial score out of band range", Options{Cuts: []float64{0}}, Options{Cuts: []float64{0}}, u, []float64{0, -700, 0}, nil, ErrOptions, false},
+		{"cuts not ascending", Options{Cuts: LogitCuts(1, 0)}, Options{Cuts: LogitCuts(1, 0)}, u, u, ErrOptions, ErrOptions, false},
+		{"cut out of range", Options{Cuts: LogitCuts(600)}, Options{Cuts: LogitCuts(600)}, u, u, ErrOptions, ErrOptions, false},
+		{"too many cuts", Options{Cuts: LogitCuts(make([]float64, 40)...)}, Options{Cuts: LogitCuts(make([]float64, 40)...)}, u, u, ErrOptions, ErrOptions, false},
+		{"bank's partial score out of band range", Options{Cuts: LogitCuts(0)}, Options{Cuts: LogitCuts(0)}, []float64{0, 700, 0}, u, ErrOptions, nil, false},
+		{"center's partial score out of band range", Options{Cuts: LogitCuts(0)}, Options{Cuts: LogitCuts(0)}, u, []float64{0, -700, 0}, nil, ErrOptions, false},
 		{"bands without cuts", Options{Output: Bands}, Options{Output: Bands}, u, u, ErrOptions, ErrOptions, false},
 		{"NaN partial score", Options{}, Options{}, []float64{math.NaN(), 0, 0}, u, ErrOptions, nil, false},
 	}
@@ -297,7 +297,7 @@ func TestHostileMessages(t *testing.T) {
 		types []string
 	}{
 		{Options{}, []string{TypeEnc, TypeScores, TypeOut}},
-		{Options{Cuts: []float64{0, 1}}, []string{TypeOT, TypeBand}},
+		{Options{Cuts: LogitCuts(0, 1)}, []string{TypeOT, TypeBand}},
 	} {
 		for _, typ := range tc.types {
 			for name, mangle := range map[string]func([]byte) []byte{
@@ -371,7 +371,7 @@ func TestCutConversions(t *testing.T) {
 	cuts, err := ProbabilityCuts([]float64{0.02, 0.1, 0.5})
 	require.NoError(t, err)
 	for i, p := range []float64{0.02, 0.1, 0.5} {
-		require.InDelta(t, p, model.Logistic(cuts[i]), 1e-12)
+		require.InDelta(t, p, model.Logistic(cuts.Logits()[i]), 1e-12)
 	}
 	for _, bad := range [][]float64{{0}, {0.2, 0.1}, {1}, {math.NaN()}} {
 		_, err := ProbabilityCuts(bad)
@@ -380,8 +380,8 @@ func TestCutConversions(t *testing.T) {
 	card := model.Scorecard{}
 	pc, err := PointCuts(card, []float64{600, 500, 550})
 	require.NoError(t, err)
-	require.IsIncreasing(t, pc)
-	for _, c := range pc {
+	require.IsIncreasing(t, pc.Logits())
+	for _, c := range pc.Logits() {
 		pts := card.PointsFromLogit(c)
 		require.True(t, math.Abs(pts-600) < 1e-9 || math.Abs(pts-500) < 1e-9 || math.Abs(pts-550) < 1e-9, "%v", pts)
 	}

@@ -146,7 +146,7 @@ func (f *serviceFixture) check(s *Scored, modelName string, o Options) error {
 		if s.Logits != nil && math.Abs(s.Logits[i]-z) > 1e-4 {
 			return fmt.Errorf("%s: logit %v, plaintext %v", id, s.Logits[i], z)
 		}
-		if len(o.Cuts) > 0 && s.Bands[i] != Band(z, o.Cuts) && !nearCut(z, o.Cuts) {
+		if o.Cuts.Len() > 0 && s.Bands[i] != Band(z, o.Cuts) && !nearCut(z, o.Cuts.Logits()) {
 			return fmt.Errorf("%s: band %d, plaintext %d (logit %v)", id, s.Bands[i], Band(z, o.Cuts), z)
 		}
 	}
@@ -169,7 +169,7 @@ func nearCut(z float64, cuts []float64) bool {
 // against the plaintext model, and the process's peak memory is reported.
 func TestServiceLoad(t *testing.T) {
 	f := newServiceFixture(t, 400)
-	o := Options{Output: Scores, Cuts: []float64{-2, -1, 0}}
+	o := Options{Output: Scores, Cuts: LogitCuts(-2, -1, 0)}
 	addr, pki := f.serve(t, o, 32)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -203,7 +203,7 @@ func TestServiceLoad(t *testing.T) {
 // asking for scores, and serves bands.
 func TestServiceBandsOnly(t *testing.T) {
 	f := newServiceFixture(t, 300)
-	o := Options{Cuts: []float64{-1.5, 0}}
+	o := Options{Cuts: LogitCuts(-1.5, 0)}
 	addr, pki := f.serve(t, o, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -253,7 +253,7 @@ func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Acti
 	}
 	rows := len(x) / max(d, 1)
 	pl := newTreePlan(m)
-	s := setup{Kind: kindTrees, Rows: rows, Output: o.Output, Cuts: o.Cuts, BatchRows: o.BatchRows, Splits: pl.links}
+	s := setup{Kind: kindTrees, Rows: rows, Output: o.Output, Cuts: o.Cuts.v, BatchRows: o.BatchRows, Splits: pl.links}
 	if err := fl.SendJSON(ctx, t, TypeSetup, s); err != nil {
 		return nil, err
 	}
