@@ -67,8 +67,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs := flag.NewFlagSet("scoring", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.modelKind, "model", "lr", "model to train or load: lr or sbt")
-	fs.StringVar(&f.bank, "bank", "", "the bank's CSV (id, label, features); default: built-in synthetic enterprises")
-	fs.StringVar(&f.center, "center", "", "the credit center's CSV (id, features)")
+	fs.StringVar(&f.bank, "bank", "", "the bank's table (id, label, features): a CSV path, a .parquet path, or postgres://...#QUERY; default: built-in synthetic enterprises")
+	fs.StringVar(&f.center, "center", "", "the credit center's table (id, features), in the same forms as -bank")
 	fs.StringVar(&f.bankModel, "bank-model", "", "the bank's half of a trained model (examples/twoparty -out); skips training")
 	fs.StringVar(&f.centerModel, "center-model", "", "the center's half of the same model")
 	fs.StringVar(&f.id, "id", "id", "id column of the CSV files")
@@ -198,10 +198,11 @@ func loadData(f *flags) (bank, center *dataset.Table, err error) {
 	if f.bank == "" {
 		return dataset.Synthesize(dataset.SynthOptions{Rows: f.rows, Seed: f.seed})
 	}
-	if bank, err = dataset.ReadCSV(f.bank, dataset.CSVOptions{IDColumn: f.id, LabelColumn: f.label}); err != nil {
+	ctx := context.Background()
+	if bank, err = dataset.Load(ctx, f.bank, dataset.TableOptions{IDColumn: f.id, LabelColumn: f.label}); err != nil {
 		return nil, nil, err
 	}
-	if center, err = dataset.ReadCSV(f.center, dataset.CSVOptions{IDColumn: f.id}); err != nil {
+	if center, err = dataset.Load(ctx, f.center, dataset.TableOptions{IDColumn: f.id}); err != nil {
 		return nil, nil, err
 	}
 	return bank, center, nil

@@ -76,10 +76,10 @@ type flags struct {
 func parseFlags(args []string) (*flags, error) {
 	f := &flags{}
 	fs := flag.NewFlagSet("twoparty", flag.ContinueOnError)
-	fs.StringVar(&f.bank, "bank", "", "bank CSV (id, label, features); default: generated data")
-	fs.StringVar(&f.center, "center", "", "credit-center CSV (id, features); default: generated data")
-	fs.StringVar(&f.testBank, "test-bank", "", "optional separate bank test CSV (needs -test-center)")
-	fs.StringVar(&f.testCenter, "test-center", "", "optional separate credit-center test CSV (needs -test-bank)")
+	fs.StringVar(&f.bank, "bank", "", "bank table (id, label, features): a CSV path, a .parquet path, or postgres://USER@HOST/DB#QUERY; default: generated data")
+	fs.StringVar(&f.center, "center", "", "credit-center table (id, features), in the same forms as -bank; default: generated data")
+	fs.StringVar(&f.testBank, "test-bank", "", "optional separate bank test table (needs -test-center)")
+	fs.StringVar(&f.testCenter, "test-center", "", "optional separate credit-center test table (needs -test-bank)")
 	fs.StringVar(&f.id, "id", "id", "name of the id column")
 	fs.StringVar(&f.label, "label", "y", "name of the bank's 0/1 label column")
 	fs.StringVar(&f.models, "model", "both", "models to train: lr, sbt, woe (the WOE scorecard), both (lr and sbt) or all")
@@ -217,16 +217,16 @@ func loadTables(f *flags, needBank, needCenter bool) (bank, center, testBank, te
 		b, c, err := dataset.Synthesize(dataset.SynthOptions{Rows: f.rows, Seed: f.seed})
 		return b, c, nil, nil, err
 	}
-	bankOpt := dataset.CSVOptions{IDColumn: f.id, LabelColumn: f.label}
-	centerOpt := dataset.CSVOptions{IDColumn: f.id}
-	read := func(path string, opt dataset.CSVOptions, need bool, what string) (*dataset.Table, error) {
+	bankOpt := dataset.TableOptions{IDColumn: f.id, LabelColumn: f.label}
+	centerOpt := dataset.TableOptions{IDColumn: f.id}
+	read := func(path string, opt dataset.TableOptions, need bool, what string) (*dataset.Table, error) {
 		if !need {
 			return nil, nil
 		}
 		if path == "" {
 			return nil, fmt.Errorf("no %s file: give -bank and -center together", what)
 		}
-		return dataset.ReadCSV(path, opt)
+		return dataset.Load(context.Background(), path, opt)
 	}
 	if bank, err = read(f.bank, bankOpt, needBank, "bank"); err != nil {
 		return

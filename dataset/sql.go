@@ -1,0 +1,139 @@
+package dataset
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"reflect"
+	"time"
+)
+
+// ReadSQL runs query on db (any database/sql driver; Veil's commands use
+// github.com/jackc/pgx/v5's) and reads its result into a Table with the CSV
+// reader's rules (ReadCSV): the id, label and feature columns are the
+// result's columns by name. NULL is a missing value (an error for an id or
+// a label); integers, floating-point numbers, numerics and booleans are
+// numbers; a text cell parses as the CSV reader parses a cell; ids may be
+// text or integers. Dates and times are refused (ErrUnsupported). Errors are
+// *ParseError values naming the query (shortened), the 1-based result row
+// and the column; a failing query wraps ErrUnreadable and the driver's
+// error. The table's Name is the shortened query.
+func ReadSQL(ctx context.Context, db *sql.DB, query string, opt TableOptions) (*Table, error) {
+	name := sourceName(query)
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, &ParseError{File: name, Err: fmt.Errorf("%w: %w", ErrUnreadable, err)}
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, &ParseError{File: name, Err: fmt.Errorf("%w: %w", ErrUnreadable, err)}
+	}
+	b, err := newBuilder(name, names, opt)
+	if err != nil {
+		return nil, err
+	}
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, &ParseError{File: name, Err: fmt.Errorf("%w: %w", ErrUnreadable, err)}
+	}
+	// Typed targets where the driver says the type (no allocation per
+	// value); anything else scans as a driver value.
+	targets := make([]sqlTarget, len(names))
+	ptrs := make([]any, len(names))
+	for i, ct := range types {
+		targets[i] = newSQLTarget(ct)
+		ptrs[i] = targets[i].ptr()
+	}
+	n := 0
+	for rows.Next() {
+		n++
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, &ParseError{File: name, Line: n, Err: fmt.Errorf("%w: %w", ErrUnreadable, err)}
+		}
+		b.extend(1)
+		for i, t := range targets {
+			c, err := t.cell()
+			if err != nil {
+				return nil, b.errAt(n, i, err)
+			}
+			if err := b.set(n, i, c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, &ParseError{File: name, Line: n + 1, Err: fmt.Errorf("%w: %w", ErrUnreadable, err)}
+	}
+	return b.table()
+}
+
+// sqlTarget is a column's scan destination.
+type sqlTarget struct {
+	f   sql.NullFloat64
+	i   sql.NullInt64
+	any any
+	as  byte // 'f', 'i' or 'a'
+}
+
+func newSQLTarget(ct *sql.ColumnType) sqlTarget {
+	switch k := ct.ScanType(); {
+	case k == nil:
+	case k.Kind() == reflect.Float32 || k.Kind() == reflect.Float64:
+		return sqlTarget{as: 'f'}
+	case k.Kind() >= reflect.Int && k.Kind() <= reflect.Int64:
+		return sqlTarget{as: 'i'}
+	}
+	return sqlTarget{as: 'a'}
+}
+
+func (t *sqlTarget) ptr() any {
+	switch t.as {
+	case 'f':
+		return &t.f
+	case 'i':
+		return &t.i
+	}
+	return &t.any
+}
+
+func (t *sqlTarget) cell() (cell, error) {
+	switch t.as {
+	case 'f':
+		if !t.f.Valid {
+			return cell{missing: true}, nil
+		}
+		return cell{num: t.f.Float64}, nil
+	case 'i':
+		if !t.i.Valid {
+			return cell{missing: true}, nil
+		}
+		return cell{num: float64(t.i.Int64), isInt: true, ival: t.i.Int64}, nil
+	}
+	return sqlCell(t.any)
+}
+
+// sqlCell converts a driver value (database/sql's driver.Value: nil, int64,
+// float64, bool, []byte, string or time.Time; numerics arrive as text).
+func sqlCell(v any) (cell, error) {
+	switch v := v.(type) {
+	case nil:
+		return cell{missing: true}, nil
+	case int64:
+		return cell{num: float64(v), isInt: true, ival: v}, nil
+	case float64:
+		return cell{num: v}, nil
+	case bool:
+		if v {
+			return cell{num: 1}, nil
+		}
+		return cell{num: 0}, nil
+	case string:
+		return cell{text: v, isText: true}, nil
+	case []byte:
+		return cell{text: string(v), isText: true}, nil
+	case time.Time:
+		return cell{}, detail(ErrUnsupported, "a date or time is not a number: convert it to one (days, a year) in the query")
+	}
+	return cell{}, detail(ErrUnsupported, "a value of type %T", v)
+}
