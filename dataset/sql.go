@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"reflect"
 	"time"
 )
 
@@ -33,17 +32,12 @@ func ReadSQL(ctx context.Context, db *sql.DB, query string, opt TableOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	types, err := rows.ColumnTypes()
-	if err != nil {
-		return nil, &ParseError{File: name, Err: fmt.Errorf("%w: %w", ErrUnreadable, err)}
-	}
-	// Typed targets where the driver says the type (no allocation per
-	// value); anything else scans as a driver value.
-	targets := make([]sqlTarget, len(names))
+	// Scanning into any keeps the driver's values as they are (database/sql
+	// boxes each one anyway); typed targets measured slower.
+	vals := make([]any, len(names))
 	ptrs := make([]any, len(names))
-	for i, ct := range types {
-		targets[i] = newSQLTarget(ct)
-		ptrs[i] = targets[i].ptr()
+	for i := range vals {
+		ptrs[i] = &vals[i]
 	}
 	n := 0
 	for rows.Next() {
@@ -52,8 +46,8 @@ func ReadSQL(ctx context.Context, db *sql.DB, query string, opt TableOptions) (*
 			return nil, &ParseError{File: name, Line: n, Err: fmt.Errorf("%w: %w", ErrUnreadable, err)}
 		}
 		b.extend(1)
-		for i, t := range targets {
-			c, err := t.cell()
+		for i, v := range vals {
+			c, err := sqlCell(v)
 			if err != nil {
 				return nil, b.errAt(n, i, err)
 			}
@@ -66,51 +60,6 @@ func ReadSQL(ctx context.Context, db *sql.DB, query string, opt TableOptions) (*
 		return nil, &ParseError{File: name, Line: n + 1, Err: fmt.Errorf("%w: %w", ErrUnreadable, err)}
 	}
 	return b.table()
-}
-
-// sqlTarget is a column's scan destination.
-type sqlTarget struct {
-	f   sql.NullFloat64
-	i   sql.NullInt64
-	any any
-	as  byte // 'f', 'i' or 'a'
-}
-
-func newSQLTarget(ct *sql.ColumnType) sqlTarget {
-	switch k := ct.ScanType(); {
-	case k == nil:
-	case k.Kind() == reflect.Float32 || k.Kind() == reflect.Float64:
-		return sqlTarget{as: 'f'}
-	case k.Kind() >= reflect.Int && k.Kind() <= reflect.Int64:
-		return sqlTarget{as: 'i'}
-	}
-	return sqlTarget{as: 'a'}
-}
-
-func (t *sqlTarget) ptr() any {
-	switch t.as {
-	case 'f':
-		return &t.f
-	case 'i':
-		return &t.i
-	}
-	return &t.any
-}
-
-func (t *sqlTarget) cell() (cell, error) {
-	switch t.as {
-	case 'f':
-		if !t.f.Valid {
-			return cell{missing: true}, nil
-		}
-		return cell{num: t.f.Float64}, nil
-	case 'i':
-		if !t.i.Valid {
-			return cell{missing: true}, nil
-		}
-		return cell{num: float64(t.i.Int64), isInt: true, ival: t.i.Int64}, nil
-	}
-	return sqlCell(t.any)
 }
 
 // sqlCell converts a driver value (database/sql's driver.Value: nil, int64,
