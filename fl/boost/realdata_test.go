@@ -26,6 +26,7 @@ func TestRealData(t *testing.T) {
 	}
 	for _, name := range []string{"breast", "default_credit", "give_credit"} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // independent trainings; the protocol leaves a core idle
 			btr, bte, ctr, cte := sharedSplit(t, name)
 			db, dc := btr.Cols(), ctr.Cols()
 			opt := Options{GBDTOptions: model.GBDTOptions{Trees: 30, MaxDepth: 3, Bins: 32, LearningRate: 0.3, Lambda: 1}}
@@ -62,6 +63,7 @@ func TestRealDataDP(t *testing.T) {
 	}
 	for _, name := range []string{"breast", "default_credit", "give_credit"} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // independent trainings; the protocol leaves a core idle
 			btr, bte, ctr, cte := sharedSplit(t, name)
 			db, dc := btr.Cols(), ctr.Cols()
 			gbdt := model.GBDTOptions{Trees: 30, MaxDepth: 3, Bins: 32, LearningRate: 0.3, Lambda: 1}

@@ -101,6 +101,9 @@ func TestHostilePeer(t *testing.T) {
 					continue
 				}
 				t.Run(name, func(t *testing.T) {
+					// Each case is a training of its own, mostly one party
+					// waiting on the other: two at a time keep both cores busy.
+					t.Parallel()
 					tamper, hit := fltest.TamperOnce(step.typ, params, m)
 					ta, tc := fl.NewPipe(fl.PipeTamper(tamper))
 					defer ta.Close()

@@ -67,6 +67,7 @@ func TestRealData(t *testing.T) {
 	for _, reveal := range []bool{false, true} {
 		for _, name := range []string{"breast", "default_credit", "give_credit"} {
 			t.Run(fmt.Sprintf("%s/reveal=%v", name, reveal), func(t *testing.T) {
+				t.Parallel() // independent trainings; the protocol leaves a core idle
 				bank, center := fltest.SharedPair(t, sharedData, name)
 				train, test, err := dataset.StratifiedSplit(bank.Labels, 0.2, 42)
 				require.NoError(t, err)
