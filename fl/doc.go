@@ -1,5 +1,11 @@
-// Package fl holds Veil's two-party protocols and the transports they run
-// over.
+// Package fl is the session layer of Veil's two-party protocols: the
+// Transport interface, messages and their checks (Expect, the JSON helpers),
+// the handshake, session binding, aborts, the in-memory pipe, checkpoints on
+// disk and the resume agreement. It imports neither gRPC nor lattigo: the
+// gRPC link is package fl/link, HE over a session (threshold key
+// generation, joint decryption, the disclosure plan) package fl/joint, and
+// the protocols (fl/align, fl/vlr, fl/boost, fl/woe, fl/score) run over any
+// Transport.
 //
 // The protocols (sample alignment, vertical logistic regression,
 // SecureBoost, federated and encrypted scoring) are party-side logic over the
@@ -13,10 +19,10 @@
 //
 //   - NewPipe: two connected in-memory ends, with fault injection
 //     (PipeDropAfter, PipeTamper, PipeEnd.Sever) for tests.
-//   - Dial, Listen, NewServer, Accept: gRPC over mutual TLS 1.3, one
+//   - link.Dial, Listen, NewServer, Accept (package fl/link): gRPC over mutual TLS 1.3, one
 //     bidirectional stream per session (service veil.v1.Party, see package
-//     proto). Messages of any size up to GRPCOptions.MaxMessageSize (1 GiB by
-//     default) travel in chunks of GRPCOptions.ChunkSize (1 MiB by default), so
+//     proto). Messages of any size up to link.GRPCOptions.MaxMessageSize (1 GiB by
+//     default) travel in chunks of its ChunkSize (1 MiB by default), so
 //     a 9 MiB Galois key or a 32 MB PSI batch needs no tuning of gRPC limits.
 //     A server hands each session to a Handler in its own goroutine and also
 //     serves the standard gRPC health service.

@@ -7,28 +7,29 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"google.golang.org/grpc/credentials"
-	grpcpeer "google.golang.org/grpc/peer"
 )
 
-// messageLimiter is a transport whose largest accepted message can be
-// lowered for the rest of a session.
-type messageLimiter interface{ setMessageLimit(int64) }
+// MessageLimiter is a transport whose largest accepted message can be
+// lowered for the rest of a session (the gRPC link's).
+type MessageLimiter interface{ LimitMessages(n int64) }
+
+// Wrapper is a transport that wraps another (Bind, WithIdleTimeout):
+// SetMessageLimit looks through it.
+type Wrapper interface{ Unwrap() Transport }
 
 // SetMessageLimit lowers the largest message t accepts from now on to n
 // bytes, for a service that knows how much a session may carry: a peer that
 // announces more is refused before anything is allocated for it, with
-// ErrTooLarge. It reports whether t (the gRPC transport, or a transport
-// wrapping one) supports it.
+// ErrTooLarge. It reports whether t (a MessageLimiter such as the gRPC
+// link's transport, or a Wrapper of one) supports it.
 func SetMessageLimit(t Transport, n int64) bool {
 	for {
 		switch x := t.(type) {
-		case messageLimiter:
-			x.setMessageLimit(n)
+		case MessageLimiter:
+			x.LimitMessages(n)
 			return true
-		case interface{ inner() Transport }:
-			t = x.inner()
+		case Wrapper:
+			t = x.Unwrap()
 		default:
 			return false
 		}
@@ -52,7 +53,8 @@ type idleTransport struct {
 	d time.Duration
 }
 
-func (t *idleTransport) inner() Transport { return t.Transport }
+// Unwrap returns the wrapped transport.
+func (t *idleTransport) Unwrap() Transport { return t.Transport }
 
 func (t *idleTransport) Send(ctx context.Context, m Message) error {
 	c, cancel := context.WithTimeout(ctx, t.d)
@@ -92,23 +94,16 @@ func WithPeerIdentity(ctx context.Context, id Identity) context.Context {
 
 // PeerIdentity returns the identity of the peer of a handler's session:
 // the first DNS name of its verified client certificate (its common name
-// when it has none) and the certificate's fingerprint.
+// when it has none) and the certificate's fingerprint. The gRPC link's
+// server puts it in every handler's context (WithPeerIdentity).
 func PeerIdentity(ctx context.Context) (Identity, bool) {
-	if id, ok := ctx.Value(identityKey{}).(Identity); ok {
-		return id, true
-	}
-	p, ok := grpcpeer.FromContext(ctx)
-	if !ok {
-		return Identity{}, false
-	}
-	info, ok := p.AuthInfo.(credentials.TLSInfo)
-	if !ok || len(info.State.PeerCertificates) == 0 {
-		return Identity{}, false
-	}
-	return identityOf(info.State.PeerCertificates[0]), true
+	id, ok := ctx.Value(identityKey{}).(Identity)
+	return id, ok
 }
 
-func identityOf(c *x509.Certificate) Identity {
+// IdentityOf is the Identity of a verified certificate: its first DNS name
+// (its common name when it has none) and its SHA-256 fingerprint.
+func IdentityOf(c *x509.Certificate) Identity {
 	id := Identity{Name: c.Subject.CommonName, Fingerprint: sha256.Sum256(c.Raw)}
 	if len(c.DNSNames) > 0 {
 		id.Name = c.DNSNames[0]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/veil-fl/veil/fl/internal/ctxmu"
 	"sync"
 )
 
@@ -48,8 +49,8 @@ func NewPipe(opts ...PipeOption) (a, b *PipeEnd) {
 	link := &pipeLink{cfg: cfg, dropped: make(chan struct{})}
 	ab := make(chan envelope, cfg.buffer)
 	ba := make(chan envelope, cfg.buffer)
-	a = &PipeEnd{link: link, in: ba, out: ab, sendMu: newCtxMutex(), closed: make(chan struct{})}
-	b = &PipeEnd{link: link, in: ab, out: ba, sendMu: newCtxMutex(), closed: make(chan struct{})}
+	a = &PipeEnd{link: link, in: ba, out: ab, sendMu: ctxmu.New(), closed: make(chan struct{})}
+	b = &PipeEnd{link: link, in: ab, out: ba, sendMu: ctxmu.New(), closed: make(chan struct{})}
 	a.peer, b.peer = b, a
 	return a, b
 }
@@ -92,25 +93,25 @@ type PipeEnd struct {
 	in   <-chan envelope
 	out  chan<- envelope
 
-	sendMu ctxMutex // keeps sequence numbers in channel order
+	sendMu ctxmu.Mutex // keeps sequence numbers in channel order
 	seq    uint64
 
 	closed    chan struct{}
 	closeOnce sync.Once
-	stats     counters
+	stats     Counters
 }
 
 var _ Transport = (*PipeEnd)(nil)
 
 // Send implements Transport.
 func (p *PipeEnd) Send(ctx context.Context, m Message) error {
-	if err := checkType(m.Type); err != nil {
+	if err := CheckMessageType(m.Type); err != nil {
 		return fmt.Errorf("fl: send: %v", err)
 	}
-	if err := p.sendMu.lock(ctx); err != nil {
+	if err := p.sendMu.Lock(ctx); err != nil {
 		return fmt.Errorf("fl: send %q: %w", m.Type, err)
 	}
-	defer p.sendMu.unlock()
+	defer p.sendMu.Unlock()
 	select {
 	case <-p.closed:
 		return fmt.Errorf("fl: send %q: %w", m.Type, ErrClosed)
@@ -145,8 +146,8 @@ func (p *PipeEnd) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("fl: send %q: %w", m.Type, ErrConnLost)
 	}
 	p.seq++
-	p.stats.sentMsgs.Add(1)
-	p.stats.sentBytes.Add(wireSize(c, p.seq, DefaultChunkSize))
+	p.stats.SentMsgs.Add(1)
+	p.stats.SentBytes.Add(WireSize(c, p.seq, DefaultChunkSize))
 	return nil
 }
 
@@ -180,8 +181,8 @@ func (p *PipeEnd) Recv(ctx context.Context) (Message, error) {
 }
 
 func (p *PipeEnd) received(e envelope) Message {
-	p.stats.recvMsgs.Add(1)
-	p.stats.recvBytes.Add(wireSize(e.m, e.seq, DefaultChunkSize))
+	p.stats.RecvMsgs.Add(1)
+	p.stats.RecvBytes.Add(WireSize(e.m, e.seq, DefaultChunkSize))
 	return e.m
 }
 
@@ -206,5 +207,5 @@ func (p *PipeEnd) Sever() {
 
 // Stats implements Transport.
 func (p *PipeEnd) Stats() Stats {
-	return p.stats.stats()
+	return p.stats.Stats()
 }

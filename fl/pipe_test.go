@@ -168,7 +168,7 @@ func TestPipeStats(t *testing.T) {
 	}
 	var want uint64
 	for i, m := range msgs {
-		want += wireSize(m, uint64(i+1), DefaultChunkSize)
+		want += WireSize(m, uint64(i+1), DefaultChunkSize)
 		require.NoError(t, a.Send(ctx, m))
 		_, err := b.Recv(ctx)
 		require.NoError(t, err)

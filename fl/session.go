@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"github.com/veil-fl/veil/fl/internal/ctxmu"
 	"sync"
 )
 
@@ -72,16 +73,16 @@ const boundHeader = SessionIDLength + 8
 // or a proxy from mixing. Call it right after Handshake, on both sides.
 // After an error the returned transport keeps failing.
 func Bind(t Transport, s *Session) Transport {
-	return &boundTransport{t: t, id: s.ID, sendMu: newCtxMutex(), recvMu: newCtxMutex()}
+	return &boundTransport{t: t, id: s.ID, sendMu: ctxmu.New(), recvMu: ctxmu.New()}
 }
 
 type boundTransport struct {
 	t  Transport
 	id [SessionIDLength]byte
 
-	sendMu  ctxMutex
+	sendMu  ctxmu.Mutex
 	sendSeq uint64
-	recvMu  ctxMutex
+	recvMu  ctxmu.Mutex
 	recvSeq uint64
 
 	errMu sync.Mutex
@@ -92,10 +93,10 @@ func (b *boundTransport) Send(ctx context.Context, m Message) error {
 	if err := b.failed(); err != nil {
 		return fmt.Errorf("fl: send %q: %w", m.Type, err)
 	}
-	if err := b.sendMu.lock(ctx); err != nil {
+	if err := b.sendMu.Lock(ctx); err != nil {
 		return fmt.Errorf("fl: send %q: %w", m.Type, err)
 	}
-	defer b.sendMu.unlock()
+	defer b.sendMu.Unlock()
 	p := make([]byte, 0, boundHeader+len(m.Payload))
 	p = append(p, b.id[:]...)
 	p = binary.LittleEndian.AppendUint64(p, b.sendSeq+1)
@@ -111,10 +112,10 @@ func (b *boundTransport) Recv(ctx context.Context) (Message, error) {
 	if err := b.failed(); err != nil {
 		return Message{}, fmt.Errorf("fl: recv: %w", err)
 	}
-	if err := b.recvMu.lock(ctx); err != nil {
+	if err := b.recvMu.Lock(ctx); err != nil {
 		return Message{}, fmt.Errorf("fl: recv: %w", err)
 	}
-	defer b.recvMu.unlock()
+	defer b.recvMu.Unlock()
 	m, err := b.t.Recv(ctx)
 	if err != nil {
 		return m, err
@@ -169,6 +170,8 @@ func (b *boundTransport) fail(err error) error {
 	return fmt.Errorf("fl: recv: %w", err)
 }
 
-func (b *boundTransport) Close() error     { return b.t.Close() }
-func (b *boundTransport) inner() Transport { return b.t }
-func (b *boundTransport) Stats() Stats     { return b.t.Stats() }
+func (b *boundTransport) Close() error { return b.t.Close() }
+
+// Unwrap returns the bound transport.
+func (b *boundTransport) Unwrap() Transport { return b.t }
+func (b *boundTransport) Stats() Stats      { return b.t.Stats() }

@@ -58,17 +58,18 @@ type Stats struct {
 	RecvBytes    uint64
 }
 
-// counters is the concurrency-safe store behind Stats.
-type counters struct {
-	sentMsgs, sentBytes, recvMsgs, recvBytes atomic.Uint64
+// Counters is the concurrency-safe store behind Stats, for transports.
+type Counters struct {
+	SentMsgs, SentBytes, RecvMsgs, RecvBytes atomic.Uint64
 }
 
-func (c *counters) stats() Stats {
+// Stats returns the counts.
+func (c *Counters) Stats() Stats {
 	return Stats{
-		SentMessages: c.sentMsgs.Load(),
-		SentBytes:    c.sentBytes.Load(),
-		RecvMessages: c.recvMsgs.Load(),
-		RecvBytes:    c.recvBytes.Load(),
+		SentMessages: c.SentMsgs.Load(),
+		SentBytes:    c.SentBytes.Load(),
+		RecvMessages: c.RecvMsgs.Load(),
+		RecvBytes:    c.RecvBytes.Load(),
 	}
 }
 
@@ -128,7 +129,9 @@ func Expect(ctx context.Context, t Transport, want string) ([]byte, error) {
 	return nil, err
 }
 
-func checkType(typ string) error {
+// CheckMessageType checks a message type against the rules every transport
+// enforces: not empty, at most MaxTypeLength bytes.
+func CheckMessageType(typ string) error {
 	if typ == "" {
 		return errors.New("empty message type")
 	}
@@ -169,4 +172,17 @@ func RecvJSON(ctx context.Context, t Transport, typ string, v any) error {
 func Fail(ctx context.Context, t Transport, err error) error {
 	_ = Abort(ctx, t, err)
 	return err
+}
+
+// Swap sends m and receives the peer's message of type want at the same
+// time: for symmetric steps where both parties send a large message, which a
+// transport may not buffer whole while its peer sends its own.
+func Swap(ctx context.Context, t Transport, m Message, want string) ([]byte, error) {
+	sent := make(chan error, 1)
+	go func() { sent <- t.Send(ctx, m) }()
+	got, err := Expect(ctx, t, want)
+	if serr := <-sent; serr != nil && err == nil {
+		err = serr
+	}
+	return got, err
 }

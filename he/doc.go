@@ -44,7 +44,7 @@
 // 2012, for smudging; the composition as in Li and Micciancio, "On the
 // security of homomorphic encryption on approximate numbers", Eurocrypt
 // 2021, whose key-recovery attack flooding prevents). The protocols refuse
-// a run that would pass M (fl.Plan counts every coefficient it admits) or
+// a run that would pass M (joint.Plan counts every coefficient it admits) or
 // an input past the bound's limits (ErrLimit).
 //
 // The noise bound of a histogram (Hist13: HistNoiseBound, histNoiseSigma).

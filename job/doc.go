@@ -1,6 +1,6 @@
 // Package job runs a whole two-party credit-modeling job with one call per
 // side: RunActive on the bank's side, RunPassive on the credit center's,
-// over any fl.Transport (fl.Dial and fl.Listen give gRPC with mutual TLS).
+// over any fl.Transport (link.Dial and link.Listen give gRPC with mutual TLS).
 //
 // A job is: the handshake and session binding (fl.Handshake, fl.Bind); the
 // bank's choice of models, which the center checks against its own spec

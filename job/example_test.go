@@ -9,6 +9,7 @@ import (
 
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/job"
@@ -30,14 +31,14 @@ func Example() {
 
 	// The center serves one job; the bank runs it: PSI, split, LR, AUC.
 	done := make(chan error, 1)
-	srv, addr, err := fl.Listen("127.0.0.1:0", func(ctx context.Context, t fl.Transport) error {
+	srv, addr, err := link.Listen("127.0.0.1:0", func(ctx context.Context, t fl.Transport) error {
 		_, err := job.RunPassive(ctx, t, job.Spec{Train: center, Dir: dir})
 		done <- err
 		return err
-	}, fl.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+	}, link.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
 	check(err)
 	defer srv.Close()
-	t, err := fl.Dial(ctx, addr.String(), fl.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
+	t, err := link.Dial(ctx, addr.String(), link.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
 	check(err)
 	res, err := job.RunActive(ctx, t, job.Spec{Train: bank, LR: vlr.Options{Epochs: 10}, Dir: dir})
 	check(err)
@@ -51,10 +52,10 @@ func Example() {
 	check(err)
 	opt := score.Options{Output: score.Bands, Cuts: cuts}
 	svc := &score.Service{Table: center, LR: centerHalf, Options: opt, Banks: map[string]score.Quota{"bank": {}}}
-	srv2, addr2, err := fl.Listen("127.0.0.1:0", svc.Handle, fl.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+	srv2, addr2, err := link.Listen("127.0.0.1:0", svc.Handle, link.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
 	check(err)
 	defer srv2.Close()
-	t2, err := fl.Dial(ctx, addr2.String(), fl.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
+	t2, err := link.Dial(ctx, addr2.String(), link.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
 	check(err)
 	defer t2.Close()
 	graded, err := score.RequestLR(ctx, t2, bank.IDs, bank.X, bankHalf, opt)

@@ -13,6 +13,7 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/job"
@@ -95,10 +96,10 @@ func TestJobMatchesTwins(t *testing.T) {
 	svc := &score.Service{Table: centerT, LR: &other, Banks: map[string]score.Quota{"bank": {}}}
 	pki, err := fl.NewTestPKI("bank", "center")
 	require.NoError(t, err)
-	srv, addr, err := fl.Listen("127.0.0.1:0", svc.Handle, fl.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+	srv, addr, err := link.Listen("127.0.0.1:0", svc.Handle, link.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
 	require.NoError(t, err)
 	defer srv.Close()
-	tr, err := fl.Dial(ctx, addr.String(), fl.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
+	tr, err := link.Dial(ctx, addr.String(), link.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
 	require.NoError(t, err)
 	defer tr.Close()
 	_, err = score.RequestLR(ctx, tr, bankT.IDs, bankT.X, bh, score.Options{})

@@ -1,12 +1,13 @@
-// Package proto holds Veil's wire schema, veil/v1/veil.proto, and generates
-// its Go code into package veilpb (github.com/veil-fl/veil/proto/veilpb).
+// Package proto holds Veil's wire schema and generates its Go code: the
+// messages (veil/v1/veil.proto) into package veilpb, which imports no gRPC,
+// and the service (veil/v1/party.proto) into package veilgrpc.
 //
 // The schema defines one service, veil.v1.Party, with a single bidirectional
 // streaming RPC per protocol session. Messages of any size travel as a
 // header frame (type, sequence number, length) followed by bounded payload
 // chunks, so multi-megabyte keys and ciphertexts stay under gRPC's per-message
 // limit. It also defines the handshake payloads (Hello, Reveal, Confirm, Abort).
-// Package fl owns the framing rules and is the only intended user.
+// Package fl/link owns the framing rules; package fl encodes the handshake payloads.
 //
 // The generated files are committed, so building and testing never need
 // protoc. To regenerate after editing the schema:

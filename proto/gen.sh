@@ -1,5 +1,6 @@
 #!/bin/sh
-# Regenerates veilpb from veil/v1/veil.proto. Run through `go generate ./proto/...`.
+# Regenerates veilpb (the messages, veil/v1/veil.proto) and veilgrpc (the
+# service, veil/v1/party.proto). Run through `go generate ./proto/...`.
 # Needs protoc on PATH (Debian: apt-get install -y protobuf-compiler); the Go
 # plugins are the versions pinned by the tool directives in go.mod.
 set -eu
@@ -13,7 +14,9 @@ gen_go=$(go tool -n protoc-gen-go)
 gen_grpc=$(go tool -n protoc-gen-go-grpc)
 protoc -I . \
 	--plugin=protoc-gen-go="$gen_go" \
-	--plugin=protoc-gen-go-grpc="$gen_grpc" \
 	--go_out=. --go_opt=module=github.com/veil-fl/veil/proto \
+	veil/v1/veil.proto veil/v1/party.proto
+protoc -I . \
+	--plugin=protoc-gen-go-grpc="$gen_grpc" \
 	--go-grpc_out=. --go-grpc_opt=module=github.com/veil-fl/veil/proto \
-	veil/v1/veil.proto
+	veil/v1/party.proto

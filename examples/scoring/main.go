@@ -41,6 +41,7 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/model"
@@ -341,12 +342,12 @@ func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored,
 	if err := svc.Prepare(); err != nil {
 		return nil, fl.Stats{}, err
 	}
-	srv, addr, err := fl.Listen("127.0.0.1:0", svc.Handle, fl.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+	srv, addr, err := link.Listen("127.0.0.1:0", svc.Handle, link.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
 	if err != nil {
 		return nil, fl.Stats{}, err
 	}
 	defer srv.Close()
-	t, err := fl.Dial(ctx, addr.String(), fl.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
+	t, err := link.Dial(ctx, addr.String(), link.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
 	if err != nil {
 		return nil, fl.Stats{}, err
 	}

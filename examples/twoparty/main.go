@@ -37,6 +37,7 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/fl/woe"
 	"github.com/veil-fl/veil/job"
@@ -270,16 +271,16 @@ func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr io.
 		err error
 	}
 	centerDone := make(chan outcome, 1)
-	srv, addr, err := fl.Listen("127.0.0.1:0", func(ctx context.Context, t fl.Transport) error {
+	srv, addr, err := link.Listen("127.0.0.1:0", func(ctx context.Context, t fl.Transport) error {
 		r, err := job.RunPassive(ctx, t, centerSpec)
 		centerDone <- outcome{r, err}
 		return err
-	}, fl.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+	}, link.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	t, err := fl.Dial(ctx, addr.String(), fl.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
+	t, err := link.Dial(ctx, addr.String(), link.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
 	if err != nil {
 		return err
 	}
@@ -363,14 +364,14 @@ func runOneParty(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr
 			return err
 		}
 		log.Info("waiting for the peer", "listen", lis.Addr().String())
-		if t, err = fl.Accept(ctx, lis, fl.GRPCOptions{TLS: id.ServerTLS()}); err != nil {
+		if t, err = link.Accept(ctx, lis, link.GRPCOptions{TLS: id.ServerTLS()}); err != nil {
 			return err
 		}
 	} else {
 		if f.peerName == "" {
 			return errors.New("-peer needs -peer-name, the name on the peer's certificate")
 		}
-		if t, err = fl.DialRetry(ctx, f.peer, fl.GRPCOptions{TLS: id.ClientTLS(f.peerName)}, fl.Backoff{}); err != nil {
+		if t, err = link.DialRetry(ctx, f.peer, link.GRPCOptions{TLS: id.ClientTLS(f.peerName)}, link.Backoff{}); err != nil {
 			return err
 		}
 	}

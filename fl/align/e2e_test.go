@@ -10,6 +10,8 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/align"
+	"github.com/veil-fl/veil/fl/joint"
+	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/he"
 )
 
@@ -35,7 +37,7 @@ func runParty(ctx context.Context, t fl.Transport, role fl.Role, ids []string, s
 		return o
 	}
 	o.rows = res.Rows
-	if o.party, o.err = fl.GenerateKeys(ctx, t, params, he.KeySpec{}, o.sess.Seed[:]); o.err != nil {
+	if o.party, o.err = joint.GenerateKeys(ctx, t, params, he.KeySpec{}, o.sess.Seed[:]); o.err != nil {
 		return o
 	}
 	// The bank's secret goes to the center, then the center's to the bank.
@@ -49,7 +51,7 @@ func runParty(ctx context.Context, t fl.Transport, role fl.Role, ids []string, s
 			if o.err = err; err != nil {
 				return o
 			}
-			if o.got, o.err = fl.DecryptWithPeer(ctx, t, o.party, v); o.err != nil {
+			if o.got, o.err = joint.DecryptWithPeer(ctx, t, o.party, v); o.err != nil {
 				return o
 			}
 		} else {
@@ -64,8 +66,8 @@ func runParty(ctx context.Context, t fl.Transport, role fl.Role, ids []string, s
 			if o.err = t.Send(ctx, fl.Message{Type: "test.vector", Payload: b}); o.err != nil {
 				return o
 			}
-			plan := fl.NewPlan(fl.Disclosure{Step: "test.vector", Layout: he.Coeff, Len: len(secret), Level: fl.AnyLevel, Vectors: 1})
-			if o.err = fl.HelpDecrypt(ctx, t, o.party, plan, "test.vector"); o.err != nil {
+			plan := joint.NewPlan(joint.Disclosure{Step: "test.vector", Layout: he.Coeff, Len: len(secret), Level: joint.AnyLevel, Vectors: 1})
+			if o.err = joint.HelpDecrypt(ctx, t, o.party, plan, "test.vector"); o.err != nil {
 				return o
 			}
 		}
@@ -87,15 +89,15 @@ func TestEndToEndGRPC(t *testing.T) {
 
 	bankSecret, centerSecret := []float64{1, 2, 3.5}, []float64{-7, 0.25}
 	centerOut := make(chan partyOutcome, 1)
-	srv, addr, err := fl.Listen("127.0.0.1:0", func(ctx context.Context, tr fl.Transport) error {
+	srv, addr, err := link.Listen("127.0.0.1:0", func(ctx context.Context, tr fl.Transport) error {
 		o := runParty(ctx, tr, fl.RolePassive, centerTable.IDs, centerSecret)
 		centerOut <- o
 		return o.err
-	}, fl.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+	}, link.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
 	require.NoError(t, err)
 	defer srv.Close()
 
-	tr, err := fl.Dial(ctx, addr.String(), fl.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
+	tr, err := link.Dial(ctx, addr.String(), link.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
 	require.NoError(t, err)
 	defer tr.Close()
 	bank := runParty(ctx, tr, fl.RoleActive, bankTable.IDs, bankSecret)

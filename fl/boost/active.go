@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -100,7 +101,7 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 		return nil, err
 	}
 	p := params()
-	party, err := fl.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
+	party, err := joint.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -404,7 +405,7 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		if err != nil {
 			return fl.Fail(ctx, a.t, fmt.Errorf("boost: decryption share from the center: %w", err))
 		}
-		if err := fl.CheckVector(a.p, v, "histogram", fl.VectorWant{Layout: he.CoeffGrid, Len: len(compute) * F * a.K, Level: fl.AnyLevel}); err != nil {
+		if err := joint.CheckVector(a.p, v, "histogram", joint.VectorWant{Layout: he.CoeffGrid, Len: len(compute) * F * a.K, Level: joint.AnyLevel}); err != nil {
 			return fl.Fail(ctx, a.t, fmt.Errorf("boost: histogram from the center: %w", err))
 		}
 		if vals[i], err = a.party.Decrypt(v, share); err != nil {

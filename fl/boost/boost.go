@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -251,9 +252,9 @@ const StepHistograms = "boost.histograms"
 // histograms (of g and of h) over the nodes the bank may split, each node
 // holding and leaving at least o.MinNodeRows rows (checkNodeSizes). The
 // center admits every histogram it releases against it.
-func DisclosurePlan(o model.GBDTOptions, centerCols, K, fromTree int) *fl.Plan {
+func DisclosurePlan(o model.GBDTOptions, centerCols, K, fromTree int) *joint.Plan {
 	levels := (o.Trees - fromTree) * o.MaxDepth
-	return fl.NewPlan(fl.Disclosure{Step: StepHistograms, To: fl.RoleActive,
+	return joint.NewPlan(joint.Disclosure{Step: StepHistograms, To: fl.RoleActive,
 		What:   fmt.Sprintf("the cumulative sums of g and h in each of the center's %d features' bins, at every node of at least %d rows whose sibling has as many", centerCols, o.MinNodeRows),
-		Layout: he.CoeffGrid, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: 2 * levels})
+		Layout: he.CoeffGrid, Len: joint.AnyLen, Level: joint.AnyLevel, Vectors: 2 * levels})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/fltest"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -29,8 +30,8 @@ var hostileSteps = []struct {
 	{TypeSetup, "center", false},
 	{TypeSetupAck, "bank", false},
 	{fl.TypeResume, "", false},
-	{fl.TypeKeyGen1, "", false},
-	{fl.TypeKeyGen2, "", false},
+	{joint.TypeKeyGen1, "", false},
+	{joint.TypeKeyGen2, "", false},
 	{TypeLevel, "center", true},
 	{TypeHist, "bank", true},
 	{TypeSplits, "center", false},
@@ -43,7 +44,7 @@ func sameBits(a, b []float64) bool {
 }
 
 func isClear(err error) bool {
-	for _, target := range []error{fl.ErrMalformed, he.ErrMalformed, he.ErrLayout, fl.ErrUnexpectedVector, fl.ErrPeerAborted, fl.ErrUndeclared, he.ErrLimit, ErrProtocol, model.ErrOptions} {
+	for _, target := range []error{fl.ErrMalformed, he.ErrMalformed, he.ErrLayout, joint.ErrUnexpectedVector, fl.ErrPeerAborted, joint.ErrUndeclared, he.ErrLimit, ErrProtocol, model.ErrOptions} {
 		if errors.Is(err, target) {
 			return true
 		}
@@ -118,7 +119,7 @@ func TestHostilePeer(t *testing.T) {
 // TestUndeclaredHistogramsRefused: the center computes and releases only
 // the histograms the plan declares. A bank that asks for one level more
 // than the agreed depth (a splits message that does not end the tree at
-// the last level) is refused with fl.ErrUndeclared, and learns of it by an
+// the last level) is refused with joint.ErrUndeclared, and learns of it by an
 // abort; nodes (or their siblings) below the minimum node size are refused
 // by the center's guard before any histogram is computed.
 func TestUndeclaredHistogramsRefused(t *testing.T) {
@@ -148,7 +149,7 @@ func TestUndeclaredHistogramsRefused(t *testing.T) {
 	_, bank := TrainActive(ctx, ta, seed, xb, db, y, opt, nil)
 	wg.Wait()
 	require.True(t, hit.Load(), "the last level was reached with splits; bank: %v, center: %v", bank, center)
-	require.ErrorIs(t, center, fl.ErrUndeclared)
+	require.ErrorIs(t, center, joint.ErrUndeclared)
 	require.ErrorContains(t, center, "below depth 2")
 	require.ErrorIs(t, bank, fl.ErrPeerAborted)
 

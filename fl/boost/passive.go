@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -88,7 +89,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 		return nil, err
 	}
 	p := params()
-	party, err := fl.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
+	party, err := joint.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +148,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 			if depth++; depth >= o.MaxDepth && !sm.Last {
 				// A tree has at most MaxDepth levels of histograms: the plan
 				// and the flooding budget count no more.
-				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: tree %d: the bank asks for a level below depth %d, the agreed maximum", fl.ErrUndeclared, tree, o.MaxDepth))
+				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: tree %d: the bank asks for a level below depth %d, the agreed maximum", joint.ErrUndeclared, tree, o.MaxDepth))
 			}
 			lefts := make([][]byte, len(sm.Splits))
 			for i, r := range sm.Splits {
@@ -257,10 +258,10 @@ func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl lev
 				v, err = party.Join(sv)
 			}
 			if err == nil {
-				err = fl.CheckVector(p, v, "gradients", fl.VectorWant{Layout: he.Coeff, Len: want, Level: p.MaxLevel()})
+				err = joint.CheckVector(p, v, "gradients", joint.VectorWant{Layout: he.Coeff, Len: want, Level: p.MaxLevel()})
 			}
 			if err == nil && v.Chunk != S {
-				err = fmt.Errorf("%w: gradients in chunks of %d, want %d", fl.ErrUnexpectedVector, v.Chunk, S)
+				err = fmt.Errorf("%w: gradients in chunks of %d, want %d", joint.ErrUnexpectedVector, v.Chunk, S)
 			}
 			if err != nil {
 				return nil, fl.Fail(ctx, t, fmt.Errorf("boost: gradients from the bank: %w", err))
@@ -274,7 +275,7 @@ func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl lev
 // passiveHist computes the encrypted histograms of the level's computed
 // nodes and sends them with this party's decryption shares: the bank, and
 // only the bank, decrypts them.
-func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, plan *he.HistogramPlan, K, S int, disclosures *fl.Plan, noise *dpNoise) error {
+func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, plan *he.HistogramPlan, K, S int, disclosures *joint.Plan, noise *dpNoise) error {
 	n := len(bins[0])
 	var hs []*he.Vector
 	var err error

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/fltest"
+	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -145,9 +146,9 @@ func TestResumeOverGRPC(t *testing.T) {
 		r   *PassiveResult
 		err error
 	}
-	serve := func(addr string) (*fl.Server, string, chan centerOut) {
+	serve := func(addr string) (*link.Server, string, chan centerOut) {
 		out := make(chan centerOut, 1)
-		srv, a, err := fl.Listen(addr, func(ctx context.Context, tr fl.Transport) error {
+		srv, a, err := link.Listen(addr, func(ctx context.Context, tr fl.Transport) error {
 			bt, seed, err := session(ctx, tr, fl.RolePassive)
 			if err != nil {
 				out <- centerOut{nil, err}
@@ -156,12 +157,12 @@ func TestResumeOverGRPC(t *testing.T) {
 			r, err := TrainPassiveWith(ctx, bt, seed, xc, dc, PassiveOptions{Checkpoint: centerDir})
 			out <- centerOut{r, err}
 			return err
-		}, fl.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+		}, link.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
 		require.NoError(t, err)
 		return srv, a.String(), out
 	}
 	bank := func(addr string, progress func(int)) (*ActiveResult, error) {
-		tr, err := fl.DialRetry(ctx, addr, fl.GRPCOptions{TLS: pki.ClientTLS("bank", "center")}, fl.Backoff{Initial: 50 * time.Millisecond, Max: time.Second, Attempts: 20})
+		tr, err := link.DialRetry(ctx, addr, link.GRPCOptions{TLS: pki.ClientTLS("bank", "center")}, link.Backoff{Initial: 50 * time.Millisecond, Max: time.Second, Attempts: 20})
 		if err != nil {
 			return nil, err
 		}
@@ -186,7 +187,7 @@ func TestResumeOverGRPC(t *testing.T) {
 
 	// The bank dials before the center is back: DialRetry waits for it.
 	restarted := make(chan struct{})
-	var srv2 *fl.Server
+	var srv2 *link.Server
 	var out2 chan centerOut
 	go func() {
 		time.Sleep(300 * time.Millisecond)

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 	"github.com/veil-fl/veil/mpc/compare"
@@ -142,7 +143,7 @@ func KeySpec() he.KeySpec { return he.KeySpec{Conjugate: true} }
 // Keys runs the threshold key generation of a scoring session; both parties
 // call it with the handshake's joint seed.
 func Keys(ctx context.Context, t fl.Transport, seed []byte) (*he.Party, error) {
-	return fl.GenerateKeys(ctx, t, Params(), KeySpec(), seed)
+	return joint.GenerateKeys(ctx, t, Params(), KeySpec(), seed)
 }
 
 // Result is what a scoring run gives the bank, one entry per record.
@@ -319,7 +320,7 @@ func centerLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, row
 // answer is the center's reply to the bank's encrypted scores of a batch of
 // n records: its decryption share. It checks the vector's shape first, so it
 // helps decrypt nothing but one score per record of the batch.
-func answer(ctx context.Context, t fl.Transport, p *he.Party, n int, plan *fl.Plan) ([]byte, error) {
+func answer(ctx context.Context, t fl.Transport, p *he.Party, n int, plan *joint.Plan) ([]byte, error) {
 	b, err := fl.Expect(ctx, t, TypeScores)
 	if err != nil {
 		return nil, err
@@ -458,12 +459,12 @@ const (
 // the bank: with Scores, one decrypted vector of logits per batch; with
 // Bands, each record's band by secure comparison, and no decryption at all
 // (the step admits no vector).
-func DisclosurePlan(o Options, rows int) *fl.Plan {
+func DisclosurePlan(o Options, rows int) *joint.Plan {
 	if o.Output == Bands {
-		return fl.NewPlan(fl.Disclosure{Step: StepBands, To: fl.RoleActive,
+		return joint.NewPlan(joint.Disclosure{Step: StepBands, To: fl.RoleActive,
 			What:   fmt.Sprintf("each record's band among %d cuts (secure comparison; nothing decrypted)", o.Cuts.Len()),
-			Layout: he.SlotReal, Len: fl.AnyLen, Level: fl.AnyLevel, Vectors: 0, Values: rows})
+			Layout: he.SlotReal, Len: joint.AnyLen, Level: joint.AnyLevel, Vectors: 0, Values: rows})
 	}
-	return fl.NewPlan(fl.Disclosure{Step: StepScores, To: fl.RoleActive, What: "each record's score (logit)",
-		Layout: he.SlotReal, Len: fl.AnyLen, Level: he.Linear14.DecryptLevel, Vectors: o.batches(rows), Values: rows})
+	return joint.NewPlan(joint.Disclosure{Step: StepScores, To: fl.RoleActive, What: "each record's score (logit)",
+		Layout: he.SlotReal, Len: joint.AnyLen, Level: he.Linear14.DecryptLevel, Vectors: o.batches(rows), Values: rows})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -344,7 +345,7 @@ func TestHostileMessages(t *testing.T) {
 		want error
 	}{
 		{"scores of another length", longer, ErrProtocol},
-		{"scores at another level", high, fl.ErrUndeclared},
+		{"scores at another level", high, joint.ErrUndeclared},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			payload, err := bank.Params().MarshalVector(c.v)

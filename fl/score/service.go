@@ -96,7 +96,7 @@ type bankState struct {
 
 // Service is the credit center's scoring service. Each session gets its own
 // keys and aligned rows; the models and the table are shared read-only.
-// Serve it with fl.NewServer(s.Handle, opts) (or fl.Listen), which adds mTLS,
+// Serve it with link.NewServer(s.Handle, opts) (or link.Listen), which adds mTLS,
 // a health endpoint and graceful shutdown.
 type Service struct {
 	// Table holds the center's enterprises: ids and raw features. For LR the
@@ -114,7 +114,7 @@ type Service struct {
 	// MaxSessions bounds concurrent sessions (default 32); more are refused
 	// with ErrBusy, so memory stays bounded: per session, the alignment of
 	// the bank's ids (32 bytes per id and party; serve with
-	// fl.GRPCOptions.MaxMessageSize to cap how many a bank may send) and a
+	// link.GRPCOptions.MaxMessageSize to cap how many a bank may send) and a
 	// few batches of ciphertexts (Options.BatchRows).
 	MaxSessions int
 	// SessionTimeout bounds a whole session (default 10 minutes).
@@ -411,7 +411,7 @@ type Scored struct {
 }
 
 // RequestLR is the bank's side of a session with a Service: t is a fresh
-// transport to it (fl.Dial). ids and x are the bank's enterprises and raw
+// transport to it (link.Dial). ids and x are the bank's enterprises and raw
 // features in half's column order; the enterprises the center also knows
 // are scored.
 func RequestLR(ctx context.Context, t fl.Transport, ids []string, x []float64, half *model.LRHalf, opt Options) (*Scored, error) {

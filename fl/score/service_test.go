@@ -17,6 +17,7 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -89,7 +90,7 @@ func (f *serviceFixture) serve(t *testing.T, o Options, maxSessions int, adjust 
 		a(svc)
 	}
 	require.NoError(t, svc.Prepare())
-	srv, a, err := fl.Listen("127.0.0.1:0", svc.Handle, fl.GRPCOptions{TLS: pki.ServerTLS("center")})
+	srv, a, err := link.Listen("127.0.0.1:0", svc.Handle, link.GRPCOptions{TLS: pki.ServerTLS("center")})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -118,7 +119,7 @@ func (f *serviceFixture) bankRequest(ctx context.Context, addr string, pki *fl.T
 	for i, row := range rows {
 		copy(x[i*d:(i+1)*d], f.bank.X[row*d:(row+1)*d])
 	}
-	t, err := fl.Dial(ctx, addr, fl.GRPCOptions{TLS: pki.ClientTLS(fmt.Sprintf("bank%d", k), "center")})
+	t, err := link.Dial(ctx, addr, link.GRPCOptions{TLS: pki.ClientTLS(fmt.Sprintf("bank%d", k), "center")})
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +278,7 @@ func TestServiceRefusals(t *testing.T) {
 		require.ErrorContains(t, err, "more ids than allowed: 240 ids, at most 10")
 	})
 	t.Run("an oversized announcement", func(t *testing.T) {
-		tr, err := fl.Dial(ctx, addr, fl.GRPCOptions{TLS: pki.ClientTLS("bank2", "center")})
+		tr, err := link.Dial(ctx, addr, link.GRPCOptions{TLS: pki.ClientTLS("bank2", "center")})
 		require.NoError(t, err)
 		defer tr.Close()
 		ids := make([]string, 5000) // 160 KB of blinded ids, over the 300-row table's and the quota's
@@ -297,7 +298,7 @@ func TestServiceRefusals(t *testing.T) {
 		require.NoError(t, err, "another model has its own count")
 	})
 	t.Run("a stalled bank loses its slot", func(t *testing.T) {
-		tr, err := fl.Dial(ctx, addr, fl.GRPCOptions{TLS: pki.ClientTLS("bank4", "center")})
+		tr, err := link.Dial(ctx, addr, link.GRPCOptions{TLS: pki.ClientTLS("bank4", "center")})
 		require.NoError(t, err)
 		defer tr.Close()
 		start := time.Now()

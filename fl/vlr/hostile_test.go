@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/fltest"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 )
 
@@ -28,15 +29,15 @@ var hostileSteps = map[bool][]hostileStep{
 		{TypeSetup, "center", false},
 		{TypeSetupAck, "bank", false},
 		{fl.TypeResume, "", false},
-		{fl.TypeKeyGen1, "", false},
-		{fl.TypeKeyGen2, "", false},
+		{joint.TypeKeyGen1, "", false},
+		{joint.TypeKeyGen2, "", false},
 		{TypeWeights, "", true},
 		{TypePartial, "center", true},
 		{TypeOpenScores, "bank", true},
 		{TypeResidual, "center", true},
 		{TypeOpenGradient, "", true},
-		{fl.TypeDecryptSum, "center", true},
-		{fl.TypeSumShare, "bank", false},
+		{joint.TypeDecryptSum, "center", true},
+		{joint.TypeSumShare, "bank", false},
 		{TypeEpoch, "center", false},
 		{TypeFinal, "", true},
 	},
@@ -44,12 +45,12 @@ var hostileSteps = map[bool][]hostileStep{
 		{TypeSetup, "center", false},
 		{TypeSetupAck, "bank", false},
 		{fl.TypeResume, "", false},
-		{fl.TypeKeyGen1, "", false},
-		{fl.TypeKeyGen2, "", false},
+		{joint.TypeKeyGen1, "", false},
+		{joint.TypeKeyGen2, "", false},
 		{TypePowers, "bank", true},
 		{TypeResidual, "center", true},
-		{fl.TypeDecrypt, "bank", true},
-		{fl.TypeShare, "center", false},
+		{joint.TypeDecrypt, "bank", true},
+		{joint.TypeShare, "center", false},
 		{TypeEpoch, "center", false},
 	},
 }
@@ -57,7 +58,7 @@ var hostileSteps = map[bool][]hostileStep{
 // isClear reports whether err is one of the documented, matchable errors a
 // party returns on bad input from its peer.
 func isClear(err error) bool {
-	for _, target := range []error{fl.ErrMalformed, he.ErrMalformed, he.ErrLayout, he.ErrShares, fl.ErrUnexpectedVector, fl.ErrUndeclared, fl.ErrPeerAborted, fl.ErrParts, ErrOptions} {
+	for _, target := range []error{fl.ErrMalformed, he.ErrMalformed, he.ErrLayout, he.ErrShares, joint.ErrUnexpectedVector, joint.ErrUndeclared, fl.ErrPeerAborted, fl.ErrParts, ErrOptions} {
 		if errors.Is(err, target) {
 			return true
 		}
@@ -134,9 +135,9 @@ func TestHostilePeer(t *testing.T) {
 					}
 					if step.victim != "" {
 						require.Truef(t, isClear(victim), "receiver's error is matchable: %v", victim)
-						if step.typ == fl.TypeDecrypt && (m.Name == "wrong length" || m.Name == "wrong scale") {
+						if step.typ == joint.TypeDecrypt && (m.Name == "wrong length" || m.Name == "wrong scale") {
 							// A well-formed vector the plan does not declare.
-							require.ErrorIs(t, victim, fl.ErrUndeclared)
+							require.ErrorIs(t, victim, joint.ErrUndeclared)
 						}
 						// The sender learns of it by an abort, unless the corrupted
 						// message was its last (the bank's final epoch message).

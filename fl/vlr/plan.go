@@ -2,10 +2,11 @@ package vlr
 
 import (
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 )
 
-// Disclosure steps of the protocol (fl.Disclosure.Step).
+// Disclosure steps of the protocol (joint.Disclosure.Step).
 const (
 	StepScores         = "vlr.scores"          // the batch's scores, opened masked to the bank
 	StepBankGradient   = "vlr.bank-gradient"   // the bank's gradient: masked to the center, or (RevealGradients) to the bank
@@ -20,41 +21,41 @@ const (
 // to each party, epochs fromEpoch onwards (a resumed training): the single
 // source of what each party learns. Both parties build it after the setup,
 // and the party that helps decrypt or opens a value checks it against the
-// plan before it does (fl.Plan.Admit): a request outside it is refused.
-func DisclosurePlan(o Options, rows, bankCols, centerCols, fromEpoch int) *fl.Plan {
+// plan before it does (joint.Plan.Admit): a request outside it is refused.
+func DisclosurePlan(o Options, rows, bankCols, centerCols, fromEpoch int) *joint.Plan {
 	epochs := o.Epochs - fromEpoch
 	batches := epochs * len(batches(rows, o))
 	if o.RevealGradients {
 		lin := he.Linear14.DecryptLevel
-		ds := []fl.Disclosure{
+		ds := []joint.Disclosure{
 			{Step: StepBankGradient, To: fl.RoleActive, What: "the bank's gradient X_b^T d / |B| of each batch (with the intercept's)",
 				Layout: he.SlotSplit, Len: bankCols + 1, Level: lin, Vectors: batches, Values: batches * (bankCols + 1)},
 			{Step: StepCenterGradient, To: fl.RolePassive, What: "the center's gradient X_c^T d / |B| of each batch",
 				Layout: he.SlotSplit, Len: centerCols, Level: lin, Vectors: batches, Values: batches * centerCols},
 		}
 		if o.lossNeeded() {
-			ds = append(ds, fl.Disclosure{Step: StepLoss, To: fl.RoleActive, What: "the sum of the rows' polynomial log-loss, once per epoch",
+			ds = append(ds, joint.Disclosure{Step: StepLoss, To: fl.RoleActive, What: "the sum of the rows' polynomial log-loss, once per epoch",
 				Layout: he.SlotReal, Len: 1, Level: lin, Vectors: epochs, Values: epochs})
 		}
-		return fl.NewPlan(ds...)
+		return joint.NewPlan(ds...)
 	}
 	lvl := he.Shared15.DecryptLevel
 	bm, cm := bankColumns(bankCols).matrix, centerColumns(centerCols).matrix
-	ds := []fl.Disclosure{
+	ds := []joint.Disclosure{
 		{Step: StepScores, To: fl.RoleActive, What: "each batch's scores z, as a share masked with 197-bit uniform randomness", Masked: true,
-			Layout: he.SlotReal, Len: fl.AnyLen, Level: lvl, Vectors: batches, Values: epochs * rows},
+			Layout: he.SlotReal, Len: joint.AnyLen, Level: lvl, Vectors: batches, Values: epochs * rows},
 		{Step: StepBankGradient, To: fl.RolePassive, What: "each batch's gradient of the bank's weights (unfolded), as a masked share", Masked: true,
 			Layout: he.SlotSplit, Len: bm, Level: lvl, Vectors: batches, Values: batches * bm},
 		{Step: StepCenterGradient, To: fl.RoleActive, What: "each batch's gradient of the center's weights (unfolded), as a masked share", Masked: true,
 			Layout: he.SlotSplit, Len: cm, Level: lvl, Vectors: batches, Values: batches * cm},
 		{Step: StepBankWeights, To: fl.RoleActive, What: "the bank's final weights and intercept, flooded",
-			Layout: he.SlotSplit, Len: bm, Level: fl.AnyLevel, Vectors: maxReveals, Values: bm},
+			Layout: he.SlotSplit, Len: bm, Level: joint.AnyLevel, Vectors: maxReveals, Values: bm},
 		{Step: StepCenterWeights, To: fl.RolePassive, What: "the center's final weights, flooded",
-			Layout: he.SlotSplit, Len: cm, Level: fl.AnyLevel, Vectors: maxReveals, Values: cm},
+			Layout: he.SlotSplit, Len: cm, Level: joint.AnyLevel, Vectors: maxReveals, Values: cm},
 	}
 	if o.lossNeeded() {
-		ds = append(ds, fl.Disclosure{Step: StepLoss, To: fl.RoleActive, What: "the sum of the rows' polynomial log-loss, once per epoch, flooded",
+		ds = append(ds, joint.Disclosure{Step: StepLoss, To: fl.RoleActive, What: "the sum of the rows' polynomial log-loss, once per epoch, flooded",
 			Layout: he.SlotReal, Len: he.MustParams(he.Shared15).Slots(), Level: lvl, Vectors: epochs, Values: epochs})
 	}
-	return fl.NewPlan(ds...)
+	return joint.NewPlan(ds...)
 }

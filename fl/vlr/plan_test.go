@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/fltest"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -48,7 +49,7 @@ func TestDisclosuresFollowPlan(t *testing.T) {
 			count[m.Type]++
 		}
 		want := map[string]int{}
-		for _, plan := range []*fl.Plan{active.Plan(), passive.Plan()} {
+		for _, plan := range []*joint.Plan{active.Plan(), passive.Plan()} {
 			for _, d := range plan.Disclosures() {
 				used := plan.Used(d.Step)
 				if d.Step == StepBankWeights || d.Step == StepCenterWeights {
@@ -67,11 +68,11 @@ func TestDisclosuresFollowPlan(t *testing.T) {
 		}
 		t.Logf("reveal gradients %v: %v", reveal, want)
 		if reveal {
-			require.Equal(t, want[StepBankGradient]+want[StepCenterGradient]+want[StepLoss], count[fl.TypeDecrypt])
+			require.Equal(t, want[StepBankGradient]+want[StepCenterGradient]+want[StepLoss], count[joint.TypeDecrypt])
 		} else {
 			require.Equal(t, want[StepScores], count[TypeOpenScores])
 			require.Equal(t, want[StepBankGradient]+want[StepCenterGradient], count[TypeOpenGradient])
-			require.Equal(t, want[StepLoss], count[fl.TypeDecryptSum])
+			require.Equal(t, want[StepLoss], count[joint.TypeDecryptSum])
 			require.Equal(t, 2, count[TypeFinal])
 		}
 		ta.Close()

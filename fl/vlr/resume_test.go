@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/fltest"
+	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -169,9 +170,9 @@ func TestResumeOverGRPC(t *testing.T) {
 		r   *Result
 		err error
 	}
-	serve := func(addr string) (*fl.Server, string, chan centerOut) {
+	serve := func(addr string) (*link.Server, string, chan centerOut) {
 		out := make(chan centerOut, 1)
-		srv, a, err := fl.Listen(addr, func(ctx context.Context, tr fl.Transport) error {
+		srv, a, err := link.Listen(addr, func(ctx context.Context, tr fl.Transport) error {
 			bt, seed, err := session(ctx, tr, fl.RolePassive)
 			if err != nil {
 				out <- centerOut{nil, err}
@@ -180,12 +181,12 @@ func TestResumeOverGRPC(t *testing.T) {
 			r, err := TrainPassiveWith(ctx, bt, seed, Data{X: xc, Cols: dc}, PassiveOptions{Checkpoint: centerDir})
 			out <- centerOut{r, err}
 			return err
-		}, fl.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+		}, link.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
 		require.NoError(t, err)
 		return srv, a.String(), out
 	}
 	bank := func(addr string, progress Progress) (*Result, error) {
-		tr, err := fl.DialRetry(ctx, addr, fl.GRPCOptions{TLS: pki.ClientTLS("bank", "center")}, fl.Backoff{Initial: 50 * time.Millisecond, Max: time.Second, Attempts: 20})
+		tr, err := link.DialRetry(ctx, addr, link.GRPCOptions{TLS: pki.ClientTLS("bank", "center")}, link.Backoff{Initial: 50 * time.Millisecond, Max: time.Second, Attempts: 20})
 		if err != nil {
 			return nil, err
 		}
@@ -208,7 +209,7 @@ func TestResumeOverGRPC(t *testing.T) {
 	require.Error(t, (<-out).err)
 
 	restarted := make(chan struct{})
-	var srv2 *fl.Server
+	var srv2 *link.Server
 	var out2 chan centerOut
 	go func() {
 		time.Sleep(300 * time.Millisecond)

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -16,7 +17,7 @@ import (
 // revealState is a party's state in the RevealGradients protocol: its own
 // weights in the clear, updated from its own decrypted gradients.
 type revealState struct {
-	plan       *fl.Plan
+	plan       *joint.Plan
 	params     he.Params
 	party      *he.Party
 	pr         *prepared
@@ -33,7 +34,7 @@ func revealKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, row
 	if err != nil {
 		return params, nil, err
 	}
-	party, err := fl.GenerateKeys(ctx, t, params, keySpec(params, rows, bankCols, centerCols, o.BatchSize, o.lossNeeded()), seed)
+	party, err := joint.GenerateKeys(ctx, t, params, keySpec(params, rows, bankCols, centerCols, o.BatchSize, o.lossNeeded()), seed)
 	return params, party, err
 }
 
@@ -122,7 +123,7 @@ func (s *revealState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 		}
 		powers, err := unmarshalVectors(s.params, payload, opt.Degree)
 		for k := 0; err == nil && k < len(powers); k++ {
-			err = fl.CheckVector(s.params, powers[k], fmt.Sprintf("power %d", k+1), fl.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: s.params.MaxLevel()})
+			err = joint.CheckVector(s.params, powers[k], fmt.Sprintf("power %d", k+1), joint.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: s.params.MaxLevel()})
 		}
 		if err != nil {
 			return 0, fl.Fail(ctx, t, fmt.Errorf("vlr: powers from the center: %w", err))
@@ -175,10 +176,10 @@ func (s *revealState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 			return 0, err
 		}
 		// The center's gradient first (the bank helps), then the bank's.
-		if err := fl.HelpDecrypt(ctx, t, party, s.plan, StepCenterGradient); err != nil {
+		if err := joint.HelpDecrypt(ctx, t, party, s.plan, StepCenterGradient); err != nil {
 			return 0, err
 		}
-		grad, err := fl.DecryptWithPeer(ctx, t, party, g)
+		grad, err := joint.DecryptWithPeer(ctx, t, party, g)
 		if err != nil {
 			return 0, err
 		}
@@ -195,7 +196,7 @@ func (s *revealState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 	if lossSum == nil {
 		return math.NaN(), nil
 	}
-	v, err := fl.DecryptWithPeer(ctx, t, party, lossSum)
+	v, err := joint.DecryptWithPeer(ctx, t, party, lossSum)
 	if err != nil {
 		return 0, err
 	}
@@ -231,7 +232,7 @@ func (s *revealState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		}
 		ds, err := unmarshalVectors(s.params, payload, 1)
 		if err == nil {
-			err = fl.CheckVector(s.params, ds[0], "residual", fl.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: fl.AnyLevel})
+			err = joint.CheckVector(s.params, ds[0], "residual", joint.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: joint.AnyLevel})
 		}
 		if err != nil {
 			return fl.Fail(ctx, t, fmt.Errorf("vlr: residual from the bank: %w", err))
@@ -240,11 +241,11 @@ func (s *revealState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		if err != nil {
 			return fl.Fail(ctx, t, err)
 		}
-		grad, err := fl.DecryptWithPeer(ctx, t, party, g)
+		grad, err := joint.DecryptWithPeer(ctx, t, party, g)
 		if err != nil {
 			return err
 		}
-		if err := fl.HelpDecrypt(ctx, t, party, s.plan, StepBankGradient); err != nil {
+		if err := joint.HelpDecrypt(ctx, t, party, s.plan, StepBankGradient); err != nil {
 			return err
 		}
 		for j := range grad {
@@ -258,7 +259,7 @@ func (s *revealState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		}
 	}
 	if s.lossNeeded {
-		return fl.HelpDecrypt(ctx, t, party, s.plan, StepLoss)
+		return joint.HelpDecrypt(ctx, t, party, s.plan, StepLoss)
 	}
 	return nil
 }

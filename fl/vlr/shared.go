@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 )
 
@@ -36,7 +37,7 @@ var finalHook func(active bool, own, peer *he.SharedVector)
 // of both parties' weights and momenta, never a weight in the clear until
 // the end.
 type sharedState struct {
-	plan       *fl.Plan
+	plan       *joint.Plan
 	params     he.Params
 	party      *he.Party
 	active     bool
@@ -147,7 +148,7 @@ func sharedKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, row
 	rots := append(sb.Rotations(), sc.Rotations()...)
 	slices.Sort(rots)
 	spec := he.KeySpec{Relinearization: true, Rotations: slices.Compact(rots), GaloisLevel: params.Set().DecryptLevel + 1}
-	party, err := fl.GenerateKeys(ctx, t, params, spec, seed)
+	party, err := joint.GenerateKeys(ctx, t, params, spec, seed)
 	return params, party, err
 }
 
@@ -355,10 +356,10 @@ func (s *sharedState) gradient(ctx context.Context, t fl.Transport, g, w *he.Vec
 	}
 	v, err := p.UnmarshalVector(got)
 	if err == nil {
-		err = fl.CheckVector(p, v, "opened gradient", fl.VectorWant{Layout: he.SlotSplit, Len: s.layPeer.matrix, Level: p.Set().DecryptLevel})
+		err = joint.CheckVector(p, v, "opened gradient", joint.VectorWant{Layout: he.SlotSplit, Len: s.layPeer.matrix, Level: p.Set().DecryptLevel})
 	}
 	if err == nil && (v.Stride != s.peer.shape.Half || v.Chunk != s.peer.shape.Block) {
-		err = fmt.Errorf("%w: opened gradient in halves of %d and blocks of %d, want %d and %d", fl.ErrUnexpectedVector, v.Stride, v.Chunk, s.peer.shape.Half, s.peer.shape.Block)
+		err = fmt.Errorf("%w: opened gradient in halves of %d and blocks of %d, want %d and %d", joint.ErrUnexpectedVector, v.Stride, v.Chunk, s.peer.shape.Half, s.peer.shape.Block)
 	}
 	var theirs *he.SharedVector
 	if err == nil {
@@ -500,7 +501,7 @@ func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 	if lossSum == nil {
 		return math.NaN(), nil
 	}
-	sum, err := fl.DecryptSumWithPeer(ctx, t, party, lossSum)
+	sum, err := joint.DecryptSumWithPeer(ctx, t, party, lossSum)
 	if err != nil {
 		return 0, err
 	}
@@ -516,14 +517,14 @@ func (s *sharedState) send(ctx context.Context, t fl.Transport, typ string, v *h
 }
 
 // recvVector receives a vector of the given type and checks it.
-func (s *sharedState) recvVector(ctx context.Context, t fl.Transport, typ, what string, want fl.VectorWant) (*he.Vector, error) {
+func (s *sharedState) recvVector(ctx context.Context, t fl.Transport, typ, what string, want joint.VectorWant) (*he.Vector, error) {
 	b, err := fl.Expect(ctx, t, typ)
 	if err != nil {
 		return nil, err
 	}
 	v, err := s.params.UnmarshalVector(b)
 	if err == nil {
-		err = fl.CheckVector(s.params, v, what, want)
+		err = joint.CheckVector(s.params, v, what, want)
 	}
 	if err != nil {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("vlr: %s from the peer: %w", what, err))
@@ -551,7 +552,7 @@ func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, n int) (
 		if err != nil {
 			return nil, err
 		}
-		if err := fl.CheckVector(p, opened, "opened scores", fl.VectorWant{Layout: he.SlotReal, Len: n, Level: p.Set().DecryptLevel}); err != nil {
+		if err := joint.CheckVector(p, opened, "opened scores", joint.VectorWant{Layout: he.SlotReal, Len: n, Level: p.Set().DecryptLevel}); err != nil {
 			return nil, err
 		}
 		top, err := p.UnmarshalSeededShares(parts[1])
@@ -596,7 +597,7 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		if err != nil {
 			return fl.Fail(ctx, t, err)
 		}
-		ub, err := s.recvVector(ctx, t, TypePartial, "partial scores", fl.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: lin - 1})
+		ub, err := s.recvVector(ctx, t, TypePartial, "partial scores", joint.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: lin - 1})
 		if err != nil {
 			return err
 		}
@@ -635,7 +636,7 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		if err := t.Send(ctx, fl.Message{Type: TypeOpenScores, Payload: fl.JoinParts(ob, tb)}); err != nil {
 			return err
 		}
-		d, err := s.recvVector(ctx, t, TypeResidual, "residual", fl.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: lin})
+		d, err := s.recvVector(ctx, t, TypeResidual, "residual", joint.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: lin})
 		if err != nil {
 			return err
 		}
@@ -650,7 +651,7 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 	if !opt.lossNeeded() {
 		return nil
 	}
-	return fl.HelpDecryptSum(ctx, t, party, s.plan, StepLoss, s.lossSigma)
+	return joint.HelpDecryptSum(ctx, t, party, s.plan, StepLoss, s.lossSigma)
 }
 
 // finish reveals to each party its own weights: each sends its flooded share

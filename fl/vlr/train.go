@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -47,7 +48,7 @@ type Active struct {
 
 	rev  *revealState // RevealGradients
 	sh   *sharedState // secret-shared weights
-	plan *fl.Plan
+	plan *joint.Plan
 }
 
 // NewActive sets up the bank's side. seed is the joint seed of the session
@@ -186,7 +187,7 @@ func (a *Active) Done() bool { return a.done }
 
 // Plan returns the training's disclosure plan, with what each step has
 // revealed so far (DisclosurePlan).
-func (a *Active) Plan() *fl.Plan { return a.plan }
+func (a *Active) Plan() *joint.Plan { return a.plan }
 
 // Epoch runs one pass over the rows and returns the epoch's loss (NaN when
 // the loss is not computed). After the last epoch both parties receive
@@ -316,7 +317,7 @@ type Passive struct {
 
 	rev  *revealState
 	sh   *sharedState
-	plan *fl.Plan
+	plan *joint.Plan
 }
 
 // NewPassive sets up the center's side; it trains with the bank's options.
@@ -407,7 +408,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 func (p *Passive) Done() bool { return p.done }
 
 // Plan returns the training's disclosure plan (DisclosurePlan).
-func (p *Passive) Plan() *fl.Plan { return p.plan }
+func (p *Passive) Plan() *joint.Plan { return p.plan }
 
 // Epoch runs one pass over the rows.
 func (p *Passive) Epoch(ctx context.Context) error {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -273,7 +274,7 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 		K = max(K, nb)
 	}
 	p := params()
-	party, err := fl.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
+	party, err := joint.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +316,7 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 	if err != nil {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("woe: decryption share from the center: %w", err))
 	}
-	if err := fl.CheckVector(p, v, "event counts", fl.VectorWant{Layout: he.CoeffGrid, Len: F * K, Level: fl.AnyLevel}); err != nil {
+	if err := joint.CheckVector(p, v, "event counts", joint.VectorWant{Layout: he.CoeffGrid, Len: F * K, Level: joint.AnyLevel}); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
 	cum, err := party.Decrypt(v, share)
@@ -454,7 +455,7 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 		return nil, err
 	}
 	p := params()
-	party, err := fl.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
+	party, err := joint.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -470,7 +471,7 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	if err != nil {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("woe: labels from the bank: %w", err))
 	}
-	if err := fl.CheckVector(p, labels, "labels", fl.VectorWant{Layout: he.Coeff, Len: n, Level: p.MaxLevel()}); err != nil {
+	if err := joint.CheckVector(p, labels, "labels", joint.VectorWant{Layout: he.Coeff, Len: n, Level: p.MaxLevel()}); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
 	hs, err := party.Histograms([]*he.Vector{labels}, he.HistogramSpec{Bins: bins, K: K})
@@ -633,8 +634,8 @@ const StepCounts = "woe.counts"
 // DisclosurePlan returns what federated WOE/IV decrypts to the bank: one
 // vector of the cumulative event counts of each of the center's columns'
 // K bins (the center also sends each bin's row count in the clear).
-func DisclosurePlan(centerCols, K int) *fl.Plan {
-	return fl.NewPlan(fl.Disclosure{Step: StepCounts, To: fl.RoleActive,
+func DisclosurePlan(centerCols, K int) *joint.Plan {
+	return joint.NewPlan(joint.Disclosure{Step: StepCounts, To: fl.RoleActive,
 		What:   fmt.Sprintf("the cumulative event counts of the center's %d columns' bins", centerCols),
-		Layout: he.CoeffGrid, Len: centerCols * K, Level: fl.AnyLevel, Vectors: 1, Values: centerCols * K})
+		Layout: he.CoeffGrid, Len: centerCols * K, Level: joint.AnyLevel, Vectors: 1, Values: centerCols * K})
 }

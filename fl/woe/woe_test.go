@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/fltest"
+	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -342,6 +343,6 @@ func TestUndeclaredCounts(t *testing.T) {
 		return m
 	})
 	require.ErrorIs(t, bank, fl.ErrPeerAborted)
-	require.ErrorIs(t, center, fl.ErrUnexpectedVector)
+	require.ErrorIs(t, center, joint.ErrUnexpectedVector)
 	require.ErrorContains(t, center, "labels of 501 values, want 500")
 }

@@ -1,4 +1,4 @@
-// Package veilpb is the Go code generated from veil/v1/veil.proto by
-// protoc-gen-go and protoc-gen-go-grpc. Do not edit the .pb.go files; change
+// Package veilpb is the Go code generated from veil/v1/veil.proto (the
+// messages) by protoc-gen-go; the service is in package veilgrpc. Do not edit the .pb.go files; change
 // the schema and run `go generate ./proto/...` (see package proto).
 package veilpb

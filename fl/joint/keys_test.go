@@ -1,7 +1,8 @@
-package fl
+package joint
 
 import (
 	"context"
+	"github.com/veil-fl/veil/fl"
 	"testing"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 )
 
 // keyPair runs GenerateKeys on both ends of t1/t2 and returns the two parties.
-func keyPair(t *testing.T, t1, t2 Transport, params he.Params, spec he.KeySpec) (*he.Party, *he.Party) {
+func keyPair(t *testing.T, t1, t2 fl.Transport, params he.Params, spec he.KeySpec) (*he.Party, *he.Party) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -32,13 +33,13 @@ func keyPair(t *testing.T, t1, t2 Transport, params he.Params, spec he.KeySpec) 
 }
 
 // decryptBothWays decrypts one vector to each party over the transports.
-func decryptBothWays(t *testing.T, ta, tb Transport, a, b *he.Party) {
+func decryptBothWays(t *testing.T, ta, tb fl.Transport, a, b *he.Party) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	want := []float64{1.5, -2.25, 3, 1e3}
 	for _, dir := range []struct {
-		recvT, helpT Transport
+		recvT, helpT fl.Transport
 		recv, help   *he.Party
 	}{{ta, tb, a, b}, {tb, ta, b, a}} {
 		v, err := dir.help.EncryptCoeffs(want, 8)
@@ -56,7 +57,7 @@ func decryptBothWays(t *testing.T, ta, tb Transport, a, b *he.Party) {
 }
 
 func TestGenerateKeysOverPipe(t *testing.T) {
-	ta, tb := NewPipe()
+	ta, tb := fl.NewPipe()
 	defer ta.Close()
 	defer tb.Close()
 	a, b := keyPair(t, ta, tb, he.MustParams(he.Hist13), he.KeySpec{Pack: true})
@@ -65,7 +66,7 @@ func TestGenerateKeysOverPipe(t *testing.T) {
 }
 
 func TestGenerateKeysSpecMismatch(t *testing.T) {
-	ta, tb := NewPipe()
+	ta, tb := fl.NewPipe()
 	defer ta.Close()
 	defer tb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -86,7 +87,7 @@ func TestGenerateKeysSpecMismatch(t *testing.T) {
 // than its step declares, one vector more than declared, and a step the
 // plan does not hold, with ErrUndeclared, and tells the peer.
 func TestPlanRefusesUndeclared(t *testing.T) {
-	ta, tb := NewPipe()
+	ta, tb := fl.NewPipe()
 	defer ta.Close()
 	defer tb.Close()
 	a, b := keyPair(t, ta, tb, he.MustParams(he.Hist13), he.KeySpec{})
@@ -125,11 +126,11 @@ func TestPlanRefusesUndeclared(t *testing.T) {
 			}
 			data, err := p.MarshalVector(c.v)
 			require.NoError(t, err)
-			require.NoError(t, ta.Send(ctx, Message{Type: TypeDecrypt, Payload: data}))
+			require.NoError(t, ta.Send(ctx, fl.Message{Type: TypeDecrypt, Payload: data}))
 			err = HelpDecrypt(ctx, tb, b, plan, c.step)
 			require.ErrorIs(t, err, ErrUndeclared)
-			_, err = Expect(ctx, ta, TypeShare)
-			require.ErrorIs(t, err, ErrPeerAborted, "the peer is told")
+			_, err = fl.Expect(ctx, ta, TypeShare)
+			require.ErrorIs(t, err, fl.ErrPeerAborted, "the peer is told")
 			require.Equal(t, c.uses, plan.Used("s"))
 		})
 	}

@@ -1,8 +1,9 @@
-package fl
+package link
 
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/veil-fl/veil/fl"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 )
 
 // frames splits m the way the gRPC transport sends it.
-func frames(m Message, seq uint64, chunk int) []*veilpb.Frame {
+func frames(m fl.Message, seq uint64, chunk int) []*veilpb.Frame {
 	fs := []*veilpb.Frame{headerFrame(m.Type, seq, uint64(len(m.Payload)))}
 	for p := m.Payload; len(p) > 0; {
 		n := min(len(p), chunk)
@@ -37,7 +38,7 @@ func TestAssemblerRoundTrip(t *testing.T) {
 		payload := bytes.Repeat([]byte{0xA5, 0x5A, 0x01}, tc.size/3+1)[:tc.size]
 		a := newAssembler(DefaultMaxMessageSize)
 		for seq := uint64(1); seq <= 2; seq++ {
-			fs := frames(Message{Type: "t.x", Payload: payload}, seq, tc.chunk)
+			fs := frames(fl.Message{Type: "t.x", Payload: payload}, seq, tc.chunk)
 			for i, f := range fs {
 				m, done, err := a.push(f)
 				require.NoError(t, err)
@@ -62,18 +63,18 @@ func TestAssemblerRejects(t *testing.T) {
 		is     error
 		want   string
 	}{
-		{"chunk without header", []*veilpb.Frame{chunk(3)}, ErrMalformed, "outside any message"},
-		{"empty frame", []*veilpb.Frame{{}}, ErrMalformed, "empty frame"},
-		{"empty chunk", []*veilpb.Frame{hdr("t", 1, 3), chunk(0)}, ErrMalformed, "empty chunk"},
-		{"overrun", []*veilpb.Frame{hdr("t", 1, 3), chunk(2), chunk(2)}, ErrMalformed, "overrun its announced 3 bytes"},
-		{"header mid-message", []*veilpb.Frame{hdr("t.a", 1, 3), chunk(2), hdr("t.b", 2, 1)}, ErrMalformed, "had 2 of 3 bytes"},
-		{"first seq not 1", []*veilpb.Frame{hdr("t", 2, 0)}, ErrMalformed, "sequence number 2, want 1"},
-		{"repeated seq", []*veilpb.Frame{hdr("t", 1, 0), hdr("t", 1, 0)}, ErrMalformed, "sequence number 1, want 2"},
-		{"empty type", []*veilpb.Frame{hdr("", 1, 0)}, ErrMalformed, "empty message type"},
-		{"long type", []*veilpb.Frame{hdr(strings.Repeat("x", MaxTypeLength+1), 1, 0)}, ErrMalformed, "over the 128-byte limit"},
-		{"oversized", []*veilpb.Frame{hdr("he.key", 1, 1<<20+1)}, ErrTooLarge, `"he.key" of 1048577 bytes, over the 1048576-byte limit`},
-		{"huge", []*veilpb.Frame{hdr("he.key", 1, 1<<63)}, ErrTooLarge, "over the 1048576-byte limit"},
-		{"abort", []*veilpb.Frame{{Kind: &veilpb.Frame_Abort{Abort: &veilpb.TransportAbort{Reason: "bye"}}}}, ErrPeerAborted, `"bye"`},
+		{"chunk without header", []*veilpb.Frame{chunk(3)}, fl.ErrMalformed, "outside any message"},
+		{"empty frame", []*veilpb.Frame{{}}, fl.ErrMalformed, "empty frame"},
+		{"empty chunk", []*veilpb.Frame{hdr("t", 1, 3), chunk(0)}, fl.ErrMalformed, "empty chunk"},
+		{"overrun", []*veilpb.Frame{hdr("t", 1, 3), chunk(2), chunk(2)}, fl.ErrMalformed, "overrun its announced 3 bytes"},
+		{"header mid-message", []*veilpb.Frame{hdr("t.a", 1, 3), chunk(2), hdr("t.b", 2, 1)}, fl.ErrMalformed, "had 2 of 3 bytes"},
+		{"first seq not 1", []*veilpb.Frame{hdr("t", 2, 0)}, fl.ErrMalformed, "sequence number 2, want 1"},
+		{"repeated seq", []*veilpb.Frame{hdr("t", 1, 0), hdr("t", 1, 0)}, fl.ErrMalformed, "sequence number 1, want 2"},
+		{"empty type", []*veilpb.Frame{hdr("", 1, 0)}, fl.ErrMalformed, "empty message type"},
+		{"long type", []*veilpb.Frame{hdr(strings.Repeat("x", fl.MaxTypeLength+1), 1, 0)}, fl.ErrMalformed, "over the 128-byte limit"},
+		{"oversized", []*veilpb.Frame{hdr("he.key", 1, 1<<20+1)}, fl.ErrTooLarge, `"he.key" of 1048577 bytes, over the 1048576-byte limit`},
+		{"huge", []*veilpb.Frame{hdr("he.key", 1, 1<<63)}, fl.ErrTooLarge, "over the 1048576-byte limit"},
+		{"abort", []*veilpb.Frame{{Kind: &veilpb.Frame_Abort{Abort: &veilpb.TransportAbort{Reason: "bye"}}}}, fl.ErrPeerAborted, `"bye"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newAssembler(1 << 20)
@@ -93,7 +94,7 @@ func TestAssemblerBoundsAllocation(t *testing.T) {
 	// Over the limit: refused with nothing reserved.
 	a := newAssembler(1 << 20)
 	_, _, err := a.push(headerFrame("t", 1, 1<<30))
-	require.ErrorIs(t, err, ErrTooLarge)
+	require.ErrorIs(t, err, fl.ErrTooLarge)
 	require.Nil(t, a.buf)
 
 	// Within the limit: a bare announcement reserves at most preallocLimit.
@@ -120,7 +121,7 @@ func FuzzAssembler(f *testing.F) {
 		}
 		return out
 	}
-	f.Add(enc(frames(Message{Type: "t", Payload: []byte("hello world")}, 1, 4)...))
+	f.Add(enc(frames(fl.Message{Type: "t", Payload: []byte("hello world")}, 1, 4)...))
 	f.Add(enc(headerFrame("t", 1, 0), headerFrame("u", 2, 2), chunkFrame([]byte("ab"))))
 	f.Add(enc(headerFrame("t", 1, 5), chunkFrame([]byte("abcdefg"))))
 	f.Add(enc(chunkFrame([]byte("x"))))
@@ -161,11 +162,11 @@ func FuzzFrameRoundTrip(f *testing.F) {
 	f.Add("t.x", []byte("payload"), uint16(3))
 	f.Add("he.galois-key", []byte{}, uint16(1))
 	f.Fuzz(func(t *testing.T, typ string, payload []byte, chunk uint16) {
-		if checkType(typ) != nil || chunk == 0 {
+		if fl.CheckMessageType(typ) != nil || chunk == 0 {
 			return
 		}
 		a := newAssembler(1 << 20)
-		fs := frames(Message{Type: typ, Payload: payload}, 1, int(chunk))
+		fs := frames(fl.Message{Type: typ, Payload: payload}, 1, int(chunk))
 		var total uint64
 		for i, fr := range fs {
 			total += frameCost(fr)
@@ -180,7 +181,7 @@ func FuzzFrameRoundTrip(f *testing.F) {
 				t.Fatal("message changed in transit")
 			}
 		}
-		if want := wireSize(Message{Type: typ, Payload: payload}, 1, int(chunk)); total != want {
+		if want := fl.WireSize(fl.Message{Type: typ, Payload: payload}, 1, int(chunk)); total != want {
 			t.Fatalf("wireSize %d, frames cost %d", want, total)
 		}
 	})

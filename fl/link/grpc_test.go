@@ -1,10 +1,12 @@
-package fl
+package link
 
 import (
 	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/proto/veilgrpc"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -27,9 +29,9 @@ func opts(cfg *tls.Config) GRPCOptions {
 	return GRPCOptions{TLS: cfg, Logger: slog.New(slog.DiscardHandler)}
 }
 
-func newPKI(t *testing.T, names ...string) *TestPKI {
+func newPKI(t *testing.T, names ...string) *fl.TestPKI {
 	t.Helper()
-	p, err := NewTestPKI(names...)
+	p, err := fl.NewTestPKI(names...)
 	require.NoError(t, err)
 	return p
 }
@@ -40,13 +42,13 @@ func newPKI(t *testing.T, names ...string) *TestPKI {
 type served struct {
 	srv      *Server
 	addr     string
-	sessions chan Transport
+	sessions chan fl.Transport
 }
 
 func serve(t *testing.T, o GRPCOptions) *served {
 	t.Helper()
-	sv := &served{sessions: make(chan Transport, 8)}
-	srv, addr, err := Listen("127.0.0.1:0", func(ctx context.Context, tr Transport) error {
+	sv := &served{sessions: make(chan fl.Transport, 8)}
+	srv, addr, err := Listen("127.0.0.1:0", func(ctx context.Context, tr fl.Transport) error {
 		sv.sessions <- tr
 		<-ctx.Done()
 		return nil
@@ -57,7 +59,7 @@ func serve(t *testing.T, o GRPCOptions) *served {
 	return sv
 }
 
-func (sv *served) next(t *testing.T) Transport {
+func (sv *served) next(t *testing.T) fl.Transport {
 	t.Helper()
 	select {
 	case tr := <-sv.sessions:
@@ -70,7 +72,7 @@ func (sv *served) next(t *testing.T) Transport {
 
 // connect returns the two ends of a fresh session between bank (dialing)
 // and center (listening).
-func connect(t *testing.T) (bank, center Transport, sv *served) {
+func connect(t *testing.T) (bank, center fl.Transport, sv *served) {
 	t.Helper()
 	pki := newPKI(t, "bank", "center")
 	sv = serve(t, opts(pki.ServerTLS("center", "bank")))
@@ -92,7 +94,7 @@ func randomBytes(seed uint64, n int) []byte {
 }
 
 // exchange has a and b each send their message and receive the other's.
-func exchange(ctx context.Context, a, b Transport, ma, mb Message) (gotA, gotB Message, err error) {
+func exchange(ctx context.Context, a, b fl.Transport, ma, mb fl.Message) (gotA, gotB fl.Message, err error) {
 	errc := make(chan error, 2)
 	go func() { errc <- a.Send(ctx, ma) }()
 	go func() { errc <- b.Send(ctx, mb) }()
@@ -122,8 +124,8 @@ func TestGRPCEndToEnd(t *testing.T) {
 	require.Equal(t, ra.s.Seed, rb.s.Seed)
 
 	const size = 10 << 20
-	up := Message{Type: "test.up", Payload: randomBytes(1, size)}
-	down := Message{Type: "test.down", Payload: randomBytes(2, size+1)}
+	up := fl.Message{Type: "test.up", Payload: randomBytes(1, size)}
+	down := fl.Message{Type: "test.down", Payload: randomBytes(2, size+1)}
 	gotUp, gotDown, err := exchange(ctx, center, bank, down, up)
 	require.NoError(t, err)
 	require.Equal(t, up.Type, gotUp.Type)
@@ -142,7 +144,7 @@ func TestGRPCEndToEnd(t *testing.T) {
 	require.Less(t, bs.SentBytes, uint64(size+2<<10), "framing overhead stays small")
 
 	// The pipe counts exactly what the gRPC transport sent.
-	pa, pb := NewPipe()
+	pa, pb := fl.NewPipe()
 	ra, rb = handshakePair(ctx, pa, pb, bankHello, centerHello)
 	require.NoError(t, ra.err)
 	require.NoError(t, rb.err)
@@ -152,39 +154,39 @@ func TestGRPCEndToEnd(t *testing.T) {
 	require.Equal(t, cs, pb.Stats())
 
 	// A clean close reaches the other side, after what was sent.
-	require.NoError(t, bank.Send(ctx, Message{Type: "test.bye"}))
+	require.NoError(t, bank.Send(ctx, fl.Message{Type: "test.bye"}))
 	require.NoError(t, bank.Close())
-	_, err = Expect(ctx, center, "test.bye")
+	_, err = fl.Expect(ctx, center, "test.bye")
 	require.NoError(t, err)
 	_, err = center.Recv(ctx)
-	require.ErrorIs(t, err, ErrClosed)
-	require.ErrorIs(t, center.Send(ctx, Message{Type: "test.late"}), ErrClosed)
+	require.ErrorIs(t, err, fl.ErrClosed)
+	require.ErrorIs(t, center.Send(ctx, fl.Message{Type: "test.late"}), fl.ErrClosed)
 	_, err = bank.Recv(ctx)
-	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, err, fl.ErrClosed)
 }
 
 func TestGRPCServerCloses(t *testing.T) {
 	ctx := testCtx(t)
 	bank, center, _ := connect(t)
-	require.NoError(t, center.Send(ctx, Message{Type: "test.last", Payload: []byte("x")}))
+	require.NoError(t, center.Send(ctx, fl.Message{Type: "test.last", Payload: []byte("x")}))
 	require.NoError(t, center.Close())
-	_, err := Expect(ctx, bank, "test.last")
+	_, err := fl.Expect(ctx, bank, "test.last")
 	require.NoError(t, err)
 	_, err = bank.Recv(ctx)
-	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, err, fl.ErrClosed)
 	require.ErrorContains(t, err, "by peer")
 }
 
 func TestGRPCHandshakeMismatch(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
-		bank       Hello
+		bank       fl.Hello
 		is         error
 		field      string
 		local, rem string
 	}{
-		{"version", Hello{Version: 2, Role: RoleActive, Params: "hist13"}, ErrPeerVersion, FieldVersion, "2", "1"},
-		{"params", Hello{Role: RoleActive, Params: "linear14"}, ErrParamsMismatch, FieldParams, "linear14", "hist13"},
+		{"version", fl.Hello{Version: 2, Role: fl.RoleActive, Params: "hist13"}, fl.ErrPeerVersion, fl.FieldVersion, "2", "1"},
+		{"params", fl.Hello{Role: fl.RoleActive, Params: "linear14"}, fl.ErrParamsMismatch, fl.FieldParams, "linear14", "hist13"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -211,7 +213,7 @@ func TestGRPCRefusesForeignCertificates(t *testing.T) {
 		want string
 	}{
 		{"server from another CA", other.ClientTLS("bank", "center"), "certificate signed by unknown authority"},
-		{"client from another CA", (&TLSIdentity{Certificate: otherBank.Certificate, Roots: trusted.Roots}).ClientTLS("center"), "server refused this party's certificate"},
+		{"client from another CA", (&fl.TLSIdentity{Certificate: otherBank.Certificate, Roots: trusted.Roots}).ClientTLS("center"), "server refused this party's certificate"},
 		{"client not an allowed peer", pki.ClientTLS("mallory", "center"), "server refused this party's certificate"},
 		{"server under another name", pki.ClientTLS("bank", "bank"), "not bank"},
 	} {
@@ -259,7 +261,7 @@ func TestGRPCDialUnreachable(t *testing.T) {
 
 func TestGRPCSilentPeer(t *testing.T) {
 	bank, center, _ := connect(t)
-	for _, tr := range []Transport{bank, center} {
+	for _, tr := range []fl.Transport{bank, center} {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		_, err := tr.Recv(ctx)
 		cancel()
@@ -267,13 +269,13 @@ func TestGRPCSilentPeer(t *testing.T) {
 	}
 	// A Recv that timed out leaves the session usable.
 	ctx := testCtx(t)
-	require.NoError(t, bank.Send(ctx, Message{Type: "test.late"}))
-	_, err := Expect(ctx, center, "test.late")
+	require.NoError(t, bank.Send(ctx, fl.Message{Type: "test.late"}))
+	_, err := fl.Expect(ctx, center, "test.late")
 	require.NoError(t, err)
 }
 
 func TestGRPCPeerVanishes(t *testing.T) {
-	waitRecv := func(tr Transport) chan error {
+	waitRecv := func(tr fl.Transport) chan error {
 		errc := make(chan error, 1)
 		go func() {
 			_, err := tr.Recv(testCtx(t))
@@ -286,7 +288,7 @@ func TestGRPCPeerVanishes(t *testing.T) {
 		errc := waitRecv(bank)
 		require.NoError(t, sv.srv.Close())
 		err := <-errc
-		require.ErrorIs(t, err, ErrConnLost)
+		require.ErrorIs(t, err, fl.ErrConnLost)
 		require.NotErrorIs(t, err, context.DeadlineExceeded)
 	})
 	t.Run("client connection dropped", func(t *testing.T) {
@@ -294,7 +296,7 @@ func TestGRPCPeerVanishes(t *testing.T) {
 		errc := waitRecv(center)
 		require.NoError(t, bank.(*grpcTransport).conn.Close()) // no goodbye
 		err := <-errc
-		require.ErrorIs(t, err, ErrConnLost)
+		require.ErrorIs(t, err, fl.ErrConnLost)
 		require.NotErrorIs(t, err, context.DeadlineExceeded)
 	})
 	t.Run("tcp cut", func(t *testing.T) {
@@ -302,8 +304,8 @@ func TestGRPCPeerVanishes(t *testing.T) {
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		cut := &cuttableListener{Listener: lis}
-		sessions := make(chan Transport, 1)
-		srv, err := NewServer(func(ctx context.Context, tr Transport) error {
+		sessions := make(chan fl.Transport, 1)
+		srv, err := NewServer(func(ctx context.Context, tr fl.Transport) error {
 			sessions <- tr
 			<-ctx.Done()
 			return nil
@@ -317,8 +319,8 @@ func TestGRPCPeerVanishes(t *testing.T) {
 		center := <-sessions
 		errBank, errCenter := waitRecv(bank), waitRecv(center)
 		cut.cutAll()
-		require.ErrorIs(t, <-errBank, ErrConnLost)
-		require.ErrorIs(t, <-errCenter, ErrConnLost)
+		require.ErrorIs(t, <-errBank, fl.ErrConnLost)
+		require.ErrorIs(t, <-errCenter, fl.ErrConnLost)
 	})
 }
 
@@ -363,10 +365,10 @@ func TestGRPCSendDeadline(t *testing.T) {
 			var err error
 			for i := 0; err == nil; i++ {
 				require.Less(t, i, 100, "flow control never pushed back")
-				err = from.Send(ctx, Message{Type: "test.flood", Payload: payload})
+				err = from.Send(ctx, fl.Message{Type: "test.flood", Payload: payload})
 			}
 			require.ErrorIs(t, err, context.DeadlineExceeded)
-			require.ErrorIs(t, from.Send(testCtx(t), Message{Type: "test.more"}), ErrConnLost)
+			require.ErrorIs(t, from.Send(testCtx(t), fl.Message{Type: "test.more"}), fl.ErrConnLost)
 
 			// The peer gets what was complete, then the loss.
 			for {
@@ -375,21 +377,21 @@ func TestGRPCSendDeadline(t *testing.T) {
 					break
 				}
 			}
-			require.ErrorIs(t, err, ErrConnLost)
+			require.ErrorIs(t, err, fl.ErrConnLost)
 		})
 	}
 }
 
 // rawClient opens a session stream without the fl framing, to play a
 // misbehaving peer.
-func rawClient(t *testing.T, pki *TestPKI, addr string) grpc.BidiStreamingClient[veilpb.Frame, veilpb.Frame] {
+func rawClient(t *testing.T, pki *fl.TestPKI, addr string) grpc.BidiStreamingClient[veilpb.Frame, veilpb.Frame] {
 	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(pki.ClientTLS("bank", "center"))))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	stream, err := veilpb.NewPartyClient(conn).Session(ctx)
+	stream, err := veilgrpc.NewPartyClient(conn).Session(ctx)
 	require.NoError(t, err)
 	return stream
 }
@@ -405,13 +407,13 @@ func TestGRPCRejectsBadFrames(t *testing.T) {
 		want     string
 	}{
 		{"oversized announcement", []*veilpb.Frame{hdr("he.galois-key", 1, 1<<40)}, false,
-			ErrTooLarge, `"he.galois-key" of 1099511627776 bytes, over the 1048576-byte limit`},
-		{"chunk without header", []*veilpb.Frame{chunk(10)}, false, ErrMalformed, "outside any message"},
-		{"chunks overrun header", []*veilpb.Frame{hdr("t", 1, 10), chunk(6), chunk(6)}, false, ErrMalformed, "overrun"},
-		{"chunks fall short", []*veilpb.Frame{hdr("t.a", 1, 10), chunk(6), hdr("t.b", 2, 0)}, false, ErrMalformed, "had 6 of 10 bytes"},
-		{"bad sequence", []*veilpb.Frame{hdr("t", 7, 0)}, false, ErrMalformed, "sequence number 7"},
-		{"empty frame", []*veilpb.Frame{{}}, false, ErrMalformed, "empty frame"},
-		{"peer leaves mid-message", []*veilpb.Frame{hdr("t", 1, 10), chunk(6)}, true, ErrConnLost, "mid-message"},
+			fl.ErrTooLarge, `"he.galois-key" of 1099511627776 bytes, over the 1048576-byte limit`},
+		{"chunk without header", []*veilpb.Frame{chunk(10)}, false, fl.ErrMalformed, "outside any message"},
+		{"chunks overrun header", []*veilpb.Frame{hdr("t", 1, 10), chunk(6), chunk(6)}, false, fl.ErrMalformed, "overrun"},
+		{"chunks fall short", []*veilpb.Frame{hdr("t.a", 1, 10), chunk(6), hdr("t.b", 2, 0)}, false, fl.ErrMalformed, "had 6 of 10 bytes"},
+		{"bad sequence", []*veilpb.Frame{hdr("t", 7, 0)}, false, fl.ErrMalformed, "sequence number 7"},
+		{"empty frame", []*veilpb.Frame{{}}, false, fl.ErrMalformed, "empty frame"},
+		{"peer leaves mid-message", []*veilpb.Frame{hdr("t", 1, 10), chunk(6)}, true, fl.ErrConnLost, "mid-message"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pki := newPKI(t, "bank", "center")
@@ -443,12 +445,12 @@ func TestGRPCRejectsBadFrames(t *testing.T) {
 // rawServer plays a misbehaving listener: it sends frames, then reports
 // what the fl client sent back.
 type rawServer struct {
-	veilpb.UnimplementedPartyServer
+	veilgrpc.UnimplementedPartyServer
 	frames []*veilpb.Frame
 	got    chan *veilpb.Frame
 }
 
-func (r *rawServer) Session(stream veilpb.Party_SessionServer) error {
+func (r *rawServer) Session(stream veilgrpc.Party_SessionServer) error {
 	for _, f := range r.frames {
 		if err := stream.Send(f); err != nil {
 			return err
@@ -468,7 +470,7 @@ func TestGRPCClientRejectsBadFrames(t *testing.T) {
 	pki := newPKI(t, "bank", "center")
 	raw := &rawServer{frames: []*veilpb.Frame{chunkFrame([]byte("junk"))}, got: make(chan *veilpb.Frame, 4)}
 	gs := grpc.NewServer(grpc.Creds(credentials.NewTLS(pki.ServerTLS("center"))))
-	veilpb.RegisterPartyServer(gs, raw)
+	veilgrpc.RegisterPartyServer(gs, raw)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	go func() { _ = gs.Serve(lis) }()
@@ -478,9 +480,9 @@ func TestGRPCClientRejectsBadFrames(t *testing.T) {
 	require.NoError(t, err)
 	defer bank.Close()
 	_, err = bank.Recv(testCtx(t))
-	require.ErrorIs(t, err, ErrMalformed)
+	require.ErrorIs(t, err, fl.ErrMalformed)
 	require.ErrorContains(t, err, "outside any message")
-	require.ErrorIs(t, bank.Send(testCtx(t), Message{Type: "t"}), ErrMalformed, "the session is over")
+	require.ErrorIs(t, bank.Send(testCtx(t), fl.Message{Type: "t"}), fl.ErrMalformed, "the session is over")
 
 	f, ok := <-raw.got
 	require.True(t, ok, "the client told the server why")
@@ -495,10 +497,10 @@ func TestGRPCSendTooLarge(t *testing.T) {
 	bank, err := Dial(testCtx(t), sv.addr, o)
 	require.NoError(t, err)
 	defer bank.Close()
-	err = bank.Send(testCtx(t), Message{Type: "t", Payload: make([]byte, 11)})
-	require.ErrorIs(t, err, ErrTooLarge)
+	err = bank.Send(testCtx(t), fl.Message{Type: "t", Payload: make([]byte, 11)})
+	require.ErrorIs(t, err, fl.ErrTooLarge)
 	require.ErrorContains(t, err, "11 bytes, over the 10-byte limit")
-	require.NoError(t, bank.Send(testCtx(t), Message{Type: "t", Payload: make([]byte, 10)}), "the session goes on")
+	require.NoError(t, bank.Send(testCtx(t), fl.Message{Type: "t", Payload: make([]byte, 10)}), "the session goes on")
 }
 
 func TestGRPCChunkSizes(t *testing.T) {
@@ -512,20 +514,20 @@ func TestGRPCChunkSizes(t *testing.T) {
 	require.NoError(t, err)
 	defer bank.Close()
 	center := sv.next(t)
-	up := Message{Type: "test.up", Payload: randomBytes(3, 2*MaxChunkSize+5)}
-	down := Message{Type: "test.down", Payload: randomBytes(4, 12345)}
+	up := fl.Message{Type: "test.up", Payload: randomBytes(3, 2*MaxChunkSize+5)}
+	down := fl.Message{Type: "test.down", Payload: randomBytes(4, 12345)}
 	gotUp, gotDown, err := exchange(testCtx(t), center, bank, down, up)
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(up.Payload, gotUp.Payload))
 	require.True(t, bytes.Equal(down.Payload, gotDown.Payload))
-	require.Equal(t, wireSize(down, 1, 1000), center.Stats().SentBytes)
+	require.Equal(t, fl.WireSize(down, 1, 1000), center.Stats().SentBytes)
 }
 
 func TestGRPCConcurrentSessions(t *testing.T) {
 	pki := newPKI(t, "bank", "center")
 	// An echo service, as a scoring server would be: one handler per session.
-	srv, addr, err := Listen("127.0.0.1:0", func(ctx context.Context, tr Transport) error {
-		if _, err := Handshake(ctx, tr, centerHello); err != nil {
+	srv, addr, err := Listen("127.0.0.1:0", func(ctx context.Context, tr fl.Transport) error {
+		if _, err := fl.Handshake(ctx, tr, centerHello); err != nil {
 			return err
 		}
 		for {
@@ -552,15 +554,15 @@ func TestGRPCConcurrentSessions(t *testing.T) {
 					return err
 				}
 				defer tr.Close()
-				if _, err := Handshake(ctx, tr, bankHello); err != nil {
+				if _, err := fl.Handshake(ctx, tr, bankHello); err != nil {
 					return err
 				}
 				for j := range 5 {
 					want := randomBytes(uint64(i*10+j), 100_000+j)
-					if err := tr.Send(ctx, Message{Type: "test.echo", Payload: want}); err != nil {
+					if err := tr.Send(ctx, fl.Message{Type: "test.echo", Payload: want}); err != nil {
 						return err
 					}
-					got, err := Expect(ctx, tr, "test.echo")
+					got, err := fl.Expect(ctx, tr, "test.echo")
 					if err != nil {
 						return err
 					}
@@ -582,8 +584,8 @@ func TestGRPCConcurrentSessions(t *testing.T) {
 
 func TestGRPCHandlerError(t *testing.T) {
 	pki := newPKI(t, "bank", "center")
-	srv, addr, err := Listen("127.0.0.1:0", func(ctx context.Context, tr Transport) error {
-		_, err := Handshake(ctx, tr, Hello{Role: RolePassive, Params: "linear14"})
+	srv, addr, err := Listen("127.0.0.1:0", func(ctx context.Context, tr fl.Transport) error {
+		_, err := fl.Handshake(ctx, tr, fl.Hello{Role: fl.RolePassive, Params: "linear14"})
 		return err
 	}, opts(pki.ServerTLS("center")))
 	require.NoError(t, err)
@@ -592,15 +594,15 @@ func TestGRPCHandlerError(t *testing.T) {
 	bank, err := Dial(ctx, addr.String(), opts(pki.ClientTLS("bank", "center")))
 	require.NoError(t, err)
 	defer bank.Close()
-	_, err = Handshake(ctx, bank, bankHello)
-	require.ErrorIs(t, err, ErrParamsMismatch)
+	_, err = fl.Handshake(ctx, bank, bankHello)
+	require.ErrorIs(t, err, fl.ErrParamsMismatch)
 	// The server's handshake told us too.
-	_, err = Expect(ctx, bank, "test.next")
-	require.ErrorIs(t, err, ErrPeerAborted)
-	require.ErrorIs(t, err, ErrParamsMismatch)
+	_, err = fl.Expect(ctx, bank, "test.next")
+	require.ErrorIs(t, err, fl.ErrPeerAborted)
+	require.ErrorIs(t, err, fl.ErrParamsMismatch)
 	// Then its handler fails and says so.
 	_, err = bank.Recv(ctx)
-	require.ErrorIs(t, err, ErrPeerAborted)
+	require.ErrorIs(t, err, fl.ErrPeerAborted)
 	require.ErrorContains(t, err, "linear14")
 }
 
@@ -628,7 +630,7 @@ func TestGRPCShutdown(t *testing.T) {
 	err = sv.srv.Shutdown(sctx)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	_, err = bank.Recv(ctx)
-	require.ErrorIs(t, err, ErrConnLost)
+	require.ErrorIs(t, err, fl.ErrConnLost)
 
 	_, err = Dial(ctx, sv.addr, opts(pki.ClientTLS("bank", "center")))
 	require.Error(t, err, "no new sessions after shutdown")
@@ -643,7 +645,7 @@ func TestAccept(t *testing.T) {
 	addr := lis.Addr().String()
 
 	type accepted struct {
-		tr  Transport
+		tr  fl.Transport
 		err error
 	}
 	acc := make(chan accepted, 1)
@@ -666,13 +668,13 @@ func TestAccept(t *testing.T) {
 	second, err := Dial(ctx, addr, opts(pki.ClientTLS("bank", "center")))
 	require.NoError(t, err)
 	_, err = second.Recv(ctx)
-	require.ErrorIs(t, err, ErrPeerAborted)
+	require.ErrorIs(t, err, fl.ErrPeerAborted)
 	require.ErrorContains(t, err, "one session")
 	require.NoError(t, second.Close())
 
 	require.NoError(t, center.Close())
 	_, err = bank.Recv(ctx)
-	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, err, fl.ErrClosed)
 	_, err = net.DialTimeout("tcp", addr, time.Second)
 	require.Error(t, err, "the listener is closed with the session")
 }
@@ -698,7 +700,7 @@ func TestGRPCStreamsPerConnection(t *testing.T) {
 	release := make(chan struct{})
 	o := opts(pki.ServerTLS("center", "bank"))
 	o.MaxStreamsPerConn = 2
-	srv, addr, err := Listen("127.0.0.1:0", func(ctx context.Context, tr Transport) error {
+	srv, addr, err := Listen("127.0.0.1:0", func(ctx context.Context, tr fl.Transport) error {
 		mu.Lock()
 		running++
 		peak = max(peak, running)
@@ -721,7 +723,7 @@ func TestGRPCStreamsPerConnection(t *testing.T) {
 	opened := make(chan error, 3)
 	for range 3 { // the third waits for a free stream: open them aside
 		go func() {
-			_, err := veilpb.NewPartyClient(conn).Session(ctx)
+			_, err := veilgrpc.NewPartyClient(conn).Session(ctx)
 			opened <- err
 		}()
 	}

@@ -1,7 +1,8 @@
-package fl
+package link
 
 import (
 	"fmt"
+	"github.com/veil-fl/veil/fl"
 	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -15,7 +16,7 @@ import (
 const (
 	// DefaultChunkSize is the payload bytes per chunk frame unless
 	// GRPCOptions.ChunkSize says otherwise.
-	DefaultChunkSize = 1 << 20
+	DefaultChunkSize = fl.DefaultChunkSize
 	// MaxChunkSize is the largest allowed chunk: a chunk frame must stay
 	// under maxFrameSize, gRPC's default per-message limit, which both ends
 	// enforce.
@@ -34,7 +35,7 @@ const (
 	// messages grow as their chunks arrive, so an announcement alone never
 	// costs more than this.
 	preallocLimit = 8 << 20
-	// maxReasonLength bounds abort reasons kept from the peer.
+	// maxReasonLength bounds abort reasons kept from the peer (as fl's).
 	maxReasonLength = 512
 )
 
@@ -54,18 +55,6 @@ func frameCost(f *veilpb.Frame) uint64 {
 // chunkFrameCost is frameCost(chunkFrame(make([]byte, n))) without building it.
 func chunkFrameCost(n int) uint64 {
 	return uint64(protowire.SizeTag(2)+protowire.SizeBytes(n)) + grpcPrefix
-}
-
-// wireSize is what the gRPC transport sends for m as message number seq
-// with the given chunk size.
-func wireSize(m Message, seq uint64, chunk int) uint64 {
-	n := frameCost(headerFrame(m.Type, seq, uint64(len(m.Payload))))
-	full := len(m.Payload) / chunk
-	n += uint64(full) * chunkFrameCost(chunk)
-	if rest := len(m.Payload) % chunk; rest > 0 {
-		n += chunkFrameCost(rest)
-	}
-	return n
 }
 
 // assembler turns received frames back into messages, checking every wire
@@ -89,50 +78,50 @@ func newAssembler(limit int64) *assembler {
 // is then returned in m. A peer's abort comes back as an error matching
 // ErrPeerAborted; any other error matches ErrMalformed or ErrTooLarge.
 // After an error the assembler must not be used again.
-func (a *assembler) push(f *veilpb.Frame) (m Message, done bool, err error) {
+func (a *assembler) push(f *veilpb.Frame) (m fl.Message, done bool, err error) {
 	switch k := f.GetKind().(type) {
 	case *veilpb.Frame_Header:
 		h := k.Header
 		if a.inMsg {
-			return Message{}, false, fmt.Errorf("%w: header of message %d (%.64q) arrived while message %d (%.64q) had %d of %d bytes",
-				ErrMalformed, h.GetSeq(), h.GetType(), a.seq, a.typ, len(a.buf), a.want)
+			return fl.Message{}, false, fmt.Errorf("%w: header of message %d (%.64q) arrived while message %d (%.64q) had %d of %d bytes",
+				fl.ErrMalformed, h.GetSeq(), h.GetType(), a.seq, a.typ, len(a.buf), a.want)
 		}
-		if err := checkType(h.GetType()); err != nil {
-			return Message{}, false, fmt.Errorf("%w: message %d: %v", ErrMalformed, h.GetSeq(), err)
+		if err := fl.CheckMessageType(h.GetType()); err != nil {
+			return fl.Message{}, false, fmt.Errorf("%w: message %d: %v", fl.ErrMalformed, h.GetSeq(), err)
 		}
 		if h.GetSeq() != a.seq+1 {
-			return Message{}, false, fmt.Errorf("%w: %w", ErrMalformed, &SequenceError{Type: h.GetType(), Want: a.seq + 1, Got: h.GetSeq()})
+			return fl.Message{}, false, fmt.Errorf("%w: %w", fl.ErrMalformed, &fl.SequenceError{Type: h.GetType(), Want: a.seq + 1, Got: h.GetSeq()})
 		}
 		if h.GetLength() > a.limit {
-			return Message{}, false, fmt.Errorf("%w: peer announced message %q of %d bytes, over the %d-byte limit (GRPCOptions.MaxMessageSize)",
-				ErrTooLarge, h.GetType(), h.GetLength(), a.limit)
+			return fl.Message{}, false, fmt.Errorf("%w: peer announced message %q of %d bytes, over the %d-byte limit (GRPCOptions.MaxMessageSize)",
+				fl.ErrTooLarge, h.GetType(), h.GetLength(), a.limit)
 		}
 		if a.lower != nil {
 			if l := a.lower.Load(); l > 0 && h.GetLength() > uint64(l) {
-				return Message{}, false, fmt.Errorf("%w: peer announced message %q of %d bytes, over this session's %d-byte limit",
-					ErrTooLarge, h.GetType(), h.GetLength(), l)
+				return fl.Message{}, false, fmt.Errorf("%w: peer announced message %q of %d bytes, over this session's %d-byte limit",
+					fl.ErrTooLarge, h.GetType(), h.GetLength(), l)
 			}
 		}
 		a.seq = h.GetSeq()
 		if h.GetLength() == 0 {
-			return Message{Type: h.GetType()}, true, nil
+			return fl.Message{Type: h.GetType()}, true, nil
 		}
 		a.inMsg, a.typ, a.want = true, h.GetType(), h.GetLength()
 		a.buf = make([]byte, 0, min(a.want, preallocLimit))
-		return Message{}, false, nil
+		return fl.Message{}, false, nil
 
 	case *veilpb.Frame_Chunk:
 		c := k.Chunk
 		if !a.inMsg {
-			return Message{}, false, fmt.Errorf("%w: chunk of %d bytes outside any message (after message %d)", ErrMalformed, len(c), a.seq)
+			return fl.Message{}, false, fmt.Errorf("%w: chunk of %d bytes outside any message (after message %d)", fl.ErrMalformed, len(c), a.seq)
 		}
 		if len(c) == 0 {
-			return Message{}, false, fmt.Errorf("%w: empty chunk in message %d (%q)", ErrMalformed, a.seq, a.typ)
+			return fl.Message{}, false, fmt.Errorf("%w: empty chunk in message %d (%q)", fl.ErrMalformed, a.seq, a.typ)
 		}
 		have := uint64(len(a.buf))
 		if uint64(len(c)) > a.want-have {
-			return Message{}, false, fmt.Errorf("%w: chunks of message %d (%q) overrun its announced %d bytes (%d + %d)",
-				ErrMalformed, a.seq, a.typ, a.want, have, len(c))
+			return fl.Message{}, false, fmt.Errorf("%w: chunks of message %d (%q) overrun its announced %d bytes (%d + %d)",
+				fl.ErrMalformed, a.seq, a.typ, a.want, have, len(c))
 		}
 		if need := len(a.buf) + len(c); need > cap(a.buf) {
 			// Double, but never past the announced length.
@@ -142,17 +131,17 @@ func (a *assembler) push(f *veilpb.Frame) (m Message, done bool, err error) {
 		}
 		a.buf = append(a.buf, c...)
 		if uint64(len(a.buf)) < a.want {
-			return Message{}, false, nil
+			return fl.Message{}, false, nil
 		}
-		m = Message{Type: a.typ, Payload: a.buf}
+		m = fl.Message{Type: a.typ, Payload: a.buf}
 		a.inMsg, a.typ, a.want, a.buf = false, "", 0, nil
 		return m, true, nil
 
 	case *veilpb.Frame_Abort:
-		return Message{}, false, fmt.Errorf("%w the session: %s", ErrPeerAborted, peerText(k.Abort.GetReason()))
+		return fl.Message{}, false, fmt.Errorf("%w the session: %s", fl.ErrPeerAborted, peerText(k.Abort.GetReason()))
 
 	default:
-		return Message{}, false, fmt.Errorf("%w: empty frame", ErrMalformed)
+		return fl.Message{}, false, fmt.Errorf("%w: empty frame", fl.ErrMalformed)
 	}
 }
 

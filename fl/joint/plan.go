@@ -1,7 +1,8 @@
-package fl
+package joint
 
 import (
 	"fmt"
+	"github.com/veil-fl/veil/fl"
 	"sync"
 
 	"github.com/veil-fl/veil/he"
@@ -12,7 +13,7 @@ import (
 // about to release) in another layout, length or level than its step's
 // declaration, or one more than the step's count. The party refuses it and
 // aborts the session.
-var ErrUndeclared = fmt.Errorf("%w: undeclared decryption", ErrProtocol)
+var ErrUndeclared = fmt.Errorf("%w: undeclared decryption", fl.ErrProtocol)
 
 // A Disclosure declares one step of a protocol that decrypts, or opens into
 // shares, values for one party: what the values are, the shape of the
@@ -24,7 +25,7 @@ type Disclosure struct {
 	// Step names the step ("vlr.loss").
 	Step string `json:"step"`
 	// To is the party that learns the values.
-	To Role `json:"to"`
+	To fl.Role `json:"to"`
 	// What says in words what is revealed.
 	What string `json:"what"`
 	// Layout, Len (values per vector, AnyLen for any) and Level (AnyLevel

@@ -1,10 +1,13 @@
-package fl
+package link
 
 import (
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/internal/ctxmu"
+	"github.com/veil-fl/veil/proto/veilgrpc"
 	"io"
 	"log/slog"
 	"net"
@@ -131,12 +134,12 @@ type grpcTransport struct {
 	server bool
 	peer   string // address, for errors
 
-	sendMu  ctxMutex // held for a whole message, so its frames stay together
+	sendMu  ctxmu.Mutex // held for a whole message, so its frames stay together
 	sendSeq uint64
 
-	msgs     chan Message
+	msgs     chan fl.Message
 	heldMu   sync.Mutex
-	held     []Message     // taken from msgs by a failed send, for Recv
+	held     []fl.Message  // taken from msgs by a failed send, for Recv
 	readDone chan struct{} // closed when the reader stops; readErr is set
 	readErr  error
 
@@ -158,21 +161,21 @@ type grpcTransport struct {
 	endOnce   sync.Once
 	endStatus error
 
-	stats counters
+	stats fl.Counters
 	lower atomic.Int64 // SetMessageLimit
 }
 
-var _ Transport = (*grpcTransport)(nil)
+var _ fl.Transport = (*grpcTransport)(nil)
 
-// setMessageLimit lowers the largest message this end accepts for the rest
+// LimitMessages (fl.MessageLimiter) lowers the largest message this end accepts for the rest
 // of the session (MessageLimiter).
-func (t *grpcTransport) setMessageLimit(n int64) { t.lower.Store(n) }
+func (t *grpcTransport) LimitMessages(n int64) { t.lower.Store(n) }
 
 func newGRPCTransport(o GRPCOptions, s frameStream, server bool, peer string) *grpcTransport {
 	t := &grpcTransport{
 		o: o, stream: s, server: server, peer: peer,
-		sendMu:    newCtxMutex(),
-		msgs:      make(chan Message),
+		sendMu:    ctxmu.New(),
+		msgs:      make(chan fl.Message),
 		readDone:  make(chan struct{}),
 		closed:    make(chan struct{}),
 		broken:    make(chan struct{}),
@@ -183,18 +186,18 @@ func newGRPCTransport(o GRPCOptions, s frameStream, server bool, peer string) *g
 }
 
 // Send implements Transport.
-func (t *grpcTransport) Send(ctx context.Context, m Message) error {
-	if err := checkType(m.Type); err != nil {
+func (t *grpcTransport) Send(ctx context.Context, m fl.Message) error {
+	if err := fl.CheckMessageType(m.Type); err != nil {
 		return fmt.Errorf("fl: send: %v", err)
 	}
 	if int64(len(m.Payload)) > t.o.MaxMessageSize {
 		return fmt.Errorf("fl: send %q: %w: %d bytes, over the %d-byte limit (GRPCOptions.MaxMessageSize)",
-			m.Type, ErrTooLarge, len(m.Payload), t.o.MaxMessageSize)
+			m.Type, fl.ErrTooLarge, len(m.Payload), t.o.MaxMessageSize)
 	}
-	if err := t.sendMu.lock(ctx); err != nil {
+	if err := t.sendMu.Lock(ctx); err != nil {
 		return fmt.Errorf("fl: send %q: waiting for another send: %w", m.Type, err)
 	}
-	defer t.sendMu.unlock()
+	defer t.sendMu.Unlock()
 	if err := t.usable(); err != nil {
 		return fmt.Errorf("fl: send %q: %w", m.Type, err)
 	}
@@ -204,7 +207,7 @@ func (t *grpcTransport) Send(ctx context.Context, m Message) error {
 	// A message cut off halfway would desynchronise the stream, so a ctx
 	// that ends mid-send ends the session.
 	stop := context.AfterFunc(ctx, func() {
-		t.fail(fmt.Errorf("%w: a send was cut off mid-message (%v)", ErrConnLost, context.Cause(ctx)), false)
+		t.fail(fmt.Errorf("%w: a send was cut off mid-message (%v)", fl.ErrConnLost, context.Cause(ctx)), false)
 	})
 	err := t.sendFrames(m)
 	if !stop() {
@@ -213,11 +216,11 @@ func (t *grpcTransport) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("fl: send %q: %w", m.Type, err)
 	}
-	t.stats.sentMsgs.Add(1)
+	t.stats.SentMsgs.Add(1)
 	return nil
 }
 
-func (t *grpcTransport) sendFrames(m Message) error {
+func (t *grpcTransport) sendFrames(m fl.Message) error {
 	t.sendSeq++
 	if err := t.sendFrame(headerFrame(m.Type, t.sendSeq, uint64(len(m.Payload)))); err != nil {
 		return err
@@ -250,7 +253,7 @@ func (t *grpcTransport) sendFrame(f *veilpb.Frame) error {
 			case <-t.broken:
 				return t.brokenErr
 			case <-t.readDone:
-				if !errors.Is(t.readErr, ErrClosed) {
+				if !errors.Is(t.readErr, fl.ErrClosed) {
 					return t.readErr
 				}
 				return t.connLost(err)
@@ -263,7 +266,7 @@ func (t *grpcTransport) sendFrame(f *veilpb.Frame) error {
 			}
 		}
 	}
-	t.stats.sentBytes.Add(frameCost(f))
+	t.stats.SentBytes.Add(frameCost(f))
 	return nil
 }
 
@@ -271,7 +274,7 @@ func (t *grpcTransport) sendFrame(f *veilpb.Frame) error {
 func (t *grpcTransport) usable() error {
 	select {
 	case <-t.closed:
-		return ErrClosed
+		return fl.ErrClosed
 	case <-t.broken:
 		return t.brokenErr
 	default:
@@ -280,7 +283,7 @@ func (t *grpcTransport) usable() error {
 }
 
 // Recv implements Transport.
-func (t *grpcTransport) Recv(ctx context.Context) (Message, error) {
+func (t *grpcTransport) Recv(ctx context.Context) (fl.Message, error) {
 	t.heldMu.Lock()
 	if len(t.held) > 0 {
 		m := t.held[0]
@@ -290,19 +293,19 @@ func (t *grpcTransport) Recv(ctx context.Context) (Message, error) {
 	}
 	t.heldMu.Unlock()
 	if err := t.usable(); err != nil {
-		return Message{}, fmt.Errorf("fl: recv: %w", err)
+		return fl.Message{}, fmt.Errorf("fl: recv: %w", err)
 	}
 	select {
 	case m := <-t.msgs:
 		return m, nil
 	case <-ctx.Done():
-		return Message{}, fmt.Errorf("fl: recv: %w", ctx.Err())
+		return fl.Message{}, fmt.Errorf("fl: recv: %w", ctx.Err())
 	case <-t.closed:
-		return Message{}, fmt.Errorf("fl: recv: %w", ErrClosed)
+		return fl.Message{}, fmt.Errorf("fl: recv: %w", fl.ErrClosed)
 	case <-t.broken:
-		return Message{}, fmt.Errorf("fl: recv: %w", t.brokenErr)
+		return fl.Message{}, fmt.Errorf("fl: recv: %w", t.brokenErr)
 	case <-t.readDone:
-		return Message{}, fmt.Errorf("fl: recv: %w", t.readErr)
+		return fl.Message{}, fmt.Errorf("fl: recv: %w", t.readErr)
 	}
 }
 
@@ -318,17 +321,17 @@ func (t *grpcTransport) readLoop() {
 			if err != nil {
 				return t.recvErr(err, a)
 			}
-			t.stats.recvBytes.Add(frameCost(f))
+			t.stats.RecvBytes.Add(frameCost(f))
 			m, done, err := a.push(f)
 			if err != nil {
 				// Tell the peer what it did wrong, unless it told us.
-				t.fail(err, !errors.Is(err, ErrPeerAborted))
+				t.fail(err, !errors.Is(err, fl.ErrPeerAborted))
 				return err
 			}
 			if !done {
 				continue
 			}
-			t.stats.recvMsgs.Add(1)
+			t.stats.RecvMsgs.Add(1)
 			select {
 			case t.msgs <- m:
 			case <-t.closed: // draining so that the peer can finish
@@ -348,11 +351,11 @@ func (t *grpcTransport) readLoop() {
 func (t *grpcTransport) recvErr(err error, a *assembler) error {
 	if err == io.EOF {
 		if p := a.pending(); p != "" {
-			return fmt.Errorf("%w: peer %s ended the session mid-message: %s", ErrConnLost, t.peer, p)
+			return fmt.Errorf("%w: peer %s ended the session mid-message: %s", fl.ErrConnLost, t.peer, p)
 		}
 		// The peer closed after we read all it sent: the session is over for
 		// us too. A server ends its RPC so that the peer's Close returns.
-		err := fmt.Errorf("%w by peer %s", ErrClosed, t.peer)
+		err := fmt.Errorf("%w by peer %s", fl.ErrClosed, t.peer)
 		t.setBroken(err)
 		if t.server {
 			t.endRPC(nil)
@@ -361,7 +364,7 @@ func (t *grpcTransport) recvErr(err error, a *assembler) error {
 	}
 	if st, ok := status.FromError(err); ok && st.Code() == codes.Aborted {
 		// The server side reports its own failures this way.
-		return fmt.Errorf("%w the session: %s", ErrPeerAborted, peerText(st.Message()))
+		return fmt.Errorf("%w the session: %s", fl.ErrPeerAborted, peerText(st.Message()))
 	}
 	return t.connLost(err)
 }
@@ -370,12 +373,12 @@ func (t *grpcTransport) connLost(err error) error {
 	if st, ok := status.FromError(err); ok {
 		switch st.Code() {
 		case codes.Canceled:
-			return fmt.Errorf("%w: peer %s cancelled the session or went away", ErrConnLost, t.peer)
+			return fmt.Errorf("%w: peer %s cancelled the session or went away", fl.ErrConnLost, t.peer)
 		default:
-			return fmt.Errorf("%w: peer %s: %s: %s", ErrConnLost, t.peer, st.Code(), st.Message())
+			return fmt.Errorf("%w: peer %s: %s: %s", fl.ErrConnLost, t.peer, st.Code(), st.Message())
 		}
 	}
-	return fmt.Errorf("%w: peer %s: %v", ErrConnLost, t.peer, err)
+	return fmt.Errorf("%w: peer %s: %v", fl.ErrConnLost, t.peer, err)
 }
 
 // setBroken records why the session can no longer be used, if nothing was
@@ -413,12 +416,12 @@ func (t *grpcTransport) fail(cause error, tellPeer bool) {
 		go func() {
 			defer close(t.abortSent)
 			// A send in progress holds the lock and is being cut off anyway.
-			if t.sendMu.tryLock() {
+			if t.sendMu.TryLock() {
 				f := &veilpb.Frame{Kind: &veilpb.Frame_Abort{Abort: &veilpb.TransportAbort{Reason: cause.Error()}}}
 				if t.stream.Send(f) == nil {
-					t.stats.sentBytes.Add(frameCost(f))
+					t.stats.SentBytes.Add(frameCost(f))
 				}
-				t.sendMu.unlock()
+				t.sendMu.Unlock()
 			}
 		}()
 		time.AfterFunc(abortGrace, t.cancel)
@@ -447,8 +450,8 @@ func (t *grpcTransport) Close() error {
 			return
 		}
 		// Let a send in progress finish, within reason.
-		if t.sendMu.lockWithin(t.o.CloseTimeout) {
-			t.sendMu.unlock()
+		if t.sendMu.LockWithin(t.o.CloseTimeout) {
+			t.sendMu.Unlock()
 		}
 		t.endRPC(nil)
 	})
@@ -473,51 +476,20 @@ func (t *grpcTransport) linger() {
 		return
 	default:
 	}
-	if !t.sendMu.lockWithin(t.o.CloseTimeout) {
+	if !t.sendMu.LockWithin(t.o.CloseTimeout) {
 		return
 	}
 	_ = t.stream.(grpc.ClientStream).CloseSend()
-	t.sendMu.unlock()
+	t.sendMu.Unlock()
 	select {
 	case <-t.readDone:
 	case <-time.After(t.o.CloseTimeout):
 	}
 }
 
-// ctxMutex is a mutex whose Lock can give up.
-type ctxMutex chan struct{}
-
-func newCtxMutex() ctxMutex { return make(ctxMutex, 1) }
-
-func (m ctxMutex) lock(ctx context.Context) error {
-	select {
-	case m <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (m ctxMutex) tryLock() bool {
-	select {
-	case m <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
-
-func (m ctxMutex) lockWithin(d time.Duration) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	return m.lock(ctx) == nil
-}
-
-func (m ctxMutex) unlock() { <-m }
-
 // Stats implements Transport.
-func (t *grpcTransport) Stats() Stats {
-	return t.stats.stats()
+func (t *grpcTransport) Stats() fl.Stats {
+	return t.stats.Stats()
 }
 
 // Dial connects to the party listening at addr and opens one session. ctx
@@ -525,7 +497,7 @@ func (t *grpcTransport) Stats() Stats {
 // session; it does not bound the session itself. Dial fails fast if the
 // peer is unreachable or refuses the certificate; callers that start before
 // their peer should retry.
-func Dial(ctx context.Context, addr string, opts GRPCOptions) (Transport, error) {
+func Dial(ctx context.Context, addr string, opts GRPCOptions) (fl.Transport, error) {
 	o, err := opts.normalize(false)
 	if err != nil {
 		return nil, err
@@ -540,7 +512,7 @@ func Dial(ctx context.Context, addr string, opts GRPCOptions) (Transport, error)
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	stop := context.AfterFunc(ctx, cancel)
-	stream, err := veilpb.NewPartyClient(conn).Session(sctx)
+	stream, err := veilgrpc.NewPartyClient(conn).Session(sctx)
 	if err == nil {
 		// The server sends headers on accepting the session; waiting for them
 		// surfaces a refused client certificate here rather than at first Recv.
@@ -580,7 +552,7 @@ var ErrDialGaveUp = errors.New("fl: gave up dialing the peer")
 // may start before its peer listens, or that reconnects after the
 // connection dropped. Each attempt gets ctx; a refused certificate is not
 // retried, since waiting cannot fix it.
-func DialRetry(ctx context.Context, addr string, opts GRPCOptions, b Backoff) (Transport, error) {
+func DialRetry(ctx context.Context, addr string, opts GRPCOptions, b Backoff) (fl.Transport, error) {
 	if b.Initial <= 0 {
 		b.Initial = 100 * time.Millisecond
 	}
@@ -617,7 +589,7 @@ func DialRetry(ctx context.Context, addr string, opts GRPCOptions, b Backoff) (T
 
 // Handler serves one session. The transport is closed when the handler
 // returns; an error is reported to the peer, which fails with ErrPeerAborted.
-type Handler func(ctx context.Context, t Transport) error
+type Handler func(ctx context.Context, t fl.Transport) error
 
 // Server accepts sessions over gRPC and hands each to a Handler in its own
 // goroutine, so one server can serve many concurrent sessions. It also
@@ -636,7 +608,7 @@ type Server struct {
 
 // HealthService is the service name whose status the server's health
 // service reports.
-var HealthService = veilpb.Party_ServiceDesc.ServiceName
+var HealthService = veilgrpc.Party_ServiceDesc.ServiceName
 
 // NewServer returns a server that hands sessions to h.
 func NewServer(h Handler, opts GRPCOptions) (*Server, error) {
@@ -653,7 +625,7 @@ func NewServer(h Handler, opts GRPCOptions) (*Server, error) {
 		grpc.MaxSendMsgSize(maxFrameSize),
 		grpc.MaxConcurrentStreams(o.MaxStreamsPerConn),
 	)
-	veilpb.RegisterPartyServer(s.gs, partyService{s: s})
+	veilgrpc.RegisterPartyServer(s.gs, partyService{s: s})
 	healthpb.RegisterHealthServer(s.gs, s.health)
 	s.health.SetServingStatus(HealthService, healthpb.HealthCheckResponse_SERVING)
 	return s, nil
@@ -732,15 +704,15 @@ func (s *Server) waitServe() error {
 
 // partyService adapts Server to the generated interface.
 type partyService struct {
-	veilpb.UnimplementedPartyServer
+	veilgrpc.UnimplementedPartyServer
 	s *Server
 }
 
-func (p partyService) Session(stream veilpb.Party_SessionServer) error {
+func (p partyService) Session(stream veilgrpc.Party_SessionServer) error {
 	return p.s.session(stream)
 }
 
-func (s *Server) session(stream veilpb.Party_SessionServer) error {
+func (s *Server) session(stream veilgrpc.Party_SessionServer) error {
 	s.mu.Lock()
 	if s.down {
 		s.mu.Unlock()
@@ -754,6 +726,9 @@ func (s *Server) session(stream veilpb.Party_SessionServer) error {
 		return err
 	}
 	ctx := stream.Context()
+	if id, ok := grpcIdentity(ctx); ok {
+		ctx = fl.WithPeerIdentity(ctx, id)
+	}
 	peer := peerInfo(ctx)
 	t := newGRPCTransport(s.o, stream, true, peer)
 	go t.readLoop()
@@ -773,13 +748,13 @@ func (s *Server) session(stream veilpb.Party_SessionServer) error {
 			st = status.Error(codes.Aborted, "session handler: "+err.Error())
 		}
 		// Let a send still in progress from a stray goroutine finish first.
-		if t.sendMu.lockWithin(t.o.CloseTimeout) {
-			defer t.sendMu.unlock()
+		if t.sendMu.LockWithin(t.o.CloseTimeout) {
+			defer t.sendMu.Unlock()
 		}
 	case <-t.end:
 		st = t.endStatus
-		if st == nil && t.sendMu.lockWithin(t.o.CloseTimeout) {
-			defer t.sendMu.unlock()
+		if st == nil && t.sendMu.LockWithin(t.o.CloseTimeout) {
+			defer t.sendMu.Unlock()
 		}
 	}
 	// From now on the transport reports why the session ended.
@@ -797,10 +772,10 @@ func (t *grpcTransport) endReason(ctx context.Context) error {
 		case <-t.readDone:
 			return t.readErr
 		case <-time.After(abortGrace):
-			return fmt.Errorf("%w: peer %s went away", ErrConnLost, t.peer)
+			return fmt.Errorf("%w: peer %s went away", fl.ErrConnLost, t.peer)
 		}
 	}
-	return fmt.Errorf("%w: the session handler returned", ErrClosed)
+	return fmt.Errorf("%w: the session handler returned", fl.ErrClosed)
 }
 
 // peerInfo names the party at the other end of a server stream: its
@@ -827,10 +802,10 @@ func peerInfo(ctx context.Context) string {
 // other. Sessions after the first are refused. Closing the returned transport
 // also shuts the server down and closes lis. If ctx ends first, Accept
 // closes lis and returns ctx's error.
-func Accept(ctx context.Context, lis net.Listener, opts GRPCOptions) (Transport, error) {
+func Accept(ctx context.Context, lis net.Listener, opts GRPCOptions) (fl.Transport, error) {
 	got := make(chan *grpcTransport, 1)
 	var claimed atomic.Bool
-	s, err := NewServer(func(hctx context.Context, t Transport) error {
+	s, err := NewServer(func(hctx context.Context, t fl.Transport) error {
 		if !claimed.CompareAndSwap(false, true) {
 			return errors.New("this party accepts one session and already has it")
 		}
@@ -912,4 +887,18 @@ func (c *prefixConn) Read(b []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(b)
+}
+
+// grpcIdentity is the identity of a gRPC stream's peer: its verified client
+// certificate's.
+func grpcIdentity(ctx context.Context) (fl.Identity, bool) {
+	p, ok := grpcpeer.FromContext(ctx)
+	if !ok {
+		return fl.Identity{}, false
+	}
+	info, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(info.State.PeerCertificates) == 0 {
+		return fl.Identity{}, false
+	}
+	return fl.IdentityOf(info.State.PeerCertificates[0]), true
 }

@@ -1,8 +1,9 @@
-package fl
+package joint
 
 import (
 	"context"
 	"fmt"
+	"github.com/veil-fl/veil/fl"
 
 	"github.com/veil-fl/veil/he"
 )
@@ -26,14 +27,14 @@ const (
 // both parties call it with the same parameters and key spec and the joint
 // seed of the handshake. Each gets its own he.Party holding its secret-key
 // share and the collective keys; no secret share crosses the wire.
-func GenerateKeys(ctx context.Context, t Transport, params he.Params, spec he.KeySpec, seed []byte) (*he.Party, error) {
+func GenerateKeys(ctx context.Context, t fl.Transport, params he.Params, spec he.KeySpec, seed []byte) (*he.Party, error) {
 	kg, err := he.NewKeyGen(params, spec, seed)
 	if err != nil {
 		return nil, err
 	}
 	// Send and receive concurrently: each round-1 message can be many MiB and
 	// a transport may not buffer a whole one while the peer sends its own.
-	peer1, err := Swap(ctx, t, Message{Type: TypeKeyGen1, Payload: kg.MarshalRound1()}, TypeKeyGen1)
+	peer1, err := fl.Swap(ctx, t, fl.Message{Type: TypeKeyGen1, Payload: kg.MarshalRound1()}, TypeKeyGen1)
 	if err != nil {
 		return nil, fmt.Errorf("fl: key generation round 1: %w", err)
 	}
@@ -48,7 +49,7 @@ func GenerateKeys(ctx context.Context, t Transport, params he.Params, spec he.Ke
 	if err != nil {
 		return nil, err
 	}
-	peer2, err := Swap(ctx, t, Message{Type: TypeKeyGen2, Payload: own2}, TypeKeyGen2)
+	peer2, err := fl.Swap(ctx, t, fl.Message{Type: TypeKeyGen2, Payload: own2}, TypeKeyGen2)
 	if err != nil {
 		return nil, fmt.Errorf("fl: key generation round 2: %w", err)
 	}
@@ -59,28 +60,15 @@ func GenerateKeys(ctx context.Context, t Transport, params he.Params, spec he.Ke
 	return kg.Finish(r2)
 }
 
-func failKeys(ctx context.Context, t Transport, err error) error {
-	_ = Abort(ctx, t, err)
+func failKeys(ctx context.Context, t fl.Transport, err error) error {
+	_ = fl.Abort(ctx, t, err)
 	return fmt.Errorf("fl: key generation: %w", err)
-}
-
-// Swap sends m and receives the peer's message of type want at the same
-// time: for symmetric steps where both parties send a large message, which a
-// transport may not buffer whole while its peer sends its own.
-func Swap(ctx context.Context, t Transport, m Message, want string) ([]byte, error) {
-	sent := make(chan error, 1)
-	go func() { sent <- t.Send(ctx, m) }()
-	got, err := Expect(ctx, t, want)
-	if serr := <-sent; serr != nil && err == nil {
-		err = serr
-	}
-	return got, err
 }
 
 // DecryptWithPeer decrypts v for this party: it sends v to the peer, which
 // must be running HelpDecrypt, and combines the flooded share that comes back
 // with its own key share. Only this party learns the values.
-func DecryptWithPeer(ctx context.Context, t Transport, p *he.Party, v *he.Vector) ([]float64, error) {
+func DecryptWithPeer(ctx context.Context, t fl.Transport, p *he.Party, v *he.Vector) ([]float64, error) {
 	p.DropToDecryptLevel(v)
 	// v was computed from ciphertexts the helper may have made and this
 	// party's private plaintexts: fresh randomness before it leaves.
@@ -91,20 +79,20 @@ func DecryptWithPeer(ctx context.Context, t Transport, p *he.Party, v *he.Vector
 	if err != nil {
 		return nil, err
 	}
-	if err := t.Send(ctx, Message{Type: TypeDecrypt, Payload: data}); err != nil {
+	if err := t.Send(ctx, fl.Message{Type: TypeDecrypt, Payload: data}); err != nil {
 		return nil, err
 	}
-	b, err := Expect(ctx, t, TypeShare)
+	b, err := fl.Expect(ctx, t, TypeShare)
 	if err != nil {
 		return nil, err
 	}
 	share, err := p.Params().UnmarshalDecryptionShare(b)
 	if err != nil {
-		return nil, Fail(ctx, t, fmt.Errorf("fl: decryption share from peer: %w", err))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("fl: decryption share from peer: %w", err))
 	}
 	vals, err := p.Decrypt(v, share)
 	if err != nil {
-		return nil, Fail(ctx, t, fmt.Errorf("fl: decryption share from peer: %w", err))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("fl: decryption share from peer: %w", err))
 	}
 	return vals, nil
 }
@@ -114,7 +102,7 @@ func DecryptWithPeer(ctx context.Context, t Transport, p *he.Party, v *he.Vector
 // step (layout, length, level, count), and returns its flooded share. A
 // vector the plan does not declare is refused with ErrUndeclared, and the
 // peer is told why.
-func HelpDecrypt(ctx context.Context, t Transport, p *he.Party, plan *Plan, step string) error {
+func HelpDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, step string) error {
 	v, err := recvToDecrypt(ctx, t, p, plan, step, TypeDecrypt)
 	if err != nil {
 		return err
@@ -127,11 +115,11 @@ func HelpDecrypt(ctx context.Context, t Transport, p *he.Party, plan *Plan, step
 	if err != nil {
 		return err
 	}
-	return t.Send(ctx, Message{Type: TypeShare, Payload: data})
+	return t.Send(ctx, fl.Message{Type: TypeShare, Payload: data})
 }
 
-func recvToDecrypt(ctx context.Context, t Transport, p *he.Party, plan *Plan, step, typ string) (*he.Vector, error) {
-	b, err := Expect(ctx, t, typ)
+func recvToDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, step, typ string) (*he.Vector, error) {
+	b, err := fl.Expect(ctx, t, typ)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +128,7 @@ func recvToDecrypt(ctx context.Context, t Transport, p *he.Party, plan *Plan, st
 		err = plan.Admit(p.Params(), step, v)
 	}
 	if err != nil {
-		_ = Abort(ctx, t, err)
+		_ = fl.Abort(ctx, t, err)
 		return nil, fmt.Errorf("fl: vector to decrypt from peer: %w", err)
 	}
 	return v, nil
@@ -149,7 +137,7 @@ func recvToDecrypt(ctx context.Context, t Transport, p *he.Party, plan *Plan, st
 // DecryptSumWithPeer is DecryptWithPeer for a vector of which this party
 // may learn the sum of the values only: the peer, running HelpDecryptSum,
 // masks everything else (he.DecryptSumShare).
-func DecryptSumWithPeer(ctx context.Context, t Transport, p *he.Party, v *he.Vector) (float64, error) {
+func DecryptSumWithPeer(ctx context.Context, t fl.Transport, p *he.Party, v *he.Vector) (float64, error) {
 	p.DropToDecryptLevel(v)
 	if err := p.Rerandomize(v); err != nil {
 		return 0, err
@@ -158,10 +146,10 @@ func DecryptSumWithPeer(ctx context.Context, t Transport, p *he.Party, v *he.Vec
 	if err != nil {
 		return 0, err
 	}
-	if err := t.Send(ctx, Message{Type: TypeDecryptSum, Payload: data}); err != nil {
+	if err := t.Send(ctx, fl.Message{Type: TypeDecryptSum, Payload: data}); err != nil {
 		return 0, err
 	}
-	b, err := Expect(ctx, t, TypeSumShare)
+	b, err := fl.Expect(ctx, t, TypeSumShare)
 	if err != nil {
 		return 0, err
 	}
@@ -171,7 +159,7 @@ func DecryptSumWithPeer(ctx context.Context, t Transport, p *he.Party, v *he.Vec
 		sum, err = p.DecryptSum(v, share)
 	}
 	if err != nil {
-		return 0, Fail(ctx, t, fmt.Errorf("fl: sum share from peer: %w", err))
+		return 0, fl.Fail(ctx, t, fmt.Errorf("fl: sum share from peer: %w", err))
 	}
 	return sum, nil
 }
@@ -179,7 +167,7 @@ func DecryptSumWithPeer(ctx context.Context, t Transport, p *he.Party, v *he.Vec
 // HelpDecryptSum is the helping side of DecryptSumWithPeer: the vector is
 // checked against the plan's declaration of step, and the share floods the
 // sum with noise of standard deviation sigma (coefficient domain).
-func HelpDecryptSum(ctx context.Context, t Transport, p *he.Party, plan *Plan, step string, sigma float64) error {
+func HelpDecryptSum(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, step string, sigma float64) error {
 	v, err := recvToDecrypt(ctx, t, p, plan, step, TypeDecryptSum)
 	if err != nil {
 		return err
@@ -192,5 +180,5 @@ func HelpDecryptSum(ctx context.Context, t Transport, p *he.Party, plan *Plan, s
 	if err != nil {
 		return err
 	}
-	return t.Send(ctx, Message{Type: TypeSumShare, Payload: data})
+	return t.Send(ctx, fl.Message{Type: TypeSumShare, Payload: data})
 }

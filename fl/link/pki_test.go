@@ -1,4 +1,4 @@
-package fl
+package link
 
 import (
 	"os"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/veil-fl/veil/fl"
 )
 
 // The two-process mode: certificates written to disk, loaded back, used.
@@ -13,8 +14,8 @@ func TestLoadTLS(t *testing.T) {
 	dir := t.TempDir()
 	pki := newPKI(t, "bank", "center")
 	require.NoError(t, pki.WritePEM(dir))
-	load := func(name string) *TLSIdentity {
-		id, err := LoadTLS(filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem"), filepath.Join(dir, "ca.pem"))
+	load := func(name string) *fl.TLSIdentity {
+		id, err := fl.LoadTLS(filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem"), filepath.Join(dir, "ca.pem"))
 		require.NoError(t, err)
 		return id
 	}
@@ -37,20 +38,20 @@ func TestLoadTLSErrors(t *testing.T) {
 	pki := newPKI(t, "bank")
 	require.NoError(t, pki.WritePEM(dir))
 	cert, key, ca := filepath.Join(dir, "bank.pem"), filepath.Join(dir, "bank-key.pem"), filepath.Join(dir, "ca.pem")
-	_, err := LoadTLS(cert, filepath.Join(dir, "missing.pem"), ca)
+	_, err := fl.LoadTLS(cert, filepath.Join(dir, "missing.pem"), ca)
 	require.ErrorContains(t, err, "key pair")
-	_, err = LoadTLS(cert, key, filepath.Join(dir, "missing.pem"))
+	_, err = fl.LoadTLS(cert, key, filepath.Join(dir, "missing.pem"))
 	require.ErrorContains(t, err, "load CA")
-	_, err = LoadTLS(cert, key, key) // a key is not a CA certificate
+	_, err = fl.LoadTLS(cert, key, key) // a key is not a CA certificate
 	require.ErrorContains(t, err, "no PEM certificate")
 }
 
 func TestNewTestPKIArgs(t *testing.T) {
-	_, err := NewTestPKI()
+	_, err := fl.NewTestPKI()
 	require.Error(t, err)
-	_, err = NewTestPKI("Bank")
+	_, err = fl.NewTestPKI("Bank")
 	require.ErrorContains(t, err, "DNS label")
-	_, err = NewTestPKI("bank", "bank")
+	_, err = fl.NewTestPKI("bank", "bank")
 	require.ErrorContains(t, err, "twice")
 	p := newPKI(t, "bank")
 	_, err = p.Identity("center")
