@@ -160,3 +160,39 @@ func TestMissingBindNamed(t *testing.T) {
 	require.ErrorIs(t, err, ErrProtocol)
 	require.ErrorContains(t, err, "does not call fl.Bind")
 }
+
+// AbortOnError tells the peer of an error a step returned without Fail,
+// once, and not of the peer's own abort.
+func TestAbortOnError(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := NewPipe()
+	step := func(err error) (out error) {
+		defer AbortOnError(ctx, a, &out)
+		return err
+	}
+	err := step(errors.New("checkpoint folder is not writable"))
+	require.ErrorContains(t, err, "checkpoint folder is not writable")
+	_, perr := Expect(ctx, b, "vlr.epoch")
+	require.ErrorIs(t, perr, ErrPeerAborted)
+	require.ErrorContains(t, perr, "checkpoint folder is not writable")
+
+	// An error already told (Fail) is not sent again.
+	err = step(Fail(ctx, a, errors.New("bad options")))
+	require.ErrorContains(t, err, "bad options")
+	_, perr = Expect(ctx, b, "vlr.epoch")
+	require.ErrorContains(t, perr, "bad options")
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, perr = b.Recv(short)
+	require.ErrorIs(t, perr, context.DeadlineExceeded, "a second abort was sent")
+
+	// The peer's own abort is not echoed back.
+	require.NoError(t, Abort(ctx, b, errors.New("the center stops")))
+	_, err = Expect(ctx, a, "x")
+	err = step(err)
+	require.ErrorIs(t, err, ErrPeerAborted)
+	short2, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel2()
+	_, perr = b.Recv(short2)
+	require.ErrorIs(t, perr, context.DeadlineExceeded, "the peer's abort was echoed")
+}

@@ -170,8 +170,38 @@ func RecvJSON(ctx context.Context, t Transport, typ string, v any) error {
 
 // Fail tells the peer why this party stops (Abort) and returns err.
 func Fail(ctx context.Context, t Transport, err error) error {
+	if err == nil || told(err) {
+		return err
+	}
 	_ = Abort(ctx, t, err)
-	return err
+	return &toldError{err}
+}
+
+// AbortOnError, deferred by a protocol's entry point with its named error
+// result, tells the peer why the run failed whenever it returns an error
+// the peer has not been told of (Fail, an earlier AbortOnError) and did not
+// cause itself (its abort, a lost or closed session, a cancelled context):
+// the one abort path, so that no error return leaves the peer waiting.
+func AbortOnError(ctx context.Context, t Transport, errp *error) {
+	err := *errp
+	if err == nil || told(err) || errors.Is(err, ErrPeerAborted) || errors.Is(err, ErrConnLost) ||
+		errors.Is(err, ErrClosed) || ctx.Err() != nil {
+		return
+	}
+	_ = Abort(ctx, t, err)
+	*errp = &toldError{err}
+}
+
+// toldError is an error the peer was told of; it reads and matches as the
+// error it wraps.
+type toldError struct{ err error }
+
+func (e *toldError) Error() string { return e.err.Error() }
+func (e *toldError) Unwrap() error { return e.err }
+
+func told(err error) bool {
+	var t *toldError
+	return errors.As(err, &t)
 }
 
 // Swap sends m and receives the peer's message of type want at the same

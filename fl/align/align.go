@@ -53,7 +53,8 @@ func Align(ctx context.Context, t fl.Transport, ids []string) (*psi.Result, erro
 }
 
 // AlignWith is Align with bounds on the peer.
-func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (*psi.Result, error) {
+func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (_ *psi.Result, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	p, err := psi.NewParty(ids, rand.Reader)
 	if err != nil {
 		return nil, fail(ctx, t, err)

@@ -45,7 +45,8 @@ type anode struct {
 
 // TrainActive runs the bank's side: x is its raw feature matrix (row-major,
 // n x d, NaN for missing), y the 0/1 labels, rows in the agreed order.
-func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, y []float64, opt Options, progress func(tree int)) (*ActiveResult, error) {
+func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, y []float64, opt Options, progress func(tree int)) (_ *ActiveResult, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	start := time.Now()
 	o, err := opt.GBDTOptions.WithDefaults()
 	if err != nil {

@@ -29,7 +29,8 @@ func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64,
 }
 
 // TrainPassiveWith is TrainPassive with the center's local settings.
-func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, local PassiveOptions) (*PassiveResult, error) {
+func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, local PassiveOptions) (_ *PassiveResult, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	start := time.Now()
 	if d < 1 || len(x) == 0 || len(x)%d != 0 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))

@@ -25,7 +25,8 @@ func sortSplits(s []PassiveSplit) {
 // row of x (raw values, row-major with the training's columns) and every
 // split it owns, whether the row goes left. One message per batch of rows;
 // the bank learns these decisions, nothing of the values or thresholds.
-func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveModel, x []float64, d int) error {
+func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveModel, x []float64, d int) (err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	if d != m.Binning.Dim() || len(x)%d != 0 {
 		return fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
 	}
@@ -52,7 +53,8 @@ func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveModel, x []fl
 // PredictActiveLogits is the bank's side: it returns the logits of the rows of x
 // (its raw values, row-major), combining its own splits with the center's
 // decisions.
-func PredictActiveLogits(ctx context.Context, t fl.Transport, m *ActiveModel, x []float64, d int) ([]float64, error) {
+func PredictActiveLogits(ctx context.Context, t fl.Transport, m *ActiveModel, x []float64, d int) (_ []float64, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	if d != m.Binning.Dim() || len(x)%d != 0 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
 	}

@@ -16,7 +16,8 @@ import (
 // the bank's sums; with Bands it runs the comparisons of bands.go (p may
 // then be nil: no key is used). It learns nothing about the records'
 // scores.
-func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) error {
+func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) (err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	o, err := opt.normalize()
 	if err != nil {
 		return fl.Fail(ctx, t, err)
@@ -47,7 +48,8 @@ func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64
 // intercept (model.LRHalf.PartialScore). It adds them to the center's
 // encrypted ones and learns, per record, the logit (Scores), or only the
 // band (Bands, by secure comparison; p may then be nil).
-func LinearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) (*Result, error) {
+func LinearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) (_ *Result, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	o, err := opt.normalize()
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)

@@ -142,7 +142,8 @@ func KeySpec() he.KeySpec { return he.KeySpec{Conjugate: true} }
 
 // Keys runs the threshold key generation of a scoring session; both parties
 // call it with the handshake's joint seed.
-func Keys(ctx context.Context, t fl.Transport, seed []byte) (*he.Party, error) {
+func Keys(ctx context.Context, t fl.Transport, seed []byte) (_ *he.Party, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	return joint.GenerateKeys(ctx, t, Params(), KeySpec(), seed)
 }
 

@@ -47,7 +47,8 @@ func logitShare(card model.Scorecard, half *model.ScorecardHalf, x []float64, d 
 // scorecard (model.ScorecardHalf, card the scaling both parties agreed):
 // x holds its raw columns, row-major with d columns, in the aligned order.
 // It learns what LinearPassive learns: nothing about the scores.
-func ScorecardPassive(ctx context.Context, t fl.Transport, p *he.Party, card model.Scorecard, half *model.ScorecardHalf, x []float64, d int, opt Options) error {
+func ScorecardPassive(ctx context.Context, t fl.Transport, p *he.Party, card model.Scorecard, half *model.ScorecardHalf, x []float64, d int, opt Options) (err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	u, err := logitShare(card, half, x, d)
 	if err != nil {
 		return fl.Fail(ctx, t, err)
@@ -58,7 +59,8 @@ func ScorecardPassive(ctx context.Context, t fl.Transport, p *he.Party, card mod
 // ScorecardActive is the bank's side: the result's logits (Scores) convert
 // to points with card.PointsFromLogit; its bands count the cut points
 // (PointCuts of point boundaries) below the logit.
-func ScorecardActive(ctx context.Context, t fl.Transport, p *he.Party, card model.Scorecard, half *model.ScorecardHalf, x []float64, d int, opt Options) (*Result, error) {
+func ScorecardActive(ctx context.Context, t fl.Transport, p *he.Party, card model.Scorecard, half *model.ScorecardHalf, x []float64, d int, opt Options) (_ *Result, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	u, err := logitShare(card, half, x, d)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)

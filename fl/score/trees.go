@@ -137,7 +137,8 @@ func (pl *treePlan) coefficients(bins [][]uint8, lo, hi int, constant []float64,
 // that one going left (e_k above); it learns nothing about the records'
 // scores, nor the bank's splits or leaf weights. From the bank it learns how
 // its own splits nest in each tree (which it sees in training already).
-func TreesPassive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.PassiveModel, x []float64, d int, opt Options) error {
+func TreesPassive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.PassiveModel, x []float64, d int, opt Options) (err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	o, err := opt.normalizeFor(DefaultTreesBatchRows, len(m.Splits))
 	if err != nil {
 		return fl.Fail(ctx, t, err)
@@ -236,7 +237,8 @@ func checkLinks(links []splitLink, splits []boost.PassiveSplit) error {
 // columns). It combines its own splits and leaf weights with the center's
 // encrypted path indicators and learns, per record, the logit (Scores) or
 // only the band (Bands); never the center's split decisions.
-func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.ActiveModel, x []float64, d int, opt Options) (*Result, error) {
+func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.ActiveModel, x []float64, d int, opt Options) (_ *Result, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	o, err := opt.normalizeFor(DefaultTreesBatchRows, m.CountSplits(model.Passive))
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)

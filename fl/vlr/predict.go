@@ -14,7 +14,8 @@ import (
 // partial scores x . w for the rows to score (standardized like its training
 // rows, in the order both parties agreed). The bank learns them; see the
 // package doc.
-func PredictPassive(ctx context.Context, t fl.Transport, x []float64, cols int, w []float64) error {
+func PredictPassive(ctx context.Context, t fl.Transport, x []float64, cols int, w []float64) (err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	if cols != len(w) || cols < 1 || len(x)%cols != 0 {
 		return fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns for %d weights", ErrOptions, len(x), cols, len(w)))
 	}
@@ -33,7 +34,8 @@ func PredictPassive(ctx context.Context, t fl.Transport, x []float64, cols int, 
 
 // PredictActiveProbabilities is the bank's side: it adds its own partial scores and the
 // intercept to the center's and returns the probabilities of default.
-func PredictActiveProbabilities(ctx context.Context, t fl.Transport, x []float64, cols int, w []float64, intercept float64) ([]float64, error) {
+func PredictActiveProbabilities(ctx context.Context, t fl.Transport, x []float64, cols int, w []float64, intercept float64) (_ []float64, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	if cols != len(w) || cols < 1 || len(x)%cols != 0 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns for %d weights", ErrOptions, len(x), cols, len(w)))
 	}

@@ -53,9 +53,9 @@ type Active struct {
 
 // NewActive sets up the bank's side. seed is the joint seed of the session
 // handshake; opt are the training's options, sent to the center.
-func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt Options) (*Active, error) {
+func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt Options) (_ *Active, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	a := &Active{t: t, data: data, start: time.Now()}
-	var err error
 	if a.opt, err = opt.WithDefaults(); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -264,7 +264,8 @@ func (a *Active) Result() *Result {
 
 // TrainActive runs the bank's side to the end: setup, then epochs until the
 // last or an early stop. progress, if set, sees each epoch's loss.
-func TrainActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt Options, progress Progress) (*Result, error) {
+func TrainActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt Options, progress Progress) (_ *Result, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	a, err := NewActive(ctx, t, seed, data, opt)
 	if err != nil {
 		return nil, err
@@ -326,7 +327,8 @@ func NewPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (*P
 }
 
 // NewPassiveWith is NewPassive with the center's local settings.
-func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, local PassiveOptions) (*Passive, error) {
+func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, local PassiveOptions) (_ *Passive, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	p := &Passive{t: t, data: data, start: time.Now(), store: fl.CheckpointStore{Dir: local.Checkpoint, Name: "vlr-passive"}}
 	if err := data.check(false); err != nil {
 		return nil, fl.Fail(ctx, t, err)
@@ -339,7 +341,6 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	if s.Version != protocolVersion {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: bank speaks vlr version %d, this center %d", ErrOptions, s.Version, protocolVersion))
 	}
-	var err error
 	if p.opt, err = s.Options.WithDefaults(); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -479,7 +480,8 @@ func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (
 }
 
 // TrainPassiveWith is TrainPassive with the center's local settings.
-func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, local PassiveOptions) (*Result, error) {
+func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, local PassiveOptions) (_ *Result, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	p, err := NewPassiveWith(ctx, t, seed, data, local)
 	if err != nil {
 		return nil, err

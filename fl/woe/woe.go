@@ -244,7 +244,8 @@ func finish(o Options, party string, j int, nm string, c model.BinCounts) (Colum
 // Active runs the bank's side: x is its raw feature matrix (row-major, n x
 // d, NaN for missing), y the 0/1 labels, names its column names (nil: bank_j),
 // rows in the agreed order; seed is the session's joint seed.
-func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, y []float64, names []string, opt Options) (*ActiveResult, error) {
+func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, y []float64, names []string, opt Options) (_ *ActiveResult, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	start := time.Now()
 	o, err := opt.WithDefaults()
 	if err != nil {
@@ -416,7 +417,8 @@ func (m masker) next() (a, b float64) {
 // n x d, NaN for missing), rows in the agreed order. names, when not nil,
 // are its column names, which it then shows the bank (for reports); nil
 // keeps them private (the bank sees center_j).
-func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, names []string) (*PassiveResult, error) {
+func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, names []string) (_ *PassiveResult, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	start := time.Now()
 	if d < 1 || len(x) == 0 || len(x)%d != 0 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
@@ -585,7 +587,8 @@ func decodeRowCounts(b []byte, nb []int, n int) ([][]float64, error) {
 // sends the partial points of its half for the rows of x (its raw columns,
 // row-major n x d, rows in the agreed order). The bank learns them, as it
 // learns the center's partial scores in vlr.PredictPassive.
-func ScorePassive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf, x []float64, d int) error {
+func ScorePassive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf, x []float64, d int) (err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	if d < 1 || len(x)%d != 0 {
 		return fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
 	}
@@ -602,7 +605,8 @@ func ScorePassive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf
 
 // ScoreActive is the bank's side: it adds its own partial points (base
 // included) to the center's and returns each row's score.
-func ScoreActive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf, x []float64, d int) ([]float64, error) {
+func ScoreActive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf, x []float64, d int) (_ []float64, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
 	if d < 1 || len(x)%d != 0 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
 	}
