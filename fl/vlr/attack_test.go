@@ -77,12 +77,20 @@ func normalized(sv *he.SharedVector, bits uint) []float64 {
 	return out
 }
 
-// views trains once and returns what each party learns of the opened
-// values: the bank's shares of the scores, the center's shares of the
-// bank's gradient, normalized to [0, 1).
-func views(t *testing.T, xb, xc, y []float64, db, dc int, opt Options) (bank, center []float64) {
+// view is what each party learns of the opened values in one training,
+// each share's coefficients normalized to [0, 1): the bank's shares of the
+// scores and of the center's gradient, the center's of the bank's gradient.
+type view struct {
+	bankScores, bankGrad, center []float64
+}
+
+// views trains once and returns the parties' views of the opened values.
+func views(t *testing.T, xb, xc, y []float64, db, dc int, opt Options) view {
 	t.Helper()
-	var mu sync.Mutex
+	var (
+		mu sync.Mutex
+		v  view
+	)
 	bits := uint(he.MustParams(he.Shared15).ShareCapacity(he.Shared15.DecryptLevel))
 	if testMaskBits > 0 {
 		bits = testMaskBits
@@ -92,16 +100,19 @@ func views(t *testing.T, xb, xc, y []float64, db, dc int, opt Options) (bank, ce
 		defer mu.Unlock()
 		switch {
 		case active && what == "scores":
-			bank = append(bank, normalized(sv, bits)...)
+			v.bankScores = append(v.bankScores, normalized(sv, bits)...)
+		case active && what == "gradient":
+			v.bankGrad = append(v.bankGrad, normalized(sv, bits)...)
 		case !active && what == "gradient":
-			center = append(center, normalized(sv, bits)...)
+			v.center = append(v.center, normalized(sv, bits)...)
 		}
 	}
 	defer func() { openedHook = nil }()
 	trainPair(t, xb, xc, y, db, dc, opt)
-	require.NotEmpty(t, bank)
-	require.NotEmpty(t, center)
-	return bank, center
+	require.NotEmpty(t, v.bankScores)
+	require.NotEmpty(t, v.bankGrad)
+	require.NotEmpty(t, v.center)
+	return v
 }
 
 // revealRun trains with RevealGradients (the batch rule lifted) and returns
@@ -160,8 +171,8 @@ func TestAttackFirstBatchLabelSums(t *testing.T) {
 		for i := range y {
 			flipped[i] = 1 - y[i]
 		}
-		_, c1 := views(t, xb, xc, y, db, dc, Options{Epochs: 1})
-		_, c2 := views(t, xb, xc, flipped, db, dc, Options{Epochs: 1})
+		c1 := views(t, xb, xc, y, db, dc, Options{Epochs: 1}).center
+		c2 := views(t, xb, xc, flipped, db, dc, Options{Epochs: 1}).center
 		require.Less(t, ksUniform(c1), ksCrit(len(c1), 0), "shares uniform")
 		require.Less(t, ksTwo(c1, c2), ksCrit(len(c1), len(c2)), "labels y and 1-y give the same view")
 		t.Logf("KS: uniform %.4f, y vs 1-y %.4f (critical %.4f)", ksUniform(c1), ksTwo(c1, c2), ksCrit(len(c1), len(c2)))
@@ -174,8 +185,8 @@ func TestAttackFirstBatchLabelSums(t *testing.T) {
 		}
 		testMaskBits = 76 // the unfolded first gradient's plaintext reaches about 2^80
 		defer func() { testMaskBits = 0 }()
-		_, c1 := views(t, xb, xc, y, db, dc, Options{Epochs: 3})
-		_, c2 := views(t, xb, xc, flipped, db, dc, Options{Epochs: 3})
+		c1 := views(t, xb, xc, y, db, dc, Options{Epochs: 3}).center
+		c2 := views(t, xb, xc, flipped, db, dc, Options{Epochs: 3}).center
 		d := ksTwo(c1, c2)
 		t.Logf("KS with 76-bit masks: y vs 1-y %.4f (critical %.4f)", d, ksCrit(len(c1), len(c2)))
 		require.Greater(t, d, ksCrit(len(c1), len(c2)))
@@ -283,9 +294,10 @@ func TestAttackSmallBatch(t *testing.T) {
 		}
 		testInitSeed = []byte("attack")
 		defer func() { testInitSeed = nil }()
-		b1, c1 := views(t, xb, xc, y, db, dc, o)
-		_, c2 := views(t, xb, xc, flipped, db, dc, o)
-		b2, _ := views(t, xb, other, y, db, dc, o)
+		v1 := views(t, xb, xc, y, db, dc, o)
+		b1, c1 := v1.bankScores, v1.center
+		c2 := views(t, xb, xc, flipped, db, dc, o).center
+		b2 := views(t, xb, other, y, db, dc, o).bankScores
 		require.Less(t, ksUniform(c1), ksCrit(len(c1), 0))
 		require.Less(t, ksUniform(b1), ksCrit(len(b1), 0))
 		require.Less(t, ksTwo(c1, c2), ksCrit(len(c1), len(c2)), "the center's view under labels y and 1-y")
@@ -293,12 +305,54 @@ func TestAttackSmallBatch(t *testing.T) {
 
 		testMaskBits = 80 // the scores' plaintext reaches about 2^81
 		defer func() { testMaskBits = 0 }()
-		w1, _ := views(t, xb, xc, y, db, dc, o)
-		w2, _ := views(t, xb, other, y, db, dc, o)
+		w1 := views(t, xb, xc, y, db, dc, o).bankScores
+		w2 := views(t, xb, other, y, db, dc, o).bankScores
 		d := ksTwo(w1, w2)
 		t.Logf("KS of the bank's view, X_c vs -2 X_c: %.4f with full masks, %.4f with 80-bit masks (critical %.4f)", ksTwo(b1, b2), d, ksCrit(len(w1), len(w2)))
 		require.Greater(t, d, ksCrit(len(w1), len(w2)))
 	})
+}
+
+// TestAttackBankView: the bank's whole view of the opened values, its
+// shares of the scores and of the center's gradient, is uniform and the
+// same whatever the center's features; the rest of what it receives is
+// ciphertexts under the joint key or the center's key share (fresh RLWE
+// samples, which a KS test on coefficients cannot tell from anything), and
+// the flooded final reveal (TestFinalRevealFlooding). With masks too narrow
+// for the center's gradient the same test tells two centers apart.
+func TestAttackBankView(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the attack tests run in the full suite")
+	}
+	const n, db, dc = 600, 3, 4
+	xb, xc, y := synthetic(n, db, dc, 29)
+	other := make([]float64, len(xc))
+	for i, v := range xc {
+		other[i] = -2 * v
+	}
+	o := Options{Epochs: 2}
+	testInitSeed = []byte("bank view") // the same start for both centers
+	defer func() { testInitSeed = nil }()
+
+	v1 := views(t, xb, xc, y, db, dc, o)
+	v2 := views(t, xb, other, y, db, dc, o)
+	for _, c := range []struct {
+		what string
+		a, b []float64
+	}{{"scores", v1.bankScores, v2.bankScores}, {"center's gradient", v1.bankGrad, v2.bankGrad}} {
+		u, d, crit := ksUniform(c.a), ksTwo(c.a, c.b), ksCrit(len(c.a), len(c.b))
+		t.Logf("the bank's shares of the %s (%d coefficients): KS uniform %.4f (critical %.4f), X_c vs -2 X_c %.4f (critical %.4f)", c.what, len(c.a), u, ksCrit(len(c.a), 0), d, crit)
+		require.Less(t, u, ksCrit(len(c.a), 0), "%s: shares uniform", c.what)
+		require.Less(t, d, crit, "%s: the bank's view under center data X_c and -2 X_c", c.what)
+	}
+
+	testMaskBits = 76 // the center's unfolded gradient reaches about 2^83 here
+	defer func() { testMaskBits = 0 }()
+	w1 := views(t, xb, xc, y, db, dc, o).bankGrad
+	w2 := views(t, xb, other, y, db, dc, o).bankGrad
+	d := ksTwo(w1, w2)
+	t.Logf("KS of the bank's shares of the center's gradient with 76-bit masks, X_c vs -2 X_c: %.4f (critical %.4f)", d, ksCrit(len(w1), len(w2)))
+	require.Greater(t, d, ksCrit(len(w1), len(w2)))
 }
 
 // invert returns z in [-Bound, Bound] with p(z) = v, by bisection (the

@@ -27,10 +27,10 @@
 //     columns (he.MulVector). The bank sends Enc(u_b): the center receives
 //     ceil(|B|/16384) ciphertexts.
 //  3. Scores to shares. The center adds Enc(u_c) and opens z = u_b + u_c
-//     into shares (he.OpenToPeer): it keeps a uniform mask M of 197 bits per
-//     coefficient, the bank receives z - M (its share). The center sends M
-//     re-encrypted at the top level under its key share; the bank adds its
-//     own share and holds Enc(z) at the top. The bank receives, per
+//     into shares (he.OpenToPeer): it keeps a uniform mask M per coefficient
+//     (the masks, below), the bank receives z - M (its share). The center
+//     sends M re-encrypted at the top level under its key share; the bank
+//     adds its own share and holds Enc(z) at the top. The bank receives, per
 //     ciphertext of scores, one opened ciphertext and one seeded one.
 //  4. Residual. The bank evaluates d = p(z) - y under encryption (he.Logistic:
 //     p the degree-5 least-squares sigmoid on [-8, 8], three ciphertext
@@ -67,26 +67,60 @@
 // the ciphertexts by fresh encryptions of zero (RLWE; every computed
 // ciphertext is rerandomized before it leaves a party), each masked share
 // by a uniform draw from the mask's range, the final weights and losses
-// from the outputs plus Gaussian noise of the flooding's width. The masks
-// are 198 bits wide, at least 41 + log2(masked coefficients of the
-// training) bits wider than any value they hide, so the openings are within
-// 2^-40 of uniform in all (a union bound over the coefficients), as long as
-// the values stay in range. Both parties enforce the inputs that bound
-// them at setup (he.ErrLimit): every feature within he.MaxFeature (32:
-// standardize with model.Standardizer.Clip), at most Shared15's MaxRows
-// rows, a sigmoid interval of at most 64; the values are then bounded by
-// the scores alone, and ScoreGuard (Result.ScoreGuard) computes the range
-// of scores and weights within which the bound holds for the training's
-// size: about 300 for the defaults on 30,000 rows (37 sigmoid intervals),
-// 14 for a million rows trained 100,000 epochs. A training whose size would
-// leave it inside the sigmoid interval is refused; past it (a diverging
-// training) the distance grows as |value| / 2^198 per coefficient. The flooding of the final weights
-// and of the loss hides the ciphertext noise they carry at statistical
-// distance 2^-40 in all, by Kullback-Leibler composition over every
-// revealed coefficient and Pinsker's inequality (floodSigmas), at a cost
-// near 2^-25 in the weights' precision. Both parties learn the number of
-// rows and each other's column count; the center learns the optimizer
-// options the bank chose.
+// from the outputs plus Gaussian noise of the flooding's width. Both
+// parties learn the number of rows and each other's column count; the
+// center learns the optimizer options the bank chose.
+//
+// The flooding of the final weights and of the loss hides the ciphertext
+// noise they carry at statistical distance 2^-40 in all, by Kullback-Leibler
+// composition over every revealed coefficient and Pinsker's inequality
+// (floodSigmas). It costs precision, growing linearly with the optimizer
+// steps and the learning rate: each decoded weight carries Gaussian noise of
+// standard deviation sqrt(Block) sigma / 2^90, for sigma the flooding's per
+// coefficient and Block the period of its party's weight layout (1.6e-8 for
+// the bank's 15 columns after 3 full-batch epochs of the defaults,
+// TestFinalRevealFlooding; so 1.6e-7 after 30 epochs, and ten times that
+// with ten batches an epoch); each epoch's mean loss carries noise of
+// standard deviation 2^-21 sqrt(epochs) whatever the rows (2.6e-6 for 30
+// epochs, TestEarlyStop), so a Tol near 1e-5 or below decides on the noise.
+//
+// # The masks and the scale guard
+//
+// Every opening (steps 3 and 5) masks each coefficient c of the opened
+// plaintext (the value times the scale 2^90, plus its ciphertext noise) with
+// an integer M drawn uniformly from [-2^198, 2^198): 199 bits, Shared15's
+// share capacity at its share level (he.Params.ShareCapacity: mask and value
+// each below half the level's modulus). The share c - M the peer receives is
+// then at statistical distance exactly |c|/2^199 from -M, which does not
+// depend on c, and all the openings of a training are within the sum of
+// |c|/2^199 over their C coefficients (a union bound). At setup both parties
+// compute the scale guard G (ScoreGuard, Result.ScoreGuard): the largest
+// magnitude of scores and weights that keeps every opened coefficient below
+// 2^(158 - log2 C), so that the openings are within 2^-41 of uniform in all,
+// inside the 2^-40 of statistical security. It rests on the inputs both
+// parties enforce at setup (he.ErrLimit): every feature within he.MaxFeature
+// (32: standardize with model.Standardizer.Clip), at most Shared15's MaxRows
+// rows, a sigmoid interval of at most 64. G is about 300 for the defaults on
+// 30,000 rows (37 sigmoid intervals), 14 for a million rows trained 100,000
+// epochs; a training whose size would leave G inside the sigmoid interval is
+// refused.
+//
+// Nothing enforces G during training, and a training within the documented
+// options can pass it. The scores and weights exist only as shares or
+// ciphertexts, so no party can compare them with G without a comparison
+// under encryption, which the protocol does not run; clipping the weights is
+// not linear, so the update on shares cannot do it either. A training whose
+// scores stay near the sigmoid interval (where the polynomial approximates
+// the sigmoid), with weights of the same order, stays well within G; but
+// Options does not bound the learning rate or the momentum by what keeps the
+// iteration stable, and a diverging training (a rate too large for the data)
+// has scores and weights that grow without bound. Past G the hiding degrades
+// with the values, not at once: each opened coefficient still costs
+// |c|/2^199, c growing with |z| for the scores and with |p(z)| for the
+// gradients (as |z|^degree outside the sigmoid interval), until coefficients
+// near 2^198, where the masks hide nothing and the values overflow the
+// modulus. The bank sees a divergence in its loss (with Tol or TrackLoss),
+// each party in its final weights; neither undoes the openings before.
 //
 // The final weights are each party's model: they are what every training
 // gives its owner (FATE's and SecretFlow's too), and, like any model, they
@@ -104,11 +138,11 @@
 //
 // # RevealGradients
 //
-// Options.RevealGradients runs the earlier protocol (he.Linear14), about
-// three times faster: the center sends encryptions of the powers of its
-// partial scores u_c = X_c w_c, the bank combines them into Enc(d) with
-// plaintext products, and each party decrypts its own gradient X^T d / |B|
-// (flooded) every batch and keeps its weights in the clear. It reveals that
+// Options.RevealGradients runs the earlier, cheaper protocol (he.Linear14):
+// the center sends encryptions of the powers of its partial scores u_c =
+// X_c w_c, the bank combines them into Enc(d) with plaintext products, and
+// each party decrypts its own gradient X^T d / |B| (flooded) every batch
+// and keeps its weights in the clear. It reveals that
 // gradient: with zero initial weights the center's first one is
 // X_c^T (1/2 - y) / n, which gives it X_c^T y (the sum of each of its
 // columns over the defaulters), and with a batch no larger than a party's

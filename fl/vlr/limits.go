@@ -11,25 +11,26 @@ import (
 // The limits a secret-shared training's privacy argument needs, and the
 // range of scores within which it holds.
 //
-// Every opening (steps 3 and 5 of the package doc) hides its value with a
-// uniform mask of b = he.ShareCapacity bits per coefficient (198 at
-// Shared15's share level); a value of up to 2^v in the coefficient domain is
-// then within 2^(v+1-b) of uniform, and a union bound over the C masked
-// coefficients a training opens gives C 2^(v+1-b) in all. So the masks hide
-// the whole training at 2^-40 while every opened coefficient stays below
-// 2^v, v = b - 41 - log2(C). The inputs are enforced (features within
-// he.MaxFeature, rows within Shared15's MaxRows, the sigmoid interval within
-// 64), and with them the opened values are bounded by the scores alone: a
-// score z is at most |z| * 2^LogScale in the coefficient domain, and a
-// batch's unfolded gradient at most 2^LogScale (|B| MaxFeature (|p(z)| + 1)
-// + L2 |B| |w|), |p(z)| <= sum_k |c_k| |z|^k for the sigmoid polynomial p.
+// Every opening (steps 3 and 5 of the package doc) hides each coefficient c
+// of its plaintext with a uniform mask of b bits (the package doc's masks:
+// b = he.Params.ShareCapacity at Shared15's share level) at statistical
+// distance |c|/2^b; for coefficients below 2^v, a union bound over the C
+// masked coefficients a training opens gives C 2^(v-b) in all. The guard
+// asks for C 2^(v+1-b) <= 2^-40 (a factor 2 to spare, as he.ShareMaskBits
+// does): the masks hide the whole training at 2^-40 while every opened
+// coefficient stays below 2^v, v = b - 41 - log2(C). The inputs are
+// enforced (features within he.MaxFeature, rows within Shared15's MaxRows,
+// the sigmoid interval within 64), and with them the opened values are
+// bounded by the scores alone: a score z is at most |z| * 2^LogScale in the
+// coefficient domain, and a batch's unfolded gradient at most 2^LogScale
+// (|B| MaxFeature (|p(z)| + 1) + L2 |B| |w|), |p(z)| <= sum_k |c_k| |z|^k
+// for the sigmoid polynomial p.
 // ScoreGuard is the largest G such that |z| <= G and |w| <= G keep both
 // below 2^v for the training's batches and C: the guarantee holds for any
-// training whose scores and weights stay within G, which every training
-// that converges does (G is several times the sigmoid interval), and a
-// training whose options or size leave G inside the sigmoid interval is
-// refused. Past G (a diverging training, whose scores grow without bound)
-// the distance grows gradually, as |value| / 2^b per coefficient.
+// training whose scores and weights stay within G, and a training whose
+// options or size leave G inside the sigmoid interval is refused. Nothing
+// keeps a running training within G: the package doc says when one may
+// pass it and what its openings then reveal.
 
 // ScoreGuard returns the range of scores and weights within which the masks
 // of a secret-shared training with options o (defaults applied) on rows

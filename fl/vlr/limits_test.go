@@ -33,7 +33,7 @@ func TestScoreGuard(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("2^20 rows, 100,000 full-batch epochs: within %.1f", g3)
 	require.GreaterOrEqual(t, g3, o.Bound)
-	// With masks 40 bits narrower it would not: refused, naming the limit.
+	// With masks 41 bits narrower it would not: refused, naming the limit.
 	_, err = scoreGuard(huge, he.Shared15.MaxRows, 12, 16, 158)
 	require.ErrorIs(t, err, he.ErrLimit)
 	require.ErrorContains(t, err, "train fewer epochs or rows")
@@ -41,6 +41,13 @@ func TestScoreGuard(t *testing.T) {
 	_, err = ScoreGuard(o, he.Shared15.MaxRows+1, 12, 16)
 	require.ErrorIs(t, err, he.ErrLimit)
 	require.ErrorContains(t, err, "rows")
+}
+
+// TestMaskWidth pins the masks' width the package doc states: 199 bits,
+// uniform in [-2^198, 2^198), at Shared15's share level.
+func TestMaskWidth(t *testing.T) {
+	p := he.MustParams(he.Shared15)
+	require.Equal(t, 199.0, p.ShareCapacity(he.Shared15.DecryptLevel))
 }
 
 func TestFeatureLimit(t *testing.T) {

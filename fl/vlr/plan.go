@@ -34,7 +34,7 @@ func DisclosurePlan(o Options, rows, bankCols, centerCols, fromEpoch int) *joint
 				Layout: he.SlotSplit, Len: centerCols, Level: lin, Vectors: batches, Values: batches * centerCols},
 		}
 		if o.lossNeeded() {
-			ds = append(ds, joint.Disclosure{Step: StepLoss, To: fl.RoleActive, What: "the sum of the rows' polynomial log-loss, once per epoch",
+			ds = append(ds, joint.Disclosure{Step: StepLoss, To: fl.RoleActive, What: "the sum over the rows of the polynomial surrogate of the log-loss, once per epoch",
 				Layout: he.SlotReal, Len: 1, Level: lin, Vectors: epochs, Values: epochs})
 		}
 		return joint.NewPlan(ds...)
@@ -42,7 +42,7 @@ func DisclosurePlan(o Options, rows, bankCols, centerCols, fromEpoch int) *joint
 	lvl := he.Shared15.DecryptLevel
 	bm, cm := bankColumns(bankCols).matrix, centerColumns(centerCols).matrix
 	ds := []joint.Disclosure{
-		{Step: StepScores, To: fl.RoleActive, What: "each batch's scores z, as a share masked with 197-bit uniform randomness", Masked: true,
+		{Step: StepScores, To: fl.RoleActive, What: "each batch's scores z, as a masked share", Masked: true,
 			Layout: he.SlotReal, Len: joint.AnyLen, Level: lvl, Vectors: batches, Values: epochs * rows},
 		{Step: StepBankGradient, To: fl.RolePassive, What: "each batch's gradient of the bank's weights (unfolded), as a masked share", Masked: true,
 			Layout: he.SlotSplit, Len: bm, Level: lvl, Vectors: batches, Values: batches * bm},
@@ -54,7 +54,7 @@ func DisclosurePlan(o Options, rows, bankCols, centerCols, fromEpoch int) *joint
 			Layout: he.SlotSplit, Len: cm, Level: joint.AnyLevel, Vectors: maxReveals, Values: cm},
 	}
 	if o.lossNeeded() {
-		ds = append(ds, joint.Disclosure{Step: StepLoss, To: fl.RoleActive, What: "the sum of the rows' polynomial log-loss, once per epoch, flooded",
+		ds = append(ds, joint.Disclosure{Step: StepLoss, To: fl.RoleActive, What: "the sum over the rows of the polynomial surrogate of the log-loss, once per epoch, flooded",
 			Layout: he.SlotReal, Len: he.MustParams(he.Shared15).Slots(), Level: lvl, Vectors: epochs, Values: epochs})
 	}
 	return joint.NewPlan(ds...)

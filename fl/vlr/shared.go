@@ -29,8 +29,9 @@ var (
 	testMaskBits uint
 )
 
-// finalHook, set by the noise test only, sees a party's share of its final
-// weights and the peer's flooded share.
+// finalHook, set by the noise test of the final reveal only
+// (TestFinalRevealFlooding), sees a party's share of its final weights and
+// the peer's flooded share.
 var finalHook func(active bool, own, peer *he.SharedVector)
 
 // sharedState is a party's state in the secret-shared protocol: its shares

@@ -60,19 +60,21 @@ type Options struct {
 	// training evaluates it under encryption and takes degree 1, 3 or 5.
 	Degree int     `json:"degree"`
 	Bound  float64 `json:"bound"`
-	// RevealGradients runs the older protocol that decrypts to each party
-	// its own plaintext gradient every batch, about twice as fast. It
-	// reveals what the package doc says (with a batch no larger than a
-	// party's column count, the peer's residuals and so the labels or the
-	// partial scores), so it refuses batches smaller than four times the
-	// larger party's column count. Off by default.
+	// RevealGradients runs the older, cheaper protocol that decrypts to each
+	// party its own plaintext gradient every batch. It reveals what the
+	// package doc says (with a batch no larger than a party's column count,
+	// the peer's residuals and so the labels or the partial scores), so it
+	// refuses batches smaller than four times the larger party's column
+	// count. Off by default.
 	RevealGradients bool `json:"reveal_gradients"`
 	// InitScale is the standard deviation of each party's secret random part
 	// of every initial weight (default 0.01): training starts from the sum
 	// of the two parties' parts, which neither knows.
 	InitScale float64 `json:"init_scale"`
 	// Tol stops training when the loss changes by less than Tol*max(1,|loss|)
-	// between epochs; 0 trains all epochs.
+	// between epochs; 0 trains all epochs. With secret-shared weights the
+	// loss carries flooding noise (2.6e-6 for 30 epochs, the package doc):
+	// a Tol near 1e-5 or below decides on the noise.
 	Tol float64 `json:"tol"`
 	// Seed fixes the mini-batch order.
 	Seed uint64 `json:"seed"`
@@ -222,10 +224,12 @@ type Result struct {
 	Weights []float64
 	// Intercept is the bank's; 0 for the center.
 	Intercept float64
-	// Loss is the training log-loss per epoch as the bank learned it: the
-	// mean over the rows of the polynomial softplus(z) - y z, each batch's
-	// rows taken before that batch's update; with RevealGradients it adds
-	// the L2 and L1 penalty of the bank's weights. nil for the center.
+	// Loss is the training loss per epoch as the bank learned it: the
+	// polynomial surrogate of the log-loss, the mean over the rows of
+	// s(z) - y z with s the polynomial fit of softplus on the sigmoid's
+	// interval (Options.Softplus), each batch's rows taken before that
+	// batch's update; with RevealGradients it adds the L2 and L1 penalty of
+	// the bank's weights. nil for the center.
 	Loss []float64
 	// InitOwn and InitPeer are this party's secret random parts of the
 	// initial weights: of its own (the bank's with the intercept last) and,

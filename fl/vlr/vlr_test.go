@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -57,7 +58,7 @@ func trainPair(t *testing.T, xb, xc, y []float64, db, dc int, opt Options) (bank
 
 // TestMatchesReference checks federated training against the centralized
 // reference trained the same way: same polynomial sigmoid, same optimizer,
-// same batches. Weights agree to 1e-5, losses to 1e-4.
+// same batches. Weights agree to 1e-6; the bank's loss trace falls.
 func TestMatchesReference(t *testing.T) {
 	const db, dc = 3, 4
 	n, batch := 3000, 1000
@@ -71,11 +72,13 @@ func TestMatchesReference(t *testing.T) {
 	}{
 		{"full batch momentum", Options{Epochs: 8, TrackLoss: true}},
 		{"mini-batch nesterov l2", Options{Epochs: 3, BatchSize: batch, Seed: 5, Optimizer: model.OptimizerOptions{Name: "nesterov", L2: 0.01}}},
+		{"full batch sgd", Options{Epochs: 8, TrackLoss: true, Optimizer: model.OptimizerOptions{Name: "sgd", LearningRate: 1}}},
+		{"mini-batch sgd decay l2", Options{Epochs: 3, BatchSize: batch, Seed: 5, Optimizer: model.OptimizerOptions{Name: "sgd", LearningRate: 1, Decay: 0.5, L2: 0.01}}},
 		{"reveal gradients full batch sgd", Options{Epochs: 8, TrackLoss: true, RevealGradients: true}},
 		{"reveal gradients mini-batch adam l2", Options{Epochs: 3, BatchSize: batch, Seed: 5, RevealGradients: true, Optimizer: model.OptimizerOptions{Name: "adam", L2: 0.01}}},
 	}
 	for _, c := range cases {
-		if testing.Short() && (c.name == "mini-batch nesterov l2" || c.name == "reveal gradients full batch sgd") {
+		if testing.Short() && c.name != "full batch momentum" && c.name != "reveal gradients mini-batch adam l2" {
 			continue // the race pass: one case of each protocol
 		}
 		t.Run(c.name, func(t *testing.T) {
@@ -123,4 +126,97 @@ func TestBadInput(t *testing.T) {
 	require.ErrorIs(t, err, ErrOptions)
 	require.ErrorContains(t, err, "label 2")
 	require.ErrorIs(t, <-done, fl.ErrPeerAborted)
+}
+
+// TestEarlyStop checks Options.Tol with secret-shared weights: the bank
+// stops before the epoch limit after the first epoch whose loss changed by
+// less than Tol*max(1, |loss|), the center stops with it, and both end with
+// the weights of the plaintext twin trained for as many epochs. The twin's
+// own Tol (model.LROptions.Tol) watches another loss, the exact log-loss
+// after each epoch, where the bank's is the polynomial surrogate of each
+// batch's rows before its update (Result.Loss); so the test replays the
+// bank's rule on the twin's surrogate trace and checks the two traces agree
+// to the loss's flooding.
+func TestEarlyStop(t *testing.T) {
+	const n, db, dc, limit, tol = 1000, 3, 4, 30, 1e-3
+	xb, xc, y := synthetic(n, db, dc, 11)
+	testInitSeed = []byte("early stop") // a fixed start, so that the trace below is fixed too
+	defer func() { testInitSeed = nil }()
+	opt := Options{Epochs: limit, Tol: tol}
+	bank, center := trainPair(t, xb, xc, y, db, dc, opt)
+
+	o, err := opt.WithDefaults()
+	require.NoError(t, err)
+	sig, err := o.Sigmoid()
+	require.NoError(t, err)
+	soft, err := o.Softplus()
+	require.NoError(t, err)
+	joined := model.JoinColumns(xb, db, xc, dc)
+	init := InitWeights(bank, center)
+	// twin returns the plaintext weights, then the intercept, after e epochs.
+	twin := func(e int) []float64 {
+		if e == 0 {
+			return init
+		}
+		w, b, _, err := model.TrainLR(joined, y, db+dc, model.LROptions{
+			Epochs: e, FixedBatches: true, Optimizer: o.Optimizer, Sigmoid: sig.Eval, Init: init,
+		})
+		require.NoError(t, err)
+		return append(w, b)
+	}
+	// surrogate is the bank's loss of a full-batch epoch that starts at w.
+	surrogate := func(w []float64) float64 {
+		sum := 0.0
+		for i := 0; i < n; i++ {
+			z := w[db+dc]
+			for j, x := range joined[i*(db+dc) : (i+1)*(db+dc)] {
+				z += x * w[j]
+			}
+			sum += soft.Eval(z) - y[i]*z
+		}
+		return sum / n
+	}
+	// The loss sum is read from the constant coefficient of its plaintext,
+	// Slots times smaller than the sum, flooded with lossSigma (floodSigmas):
+	// each epoch's mean loss carries noise of this standard deviation.
+	p := sharedParams()
+	_, lossSigma := floodSigmas(p, o, n, he.MatrixShape{})
+	width := lossSigma * float64(p.Slots()) / p.Scale().Float64() / n
+	t.Logf("the loss's flooding: standard deviation %.2g", width)
+	var trace []float64
+	stop := 0
+	for e := 0; e < limit && stop == 0; e++ {
+		trace = append(trace, surrogate(twin(e)))
+		if e == 0 {
+			continue
+		}
+		change, threshold := math.Abs(trace[e-1]-trace[e]), tol*math.Max(1, math.Abs(trace[e]))
+		t.Logf("epoch %d: loss %.6f, change %.3g (threshold %.3g)", e, trace[e], change, threshold)
+		// The rule decides the same for any trace within 6 widths of this one.
+		require.Greater(t, math.Abs(change-threshold), 12*width, "epoch %d: a change too close to the threshold for the test", e)
+		if change < threshold {
+			stop = e + 1
+		}
+	}
+	require.NotZero(t, stop, "the twin's trace never meets the tolerance")
+	require.Less(t, stop, limit)
+	require.Equal(t, stop, bank.Epochs, "the bank stops after the epoch the rule names")
+	require.Equal(t, stop, center.Epochs, "the center stops with the bank")
+	require.Len(t, bank.Loss, stop)
+	lmax := 0.0
+	for e, l := range trace {
+		require.InDelta(t, l, bank.Loss[e], 6*width, "epoch %d's loss", e)
+		lmax = math.Max(lmax, math.Abs(l-bank.Loss[e]))
+	}
+	t.Logf("largest difference to the twin's losses: %.2g (%.1f standard deviations)", lmax, lmax/width)
+
+	want := twin(stop)
+	fed := append(append(append([]float64{}, bank.Weights...), center.Weights...), bank.Intercept)
+	require.Len(t, fed, len(want))
+	dmax := 0.0
+	for j := range want {
+		dmax = math.Max(dmax, math.Abs(want[j]-fed[j]))
+	}
+	t.Logf("stopped after %d of %d epochs; largest difference to the twin's weights: %.2g", stop, limit, dmax)
+	require.Less(t, dmax, 1e-6)
 }
