@@ -45,7 +45,13 @@ const (
 // BandEpsilon returns the width around each cut within which a record's
 // band may come out on either side: the rounding of each fixed-point term
 // (terms: 2 for a linear model, 1 + the ensemble's center splits for
-// trees) and of the cut, half a unit each.
+// trees) and of the cut, half a unit each. With u = 2^-BandFracBits and R
+// rounding to whole units, the comparison says z > c exactly when
+// S = sum R(term/u) - R(c/u) >= 1, and S = (z - c)/u + d with
+// |d| <= (terms + 1)/2 =: E; so z > c + E u always gives 1 and z <= c - E u
+// always 0 (the band errs only for z - c in [-(E - 1) u, E u]). Terms that
+// are zero (a center split a record's path does not take) add no rounding,
+// so for trees this is a bound, not the typical width.
 func BandEpsilon(terms int) float64 { return float64(terms+1) / 2 * math.Exp2(-BandFracBits) }
 
 func toFixed(v float64) uint32 { return uint32(int64(math.Round(math.Ldexp(v, BandFracBits)))) }
@@ -179,10 +185,13 @@ func bankShares(own []uint32, cuts []float64) []uint32 {
 	return y
 }
 
+// checkBandInputs refuses a partial score outside band output's range. Its
+// error, which the peer is told, names the record but never the value: a
+// party's partial score is what scoring keeps from the other.
 func checkBandInputs(u []float64, whose string) error {
 	for i, v := range u {
 		if !(math.Abs(v) < MaxBandInput) {
-			return fmt.Errorf("%w: %s partial score of record %d is %v, outside the (-%d, %d) of band output", ErrOptions, whose, i, v, MaxBandInput, MaxBandInput)
+			return fmt.Errorf("%w: %s partial score of record %d lies outside the (-%d, %d) of band output", ErrOptions, whose, i, MaxBandInput, MaxBandInput)
 		}
 	}
 	return nil
@@ -302,7 +311,9 @@ func treesBandsBank(ctx context.Context, t fl.Transport, pl *treePlan, bins [][]
 				bound += math.Abs(coef[k][r])
 			}
 			if !(bound < MaxBandInput) {
-				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: record %d's score may reach %.4g, outside the (-%d, %d) of band output", ErrOptions, lo+r, bound, MaxBandInput, MaxBandInput))
+				// The bound is the bank's (its leaf weights): the error,
+				// which the center is told, names the record only.
+				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: record %d's score (base score plus the leaf weights it may reach) may pass the (-%d, %d) of band output", ErrOptions, lo+r, MaxBandInput, MaxBandInput))
 			}
 			own[r] = toFixed(constant[r])
 		}

@@ -58,8 +58,9 @@
 // bank's fresh random bits. For trees it also learns, from the bank's setup
 // message, how its own splits nest in each tree, which it already sees in
 // training. Both parties learn the number of records; the cut points are
-// agreed in the clear (the center refuses a run whose output or cuts differ
-// from its own Options: it decides what it agrees to reveal).
+// agreed in the clear, and the center fixes them: it refuses a run whose
+// output or cuts differ from its own Options (a Service scores with its
+// configured Options only), so it decides what it agrees to reveal.
 //
 // A Service (service.go) serves many banks: each is admitted by the name in
 // its verified client certificate and held to its quotas (sessions at once
@@ -67,12 +68,26 @@
 // day). Before any scoring, the private set intersection tells the bank
 // which of the ids it submitted the center holds: membership of those ids is
 // what a session reveals besides the output, which is why the number of ids
-// a bank may submit, and how often it may rescore, are bounded.
+// a bank may submit, and how often it may rescore, are bounded. The center
+// finds the intersection before it sends the message that shows it to the
+// bank, and charges each enterprise's scoring then: a session that would
+// pass the quota of any enterprise is refused before the bank learns any
+// membership.
 //
 // The model is semi-honest, as everywhere in Veil: a bank that lies about its
 // encrypted scores can make the center help decrypt other functions of its
-// encrypted part, one vector per batch (Scores); with Bands a cheating bank
-// can choose its own shares, and so learn the comparison of the center's
-// part with a threshold of its choice per record and cut (as many as the
-// options' cuts), never a magnitude.
+// encrypted part, one vector per batch (Scores). With Bands the center fixes
+// the cuts, but a bank chooses its own input: by shifting its shares (or
+// just its partial score, which even an ideal band service would have to
+// take on trust) it compares the center's part with thresholds of its
+// choice, per record as many as there are cuts, which is at most
+// log2(cuts + 1) bits of the center's part per record and session. Over
+// repeated sessions those comparisons binary-search the center's partial
+// score: k bits of it take about k / log2(cuts + 1) scorings of the record
+// (with 4 cuts, a partial score in [-8, 8) to 0.01, 11 bits, in 5). Nothing
+// in one session prevents that; the quotas bound it
+// (Quota.ScoresPerDay scorings of an enterprise per model and day, default
+// 3, and SessionsPerDay), so a center serving bands keeps them low, its
+// cuts few, and watches for banks that rescore the same enterprises day
+// after day.
 package score

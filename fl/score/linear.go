@@ -83,10 +83,12 @@ func LinearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64,
 	})
 }
 
+// finiteScores refuses a partial score that is not a finite number; its
+// error, which the peer is told, names the record, not the value.
 func finiteScores(u []float64, whose string) error {
 	for i, v := range u {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%w: %s partial score of record %d is %v", ErrOptions, whose, i, v)
+			return fmt.Errorf("%w: %s partial score of record %d is not a finite number", ErrOptions, whose, i)
 		}
 	}
 	return nil

@@ -35,8 +35,9 @@ func quintileCuts(z []float64) []float64 {
 // rows, 13 bank + 10 center columns) with band output, for an LR and a
 // 30-tree ensemble trained in plaintext on the joined columns and split
 // into halves, with five grades cut at the quintiles of the plaintext
-// logits: at least 99.9% of the bands must equal the plaintext ones and a
-// band may differ only within 1e-4 of a cut (agreement).
+// logits (so records lie on every cut): at least 99.9% of the bands must
+// equal the plaintext ones and a band may differ only within the documented
+// BandEpsilon of a cut (agreement).
 func TestBandsRealData(t *testing.T) {
 	if _, err := os.Stat(sharedData); err != nil {
 		t.Skipf("skipping: %s is absent (the real datasets ship beside the repository in CI)", sharedData)
@@ -73,7 +74,7 @@ func TestBandsRealData(t *testing.T) {
 		require.NoError(t, be)
 		require.NoError(t, ce)
 		t.Logf("LR, cuts %.4f: %.0f bytes a record", o.Cuts, float64(st.SentBytes+st.RecvBytes)/float64(n))
-		agreement(t, res, want, Options{Output: Bands, Cuts: o.Cuts})
+		agreement(t, res, want, Options{Output: Bands, Cuts: o.Cuts}, 2)
 	})
 
 	t.Run("trees", func(t *testing.T) {
@@ -96,6 +97,6 @@ func TestBandsRealData(t *testing.T) {
 		require.NoError(t, be)
 		require.NoError(t, ce)
 		t.Logf("trees (%d center splits), cuts %.4f: %.0f bytes a record", len(pm.Splits), o.Cuts, float64(st.SentBytes+st.RecvBytes)/float64(n))
-		agreement(t, res, want, Options{Output: Bands, Cuts: o.Cuts})
+		agreement(t, res, want, Options{Output: Bands, Cuts: o.Cuts}, 1+len(pm.Splits))
 	})
 }

@@ -40,6 +40,24 @@ var (
 	ErrProtocol = fmt.Errorf("score: %w", fl.ErrProtocol)
 )
 
+// Errors a run returns reach the peer (fl.Fail and fl.AbortOnError send
+// their text as the abort reason; a Service's error ends the bank's RPC
+// with it), so none quotes a private value: a partial score, a logit, a
+// bound on one, a weight, a cut of a party's own binning. They name the
+// record or the field instead.
+
+// withheld returns err fit for the peer: an error of this party's own model
+// (model.ErrBadModel, from its Validate) may quote the model's values (cut
+// points, leaf weights, an intercept), so it becomes one that says only
+// whose model failed; its owner learns why from the model's Validate.
+// Other errors pass unchanged.
+func withheld(err error, whose string) error {
+	if errors.Is(err, model.ErrBadModel) {
+		return fmt.Errorf("%w: %s model fails its checks (its Validate method says why, to its owner only)", model.ErrBadModel, whose)
+	}
+	return err
+}
+
 // Output says what the bank learns per record.
 type Output int
 

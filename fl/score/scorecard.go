@@ -19,7 +19,11 @@ import (
 // logitShare maps partial points to this party's share of the logit.
 func logitShare(card model.Scorecard, half *model.ScorecardHalf, x []float64, d int) ([]float64, error) {
 	if err := half.Validate(); err != nil {
-		return nil, err
+		whose := "the center's"
+		if half.Party == model.Active {
+			whose = "the bank's"
+		}
+		return nil, withheld(err, whose)
 	}
 	if d < 1 || len(x)%d != 0 {
 		return nil, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d)

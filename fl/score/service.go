@@ -1,10 +1,15 @@
 package score
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,13 +19,16 @@ import (
 	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
+	"github.com/veil-fl/veil/mpc/psi"
 )
 
 // A scoring session, the unit a Service serves: handshake (roles, linear14),
 // Bind, admission (the bank's certificate on the list, its quotas), the
 // bank's request (which model, which output), private set intersection of
-// the bank's enterprise ids with the center's, threshold keys (Scores output
-// only), then one scoring run over the intersection in its common order.
+// the bank's enterprise ids with the center's (the center charges the
+// scorings before the message that shows the bank the intersection),
+// threshold keys (Scores output only), then one scoring run over the
+// intersection in its common order.
 
 // TypeRequest (bank to center, JSON) names the model and output a session
 // scores.
@@ -40,8 +48,9 @@ type request struct {
 	Training string `json:"training,omitempty"`
 }
 
-// ErrBusy is returned to a bank when the service already runs MaxSessions.
-var ErrBusy = errors.New("score: the service is at its session limit")
+// ErrBusy is returned to a bank when the service already runs
+// Service.MaxSessions sessions; the bank may retry later.
+var ErrBusy = errors.New("score: the service runs as many sessions at once as it allows (its MaxSessions); retry later")
 
 // ErrNotAllowed is returned for a peer whose certificate names no bank of
 // the service's list.
@@ -64,10 +73,21 @@ type Quota struct {
 	// default 100).
 	SessionsPerDay int
 	// ScoresPerDay is how many times one enterprise may be scored per model
-	// and day (default 3): rescoring the same enterprise is the raw material
-	// of attacks on any output that depends on the score continuously.
+	// and day (default 3, at most MaxScoresPerDay): rescoring the same
+	// enterprise is the raw material of attacks on any output that depends
+	// on the score continuously, and of a cheating bank's search for the
+	// center's partial score with bands (package doc). An enterprise is
+	// charged when the center sends the message of the private set
+	// intersection that shows the bank it holds the enterprise, before any
+	// scoring, so a session that fails later still counts; a session in
+	// which any enterprise the center holds would pass the quota is refused
+	// before that message, and the bank learns no membership from it.
 	ScoresPerDay int
 }
+
+// MaxScoresPerDay bounds Quota.ScoresPerDay: the service counts the day's
+// scorings of each enterprise in 16 bits.
+const MaxScoresPerDay = math.MaxUint16
 
 func (q Quota) withDefaults() Quota {
 	if q.Sessions <= 0 {
@@ -91,7 +111,7 @@ type bankState struct {
 	running  int
 	day      string
 	sessions int
-	scored   map[string][]uint16 // per model: times each table row was scored today
+	scored   map[string][]uint16 // per model: times each table row was scored today (<= MaxScoresPerDay)
 }
 
 // Service is the credit center's scoring service. Each session gets its own
@@ -189,9 +209,26 @@ func (s *Service) Prepare() error {
 	if len(s.Banks) == 0 {
 		return fmt.Errorf("%w: the service lists no bank (Service.Banks): it serves only the banks it names", ErrOptions)
 	}
+	// The private set intersection needs distinct, non-empty ids; checked
+	// here, where the error stays with the operator (psi's would quote the
+	// id, and a session's errors reach the bank).
+	seen := make(map[string]int, s.Table.Rows())
+	for i, id := range s.Table.IDs {
+		if id == "" {
+			return fmt.Errorf("%w: the table %s has an empty id at row %d", ErrOptions, s.Table.Name, i)
+		}
+		if j, ok := seen[id]; ok {
+			return fmt.Errorf("%w: the table %s repeats id %q at rows %d and %d", ErrOptions, s.Table.Name, id, j, i)
+		}
+		seen[id] = i
+	}
 	s.banks = map[string]*bankState{}
 	for name, q := range s.Banks {
-		s.banks[name] = &bankState{quota: q.withDefaults(), scored: map[string][]uint16{}}
+		q = q.withDefaults()
+		if q.ScoresPerDay > MaxScoresPerDay {
+			return fmt.Errorf("%w: bank %q may score an enterprise %d times a day, at most %d (MaxScoresPerDay)", ErrOptions, name, q.ScoresPerDay, MaxScoresPerDay)
+		}
+		s.banks[name] = &bankState{quota: q, scored: map[string][]uint16{}}
 	}
 	if s.MaxSessions <= 0 {
 		s.MaxSessions = 32
@@ -222,7 +259,14 @@ func (s *Service) Handle(ctx context.Context, t fl.Transport) error {
 		}
 	})
 	if s.prepErr != nil {
-		return fmt.Errorf("the scoring service's configuration: %w", s.prepErr)
+		// The reason may quote the center's models or table (Prepare's
+		// errors are the operator's); the bank hears only that there is one.
+		log := s.Logger
+		if log == nil { // Prepare failed before setting the default
+			log = slog.Default()
+		}
+		log.Error("scoring service misconfigured", "err", s.prepErr)
+		return fmt.Errorf("%w: the scoring service is misconfigured (the reason is in the center's log)", ErrOptions)
 	}
 	// Until the bank is admitted no message may exceed a hello's size, and
 	// a bank that stalls loses its slot after IdleTimeout.
@@ -250,13 +294,6 @@ func (s *Service) Handle(ctx context.Context, t fl.Transport) error {
 		return err
 	}
 	defer s.release(bank)
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	default:
-		_ = fl.Abort(ctx, t, ErrBusy)
-		return ErrBusy
-	}
 	// No message of the session may be larger than the private set
 	// intersection's (32 bytes an id: the bank's quota, or the table
 	// reblinded); after it, than a scoring batch's ciphertexts.
@@ -280,7 +317,8 @@ const (
 )
 
 // admit checks a bank against the list and its concurrency and daily
-// session quotas, and counts the session.
+// session quotas, takes one of the service's MaxSessions slots, and counts
+// the session (a refused one counts nothing).
 func (s *Service) admit(name string) (*bankState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -295,6 +333,11 @@ func (s *Service) admit(name string) (*bankState, error) {
 	if b.sessions >= b.quota.SessionsPerDay {
 		return nil, fmt.Errorf("%w: %q has opened %d sessions today, its quota of sessions per day", ErrQuota, name, b.sessions)
 	}
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		return nil, ErrBusy
+	}
 	b.running++
 	b.sessions++
 	return b, nil
@@ -304,6 +347,7 @@ func (s *Service) release(b *bankState) {
 	s.mu.Lock()
 	b.running--
 	s.mu.Unlock()
+	<-s.slots
 }
 
 // rollDay resets the day's counts on a new UTC day (s.mu held).
@@ -314,7 +358,10 @@ func (s *Service) rollDay(b *bankState) {
 }
 
 // countScores counts one scoring of each aligned row for the model, or
-// refuses the session if any row would pass the bank's daily quota.
+// refuses the session if any row would pass the bank's daily quota. The
+// refusal names how many rows are over (rows the bank was shown in earlier
+// sessions), not how many the center holds: the bank must not learn the
+// intersection of a session it is refused.
 func (s *Service) countScores(name string, b *bankState, modelName string, rows []int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -331,8 +378,8 @@ func (s *Service) countScores(name string, b *bankState, modelName string, rows 
 		}
 	}
 	if over > 0 {
-		return fmt.Errorf("%w: %d of the %d enterprises of %q's session were already scored %d times today with model %s, its quota of scores per enterprise and day",
-			ErrQuota, over, len(rows), name, b.quota.ScoresPerDay, modelName)
+		return fmt.Errorf("%w: %d of the enterprises of %q's session were already scored %d times today with model %s, its quota of scores per enterprise and day",
+			ErrQuota, over, name, b.quota.ScoresPerDay, modelName)
 	}
 	for _, r := range rows {
 		c[r]++
@@ -357,12 +404,9 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 	if req.Output != s.output {
 		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the bank asks for %v, the center allows %v", ErrMismatch, req.Output, s.output))
 	}
-	al, err := align.AlignWith(ctx, t, s.Table.IDs, align.Options{MaxPeerIDs: bank.quota.IDs})
+	rows, err := s.alignCharged(ctx, t, name, bank, req.Model)
 	if err != nil {
 		return 0, req.Model, err
-	}
-	if err := s.countScores(name, bank, req.Model, al.Rows); err != nil {
-		return 0, req.Model, fl.Fail(ctx, t, err)
 	}
 	fl.SetMessageLimit(t, maxBatchMessage)
 	var party *he.Party // band output uses no key
@@ -371,25 +415,107 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 			return 0, req.Model, err
 		}
 	}
-	n := len(al.Rows)
+	n := len(rows)
 	if req.Model == ModelLR {
 		d := len(s.LR.Features)
 		x := make([]float64, n*d)
-		for i, r := range al.Rows {
+		for i, r := range rows {
 			copy(x[i*d:(i+1)*d], s.lrX[r*d:(r+1)*d])
 		}
 		u := make([]float64, n)
 		if err := s.LR.PartialScore(x, u); err != nil {
-			return n, req.Model, fl.Fail(ctx, t, err)
+			return n, req.Model, fl.Fail(ctx, t, withheld(err, "the center's"))
 		}
 		return n, req.Model, LinearPassive(ctx, t, party, u, s.Options)
 	}
 	d := s.Table.Cols()
 	x := make([]float64, n*d)
-	for i, r := range al.Rows {
+	for i, r := range rows {
 		copy(x[i*d:(i+1)*d], s.Table.X[r*d:(r+1)*d])
 	}
 	return n, req.Model, TreesPassive(ctx, t, party, s.Trees, x, d, s.Options)
+}
+
+// alignCharged is the center's side of align.AlignWith, in the same
+// messages, with the bank's quota of scorings charged inside it. Both
+// parties blind their ids and swap them; each raises the other's to its
+// own key and sends them back (psi.reblinded). The center's message of
+// that step is the one that shows the bank which of its ids the center
+// holds, and the center can find the intersection before sending it (from
+// the bank's own reblinded message): so it charges, or refuses the
+// session, first. A bank past its quota learns no membership.
+func (s *Service) alignCharged(ctx context.Context, t fl.Transport, name string, bank *bankState, modelName string) (_ []int, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
+	p, err := psi.NewParty(s.Table.IDs, rand.Reader)
+	if err != nil {
+		// Prepare checked the ids; psi's error may quote one.
+		s.Logger.Error("scoring: the table's ids", "err", err)
+		return nil, fl.Fail(ctx, t, errors.New("score: the center cannot align its table (the reason is in its log)"))
+	}
+	blinded, err := p.Blind(ctx)
+	if err != nil {
+		return nil, err
+	}
+	peerBlinded, err := swapPSI(ctx, t, align.TypeBlinded, blinded)
+	if err != nil {
+		return nil, err
+	}
+	if peerBlinded.Len() > bank.quota.IDs {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d ids, at most %d", align.ErrTooManyIDs, peerBlinded.Len(), bank.quota.IDs))
+	}
+	reblinded, err := p.Exchange(ctx, peerBlinded)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	b, err := fl.Expect(ctx, t, align.TypeReblinded)
+	if err != nil {
+		return nil, err
+	}
+	var peerReblinded psi.Message
+	if err := peerReblinded.UnmarshalBinary(b); err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("align: %s from peer: %w", align.TypeReblinded, err))
+	}
+	res, err := p.Finish(ctx, &peerReblinded)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err) // an empty intersection, which the bank would find too
+	}
+	if err := s.countScores(name, bank, modelName, res.Rows); err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	rb, err := reblinded.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Send(ctx, fl.Message{Type: align.TypeReblinded, Payload: rb}); err != nil {
+		return nil, err
+	}
+	peerDigest, err := fl.Swap(ctx, t, fl.Message{Type: align.TypeDigest, Payload: res.Digest[:]}, align.TypeDigest)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(peerDigest, res.Digest[:]) {
+		return nil, fl.Fail(ctx, t, align.ErrDisagree)
+	}
+	// align.Align's common order: by id.
+	slices.SortFunc(res.Rows, func(a, b int) int { return strings.Compare(s.Table.IDs[a], s.Table.IDs[b]) })
+	return res.Rows, nil
+}
+
+// swapPSI sends m and receives the bank's message of the same type.
+func swapPSI(ctx context.Context, t fl.Transport, typ string, m *psi.Message) (*psi.Message, error) {
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	got, err := fl.Swap(ctx, t, fl.Message{Type: typ, Payload: b}, typ)
+	if err != nil {
+		return nil, err
+	}
+	var peer psi.Message
+	if err := peer.UnmarshalBinary(got); err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("align: %s from peer: %w", typ, err))
+	}
+	return &peer, nil
 }
 
 // training returns the training id of the center's half of model name.

@@ -16,8 +16,10 @@ import (
 
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/align"
 	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/fl/link"
+	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -130,11 +132,16 @@ func (f *serviceFixture) bankRequest(ctx context.Context, addr string, pki *fl.T
 	return RequestTrees(ctx, t, ids, x, d, f.treesBank, o)
 }
 
-// check compares a session's answers with the plaintext logits.
+// check compares a session's answers with the plaintext logits. A band
+// may differ only near a cut: within the scores' precision when it comes
+// from decrypted scores, within BandEpsilon with band output.
 func (f *serviceFixture) check(s *Scored, modelName string, o Options) error {
-	want := f.wantLR
+	want, eps := f.wantLR, BandEpsilon(2)+refSlack
 	if modelName == ModelTrees {
-		want = f.wantTrees
+		want, eps = f.wantTrees, BandEpsilon(1+len(f.treesCenter.Splits))+refSlack
+	}
+	if s.Logits != nil {
+		eps = scoresPrecision
 	}
 	if len(s.IDs) == 0 {
 		return fmt.Errorf("no enterprise aligned")
@@ -147,18 +154,18 @@ func (f *serviceFixture) check(s *Scored, modelName string, o Options) error {
 		if s.Logits != nil && math.Abs(s.Logits[i]-z) > 1e-4 {
 			return fmt.Errorf("%s: logit %v, plaintext %v", id, s.Logits[i], z)
 		}
-		if o.Cuts.Len() > 0 && s.Bands[i] != Band(z, o.Cuts) && !nearCut(z, o.Cuts.Logits()) {
+		if o.Cuts.Len() > 0 && s.Bands[i] != Band(z, o.Cuts) && !nearCut(z, o.Cuts.Logits(), eps) {
 			return fmt.Errorf("%s: band %d, plaintext %d (logit %v)", id, s.Bands[i], Band(z, o.Cuts), z)
 		}
 	}
 	return nil
 }
 
-// nearCut reports whether z is within the scores' precision of a cut, where
-// a band may honestly differ.
-func nearCut(z float64, cuts []float64) bool {
+// nearCut reports whether z is within eps of a cut, where a band may
+// honestly differ.
+func nearCut(z float64, cuts []float64, eps float64) bool {
 	for _, c := range cuts {
-		if math.Abs(z-c) < 1e-4 {
+		if math.Abs(z-c) <= eps {
 			return true
 		}
 	}
@@ -210,6 +217,10 @@ func TestServiceBandsOnly(t *testing.T) {
 	defer cancel()
 	_, err := f.bankRequest(ctx, addr, pki, 1, ModelLR, Options{Output: Scores})
 	require.ErrorContains(t, err, "allows bands")
+	// The center fixes the cuts: a bank cannot pick its own thresholds.
+	_, err = f.bankRequest(ctx, addr, pki, 3, ModelLR, Options{Cuts: LogitCuts(-1.5, -0.7, 0)})
+	require.ErrorIs(t, err, fl.ErrPeerAborted)
+	require.ErrorContains(t, err, "cut points")
 	s, err := f.bankRequest(ctx, addr, pki, 2, ModelTrees, o)
 	require.NoError(t, err)
 	require.Nil(t, s.Logits)
@@ -232,11 +243,13 @@ func peakRSS() string {
 
 // TestServiceRefusals: over gRPC with mutual TLS, the service refuses a
 // certificate of its CA that is not on its list of banks, a bank past its
-// quota of sessions per day, a session that submits more ids than its
-// quota (refused at the announcement, before the ids are read), an
-// enterprise scored more often than its daily quota, and a bank that
-// stalls (it loses its slot after IdleTimeout); every refusal names the
-// rule, and the service goes on serving.
+// quota of sessions per day or of sessions at once, a session past the
+// service's MaxSessions (ErrBusy), a session that submits more ids than
+// its quota (refused at the announcement, before the ids are read), an
+// enterprise scored more often than its daily quota (refused before the
+// bank learns which of its ids the center holds), and a bank that stalls
+// (it loses its slot after IdleTimeout); every refusal names the rule, and
+// the service goes on serving.
 func TestServiceRefusals(t *testing.T) {
 	f := newServiceFixture(t, 300)
 	o := Options{Output: Scores}
@@ -247,6 +260,8 @@ func TestServiceRefusals(t *testing.T) {
 		s.Banks["bank1"] = Quota{SessionsPerDay: 1}
 		s.Banks["bank2"] = Quota{IDs: 10}
 		s.Banks["bank3"] = Quota{ScoresPerDay: 1}
+		s.Banks["bank6"] = Quota{Sessions: 1}
+		s.Banks["bank7"] = Quota{ScoresPerDay: 1}
 		// Long enough for a bank on a loaded machine to blind 5000 ids
 		// before it announces them (the oversized announcement below).
 		s.IdleTimeout = 10 * time.Second
@@ -297,6 +312,61 @@ func TestServiceRefusals(t *testing.T) {
 		_, err = f.bankRequest(ctx, addr, pki, 3, ModelLR, o)
 		require.NoError(t, err, "another model has its own count")
 	})
+	t.Run("the quota is charged before membership is shown", func(t *testing.T) {
+		// Ids both parties hold, in the bank's order, and ids only the bank
+		// holds.
+		held := map[string]bool{}
+		for _, id := range f.center.IDs {
+			held[id] = true
+		}
+		var common []string
+		for _, id := range f.bank.IDs {
+			if held[id] {
+				common = append(common, id)
+			}
+		}
+		require.Greater(t, len(common), 100)
+		a, b := common[:40], common[40:100]
+		unknown := []string{"unknown-7-0", "unknown-7-1", "unknown-7-2"}
+		s, err := f.requestIDs(ctx, addr, pki, 7, a, o, nil)
+		require.NoError(t, err)
+		require.Len(t, s.IDs, len(a))
+		// a's enterprises are at their quota: a session with them and b's
+		// is refused before the center's reblinded ids, so the bank learns
+		// nothing of b's membership, not even how many the center holds.
+		tap := &recvTap{}
+		_, err = f.requestIDs(ctx, addr, pki, 7, append(append(append([]string(nil), a...), b...), unknown...), o, tap.wrap)
+		require.ErrorIs(t, err, fl.ErrPeerAborted)
+		require.ErrorContains(t, err, "40 of the enterprises")
+		require.ErrorContains(t, err, "quota of scores per enterprise and day")
+		require.NotContains(t, err.Error(), strconv.Itoa(len(a)+len(b)), "the size of the intersection")
+		require.True(t, tap.saw(align.TypeBlinded), "the session reached the intersection")
+		require.False(t, tap.saw(align.TypeReblinded), "the bank received the center's reblinded ids")
+		require.False(t, tap.saw(align.TypeDigest))
+		// The refused session charged nothing: b's enterprises score once.
+		s, err = f.requestIDs(ctx, addr, pki, 7, append(append([]string(nil), b...), unknown...), o, nil)
+		require.NoError(t, err)
+		require.Len(t, s.IDs, len(b))
+		require.NoError(t, f.check(s, ModelLR, o))
+	})
+	t.Run("sessions at once", func(t *testing.T) {
+		held, err := holdSession(ctx, addr, pki, 6)
+		require.NoError(t, err)
+		defer held.Close()
+		_, err = f.bankRequest(ctx, addr, pki, 6, ModelLR, o)
+		require.ErrorIs(t, err, fl.ErrPeerAborted)
+		require.ErrorContains(t, err, "quota of sessions at once")
+	})
+	t.Run("the service's MaxSessions", func(t *testing.T) {
+		addr, pki := f.serve(t, o, 1)
+		held, err := holdSession(ctx, addr, pki, 8)
+		require.NoError(t, err)
+		defer held.Close()
+		_, err = f.bankRequest(ctx, addr, pki, 9, ModelLR, o)
+		require.ErrorIs(t, err, fl.ErrPeerAborted)
+		require.ErrorContains(t, err, ErrBusy.Error())
+		require.ErrorContains(t, err, "MaxSessions")
+	})
 	t.Run("a stalled bank loses its slot", func(t *testing.T) {
 		tr, err := link.Dial(ctx, addr, link.GRPCOptions{TLS: pki.ClientTLS("bank4", "center")})
 		require.NoError(t, err)
@@ -312,4 +382,111 @@ func TestServiceRefusals(t *testing.T) {
 	s, err := f.bankRequest(ctx, addr, pki, 5, ModelLR, o)
 	require.NoError(t, err, "the service still serves")
 	require.NoError(t, f.check(s, ModelLR, o))
+}
+
+// requestIDs runs one LR session of bank k for the given ids (features
+// from the bank's table, zeros for ids it does not hold), over wrap(t) when
+// wrap is not nil.
+func (f *serviceFixture) requestIDs(ctx context.Context, addr string, pki *fl.TestPKI, k int, ids []string, o Options, wrap func(fl.Transport) fl.Transport) (*Scored, error) {
+	row := map[string]int{}
+	for i, id := range f.bank.IDs {
+		row[id] = i
+	}
+	d := f.bank.Cols()
+	x := make([]float64, len(ids)*d)
+	for i, id := range ids {
+		if r, ok := row[id]; ok {
+			copy(x[i*d:(i+1)*d], f.bank.X[r*d:(r+1)*d])
+		}
+	}
+	t, err := link.Dial(ctx, addr, link.GRPCOptions{TLS: pki.ClientTLS(fmt.Sprintf("bank%d", k), "center")})
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	var tr fl.Transport = t
+	if wrap != nil {
+		tr = wrap(t)
+	}
+	return RequestLR(ctx, tr, ids, x, f.lrBank, o)
+}
+
+// recvTap records the types of the messages a bank receives.
+type recvTap struct {
+	fl.Transport
+	mu    sync.Mutex
+	types map[string]bool
+}
+
+func (r *recvTap) wrap(t fl.Transport) fl.Transport { r.Transport = t; return r }
+
+func (r *recvTap) Unwrap() fl.Transport { return r.Transport }
+
+func (r *recvTap) Recv(ctx context.Context) (fl.Message, error) {
+	m, err := r.Transport.Recv(ctx)
+	if err == nil {
+		r.mu.Lock()
+		if r.types == nil {
+			r.types = map[string]bool{}
+		}
+		r.types[m.Type] = true
+		r.mu.Unlock()
+	}
+	return m, err
+}
+
+func (r *recvTap) saw(typ string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.types[typ]
+}
+
+// holdSession opens an LR session (Scores) as bank k and stops once the
+// center has sent its blinded ids: it has admitted the bank and holds one
+// of its slots until the transport closes (or IdleTimeout).
+func holdSession(ctx context.Context, addr string, pki *fl.TestPKI, k int) (fl.Transport, error) {
+	t, err := link.Dial(ctx, addr, link.GRPCOptions{TLS: pki.ClientTLS(fmt.Sprintf("bank%d", k), "center")})
+	if err != nil {
+		return nil, err
+	}
+	err = func() error {
+		sess, err := fl.Handshake(ctx, t, fl.Hello{Role: fl.RoleActive, Params: he.Linear14.ID})
+		if err != nil {
+			return err
+		}
+		bt := fl.Bind(t, sess)
+		if err := fl.SendJSON(ctx, bt, TypeRequest, request{Model: ModelLR, Output: Scores}); err != nil {
+			return err
+		}
+		_, err = fl.Expect(ctx, bt, align.TypeBlinded)
+		return err
+	}()
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// TestQuotaBounds: a daily quota of scorings beyond what the service
+// counts is refused when the service is prepared, and the largest allowed
+// counts to its end without wrapping around.
+func TestQuotaBounds(t *testing.T) {
+	f := newServiceFixture(t, 100)
+	svc := &Service{Table: f.center, LR: f.lrCenter, Banks: map[string]Quota{"bank0": {ScoresPerDay: MaxScoresPerDay + 1}}}
+	err := svc.Prepare()
+	require.ErrorIs(t, err, ErrOptions)
+	require.ErrorContains(t, err, fmt.Sprintf("at most %d", MaxScoresPerDay))
+
+	svc = &Service{Table: f.center, LR: f.lrCenter, Banks: map[string]Quota{"bank0": {ScoresPerDay: MaxScoresPerDay}}}
+	require.NoError(t, svc.Prepare())
+	b := svc.banks["bank0"]
+	for range MaxScoresPerDay {
+		require.NoError(t, svc.countScores("bank0", b, ModelLR, []int{0, 1}))
+	}
+	err = svc.countScores("bank0", b, ModelLR, []int{1})
+	require.ErrorIs(t, err, ErrQuota)
+	require.ErrorContains(t, err, "quota of scores per enterprise and day")
+	require.EqualValues(t, MaxScoresPerDay, b.scored[ModelLR][0])
+	require.NoError(t, svc.countScores("bank0", b, ModelTrees, []int{0}), "another model has its own count")
 }

@@ -144,7 +144,7 @@ func TreesPassive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Pas
 		return fl.Fail(ctx, t, err)
 	}
 	if err := m.Validate(); err != nil {
-		return fl.Fail(ctx, t, err)
+		return fl.Fail(ctx, t, withheld(err, "the center's"))
 	}
 	if d != m.Binning.Dim() || len(x)%max(d, 1) != 0 {
 		return fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
@@ -244,7 +244,7 @@ func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Acti
 		return nil, fl.Fail(ctx, t, err)
 	}
 	if err := m.Validate(); err != nil {
-		return nil, fl.Fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, withheld(err, "the bank's"))
 	}
 	if d != m.Binning.Dim() || len(x)%max(d, 1) != 0 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
