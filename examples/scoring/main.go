@@ -11,9 +11,14 @@
 // the data (built-in synthetic enterprises unless -bank/-center name CSV
 // files). Then the credit center's scoring service starts on loopback with
 // mutual TLS and the bank requests one session: private set intersection of
-// the enterprise ids, threshold keys, encrypted scoring. By default only
-// the grade of each enterprise is decrypted, never its score (-scores asks
-// the center for scores too). It writes to -out:
+// the enterprise ids, then the grades. By default the bank learns only each
+// enterprise's grade, by secure comparison of the two parties' fixed-point
+// shares of its logit with the center's cut points (fl/score's band
+// output): no key is generated, nothing is decrypted, and the score exists
+// nowhere. With -scores (which the center must allow) the pair generates
+// threshold keys, the center encrypts its part and the logit is jointly
+// decrypted to the bank, which derives the grade, probability and points.
+// It writes to -out:
 //
 //   - grades.csv: id, grade (A is the lowest probability of default), and
 //     with -scores the probability of default and scorecard points;
@@ -77,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.rows, "rows", 20000, "synthetic enterprises per party")
 	fs.Int64Var(&f.seed, "seed", 1, "synthetic data seed")
 	fs.StringVar(&f.out, "out", "scoring-out", "output folder")
-	fs.BoolVar(&f.scores, "scores", false, "decrypt scores too (probability, points), not only grades")
+	fs.BoolVar(&f.scores, "scores", false, "decrypt each score to the bank (probability, points) under threshold keys; default: grades only, by secure comparison")
 	grades := fs.String("grades", "0.02,0.05,0.10,0.20", "probability-of-default cut points between grades A, B, C, ... (ascending)")
 	fs.IntVar(&f.approve, "approve", 2, "number of best grades pre-approved")
 	fs.Float64Var(&f.maxLine, "max-line", 3_000_000, "credit line of grade A, yuan; grade k gets max-line*(approve-k)/approve")
