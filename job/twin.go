@@ -97,7 +97,7 @@ func plainLR(opt vlr.Options, b, c *Prepared, init []float64) (*Twin, []float64,
 func plainSBT(opt model.GBDTOptions, b, c *Prepared) (*Twin, error) {
 	join := func(xb, xc []float64) []float64 { return model.JoinColumns(xb, b.Cols, xc, c.Cols) }
 	d := b.Cols + c.Cols
-	m, err := model.TrainGBDT(join(b.RawTrain, c.RawTrain), b.YTrain, d, opt)
+	m, err := model.TrainVerticalGBDT(b.RawTrain, b.Cols, c.RawTrain, c.Cols, b.YTrain, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,14 @@ type GBDTOptions struct {
 	// are ever revealed (package boost explains why small sets matter).
 	// Set it to 1 to grow trees as XGBoost does.
 	MinNodeRows int `json:"min_node_rows"`
+	// MinBinRows is the fewest rows of a node that a released histogram
+	// sum of the other party's features may cover, default
+	// DefaultMinBinRows: in vertical federated training the center merges
+	// its thin bins per node (MergeThinBins), so that no per-bin sum over
+	// a handful of rows reaches the bank. TrainVerticalGBDT applies the
+	// same rule to the passive party's columns; TrainGBDT ignores it. Set
+	// it to 1 to release every bin.
+	MinBinRows int `json:"min_bin_rows"`
 }
 
 // DefaultMinNodeRows is the default of GBDTOptions.MinNodeRows.
@@ -80,9 +88,14 @@ func (o GBDTOptions) WithDefaults() (GBDTOptions, error) {
 	if o.MinNodeRows == 0 {
 		o.MinNodeRows = DefaultMinNodeRows
 	}
+	if o.MinBinRows == 0 {
+		o.MinBinRows = DefaultMinBinRows
+	}
 	switch {
 	case o.MinNodeRows < 1:
 		return o, fmt.Errorf("%w: minimum node rows %d, want at least 1", ErrOptions, o.MinNodeRows)
+	case o.MinBinRows < 1:
+		return o, fmt.Errorf("%w: minimum bin rows %d, want at least 1", ErrOptions, o.MinBinRows)
 	case o.Trees < 1:
 		return o, fmt.Errorf("%w: %d trees", ErrOptions, o.Trees)
 	case o.MaxDepth < 1 || o.MaxDepth > 30:
@@ -292,7 +305,34 @@ func TrainGBDT(x, y []float64, d int, opt GBDTOptions) (*GBDT, error) {
 	if err != nil {
 		return nil, err
 	}
-	return TrainGBDTBinned(bins, b, y, o)
+	return trainBinned(bins, b, y, o, d)
+}
+
+// TrainVerticalGBDT is the plaintext twin of vertical federated
+// SecureBoost: TrainGBDT on the bank's columns xb (n x db) joined with the
+// center's xc (n x dc), with the center's histograms merged per node as the
+// center releases them (GBDTOptions.MinBinRows, MergeThinBins), so that its
+// trees equal the federated ones node for node. Its features are the bank's
+// then the center's.
+func TrainVerticalGBDT(xb []float64, db int, xc []float64, dc int, y []float64, opt GBDTOptions) (*GBDT, error) {
+	o, err := opt.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	n := len(y)
+	if db < 1 || dc < 1 || n == 0 || len(xb) != n*db || len(xc) != n*dc {
+		return nil, fmt.Errorf("%w: %d and %d values for %d labels of %d and %d columns", ErrShape, len(xb), len(xc), n, db, dc)
+	}
+	x := JoinColumns(xb, db, xc, dc)
+	b, err := FitBinning(x, db+dc, o.Bins)
+	if err != nil {
+		return nil, err
+	}
+	bins, err := b.Bin(x, db+dc)
+	if err != nil {
+		return nil, err
+	}
+	return trainBinned(bins, b, y, o, db)
 }
 
 // TrainGBDTBinned trains gradient-boosted trees for the logistic loss on
@@ -320,6 +360,12 @@ func TrainGBDT(x, y []float64, d int, opt GBDTOptions) (*GBDT, error) {
 // A histogram holds, per feature and bin of present values, the sums of g
 // and h over the node's rows in that bin, added in ascending row order.
 func TrainGBDTBinned(bins [][]uint8, binning Binning, y []float64, opt GBDTOptions) (*GBDT, error) {
+	return trainBinned(bins, binning, y, opt, len(bins))
+}
+
+// trainBinned is TrainGBDTBinned with the features from merged on (the
+// passive party's) released as MergeThinBins merges them.
+func trainBinned(bins [][]uint8, binning Binning, y []float64, opt GBDTOptions, merged int) (*GBDT, error) {
 	o, err := opt.WithDefaults()
 	if err != nil {
 		return nil, err
@@ -359,6 +405,7 @@ func TrainGBDTBinned(bins [][]uint8, binning Binning, y []float64, opt GBDTOptio
 		Features:  defaultNames(d),
 	}
 	t := newGrower(bins, binning, o)
+	t.merged = merged
 	logit := make([]float64, n)
 	for i := range logit {
 		logit[i] = o.BaseScore
@@ -439,6 +486,9 @@ type grower struct {
 	leaves  []*growNode // the leaves of the last tree grown
 	gl, hl  [][]float64 // per-feature views of cum
 	cum     []float64   // cumulative sums: the g half, then the h half
+	// merged is the first feature whose histograms are released merged
+	// (MergeThinBins): the passive party's; d when none is.
+	merged int
 }
 
 func newGrower(bins [][]uint8, b Binning, o GBDTOptions) *grower {
@@ -476,8 +526,12 @@ type ghPair struct{ g, h float64 }
 type growNode struct {
 	id   int
 	rows []int32  // ascending; a segment of the tree's row buffer
-	hist []ghPair // see grower
+	hist []ghPair // see grower; the merged features' bins as released
 	G, H float64
+	// count and gaps, for the merged features: the rows per bin (missing
+	// at total+f, as in hist) and the bins released.
+	count []int
+	gaps  []BinGaps
 }
 
 func (t *grower) grow(g, h []float64, sample []int) Tree {
@@ -493,6 +547,7 @@ func (t *grower) grow(g, h []float64, sample []int) Tree {
 	if len(rows) >= t.opt.MinNodeRows {
 		root.hist = t.alloc()
 		t.build(root.rows, root.hist)
+		t.release(root, nil, nil)
 	}
 	root.G, root.H = t.sums(root.rows)
 	tree := Tree{Nodes: []Node{{Feature: -1}}}
@@ -533,6 +588,7 @@ func (t *grower) grow(g, h []float64, sample []int) Tree {
 				small.hist = t.alloc()
 				t.build(small.rows, small.hist)
 				large.hist = nd.hist
+				t.release(small, large, nd)
 				for j, v := range small.hist {
 					large.hist[j].g -= v.g
 					large.hist[j].h -= v.h
@@ -548,6 +604,87 @@ func (t *grower) grow(g, h []float64, sample []int) Tree {
 		level = next
 	}
 	return tree
+}
+
+// release turns the merged features' bins of a freshly built histogram
+// into what the passive party releases: for the root (sibling nil) its own
+// merge; for the smaller child of a split, the merge it shares with its
+// sibling, whose histogram (still its parent's) is coarsened to the same
+// bins before the child's is subtracted from it.
+func (t *grower) release(nd, sibling, parent *growNode) {
+	if t.merged >= t.d {
+		return
+	}
+	nd.count = t.counts(nd.rows)
+	var sc []int
+	if sibling != nil {
+		sibling.count = make([]int, len(parent.count))
+		sc = sibling.count
+		for j, c := range parent.count {
+			sc[j] = c - nd.count[j]
+		}
+	}
+	nd.gaps = make([]BinGaps, t.d-t.merged)
+	a, b := make([]int, 0, MaxBins+1), make([]int, 0, MaxBins+1)
+	for f := t.merged; f < t.d; f++ {
+		lo, hi := t.off[f], t.off[f+1]
+		a = append(append(a[:0], nd.count[lo:hi]...), nd.count[t.total+f])
+		var pg *BinGaps
+		var sib []int
+		if parent != nil {
+			pg = &parent.gaps[f-t.merged]
+			b = append(append(b[:0], sc[lo:hi]...), sc[t.total+f])
+			sib = b
+		}
+		g := MergeThinBins(a, sib, pg, t.opt.MinBinRows)
+		nd.gaps[f-t.merged] = g
+		t.merge(nd.hist, f, g)
+		if sibling != nil {
+			t.merge(sibling.hist, f, g)
+		}
+	}
+	if sibling != nil {
+		sibling.gaps = nd.gaps
+	}
+}
+
+// merge moves the sums of feature f's bins in hist to the bins g keeps
+// (each to the first kept bin at or after it), and the missing rows' to
+// the last bin when g pools them.
+func (t *grower) merge(hist []ghPair, f int, g BinGaps) {
+	hf := hist[t.off[f]:t.off[f+1]]
+	var v ghPair
+	for k := range hf {
+		v.g += hf[k].g
+		v.h += hf[k].h
+		if g.Keep[k] {
+			hf[k], v = v, ghPair{}
+		} else {
+			hf[k] = ghPair{}
+		}
+	}
+	if m := &hist[t.total+f]; g.Pooled {
+		hf[len(hf)-1].g += m.g
+		hf[len(hf)-1].h += m.h
+		*m = ghPair{}
+	}
+}
+
+// counts returns the rows per bin of the merged features (missing at
+// total+f).
+func (t *grower) counts(rows []int32) []int {
+	c := make([]int, t.total+t.d)
+	for f := t.merged; f < t.d; f++ {
+		col := t.bins[f]
+		for _, i := range rows {
+			if b := col[i]; b == MissingBin {
+				c[t.total+f]++
+			} else {
+				c[t.off[f]+int(b)]++
+			}
+		}
+	}
+	return c
 }
 
 // threshold is the raw-value threshold of "bin <= k goes left" in feature f.

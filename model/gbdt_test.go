@@ -43,7 +43,7 @@ func TestGBDTOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := GBDTOptions{Trees: 30, MaxDepth: 3, LearningRate: 0.3, Lambda: 1, MinChildWeight: 1, Bins: 32, Subsample: 1, MinNodeRows: DefaultMinNodeRows}
+	want := GBDTOptions{Trees: 30, MaxDepth: 3, LearningRate: 0.3, Lambda: 1, MinChildWeight: 1, Bins: 32, Subsample: 1, MinNodeRows: DefaultMinNodeRows, MinBinRows: DefaultMinBinRows}
 	if o != want {
 		t.Errorf("defaults %+v, want %+v", o, want)
 	}

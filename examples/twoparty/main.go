@@ -55,7 +55,7 @@ type flags struct {
 	epochs, batch                      int
 	optimizer                          string
 	lrate, l2, momentum                float64
-	minNode                            int
+	minNode, minBin                    int
 	dpEpsilon, dpDelta                 float64
 	reveal                             bool
 	degree                             int
@@ -101,6 +101,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.IntVar(&f.trees, "trees", 30, "SecureBoost trees")
 	fs.IntVar(&f.depth, "depth", 3, "SecureBoost tree depth")
 	fs.IntVar(&f.minNode, "min-node-rows", model.DefaultMinNodeRows, "SecureBoost: split (and release the center's histograms of) only nodes whose split children both hold at least this many rows")
+	fs.IntVar(&f.minBin, "min-bin-rows", model.DefaultMinBinRows, "SecureBoost: the center merges its bins per node so that every sum it releases covers no rows or at least this many")
 	fs.Float64Var(&f.dpEpsilon, "dp-epsilon", 0, "SecureBoost: make the released histograms (epsilon, -dp-delta)-differentially private for the center's values (0: off)")
 	fs.Float64Var(&f.dpDelta, "dp-delta", 1e-5, "SecureBoost: the delta of -dp-epsilon")
 	fs.IntVar(&f.bins, "bins", 32, "SecureBoost quantile bins per feature (at most 255)")
@@ -171,7 +172,7 @@ func (f *flags) lrOptions() vlr.Options {
 }
 
 func (f *flags) sbtOptions() boost.Options {
-	o := boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth, Bins: f.bins, LearningRate: f.eta, Lambda: f.lambda, MinNodeRows: f.minNode}, Checkpoint: f.checkpoint}
+	o := boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth, Bins: f.bins, LearningRate: f.eta, Lambda: f.lambda, MinNodeRows: f.minNode, MinBinRows: f.minBin}, Checkpoint: f.checkpoint}
 	if f.dpEpsilon > 0 {
 		o.DP = &boost.DP{Epsilon: f.dpEpsilon, Delta: f.dpDelta}
 	}

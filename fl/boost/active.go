@@ -24,9 +24,9 @@ type ActiveResult struct {
 }
 
 // histHook, set by the attack test only, sees every node whose center
-// histograms the bank holds: its rows, the center's cumulative sums, and
-// the rows' g and h (what the bank knows).
-var histHook func(rows []int32, pg, ph [][]float64, g, h []float64)
+// histograms the bank holds: its rows, the center's cumulative sums and
+// merged bins, and the rows' g and h (what the bank knows).
+var histHook func(rows []int32, pg, ph [][]float64, gaps []model.BinGaps, g, h []float64)
 
 // anode is a node of the level being grown, as the bank sees it.
 type anode struct {
@@ -37,6 +37,7 @@ type anode struct {
 	pg, ph   [][]float64 // the center's, decrypted
 	sibling  *anode      // the child computed directly, for the other child
 	parent   *anode
+	gaps     []model.BinGaps // the center's merged bins at this node
 	computed bool
 	// leaf: the node may not be split (it or its sibling holds fewer than
 	// MinNodeRows rows), so no histogram of it is computed or released.
@@ -391,11 +392,26 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 	if err != nil {
 		return err
 	}
-	parts, err := unframe(b, 4)
+	parts, err := unframe(b, 5)
 	if err != nil {
 		return fl.Fail(ctx, a.t, err)
 	}
 	F := len(a.pnb)
+	gaps, err := decodeGaps(parts[4], len(compute), a.pnb)
+	if err != nil {
+		return fl.Fail(ctx, a.t, err)
+	}
+	for gi, k := range compute {
+		nd := lvl[k]
+		if nd.parent != nil {
+			for f, g := range gaps[gi] {
+				if !g.Within(nd.parent.gaps[f]) {
+					return fl.Fail(ctx, a.t, fmt.Errorf("%w: merged bins of center feature %d keep a bin the parent's did not", ErrProtocol, f))
+				}
+			}
+		}
+		nd.gaps = gaps[gi]
+	}
 	var vals [2][]float64
 	for i := 0; i < 2; i++ {
 		v, err := a.p.UnmarshalVector(parts[i])
@@ -425,21 +441,29 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 			nd.ph[f] = vals[1][base : base+a.pnb[f]]
 		}
 		nd.ag, nd.ah = a.ownHist(nd.rows)
+		// The center's bins it merged hold only decryption noise: exact
+		// copies of the kept bins' sums instead.
+		flatten(nd.pg, nd.ph, nd.gaps, nd.G, nd.H)
 	}
 	for _, nd := range lvl {
 		if nd.computed || nd.leaf {
 			continue
 		}
 		s, par := nd.sibling, nd.parent
+		nd.gaps = s.gaps
 		nd.ag, nd.ah = subtract(par.ag, s.ag), subtract(par.ah, s.ah)
-		nd.pg, nd.ph = subtract(par.pg, s.pg), subtract(par.ph, s.ph)
+		// The parent's sums at the bins the children share, less the
+		// computed child's.
+		pg, ph := clone(par.pg), clone(par.ph)
+		flatten(pg, ph, nd.gaps, par.G, par.H)
+		nd.pg, nd.ph = subtract(pg, s.pg), subtract(ph, s.ph)
 	}
 	tol := noiseSigmas * math.Exp2(-he.Hist13.LogScale+he.Hist13.LogFlood()) / scale
 	for _, nd := range lvl {
 		if !nd.leaf {
 			snapNoise(nd.pg, nd.ph, nd.G, nd.H, tol)
 			if histHook != nil {
-				histHook(nd.rows, nd.pg, nd.ph, a.g, a.h)
+				histHook(nd.rows, nd.pg, nd.ph, nd.gaps, a.g, a.h)
 			}
 		}
 	}
@@ -472,6 +496,24 @@ func snapNoise(gl, hl [][]float64, G, H, tol float64) {
 			gl[f][last], hl[f][last] = G, H
 		}
 	}
+}
+
+// flatten applies the center's merged bins to a node's cumulative sums of
+// g and h (model.BinGaps.Flatten; the node's totals G and H).
+func flatten(gl, hl [][]float64, gaps []model.BinGaps, G, H float64) {
+	for f, g := range gaps {
+		// The shapes were checked against the center's bins on receipt.
+		_ = g.Flatten(gl[f], G)
+		_ = g.Flatten(hl[f], H)
+	}
+}
+
+func clone(a [][]float64) [][]float64 {
+	out := make([][]float64, len(a))
+	for f := range a {
+		out[f] = append([]float64(nil), a[f]...)
+	}
+	return out
 }
 
 func subtract(a, b [][]float64) [][]float64 {

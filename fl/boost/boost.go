@@ -24,8 +24,10 @@ const (
 // feature count and the agreement on a checkpoint to resume from; version 3
 // sends each level's gradients in parts of levelChunks ciphertexts; version
 // 4 sends them encrypted under the bank's key share with a seed
-// (he.SeededVector), joined to the collective key by the center.
-const protocolVersion = 5
+// (he.SeededVector), joined to the collective key by the center; version 5
+// the minimum node size; version 6 the center's merged bins
+// (model.MergeThinBins), sent with its histograms.
+const protocolVersion = 6
 
 // levelChunks is the number of ciphertexts per vector in one part of a
 // level message (64 MiB per vector).
@@ -62,6 +64,10 @@ type PassiveOptions struct {
 	// center accepts, default model.DefaultMinNodeRows: a bank asking for
 	// histograms of smaller nodes is refused at setup.
 	MinNodeRows int
+	// MinBinRows is the smallest GBDTOptions.MinBinRows this center
+	// accepts, default model.DefaultMinBinRows: a bank asking for sums over
+	// fewer rows is refused at setup.
+	MinBinRows int
 	// MaxEpsilon, when positive, makes the center refuse any training
 	// without differentially private histograms (Options.DP) or with an
 	// epsilon above it.
@@ -255,6 +261,6 @@ const StepHistograms = "boost.histograms"
 func DisclosurePlan(o model.GBDTOptions, centerCols, K, fromTree int) *joint.Plan {
 	levels := (o.Trees - fromTree) * o.MaxDepth
 	return joint.NewPlan(joint.Disclosure{Step: StepHistograms, To: fl.RoleActive,
-		What:   fmt.Sprintf("the cumulative sums of g and h in each of the center's %d features' bins, at every node of at least %d rows whose sibling has as many", centerCols, o.MinNodeRows),
+		What:   fmt.Sprintf("the cumulative sums of g and h in the center's %d features' bins, at every node of at least %d rows whose sibling has as many, released at bins where each gap holds no rows or at least %d", centerCols, o.MinNodeRows, o.MinBinRows),
 		Layout: he.CoeffGrid, Len: joint.AnyLen, Level: joint.AnyLevel, Vectors: 2 * levels})
 }

@@ -34,6 +34,33 @@ func FuzzDecodeLevel(f *testing.F) {
 	})
 }
 
+// FuzzDecodeGaps feeds arbitrary merged-bin messages to the bank's
+// decoder: what it accepts keeps every feature's last bin and re-encodes
+// to itself.
+func FuzzDecodeGaps(f *testing.F) {
+	f.Add([]byte{1, 0, 1, 0, 0, 1, 1}, uint8(2), uint8(3))
+	f.Add([]byte{1, 1, 0}, uint8(1), uint8(0))
+	f.Fuzz(func(t *testing.T, b []byte, nodes, bins uint8) {
+		nb := []int{int(bins%40) + 1, 3}
+		gs, err := decodeGaps(b, int(nodes%8), nb)
+		if err != nil {
+			return
+		}
+		var out []byte
+		for _, g := range gs {
+			for f, fg := range g {
+				if len(fg.Keep) != nb[f] || !fg.Keep[nb[f]-1] {
+					t.Fatalf("accepted gaps %+v for %d bins", fg, nb[f])
+				}
+			}
+			out = appendGaps(out, g)
+		}
+		if !bytes.Equal(out, b) {
+			t.Fatal("accepted merged bins that do not re-encode to themselves")
+		}
+	})
+}
+
 // FuzzUnframe feeds arbitrary multi-part payloads (histograms, partitions,
 // decisions) to the splitter.
 func FuzzLoadPassiveModel(f *testing.F) {

@@ -54,6 +54,13 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 	if o.MinNodeRows < floor {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank asks for a minimum node size of %d rows, this center releases histograms of nodes of at least %d", model.ErrOptions, o.MinNodeRows, floor))
 	}
+	binFloor := local.MinBinRows
+	if binFloor == 0 {
+		binFloor = model.DefaultMinBinRows
+	}
+	if o.MinBinRows < binFloor {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank asks for histogram sums over at least %d rows, this center releases none over fewer than %d", model.ErrOptions, o.MinBinRows, binFloor))
+	}
 	if s.Rows != n || s.Cols < 1 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank has %d rows and %d features, the center %d rows", ErrProtocol, s.Rows, s.Cols, n))
 	}
@@ -94,7 +101,10 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 	if err != nil {
 		return nil, err
 	}
-	plan, err := party.PrepareHistograms(he.HistogramSpec{Bins: bins, K: K}, n, s.Options.PlanBytes)
+	// The root's merged bins are the same every tree: its binning
+	// polynomials are prepared once.
+	gaps := newGapTracker(bins, nb, o.MinBinRows)
+	plan, err := party.PrepareHistograms(he.HistogramSpec{Bins: gaps.rootBins, K: K}, n, s.Options.PlanBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -129,13 +139,17 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 			if err := checkNodeSizes(lvl, o.MinNodeRows); err != nil {
 				return nil, fl.Fail(ctx, t, err)
 			}
+			lg, err := gaps.level(lvl, depth == 0)
+			if err != nil {
+				return nil, fl.Fail(ctx, t, err)
+			}
 			if len(lvl.Compute) > 0 {
 				S := lvl.chunk(p, K, d)
 				gh, err := recvGradients(ctx, t, party, lvl, parts[1:], S)
 				if err != nil {
 					return nil, err
 				}
-				if err := passiveHist(ctx, t, party, p, lvl, gh, bins, plan, K, S, disclosures, noise); err != nil {
+				if err := passiveHist(ctx, t, party, p, lvl, gh, bins, lg, plan, K, S, disclosures, noise); err != nil {
 					return nil, err
 				}
 			}
@@ -276,21 +290,26 @@ func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl lev
 // passiveHist computes the encrypted histograms of the level's computed
 // nodes and sends them with this party's decryption shares: the bank, and
 // only the bank, decrypts them.
-func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, plan *he.HistogramPlan, K, S int, disclosures *joint.Plan, noise *dpNoise) error {
+func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, gaps [][]model.BinGaps, plan *he.HistogramPlan, K, S int, disclosures *joint.Plan, noise *dpNoise) error {
 	n := len(bins[0])
 	var hs []*he.Vector
 	var err error
 	if len(lvl.Compute) == 1 && len(lvl.Rows[lvl.Compute[0]]) == n && inOrder(lvl.Rows[lvl.Compute[0]]) {
 		hs, err = party.HistogramsPlanned(gh, plan) // the root: binning prepared once
 	} else {
+		// Each row in its node's merged bin (model.MergeThinBins).
 		spec := he.HistogramSpec{K: K, Bins: make([][]uint8, len(bins))}
-		var packed []int32
+		var packed, node []int32
 		for i, k := range lvl.Compute {
 			spec.Groups = append(spec.Groups, len(packed))
 			packed = append(packed, lvl.Rows[k]...)
+			for range lvl.Rows[k] {
+				node = append(node, int32(k))
+			}
 			if i < len(lvl.Compute)-1 {
 				for len(packed)%S != 0 {
 					packed = append(packed, -1)
+					node = append(node, -1)
 				}
 			}
 		}
@@ -301,7 +320,7 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 				if i < 0 {
 					spec.Bins[f][j] = model.MissingBin
 				} else {
-					spec.Bins[f][j] = col[i]
+					spec.Bins[f][j] = gaps[node[j]][f].Map(col[i])
 				}
 			}
 		}
@@ -346,7 +365,11 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 		parts = append(parts, mv)
 		shares = append(shares, ms)
 	}
-	return t.Send(ctx, fl.Message{Type: TypeHist, Payload: frame(append(parts, shares...)...)})
+	var kept []byte
+	for _, k := range lvl.Compute {
+		kept = appendGaps(kept, gaps[k])
+	}
+	return t.Send(ctx, fl.Message{Type: TypeHist, Payload: frame(append(append(parts, shares...), kept)...)})
 }
 
 func inOrder(rows []int32) bool {
