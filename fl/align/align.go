@@ -5,6 +5,12 @@
 // about the other's ids outside the intersection (DDH on ristretto255, ids
 // hashed to the group). The two parties' results are confirmed equal by
 // exchanging a digest of the common order, which reveals nothing new.
+//
+// Errors reach the peer (the abort reason), so none that this package sends
+// names an id or a row of either party: ids are the parties' private data,
+// and a row says where an id sits in a party's table. A fault in a party's
+// own ids is told to the peer by its kind only; the party's own error names
+// the rows.
 package align
 
 import (
@@ -26,20 +32,41 @@ const (
 	TypeDigest    = "psi.digest"
 )
 
-// ErrDisagree is returned when the two parties' intersections differ.
-var ErrDisagree = errors.New("align: the parties derived different intersections")
+var (
+	// ErrProtocol is what every error of a peer that breaks the alignment
+	// wraps (a malformed message, too many ids, a different intersection),
+	// so that errors.Is(err, fl.ErrProtocol) tells them from other failures.
+	ErrProtocol = fmt.Errorf("align: %w", fl.ErrProtocol)
+	// ErrDisagree is returned when the two parties' intersections differ.
+	ErrDisagree = fmt.Errorf("%w: the parties derived different intersections", ErrProtocol)
+	// ErrTooManyIDs is returned when the peer submits more ids than
+	// Options.MaxPeerIDs.
+	ErrTooManyIDs = fmt.Errorf("%w: the peer submitted more ids than allowed", ErrProtocol)
+)
 
-// Options bound what the peer may send.
+// Options bound what the peer may send and let a service act before the
+// peer learns the intersection. The zero value sets no bound and no hook.
 type Options struct {
 	// MaxPeerIDs refuses a peer that submits more ids (0: no bound). A
 	// service sets it from the peer's quota: the intersection shows the peer
 	// which of the ids it submits this party holds.
 	MaxPeerIDs int
+	// BeforeReveal, if set, is called with this party's rows of the
+	// intersection (indices into its ids, in the common order Align
+	// returns; the slice is the hook's) once this party knows them and
+	// before it sends the message that shows the peer which of its ids
+	// this party holds (its psi.reblinded). A service charges a quota
+	// there, so that a refused peer learns no membership. An error from
+	// the hook ends the alignment: AlignWith returns it, and its text is
+	// the peer's abort reason, so it must name no id, row or count of the
+	// intersection that the peer may not learn.
+	//
+	// To know the intersection first, the party with the hook receives the
+	// peer's psi.reblinded before it sends its own (the messages are those
+	// of Align). At most one party of a session may set it: two would each
+	// wait for the other's message until ctx ends.
+	BeforeReveal func(rows []int) error
 }
-
-// ErrTooManyIDs is returned when the peer submits more ids than
-// Options.MaxPeerIDs.
-var ErrTooManyIDs = errors.New("align: the peer submitted more ids than allowed")
 
 // Align runs the intersection of ids with the peer's and returns this party's
 // rows in the common order (Result.Rows[i] of both parties is the same id).
@@ -52,12 +79,12 @@ func Align(ctx context.Context, t fl.Transport, ids []string) (*psi.Result, erro
 	return AlignWith(ctx, t, ids, Options{})
 }
 
-// AlignWith is Align with bounds on the peer.
+// AlignWith is Align with bounds on the peer and a hook before the reveal.
 func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (_ *psi.Result, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	p, err := psi.NewParty(ids, rand.Reader)
 	if err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, failOwnIDs(ctx, t, err)
 	}
 	blinded, err := p.Blind(ctx)
 	if err != nil {
@@ -68,26 +95,62 @@ func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (_ 
 		return nil, err
 	}
 	if o.MaxPeerIDs > 0 && peerBlinded.Len() > o.MaxPeerIDs {
-		return nil, fail(ctx, t, fmt.Errorf("%w: %d ids, at most %d", ErrTooManyIDs, peerBlinded.Len(), o.MaxPeerIDs))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d ids, at most %d", ErrTooManyIDs, peerBlinded.Len(), o.MaxPeerIDs))
 	}
 	reblinded, err := p.Exchange(ctx, peerBlinded)
 	if err != nil {
-		return nil, fail(ctx, t, err)
+		return nil, fl.Fail(ctx, t, peerFault(err))
 	}
-	peerReblinded, err := swap(ctx, t, TypeReblinded, reblinded)
-	if err != nil {
-		return nil, err
-	}
-	res, err := p.Finish(ctx, peerReblinded)
-	if err != nil {
-		return nil, fail(ctx, t, err)
+	var res *psi.Result
+	if o.BeforeReveal == nil {
+		peerReblinded, err := swap(ctx, t, TypeReblinded, reblinded)
+		if err != nil {
+			return nil, err
+		}
+		if res, err = finish(ctx, t, p, peerReblinded, ids); err != nil {
+			return nil, err
+		}
+	} else {
+		b, err := fl.Expect(ctx, t, TypeReblinded)
+		if err != nil {
+			return nil, fmt.Errorf("align: %w", err)
+		}
+		peerReblinded, err := decode(ctx, t, TypeReblinded, b)
+		if err != nil {
+			return nil, err
+		}
+		// An empty intersection fails here, before the reveal; the peer
+		// finds it empty too.
+		if res, err = finish(ctx, t, p, peerReblinded, ids); err != nil {
+			return nil, err
+		}
+		if err := o.BeforeReveal(slices.Clone(res.Rows)); err != nil {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("align: %w", err))
+		}
+		rb, err := reblinded.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		if err := t.Send(ctx, fl.Message{Type: TypeReblinded, Payload: rb}); err != nil {
+			return nil, fmt.Errorf("align: %w", err)
+		}
 	}
 	peerDigest, err := swapBytes(ctx, t, TypeDigest, res.Digest[:])
 	if err != nil {
 		return nil, err
 	}
 	if string(peerDigest) != string(res.Digest[:]) {
-		return nil, fail(ctx, t, ErrDisagree)
+		return nil, fl.Fail(ctx, t, ErrDisagree)
+	}
+	return res, nil
+}
+
+// finish finds the intersection from the peer's psi.reblinded and puts this
+// party's rows in the common order (by id; the digest keeps PSI's order).
+func finish(ctx context.Context, t fl.Transport, p *psi.Party, peerReblinded *psi.Message, ids []string) (*psi.Result, error) {
+	res, err := p.Finish(ctx, peerReblinded)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, peerFault(err))
 	}
 	slices.SortFunc(res.Rows, func(a, b int) int { return strings.Compare(ids[a], ids[b]) })
 	return res, nil
@@ -102,9 +165,13 @@ func swap(ctx context.Context, t fl.Transport, typ string, m *psi.Message) (*psi
 	if err != nil {
 		return nil, err
 	}
+	return decode(ctx, t, typ, got)
+}
+
+func decode(ctx context.Context, t fl.Transport, typ string, b []byte) (*psi.Message, error) {
 	var peer psi.Message
-	if err := peer.UnmarshalBinary(got); err != nil {
-		return nil, fail(ctx, t, fmt.Errorf("align: %s from peer: %w", typ, err))
+	if err := peer.UnmarshalBinary(b); err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %s from peer: %w", ErrProtocol, typ, err))
 	}
 	return &peer, nil
 }
@@ -118,7 +185,35 @@ func swapBytes(ctx context.Context, t fl.Transport, typ string, b []byte) ([]byt
 	return got, nil
 }
 
-func fail(ctx context.Context, t fl.Transport, err error) error {
-	_ = fl.Abort(ctx, t, err)
+// peerFault marks psi's errors about the peer's points as the peer's
+// breach of the protocol; others (an empty intersection) pass with the
+// package's prefix. psi's errors about points name positions in the
+// messages, which are in a secret random order: no id, no row.
+func peerFault(err error) error {
+	if errors.Is(err, psi.ErrMalformedMessage) {
+		return fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
 	return fmt.Errorf("align: %w", err)
 }
+
+// failOwnIDs ends the alignment on an error of this party's own ids
+// (psi.NewParty's). The peer hears only the kind of fault; this party's
+// error keeps psi's detail (the rows), which stays local.
+func failOwnIDs(ctx context.Context, t fl.Transport, err error) error {
+	reason := errors.New("align: the peer cannot align its own ids")
+	for _, kind := range []error{psi.ErrEmptySet, psi.ErrEmptyID, psi.ErrDuplicateID} {
+		if errors.Is(err, kind) {
+			reason = fmt.Errorf("align: the peer cannot align its own ids: %w", kind)
+			break
+		}
+	}
+	return &localError{err: fmt.Errorf("align: this party's ids: %w", err), told: fl.Fail(ctx, t, reason)}
+}
+
+// localError is an error whose text stays with this party: the peer was
+// told the other error, told (fl.Fail's return, which marks it told, so
+// fl.AbortOnError sends nothing more). It matches both.
+type localError struct{ err, told error }
+
+func (e *localError) Error() string   { return e.err.Error() }
+func (e *localError) Unwrap() []error { return []error{e.err, e.told} }

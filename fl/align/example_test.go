@@ -2,6 +2,7 @@ package align_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/veil-fl/veil/fl"
@@ -34,4 +35,48 @@ func ExampleAlign() {
 	// Output:
 	// 91210200MA0Y 91210200MA0Y
 	// 91210204X17 91210204X17
+}
+
+// The center lets each enterprise be aligned once: its hook charges the
+// intersection, or refuses it, before the bank learns which of its ids the
+// center holds. The refusal names no id and nothing the bank was not shown
+// before.
+func ExampleAlignWith() {
+	ctx := context.Background()
+	centerIDs := []string{"e1", "e2", "e3", "e4"}
+	charged := make([]bool, len(centerIDs))
+	opts := align.Options{
+		MaxPeerIDs: 1000,
+		BeforeReveal: func(rows []int) error {
+			for _, r := range rows {
+				if charged[r] {
+					return errors.New("an enterprise of the session was aligned before")
+				}
+			}
+			for _, r := range rows {
+				charged[r] = true
+			}
+			return nil
+		},
+	}
+	for _, bankIDs := range [][]string{{"e2", "e4", "e9"}, {"e3", "e4"}} {
+		bank, center := fl.NewPipe()
+		done := make(chan error, 1)
+		go func() {
+			_, err := align.AlignWith(ctx, center, centerIDs, opts)
+			done <- err
+		}()
+		res, err := align.Align(ctx, bank, bankIDs)
+		if err != nil {
+			fmt.Println("bank:", err)
+		} else {
+			fmt.Println("bank: aligned", len(res.Rows))
+		}
+		fmt.Println("center:", <-done)
+	}
+	// Output:
+	// bank: aligned 2
+	// center: <nil>
+	// bank: align: fl: peer aborted: align: an enterprise of the session was aligned before
+	// center: align: an enterprise of the session was aligned before
 }

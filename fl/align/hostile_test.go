@@ -53,6 +53,8 @@ func TestHostilePeer(t *testing.T) {
 					}
 					require.Error(t, err)
 					require.True(t, errors.Is(err, psi.ErrMalformedMessage) || errors.Is(err, align.ErrDisagree) || errors.Is(err, fl.ErrPeerAborted) || errors.Is(err, fl.ErrMalformed), "%v", err)
+					// A party either detects the breach or is told of it.
+					require.True(t, errors.Is(err, fl.ErrProtocol) || errors.Is(err, fl.ErrPeerAborted), "%v", err)
 				}
 				t.Logf("OUTCOME %s | %s | bank: %v | center: %v", typ, m.Name, errB, errC)
 			})

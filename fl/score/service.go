@@ -1,15 +1,11 @@
 package score
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +15,6 @@ import (
 	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
-	"github.com/veil-fl/veil/mpc/psi"
 )
 
 // A scoring session, the unit a Service serves: handshake (roles, linear14),
@@ -210,8 +205,8 @@ func (s *Service) Prepare() error {
 		return fmt.Errorf("%w: the service lists no bank (Service.Banks): it serves only the banks it names", ErrOptions)
 	}
 	// The private set intersection needs distinct, non-empty ids; checked
-	// here, where the error stays with the operator (psi's would quote the
-	// id, and a session's errors reach the bank).
+	// here, where the error stays with the operator: a session's errors
+	// reach the bank, and they must not name the center's rows.
 	seen := make(map[string]int, s.Table.Rows())
 	for i, id := range s.Table.IDs {
 		if id == "" {
@@ -436,86 +431,25 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 	return n, req.Model, TreesPassive(ctx, t, party, s.Trees, x, d, s.Options)
 }
 
-// alignCharged is the center's side of align.AlignWith, in the same
-// messages, with the bank's quota of scorings charged inside it. Both
-// parties blind their ids and swap them; each raises the other's to its
-// own key and sends them back (psi.reblinded). The center's message of
-// that step is the one that shows the bank which of its ids the center
-// holds, and the center can find the intersection before sending it (from
-// the bank's own reblinded message): so it charges, or refuses the
-// session, first. A bank past its quota learns no membership.
-func (s *Service) alignCharged(ctx context.Context, t fl.Transport, name string, bank *bankState, modelName string) (_ []int, err error) {
-	defer fl.AbortOnError(ctx, t, &err)
-	p, err := psi.NewParty(s.Table.IDs, rand.Reader)
-	if err != nil {
-		// Prepare checked the ids; psi's error may quote one.
-		s.Logger.Error("scoring: the table's ids", "err", err)
-		return nil, fl.Fail(ctx, t, errors.New("score: the center cannot align its table (the reason is in its log)"))
-	}
-	blinded, err := p.Blind(ctx)
+// alignCharged is the center's side of the private set intersection
+// (align.AlignWith), with the bank's quota of scorings charged in its
+// BeforeReveal hook: after the center knows the intersection, before the
+// message that shows the bank which of its ids the center holds. A bank
+// past its quota learns no membership; the refusal (countScores) names no
+// id and not the intersection's size. The table's ids passed Prepare's
+// checks, so no error of the center's own ids, which would name its rows,
+// ends the bank's RPC.
+func (s *Service) alignCharged(ctx context.Context, t fl.Transport, name string, bank *bankState, modelName string) ([]int, error) {
+	res, err := align.AlignWith(ctx, t, s.Table.IDs, align.Options{
+		MaxPeerIDs: bank.quota.IDs,
+		BeforeReveal: func(rows []int) error {
+			return s.countScores(name, bank, modelName, rows)
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
-	peerBlinded, err := swapPSI(ctx, t, align.TypeBlinded, blinded)
-	if err != nil {
-		return nil, err
-	}
-	if peerBlinded.Len() > bank.quota.IDs {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d ids, at most %d", align.ErrTooManyIDs, peerBlinded.Len(), bank.quota.IDs))
-	}
-	reblinded, err := p.Exchange(ctx, peerBlinded)
-	if err != nil {
-		return nil, fl.Fail(ctx, t, err)
-	}
-	b, err := fl.Expect(ctx, t, align.TypeReblinded)
-	if err != nil {
-		return nil, err
-	}
-	var peerReblinded psi.Message
-	if err := peerReblinded.UnmarshalBinary(b); err != nil {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("align: %s from peer: %w", align.TypeReblinded, err))
-	}
-	res, err := p.Finish(ctx, &peerReblinded)
-	if err != nil {
-		return nil, fl.Fail(ctx, t, err) // an empty intersection, which the bank would find too
-	}
-	if err := s.countScores(name, bank, modelName, res.Rows); err != nil {
-		return nil, fl.Fail(ctx, t, err)
-	}
-	rb, err := reblinded.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	if err := t.Send(ctx, fl.Message{Type: align.TypeReblinded, Payload: rb}); err != nil {
-		return nil, err
-	}
-	peerDigest, err := fl.Swap(ctx, t, fl.Message{Type: align.TypeDigest, Payload: res.Digest[:]}, align.TypeDigest)
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(peerDigest, res.Digest[:]) {
-		return nil, fl.Fail(ctx, t, align.ErrDisagree)
-	}
-	// align.Align's common order: by id.
-	slices.SortFunc(res.Rows, func(a, b int) int { return strings.Compare(s.Table.IDs[a], s.Table.IDs[b]) })
 	return res.Rows, nil
-}
-
-// swapPSI sends m and receives the bank's message of the same type.
-func swapPSI(ctx context.Context, t fl.Transport, typ string, m *psi.Message) (*psi.Message, error) {
-	b, err := m.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	got, err := fl.Swap(ctx, t, fl.Message{Type: typ, Payload: b}, typ)
-	if err != nil {
-		return nil, err
-	}
-	var peer psi.Message
-	if err := peer.UnmarshalBinary(got); err != nil {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("align: %s from peer: %w", typ, err))
-	}
-	return &peer, nil
 }
 
 // training returns the training id of the center's half of model name.

@@ -19,8 +19,9 @@ var (
 	ErrEmptySet = errors.New("psi: empty id set")
 	// ErrEmptyID means an id is the empty string; the error names its row.
 	ErrEmptyID = errors.New("psi: empty id")
-	// ErrDuplicateID means an id appears twice; the error names the id and
-	// both rows.
+	// ErrDuplicateID means an id appears twice; the error names both rows
+	// but not the id (the caller holds it at either row): a protocol's
+	// errors may reach the peer, and ids are private.
 	ErrDuplicateID = errors.New("psi: duplicate id")
 	// ErrEmptyIntersection means the parties share no id. Both parties get it.
 	ErrEmptyIntersection = errors.New("psi: empty intersection")
@@ -60,7 +61,7 @@ func NewParty(ids []string, rng io.Reader) (*Party, error) {
 			return nil, fmt.Errorf("%w at row %d", ErrEmptyID, i)
 		}
 		if j, ok := seen[id]; ok {
-			return nil, fmt.Errorf("%w %q at rows %d and %d", ErrDuplicateID, shorten(id), j, i)
+			return nil, fmt.Errorf("%w at rows %d and %d", ErrDuplicateID, j, i)
 		}
 		seen[id] = i
 	}
@@ -84,15 +85,6 @@ func NewParty(ids []string, rng io.Reader) (*Party, error) {
 	shuffle := mrand.New(mrand.NewChaCha8([32]byte(seed[64:])))
 	shuffle.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 	return &Party{ids: ids, key: key, perm: perm}, nil
-}
-
-// shorten keeps error messages readable when ids are long.
-func shorten(id string) string {
-	const maxLen = 64
-	if len(id) <= maxLen {
-		return id
-	}
-	return id[:maxLen] + "..."
 }
 
 // Blind computes H(x)^k for each id x, in the party's secret order, for the

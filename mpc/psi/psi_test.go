@@ -164,8 +164,8 @@ func TestNewPartyErrors(t *testing.T) {
 		{"nil", nil, ErrEmptySet, "psi: empty id set"},
 		{"empty", []string{}, ErrEmptySet, "psi: empty id set"},
 		{"empty id", []string{"a", "b", "", "c"}, ErrEmptyID, "psi: empty id at row 2"},
-		{"duplicate", []string{"a", "b", "c", "b"}, ErrDuplicateID, `psi: duplicate id "b" at rows 1 and 3`},
-		{"duplicate first", []string{"x", "x"}, ErrDuplicateID, `psi: duplicate id "x" at rows 0 and 1`},
+		{"duplicate", []string{"a", "b", "c", "b"}, ErrDuplicateID, "psi: duplicate id at rows 1 and 3"},
+		{"duplicate first", []string{"x", "x"}, ErrDuplicateID, "psi: duplicate id at rows 0 and 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := NewParty(tc.ids, seeded(1))
