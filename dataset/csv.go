@@ -29,6 +29,11 @@ var (
 	ErrEmptyID       = errors.New("dataset: empty id")
 	ErrDuplicateID   = errors.New("dataset: duplicate id")
 	ErrBadLabel      = errors.New("dataset: label is not 0 or 1")
+	// ErrAllMissing reports a feature column with no value in any row.
+	ErrAllMissing = errors.New("dataset: feature column has no values")
+	// ErrBadCategorical reports a column declared categorical that cannot
+	// be: the id or the label column.
+	ErrBadCategorical = errors.New("dataset: column cannot be categorical")
 )
 
 // ParseError says where a CSV input is wrong. Its Error method reads
@@ -86,16 +91,29 @@ type CSVOptions struct {
 	LabelColumn string
 	// Comma separates fields; 0 means ','.
 	Comma rune
+	// Categorical names feature columns to read as categorical, whatever
+	// their cells look like: each cell's label is its text as written
+	// (trimmed as any cell is), so "007" stays "007" and a numeric code
+	// stays a code. Columns not named here are categorical when some cell
+	// is not a number, and their numbers are labelled by their shortest
+	// form ("007" and "7.0" read as "7"). A name that is not a feature
+	// column is an error.
+	Categorical []string
 }
 
-// ReadCSV reads a numeric CSV file: a header line, an id column, an optional
-// label column, and numeric features in every other column. Ids must be
-// non-empty and unique, labels 0 or 1, features finite numbers; empty cells and
-// NA, N/A, NaN, null (in any letter case) are missing values (NaN). Blank lines
-// are skipped, unquoted fields lose surrounding spaces and tabs, and a quoted
+// ReadCSV reads a CSV file: a header line, an id column, an optional label
+// column, and features in every other column. Ids must be non-empty and
+// unique, labels 0 or 1; empty cells and NA, N/A, NaN, null (in any letter
+// case) are missing values (NaN). A feature column is numeric when all its
+// cells are finite numbers or missing, and categorical (Table.Categories)
+// when some cell is text or when opt.Categorical names it; a cell that
+// overflows to infinity ("1e400", "inf") is an error, not a label. A feature
+// column with no value at all is an error (ErrAllMissing). Blank lines are
+// skipped, unquoted fields lose surrounding spaces and tabs, and a quoted
 // field may hold separators and "" but not a line break. Faults in the input
-// come back as *ParseError values naming the path, line and column. The table's
-// Name is the file's base name; the work is spread over GOMAXPROCS goroutines.
+// come back as *ParseError values naming the path, line and column. The
+// table's Name is the file's base name; the work is spread over GOMAXPROCS
+// goroutines.
 func ReadCSV(path string, opt CSVOptions) (*Table, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -148,9 +166,10 @@ type parser struct {
 	workers int
 	size    int64 // bytes of input, when known: sizes the feature matrix up front
 
-	header []string
-	kind   []int // per field: a feature index, kindID or kindLabel
-	d      int
+	header   []string
+	kind     []int // per field: a feature index, kindID or kindLabel
+	d        int
+	declared []bool // per feature: named in opt.Categorical; nil when none is
 }
 
 func newParser(name string, opt CSVOptions) (*parser, error) {
@@ -274,6 +293,21 @@ func (p *parser) readHeader(head []byte, line int) error {
 	if p.opt.LabelColumn != "" && labelField < 0 {
 		return p.errorAt(line, -1, detail(ErrMissingColumn, "no label column %q in the header", p.opt.LabelColumn))
 	}
+	for _, name := range p.opt.Categorical {
+		f, ok := at[name]
+		switch {
+		case !ok:
+			return p.errorAt(line, -1, detail(ErrMissingColumn, "no column %q, which CSVOptions.Categorical names, in the header", name))
+		case p.kind[f] == kindID:
+			return p.errorAt(line, f, detail(ErrBadCategorical, "the id column cannot be categorical"))
+		case p.kind[f] == kindLabel:
+			return p.errorAt(line, f, detail(ErrBadCategorical, "the label column holds 0 or 1 and cannot be categorical"))
+		}
+		if p.declared == nil {
+			p.declared = make([]bool, p.d)
+		}
+		p.declared[p.kind[f]] = true
+	}
 	return nil
 }
 
@@ -291,6 +325,27 @@ type part struct {
 	x     []float64
 	y     []float64
 	err   *ParseError
+
+	// Categorical cells, recorded only when met: a numeric file pays nothing.
+	// A declared column's cell holds its label's local id in x; a text cell
+	// of another column holds NaN in x and is listed in texts.
+	sets  []*labelSet // per feature: the labels met; nil until one is
+	texts []textCell
+}
+
+// textCell is a text cell of a column not declared categorical: row is
+// counted from the chunk's first row, id is local to sets[col].
+type textCell struct{ row, col, id int32 }
+
+// label interns cell as a label of feature k.
+func (j *part) label(k int, cell []byte, d int) int32 {
+	if j.sets == nil {
+		j.sets = make([]*labelSet, d)
+	}
+	if j.sets[k] == nil {
+		j.sets[k] = newLabelSet()
+	}
+	return j.sets[k].id(cell)
 }
 
 // body cuts the input after the header into chunks of whole lines and parses
@@ -425,6 +480,7 @@ func (p *parser) parseChunk(j *part) {
 		j.y = make([]float64, 0, j.rows)
 	}
 	var fields [][]byte
+	declared := p.declared
 	for len(data) > 0 {
 		var ln []byte
 		if k := bytes.IndexByte(data, '\n'); k >= 0 {
@@ -473,12 +529,25 @@ func (p *parser) parseChunk(j *part) {
 				}
 				j.y = append(j.y, v)
 			default:
-				v, ok := parseNumber(cell)
-				if !ok {
+				if declared != nil && declared[k] {
+					if isMissing(cell) {
+						row[k] = math.NaN()
+					} else {
+						row[k] = float64(j.label(k, cell, d))
+					}
+					continue
+				}
+				v, what := parseFeature(cell)
+				switch what {
+				case cellNumber:
+					row[k] = v
+				case cellText:
+					row[k] = math.NaN()
+					j.texts = append(j.texts, textCell{row: int32(len(j.lines)), col: int32(k), id: j.label(k, cell, d)})
+				default:
 					j.err = p.errorAt(line, f, notNumeric(cell))
 					return
 				}
-				row[k] = v
 			}
 		}
 		j.lines = append(j.lines, line)
@@ -517,8 +586,10 @@ func (p *parser) assemble(parts []*part, shared []float64) (*Table, error) {
 	}
 	all := sb.String()
 	lines := make([]int, 0, n)
+	starts := make([]int, len(parts)) // each part's first row in the table
 	row, off := 0, 0
-	for _, j := range parts {
+	for pi, j := range parts {
+		starts[pi] = row
 		// Rows already in place stay; the others move down over gaps left by
 		// blank lines, or come in from their own matrix. Chunks that did not
 		// fit the shared matrix all come after those that did, so a copy never
@@ -545,7 +616,71 @@ func (p *parser) assemble(parts []*part, shared []float64) (*Table, error) {
 		}
 		seen[id] = i
 	}
+	t.Categories = p.categories(t.X, parts, starts)
+	if k := emptyColumn(t.X, p.d); k >= 0 {
+		return nil, p.errorAt(0, p.field(k), errAllMissing())
+	}
 	return t, nil
+}
+
+// field returns the field index of feature k.
+func (p *parser) field(k int) int { return slices.Index(p.kind, k) }
+
+// categories turns the categorical columns' local ids into indexes into
+// their sorted dictionaries and returns the dictionaries, or nil when every
+// column is numeric. starts[i] is parts[i]'s first row in x.
+func (p *parser) categories(x []float64, parts []*part, starts []int) [][]string {
+	d := p.d
+	var cats [][]string
+	remaps := make([][][]float64, d) // [feature][part]: local id -> index
+	for k := range d {
+		declared := p.declared != nil && p.declared[k]
+		var sets []*labelSet
+		for pi, j := range parts {
+			if j.sets != nil && j.sets[k] != nil {
+				if sets == nil {
+					sets = make([]*labelSet, len(parts))
+				}
+				sets[pi] = j.sets[k]
+			}
+		}
+		if sets == nil && !declared {
+			continue
+		}
+		seen := make(map[string]int)
+		collectLabels(seen, sets...)
+		if !declared {
+			numberLabels(seen, x, d, k)
+		}
+		if cats == nil {
+			cats = make([][]string, d)
+		}
+		cats[k] = sortLabels(seen)
+		if !declared {
+			relabelNumbers(seen, x, d, k)
+		}
+		remaps[k] = make([][]float64, len(parts))
+		for pi, set := range sets {
+			if set == nil {
+				continue
+			}
+			global := set.remap(seen)
+			remaps[k][pi] = global
+			if declared {
+				for i := starts[pi]; i < starts[pi]+len(parts[pi].lines); i++ {
+					if v := x[i*d+k]; !math.IsNaN(v) {
+						x[i*d+k] = global[int(v)]
+					}
+				}
+			}
+		}
+	}
+	for pi, j := range parts {
+		for _, c := range j.texts {
+			x[(starts[pi]+int(c.row))*d+int(c.col)] = remaps[c.col][pi][c.id]
+		}
+	}
+	return cats
 }
 
 // splitFields appends the fields of one line to dst. Unquoted fields lose
@@ -627,6 +762,33 @@ func trimBlank(b []byte) []byte {
 // trimBlank for strings, so that the writer quotes exactly what the reader would trim.
 func trimBlankString(s string) string {
 	return strings.TrimFunc(s, func(r rune) bool { return r == ' ' || r == '\t' })
+}
+
+// What a feature cell holds (parseFeature).
+const (
+	cellNumber   = iota // a finite number or a missing value (NaN)
+	cellText            // anything else but an overflow: a label
+	cellInfinite        // a number beyond float64's range, or "inf"
+)
+
+// parseFeature reads a feature cell of a column not declared categorical.
+// An overflow is an error rather than a label: a column of numbers should
+// not turn categorical because one of them is too large.
+func parseFeature(b []byte) (float64, int) {
+	if v, ok := parseDecimal(b); ok {
+		return v, cellNumber
+	}
+	if isMissing(b) {
+		return math.NaN(), cellNumber
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	switch {
+	case math.IsInf(v, 0) || errors.Is(err, strconv.ErrRange):
+		return 0, cellInfinite
+	case err != nil || math.IsNaN(v):
+		return 0, cellText
+	}
+	return v, cellNumber
 }
 
 // parseNumber parses a feature cell: a missing-value marker gives NaN, anything

@@ -39,8 +39,9 @@ func TestParseCSV(t *testing.T) {
 			X: []float64{1, 2, 3, 4}, Labels: []float64{0, 1}},
 	}, {
 		name:  "missing markers",
-		input: "id,a,b,c,d,e,f,g\n1,,NA,N/A,NaN,nan,null,NULL\n",
-		want:  &Table{IDs: []string{"1"}, Columns: strings.Split("a,b,c,d,e,f,g", ","), X: []float64{nan, nan, nan, nan, nan, nan, nan}},
+		input: "id,a,b,c,d,e,f,g\n1,,NA,N/A,NaN,nan,null,NULL\n2,1,2,3,4,5,6,7\n",
+		want: &Table{IDs: []string{"1", "2"}, Columns: strings.Split("a,b,c,d,e,f,g", ","),
+			X: []float64{nan, nan, nan, nan, nan, nan, nan, 1, 2, 3, 4, 5, 6, 7}},
 	}, {
 		name:  "number forms",
 		input: "id,a,b,c,d,e,f,g,h\n1,1e3,-0,.5,5.,+3,0x1p-2,12345678901234567890,0.1000000000000000055511151231257827\n",
@@ -73,6 +74,36 @@ func TestParseCSV(t *testing.T) {
 		name:  "ids only",
 		input: "id\n1\n2\n",
 		want:  &Table{IDs: []string{"1", "2"}, X: []float64{}},
+	}, {
+		name:  "text makes the column categorical, labels sorted in byte order",
+		input: "id,y,income,job\n1,0,5200,salaried\n2,1,,freelance\n3,0,7100,NA\n4,1,3,Retired\n5,0,4,freelance\n",
+		opt:   CSVOptions{LabelColumn: "y"},
+		want: &Table{IDs: []string{"1", "2", "3", "4", "5"}, Columns: []string{"income", "job"},
+			X:          []float64{5200, 2, nan, 1, 7100, nan, 3, 0, 4, 1},
+			Labels:     []float64{0, 1, 0, 1, 0},
+			Categories: [][]string{nil, {"Retired", "freelance", "salaried"}}},
+	}, {
+		name:  "numbers in a detected column labelled by their shortest form",
+		input: "id,code\n1,007\n2,7.0\n3,A7\n4,1e3\n5,\n6,-0.50\n",
+		want: &Table{IDs: []string{"1", "2", "3", "4", "5", "6"}, Columns: []string{"code"},
+			X: []float64{2, 2, 3, 1, nan, 0}, Categories: [][]string{{"-0.5", "1000", "7", "A7"}}},
+	}, {
+		name:  "declared columns keep the text as written",
+		input: "id,code,grade,x\n1, 007 ,B,1\n2,7.0,A,2\n3,null,\"A \",3\n",
+		opt:   CSVOptions{Categorical: []string{"code", "grade", "code"}},
+		want: &Table{IDs: []string{"1", "2", "3"}, Columns: []string{"code", "grade", "x"},
+			X:          []float64{0, 2, 1, 1, 0, 2, nan, 1, 3},
+			Categories: [][]string{{"007", "7.0"}, {"A", "A ", "B"}, nil}},
+	}, {
+		name:  "quoted labels keep separators and blanks",
+		input: "id,city\n1,\"Dalian, Liaoning\"\n2,\" Dalian\"\n3,Dalian\n",
+		want: &Table{IDs: []string{"1", "2", "3"}, Columns: []string{"city"},
+			X: []float64{2, 0, 1}, Categories: [][]string{{" Dalian", "Dalian", "Dalian, Liaoning"}}},
+	}, {
+		name:  "a decimal comma reads as text: the column is categorical",
+		input: "id;x\n1;2,5\n2;3\n",
+		opt:   CSVOptions{Comma: ';'},
+		want:  &Table{IDs: []string{"1", "2"}, Columns: []string{"x"}, X: []float64{0, 1}, Categories: [][]string{{"2,5", "3"}}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,16 +124,26 @@ func TestParseCSVErrors(t *testing.T) {
 		kind  error
 		msg   string
 	}{
-		{"not a number", "id,y,a,PAY_6\n1,0,1.5,2\n2,1,3,abc\n", guest, ErrNotNumeric,
-			`t.csv:3:4 (PAY_6): "abc" is not a number`},
-		{"decimal comma", "id;x\n1;2,5\n", CSVOptions{Comma: ';'}, ErrNotNumeric,
-			`t.csv:2:2 (x): "2,5" is not a number`},
 		{"infinite", "id,a\n1,inf\n", CSVOptions{}, ErrNotNumeric,
 			`t.csv:2:2 (a): "inf" is not a finite number`},
 		{"overflow", "id,a\n1,1e400\n", CSVOptions{}, ErrNotNumeric,
 			`t.csv:2:2 (a): "1e400" is not a finite number`},
-		{"long cell shortened", "id,a\n1," + strings.Repeat("z", 100) + "\n", CSVOptions{}, ErrNotNumeric,
-			`t.csv:2:2 (a): "` + strings.Repeat("z", 40) + `"... is not a number`},
+		{"overflow in a text column", "id,a\n1,x\n2,-1e400\n", CSVOptions{}, ErrNotNumeric,
+			`t.csv:3:2 (a): "-1e400" is not a finite number`},
+		{"long cell shortened", "id,y\n1," + strings.Repeat("z", 100) + "\n", guest, ErrBadLabel,
+			`t.csv:2:2 (y): label "` + strings.Repeat("z", 40) + `"... is not 0 or 1`},
+		{"text label", "id,y,job\n1,0,clerk\n2,bad,clerk\n", guest, ErrBadLabel,
+			`t.csv:3:2 (y): label "bad" is not 0 or 1`},
+		{"all missing", "id,y,a,job\n1,0,1,\n2,1,2,NA\n", guest, ErrAllMissing,
+			`t.csv (job): every cell is missing: the column carries nothing (an export that lost it?)`},
+		{"all missing, declared", "id,a,job\n1,1,\n", CSVOptions{Categorical: []string{"job"}}, ErrAllMissing,
+			`t.csv (job): every cell is missing: the column carries nothing (an export that lost it?)`},
+		{"declared column absent", "id,a\n1,1\n", CSVOptions{Categorical: []string{"job"}}, ErrMissingColumn,
+			`t.csv:1: no column "job", which CSVOptions.Categorical names, in the header`},
+		{"declared id", "id,a\n1,1\n", CSVOptions{Categorical: []string{"id"}}, ErrBadCategorical,
+			`t.csv:1:1 (id): the id column cannot be categorical`},
+		{"declared label", "id,y\n1,1\n", CSVOptions{LabelColumn: "y", Categorical: []string{"y"}}, ErrBadCategorical,
+			`t.csv:1:2 (y): the label column holds 0 or 1 and cannot be categorical`},
 		{"too many fields", "id,a\n1,2\n2,3,4\n", CSVOptions{}, ErrRaggedRow,
 			`t.csv:3:3: row has 3 fields, header has 2`},
 		{"too few fields", "id,a,b\n1,2\n", CSVOptions{}, ErrRaggedRow,
@@ -134,8 +175,8 @@ func TestParseCSVErrors(t *testing.T) {
 			`t.csv:2:1 (id): unexpected 'x' after a closing quote`},
 		{"bad quote in header", "id,\"a\n", CSVOptions{}, ErrBadQuote,
 			`t.csv:1:2: quoted field does not end on its line`},
-		{"line numbers count CRLF and blank lines", "id,a\r\n\r\n1,2\r\n\r\n2,x\r\n", CSVOptions{}, ErrNotNumeric,
-			`t.csv:5:2 (a): "x" is not a number`},
+		{"line numbers count CRLF and blank lines", "id,a\r\n\r\n1,2\r\n\r\n2,inf\r\n", CSVOptions{}, ErrNotNumeric,
+			`t.csv:5:2 (a): "inf" is not a finite number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,7 +191,7 @@ func TestParseCSVErrors(t *testing.T) {
 }
 
 func TestParseErrorFields(t *testing.T) {
-	_, err := ParseCSV(strings.NewReader("id,y,x0,PAY_6\n1,0,1,2\n2,1,3,abc\n"), "default_credit_hetero_guest.csv", CSVOptions{LabelColumn: "y"})
+	_, err := ParseCSV(strings.NewReader("id,y,x0,PAY_6\n1,0,1,2\n2,1,3,1e999\n"), "default_credit_hetero_guest.csv", CSVOptions{LabelColumn: "y"})
 	var pe *ParseError
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, "default_credit_hetero_guest.csv", pe.File)
@@ -181,15 +222,25 @@ func TestParseChunking(t *testing.T) {
 		"id,y,a\n\n\n\n\n\n\n\n\n1,0,1\n2,1,2\n3,0,3\n4,1,4\n5,0,5\n6,1,6\n7,0,7\n",
 		"id,y,a\n1,0,1\n2,1,2\n3,0,3.25\n4,1,4.125\n5,0,5.0625\n6,1,6.03125\n7,0,7.015625\n",
 		"id,y,a\n1,0,1.015625\n2,1,2.03125\n3,0,3.0625\n4,1,4.125\n5,0,5.25\n6,1,6.5\n7,0,7\n",
+		// Categorical columns: labels first met in different chunks, numbers
+		// before and after the first text, blank lines between.
+		"id,y,a,b,c\n1,0,1,z,07\n2,1,2,y,7\n\n3,0,x,,8\n4,1,4,y,NA\n5,0,05,x,b\n6,1,y,z,7.0\n7,0,,w,a\n",
+		"id,y,c\n1,0,1\n2,1,\n3,0,2\n4,1,3\n5,0,3\n6,1,\"q,r\"\n7,0,1\n",
+		"id,y,c,d\n1,0,NA,1\n2,1,NA,2\n3,0,NA,3\n4,1,NA,4\n5,0,NA,5\n",
+		"id,y,c\n1,0,a\n2,1,b\n3,0,inf\n",
 	}
 	for _, in := range inputs {
-		want, wantErr := ParseCSV(strings.NewReader(in), "t.csv", CSVOptions{LabelColumn: "y"})
+		opt := CSVOptions{LabelColumn: "y"}
+		if strings.HasPrefix(in, "id,y,c") {
+			opt.Categorical = []string{"c"} // a declared column
+		}
+		want, wantErr := ParseCSV(strings.NewReader(in), "t.csv", opt)
 		for chunk := 1; chunk <= len(in)+1; chunk++ {
 			for workers := 1; workers <= 3; workers++ {
 				// Without a size the matrix fits the first chunk only; with
 				// one, the first chunk's guess may be short or long.
 				for _, size := range []int64{0, int64(len(in))} {
-					p, err := newParser("t.csv", CSVOptions{LabelColumn: "y"})
+					p, err := newParser("t.csv", opt)
 					require.NoError(t, err)
 					p.chunk, p.workers, p.size = chunk, workers, size
 					got, err := p.parse(strings.NewReader(in))
@@ -233,7 +284,8 @@ func FuzzParseDecimal(f *testing.F) {
 
 // FuzzParseCSV feeds arbitrary bytes to the parser: it must never panic, cut
 // into small chunks it must give the same answer, and whatever it accepts must
-// survive WriteCSV and a second parse unchanged.
+// survive WriteCSV and a second parse (declaring its categorical columns)
+// unchanged. A chunk value of 128 or more declares a column "c" categorical.
 func FuzzParseCSV(f *testing.F) {
 	f.Add([]byte("id,y,x0,x1\n133,1,0.254879,-1.046633\n273,0,-1.142928,\n"), true, uint8(3))
 	f.Add([]byte("id,x\n\"a,b\",NA\r\n\n c ,1e3\n"), false, uint8(0))
@@ -241,10 +293,15 @@ func FuzzParseCSV(f *testing.F) {
 	f.Add([]byte("id,y\n1,2\n"), true, uint8(7))
 	f.Add([]byte("id,a,a\n1,2,3\n"), false, uint8(2))
 	f.Add([]byte("id,\"a\n1,2\n"), false, uint8(5))
+	f.Add([]byte("id,y,job,c\n1,0,clerk,007\n2,1,,\" 7\"\n3,0,7.0,x\n"), true, uint8(130))
+	f.Add([]byte("id,job\n1,\"a,b\"\n2,5\n3,05\n"), false, uint8(4))
 	f.Fuzz(func(t *testing.T, data []byte, label bool, chunk uint8) {
 		opt := CSVOptions{}
 		if label {
 			opt.LabelColumn = "y"
+		}
+		if chunk >= 128 {
+			opt.Categorical = []string{"c"}
 		}
 		tb, err := ParseCSV(bytes.NewReader(data), "fuzz.csv", opt)
 
@@ -271,11 +328,18 @@ func FuzzParseCSV(f *testing.F) {
 		if len(tb.X) != tb.Rows()*tb.Cols() || (label && len(tb.Labels) != tb.Rows()) {
 			t.Fatalf("bad shape: %d ids, %d columns, %d values, %d labels", tb.Rows(), tb.Cols(), len(tb.X), len(tb.Labels))
 		}
+		if tb.Categories != nil && len(tb.Categories) != tb.Cols() {
+			t.Fatalf("%d category lists for %d columns", len(tb.Categories), tb.Cols())
+		}
 		var buf bytes.Buffer
 		if err := tb.WriteCSV(&buf); err != nil {
 			t.Fatalf("WriteCSV of a parsed table: %v", err)
 		}
-		back, err := ParseCSV(&buf, "fuzz.csv", CSVOptions{LabelColumn: opt.LabelColumn})
+		var declared []string
+		for _, c := range tb.Categorical() {
+			declared = append(declared, c.Name)
+		}
+		back, err := ParseCSV(&buf, "fuzz.csv", CSVOptions{LabelColumn: opt.LabelColumn, Categorical: declared})
 		if err != nil {
 			t.Fatalf("reading back %q: %v", buf.String(), err)
 		}
@@ -285,7 +349,8 @@ func FuzzParseCSV(f *testing.F) {
 	})
 }
 
-// sameTable compares two tables exactly, NaN equal to NaN and -0 unequal to 0.
+// sameTable compares two tables exactly, NaN equal to NaN and -0 unequal to 0,
+// a nil category list unequal to an empty one.
 func sameTable(got, want *Table) error {
 	same := func(a, b []float64) bool {
 		return slices.EqualFunc(a, b, func(x, y float64) bool {
@@ -303,6 +368,9 @@ func sameTable(got, want *Table) error {
 		return fmt.Errorf("X %v, want %v", got.X, want.X)
 	case (got.Labels == nil) != (want.Labels == nil) || !same(got.Labels, want.Labels):
 		return fmt.Errorf("labels %v, want %v", got.Labels, want.Labels)
+	case !slices.EqualFunc(got.Categories, want.Categories, func(a, b []string) bool { return (a == nil) == (b == nil) && slices.Equal(a, b) }) ||
+		(got.Categories == nil) != (want.Categories == nil):
+		return fmt.Errorf("categories %q, want %q", got.Categories, want.Categories)
 	}
 	return nil
 }

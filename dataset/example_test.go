@@ -24,12 +24,35 @@ e3,0,7100,NA
 	fmt.Println(t.Rows(), "rows of", t.Columns, "labels", t.Labels)
 	fmt.Println(t.IDs[1], t.Row(1))
 
-	_, err = dataset.ParseCSV(strings.NewReader("id,y,PAY_6\n1,0,abc\n"), "guest.csv", dataset.CSVOptions{LabelColumn: "y"})
-	fmt.Println(err, errors.Is(err, dataset.ErrNotNumeric))
+	_, err = dataset.ParseCSV(strings.NewReader("id,y,PAY_6\n1,yes,2\n"), "guest.csv", dataset.CSVOptions{LabelColumn: "y"})
+	fmt.Println(err, errors.Is(err, dataset.ErrBadLabel))
 	// Output:
 	// 3 rows of [income overdue] labels [0 1 0]
 	// e2 [NaN 3]
-	// guest.csv:2:3 (PAY_6): "abc" is not a number true
+	// guest.csv:2:2 (y): label "yes" is not 0 or 1 true
+}
+
+// A text cell makes its column categorical: X holds the index of the row's
+// label in Categories. Declaring a column keeps its labels as written.
+func ExampleParseCSV_categorical() {
+	const bank = `id,y,income,job,branch
+e1,0,5200.5,salaried,007
+e2,1,,freelance,012
+e3,0,7100,NA,007
+`
+	t, err := dataset.ParseCSV(strings.NewReader(bank), "bank.csv",
+		dataset.CSVOptions{LabelColumn: "y", Categorical: []string{"branch"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range t.Categorical() {
+		fmt.Println(c.Name, c.Index, c.NumLabels, t.Categories[c.Index])
+	}
+	fmt.Println(t.Row(0), t.Row(1), t.Row(2))
+	// Output:
+	// job 1 2 [freelance salaried]
+	// branch 2 2 [007 012]
+	// [5200.5 1 0] [NaN 0 1] [7100 NaN 0]
 }
 
 func ExampleReadCSV() {

@@ -19,7 +19,7 @@ import (
 //   - anything else, a CSV path: ReadCSV with opt and CSVOptions' default
 //     separator.
 //
-// opt names the id and label columns for all three.
+// opt names the id, label and categorical columns for all three.
 func Load(ctx context.Context, source string, opt TableOptions) (*Table, error) {
 	if strings.HasPrefix(source, "postgres://") || strings.HasPrefix(source, "postgresql://") {
 		url, query, ok := strings.Cut(source, "#")
@@ -36,7 +36,7 @@ func Load(ctx context.Context, source string, opt TableOptions) (*Table, error) 
 	if strings.HasSuffix(strings.ToLower(source), ".parquet") {
 		return ReadParquet(source, opt)
 	}
-	return ReadCSV(source, CSVOptions{IDColumn: opt.IDColumn, LabelColumn: opt.LabelColumn})
+	return ReadCSV(source, CSVOptions{IDColumn: opt.IDColumn, LabelColumn: opt.LabelColumn, Categorical: opt.Categorical})
 }
 
 // redactURL hides a password in a connection URL for messages.

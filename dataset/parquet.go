@@ -25,13 +25,16 @@ var ErrUnsupported = errors.New("dataset: unsupported column type")
 // ReadParquet reads a Parquet file into a Table with the CSV reader's rules
 // (ReadCSV): an id column, an optional label column, features in every other
 // column. The schema must be flat. Ids may be text or integers (written in
-// decimal); labels 0 or 1 in any numeric or text column; features any
-// integer, floating-point or decimal column (DECIMAL(p, s) scaled), a
-// boolean (0 or 1), or a text column whose cells parse as the CSV reader
-// parses a cell. Null cells are missing values (NaN); a null id or label is
-// an error. Dates, times, timestamps and nested or repeated columns are
-// refused (ErrUnsupported). Errors are *ParseError values naming the file,
-// the 1-based row and the column.
+// decimal); labels 0 or 1 in any numeric or text column. A feature column
+// of integers, floating-point numbers, decimals (DECIMAL(p, s) scaled) or
+// booleans (0 or 1) is numeric unless opt.Categorical names it; a text
+// (BYTE_ARRAY, UTF8) column is categorical, its labels the cells' text
+// without surrounding spaces and tabs. Null cells, and text cells that are
+// a CSV missing-value marker (empty, NA, N/A, NaN, null), are missing values
+// (NaN); a null id or label is an error, and so is a feature column with no
+// value (ErrAllMissing). Dates, times, timestamps and nested or repeated
+// columns are refused (ErrUnsupported). Errors are *ParseError values naming
+// the file, the 1-based row and the column.
 func ReadParquet(path string, opt TableOptions) (*Table, error) {
 	name := filepath.Base(path)
 	f, err := os.Open(path)
@@ -52,10 +55,11 @@ func ReadParquet(path string, opt TableOptions) (*Table, error) {
 
 // parquetColumn converts one leaf column's values.
 type parquetColumn struct {
-	kind parquet.Kind
-	div  float64 // decimal columns: 10^scale
-	text bool
-	uint bool
+	kind  parquet.Kind
+	div   float64 // decimal columns: 10^scale
+	scale int
+	text  bool
+	uint  bool
 }
 
 func readParquet(name string, pf *parquet.File, opt TableOptions) (*Table, error) {
@@ -150,6 +154,7 @@ func parquetConverter(t parquet.Type) (parquetColumn, error) {
 				return c, detail(ErrUnsupported, "a decimal stored as %s", c.kind)
 			}
 			c.div = math.Pow(10, float64(v.Scale))
+			c.scale = int(v.Scale)
 		case *format.IntType:
 			c.uint = !v.IsSigned
 		case *format.StringType, *format.EnumType, *format.JsonType:
@@ -174,7 +179,7 @@ func parquetConverter(t parquet.Type) (parquetColumn, error) {
 // signed is a signed integer cell; a decimal column's is scaled and is no id.
 func (c parquetColumn) signed(v int64) cell {
 	if c.div != 1 {
-		return cell{num: float64(v) / c.div}
+		return cell{num: float64(v) / c.div, decimals: c.scale}
 	}
 	return cell{num: float64(v), isInt: true, ival: v}
 }
@@ -183,7 +188,7 @@ func (c parquetColumn) signed(v int64) cell {
 // no id.
 func (c parquetColumn) integer(v float64, digits string) cell {
 	if c.div != 1 {
-		return cell{num: v / c.div}
+		return cell{num: v / c.div, decimals: c.scale}
 	}
 	return cell{num: v, digits: digits}
 }

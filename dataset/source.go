@@ -8,35 +8,56 @@ import (
 	"strings"
 )
 
-// TableOptions names the id and label columns of a Parquet file or a SQL
-// query's result (ReadParquet, ReadSQL), as CSVOptions does for a CSV file.
+// TableOptions names the id, label and categorical columns of a Parquet file
+// or a SQL query's result (ReadParquet, ReadSQL), as CSVOptions does for a
+// CSV file.
 type TableOptions struct {
 	// IDColumn names the id column; "" means "id".
 	IDColumn string
 	// LabelColumn names the 0/1 label column; "" means the table has no labels.
 	LabelColumn string
+	// Categorical names feature columns to read as categorical even when
+	// their type is numeric: a cell's label is its value as written (an
+	// integer in decimal, a DECIMAL(p, s) with s decimals, a CSV cell as
+	// CSVOptions.Categorical reads it). Text columns are categorical
+	// without being named. A name that is not a feature column is an error.
+	Categorical []string
 }
 
 // cell is one value of a typed source: a number, a text, or missing.
 type cell struct {
-	num     float64
-	text    string
-	isText  bool
-	missing bool
-	digits  string // an unsigned integer cell's exact decimal form, for ids
-	isInt   bool   // a signed integer cell, ival exact
-	ival    int64
+	num      float64
+	text     string
+	isText   bool
+	missing  bool
+	digits   string // an unsigned integer cell's exact decimal form, for ids
+	isInt    bool   // a signed integer cell, ival exact
+	ival     int64
+	decimals int // a DECIMAL(p, s) cell: s, the decimals its label shows
 }
 
-// builder assembles a Table from a typed source row by row, with the CSV
-// reader's rules: ids non-empty and unique, labels 0 or 1, features numbers
-// or missing; a text feature parses as the CSV reader parses a cell.
+// builder assembles a Table from a typed source cell by cell, with the CSV
+// reader's rules: ids non-empty and unique, labels 0 or 1, features numbers,
+// labels or missing.
 type builder struct {
 	where    string // "file.parquet" or "query ..."
 	header   []string
 	kind     []int // kindID, kindLabel or the feature index
 	labelled bool
 	t        *Table
+
+	// numericText marks fields whose text cells are numbers written out
+	// (a SQL NUMERIC arrives as text): they parse as a CSV cell does.
+	numericText []bool
+	declared    []bool      // per feature: named in opt.Categorical
+	sets        []*labelSet // per feature: the labels met; nil until one is
+	texts       [][]rowID   // per feature: the text cells, with their label's local id
+}
+
+// rowID is a text cell of a builder's column: 0-based row, local label id.
+type rowID struct {
+	row int
+	id  int32
 }
 
 // newBuilder checks the column names and finds the id and label columns.
@@ -76,6 +97,23 @@ func newBuilder(where string, names []string, opt TableOptions) (*builder, error
 			return nil, b.errAt(0, -1, detail(ErrMissingColumn, "no label column %q", opt.LabelColumn))
 		}
 		b.t.Labels = []float64{}
+	}
+	d := len(b.t.Columns)
+	b.declared = make([]bool, d)
+	b.sets = make([]*labelSet, d)
+	b.texts = make([][]rowID, d)
+	b.numericText = make([]bool, len(names))
+	for _, name := range opt.Categorical {
+		f, ok := at[name]
+		switch {
+		case !ok:
+			return nil, b.errAt(0, -1, detail(ErrMissingColumn, "no column %q, which TableOptions.Categorical names", name))
+		case b.kind[f] == kindID:
+			return nil, b.errAt(0, f, detail(ErrBadCategorical, "the id column cannot be categorical"))
+		case b.kind[f] == kindLabel:
+			return nil, b.errAt(0, f, detail(ErrBadCategorical, "the label column holds 0 or 1 and cannot be categorical"))
+		}
+		b.declared[b.kind[f]] = true
 	}
 	return b, nil
 }
@@ -151,13 +189,58 @@ func (b *builder) set(row, f int, c cell) error {
 		}
 		b.t.Labels[row-1] = v
 	default:
-		v, ok := c.number()
-		if !ok {
-			return b.errAt(row, f, notNumeric([]byte(c.text)))
+		at := (row-1)*len(b.t.Columns) + k
+		switch {
+		case c.missing:
+			b.t.X[at] = math.NaN()
+		case c.isText && (b.declared[k] || !b.numericText[f]):
+			text := trimBlankString(c.text)
+			if isMissing([]byte(text)) {
+				b.t.X[at] = math.NaN()
+				return nil
+			}
+			b.addText(row, k, text)
+		case b.declared[k]:
+			if _, ok := c.number(); !ok {
+				return b.errAt(row, f, detail(ErrNotNumeric, "%s is not a finite number", c.quoted()))
+			}
+			b.addText(row, k, c.label())
+		default:
+			v, ok := c.number()
+			if !ok {
+				if c.isText {
+					return b.errAt(row, f, notNumeric([]byte(c.text)))
+				}
+				return b.errAt(row, f, detail(ErrNotNumeric, "%s is not a finite number", c.quoted()))
+			}
+			b.t.X[at] = v
 		}
-		b.t.X[(row-1)*len(b.t.Columns)+k] = v
 	}
 	return nil
+}
+
+// addText records a label in feature k of row (1-based); its cell holds NaN
+// until the dictionary is known.
+func (b *builder) addText(row, k int, label string) {
+	if b.sets[k] == nil {
+		b.sets[k] = newLabelSet()
+	}
+	b.texts[k] = append(b.texts[k], rowID{row - 1, b.sets[k].id([]byte(label))})
+	b.t.X[(row-1)*len(b.t.Columns)+k] = math.NaN()
+}
+
+// label is a number cell's label in a declared categorical column: its value
+// as a CSV export writes it.
+func (c cell) label() string {
+	switch {
+	case c.isInt:
+		return strconv.FormatInt(c.ival, 10)
+	case c.digits != "":
+		return c.digits
+	case c.decimals > 0:
+		return strconv.FormatFloat(c.num, 'f', c.decimals, 64)
+	}
+	return strconv.FormatFloat(c.num, 'g', -1, 64)
 }
 
 // number returns the cell as a feature value (NaN when missing); a text
@@ -179,7 +262,8 @@ func (c cell) quoted() string {
 	return strconv.FormatFloat(c.num, 'g', -1, 64)
 }
 
-// table checks the ids' uniqueness and returns the table.
+// table checks the ids' uniqueness, builds the categorical columns'
+// dictionaries, checks that every feature has a value and returns the table.
 func (b *builder) table() (*Table, error) {
 	if b.t.Rows() == 0 {
 		return nil, &ParseError{File: b.where, Err: detail(ErrEmpty, "no data rows")}
@@ -191,6 +275,33 @@ func (b *builder) table() (*Table, error) {
 			return nil, b.errAt(i+1, idCol, detail(ErrDuplicateID, "duplicate id %s (first on row %d)", quoteCell([]byte(id)), first+1))
 		}
 		seen[id] = i
+	}
+	x, d := b.t.X, b.t.Cols()
+	for k := range d {
+		if b.sets[k] == nil && !b.declared[k] {
+			continue
+		}
+		// A column with a text cell is categorical; its numbers (a
+		// database without column types can mix them in) are labelled by
+		// their shortest form, as in a CSV column. A declared column's
+		// numbers were labelled as they came.
+		labels := make(map[string]int)
+		collectLabels(labels, b.sets[k])
+		numberLabels(labels, x, d, k)
+		if b.t.Categories == nil {
+			b.t.Categories = make([][]string, d)
+		}
+		b.t.Categories[k] = sortLabels(labels)
+		relabelNumbers(labels, x, d, k)
+		if b.sets[k] != nil {
+			global := b.sets[k].remap(labels)
+			for _, c := range b.texts[k] {
+				x[c.row*d+k] = global[c.id]
+			}
+		}
+	}
+	if k := emptyColumn(x, d); k >= 0 {
+		return nil, b.errAt(0, slices.Index(b.kind, k), errAllMissing())
 	}
 	return b.t, nil
 }

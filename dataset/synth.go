@@ -20,6 +20,14 @@ type SynthOptions struct {
 	// MissingRate is the share of feature cells left missing (NaN) in each table,
 	// in [0, 1); 0 means 0.02 and a negative value means no missing cells.
 	MissingRate float64
+	// Categorical adds the text columns real exports hold (Table.Categories):
+	// the center's industry as a name instead of a code, and the columns
+	// district, legal_form and tax_credit_grade at the center, loan_product
+	// and account_type at the bank, with the label depending on some of them.
+	// The other columns, the ids and the missing cells are the same as
+	// without it; the labels change a little. Off by default until the
+	// models encode categories.
+	Categorical bool
 }
 
 // bankColumns are the bank's (active party's) features, in table order. Amounts
@@ -104,6 +112,23 @@ var industries = [20]struct{ share, risk float64 }{
 // on both tables reaches a test AUC near 0.82 against 0.76 on the bank's
 // columns alone, and XGBoost gains about 0.02 more.
 //
+// With opt.Categorical the center's industry column holds the section's name
+// (manufacturing, wholesale and retail, construction, software and IT, ...),
+// and text columns follow the numeric ones: at the center, district (the
+// Dalian district in the id's division code: Zhongshan, Xigang, ...),
+// legal_form (limited liability company, joint-stock company, sole
+// proprietorship, partnership, individual business (the id's entity type),
+// state-owned enterprise) and tax_credit_grade (A, B, M for new taxpayers,
+// C, D); at the bank, loan_product (working capital loan, mortgage-backed
+// loan, ..., unsecured credit loan) and account_type (basic, general or
+// special account). Grade D, unlimited liability and unsecured products
+// raise the default risk, the industry's effect becomes usable to a model
+// that encodes categories, and district and account_type carry no signal.
+// The numeric columns, ids and missing cells do not change; the labels do,
+// a little, since they now depend on the text columns too. With seed 42 a
+// logistic regression that one-hot encodes the text columns reaches a test
+// AUC about 0.03 above one on the numeric columns alone.
+//
 // The same options give the same tables, bit for bit, on any number of CPUs.
 func Synthesize(opt SynthOptions) (bank, center *Table, err error) {
 	if opt.Rows == 0 {
@@ -136,6 +161,10 @@ func Synthesize(opt SynthOptions) (bank, center *Table, err error) {
 
 	bank = newTable("bank", n, bankColumns, true)
 	center = newTable("center", n, centerColumns, false)
+	if opt.Categorical {
+		addCategories(bank, bankCategoricalColumns, bankCategories, -1, synthCategory{})
+		addCategories(center, centerCategoricalColumns, centerCategories, centerIndustry, industryCategory)
+	}
 	g := &generator{
 		opt: opt, all: all, bank: bank, center: center,
 		bankRow: bankRow, centerRow: centerRow,
@@ -220,24 +249,45 @@ func (g *generator) run() {
 	wg.Wait()
 }
 
+// categoricalStream offsets the streams of the text columns' draws from the
+// blocks' own (stream b+2), so that adding them moves no numeric draw.
+const categoricalStream = 1 << 62
+
 func (g *generator) block(b int) {
 	r := newRNG(g.opt.Seed, uint64(b)+2)
+	rc := newRNG(g.opt.Seed, categoricalStream+uint64(b))
+	cat := g.opt.Categorical
+	nb, nc := len(bankColumns), len(centerColumns)
 	lo, hi := b*synthBlock, min((b+1)*synthBlock, g.all)
 	ids := make([]byte, 0, 18*(hi-lo))
 	var ent enterprise
 	for e := lo; e < hi; e++ {
 		ent.draw(r)
 		ids = ent.appendID(ids, e, g.salt, r)
+		if cat {
+			ent.drawCategories(rc)
+		}
 		if row := g.bankRow[e]; row >= 0 {
 			x := g.bank.Row(row)
-			ent.bankFeatures(x)
-			g.missing(r, x)
-			g.bank.Labels[row] = ent.label(r)
+			ent.bankFeatures(x[:nb])
+			g.missing(r, x[:nb])
+			if cat {
+				ent.bankCategories(x[nb:])
+				g.missing(rc, x[nb:])
+			}
+			g.bank.Labels[row] = ent.label(r, cat)
 		}
 		if row := g.centerRow[e]; row >= 0 {
 			x := g.center.Row(row)
-			ent.centerFeatures(x)
-			g.missing(r, x)
+			ent.centerFeatures(x[:nc])
+			if cat {
+				x[centerIndustry] = industryCategory.index[ent.industry]
+			}
+			g.missing(r, x[:nc])
+			if cat {
+				ent.centerCategories(x[nc:])
+				g.missing(rc, x[nc:])
+			}
 		}
 	}
 	s := string(ids)
@@ -278,6 +328,11 @@ type enterprise struct {
 	taxPaid, taxArrears, headcount, siArrears float64
 	water, electricity, gas                   float64
 	penalties, honours, dishonest             float64
+
+	// Text columns (SynthOptions.Categorical): indexes into the labels of
+	// dalianDivisions and the synthCategory values.
+	division, legalForm, grade, product, account int
+	individual                                   bool // an individual business by its id
 }
 
 func (t *enterprise) draw(r *rng) {
@@ -343,9 +398,12 @@ func (t *enterprise) draw(r *rng) {
 }
 
 // label draws default within 12 months from the observed values (and a little
-// latent health no column shows).
-func (t *enterprise) label(r *rng) float64 {
+// latent health no column shows), with the text columns' effects when cat.
+func (t *enterprise) label(r *rng, cat bool) float64 {
 	z := -3.6 + industries[t.industry].risk - 0.3*t.health
+	if cat {
+		z += t.categoricalRisk()
+	}
 	// Bank.
 	switch {
 	case t.overdue >= 2:
@@ -377,17 +435,17 @@ func (t *enterprise) label(r *rng) float64 {
 
 func (t *enterprise) appendID(dst []byte, e int, salt uint64, r *rng) []byte {
 	u := r.float64()
-	division := dalianDivisions[len(dalianDivisions)-1].code
-	for _, d := range dalianDivisions {
+	t.division = len(dalianDivisions) - 1
+	for k, d := range dalianDivisions {
 		if u < d.weight {
-			division = d.code
+			t.division = k
 			break
 		}
 		u -= d.weight
 	}
-	individual := r.bernoulli(0.1)
+	t.individual = r.bernoulli(0.1)
 	oldCode := t.years > 10 // organisation codes predate the credit code (2015)
-	return appendUSCC(dst, e, salt, individual, oldCode, division)
+	return appendUSCC(dst, e, salt, t.individual, oldCode, dalianDivisions[t.division].code)
 }
 
 func (t *enterprise) bankFeatures(x []float64) {

@@ -121,14 +121,141 @@ func TestSynthesizeSignalIsSplit(t *testing.T) {
 	require.GreaterOrEqual(t, both-bankOnly, 0.03, "AUC both tables %.4f, bank only %.4f", both, bankOnly)
 }
 
+// TestSynthesizeCategorical checks the text columns: their place and
+// dictionaries, that the rest of the data does not move, and that they round
+// trip through CSV.
+func TestSynthesizeCategorical(t *testing.T) {
+	opt := SynthOptions{Rows: 5_000, Seed: 5, MissingRate: 0.05}
+	bank0, center0, err := Synthesize(opt)
+	require.NoError(t, err)
+	opt.Categorical = true
+	bank, center, err := Synthesize(opt)
+	require.NoError(t, err)
+
+	require.Equal(t, append(slices.Clone(bankColumns), "loan_product", "account_type"), bank.Columns)
+	require.Equal(t, append(slices.Clone(centerColumns), "district", "legal_form", "tax_credit_grade"), center.Columns)
+	require.Equal(t, []CategoricalColumn{{"loan_product", 10, 6}, {"account_type", 11, 3}}, bank.Categorical())
+	require.Equal(t, []CategoricalColumn{{"industry", 11, 20}, {"district", 12, 10}, {"legal_form", 13, 6}, {"tax_credit_grade", 14, 5}},
+		center.Categorical())
+	require.Equal(t, []string{"A", "B", "C", "D", "M"}, center.Categories[14])
+
+	for _, pair := range []struct{ cat, plain *Table }{{bank, bank0}, {center, center0}} {
+		tb, plain := pair.cat, pair.plain
+		require.Equal(t, plain.IDs, tb.IDs, "%s: ids moved", tb.Name)
+		for j := range plain.Cols() {
+			got, want := tb.Col(j, nil), plain.Col(j, nil)
+			if !tb.IsCategorical(j) {
+				require.NoError(t, sameTable(&Table{X: got}, &Table{X: want}), "%s column %s moved", tb.Name, tb.Columns[j])
+				continue
+			}
+			// The industry: the same cells missing, each code's section by name.
+			for i := range got {
+				require.Equal(t, math.IsNaN(want[i]), math.IsNaN(got[i]), "%s row %d", tb.Name, i)
+				if !math.IsNaN(want[i]) {
+					require.Equal(t, industryCategory.labels[int(want[i])], tb.Categories[j][int(got[i])])
+				}
+			}
+		}
+		for _, c := range tb.Categorical() {
+			used := make([]int, c.NumLabels)
+			for _, v := range tb.Col(c.Index, nil) {
+				if !math.IsNaN(v) {
+					used[int(v)]++
+				}
+			}
+			require.True(t, slices.IsSorted(tb.Categories[c.Index]), "%s: %s", tb.Name, c.Name)
+			require.NotContains(t, used, 0, "%s: %s has a label no row holds: %v", tb.Name, c.Name, used)
+		}
+		require.InDelta(t, 0.05, missingShare(tb), 0.005, "%s missing share", tb.Name)
+
+		// Every label is text, so the columns are detected without being declared.
+		opt := CSVOptions{}
+		if tb.Labels != nil {
+			opt.LabelColumn = "y"
+		}
+		back, err := ParseCSV(bytes.NewReader(csvBytes(t, tb)), tb.Name, opt)
+		require.NoError(t, err)
+		require.NoError(t, sameTable(back, tb), tb.Name)
+	}
+	// Labels now depend on the text columns too, but not by much.
+	same := 0
+	for i, y := range bank.Labels {
+		if y == bank0.Labels[i] {
+			same++
+		}
+	}
+	require.Greater(t, same, 9*bank.Rows()/10)
+	require.InDelta(t, 0.115, mean(bank.Labels), 0.035, "default rate")
+
+	// Deterministic, on any number of CPUs.
+	b2, c2, err := Synthesize(opt)
+	require.NoError(t, err)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	b3, c3, err := Synthesize(opt)
+	require.NoError(t, err)
+	for _, tb := range []*Table{b2, b3} {
+		require.Equal(t, csvBytes(t, bank), csvBytes(t, tb))
+	}
+	for _, tb := range []*Table{c2, c3} {
+		require.Equal(t, csvBytes(t, center), csvBytes(t, tb))
+	}
+}
+
+// TestSynthesizeCategoricalSignal checks that the text columns carry
+// signal: a logistic regression that one-hot encodes them beats one on the
+// numeric columns alone.
+func TestSynthesizeCategoricalSignal(t *testing.T) {
+	bank, center, err := Synthesize(SynthOptions{Seed: 42, Categorical: true})
+	require.NoError(t, err)
+	ra, rc := Align(bank, center)
+	bank, center = bank.Select(ra), center.Select(rc)
+	train, test, err := StratifiedSplit(bank.Labels, 0.2, 42)
+	require.NoError(t, err)
+	numeric := lrTestAUC(train, test, bank.Labels, numericColumns(bank), numericColumns(center))
+	all := lrTestAUC(train, test, bank.Labels, bank, center)
+	t.Logf("logistic regression test AUC: numeric columns %.4f, with the text columns one-hot %.4f", numeric, all)
+	require.GreaterOrEqual(t, all-numeric, 0.02, "AUC with text columns %.4f, numeric only %.4f", all, numeric)
+}
+
+// numericColumns returns tb without its categorical columns.
+func numericColumns(tb *Table) *Table {
+	out := &Table{Name: tb.Name, IDs: tb.IDs, Labels: tb.Labels}
+	var keep []int
+	for j, c := range tb.Columns {
+		if !tb.IsCategorical(j) {
+			keep = append(keep, j)
+			out.Columns = append(out.Columns, c)
+		}
+	}
+	for i := range tb.Rows() {
+		for _, j := range keep {
+			out.X = append(out.X, tb.X[i*tb.Cols()+j])
+		}
+	}
+	return out
+}
+
 // lrTestAUC fits a logistic regression by gradient descent on the train rows of
-// the tables' columns (mean-imputed, standardized) and returns its AUC on the
-// test rows.
+// the tables' columns (mean-imputed, standardized; a categorical column
+// one-hot, one indicator per label) and returns its AUC on the test rows.
 func lrTestAUC(train, test []int, y []float64, tables ...*Table) float64 {
 	var cols [][]float64
 	for _, tb := range tables {
 		for j := range tb.Cols() {
-			cols = append(cols, standardize(tb.Col(j, nil), train))
+			c := tb.Col(j, nil)
+			if !tb.IsCategorical(j) {
+				cols = append(cols, standardize(c, train))
+				continue
+			}
+			for k := range tb.Categories[j] {
+				ind := make([]float64, len(c))
+				for i, v := range c {
+					if v == float64(k) {
+						ind[i] = 1
+					}
+				}
+				cols = append(cols, standardize(ind, train))
+			}
 		}
 	}
 	p := len(cols) + 1 // the last weight is the intercept

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// Table is one party's data: an id per row, numeric feature columns and, for the
-// active party, a 0/1 label per row.
+// Table is one party's data: an id per row, feature columns and, for the
+// active party, a 0/1 label per row. A feature column is numeric or
+// categorical; a categorical column's cells are indexes into its labels.
 type Table struct {
 	// Name says where the table came from (a file's base name, "bank", ...).
 	Name string
@@ -20,10 +22,42 @@ type Table struct {
 	// Columns holds the feature names, in file order.
 	Columns []string
 	// X holds the features row-major: X[i*Cols()+j] is row i, column j.
-	// NaN marks a missing value.
+	// NaN marks a missing value. In a categorical column the value is the
+	// index of the row's label in Categories[j] (0, 1, ...), as a float64.
 	X []float64
 	// Labels holds one 0/1 label per row, or is nil for a party without labels.
 	Labels []float64
+	// Categories is nil when every feature column is numeric. Otherwise it
+	// has one entry per column: nil for a numeric column, and for a
+	// categorical column its labels, each once, sorted in byte order, so
+	// that an index means the same label however the rows were read or
+	// ordered. A label no row holds may stay (after Select, say): models
+	// index by it, so Select keeps the dictionary whole.
+	Categories [][]string
+}
+
+// CategoricalColumn describes one categorical column, for logs and checks.
+type CategoricalColumn struct {
+	Name      string // the column's name
+	Index     int    // its index in Columns
+	NumLabels int    // len(Categories[Index])
+}
+
+// Categorical lists the categorical columns in column order; nil when there
+// are none.
+func (t *Table) Categorical() []CategoricalColumn {
+	var out []CategoricalColumn
+	for j, labels := range t.Categories {
+		if labels != nil && j < len(t.Columns) {
+			out = append(out, CategoricalColumn{Name: t.Columns[j], Index: j, NumLabels: len(labels)})
+		}
+	}
+	return out
+}
+
+// IsCategorical reports whether column j is categorical.
+func (t *Table) IsCategorical(j int) bool {
+	return j >= 0 && j < len(t.Categories) && t.Categories[j] != nil
 }
 
 // Rows returns the number of rows.
@@ -72,10 +106,11 @@ func (t *Table) ColumnIndex(name string) (int, bool) {
 func (t *Table) Select(rows []int) *Table {
 	d := t.Cols()
 	out := &Table{
-		Name:    t.Name,
-		IDs:     make([]string, len(rows)),
-		Columns: append([]string(nil), t.Columns...),
-		X:       make([]float64, len(rows)*d),
+		Name:       t.Name,
+		IDs:        make([]string, len(rows)),
+		Columns:    append([]string(nil), t.Columns...),
+		X:          make([]float64, len(rows)*d),
+		Categories: cloneCategories(t.Categories),
 	}
 	if t.Labels != nil {
 		out.Labels = make([]float64, len(rows))
@@ -106,6 +141,21 @@ func (t *Table) SelectIDs(ids []string) (*Table, error) {
 	return t.Select(rows), nil
 }
 
+// cloneCategories copies the dictionaries whole (the indexes in X stay
+// valid), so that the copy shares no memory with its source.
+func cloneCategories(c [][]string) [][]string {
+	if c == nil {
+		return nil
+	}
+	out := make([][]string, len(c))
+	for j, labels := range c {
+		if labels != nil {
+			out[j] = slices.Clone(labels)
+		}
+	}
+	return out
+}
+
 func (t *Table) idIndex() map[string]int {
 	index := make(map[string]int, len(t.IDs))
 	for i, id := range t.IDs {
@@ -129,13 +179,19 @@ func Align(a, b *Table) (rowsA, rowsB []int) {
 }
 
 // WriteCSV writes the table in the layout ReadCSV reads: a header line
-// "id[,y],features...", then one line per row, missing values as empty cells and
-// every number in the shortest form that parses back to the same float64, so
-// ParseCSV (with LabelColumn "y" when the table has labels) returns an identical
-// table. A table that could not be read back is refused: a shape that does not
+// "id[,y],features...", then one line per row, missing values as empty cells,
+// every number in the shortest form that parses back to the same float64 and
+// a categorical cell as its label (quoted where the reader would split or trim
+// it). ParseCSV, with LabelColumn "y" when the table has labels and
+// Categorical naming the table's categorical columns (a label such as "7"
+// would otherwise read as a number), returns an identical table, provided
+// every label occurs in some row, as in every table a reader returns.
+// A table that could not be read back is refused: a shape that does not
 // match, an empty, duplicate or multi-line id or column name, a column named
-// "id" (or "y" when the table has labels), a label other than 0 or 1, or an
-// infinite value.
+// "id" (or "y" when the table has labels), a label other than 0 or 1, an
+// infinite value, or a categorical column whose labels are not sorted and
+// distinct, are empty, hold a line break or a missing-value marker, or whose
+// cells are not indexes into its labels.
 func (t *Table) WriteCSV(w io.Writer) error {
 	if err := t.checkWritable(); err != nil {
 		return err
@@ -161,9 +217,13 @@ func (t *Table) WriteCSV(w io.Writer) error {
 			line = append(line, ',')
 			line = appendNumber(line, t.Labels[i])
 		}
-		for _, v := range t.X[i*d : (i+1)*d] {
+		for j, v := range t.X[i*d : (i+1)*d] {
 			line = append(line, ',')
-			if !math.IsNaN(v) {
+			switch {
+			case math.IsNaN(v):
+			case t.IsCategorical(j):
+				line = appendField(line, t.Categories[j][int(v)])
+			default:
 				line = appendNumber(line, v)
 			}
 		}
@@ -222,6 +282,33 @@ func (t *Table) checkWritable() error {
 			return fail("row %d column %q is %v", k/d, t.Columns[k%d], v)
 		}
 	}
+	if t.Categories == nil {
+		return nil
+	}
+	if len(t.Categories) != d {
+		return fail("%d category lists for %d columns", len(t.Categories), d)
+	}
+	for j, labels := range t.Categories {
+		if labels == nil {
+			continue
+		}
+		if len(labels) == 0 {
+			return fail("categorical column %q has no labels", t.Columns[j])
+		}
+		for k, l := range labels {
+			switch {
+			case isMissing([]byte(l)) || strings.Contains(l, "\n"):
+				return fail("categorical column %q has label %q", t.Columns[j], l)
+			case k > 0 && labels[k-1] >= l:
+				return fail("categorical column %q has labels %q before %q: not sorted and distinct", t.Columns[j], labels[k-1], l)
+			}
+		}
+		for i := range n {
+			if v := t.X[i*d+j]; !math.IsNaN(v) && (v != math.Trunc(v) || v < 0 || v >= float64(len(labels))) {
+				return fail("row %d column %q holds %v, not an index into its %d labels", i, t.Columns[j], v, len(labels))
+			}
+		}
+	}
 	return nil
 }
 
@@ -243,4 +330,53 @@ func appendField(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
 	return append(b, '"')
+}
+
+// ErrSchemaMismatch reports two tables whose feature columns do not match
+// (CheckSameSchema).
+var ErrSchemaMismatch = errors.New("dataset: tables have different columns")
+
+// CheckSameSchema reports whether a model trained on train's features can
+// read test's: the same feature columns in the same order, each numeric in
+// both or categorical in both. A text cell in one export makes its column
+// categorical there only, and a model fitted on a code cannot read a label,
+// so the mismatch is stopped here rather than found as a wrong score. The
+// error wraps ErrSchemaMismatch and names both tables, every column that
+// differs and how. Labels are not compared: each table's dictionary is its
+// own, and a categorical index means the same label only through
+// Categories.
+func CheckSameSchema(train, test *Table) error {
+	var problems []string
+	inTest := make(map[string]int, test.Cols())
+	for j, c := range test.Columns {
+		inTest[c] = j
+	}
+	inTrain := make(map[string]bool, train.Cols())
+	kind := func(t *Table, j int) string {
+		if t.IsCategorical(j) {
+			return "categorical"
+		}
+		return "numeric"
+	}
+	for j, c := range train.Columns {
+		inTrain[c] = true
+		k, ok := inTest[c]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("column %q is missing from the test table", c))
+		case kind(train, j) != kind(test, k):
+			problems = append(problems, fmt.Sprintf("column %q is %s in the train table, %s in the test table", c, kind(train, j), kind(test, k)))
+		case j != k:
+			problems = append(problems, fmt.Sprintf("column %q is column %d in the train table, %d in the test table", c, j+1, k+1))
+		}
+	}
+	for _, c := range test.Columns {
+		if !inTrain[c] {
+			problems = append(problems, fmt.Sprintf("column %q is missing from the train table", c))
+		}
+	}
+	if problems == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: train table %q, test table %q: %s", ErrSchemaMismatch, train.Name, test.Name, strings.Join(problems, "; "))
 }
