@@ -42,8 +42,8 @@ func benchScoreLR(runs int) ([]figure, error) {
 	const n, db, dc = 1 << 18, 30, 30
 	r := mrand.New(mrand.NewPCG(6, 6))
 	xb, xc := normal(r, n*db), normal(r, n*dc)
-	hb := &model.LRHalf{Version: model.LRVersion, Party: "active", Features: names(db), Standardizer: identity(db), Weights: normal(r, db), Intercept: -1.5}
-	hc := &model.LRHalf{Version: model.LRVersion, Party: "passive", Features: names(dc), Standardizer: identity(dc), Weights: normal(r, dc)}
+	hb := &model.LRHalf{Version: model.LRVersion, Party: model.Active, Features: names(db), Standardizer: identity(db), Weights: normal(r, db), Intercept: -1.5}
+	hc := &model.LRHalf{Version: model.LRVersion, Party: model.Passive, Features: names(dc), Standardizer: identity(dc), Weights: normal(r, dc)}
 	for _, w := range [][]float64{hb.Weights, hc.Weights} {
 		for i := range w {
 			w[i] *= 0.1

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/veil-fl/veil/model"
 	"github.com/veil-fl/veil/proto/veilpb"
 )
 
@@ -27,14 +28,16 @@ const (
 	TypeAbort   = "veil.abort"
 )
 
-// Role says which side of the joint model a party is.
-type Role string
+// Role says which side of the joint model a party is. It is model.Role, so
+// that the role a session announces and the one a model half records are
+// one type with one spelling.
+type Role = model.Role
 
 const (
 	// RoleActive holds the labels (the bank).
-	RoleActive Role = "active"
+	RoleActive = model.Active
 	// RolePassive holds features only (the credit center).
-	RolePassive Role = "passive"
+	RolePassive = model.Passive
 )
 
 // Limits on handshake strings, for the local side and for what a peer sends.
@@ -74,15 +77,16 @@ type Session struct {
 }
 
 // Sentinels for handshake mismatches. A *MismatchError matches the one for
-// its field.
+// its field. Each wraps ErrProtocol: the peer is not one this party can run
+// the protocol with.
 var (
-	ErrPeerVersion    = errors.New("fl: protocol version mismatch")
-	ErrRoleConflict   = errors.New("fl: role conflict")
-	ErrParamsMismatch = errors.New("fl: HE parameter set mismatch")
-	ErrRowsMismatch   = errors.New("fl: row count mismatch")
+	ErrPeerVersion    = protocolSentinel("fl: protocol version mismatch")
+	ErrRoleConflict   = protocolSentinel("fl: role conflict")
+	ErrParamsMismatch = protocolSentinel("fl: HE parameter set mismatch")
+	ErrRowsMismatch   = protocolSentinel("fl: row count mismatch")
 	// ErrCommitment reports a seed contribution that does not open the
 	// peer's commitment.
-	ErrCommitment = errors.New("fl: seed reveal does not match commitment")
+	ErrCommitment = protocolSentinel("fl: seed reveal does not match commitment")
 )
 
 // Fields of MismatchError.
@@ -102,14 +106,14 @@ var fieldErrs = map[string]error{
 
 var fieldHints = map[string]string{
 	FieldVersion: "both parties must run the same Veil protocol version",
-	FieldRole:    `one party must be "active" and the other "passive"`,
+	FieldRole:    fmt.Sprintf("one party must be %q and the other %q", RoleActive, RolePassive),
 	FieldParams:  "both parties must use the same HE parameter set",
 	FieldRows:    "both parties must have aligned the same records",
 }
 
 // MismatchError reports a handshake setting on which the parties disagree.
 // It matches ErrPeerVersion, ErrRoleConflict, ErrParamsMismatch or
-// ErrRowsMismatch according to Field.
+// ErrRowsMismatch according to Field, and ErrProtocol whatever the field.
 type MismatchError struct {
 	Field       string // one of the Field constants
 	Local, Peer string // this party's value and the peer's
@@ -123,9 +127,11 @@ func (e *MismatchError) Error() string {
 	return s
 }
 
-// Is makes errors.Is(err, ErrParamsMismatch) and friends work.
+// Is makes errors.Is(err, ErrParamsMismatch) and friends work, and
+// errors.Is(err, ErrProtocol) whatever the field (one a peer's abort names
+// included).
 func (e *MismatchError) Is(target error) bool {
-	return target != nil && fieldErrs[e.Field] == target
+	return target != nil && (fieldErrs[e.Field] == target || target == ErrProtocol)
 }
 
 // AbortError is a deliberate abort received from the peer. It matches
@@ -217,7 +223,7 @@ func Handshake(ctx context.Context, t Transport, local Hello) (*Session, error) 
 	if local.Version == 0 {
 		local.Version = ProtocolVersion
 	}
-	if local.Role != RoleActive && local.Role != RolePassive {
+	if !local.Role.Valid() {
 		return nil, fmt.Errorf("fl: handshake: local role %q is neither %q nor %q", local.Role, RoleActive, RolePassive)
 	}
 	if local.Params == "" || len(local.Params) > maxParamsLength {
@@ -327,7 +333,7 @@ func compareHellos(local, peer Hello) error {
 			Local: strconv.FormatUint(uint64(local.Version), 10), Peer: strconv.FormatUint(uint64(peer.Version), 10)}
 	}
 	var errs []error
-	if peer.Role == local.Role || (peer.Role != RoleActive && peer.Role != RolePassive) {
+	if peer.Role == local.Role || !peer.Role.Valid() {
 		errs = append(errs, &MismatchError{Field: FieldRole, Local: string(local.Role), Peer: string(peer.Role)})
 	}
 	if peer.Params != local.Params {

@@ -93,7 +93,8 @@ var (
 )
 
 // UnexpectedMessageError is returned by Expect when the next message is not
-// of the wanted type.
+// of the wanted type. It matches ErrProtocol: a peer that sends out of turn
+// has left the protocol.
 type UnexpectedMessageError struct {
 	Want, Got string
 }
@@ -102,11 +103,24 @@ func (e *UnexpectedMessageError) Error() string {
 	return fmt.Sprintf("fl: expected message %q, received %q", e.Want, e.Got)
 }
 
+// Unwrap makes errors.Is(err, ErrProtocol) hold.
+func (e *UnexpectedMessageError) Unwrap() error { return ErrProtocol }
+
 // ErrProtocol is what every peer-misbehaviour error of Veil's protocols
-// wraps (ErrMalformed, ErrUndeclared, the session checks, and each
-// protocol's own ErrProtocol): a caller tells a peer that broke the
-// protocol from any other failure with one errors.Is.
+// wraps (ErrMalformed, ErrParts, *UnexpectedMessageError, the handshake's
+// mismatches, ErrUndeclared, the session checks, and each protocol's own
+// ErrProtocol): a caller tells a peer that broke the protocol from any
+// other failure with one errors.Is.
 var ErrProtocol = errors.New("fl: protocol violation")
+
+// protocolSentinel returns a sentinel for one kind of peer fault that reads
+// as msg alone (the message it always had) and matches ErrProtocol too.
+func protocolSentinel(msg string) error { return &sentinelError{msg} }
+
+type sentinelError struct{ msg string }
+
+func (e *sentinelError) Error() string { return e.msg }
+func (e *sentinelError) Unwrap() error { return ErrProtocol }
 
 // Expect receives the next message and returns its payload if its type is
 // want. A message of another type yields an *UnexpectedMessageError naming

@@ -254,13 +254,8 @@ func (r *runner) evaluate(m *Model, y []float64) error {
 	return nil
 }
 
-// party is the model files' name for this party.
-func (r *runner) party() string {
-	if r.active {
-		return model.Active
-	}
-	return model.Passive
-}
+// party is this party's role, which names its model files.
+func (r *runner) party() model.Role { return r.role }
 
 // save writes this party's half of a model to Dir/PARTY_KIND.json.
 func (r *runner) save(kind string, m interface{ Save(io.Writer) error }) error {
@@ -270,8 +265,9 @@ func (r *runner) save(kind string, m interface{ Save(io.Writer) error }) error {
 	if err := os.MkdirAll(r.spec.Dir, 0o755); err != nil {
 		return err
 	}
-	path := filepath.Join(r.spec.Dir, r.party()+"_"+kind+".json")
-	tmp, err := os.CreateTemp(r.spec.Dir, "."+r.party()+"_"+kind+"-*.json")
+	name := string(r.party()) + "_" + kind
+	path := filepath.Join(r.spec.Dir, name+".json")
+	tmp, err := os.CreateTemp(r.spec.Dir, "."+name+"-*.json")
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/veil-fl/veil/dataset"
@@ -26,9 +27,23 @@ const (
 	TypeCurve = "job.sbt-curve" // the per-tree scoring of TreeCurve
 )
 
+// handshakeVersion is the job's own version, which HandshakeParams leads
+// with.
+const handshakeVersion = "veil-job/v2"
+
 // HandshakeParams is what a job's handshake compares: the job's version and
-// the parameter sets of the protocols it runs.
-const HandshakeParams = "veil-job/v2:hist13,linear14,shared15"
+// the IDs of the parameter sets its protocols run (boost, woe, and vlr in
+// either mode), sorted and without repeats. It is built from the sets the
+// protocols export, so that a build whose protocol moved to another set
+// announces it, and a peer still on the old one is refused at the
+// handshake instead of failing in key generation. For the sets of this
+// build: "veil-job/v2:hist13,linear14,shared15".
+func HandshakeParams() string {
+	ids := []string{boost.Params().ID(), woe.Params().ID(),
+		vlr.Params(vlr.Options{}).ID(), vlr.Params(vlr.Options{RevealGradients: true}).ID()}
+	slices.Sort(ids)
+	return handshakeVersion + ":" + strings.Join(slices.Compact(ids), ",")
+}
 
 const setupVersion = 1
 
@@ -136,7 +151,7 @@ type runner struct {
 
 func run(ctx context.Context, t fl.Transport, role fl.Role, spec Spec) (*Result, error) {
 	active := role == fl.RoleActive
-	sess, err := fl.Handshake(ctx, t, fl.Hello{Role: role, Params: HandshakeParams})
+	sess, err := fl.Handshake(ctx, t, fl.Hello{Role: role, Params: HandshakeParams()})
 	if err != nil {
 		return nil, err
 	}

@@ -12,11 +12,20 @@ import (
 // LoadLRHalf reads.
 const LRVersion = 1
 
-// Party names as they appear in model files.
+// Role says which side of a vertically split model a party is. It is one
+// type for the model halves here and the protocols' handshake (fl.Role is
+// this type), so a role never travels as a bare string. Its values are the
+// party names model files hold, so files written before the type existed
+// load unchanged.
+type Role string
+
 const (
-	Active  = "active"  // the bank: labels, its own features, the intercept
-	Passive = "passive" // the credit center: features only
+	Active  Role = "active"  // the bank: labels, its own features, the intercept
+	Passive Role = "passive" // the credit center: features only
 )
+
+// Valid reports whether r is Active or Passive.
+func (r Role) Valid() bool { return r == Active || r == Passive }
 
 // maxModelBytes bounds what LoadLRHalf reads, so a hostile file cannot make it
 // allocate without limit.
@@ -27,8 +36,8 @@ const maxModelBytes = 64 << 20
 // default for a row is the sum of both halves' partial scores, and its
 // probability of default PredictProba(active, passive).
 type LRHalf struct {
-	Version int    `json:"version"`
-	Party   string `json:"party"`
+	Version int  `json:"version"`
+	Party   Role `json:"party"`
 	// Training names the training that produced the half (job.TrainingID),
 	// the same in both halves of one model; "" for a half from elsewhere.
 	Training     string       `json:"training,omitempty"`
@@ -52,7 +61,7 @@ func (h *LRHalf) Validate() error {
 	if h.Version != LRVersion {
 		return bad("version %d, this build reads version %d", h.Version, LRVersion)
 	}
-	if h.Party != Active && h.Party != Passive {
+	if !h.Party.Valid() {
 		return bad("party %q, want %q or %q", h.Party, Active, Passive)
 	}
 	d := len(h.Features)

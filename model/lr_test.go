@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -184,4 +185,26 @@ func FuzzLoadLRHalf(f *testing.F) {
 		x := make([]float64, 2*len(h.Weights))
 		_ = h.PartialScore(x, make([]float64, 2))
 	})
+}
+
+// TestRole: the typed role is the party name model files have always held.
+func TestRole(t *testing.T) {
+	for _, c := range []struct {
+		r    Role
+		json string
+	}{{Active, `"active"`}, {Passive, `"passive"`}} {
+		b, err := json.Marshal(c.r)
+		if err != nil || string(b) != c.json {
+			t.Errorf("%q marshals to %s (%v), want %s", c.r, b, err, c.json)
+		}
+		var r Role
+		if err := json.Unmarshal([]byte(c.json), &r); err != nil || r != c.r || !r.Valid() {
+			t.Errorf("%s unmarshals to %q (%v), want %q", c.json, r, err, c.r)
+		}
+	}
+	for _, r := range []Role{"", "bank", "Active"} {
+		if r.Valid() {
+			t.Errorf("%q is valid", r)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -160,19 +161,15 @@ func (m *GBDT) validateTree(k int) error {
 		return fmt.Errorf("%w: trees[%d]."+format, append([]any{ErrBadModel, k}, a...)...)
 	}
 	nodes := m.Trees[k].Nodes
-	if len(nodes) == 0 {
-		return bad("nodes is empty")
+	err := CheckTree(len(nodes), m.Options.MaxDepth, func(i int) (float64, int, int, bool) {
+		nd := &nodes[i]
+		return nd.Weight, nd.Left, nd.Right, !nd.IsLeaf()
+	})
+	if err != nil {
+		return bad("%v", err)
 	}
-	depth := make([]int, len(nodes))
-	parent := make([]bool, len(nodes)) // has a parent
 	for i := range nodes {
 		nd := &nodes[i]
-		if i > 0 && !parent[i] {
-			return bad("nodes[%d] is not a child of any node", i)
-		}
-		if !finite(nd.Weight) {
-			return bad("nodes[%d].weight is %v", i, nd.Weight)
-		}
 		if !(nd.Cover >= 0) || math.IsInf(nd.Cover, 0) {
 			return bad("nodes[%d].cover is %v", i, nd.Cover)
 		}
@@ -199,15 +196,51 @@ func (m *GBDT) validateTree(k int) error {
 		if !(nd.Gain > 0) || math.IsInf(nd.Gain, 0) {
 			return bad("nodes[%d].gain is %v, want finite and > 0", i, nd.Gain)
 		}
-		if depth[i] >= m.Options.MaxDepth {
-			return bad("nodes[%d] splits at depth %d, max depth %d", i, depth[i], m.Options.MaxDepth)
+	}
+	return nil
+}
+
+// CheckTree checks the shape every tree of Veil has, whoever holds it (a
+// GBDT here, the bank's half of a federated ensemble in fl/boost): n nodes,
+// the root first; each split's two children after it and within the tree;
+// every other node the child of exactly one split, so the nodes form one
+// tree with nothing unreachable; splits no deeper than maxDepth (the root
+// at depth 0), which also bounds n; finite weights. node returns node i's
+// weight and, for a split (split true), its children. Scoring walks a tree
+// from the root by these links, so a tree that passes cannot loop or index
+// out of range. The errors name the node as "nodes[i]"; the caller adds
+// which tree and its sentinel. What a node splits on is the caller's to
+// check: only it knows its features and bins.
+func CheckTree(n, maxDepth int, node func(i int) (weight float64, left, right int, split bool)) error {
+	if n == 0 {
+		return errors.New("nodes is empty")
+	}
+	if maxDepth >= 0 && maxDepth < 62 && n >= 1<<(maxDepth+1) {
+		// Checked first, so that a hostile count costs no allocation.
+		return fmt.Errorf("nodes holds %d nodes, more than the %d of a tree of max depth %d", n, 1<<(maxDepth+1)-1, maxDepth)
+	}
+	depth := make([]int, n)
+	parent := make([]bool, n) // has a parent
+	for i := range n {
+		if i > 0 && !parent[i] {
+			return fmt.Errorf("nodes[%d] is not a child of any node", i)
 		}
-		for _, c := range []int{nd.Left, nd.Right} {
-			if c <= i || c >= len(nodes) {
-				return bad("nodes[%d] has child %d, want %d to %d", i, c, i+1, len(nodes)-1)
+		w, left, right, split := node(i)
+		if !finite(w) {
+			return fmt.Errorf("nodes[%d].weight is %v", i, w)
+		}
+		if !split {
+			continue
+		}
+		if depth[i] >= maxDepth {
+			return fmt.Errorf("nodes[%d] splits at depth %d, max depth %d", i, depth[i], maxDepth)
+		}
+		for _, c := range []int{left, right} {
+			if c <= i || c >= n {
+				return fmt.Errorf("nodes[%d] has child %d, want %d to %d", i, c, i+1, n-1)
 			}
 			if parent[c] {
-				return bad("nodes[%d] has child %d, a child of another node", i, c)
+				return fmt.Errorf("nodes[%d] has child %d, a child of another node", i, c)
 			}
 			parent[c] = true
 			depth[c] = depth[i] + 1

@@ -227,3 +227,55 @@ func FuzzLoadGBDT(f *testing.F) {
 		m.Importance()
 	})
 }
+
+// TestCheckTree: the shape check shared by every tree holder, on trees
+// given by their links alone.
+func TestCheckTree(t *testing.T) {
+	type nd struct {
+		l, r int
+		w    float64
+	}
+	leaf := nd{} // a node with children is a split, one without a leaf
+
+	check := func(nodes []nd, maxDepth int) error {
+		return CheckTree(len(nodes), maxDepth, func(i int) (float64, int, int, bool) {
+			return nodes[i].w, nodes[i].l, nodes[i].r, nodes[i].l != 0 || nodes[i].r != 0
+		})
+	}
+	// Depth 2: root, two splits below it in order, four leaves.
+	good := []nd{{1, 2, 0}, {3, 4, 0}, {5, 6, 0}, leaf, leaf, leaf, leaf}
+	if err := check(good, 2); err != nil {
+		t.Fatalf("valid tree: %v", err)
+	}
+	if err := check([]nd{leaf}, 0); err != nil {
+		t.Fatalf("a lone leaf: %v", err)
+	}
+	for _, c := range []struct {
+		name     string
+		nodes    []nd
+		maxDepth int
+		want     string
+	}{
+		{"empty", nil, 3, "nodes is empty"},
+		{"too deep", good, 1, "max depth 1"},
+		{"split at max depth", []nd{{1, 2, 0}, {3, 4, 0}, leaf, {5, 6, 0}, leaf, leaf, leaf}, 2, "nodes[3] splits at depth 2"},
+		{"self loop", []nd{{0, 1, 0}, leaf}, 3, "has child 0"},
+		{"back edge", []nd{{1, 2, 0}, {1, 3, 0}, leaf, leaf}, 3, "nodes[1] has child 1"},
+		{"shared child", []nd{{1, 1, 0}, leaf}, 3, "a child of another node"},
+		{"out of range", []nd{{1, 9, 0}, leaf}, 3, "has child 9"},
+		{"orphan", []nd{{1, 2, 0}, leaf, leaf, leaf}, 3, "nodes[3] is not a child"},
+		{"NaN weight", []nd{{1, 2, 0}, leaf, {0, 0, math.NaN()}}, 3, "nodes[2].weight is NaN"},
+	} {
+		if err := check(c.nodes, c.maxDepth); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one naming %q", c.name, err, c.want)
+		}
+	}
+	// A count no tree of the depth holds is refused before node is called.
+	err := CheckTree(1<<40, 3, func(int) (float64, int, int, bool) {
+		t.Fatal("node called for an impossible count")
+		return 0, 0, 0, false
+	})
+	if err == nil || !strings.Contains(err.Error(), "max depth 3") {
+		t.Errorf("huge count: %v", err)
+	}
+}

@@ -26,8 +26,8 @@ type ScorecardFeature struct {
 // the card was built from. The bank's half also holds the base points (the
 // offset and the intercept's share); the center's base is 0.
 type ScorecardHalf struct {
-	Version int    `json:"version"`
-	Party   string `json:"party"`
+	Version int  `json:"version"`
+	Party   Role `json:"party"`
 	// Training names the training that produced the half, as in LRHalf.
 	Training   string             `json:"training,omitempty"`
 	BasePoints float64            `json:"base_points"`
@@ -45,7 +45,7 @@ type ScorecardHalf struct {
 //
 // with factor = PDO/ln 2 of sc, so that the points of a row add up, with
 // the base offset - factor*intercept, to sc.PointsFromLogit(logit).
-func NewScorecardHalf(party string, names []string, t WOETransform, std Standardizer, weights []float64, intercept float64, sc Scorecard) (*ScorecardHalf, error) {
+func NewScorecardHalf(party Role, names []string, t WOETransform, std Standardizer, weights []float64, intercept float64, sc Scorecard) (*ScorecardHalf, error) {
 	m := len(t.Columns)
 	if len(t.Source) != m || len(weights) != m || std.Dim() != m {
 		return nil, fmt.Errorf("%w: %d WOE columns, %d sources, %d weights, standardizer of %d", ErrShape, m, len(t.Source), len(weights), std.Dim())
@@ -102,7 +102,7 @@ func (h *ScorecardHalf) Validate() error {
 	if h.Version != ScorecardVersion {
 		return bad("version %d, this build reads version %d", h.Version, ScorecardVersion)
 	}
-	if h.Party != Active && h.Party != Passive {
+	if !h.Party.Valid() {
 		return bad("party %q, want %q or %q", h.Party, Active, Passive)
 	}
 	if !finite(h.BasePoints) {

@@ -301,7 +301,7 @@ func train(ctx context.Context, f *flags, bank, center *dataset.Table) (*models,
 		m.treesBank, m.treesCenter = &ar.ActiveModel, &pr.PassiveModel
 		return m, nil
 	}
-	half := func(party string, t *dataset.Table) (*model.LRHalf, []float64, error) {
+	half := func(party model.Role, t *dataset.Table) (*model.LRHalf, []float64, error) {
 		st, err := model.FitStandardizer(t.X, t.Cols())
 		if err != nil {
 			return nil, nil, err
@@ -310,11 +310,11 @@ func train(ctx context.Context, f *flags, bank, center *dataset.Table) (*models,
 		x := make([]float64, len(t.X))
 		return &model.LRHalf{Version: model.LRVersion, Party: party, Features: t.Columns, Standardizer: st}, x, st.Transform(t.X, x)
 	}
-	hb, xb, err := half("active", ab)
+	hb, xb, err := half(model.Active, ab)
 	if err != nil {
 		return nil, err
 	}
-	hc, xc, err := half("passive", ac)
+	hc, xc, err := half(model.Passive, ac)
 	if err != nil {
 		return nil, err
 	}

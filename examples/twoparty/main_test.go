@@ -28,8 +28,8 @@ func TestJSONContract(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dir, name))
 		require.NoError(t, err)
 	}
-	for _, party := range []string{"active", "passive"} {
-		f, err := os.Open(filepath.Join(dir, party+"_lr.json"))
+	for _, party := range []model.Role{model.Active, model.Passive} {
+		f, err := os.Open(filepath.Join(dir, string(party)+"_lr.json"))
 		require.NoError(t, err)
 		h, err := model.LoadLRHalf(f)
 		f.Close()

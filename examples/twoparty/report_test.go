@@ -55,8 +55,8 @@ func TestReport(t *testing.T) {
 	require.Len(t, refs, len(pngs), "index.html shows a missing file")
 	require.Contains(t, string(html), "tax_arrears", "the center's IVs are on the page")
 
-	for _, party := range []string{model.Active, model.Passive} {
-		f, err := os.Open(filepath.Join(out, party+"_scorecard.json"))
+	for _, party := range []model.Role{model.Active, model.Passive} {
+		f, err := os.Open(filepath.Join(out, string(party)+"_scorecard.json"))
 		require.NoError(t, err)
 		h, err := model.LoadScorecardHalf(f)
 		f.Close()

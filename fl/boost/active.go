@@ -124,7 +124,7 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 		if err := store.Load(resume, digest, &st); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
-		if err := st.check(resume, n, d, ack.Bins, o); err != nil {
+		if err := st.check(resume, n, a.nb, ack.Bins, o); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
 		res.Trees, res.Logits, res.Resumed = st.Trees, st.Logits, resume
@@ -198,7 +198,7 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 			nd   *anode
 			c    model.SplitCandidate
 			li   int
-			side string
+			side model.Role
 		}
 		var splits []pending
 		for k, nd := range lvl {
@@ -218,10 +218,10 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 			}
 			li := len(tr.Nodes)
 			tr.Nodes = append(tr.Nodes, Node{}, Node{})
-			side := "active"
+			side := model.Active
 			f := c.Feature
 			if f >= len(nd.ag) {
-				side, f = "passive", f-len(nd.ag)
+				side, f = model.Passive, f-len(nd.ag)
 				reqs = append(reqs, splitReq{Node: k, TreeNode: nd.id, Feature: f, Bin: c.Bin, MissingLeft: c.MissingLeft})
 			}
 			tr.Nodes[nd.id] = Node{Party: side, Feature: f, Bin: c.Bin, MissingLeft: c.MissingLeft, Left: li, Right: li + 1, Weight: w, Gain: c.Gain}
@@ -243,7 +243,7 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 		for _, sp := range splits {
 			nd := sp.nd
 			var goLeft func(k int) bool
-			if sp.side == "active" {
+			if sp.side == model.Active {
 				col := a.bins[tr.Nodes[nd.id].Feature]
 				goLeft = func(k int) bool {
 					b := col[nd.rows[k]]

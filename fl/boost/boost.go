@@ -84,8 +84,8 @@ type setup struct {
 
 // Node is a node of a tree as the bank holds it.
 type Node struct {
-	// Party is "active" or "passive" for a split, "" for a leaf.
-	Party string `json:"party,omitempty"`
+	// Party holds a split (model.Active or model.Passive); "" for a leaf.
+	Party model.Role `json:"party,omitempty"`
 	// Feature and Bin of an active split; for a passive split, Feature is the
 	// center's feature index and Bin the bin (the threshold stays with the
 	// center).
@@ -218,6 +218,11 @@ func unframe(b []byte, want int) ([][]byte, error) {
 	}
 	return parts, nil
 }
+
+// Params returns the HE parameter set SecureBoost runs (he.Hist13, for the
+// gradients and histograms), for a session's handshake to name: both
+// parties compare it before any key is made.
+func Params() he.Params { return params() }
 
 // params are the HE parameters of the histograms.
 func params() he.Params { return he.MustParams(he.Hist13) }

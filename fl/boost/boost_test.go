@@ -81,9 +81,9 @@ func compareTrees(t *testing.T, ar *ActiveResult, pr *PassiveResult, ref *model.
 			nd, rn := tr.Nodes[i], rt.Nodes[j]
 			f := -1
 			switch nd.Party {
-			case "active":
+			case model.Active:
 				f = nd.Feature
-			case "passive":
+			case model.Passive:
 				ps, ok := passive[[2]int{ti, i}]
 				require.True(t, ok, "tree %d node %d: the center holds no split", ti, i)
 				require.Equal(t, nd.Feature, ps.Feature)
@@ -190,7 +190,7 @@ func TestModelFiles(t *testing.T) {
 }
 
 func FuzzLoadActiveModel(f *testing.F) {
-	f.Add([]byte(`{"version":1,"binning":{"cuts":[[1]]},"trees":[{"nodes":[{"party":"active","feature":0,"bin":0,"left":1,"right":2},{},{}]}]}`))
+	f.Add([]byte(`{"version":1,"options":{"max_depth":1},"binning":{"cuts":[[1]]},"trees":[{"nodes":[{"party":"active","feature":0,"bin":0,"left":1,"right":2},{},{}]}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := LoadActiveModel(bytes.NewReader(b))
 		if err == nil {

@@ -19,7 +19,7 @@ type activeState struct {
 	Logits []float64 `json:"logits"`
 }
 
-func (s *activeState) check(trees, rows, cols int, centerBins []int, o model.GBDTOptions) error {
+func (s *activeState) check(trees, rows int, bankBins, centerBins []int, o model.GBDTOptions) error {
 	if len(s.Trees) != trees || len(s.Logits) != rows {
 		return fmt.Errorf("%w: checkpoint with %d trees and %d logits, want %d and %d", fl.ErrCheckpoint, len(s.Trees), len(s.Logits), trees, rows)
 	}
@@ -29,39 +29,50 @@ func (s *activeState) check(trees, rows, cols int, centerBins []int, o model.GBD
 		}
 	}
 	for ti, tr := range s.Trees {
-		if err := tr.check(cols, centerBins, o); err != nil {
-			return fmt.Errorf("%w: tree %d: %w", fl.ErrCheckpoint, ti, err)
+		if err := tr.check(bankBins, centerBins, o.MaxDepth); err != nil {
+			return fmt.Errorf("%w: trees[%d].%w", fl.ErrCheckpoint, ti, err)
 		}
 	}
 	return nil
 }
 
-// check validates a tree's shape: children in range and after their
-// parent, split features and bins within the parties' shapes.
-func (t Tree) check(cols int, centerBins []int, o model.GBDTOptions) error {
-	if len(t.Nodes) == 0 || len(t.Nodes) > 1<<(o.MaxDepth+1) {
-		return fmt.Errorf("%d nodes", len(t.Nodes))
-	}
+// check validates a tree of the bank's half, the one check for a model
+// file and a checkpoint: the shape model.CheckTree requires of every tree
+// (as a plaintext GBDT's), leaves that carry only a weight, splits held by
+// a party on a feature and bin it has (bankBins and centerBins give each
+// party's bins per feature) with a finite gain. The gain may be negative,
+// unlike a GBDT's: the bank recomputes it from exact sums after choosing
+// the split on noisy histograms. The errors name the node as
+// "nodes[i]...".
+func (t Tree) check(bankBins, centerBins []int, maxDepth int) error {
 	for i, nd := range t.Nodes {
+		var bins []int
 		switch nd.Party {
 		case "":
+			fields := nd
+			fields.Weight = 0 // NaN would not compare equal; CheckTree names it
+			if fields != (Node{}) {
+				return fmt.Errorf("nodes[%d] is a leaf with split fields set", i)
+			}
 			continue
-		case "active":
-			if nd.Feature < 0 || nd.Feature >= cols || nd.Bin < 0 || nd.Bin > 255 {
-				return fmt.Errorf("node %d: bank split on feature %d bin %d", i, nd.Feature, nd.Bin)
-			}
-		case "passive":
-			if nd.Feature < 0 || nd.Feature >= len(centerBins) || nd.Bin < 0 || nd.Bin >= centerBins[nd.Feature] {
-				return fmt.Errorf("node %d: center split on feature %d bin %d", i, nd.Feature, nd.Bin)
-			}
+		case model.Active:
+			bins = bankBins
+		case model.Passive:
+			bins = centerBins
 		default:
-			return fmt.Errorf("node %d: party %q", i, nd.Party)
+			return fmt.Errorf("nodes[%d].party %q, want %q, %q or none", i, nd.Party, model.Active, model.Passive)
 		}
-		if nd.Left <= i || nd.Right <= i || nd.Left >= len(t.Nodes) || nd.Right >= len(t.Nodes) {
-			return fmt.Errorf("node %d: children %d and %d", i, nd.Left, nd.Right)
+		if nd.Feature < 0 || nd.Feature >= len(bins) || nd.Bin < 0 || nd.Bin >= bins[nd.Feature] {
+			return fmt.Errorf("nodes[%d]: %s split on feature %d bin %d, the %s has %d features", i, nd.Party, nd.Feature, nd.Bin, nd.Party, len(bins))
+		}
+		if math.IsNaN(nd.Gain) || math.IsInf(nd.Gain, 0) {
+			return fmt.Errorf("nodes[%d].gain is %v", i, nd.Gain)
 		}
 	}
-	return nil
+	return model.CheckTree(len(t.Nodes), maxDepth, func(i int) (float64, int, int, bool) {
+		nd := &t.Nodes[i]
+		return nd.Weight, nd.Left, nd.Right, nd.Party != ""
+	})
 }
 
 // passiveState is the center's state after a tree: its splits so far.
@@ -96,14 +107,7 @@ func agree(ctx context.Context, t fl.Transport, store fl.CheckpointStore, opt Op
 		shape = binary.LittleEndian.AppendUint64(shape, uint64(b))
 	}
 	cfg := fl.Digest([]byte("veil/boost"), []byte{protocolVersion}, o, shape)
-	data := make([]byte, 0, 8*(len(x)+len(y)))
-	for _, v := range x {
-		data = binary.LittleEndian.AppendUint64(data, math.Float64bits(v))
-	}
-	for _, v := range y {
-		data = binary.LittleEndian.AppendUint64(data, math.Float64bits(v))
-	}
-	local := fl.Digest(cfg[:], data)
+	local := fl.Digest(cfg[:], fl.AppendFloats(fl.AppendFloats(nil, x), y))
 	have, err := store.Indices(local)
 	if err != nil {
 		return local, 0, fl.Fail(ctx, t, err)

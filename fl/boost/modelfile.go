@@ -55,7 +55,7 @@ func (m *ActiveModel) Importance() []Importance {
 	}
 	for _, tr := range m.Trees {
 		for _, nd := range tr.Nodes {
-			if nd.Party == "active" {
+			if nd.Party == model.Active {
 				imp[nd.Feature].Gain += nd.Gain
 				imp[nd.Feature].Splits++
 			}
@@ -65,8 +65,8 @@ func (m *ActiveModel) Importance() []Importance {
 }
 
 // CountSplits returns the number of the ensemble's splits that party
-// ("active" or "passive") holds.
-func (m *ActiveModel) CountSplits(party string) int {
+// holds.
+func (m *ActiveModel) CountSplits(party model.Role) int {
 	n := 0
 	for _, tr := range m.Trees {
 		for _, nd := range tr.Nodes {
@@ -90,8 +90,10 @@ func (m *PassiveModel) Importance() []Importance {
 	return imp
 }
 
-// Validate checks the bank's model: versions, node links, parties,
-// features and bins in range, finite weights.
+// Validate checks the bank's model: its version and binning, and every
+// tree as a checkpoint's trees are checked (Tree.check: the shape
+// model.CheckTree requires of every tree, parties, features and bins in
+// range, finite weights and gains).
 func (m *ActiveModel) Validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{model.ErrBadModel}, a...)...)
@@ -105,32 +107,13 @@ func (m *ActiveModel) Validate() error {
 	if math.IsNaN(m.BaseScore) || math.IsInf(m.BaseScore, 0) {
 		return bad("base_score %v", m.BaseScore)
 	}
+	bankBins := make([]int, m.Binning.Dim())
+	for f := range bankBins {
+		bankBins[f] = m.Binning.NumBins(f)
+	}
 	for ti, tr := range m.Trees {
-		if len(tr.Nodes) == 0 {
-			return bad("trees[%d] has no nodes", ti)
-		}
-		for i, nd := range tr.Nodes {
-			at := fmt.Sprintf("trees[%d].nodes[%d]", ti, i)
-			if math.IsNaN(nd.Weight) || math.IsInf(nd.Weight, 0) {
-				return bad("%s.weight %v", at, nd.Weight)
-			}
-			switch nd.Party {
-			case "":
-				continue
-			case "active":
-				if nd.Feature < 0 || nd.Feature >= m.Binning.Dim() || nd.Bin < 0 || nd.Bin >= m.Binning.NumBins(nd.Feature) {
-					return bad("%s: feature %d bin %d out of range", at, nd.Feature, nd.Bin)
-				}
-			case "passive":
-				if nd.Feature < 0 || nd.Feature >= len(m.PassiveBins) || nd.Bin < 0 || nd.Bin >= m.PassiveBins[nd.Feature] {
-					return bad("%s: center feature %d bin %d out of range", at, nd.Feature, nd.Bin)
-				}
-			default:
-				return bad("%s.party %q", at, nd.Party)
-			}
-			if nd.Left <= i || nd.Right <= i || nd.Left >= len(tr.Nodes) || nd.Right >= len(tr.Nodes) || nd.Left == nd.Right {
-				return bad("%s: children %d and %d", at, nd.Left, nd.Right)
-			}
+		if err := tr.check(bankBins, m.PassiveBins, m.Options.MaxDepth); err != nil {
+			return bad("trees[%d].%v", ti, err)
 		}
 	}
 	return nil

@@ -66,7 +66,7 @@ func PredictActiveLogits(ctx context.Context, t fl.Transport, m *ActiveModel, x 
 	index := map[[2]int]int{}
 	for ti, tr := range m.Trees {
 		for i, nd := range tr.Nodes {
-			if nd.Party == "passive" {
+			if nd.Party == model.Passive {
 				index[[2]int{ti, i}] = len(index)
 			}
 		}
@@ -95,10 +95,10 @@ func PredictActiveLogits(ctx context.Context, t fl.Transport, m *ActiveModel, x 
 				switch nd.Party {
 				case "":
 					z += nd.Weight
-				case "active":
+				case model.Active:
 					bin := bins[nd.Feature][i]
 					left = (bin == model.MissingBin && nd.MissingLeft) || (bin != model.MissingBin && int(bin) <= nd.Bin)
-				case "passive":
+				case model.Passive:
 					p := parts[index[[2]int{ti, k}]]
 					left = p[i/8]>>(i%8)&1 == 1
 				}

@@ -38,11 +38,11 @@ func SplitGBDT(g *model.GBDT, bankCols int) (*ActiveModel, *PassiveModel, error)
 			case nd.IsLeaf():
 				nodes[v] = Node{Weight: nd.Weight}
 			case nd.Feature < bankCols:
-				nodes[v] = Node{Party: "active", Feature: nd.Feature, Bin: nd.Bin, MissingLeft: nd.MissingLeft,
+				nodes[v] = Node{Party: model.Active, Feature: nd.Feature, Bin: nd.Bin, MissingLeft: nd.MissingLeft,
 					Left: nd.Left, Right: nd.Right, Weight: nd.Weight, Gain: nd.Gain}
 			default:
 				f := nd.Feature - bankCols
-				nodes[v] = Node{Party: "passive", Feature: f, Bin: nd.Bin, MissingLeft: nd.MissingLeft,
+				nodes[v] = Node{Party: model.Passive, Feature: f, Bin: nd.Bin, MissingLeft: nd.MissingLeft,
 					Left: nd.Left, Right: nd.Right, Weight: nd.Weight, Gain: nd.Gain}
 				p.Splits = append(p.Splits, PassiveSplit{Tree: ti, Node: v, Feature: f, Bin: nd.Bin,
 					Threshold: nd.Threshold, MissingLeft: nd.MissingLeft})

@@ -413,7 +413,7 @@ func TestScorecard(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
 	const n, d = 3000, 3
 	card := model.Scorecard{BasePoints: 600, PDO: 40, BaseOdds: 2}
-	half := func(party string, base float64) *model.ScorecardHalf {
+	half := func(party model.Role, base float64) *model.ScorecardHalf {
 		h := &model.ScorecardHalf{Version: model.ScorecardVersion, Party: party, BasePoints: base}
 		for c := range d {
 			h.Features = append(h.Features, model.ScorecardFeature{Name: fmt.Sprint("f", c), Column: c,

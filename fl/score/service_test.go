@@ -45,14 +45,14 @@ func newServiceFixture(t *testing.T, rows int) *serviceFixture {
 	db, dc := ab.Cols(), ac.Cols()
 	f := &serviceFixture{bank: bank, center: center, wantLR: map[string]float64{}, wantTrees: map[string]float64{}}
 
-	half := func(party string, tab *dataset.Table, r *rand.Rand) *model.LRHalf {
+	half := func(party model.Role, tab *dataset.Table, r *rand.Rand) *model.LRHalf {
 		st, err := model.FitStandardizer(tab.X, tab.Cols())
 		require.NoError(t, err)
 		w := normals(r, tab.Cols(), 0.3)
 		return &model.LRHalf{Version: model.LRVersion, Party: party, Features: tab.Columns, Standardizer: st, Weights: w}
 	}
 	r := rand.New(rand.NewPCG(3, 3))
-	f.lrBank, f.lrCenter = half("active", ab, r), half("passive", ac, r)
+	f.lrBank, f.lrCenter = half(model.Active, ab, r), half(model.Passive, ac, r)
 	f.lrBank.Intercept = -1
 
 	joined := model.JoinColumns(ab.X, db, ac.X, dc)

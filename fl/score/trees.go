@@ -57,7 +57,7 @@ func newTreePlan(m *boost.ActiveModel) *treePlan {
 		idx := make([]int, len(tr.Nodes))
 		for v, nd := range tr.Nodes {
 			idx[v] = -1
-			if nd.Party == "passive" {
+			if nd.Party == model.Passive {
 				idx[v] = len(pl.links)
 				pl.links = append(pl.links, splitLink{Tree: ti, Node: v, Parent: -1})
 			}
@@ -115,7 +115,7 @@ func (pl *treePlan) coefficients(bins [][]uint8, lo, hi int, constant []float64,
 					for j, k := range f.split {
 						coef[k][r] += nd.Weight * f.coef[j]
 					}
-				case "active":
+				case model.Active:
 					b := bins[nd.Feature][i]
 					if (b == model.MissingBin && nd.MissingLeft) || (b != model.MissingBin && int(b) <= nd.Bin) {
 						stack = append(stack, nd.Left)

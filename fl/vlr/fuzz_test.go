@@ -3,6 +3,7 @@ package vlr
 import (
 	"testing"
 
+	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/he"
 )
 
@@ -26,11 +27,15 @@ func FuzzUnmarshalVectors(f *testing.F) {
 	f.Add(one, 1)
 	f.Add(one[:40], 1)
 	f.Add([]byte{8, 0, 0, 0, 0, 0, 0, 0, 'V', 'H'}, 2)
+	f.Add(append(one, one...), 2)
 	f.Fuzz(func(t *testing.T, b []byte, want int) {
 		want = want & 7
 		vs, err := unmarshalVectors(p, b, want)
 		if err == nil && len(vs) != want {
 			t.Fatalf("%d vectors, want %d", len(vs), want)
+		}
+		if _, perr := fl.SplitParts(b, want); perr != nil && err == nil {
+			t.Fatalf("accepted a payload fl.SplitParts refuses: %v", perr)
 		}
 	})
 }

@@ -93,8 +93,23 @@ func guardBisect(fits func(float64) bool, lo, hi float64) float64 {
 	return lo
 }
 
-// sharedParams are Shared15's parameters, built once.
-var sharedParams = sync.OnceValue(func() he.Params { return he.MustParams(he.Shared15) })
+// Params returns the HE parameter set a training with options o runs:
+// he.Shared15 for the secret-shared protocol, he.Linear14 with
+// RevealGradients. A session's handshake names it, so that both parties
+// compare it before any key is made.
+func Params(o Options) he.Params {
+	if o.RevealGradients {
+		return revealParams()
+	}
+	return sharedParams()
+}
+
+// sharedParams are Shared15's parameters, revealParams Linear14's, each
+// built once.
+var (
+	sharedParams = sync.OnceValue(func() he.Params { return he.MustParams(he.Shared15) })
+	revealParams = sync.OnceValue(func() he.Params { return he.MustParams(he.Linear14) })
+)
 
 // checkFeatures refuses a feature value past he.MaxFeature, naming it.
 func (d Data) checkFeatures() error {

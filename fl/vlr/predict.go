@@ -2,9 +2,7 @@ package vlr
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/model"
@@ -25,11 +23,7 @@ func PredictPassive(ctx context.Context, t fl.Transport, x []float64, cols int, 
 		rows[i] = i
 	}
 	u := partialScores(x, cols, rows, w, 0)
-	b := make([]byte, 0, 8*n)
-	for _, v := range u {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-	}
-	return t.Send(ctx, fl.Message{Type: TypeScores, Payload: b})
+	return t.Send(ctx, fl.Message{Type: TypeScores, Payload: fl.AppendFloats(nil, u)})
 }
 
 // PredictActiveProbabilities is the bank's side: it adds its own partial scores and the
@@ -44,8 +38,9 @@ func PredictActiveProbabilities(ctx context.Context, t fl.Transport, x []float64
 	if err != nil {
 		return nil, err
 	}
-	if len(b) != 8*n {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("vlr: the center sent %d bytes of scores for %d rows", len(b), n))
+	uc, err := fl.ParseFloats(b, n)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center's scores for %d rows: %w", ErrProtocol, n, err))
 	}
 	rows := make([]int, n)
 	for i := range rows {
@@ -53,11 +48,7 @@ func PredictActiveProbabilities(ctx context.Context, t fl.Transport, x []float64
 	}
 	u := partialScores(x, cols, rows, w, intercept)
 	for i := range u {
-		uc := math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
-		if math.IsNaN(uc) || math.IsInf(uc, 0) {
-			return nil, fl.Fail(ctx, t, fmt.Errorf("vlr: the center's score for row %d is %v", i, uc))
-		}
-		u[i] = model.Logistic(u[i] + uc)
+		u[i] = model.Logistic(u[i] + uc[i])
 	}
 	return u, nil
 }

@@ -30,10 +30,7 @@ type revealState struct {
 
 // revealKeys generates the keys of the RevealGradients protocol (Linear14).
 func revealKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, rows, bankCols, centerCols int) (he.Params, *he.Party, error) {
-	params, err := he.NewParams(he.Linear14)
-	if err != nil {
-		return params, nil, err
-	}
+	params := Params(o)
 	party, err := joint.GenerateKeys(ctx, t, params, keySpec(params, rows, bankCols, centerCols, o.BatchSize, o.lossNeeded()), seed)
 	return params, party, err
 }
@@ -126,7 +123,7 @@ func (s *revealState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 			err = joint.CheckVector(s.params, powers[k], fmt.Sprintf("power %d", k+1), joint.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: s.params.MaxLevel()})
 		}
 		if err != nil {
-			return 0, fl.Fail(ctx, t, fmt.Errorf("vlr: powers from the center: %w", err))
+			return 0, fl.Fail(ctx, t, fmt.Errorf("%w: powers from the center: %w", ErrProtocol, err))
 		}
 		ub := partialScores(data.X, data.Cols, rows, s.w[:data.Cols], s.w[data.Cols])
 		co := s.sig.Shifted(ub)
@@ -235,7 +232,7 @@ func (s *revealState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 			err = joint.CheckVector(s.params, ds[0], "residual", joint.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: joint.AnyLevel})
 		}
 		if err != nil {
-			return fl.Fail(ctx, t, fmt.Errorf("vlr: residual from the bank: %w", err))
+			return fl.Fail(ctx, t, fmt.Errorf("%w: residual from the bank: %w", ErrProtocol, err))
 		}
 		g, err := party.MulTransposed(s.pr.mats[b], ds[0])
 		if err != nil {

@@ -141,10 +141,7 @@ func (c columns) fromData(w []float64) []float64 {
 // relinearisation at the top, the rotations of both matrix shapes at the
 // linear level.
 func sharedKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, rows, bankCols, centerCols int) (he.Params, *he.Party, error) {
-	params, err := he.NewParams(he.Shared15)
-	if err != nil {
-		return params, nil, err
-	}
+	params := Params(o)
 	sb, sc := sharedShapes(params, o, rows, bankCols, centerCols)
 	rots := append(sb.Rotations(), sc.Rotations()...)
 	slices.Sort(rots)
@@ -321,7 +318,7 @@ func (s *sharedState) weights(ctx context.Context, t fl.Transport) (*he.Vector, 
 		w, err = s.party.JoinShares(theirs, s.own.w)
 	}
 	if err != nil {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("vlr: weights from the peer: %w", err))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: weights from the peer: %w", ErrProtocol, err))
 	}
 	return w, nil
 }
@@ -370,7 +367,7 @@ func (s *sharedState) gradient(ctx context.Context, t fl.Transport, g, w *he.Vec
 		openedHook(s.active, "gradient", theirs.Clone())
 	}
 	if err != nil {
-		return fl.Fail(ctx, t, fmt.Errorf("vlr: gradient from the peer: %w", err))
+		return fl.Fail(ctx, t, fmt.Errorf("%w: gradient from the peer: %w", ErrProtocol, err))
 	}
 	for _, x := range []struct {
 		what string
@@ -528,7 +525,7 @@ func (s *sharedState) recvVector(ctx context.Context, t fl.Transport, typ, what 
 		err = joint.CheckVector(s.params, v, what, want)
 	}
 	if err != nil {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("vlr: %s from the peer: %w", what, err))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %s from the peer: %w", ErrProtocol, what, err))
 	}
 	return v, nil
 }
@@ -580,7 +577,7 @@ func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, n int) (
 		return s.party.JoinShares(top, share)
 	}()
 	if err != nil {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("vlr: scores from the center: %w", err))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: scores from the center: %w", ErrProtocol, err))
 	}
 	return z, nil
 }
@@ -690,7 +687,7 @@ func (s *sharedState) finish(ctx context.Context, t fl.Transport) error {
 		finalHook(s.active, s.own.w, theirs)
 	}
 	if err != nil {
-		return fl.Fail(ctx, t, fmt.Errorf("vlr: final weights from the peer: %w", err))
+		return fl.Fail(ctx, t, fmt.Errorf("%w: final weights from the peer: %w", ErrProtocol, err))
 	}
 	if !s.kept {
 		s.final = s.layOwn.toData(vals)

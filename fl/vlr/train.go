@@ -339,7 +339,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 		return nil, err
 	}
 	if s.Version != protocolVersion {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: bank speaks vlr version %d, this center %d", ErrOptions, s.Version, protocolVersion))
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %w: the bank speaks vlr version %d, this center %d", ErrProtocol, ErrOptions, s.Version, protocolVersion))
 	}
 	if p.opt, err = s.Options.WithDefaults(); err != nil {
 		return nil, fl.Fail(ctx, t, err)
@@ -430,7 +430,7 @@ func (p *Passive) Epoch(ctx context.Context) error {
 		return err
 	}
 	if e.Epoch != p.epoch {
-		return fl.Fail(ctx, p.t, fmt.Errorf("vlr: bank is at epoch %d, center at %d", e.Epoch, p.epoch))
+		return fl.Fail(ctx, p.t, fmt.Errorf("%w: the bank is at epoch %d, the center at %d", ErrProtocol, e.Epoch, p.epoch))
 	}
 	p.epoch++
 	p.done = e.Stop

@@ -1,7 +1,6 @@
 package vlr
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -36,8 +35,17 @@ const (
 // on a checkpoint to resume from; version 3 the secret-shared protocol.
 const protocolVersion = 3
 
-// ErrOptions is returned for options out of range or that the parties do not share.
-var ErrOptions = errors.New("vlr: bad options")
+var (
+	// ErrOptions is returned for options out of range or that the parties
+	// do not share.
+	ErrOptions = errors.New("vlr: bad options")
+	// ErrProtocol reports a peer message that breaks the protocol: one that
+	// does not decode, or decodes to a vector or value of another shape,
+	// level or range than the step calls for. It wraps fl.ErrProtocol, and
+	// the errors that wrap it keep their own sentinels (he.ErrShares,
+	// joint.ErrUnexpectedVector, fl.ErrParts, ...).
+	ErrProtocol = fmt.Errorf("vlr: %w", fl.ErrProtocol)
+)
 
 // Options are the training settings. The bank's options are the training's:
 // it sends them to the center during setup.
@@ -359,45 +367,33 @@ func partialScores(x []float64, cols int, rows []int, w []float64, intercept flo
 	return u
 }
 
-// marshalVectors frames several vectors in one payload.
+// marshalVectors puts several vectors in one payload, as fl.JoinParts
+// parts (the layout vlr has used since its first version).
 func marshalVectors(p he.Params, vs []*he.Vector) ([]byte, error) {
 	parts := make([][]byte, len(vs))
-	size := 0
 	for i, v := range vs {
 		data, err := p.MarshalVector(v)
 		if err != nil {
 			return nil, err
 		}
 		parts[i] = data
-		size += 8 + len(data)
 	}
-	b := make([]byte, 0, size)
-	for _, data := range parts {
-		b = binary.LittleEndian.AppendUint64(b, uint64(len(data)))
-		b = append(b, data...)
-	}
-	return b, nil
+	return fl.JoinParts(parts...), nil
 }
 
+// unmarshalVectors reads exactly want vectors that marshalVectors put in
+// b. A payload of another count or framing is an fl.ErrParts error that
+// still matches he.ErrMalformed, as vlr's own framing errors did.
 func unmarshalVectors(p he.Params, b []byte, want int) ([]*he.Vector, error) {
-	var vs []*he.Vector
-	for len(b) > 0 {
-		if len(b) < 8 {
-			return nil, fmt.Errorf("%w: truncated vector frame", he.ErrMalformed)
-		}
-		n := binary.LittleEndian.Uint64(b)
-		if n > uint64(len(b)-8) {
-			return nil, fmt.Errorf("%w: vector frame of %d bytes in %d", he.ErrMalformed, n, len(b)-8)
-		}
-		v, err := p.UnmarshalVector(b[8 : 8+n])
-		if err != nil {
+	parts, err := fl.SplitParts(b, want)
+	if err != nil {
+		return nil, fmt.Errorf("%w: vectors: %w", he.ErrMalformed, err)
+	}
+	vs := make([]*he.Vector, len(parts))
+	for i, part := range parts {
+		if vs[i], err = p.UnmarshalVector(part); err != nil {
 			return nil, err
 		}
-		vs = append(vs, v)
-		b = b[8+n:]
-	}
-	if len(vs) != want {
-		return nil, fmt.Errorf("%w: %d vectors, want %d", he.ErrMalformed, len(vs), want)
 	}
 	return vs, nil
 }

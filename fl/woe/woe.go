@@ -99,7 +99,7 @@ func (o Options) WithDefaults() (Options, error) {
 // Column is one column's binning, counts, WOE and IV as the bank knows them.
 type Column struct {
 	// Party owns the column: model.Active or model.Passive.
-	Party string `json:"party"`
+	Party model.Role `json:"party"`
 	// Index is the column's index among its party's columns.
 	Index int    `json:"index"`
 	Name  string `json:"name"`
@@ -161,6 +161,11 @@ type result struct {
 	Columns []resultColumn `json:"columns"`
 }
 
+// Params returns the HE parameter set federated WOE runs (he.Hist13, for
+// the event counts), for a session's handshake to name: both parties
+// compare it before any key is made.
+func Params() he.Params { return params() }
+
 // params are the HE parameters of the counts.
 func params() he.Params { return he.MustParams(he.Hist13) }
 
@@ -221,7 +226,7 @@ func name(names []string, party string, j int) string {
 
 // finish merges (optimal method) and computes WOE and IV of one column's
 // quantile-bin counts.
-func finish(o Options, party string, j int, nm string, c model.BinCounts) (Column, error) {
+func finish(o Options, party model.Role, j int, nm string, c model.BinCounts) (Column, error) {
 	col := Column{Party: party, Index: j, Name: nm, QuantileBins: c.NumBins(), Counts: c}
 	if o.Method == Optimal {
 		ends, err := model.OptimalBins(c, o.Merge)
@@ -596,11 +601,7 @@ func ScorePassive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf
 	if err := half.PartialPoints(x, d, pts); err != nil {
 		return fl.Fail(ctx, t, err)
 	}
-	b := make([]byte, 0, 8*len(pts))
-	for _, v := range pts {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-	}
-	return t.Send(ctx, fl.Message{Type: TypePoints, Payload: b})
+	return t.Send(ctx, fl.Message{Type: TypePoints, Payload: fl.AppendFloats(nil, pts)})
 }
 
 // ScoreActive is the bank's side: it adds its own partial points (base
@@ -619,14 +620,11 @@ func ScoreActive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf,
 	if err != nil {
 		return nil, err
 	}
-	if len(b) != 8*n {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center sent %d bytes of points for %d rows", ErrProtocol, len(b), n))
+	theirs, err := fl.ParseFloats(b, n)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center's points for %d rows: %w", ErrProtocol, n, err))
 	}
-	for i := range pts {
-		v := math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center's points for row %d are %v", ErrProtocol, i, v))
-		}
+	for i, v := range theirs {
 		pts[i] += v
 	}
 	return pts, nil

@@ -53,7 +53,7 @@ type Model struct {
 type Feature struct {
 	Name string
 	// Party is model.Active (the bank) or model.Passive (the center).
-	Party string
+	Party model.Role
 	IV    float64
 	// Keep reports whether the selection kept the feature.
 	Keep bool
@@ -482,10 +482,10 @@ func ivPlot(fs []Feature) (*plot.Plot, error) {
 	p := newPlot("IV by feature (the center's as the bank learned them, encrypted)", "", "IV")
 	bank, center := make(plotter.Values, len(fs)), make(plotter.Values, len(fs))
 	names := make([]string, len(fs))
-	parties := map[string]map[string]bool{}
+	parties := map[string]map[model.Role]bool{}
 	for _, f := range fs {
 		if parties[f.Name] == nil {
-			parties[f.Name] = map[string]bool{}
+			parties[f.Name] = map[model.Role]bool{}
 		}
 		parties[f.Name][f.Party] = true
 	}
@@ -525,8 +525,8 @@ func ivPlot(fs []Feature) (*plot.Plot, error) {
 
 var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"f4": func(v float64) string { return fmt.Sprintf("%.4f", v) },
-	"party": func(p string) string {
-		return map[string]string{model.Active: "bank", model.Passive: "credit center"}[p]
+	"party": func(p model.Role) string {
+		return map[model.Role]string{model.Active: "bank", model.Passive: "credit center"}[p]
 	},
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
