@@ -14,6 +14,7 @@ import (
 	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/internal/hetest"
 	"github.com/veil-fl/veil/model"
 	"github.com/veil-fl/veil/mpc/psi"
 )
@@ -32,7 +33,7 @@ func normal(r *mrand.Rand, n int) []float64 {
 
 func benchEncrypt(runs int) ([]figure, error) {
 	params := he.MustParams(he.Linear14)
-	bank, _, err := he.LocalPair(params, he.KeySpec{}, seed)
+	bank, _, err := hetest.LocalPair(params, he.KeySpec{}, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +66,7 @@ func benchEncrypt(runs int) ([]figure, error) {
 func benchXtd(runs int) ([]figure, error) {
 	const rows, cols = 100_000, 300
 	params := he.MustParams(he.Linear14)
-	center, bank, err := he.LocalPair(params, he.KeySpec{Rotations: he.XtdRotations(params, rows, cols)}, seed)
+	center, bank, err := hetest.LocalPair(params, he.KeySpec{Rotations: he.XtdRotations(params, rows, cols)}, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,7 @@ func benchXtd(runs int) ([]figure, error) {
 func benchHist(runs int) ([]figure, error) {
 	const n, F, K = 100_000, 30, 32
 	params := he.MustParams(he.Hist13)
-	bank, center, err := he.LocalPair(params, he.KeySpec{Pack: true}, seed)
+	bank, center, err := hetest.LocalPair(params, he.KeySpec{Pack: true}, seed)
 	if err != nil {
 		return nil, err
 	}

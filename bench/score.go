@@ -10,6 +10,7 @@ import (
 	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/internal/hetest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -35,7 +36,7 @@ func scoreRun(runs, rows int, bank func(context.Context, fl.Transport) error, ce
 }
 
 func scoreKeys() (bank, center *he.Party, err error) {
-	return he.LocalPair(score.Params(), score.KeySpec(), seed)
+	return hetest.LocalPair(score.Params(), score.KeySpec(), seed)
 }
 
 func benchScoreLR(runs int) ([]figure, error) {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,44 +18,47 @@ import (
 )
 
 // Checkpoints: each party of a training keeps its own plaintext state (its
-// weights, optimizer state, trees, logits) in a folder of its own after every
-// step (an LR epoch, a tree). Nothing secret of the session is stored: the
-// threshold keys are generated afresh by every session, and a resumed
-// training continues from the plaintext state.
+// weights or shares, optimizer state, trees, logits) after every step (an
+// LR epoch, a tree), so that a training cut short resumes instead of
+// starting over. Nothing secret of the session is stored: the threshold
+// keys are generated afresh by every session, and a resumed training
+// continues from the plaintext state.
 //
-// A checkpoint file is
+// The protocols only encode and check the state; where it is kept is the
+// application's business, behind the Checkpoints interface, as a raft
+// application owns its disk. DirCheckpoints keeps them as files:
 //
 //	"VEILCKPT" | version byte | SHA-256 of the rest | JSON record
 //
-// The record names the training's kind, its config digest (a hash both
-// parties compute from the agreed options and shapes, plus this party's own
-// data), the step index and the state. Files are written atomically
-// (temporary file, fsync, rename, fsync of the folder), so a crash leaves the
-// previous checkpoint or the new one, never a torn file.
+// The record names the store, the training's checkpoint digest (a hash of
+// the agreed options and shapes, plus this party's own data), the step and
+// the state. Files are written atomically (temporary file, fsync, rename,
+// fsync of the folder), so a crash leaves the previous checkpoint or the new
+// one, never a torn file.
 
 // TypeResume is the message in which the parties agree on the checkpoint to
 // resume from.
 const TypeResume = "veil.resume"
 
-// MaxCheckpointSize bounds what LoadCheckpoint reads (1 GiB).
+// MaxCheckpointSize bounds what DirCheckpoints reads of a file (1 GiB).
 const MaxCheckpointSize = 1 << 30
 
 const (
 	ckptMagic   = "VEILCKPT"
 	ckptVersion = 1
 	ckptExt     = ".ckpt"
-	// ckptKeep is how many of the latest checkpoints a store keeps: the
-	// parties can be one step apart when one of them stops between the last
-	// message of a step and its checkpoint, so the step before the latest
-	// must still be there.
+	// ckptKeep is how many of the latest checkpoints DirCheckpoints keeps:
+	// the parties can be one step apart when one of them stops between the
+	// last message of a step and its checkpoint, so the step before the
+	// latest must still be there.
 	ckptKeep = 2
-	// maxResumeIndices bounds the indices a peer may list.
+	// maxResumeIndices bounds the steps a peer may list.
 	maxResumeIndices = 16
 )
 
 var (
-	// ErrCheckpoint reports a checkpoint file that is unreadable, corrupt or
-	// of another training.
+	// ErrCheckpoint reports a checkpoint that is missing, unreadable,
+	// corrupt or of another training.
 	ErrCheckpoint = errors.New("fl: bad checkpoint")
 	// ErrResume reports parties that cannot agree on where to resume: they
 	// describe different trainings (config digests differ) or the peer named
@@ -61,24 +66,151 @@ var (
 	ErrResume = errors.New("fl: cannot agree on a checkpoint to resume from")
 )
 
-// Digest is a SHA-256 over the parts, each length-prefixed, so that
-// different splits of the same bytes hash differently.
-func Digest(parts ...[]byte) [32]byte {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write(strconv.AppendInt(nil, int64(len(p)), 10))
-		h.Write([]byte{':'})
-		h.Write(p)
-	}
-	return [32]byte(h.Sum(nil))
+// Checkpoints keeps one party's checkpoints of one kind of training (the
+// bank's LR, the center's trees, ...). The protocols hand it each step's
+// encoded state and ask for it back after a restart; the application owns
+// the storage: files with DirCheckpoints, or a store of its own.
+//
+// A checkpoint is named by its step (1 for the state after the first) and
+// the training's checkpoint digest, which changes with the options, the
+// shapes or this party's data, so that a changed training never resumes
+// from another's state. A training calls its store from one goroutine.
+type Checkpoints interface {
+	// Save stores state (JSON) as the checkpoint after step. A failed or
+	// interrupted Save must leave the checkpoints saved before readable.
+	// Save must keep the checkpoint of the step before, which the peer may
+	// resume from, and may delete older ones.
+	Save(step int, digest [32]byte, state []byte) error
+	// Load returns the state saved for step of the training with this
+	// digest, or an error wrapping ErrCheckpoint when it holds none intact.
+	Load(step int, digest [32]byte) ([]byte, error)
+	// List returns the checkpoints held, of any training, by ascending
+	// step. It may leave out ones it finds damaged.
+	List() ([]CheckpointID, error)
+	// DropAfter deletes the checkpoints after step: the parties agreed to
+	// resume from step, so later ones belong to an abandoned run and must
+	// not be mixed with the peer's of the new run.
+	DropAfter(step int) error
 }
 
-// CheckpointStore keeps the checkpoints of one party of one kind of
-// training in Dir, as files named Name-<index>.ckpt. The zero Dir disables
-// it: Save does nothing and Indices finds nothing.
-type CheckpointStore struct {
-	Dir  string
-	Name string // for example "vlr-active"
+// CheckpointID names a stored checkpoint.
+type CheckpointID struct {
+	Step   int
+	Digest [32]byte
+}
+
+// SaveCheckpoint encodes state as JSON and saves it in c as the checkpoint
+// after step. Errors of c are reported to the peer without their text, which
+// may name local paths or the application's storage.
+func SaveCheckpoint(c Checkpoints, step int, digest [32]byte, state any) error {
+	if step < 1 {
+		return fmt.Errorf("fl: checkpoint step %d, want >= 1", step)
+	}
+	b, err := json.Marshal(state)
+	if err != nil {
+		return fmt.Errorf("fl: checkpoint of step %d: %w", step, err)
+	}
+	if err := c.Save(step, digest, b); err != nil {
+		return &storeError{fmt.Errorf("fl: saving the checkpoint of step %d: %w", step, err)}
+	}
+	return nil
+}
+
+// LoadCheckpoint reads the checkpoint after step into state, a pointer to
+// what SaveCheckpoint was given. Unknown fields are refused: a state written
+// by another build is not half read. Errors of c are reported to the peer
+// without their text.
+func LoadCheckpoint(c Checkpoints, step int, digest [32]byte, state any) error {
+	b, err := c.Load(step, digest)
+	if err != nil {
+		return &storeError{fmt.Errorf("fl: loading the checkpoint of step %d: %w", step, err)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(state); err != nil {
+		return &storeError{fmt.Errorf("%w: step %d: state: %v", ErrCheckpoint, step, err)}
+	}
+	return nil
+}
+
+// storeError is a failure of this party's checkpoint storage. Abort tells
+// the peer only that: the text stays local.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// storeReason is what the peer learns of a storeError.
+const storeReason = "fl: the peer could not read or write its checkpoints"
+
+// Resume agrees with the peer on the step to resume a training from, 0 to
+// start afresh: the latest step of which both hold a checkpoint. config is
+// the digest both parties compute from the agreed options and shapes, local
+// this party's checkpoint digest (config bound to its own data); c may be
+// nil (no checkpoints). Both parties call it at the same point of the
+// protocol. Checkpoints in c after the agreed step are deleted.
+//
+// A training that starts afresh although c holds checkpoints says why on
+// log (nil: no logging): the checkpoints are of another configuration
+// (changed options or data), or the peer holds none of the same steps.
+func Resume(ctx context.Context, t Transport, c Checkpoints, config, local [32]byte, log *slog.Logger) (int, error) {
+	var have []int
+	others := 0
+	if c != nil {
+		held, err := c.List()
+		if err != nil {
+			return 0, failStore(ctx, t, fmt.Errorf("fl: listing checkpoints: %w", err))
+		}
+		for _, id := range held {
+			if id.Digest == local {
+				have = append(have, id.Step)
+			} else {
+				others++
+			}
+		}
+	}
+	k, err := agreeResume(ctx, t, config, have)
+	if err != nil {
+		return 0, err
+	}
+	if c != nil {
+		if err := c.DropAfter(k); err != nil {
+			return 0, failStore(ctx, t, fmt.Errorf("fl: dropping checkpoints after step %d: %w", k, err))
+		}
+	}
+	if log != nil {
+		switch {
+		case k > 0:
+			log.Info("resuming from a checkpoint", "step", k)
+		case len(have) > 0:
+			log.Warn("the peer holds none of this party's checkpoints; starting afresh", "steps", have)
+		case others > 0:
+			log.Warn("checkpoints found for another configuration; starting afresh", "checkpoints", others)
+		}
+	}
+	return k, nil
+}
+
+// failStore tells the peer that this party's checkpoint storage failed,
+// without err's text, and returns err marked as told.
+func failStore(ctx context.Context, t Transport, err error) error {
+	return Fail(ctx, t, &storeError{err})
+}
+
+// DirCheckpoints returns the checkpoints named name (for example
+// "vlr-active") in the folder dir, one file per step, name-<step>.ckpt, in
+// the format above. It keeps the latest two steps and, on Save, deletes
+// later ones: a resumed training overwrites its future. Several stores may
+// share a folder under different names. dir "" gives nil: no checkpoints.
+func DirCheckpoints(dir, name string) Checkpoints {
+	if dir == "" {
+		return nil
+	}
+	return &dirCheckpoints{dir: dir, name: name}
+}
+
+type dirCheckpoints struct {
+	dir, name string
 }
 
 type ckptRecord struct {
@@ -88,63 +220,60 @@ type ckptRecord struct {
 	State  json.RawMessage `json:"state"`
 }
 
-func (s CheckpointStore) path(index int) string {
-	return filepath.Join(s.Dir, fmt.Sprintf("%s-%06d%s", s.Name, index, ckptExt))
+// check refuses a name that is not one file name's prefix.
+func (s *dirCheckpoints) check() error {
+	if s.name == "" || s.name != filepath.Base(s.name) || strings.ContainsAny(s.name, `/\`) || s.name[0] == '.' {
+		return fmt.Errorf("fl: checkpoint name %q: want a plain file name prefix such as \"vlr-active\"", s.name)
+	}
+	return nil
 }
 
-// Enabled reports whether the store has a folder.
-func (s CheckpointStore) Enabled() bool { return s.Dir != "" }
+func (s *dirCheckpoints) path(step int) string {
+	return filepath.Join(s.dir, fmt.Sprintf("%s-%06d%s", s.name, step, ckptExt))
+}
 
-// Save writes the state after step index (1 for the first) atomically and
-// removes all but the latest two checkpoints of this store.
-func (s CheckpointStore) Save(index int, digest [32]byte, state any) error {
-	if !s.Enabled() {
-		return nil
+// Save implements Checkpoints.
+func (s *dirCheckpoints) Save(step int, digest [32]byte, state []byte) error {
+	if err := s.check(); err != nil {
+		return err
 	}
-	if index < 1 {
-		return fmt.Errorf("fl: checkpoint index %d, want >= 1", index)
+	if step < 1 {
+		return fmt.Errorf("fl: checkpoint step %d, want >= 1", step)
 	}
-	st, err := json.Marshal(state)
+	body, err := json.Marshal(ckptRecord{Name: s.name, Digest: hex.EncodeToString(digest[:]), Index: step, State: state})
 	if err != nil {
-		return fmt.Errorf("fl: checkpoint %s %d: %w", s.Name, index, err)
-	}
-	body, err := json.Marshal(ckptRecord{Name: s.Name, Digest: fmt.Sprintf("%x", digest), Index: index, State: st})
-	if err != nil {
-		return fmt.Errorf("fl: checkpoint %s %d: %w", s.Name, index, err)
+		return fmt.Errorf("fl: checkpoint %s %d: %w", s.name, step, err)
 	}
 	sum := sha256.Sum256(body)
 	data := make([]byte, 0, len(ckptMagic)+1+len(sum)+len(body))
 	data = append(append(append(append(data, ckptMagic...), ckptVersion), sum[:]...), body...)
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("fl: checkpoint folder: %w", err)
 	}
-	if err := WriteFileAtomic(s.path(index), data); err != nil {
+	if err := writeFileAtomic(s.path(step), data); err != nil {
 		return err
 	}
-	all, err := s.list()
+	all, err := s.steps()
 	if err != nil {
 		return err
 	}
 	for _, i := range all {
-		if i <= index-ckptKeep || i > index {
-			// Older ones, and later ones of an abandoned run: a resumed
-			// training overwrites its future.
+		if i <= step-ckptKeep || i > step {
+			// Older ones, and later ones of an abandoned run.
 			_ = os.Remove(s.path(i))
 		}
 	}
 	return nil
 }
 
-// DropAfter removes the checkpoints after step index: the parties agreed to
-// resume from index, so later ones belong to an abandoned run and must not
-// be mixed with the peer's of the new run.
-func (s CheckpointStore) DropAfter(index int) error {
-	all, err := s.list()
+// DropAfter implements Checkpoints.
+func (s *dirCheckpoints) DropAfter(step int) error {
+	all, err := s.steps()
 	if err != nil {
 		return err
 	}
 	for _, i := range all {
-		if i > index {
+		if i > step {
 			if err := os.Remove(s.path(i)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("fl: checkpoint folder: %w", err)
 			}
@@ -153,12 +282,12 @@ func (s CheckpointStore) DropAfter(index int) error {
 	return nil
 }
 
-// list returns the indices of this store's files, ascending.
-func (s CheckpointStore) list() ([]int, error) {
-	if !s.Enabled() {
-		return nil, nil
+// steps returns the steps of this store's files, ascending.
+func (s *dirCheckpoints) steps() ([]int, error) {
+	if err := s.check(); err != nil {
+		return nil, err
 	}
-	ents, err := os.ReadDir(s.Dir)
+	ents, err := os.ReadDir(s.dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -166,7 +295,7 @@ func (s CheckpointStore) list() ([]int, error) {
 		return nil, fmt.Errorf("fl: checkpoint folder: %w", err)
 	}
 	var out []int
-	prefix := s.Name + "-"
+	prefix := s.name + "-"
 	for _, e := range ents {
 		n := e.Name()
 		if !e.Type().IsRegular() || !strings.HasPrefix(n, prefix) || !strings.HasSuffix(n, ckptExt) {
@@ -182,60 +311,63 @@ func (s CheckpointStore) list() ([]int, error) {
 	return out, nil
 }
 
-// Indices returns the steps for which this store holds an intact checkpoint
-// of the training with this digest, ascending. Corrupt files and files of
-// other trainings are skipped.
-func (s CheckpointStore) Indices(digest [32]byte) ([]int, error) {
-	all, err := s.list()
+// List implements Checkpoints. Corrupt files are left out.
+func (s *dirCheckpoints) List() ([]CheckpointID, error) {
+	all, err := s.steps()
 	if err != nil {
 		return nil, err
 	}
-	var out []int
+	var out []CheckpointID
 	for _, i := range all {
-		if _, err := s.read(i, digest); err == nil {
-			out = append(out, i)
+		rec, err := s.read(i)
+		if err != nil {
+			continue
 		}
+		var id CheckpointID
+		if n, err := hex.Decode(id.Digest[:], []byte(rec.Digest)); err != nil || n != len(id.Digest) || len(rec.Digest) != 2*n {
+			continue
+		}
+		id.Step = i
+		out = append(out, id)
 	}
 	return out, nil
 }
 
-// Load reads the checkpoint of step index into state, which must be what
-// Save was given (a pointer to it).
-func (s CheckpointStore) Load(index int, digest [32]byte, state any) error {
-	raw, err := s.read(index, digest)
+// Load implements Checkpoints.
+func (s *dirCheckpoints) Load(step int, digest [32]byte) ([]byte, error) {
+	rec, err := s.read(step)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(state); err != nil {
-		return fmt.Errorf("%w: %s: state: %v", ErrCheckpoint, s.path(index), err)
+	if rec.Digest != hex.EncodeToString(digest[:]) {
+		return nil, fmt.Errorf("%w: %s is of another training (config or data changed)", ErrCheckpoint, s.path(step))
 	}
-	return nil
+	return rec.State, nil
 }
 
-func (s CheckpointStore) read(index int, digest [32]byte) (json.RawMessage, error) {
-	path := s.path(index)
+// read returns the intact record of step's file.
+func (s *dirCheckpoints) read(step int) (ckptRecord, error) {
+	if err := s.check(); err != nil {
+		return ckptRecord{}, err
+	}
+	path := s.path(step)
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
+		return ckptRecord{}, fmt.Errorf("%w: %v", ErrCheckpoint, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxCheckpointSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCheckpoint, path, err)
+		return ckptRecord{}, fmt.Errorf("%w: %s: %v", ErrCheckpoint, path, err)
 	}
 	rec, err := decodeCheckpoint(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return ckptRecord{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if rec.Name != s.Name || rec.Index != index {
-		return nil, fmt.Errorf("%w: %s holds %s step %d", ErrCheckpoint, path, rec.Name, rec.Index)
+	if rec.Name != s.name || rec.Index != step {
+		return ckptRecord{}, fmt.Errorf("%w: %s holds %s step %d", ErrCheckpoint, path, rec.Name, rec.Index)
 	}
-	if rec.Digest != fmt.Sprintf("%x", digest) {
-		return nil, fmt.Errorf("%w: %s is of another training (config or data changed)", ErrCheckpoint, path)
-	}
-	return rec.State, nil
+	return rec, nil
 }
 
 // decodeCheckpoint checks a checkpoint file's framing and checksum and
@@ -267,10 +399,10 @@ func decodeCheckpoint(data []byte) (ckptRecord, error) {
 	return rec, nil
 }
 
-// WriteFileAtomic replaces path with data so that a crash at any point
+// writeFileAtomic replaces path with data so that a crash at any point
 // leaves either the old file or the new one: it writes a temporary file in
 // the same folder, syncs it, renames it over path and syncs the folder.
-func WriteFileAtomic(path string, data []byte) error {
+func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -309,12 +441,11 @@ type resumeMsg struct {
 	Have   []int  `json:"have"`
 }
 
-// AgreeResume lets both parties agree on the step to resume from: each
+// agreeResume lets both parties agree on the step to resume from: each
 // sends the training's config digest (which both must have computed alike)
 // and the steps it holds checkpoints for, and both pick the latest step
-// they share, or 0 to start afresh. Both parties call it at the same point
-// of the protocol.
-func AgreeResume(ctx context.Context, t Transport, digest [32]byte, have []int) (int, error) {
+// they share, or 0 to start afresh.
+func agreeResume(ctx context.Context, t Transport, digest [32]byte, have []int) (int, error) {
 	if len(have) > maxResumeIndices {
 		have = have[len(have)-maxResumeIndices:]
 	}

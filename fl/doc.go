@@ -1,7 +1,8 @@
 // Package fl is the session layer of Veil's two-party protocols: the
 // Transport interface, messages and their checks (Expect, the JSON helpers),
-// the handshake, session binding, aborts, the in-memory pipe, checkpoints on
-// disk and the resume agreement. It imports neither gRPC nor lattigo: the
+// the handshake, session binding, aborts, the in-memory pipe, checkpoints
+// (the Checkpoints interface the application implements, DirCheckpoints
+// for files) and the resume agreement. It imports neither gRPC nor lattigo: the
 // gRPC link is package fl/link, HE over a session (threshold key
 // generation, joint decryption, the disclosure plan) package fl/joint, and
 // the protocols (fl/align, fl/vlr, fl/boost, fl/woe, fl/score) run over any
@@ -17,8 +18,9 @@
 //
 // Transports:
 //
-//   - NewPipe: two connected in-memory ends, with fault injection
-//     (PipeDropAfter, PipeTamper, PipeEnd.Sever) for tests.
+//   - NewPipe: two connected in-memory ends for tests and single-process
+//     examples; PipeEnd.Sever cuts the connection, and package fl/fltest
+//     adds faults (a drop after n messages, tampered messages).
 //   - link.Dial, Listen, NewServer, Accept (package fl/link): gRPC over mutual TLS 1.3, one
 //     bidirectional stream per session (service veil.v1.Party, see package
 //     proto). Messages of any size up to link.GRPCOptions.MaxMessageSize (1 GiB by
@@ -26,8 +28,9 @@
 //     a 9 MiB Galois key or a 32 MB PSI batch needs no tuning of gRPC limits.
 //     A server hands each session to a Handler in its own goroutine and also
 //     serves the standard gRPC health service.
-//   - NewTestPKI makes a throwaway CA and per-party certificates for tests and
-//     examples; LoadTLS reads real ones from PEM files.
+//   - LoadTLS reads a party's certificates from PEM files; fltest.NewPKI
+//     makes a throwaway CA and per-party certificates for tests and
+//     examples.
 //
 // Every session starts with Handshake: both parties check that they speak
 // the same protocol version, have opposite roles (RoleActive holds the

@@ -155,12 +155,17 @@ func (e *AbortError) Unwrap() []error {
 
 // Abort tells the peer that this party gives up because of cause, so the
 // peer's next Expect fails with an *AbortError instead of waiting. A
-// *MismatchError in cause travels in structured form. Abort does not close
-// the transport.
+// *MismatchError in cause travels in structured form; of a failure of this
+// party's checkpoint storage the peer learns only that it failed, since its
+// text may name local paths or the application's storage. Abort does not
+// close the transport.
 func Abort(ctx context.Context, t Transport, cause error) error {
 	rec := &veilpb.Abort{Reason: cause.Error()}
 	if me := (*MismatchError)(nil); errors.As(cause, &me) {
 		rec.Field, rec.SenderValue, rec.ReceiverValue = me.Field, me.Local, me.Peer
+	}
+	if se := (*storeError)(nil); errors.As(cause, &se) {
+		rec.Reason = storeReason
 	}
 	b, err := proto.Marshal(rec)
 	if err != nil {

@@ -12,9 +12,7 @@ import (
 type PipeOption func(*pipeConfig)
 
 type pipeConfig struct {
-	buffer    int
-	dropAfter int // 0: never
-	tamper    func(Message) Message
+	buffer int
 }
 
 // PipeBuffer sets how many unread messages each direction holds before
@@ -23,30 +21,16 @@ func PipeBuffer(n int) PipeOption {
 	return func(c *pipeConfig) { c.buffer = max(n, 0) }
 }
 
-// PipeDropAfter makes the connection drop once n messages (both directions
-// together) have been sent: the next Send fails, and from then on both ends
-// report ErrConnLost, discarding messages not yet read, as a real connection
-// loss would. It simulates a peer that vanishes mid-protocol.
-func PipeDropAfter(n int) PipeOption {
-	return func(c *pipeConfig) { c.dropAfter = n }
-}
-
-// PipeTamper passes every message, in both directions, through f on its
-// way. It lets tests play a misbehaving peer. f receives a copy it may
-// modify.
-func PipeTamper(f func(Message) Message) PipeOption {
-	return func(c *pipeConfig) { c.tamper = f }
-}
-
 // NewPipe returns the two ends of an in-memory transport for tests and
 // single-process examples. Each direction is a buffered channel; Stats count
-// what the gRPC transport would send with the default chunk size.
+// what the gRPC transport would send with the default chunk size. Package
+// fl/fltest wraps it with faults (a dropped connection, tampered messages).
 func NewPipe(opts ...PipeOption) (a, b *PipeEnd) {
 	cfg := pipeConfig{buffer: 64}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	link := &pipeLink{cfg: cfg, dropped: make(chan struct{})}
+	link := &pipeLink{dropped: make(chan struct{})}
 	ab := make(chan envelope, cfg.buffer)
 	ba := make(chan envelope, cfg.buffer)
 	a = &PipeEnd{link: link, in: ba, out: ab, sendMu: ctxmu.New(), closed: make(chan struct{})}
@@ -57,33 +41,12 @@ func NewPipe(opts ...PipeOption) (a, b *PipeEnd) {
 
 // pipeLink is the state both ends share: the connection itself.
 type pipeLink struct {
-	cfg     pipeConfig
-	mu      sync.Mutex
-	sent    int
 	dropped chan struct{} // closed when the connection drops
 	once    sync.Once
 }
 
 func (l *pipeLink) drop() {
 	l.once.Do(func() { close(l.dropped) })
-}
-
-// admit counts one message against PipeDropAfter and reports false once the
-// connection is gone.
-func (l *pipeLink) admit() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	select {
-	case <-l.dropped:
-		return false
-	default:
-	}
-	if l.cfg.dropAfter > 0 && l.sent >= l.cfg.dropAfter {
-		l.drop()
-		return false
-	}
-	l.sent++
-	return true
 }
 
 // PipeEnd is one end of a NewPipe. It implements Transport.
@@ -124,15 +87,9 @@ func (p *PipeEnd) Send(ctx context.Context, m Message) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("fl: send %q: %w", m.Type, err)
 	}
-	if !p.link.admit() {
-		return fmt.Errorf("fl: send %q: %w (PipeDropAfter)", m.Type, ErrConnLost)
-	}
 	c := Message{Type: m.Type}
 	if len(m.Payload) > 0 {
 		c.Payload = bytes.Clone(m.Payload)
-	}
-	if p.link.cfg.tamper != nil {
-		c = p.link.cfg.tamper(c)
 	}
 	select {
 	case p.out <- envelope{c, p.seq + 1}:

@@ -12,7 +12,7 @@ var testSeed = []byte("veil-he-test-seed-0123456789abcdef")
 
 func pairFor(t testing.TB, s ParamSet, spec KeySpec) (*Party, *Party) {
 	t.Helper()
-	a, b, err := LocalPair(MustParams(s), spec, testSeed)
+	a, b, err := localPair(MustParams(s), spec, testSeed)
 	require.NoError(t, err)
 	return a, b
 }

@@ -7,6 +7,36 @@ import (
 	"github.com/veil-fl/veil/he"
 )
 
+// jointKeys runs the two-party key generation of both parties: each sends
+// its first round, answers the peer's with its second, and finishes with
+// its own secret-key share and the collective keys.
+func jointKeys(params he.Params, spec he.KeySpec, seed []byte) (bank, center *he.Party) {
+	kb, err := he.NewKeyGen(params, spec, seed)
+	if err != nil {
+		panic(err)
+	}
+	kc, err := he.NewKeyGen(params, spec, seed)
+	if err != nil {
+		panic(err)
+	}
+	b1, c1 := kb.Round1(), kc.Round1()
+	b2, err := kb.Round2(c1)
+	if err != nil {
+		panic(err)
+	}
+	c2, err := kc.Round2(b1)
+	if err != nil {
+		panic(err)
+	}
+	if bank, err = kb.Finish(c2); err != nil {
+		panic(err)
+	}
+	if center, err = kc.Finish(b2); err != nil {
+		panic(err)
+	}
+	return bank, center
+}
+
 // The bank encrypts its residuals d, the credit center multiplies them by its
 // plaintext feature matrix X, and the pair decrypts X^T d to the center only.
 func Example() {
@@ -14,11 +44,9 @@ func Example() {
 	const rows, cols = 1000, 3
 	spec := he.KeySpec{Rotations: he.XtdRotations(params, rows, cols)}
 	// In a deployment each party runs its own KeyGen and the two exchange
-	// its messages over the session; LocalPair does both sides in-process.
-	bank, center, err := he.LocalPair(params, spec, []byte("joint seed from the handshake.."))
-	if err != nil {
-		panic(err)
-	}
+	// its rounds over the session (fl/joint.GenerateKeys); jointKeys plays
+	// both sides here.
+	bank, center := jointKeys(params, spec, []byte("joint seed from the handshake.."))
 
 	x := make([]float64, rows*cols) // the center's features, row-major
 	d := make([]float64, rows)      // the bank's residuals
@@ -51,10 +79,7 @@ func Example() {
 // decrypted to the bank.
 func ExampleParty_Histograms() {
 	params := he.MustParams(he.Hist13)
-	bank, center, err := he.LocalPair(params, he.KeySpec{Pack: true}, []byte("joint seed from the handshake.."))
-	if err != nil {
-		panic(err)
-	}
+	bank, center := jointKeys(params, he.KeySpec{Pack: true}, []byte("joint seed from the handshake.."))
 	g := []float64{0.5, -0.25, 1, 0.125, -1}
 	bins := [][]uint8{{0, 1, 1, 2, 0}} // one feature, three bins
 	enc, _ := bank.EncryptCoeffs(g, he.HistogramChunk(params, 3, len(bins), len(g)))

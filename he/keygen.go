@@ -243,33 +243,3 @@ func peerSet(r *KeyGenRound1) string {
 	}
 	return r.ParamSet
 }
-
-// LocalPair runs the whole key generation for both parties inside one process
-// and returns both handles. It is for tests, examples and benchmarks only: in
-// a deployment each party runs its KeyGen on its own machine.
-func LocalPair(params Params, spec KeySpec, seed []byte) (a, b *Party, err error) {
-	ka, err := NewKeyGen(params, spec, seed)
-	if err != nil {
-		return nil, nil, err
-	}
-	kb, err := NewKeyGen(params, spec, seed)
-	if err != nil {
-		return nil, nil, err
-	}
-	a1, b1 := ka.Round1(), kb.Round1()
-	a2, err := ka.Round2(b1)
-	if err != nil {
-		return nil, nil, err
-	}
-	b2, err := kb.Round2(a1)
-	if err != nil {
-		return nil, nil, err
-	}
-	if a, err = ka.Finish(b2); err != nil {
-		return nil, nil, err
-	}
-	if b, err = kb.Finish(a2); err != nil {
-		return nil, nil, err
-	}
-	return a, b, nil
-}

@@ -303,7 +303,8 @@ func (m *Matrix) Cols() int { return m.cols }
 
 // MulTransposed returns X^T v for an encrypted SlotReal vector v of Rows()
 // values, as a SlotSplit vector of Cols() values (one ciphertext per row
-// block) at the decryption level (DESIGN.md section 4, step 3). v is dropped
+// block) at the decryption level: the gradient X^T d of vertical LR, which
+// the pair then decrypts to X's owner or turns into shares. v is dropped
 // to the matrix level first if it is above it. For a matrix from
 // PrepareSharedMatrix the result is not folded: slot j of block a holds a
 // partial sum of row a*B + (j mod B), and the rows are the sums over the

@@ -29,10 +29,10 @@ const MaxFeature = 32
 //
 // Every set keeps logQP at or below the 128-bit bound of the Homomorphic
 // Encryption Standard for a ternary secret (see MaxLogQP), and is sized for the
-// flooding of DESIGN.md section 3: ciphertexts are decrypted at DecryptLevel,
-// where the modulus holds Scale * max|value| plus flooding noise of
-// 2^LogFlood, LogFlood = LogNoiseBound + 40 + LogMaxDecrypted/2 (see
-// LogFlood).
+// flooding that sanitises every decryption share: ciphertexts are decrypted
+// at DecryptLevel, where the modulus holds Scale * max|value| plus flooding
+// noise of 2^LogFlood, LogFlood = LogNoiseBound + 40 + LogMaxDecrypted/2
+// (see LogFlood).
 type ParamSet struct {
 	// ID names the set on the wire and in model files.
 	ID string

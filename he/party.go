@@ -35,8 +35,9 @@ func newParty(params Params, sk *rlwe.SecretKey, pk *rlwe.PublicKey, evk *rlwe.M
 // Params returns the parameters of the instance.
 func (p *Party) Params() Params { return p.params }
 
-// worker holds one goroutine's lattigo objects (they are not safe for
-// concurrent use; DESIGN.md section 3).
+// worker holds one goroutine's lattigo objects: lattigo v5's encoders,
+// encryptors and evaluators are not safe for concurrent use, so each
+// goroutine works on shallow copies of its own.
 type worker struct {
 	enc  *ckks.Encoder
 	encr *rlwe.Encryptor

@@ -254,8 +254,9 @@ func (p *Party) encryptChunks(v *Vector, level int, encode func(w worker, i int,
 }
 
 // DropToDecryptLevel lowers every ciphertext of v to the parameter set's
-// decryption level, the cheapest level to send and decrypt (DESIGN.md section
-// 3). Dropping keeps the scale and only discards moduli.
+// decryption level, the cheapest level to send and decrypt: fewer moduli to
+// carry and to compute over. Dropping keeps the scale and only discards
+// moduli.
 func (p *Party) DropToDecryptLevel(v *Vector) {
 	for _, ct := range v.Cts {
 		if ct.Level() > p.params.set.DecryptLevel {

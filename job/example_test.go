@@ -9,6 +9,7 @@ import (
 
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/fl/vlr"
@@ -23,7 +24,7 @@ func Example() {
 	ctx := context.Background()
 	bank, center, err := dataset.Synthesize(dataset.SynthOptions{Rows: 2000, Seed: 7})
 	check(err)
-	pki, err := fl.NewTestPKI("bank", "center")
+	pki, err := fltest.NewPKI("bank", "center")
 	check(err)
 	dir, err := os.MkdirTemp("", "veil-job")
 	check(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/fl/vlr"
@@ -94,7 +95,7 @@ func TestJobMatchesTwins(t *testing.T) {
 	other := *ch
 	other.Training = rb2.Model(job.LR).Training
 	svc := &score.Service{Table: centerT, LR: &other, Banks: map[string]score.Quota{"bank": {}}}
-	pki, err := fl.NewTestPKI("bank", "center")
+	pki, err := fltest.NewPKI("bank", "center")
 	require.NoError(t, err)
 	srv, addr, err := link.Listen("127.0.0.1:0", svc.Handle, link.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
 	require.NoError(t, err)

@@ -16,13 +16,16 @@ import (
 )
 
 // lrOptions returns the spec's LR options for n training rows, with the
-// checkpoint folder and a negative L2 resolved.
+// checkpoint folder, the logger and a negative L2 resolved.
 func (r *runner) lrOptions(n int) vlr.Options {
 	o := r.spec.LR
 	if o.Optimizer.L2 < 0 { // scikit-learn's C = 1 objective
 		o.Optimizer.L2 = 1 / float64(n)
 	}
 	o.Checkpoint = r.spec.Checkpoint
+	if o.Logger == nil {
+		o.Logger = r.spec.Logger
+	}
 	return o
 }
 
@@ -30,7 +33,7 @@ func (r *runner) lrOptions(n int) vlr.Options {
 // epochs under the step name what.
 func (r *runner) trainLR(ctx context.Context, what string, x []float64, cols int, y []float64, o vlr.Options) (*vlr.Result, error) {
 	if !r.active {
-		return vlr.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], vlr.Data{X: x, Cols: cols}, vlr.PassiveOptions{Checkpoint: o.Checkpoint})
+		return vlr.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], vlr.Data{X: x, Cols: cols}, vlr.PassiveOptions{Checkpoints: o.Checkpoints, Checkpoint: o.Checkpoint, Logger: o.Logger})
 	}
 	setup := r.step(what+": key generation and setup", 0)
 	var epochs *progressStep
@@ -92,9 +95,12 @@ func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 	start := time.Now()
 	o := r.spec.SBT
 	o.Checkpoint = r.spec.Checkpoint
+	if o.Logger == nil {
+		o.Logger = r.spec.Logger
+	}
 	m := &Model{Kind: SBT, Training: r.trainingID(SBT)}
 	if !r.active {
-		res, err := boost.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, boost.PassiveOptions{Checkpoint: o.Checkpoint})
+		res, err := boost.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, boost.PassiveOptions{Checkpoints: o.Checkpoints, Checkpoint: o.Checkpoint, Logger: o.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("training SecureBoost: %w", err)
 		}
@@ -196,7 +202,7 @@ func (r *runner) woe(ctx context.Context, data *Prepared) (*Model, error) {
 	m.WOEData = wd
 	// The scorecard's LR keeps no checkpoint: resume is the raw LR's.
 	o := r.lrOptions(data.TrainRows())
-	o.Checkpoint = ""
+	o.Checkpoint, o.Checkpoints = "", nil
 	res, err := r.trainLR(ctx, "WOE scorecard LR", wd.XTrain, wd.Cols, data.YTrain, o)
 	if err != nil {
 		return nil, fmt.Errorf("training the scorecard's LR: %w", err)

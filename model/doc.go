@@ -36,8 +36,8 @@
 //     its own features (NewScorecardHalf builds it from an LR half trained on
 //     WOE columns), PartialPoints for federated or encrypted scoring, and a
 //     versioned model file.
-//   - SaveJSON, LoadJSON: the strict, versioned JSON format of every model
-//     file; JoinColumns: the [bank | center] layout of the references.
+//   - Every model file is strict, versioned JSON (Save and Load methods);
+//     JoinColumns: the [bank | center] layout of the references.
 //
 // Matrices are row-major []float64 with the number of columns passed beside
 // them; labels are 0 or 1 as float64, 1 the positive class (default). Errors

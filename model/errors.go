@@ -1,6 +1,10 @@
 package model
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/veil-fl/veil/internal/modelfile"
+)
 
 // Errors returned by this package, matchable with errors.Is. The messages
 // wrapping them name the argument or field at fault.
@@ -15,5 +19,5 @@ var (
 	// ErrOptions: an option outside its documented range.
 	ErrOptions = errors.New("model: bad options")
 	// ErrBadModel: a model file or value that fails validation.
-	ErrBadModel = errors.New("model: bad model")
+	ErrBadModel = modelfile.ErrBadModel
 )

@@ -27,10 +27,6 @@ const (
 // Valid reports whether r is Active or Passive.
 func (r Role) Valid() bool { return r == Active || r == Passive }
 
-// maxModelBytes bounds what LoadLRHalf reads, so a hostile file cannot make it
-// allocate without limit.
-const maxModelBytes = 64 << 20
-
 // LRHalf is one party's half of a vertically split logistic regression:
 // its own features, its own standardizer and weights. The model's logit of
 // default for a row is the sum of both halves' partial scores, and its
@@ -106,14 +102,14 @@ func (h *LRHalf) Validate() error {
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Save validates h and writes it as indented JSON.
-func (h *LRHalf) Save(w io.Writer) error { return SaveJSON(w, "LR half", h, h.Validate) }
+func (h *LRHalf) Save(w io.Writer) error { return saveJSON(w, "LR half", h, h.Validate) }
 
 // LoadLRHalf reads an LRHalf written by Save. It rejects, with errors wrapping
 // ErrBadModel, files of another version, unknown fields, trailing data, and
 // every inconsistency Validate finds.
 func LoadLRHalf(r io.Reader) (*LRHalf, error) {
 	h := new(LRHalf)
-	if err := LoadJSON(r, "LR half", LRVersion, h, h.Validate); err != nil {
+	if err := loadJSON(r, "LR half", LRVersion, h, h.Validate); err != nil {
 		return nil, err
 	}
 	return h, nil

@@ -250,14 +250,14 @@ func CheckTree(n, maxDepth int, node func(i int) (weight float64, left, right in
 }
 
 // Save validates m and writes it as indented JSON.
-func (m *GBDT) Save(w io.Writer) error { return SaveJSON(w, "GBDT", m, m.Validate) }
+func (m *GBDT) Save(w io.Writer) error { return saveJSON(w, "GBDT", m, m.Validate) }
 
 // LoadGBDT reads a GBDT written by Save. It rejects, with errors wrapping
 // ErrBadModel, files of another version, unknown fields, trailing data, and
 // every inconsistency Validate finds.
 func LoadGBDT(r io.Reader) (*GBDT, error) {
 	m := new(GBDT)
-	if err := LoadJSON(r, "GBDT", GBDTVersion, m, m.Validate); err != nil {
+	if err := loadJSON(r, "GBDT", GBDTVersion, m, m.Validate); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -133,14 +133,14 @@ func (h *ScorecardHalf) Validate() error {
 
 // Save validates h and writes it as indented JSON.
 func (h *ScorecardHalf) Save(w io.Writer) error {
-	return SaveJSON(w, "scorecard half", h, h.Validate)
+	return saveJSON(w, "scorecard half", h, h.Validate)
 }
 
 // LoadScorecardHalf reads a ScorecardHalf written by Save, with the checks
-// of LoadJSON and Validate.
+// of loadJSON and Validate.
 func LoadScorecardHalf(r io.Reader) (*ScorecardHalf, error) {
 	h := new(ScorecardHalf)
-	if err := LoadJSON(r, "scorecard half", ScorecardVersion, h, h.Validate); err != nil {
+	if err := loadJSON(r, "scorecard half", ScorecardVersion, h, h.Validate); err != nil {
 		return nil, err
 	}
 	return h, nil

@@ -46,6 +46,7 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/fl/vlr"
@@ -336,7 +337,7 @@ func train(ctx context.Context, f *flags, bank, center *dataset.Table) (*models,
 // scoreAll starts the center's service on loopback and runs one bank
 // session over every enterprise the bank knows.
 func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored, fl.Stats, error) {
-	pki, err := fl.NewTestPKI("center", "bank")
+	pki, err := fltest.NewPKI("center", "bank")
 	if err != nil {
 		return nil, fl.Stats{}, err
 	}

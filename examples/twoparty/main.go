@@ -37,6 +37,7 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/fl/woe"
@@ -255,7 +256,7 @@ func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	pki, err := fl.NewTestPKI("bank", "center")
+	pki, err := fltest.NewPKI("bank", "center")
 	if err != nil {
 		return err
 	}

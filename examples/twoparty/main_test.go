@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/dataset"
-	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -90,7 +90,7 @@ func TestBadInputStopsEarly(t *testing.T) {
 // the center listening and the bank dialing.
 func TestTwoProcessMode(t *testing.T) {
 	dir := t.TempDir()
-	pki, err := fl.NewTestPKI("bank", "center")
+	pki, err := fltest.NewPKI("bank", "center")
 	require.NoError(t, err)
 	require.NoError(t, pki.WritePEM(dir))
 	b, c, err := dataset.Synthesize(dataset.SynthOptions{Rows: 2000, Seed: 3})

@@ -10,6 +10,7 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/align"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/he"
@@ -84,7 +85,7 @@ func TestEndToEndGRPC(t *testing.T) {
 	defer cancel()
 	bankTable, centerTable, err := dataset.Synthesize(dataset.SynthOptions{Rows: 3000, Seed: 11})
 	require.NoError(t, err)
-	pki, err := fl.NewTestPKI("bank", "center")
+	pki, err := fltest.NewPKI("bank", "center")
 	require.NoError(t, err)
 
 	bankSecret, centerSecret := []float64{1, 2, 3.5}, []float64{-7, 0.25}

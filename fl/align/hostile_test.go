@@ -27,7 +27,7 @@ func TestHostilePeer(t *testing.T) {
 			}
 			t.Run(typ+"/"+m.Name, func(t *testing.T) {
 				tamper, hit := fltest.TamperOnce(typ, "", m)
-				ta, tc := fl.NewPipe(fl.PipeTamper(tamper))
+				ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
 				defer ta.Close()
 				defer tc.Close()
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

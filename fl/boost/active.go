@@ -97,8 +97,11 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 		}
 		K = max(K, nb)
 	}
-	store := fl.CheckpointStore{Dir: opt.Checkpoint, Name: "boost-active"}
-	digest, resume, err := agree(ctx, t, store, opt, n, d, ack.Bins, x, y)
+	store, err := checkpoints(opt.Checkpoints, opt.Checkpoint, "boost-active")
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	digest, resume, err := agree(ctx, t, store, opt.Logger, opt, n, d, ack.Bins, x, y)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +124,7 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	a.g, a.h = make([]float64, n), make([]float64, n)
 	if resume > 0 {
 		var st activeState
-		if err := store.Load(resume, digest, &st); err != nil {
+		if err := fl.LoadCheckpoint(store, resume, digest, &st); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
 		if err := st.check(resume, n, a.nb, ack.Bins, o); err != nil {
@@ -144,8 +147,8 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 			}
 		}
 		res.Trees = append(res.Trees, tr)
-		if store.Enabled() {
-			if err := store.Save(tree+1, digest, &activeState{Trees: res.Trees, Logits: res.Logits}); err != nil {
+		if store != nil {
+			if err := fl.SaveCheckpoint(store, tree+1, digest, &activeState{Trees: res.Trees, Logits: res.Logits}); err != nil {
 				return nil, fl.Fail(ctx, t, err)
 			}
 		}

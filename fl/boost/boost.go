@@ -3,6 +3,7 @@ package boost
 import (
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/joint"
@@ -47,19 +48,34 @@ type Options struct {
 	// DP, when set, makes the released histograms differentially private
 	// for the center's feature values (see DP); off by default.
 	DP *DP `json:"dp,omitempty"`
-	// Checkpoint is a folder where the bank keeps a checkpoint after every
-	// tree ("" keeps none). It stays local: the center names its own in
-	// PassiveOptions. When both parties restart a training with the same
-	// options and data, they resume from the latest tree both have saved.
+	// Checkpoints keeps the bank's checkpoint after every tree, in storage
+	// the application provides (nil keeps none). It stays local: the center
+	// names its own in PassiveOptions. When both parties restart a training
+	// with the same options and data, they resume from the latest tree both
+	// have saved.
+	Checkpoints fl.Checkpoints `json:"-"`
+	// Checkpoint is a folder for the checkpoints, the convenient form of
+	// Checkpoints: fl.DirCheckpoints(Checkpoint, "boost-active"). "" keeps
+	// none; set at most one of the two.
 	Checkpoint string `json:"-"`
+	// Logger receives the resume decision, with a warning when the bank
+	// holds checkpoints of another configuration (changed options or data)
+	// and training starts afresh (nil: no logging).
+	Logger *slog.Logger `json:"-"`
 }
 
 // PassiveOptions are the center's local settings; the training's options
 // are the bank's.
 type PassiveOptions struct {
-	// Checkpoint is a folder where the center keeps a checkpoint after every
-	// tree ("" keeps none); see Options.Checkpoint.
+	// Checkpoints keeps the center's checkpoint after every tree (nil keeps
+	// none); see Options.Checkpoints.
+	Checkpoints fl.Checkpoints
+	// Checkpoint is a folder for them: fl.DirCheckpoints(Checkpoint,
+	// "boost-passive"). "" keeps none; set at most one of the two.
 	Checkpoint string
+	// Logger receives the resume decision, as Options.Logger (nil: no
+	// logging).
+	Logger *slog.Logger
 	// MinNodeRows is the smallest minimum node size (GBDTOptions) this
 	// center accepts, default model.DefaultMinNodeRows: a bank asking for
 	// histograms of smaller nodes is refused at setup.

@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/internal/digest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -87,16 +89,31 @@ func (s *passiveState) check(trees, cols int, bins []int) error {
 	}
 	for _, sp := range s.Splits {
 		if sp.Tree < 0 || sp.Tree >= trees || sp.Feature < 0 || sp.Feature >= cols || sp.Bin < 0 || sp.Bin >= bins[sp.Feature] || sp.Node < 0 {
-			return fmt.Errorf("%w: checkpoint split %+v", fl.ErrCheckpoint, sp)
+			// The threshold stays out: the error reaches the bank.
+			return fmt.Errorf("%w: checkpoint split of tree %d node %d on feature %d bin %d", fl.ErrCheckpoint, sp.Tree, sp.Node, sp.Feature, sp.Bin)
 		}
 	}
 	return nil
 }
 
+// checkpoints returns the store the options name: c, or else the files
+// named name in the folder dir (nil when dir is ""). Setting both is an
+// error.
+func checkpoints(c fl.Checkpoints, dir, name string) (fl.Checkpoints, error) {
+	if c != nil && dir != "" {
+		return nil, fmt.Errorf("%w: both Checkpoint and Checkpoints set; give one", model.ErrOptions)
+	}
+	if c != nil {
+		return c, nil
+	}
+	return fl.DirCheckpoints(dir, name), nil
+}
+
 // agree computes the training's digests and agrees with the peer on the
-// tree to resume from (0: from the start). It returns this party's
+// tree to resume from (0: from the start), logging on log why it starts
+// afresh despite checkpoints (fl.Resume). It returns this party's
 // checkpoint digest: the shared config digest bound to its own data.
-func agree(ctx context.Context, t fl.Transport, store fl.CheckpointStore, opt Options, rows, bankCols int, centerBins []int, x, y []float64) ([32]byte, int, error) {
+func agree(ctx context.Context, t fl.Transport, store fl.Checkpoints, log *slog.Logger, opt Options, rows, bankCols int, centerBins []int, x, y []float64) ([32]byte, int, error) {
 	o, err := json.Marshal(opt)
 	if err != nil {
 		return [32]byte{}, 0, err
@@ -106,20 +123,10 @@ func agree(ctx context.Context, t fl.Transport, store fl.CheckpointStore, opt Op
 	for _, b := range centerBins {
 		shape = binary.LittleEndian.AppendUint64(shape, uint64(b))
 	}
-	cfg := fl.Digest([]byte("veil/boost"), []byte{protocolVersion}, o, shape)
-	local := fl.Digest(cfg[:], fl.AppendFloats(fl.AppendFloats(nil, x), y))
-	have, err := store.Indices(local)
-	if err != nil {
-		return local, 0, fl.Fail(ctx, t, err)
-	}
-	k, err := fl.AgreeResume(ctx, t, cfg, have)
-	if err != nil {
-		return local, 0, err
-	}
-	if err := store.DropAfter(k); err != nil {
-		return local, 0, fl.Fail(ctx, t, err)
-	}
-	return local, k, nil
+	cfg := digest.Sum([]byte("veil/boost"), []byte{protocolVersion}, o, shape)
+	local := digest.Sum(cfg[:], fl.AppendFloats(fl.AppendFloats(nil, x), y))
+	k, err := fl.Resume(ctx, t, store, cfg, local, log)
+	return local, k, err
 }
 
 // splitGain is BestSplit's gain of a split with these children's sums.

@@ -3,7 +3,7 @@
 // the leaf weights) and the credit center (the passive party: its own
 // features, binned and thresholded in private), over an fl.Transport, with
 // the center's histograms computed under the pair's two-party threshold key
-// (he.Hist13). Per tree (DESIGN.md section 5):
+// (he.Hist13). Per tree:
 //
 //  1. The bank computes the gradients g and hessians h of the logistic loss
 //     at the current logits.
@@ -102,11 +102,14 @@
 // (hessians are positive), so any shuffle of the candidates would be undone by
 // sorting them; the threshold values stay with the center.
 //
-// With Options.Checkpoint (and PassiveOptions.Checkpoint on the center's
-// side) each party saves its half after every tree: the bank its trees and
-// the training logits, the center its splits. Restarted with the same
-// options and data, the parties agree on the latest tree both saved and go
-// on with fresh keys; the result is the uninterrupted run's model bit for
-// bit, since splits are chosen on noise-snapped histograms and leaf weights,
-// gains and logits come from the bank's exact sums.
+// With Options.Checkpoints or a Checkpoint folder (and PassiveOptions' on
+// the center's side) each party saves its half after every tree: the bank
+// its trees and the training logits, the center its splits. Restarted with
+// the same options and data, the parties agree on the latest tree both
+// saved and go on with fresh keys; the result is the uninterrupted run's
+// model bit for bit, since splits are chosen on noise-snapped histograms and
+// leaf weights, gains and logits come from the bank's exact sums. Changed
+// options or data start afresh, with a warning on the options' Logger.
+// The protocol only encodes the state: where it is kept is the
+// application's (fl.Checkpoints).
 package boost

@@ -79,7 +79,7 @@ func TestHostilePeer(t *testing.T) {
 			}
 			t.Run(step.typ+"/"+m.Name, func(t *testing.T) {
 				tamper, hit := fltest.TamperOnce(step.typ, he.Hist13.ID, m)
-				ta, tc := fl.NewPipe(fl.PipeTamper(tamper))
+				ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
 				defer ta.Close()
 				defer tc.Close()
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -134,7 +134,7 @@ func TestUndeclaredHistogramsRefused(t *testing.T) {
 		}
 		return m
 	}
-	ta, tc := fl.NewPipe(fl.PipeTamper(tamper))
+	ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
 	defer ta.Close()
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

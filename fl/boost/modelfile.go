@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/veil-fl/veil/internal/modelfile"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -143,18 +144,18 @@ func (m *PassiveModel) Validate() error {
 
 // Save writes the model as JSON.
 func (m *ActiveModel) Save(w io.Writer) error {
-	return model.SaveJSON(w, "SecureBoost bank half", m, m.Validate)
+	return modelfile.Save(w, "SecureBoost bank half", m, m.Validate)
 }
 
 // Save writes the model as JSON.
 func (m *PassiveModel) Save(w io.Writer) error {
-	return model.SaveJSON(w, "SecureBoost center half", m, m.Validate)
+	return modelfile.Save(w, "SecureBoost center half", m, m.Validate)
 }
 
 // LoadActiveModel reads and validates a bank's model file.
 func LoadActiveModel(r io.Reader) (*ActiveModel, error) {
 	m := &ActiveModel{}
-	if err := model.LoadJSON(r, "SecureBoost bank half", ModelVersion, m, m.Validate); err != nil {
+	if err := modelfile.Load(r, "SecureBoost bank half", ModelVersion, m, m.Validate); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -163,7 +164,7 @@ func LoadActiveModel(r io.Reader) (*ActiveModel, error) {
 // LoadPassiveModel reads and validates a center's model file.
 func LoadPassiveModel(r io.Reader) (*PassiveModel, error) {
 	m := &PassiveModel{}
-	if err := model.LoadJSON(r, "SecureBoost center half", ModelVersion, m, m.Validate); err != nil {
+	if err := modelfile.Load(r, "SecureBoost center half", ModelVersion, m, m.Validate); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -36,6 +36,10 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
 	}
 	n := len(x) / d
+	store, err := checkpoints(local.Checkpoints, local.Checkpoint, "boost-passive")
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
 	var s setup
 	if err := fl.RecvJSON(ctx, t, TypeSetup, &s); err != nil {
 		return nil, err
@@ -91,8 +95,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Bins: nb}); err != nil {
 		return nil, err
 	}
-	store := fl.CheckpointStore{Dir: local.Checkpoint, Name: "boost-passive"}
-	digest, resume, err := agree(ctx, t, store, s.Options, n, s.Cols, nb, x, nil)
+	digest, resume, err := agree(ctx, t, store, local.Logger, s.Options, n, s.Cols, nb, x, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +115,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 	disclosures := DisclosurePlan(o, d, K, resume)
 	if resume > 0 {
 		var st passiveState
-		if err := store.Load(resume, digest, &st); err != nil {
+		if err := fl.LoadCheckpoint(store, resume, digest, &st); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
 		if err := st.check(resume, d, nb); err != nil {
@@ -193,8 +196,8 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 			}
 			last = sm.Last
 		}
-		if store.Enabled() {
-			if err := store.Save(tree+1, digest, &passiveState{Tree: tree + 1, Splits: res.Splits}); err != nil {
+		if store != nil {
+			if err := fl.SaveCheckpoint(store, tree+1, digest, &passiveState{Tree: tree + 1, Splits: res.Splits}); err != nil {
 				return nil, fl.Fail(ctx, t, err)
 			}
 		}

@@ -1,7 +1,10 @@
 package boost
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -48,7 +51,7 @@ func runParties(ctx context.Context, ta, tc fl.Transport, xb, xc, y []float64, d
 		opt.Checkpoint = bankDir
 		r.bank, r.bankErr = TrainActive(ctx, bt, seed, xb, db, y, opt, progress)
 	}()
-	if p, ok := ta.(*fl.PipeEnd); ok && r.bankErr != nil {
+	if p, ok := ta.(interface{ Sever() }); ok && r.bankErr != nil {
 		p.Sever()
 	}
 	wg.Wait()
@@ -56,8 +59,8 @@ func runParties(ctx context.Context, ta, tc fl.Transport, xb, xc, y []float64, d
 	return r
 }
 
-func runPipe(xb, xc, y []float64, db, dc int, opt Options, bankDir, centerDir string, po ...fl.PipeOption) pairResult {
-	ta, tc := fl.NewPipe(po...)
+func runPipe(xb, xc, y []float64, db, dc int, opt Options, bankDir, centerDir string, faults ...fltest.Fault) pairResult {
+	ta, tc := fltest.NewPipe(faults...)
 	defer ta.Close()
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -95,7 +98,7 @@ func TestResumeAfterFault(t *testing.T) {
 	for _, frac := range fractions {
 		drop := int(frac * float64(ref.msgs))
 		bankDir, centerDir := t.TempDir(), t.TempDir()
-		cut := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir, fl.PipeDropAfter(drop))
+		cut := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir, fltest.DropAfter(drop))
 		require.ErrorIs(t, cut.bankErr, fl.ErrConnLost)
 		require.ErrorIs(t, cut.centerErr, fl.ErrConnLost)
 		res := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir)
@@ -112,7 +115,7 @@ func TestResumeAfterFault(t *testing.T) {
 		// The center stopped before saving the last tree while the bank had
 		// saved it: the parties agree on the tree before, the bank drops its
 		// later checkpoint, and the model is again the same.
-		last := fl.CheckpointStore{Dir: centerDir, Name: "boost-passive"}
+		last := fl.DirCheckpoints(centerDir, "boost-passive")
 		require.NoError(t, last.DropAfter(opt.Trees-1))
 		again := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir)
 		require.NoError(t, again.bankErr)
@@ -136,7 +139,7 @@ func TestResumeOverGRPC(t *testing.T) {
 	ref := runPipe(xb, xc, y, db, dc, opt, "", "")
 	require.NoError(t, ref.bankErr)
 
-	pki, err := fl.NewTestPKI("bank", "center")
+	pki, err := fltest.NewPKI("bank", "center")
 	require.NoError(t, err)
 	bankDir, centerDir := t.TempDir(), t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -203,4 +206,63 @@ func TestResumeOverGRPC(t *testing.T) {
 	require.Equal(t, 2, ar.Resumed)
 	require.Equal(t, 2, c.r.Resumed)
 	requireSameModel(t, ref, pairResult{bank: ar, center: c.r})
+}
+
+// A restart with other options finds only checkpoints of another
+// configuration on either side: the training starts afresh, and each
+// party's Logger says why.
+func TestResumeWarnsOnOtherOptions(t *testing.T) {
+	const n, db, dc = 400, 2, 2
+	xb, xc, y := synthetic(n, db, dc, 8)
+	opt := Options{GBDTOptions: model.GBDTOptions{Trees: 1, MaxDepth: 2}}
+	bankDir, centerDir := t.TempDir(), t.TempDir()
+	first := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir)
+	require.NoError(t, errors.Join(first.bankErr, first.centerErr))
+
+	opt.Trees = 2
+	var bankLog, centerLog bytes.Buffer
+	ta, tc := fl.NewPipe()
+	defer ta.Close()
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var center *PassiveResult
+	var centerErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bt, seed, err := session(ctx, tc, fl.RolePassive)
+		if err != nil {
+			centerErr = err
+			return
+		}
+		center, centerErr = TrainPassiveWith(ctx, bt, seed, xc, dc, PassiveOptions{Checkpoint: centerDir, Logger: slog.New(slog.NewTextHandler(&centerLog, nil))})
+	}()
+	var bank *ActiveResult
+	bt, seed, err := session(ctx, ta, fl.RoleActive)
+	if err == nil {
+		o := opt
+		o.Checkpoint, o.Logger = bankDir, slog.New(slog.NewTextHandler(&bankLog, nil))
+		bank, err = TrainActive(ctx, bt, seed, xb, db, y, o, nil)
+	}
+	if err != nil {
+		ta.Sever()
+	}
+	<-done
+	require.NoError(t, errors.Join(err, centerErr))
+	require.Zero(t, bank.Resumed)
+	require.Zero(t, center.Resumed)
+	for _, log := range []string{bankLog.String(), centerLog.String()} {
+		require.Contains(t, log, `level=WARN msg="checkpoints found for another configuration; starting afresh"`)
+	}
+}
+
+// Checkpoints given as a store and as a folder at once are refused.
+func TestCheckpointsBothSet(t *testing.T) {
+	dir := t.TempDir()
+	_, err := checkpoints(fl.DirCheckpoints(dir, "boost-active"), dir, "boost-active")
+	require.ErrorIs(t, err, model.ErrOptions)
+	c, err := checkpoints(nil, "", "boost-active")
+	require.NoError(t, err)
+	require.Nil(t, c)
 }

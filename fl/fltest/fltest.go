@@ -1,7 +1,9 @@
-// Package fltest plays a hostile or broken peer in the protocols' tests:
-// tampering functions for fl.PipeTamper that corrupt one message of a given
-// type in the ways a broken or malicious party could, and a recorder of
-// everything each party sends, for the wire audit.
+// Package fltest plays a hostile or broken peer in the protocols' tests: a
+// pipe with faults (NewPipe with DropAfter or Tamper), tampering functions
+// that corrupt one message of a given type in the ways a broken or
+// malicious party could, and a recorder of everything each party sends, for
+// the wire audit. It also makes a throwaway PKI (NewPKI) for tests,
+// examples and trials.
 package fltest
 
 import (
@@ -116,7 +118,7 @@ func VectorMutation(name string) bool {
 	return false
 }
 
-// TamperOnce returns a fl.PipeTamper function that applies m to the first
+// TamperOnce returns a function for Tamper that applies m to the first
 // message of type typ and passes everything else through. hit reports
 // whether it fired.
 func TamperOnce(typ string, params string, m Mutation) (f func(fl.Message) fl.Message, hit *atomic.Bool) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/internal/hetest"
 )
 
 // keyPair runs GenerateKeys on both ends of t1/t2 and returns the two parties.
@@ -142,7 +143,7 @@ func TestPlanFloodingBudget(t *testing.T) {
 	s := he.Hist13
 	s.LogMaxDecrypted = 14 // two ciphertexts of 2^13 coefficients
 	p := he.MustParams(s)
-	a, _, err := he.LocalPair(p, he.KeySpec{}, []byte("plan-budget-test-seed-0123456789"))
+	a, _, err := hetest.LocalPair(p, he.KeySpec{}, []byte("plan-budget-test-seed-0123456789"))
 	require.NoError(t, err)
 	v, err := a.EncryptCoeffs([]float64{1, 2, 3}, 8)
 	require.NoError(t, err)

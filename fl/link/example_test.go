@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/link"
 )
 
@@ -15,7 +16,7 @@ import (
 func ExampleListen() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	pki, err := fl.NewTestPKI("bank", "center")
+	pki, err := fltest.NewPKI("bank", "center")
 	if err != nil {
 		log.Fatal(err)
 	}

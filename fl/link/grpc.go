@@ -31,8 +31,8 @@ import (
 // GRPCOptions configures the gRPC transport: Dial, NewServer, Listen and
 // Accept. Only TLS is required; zero values take the documented defaults.
 type GRPCOptions struct {
-	// TLS is this party's mutual-TLS configuration, from TestPKI or
-	// LoadTLS. TLS 1.3 is enforced. A server configuration must require and
+	// TLS is this party's mutual-TLS configuration, from fl.LoadTLS (or
+	// fltest.PKI in tests and trials). TLS 1.3 is enforced. A server configuration must require and
 	// verify client certificates; a client configuration must name the server
 	// (ServerName) so that its certificate is checked against that name.
 	TLS *tls.Config
@@ -69,7 +69,7 @@ const (
 
 func (o GRPCOptions) normalize(server bool) (GRPCOptions, error) {
 	if o.TLS == nil {
-		return o, errors.New("fl: GRPCOptions.TLS is nil: the parties must use mutual TLS (see NewTestPKI, LoadTLS)")
+		return o, errors.New("fl: GRPCOptions.TLS is nil: the parties must use mutual TLS (see fl.LoadTLS)")
 	}
 	o.TLS = o.TLS.Clone()
 	o.TLS.MinVersion = max(o.TLS.MinVersion, tls.VersionTLS13)

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/proto/veilgrpc"
 	"log/slog"
 	"math/rand/v2"
@@ -29,9 +30,9 @@ func opts(cfg *tls.Config) GRPCOptions {
 	return GRPCOptions{TLS: cfg, Logger: slog.New(slog.DiscardHandler)}
 }
 
-func newPKI(t *testing.T, names ...string) *fl.TestPKI {
+func newPKI(t *testing.T, names ...string) *fltest.PKI {
 	t.Helper()
-	p, err := fl.NewTestPKI(names...)
+	p, err := fltest.NewPKI(names...)
 	require.NoError(t, err)
 	return p
 }
@@ -384,7 +385,7 @@ func TestGRPCSendDeadline(t *testing.T) {
 
 // rawClient opens a session stream without the fl framing, to play a
 // misbehaving peer.
-func rawClient(t *testing.T, pki *fl.TestPKI, addr string) grpc.BidiStreamingClient[veilpb.Frame, veilpb.Frame] {
+func rawClient(t *testing.T, pki *fltest.PKI, addr string) grpc.BidiStreamingClient[veilpb.Frame, veilpb.Frame] {
 	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(pki.ClientTLS("bank", "center"))))
 	require.NoError(t, err)

@@ -45,16 +45,3 @@ func TestLoadTLSErrors(t *testing.T) {
 	_, err = fl.LoadTLS(cert, key, key) // a key is not a CA certificate
 	require.ErrorContains(t, err, "no PEM certificate")
 }
-
-func TestNewTestPKIArgs(t *testing.T) {
-	_, err := fl.NewTestPKI()
-	require.Error(t, err)
-	_, err = fl.NewTestPKI("Bank")
-	require.ErrorContains(t, err, "DNS label")
-	_, err = fl.NewTestPKI("bank", "bank")
-	require.ErrorContains(t, err, "twice")
-	p := newPKI(t, "bank")
-	_, err = p.Identity("center")
-	require.ErrorContains(t, err, `no party "center"`)
-	require.Panics(t, func() { p.ServerTLS("center") })
-}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 )
 
 // TestBandsRevealOnlyTheBand replays issue 14's repeated scoring against
@@ -44,14 +45,14 @@ func TestBandsRevealOnlyTheBand(t *testing.T) {
 		}
 		var res *Result
 		var got []int
-		tap := fl.PipeTamper(func(m fl.Message) fl.Message {
+		tap := fltest.Tamper(func(m fl.Message) fl.Message {
 			if m.Type != TypeOT && m.Type != TypeBand && m.Type != TypeSetup {
 				t.Errorf("session %d: a %q message in band output", s, m.Type)
 			}
 			got = append(got, len(m.Payload))
 			return m
 		})
-		be, ce, _ := run([]fl.PipeOption{tap},
+		be, ce, _ := run([]fltest.Fault{tap},
 			func(ctx context.Context, tr fl.Transport) (err error) {
 				res, err = LinearActive(ctx, tr, nil, ub, o)
 				return err

@@ -1,7 +1,7 @@
 // Package score is encrypted batch scoring of a trained model between the
 // bank (the active party) and the credit center (the passive party), over an
 // fl.Transport, under the pair's two-party threshold key (he.Linear14,
-// KeySpec: the conjugation key only). DESIGN.md section 6.
+// KeySpec: the conjugation key only).
 //
 // Each party computes in plaintext what it can: its partial score of a
 // linear model (LR, a WOE scorecard), or, for a tree ensemble, the decisions

@@ -13,8 +13,10 @@ import (
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/internal/hetest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -28,7 +30,7 @@ var (
 func parties(t testing.TB) (bank, center *he.Party) {
 	pairOnce.Do(func() {
 		var err error
-		bankKey, centerKey, err = he.LocalPair(Params(), KeySpec(), []byte("veil-score-test-seed"))
+		bankKey, centerKey, err = hetest.LocalPair(Params(), KeySpec(), []byte("veil-score-test-seed"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,8 +39,8 @@ func parties(t testing.TB) (bank, center *he.Party) {
 }
 
 // run runs the two sides over a pipe and returns their errors.
-func run(opts []fl.PipeOption, bank func(context.Context, fl.Transport) error, center func(context.Context, fl.Transport) error) (bankErr, centerErr error, stats fl.Stats) {
-	ta, tc := fl.NewPipe(opts...)
+func run(opts []fltest.Fault, bank func(context.Context, fl.Transport) error, center func(context.Context, fl.Transport) error) (bankErr, centerErr error, stats fl.Stats) {
+	ta, tc := fltest.NewPipe(opts...)
 	defer ta.Close()
 	defer tc.Close()
 	ctx := context.Background()
@@ -322,13 +324,13 @@ func TestHostileMessages(t *testing.T) {
 				"empty":     func(b []byte) []byte { return nil },
 			} {
 				t.Run(typ+"/"+name, func(t *testing.T) {
-					tamper := fl.PipeTamper(func(m fl.Message) fl.Message {
+					tamper := fltest.Tamper(func(m fl.Message) fl.Message {
 						if m.Type == typ {
 							m.Payload = mangle(m.Payload)
 						}
 						return m
 					})
-					be, ce, _ := run([]fl.PipeOption{tamper},
+					be, ce, _ := run([]fltest.Fault{tamper},
 						func(ctx context.Context, tr fl.Transport) error {
 							_, err := LinearActive(ctx, tr, bank, ub, tc.o)
 							return err
@@ -365,13 +367,13 @@ func TestHostileMessages(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			payload, err := bank.Params().MarshalVector(c.v)
 			require.NoError(t, err)
-			tamper := fl.PipeTamper(func(m fl.Message) fl.Message {
+			tamper := fltest.Tamper(func(m fl.Message) fl.Message {
 				if m.Type == TypeScores {
 					m.Payload = payload
 				}
 				return m
 			})
-			be, ce, _ := run([]fl.PipeOption{tamper},
+			be, ce, _ := run([]fltest.Fault{tamper},
 				func(ctx context.Context, tr fl.Transport) error {
 					_, err := LinearActive(ctx, tr, bank, ub, Options{})
 					return err
@@ -468,7 +470,7 @@ func TestScoresHideBankPart(t *testing.T) {
 	n := 500
 	ub, uc := normals(r, n, 1), normals(r, n, 1)
 	var enc, scores []byte
-	watch := fl.PipeTamper(func(m fl.Message) fl.Message {
+	watch := fltest.Tamper(func(m fl.Message) fl.Message {
 		switch m.Type {
 		case TypeEnc:
 			enc = bytes.Clone(m.Payload)
@@ -477,7 +479,7 @@ func TestScoresHideBankPart(t *testing.T) {
 		}
 		return m
 	})
-	be, ce, _ := run([]fl.PipeOption{watch},
+	be, ce, _ := run([]fltest.Fault{watch},
 		func(ctx context.Context, tr fl.Transport) error {
 			_, err := LinearActive(ctx, tr, bank, ub, Options{})
 			return err

@@ -18,6 +18,7 @@ import (
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/align"
 	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
@@ -75,7 +76,7 @@ func newServiceFixture(t *testing.T, rows int) *serviceFixture {
 // serve starts the center's service on loopback with mutual TLS, serving
 // banks bank0..bank39 (bank40 has a certificate of the same CA but is not
 // on the list) with generous quotas unless the service is adjusted.
-func (f *serviceFixture) serve(t *testing.T, o Options, maxSessions int, adjust ...func(*Service)) (addr string, pki *fl.TestPKI) {
+func (f *serviceFixture) serve(t *testing.T, o Options, maxSessions int, adjust ...func(*Service)) (addr string, pki *fltest.PKI) {
 	t.Helper()
 	names := []string{"center"}
 	banks := map[string]Quota{}
@@ -85,7 +86,7 @@ func (f *serviceFixture) serve(t *testing.T, o Options, maxSessions int, adjust 
 			banks[fmt.Sprintf("bank%d", i)] = Quota{Sessions: 32, ScoresPerDay: 1000}
 		}
 	}
-	pki, err := fl.NewTestPKI(names...)
+	pki, err := fltest.NewPKI(names...)
 	require.NoError(t, err)
 	svc := &Service{Table: f.center, LR: f.lrCenter, Trees: f.treesCenter, Options: o, MaxSessions: maxSessions, Banks: banks}
 	for _, a := range adjust {
@@ -104,7 +105,7 @@ func (f *serviceFixture) serve(t *testing.T, o Options, maxSessions int, adjust 
 
 // bankRequest runs one bank session: a random subset of the bank's
 // enterprises plus ids the center does not know.
-func (f *serviceFixture) bankRequest(ctx context.Context, addr string, pki *fl.TestPKI, k int, modelName string, o Options) (*Scored, error) {
+func (f *serviceFixture) bankRequest(ctx context.Context, addr string, pki *fltest.PKI, k int, modelName string, o Options) (*Scored, error) {
 	r := rand.New(rand.NewPCG(uint64(k), 99))
 	var ids []string
 	var rows []int
@@ -387,7 +388,7 @@ func TestServiceRefusals(t *testing.T) {
 // requestIDs runs one LR session of bank k for the given ids (features
 // from the bank's table, zeros for ids it does not hold), over wrap(t) when
 // wrap is not nil.
-func (f *serviceFixture) requestIDs(ctx context.Context, addr string, pki *fl.TestPKI, k int, ids []string, o Options, wrap func(fl.Transport) fl.Transport) (*Scored, error) {
+func (f *serviceFixture) requestIDs(ctx context.Context, addr string, pki *fltest.PKI, k int, ids []string, o Options, wrap func(fl.Transport) fl.Transport) (*Scored, error) {
 	row := map[string]int{}
 	for i, id := range f.bank.IDs {
 		row[id] = i
@@ -444,7 +445,7 @@ func (r *recvTap) saw(typ string) bool {
 // holdSession opens an LR session (Scores) as bank k and stops once the
 // center has sent its blinded ids: it has admitted the bank and holds one
 // of its slots until the transport closes (or IdleTimeout).
-func holdSession(ctx context.Context, addr string, pki *fl.TestPKI, k int) (fl.Transport, error) {
+func holdSession(ctx context.Context, addr string, pki *fltest.PKI, k int) (fl.Transport, error) {
 	t, err := link.Dial(ctx, addr, link.GRPCOptions{TLS: pki.ClientTLS(fmt.Sprintf("bank%d", k), "center")})
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/internal/digest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -40,6 +41,15 @@ func (s *ckptState) check(epoch, weights int) error {
 	return nil
 }
 
+// checkpoints returns the store the options name: c, or else the files
+// named name in the folder dir (nil when dir is "").
+func checkpoints(c fl.Checkpoints, dir, name string) fl.Checkpoints {
+	if c != nil {
+		return c
+	}
+	return fl.DirCheckpoints(dir, name)
+}
+
 // configDigest is what both parties must agree on to share checkpoints: the
 // protocol, the options and the shapes.
 func configDigest(opt Options, rows, bankCols, centerCols int) ([32]byte, error) {
@@ -50,7 +60,7 @@ func configDigest(opt Options, rows, bankCols, centerCols int) ([32]byte, error)
 	shape := binary.LittleEndian.AppendUint64(nil, uint64(rows))
 	shape = binary.LittleEndian.AppendUint64(shape, uint64(bankCols))
 	shape = binary.LittleEndian.AppendUint64(shape, uint64(centerCols))
-	return fl.Digest([]byte("veil/vlr"), []byte{protocolVersion}, o, shape), nil
+	return digest.Sum([]byte("veil/vlr"), []byte{protocolVersion}, o, shape), nil
 }
 
 // localDigest binds a party's checkpoints to its own data as well, so that
@@ -64,5 +74,5 @@ func localDigest(config [32]byte, d Data) [32]byte {
 	for _, v := range d.Y {
 		x = binary.LittleEndian.AppendUint64(x, math.Float64bits(v))
 	}
-	return fl.Digest(config[:], x)
+	return digest.Sum(config[:], x)
 }

@@ -160,13 +160,15 @@
 // so the bank learns u_c per scored row. Use encrypted scoring where that is
 // not acceptable.
 //
-// With Options.Checkpoint (and PassiveOptions.Checkpoint on the center's
-// side) each party saves its state after every epoch (its shares, or with
-// RevealGradients its weights and optimizer state) and, at the end, its
-// final weights; restarted with the same options and data, the parties
-// agree on the latest epoch both saved and go on from there with fresh keys
-// (Result.Resumed). The epochs run again draw fresh CKKS noise and masks,
-// so the final weights match an uninterrupted run to the flooding
-// precision, not bit for bit; a restart after the end keeps the weights
-// saved.
+// With Options.Checkpoints or a Checkpoint folder (and PassiveOptions' on
+// the center's side) each party saves its state after every epoch (its
+// shares, or with RevealGradients its weights and optimizer state) and, at
+// the end, its final weights; restarted with the same options and data, the
+// parties agree on the latest epoch both saved and go on from there with
+// fresh keys (Result.Resumed). The epochs run again draw fresh CKKS noise
+// and masks, so the final weights match an uninterrupted run to the
+// flooding precision, not bit for bit; a restart after the end keeps the
+// weights saved. Changed options or data start afresh, with a warning on
+// the options' Logger. The protocol only encodes the state: where it is
+// kept is the application's (fl.Checkpoints).
 package vlr

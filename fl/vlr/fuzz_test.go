@@ -5,6 +5,7 @@ import (
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/internal/hetest"
 )
 
 // FuzzUnmarshalVectors feeds arbitrary payloads to the decoder of the
@@ -12,7 +13,7 @@ import (
 // vectors asked for, never panic or allocate beyond the payload.
 func FuzzUnmarshalVectors(f *testing.F) {
 	p := he.MustParams(he.Linear14)
-	a, _, err := he.LocalPair(p, he.KeySpec{}, []byte("fuzz-seed-0123456789abcdef012345"))
+	a, _, err := hetest.LocalPair(p, he.KeySpec{}, []byte("fuzz-seed-0123456789abcdef012345"))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -106,7 +106,7 @@ func TestHostilePeer(t *testing.T) {
 					// waiting on the other: two at a time keep both cores busy.
 					t.Parallel()
 					tamper, hit := fltest.TamperOnce(step.typ, params, m)
-					ta, tc := fl.NewPipe(fl.PipeTamper(tamper))
+					ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
 					defer ta.Close()
 					defer tc.Close()
 					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -1,7 +1,10 @@
 package vlr
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"math"
 	"sync"
 	"testing"
@@ -10,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/fltest"
+	"github.com/veil-fl/veil/fl/internal/digest"
 	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
@@ -27,8 +31,8 @@ type pairResult struct {
 }
 
 // runPipe trains over a fresh pipe with the given checkpoint folders.
-func runPipe(xb, xc, y []float64, db, dc int, opt Options, bankDir, centerDir string, po ...fl.PipeOption) pairResult {
-	ta, tc := fl.NewPipe(po...)
+func runPipe(xb, xc, y []float64, db, dc int, opt Options, bankDir, centerDir string, faults ...fltest.Fault) pairResult {
+	ta, tc := fltest.NewPipe(faults...)
 	defer ta.Close()
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -113,7 +117,7 @@ func testResumeAfterFault(t *testing.T, opt Options, shortMsgs uint64) {
 	for _, frac := range fractions {
 		drop := int(frac * float64(ref.msgs))
 		bankDir, centerDir := t.TempDir(), t.TempDir()
-		cut := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir, fl.PipeDropAfter(drop))
+		cut := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir, fltest.DropAfter(drop))
 		require.ErrorIs(t, cut.bankErr, fl.ErrConnLost, "drop after %d messages", drop)
 		require.ErrorIs(t, cut.centerErr, fl.ErrConnLost)
 
@@ -161,7 +165,7 @@ func TestResumeOverGRPC(t *testing.T) {
 	ref := runPipe(xb, xc, y, db, dc, opt, "", "")
 	require.NoError(t, ref.bankErr)
 
-	pki, err := fl.NewTestPKI("bank", "center")
+	pki, err := fltest.NewPKI("bank", "center")
 	require.NoError(t, err)
 	bankDir, centerDir := t.TempDir(), t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -233,8 +237,8 @@ func TestResumeOverGRPC(t *testing.T) {
 // protocol, and the next step goes on exactly as the saved state would.
 func TestCheckpointRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	store := fl.CheckpointStore{Dir: dir, Name: "vlr-active"}
-	digest := fl.Digest([]byte("x"))
+	store := fl.DirCheckpoints(dir, "vlr-active")
+	d := digest.Sum([]byte("x"))
 
 	// RevealGradients: weights and optimizer moments.
 	o1, err := model.NewOptimizer(model.OptimizerOptions{Name: "adam"}, 3)
@@ -245,12 +249,12 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 	st := &ckptState{Epoch: 5, Loss: []float64{0.7, 0.6}}
 	require.NoError(t, s1.save(st))
-	require.NoError(t, store.Save(5, digest, st))
+	require.NoError(t, fl.SaveCheckpoint(store, 5, d, st))
 	o2, err := model.NewOptimizer(model.OptimizerOptions{Name: "adam"}, 3)
 	require.NoError(t, err)
 	s2 := &revealState{w: make([]float64, 3), optim: o2}
 	var got ckptState
-	require.NoError(t, store.Load(5, digest, &got))
+	require.NoError(t, fl.LoadCheckpoint(store, 5, d, &got))
 	require.NoError(t, s2.restore(&got))
 	require.Equal(t, s1.w, s2.w)
 	require.Equal(t, []float64{0.7, 0.6}, got.Loss)
@@ -258,7 +262,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	require.NoError(t, o1.Step(s1.w, g))
 	require.NoError(t, o2.Step(s2.w, g))
 	require.Equal(t, s1.w, s2.w)
-	require.ErrorIs(t, store.Load(5, fl.Digest([]byte("another training")), &got), fl.ErrCheckpoint)
+	require.ErrorIs(t, fl.LoadCheckpoint(store, 5, digest.Sum([]byte("another training")), &got), fl.ErrCheckpoint)
 	require.ErrorIs(t, (&revealState{w: make([]float64, 4), optim: o2}).restore(&got), fl.ErrCheckpoint)
 
 	// Secret-shared weights: the four shares, the step count, the final weights.
@@ -274,9 +278,9 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	sh.peer = weightShares{w: enc(-1, 0, 1, 2, 3), v: enc(0, 0, 0, 1, 0), shape: shape}
 	st = &ckptState{Epoch: 2}
 	require.NoError(t, sh.save(st))
-	require.NoError(t, store.Save(2, digest, st))
+	require.NoError(t, fl.SaveCheckpoint(store, 2, d, st))
 	var got2 ckptState
-	require.NoError(t, store.Load(2, digest, &got2))
+	require.NoError(t, fl.LoadCheckpoint(store, 2, d, &got2))
 	back := &sharedState{params: p, layOwn: centerColumns(5)}
 	back.own = weightShares{w: enc(0, 0, 0, 0, 0), v: enc(0, 0, 0, 0, 0), shape: shape}
 	back.peer = weightShares{w: enc(0, 0, 0, 0, 0), v: enc(0, 0, 0, 0, 0), shape: shape}
@@ -291,4 +295,58 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 	got2.Shares = got2.Shares[:len(got2.Shares)/2]
 	require.ErrorIs(t, back.restore(&got2), fl.ErrCheckpoint)
+}
+
+// A restart with other data on the bank's side finds only checkpoints of
+// another configuration there, and the center's none of the same steps:
+// the training starts afresh, and each party's Logger says why.
+func TestResumeWarnsOnOtherData(t *testing.T) {
+	const n, db, dc = 300, 2, 2
+	xb, xc, y := synthetic(n, db, dc, 13)
+	opt := Options{Epochs: 1, Seed: 3}
+	bankDir, centerDir := t.TempDir(), t.TempDir()
+	first := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir)
+	require.NoError(t, errors.Join(first.bankErr, first.centerErr))
+
+	xb[0] += 1
+	var bankLog, centerLog bytes.Buffer
+	ta, tc := fl.NewPipe()
+	defer ta.Close()
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var center *Result
+	var centerErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bt, seed, err := session(ctx, tc, fl.RolePassive)
+		if err != nil {
+			centerErr = err
+			return
+		}
+		center, centerErr = TrainPassiveWith(ctx, bt, seed, Data{X: xc, Cols: dc}, PassiveOptions{Checkpoint: centerDir, Logger: slog.New(slog.NewTextHandler(&centerLog, nil))})
+	}()
+	var bank *Result
+	bt, seed, err := session(ctx, ta, fl.RoleActive)
+	if err == nil {
+		o := opt
+		o.Checkpoint, o.Logger = bankDir, slog.New(slog.NewTextHandler(&bankLog, nil))
+		bank, err = TrainActive(ctx, bt, seed, Data{X: xb, Cols: db, Y: y}, o, nil)
+	}
+	if err != nil {
+		ta.Sever()
+	}
+	<-done
+	require.NoError(t, errors.Join(err, centerErr))
+	require.Zero(t, bank.Resumed)
+	require.Zero(t, center.Resumed)
+	require.Contains(t, bankLog.String(), `level=WARN msg="checkpoints found for another configuration; starting afresh"`)
+	require.Contains(t, centerLog.String(), `level=WARN msg="the peer holds none of this party's checkpoints; starting afresh"`)
+
+	// A store and a folder at once are refused.
+	o := opt
+	o.Checkpoint, o.Checkpoints = bankDir, fl.DirCheckpoints(bankDir, "vlr-active")
+	_, err = o.WithDefaults()
+	require.ErrorIs(t, err, ErrOptions)
 }

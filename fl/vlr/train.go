@@ -3,6 +3,7 @@ package vlr
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -43,7 +44,7 @@ type Active struct {
 	start  time.Time
 	epoch  int
 	done   bool
-	store  fl.CheckpointStore
+	store  fl.Checkpoints // nil: none
 	digest [32]byte
 
 	rev  *revealState // RevealGradients
@@ -81,8 +82,8 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 			return nil, fl.Fail(ctx, t, err)
 		}
 	}
-	a.store = fl.CheckpointStore{Dir: a.opt.Checkpoint, Name: "vlr-active"}
-	resume, err := agree(ctx, t, a.store, a.opt, n, data.Cols, ack.Cols, data, &a.digest)
+	a.store = checkpoints(a.opt.Checkpoints, a.opt.Checkpoint, "vlr-active")
+	resume, err := agree(ctx, t, a.store, a.opt.Logger, a.opt, n, data.Cols, ack.Cols, data, &a.digest)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +126,7 @@ func (a *Active) initParts() (own, peer []float64) {
 
 func (a *Active) restore(epoch int) (*ckptState, error) {
 	var st ckptState
-	if err := a.store.Load(epoch, a.digest, &st); err != nil {
+	if err := fl.LoadCheckpoint(a.store, epoch, a.digest, &st); err != nil {
 		return nil, err
 	}
 	if st.Epoch != epoch {
@@ -143,8 +144,8 @@ func (a *Active) save() error {
 
 // saveState completes st with the protocol's state (rev or sh, whichever
 // is set) and saves it.
-func saveState(store fl.CheckpointStore, digest [32]byte, st *ckptState, rev *revealState, sh *sharedState) error {
-	if !store.Enabled() {
+func saveState(store fl.Checkpoints, digest [32]byte, st *ckptState, rev *revealState, sh *sharedState) error {
+	if store == nil {
 		return nil
 	}
 	var err error
@@ -156,30 +157,20 @@ func saveState(store fl.CheckpointStore, digest [32]byte, st *ckptState, rev *re
 	if err != nil {
 		return err
 	}
-	return store.Save(st.Epoch, digest, st)
+	return fl.SaveCheckpoint(store, st.Epoch, digest, st)
 }
 
 // agree computes the training's digests and agrees with the peer on the
-// epoch to resume from (0: from the start). local receives this party's
+// epoch to resume from (0: from the start), logging on log why it starts
+// afresh despite checkpoints (fl.Resume). local receives this party's
 // checkpoint digest.
-func agree(ctx context.Context, t fl.Transport, store fl.CheckpointStore, opt Options, rows, bankCols, centerCols int, data Data, local *[32]byte) (int, error) {
+func agree(ctx context.Context, t fl.Transport, store fl.Checkpoints, log *slog.Logger, opt Options, rows, bankCols, centerCols int, data Data, local *[32]byte) (int, error) {
 	cfg, err := configDigest(opt, rows, bankCols, centerCols)
 	if err != nil {
 		return 0, err
 	}
 	*local = localDigest(cfg, data)
-	have, err := store.Indices(*local)
-	if err != nil {
-		return 0, fl.Fail(ctx, t, err)
-	}
-	k, err := fl.AgreeResume(ctx, t, cfg, have)
-	if err != nil {
-		return 0, err
-	}
-	if err := store.DropAfter(k); err != nil {
-		return 0, fl.Fail(ctx, t, err)
-	}
-	return k, nil
+	return fl.Resume(ctx, t, store, cfg, *local, log)
 }
 
 // Done reports whether training has finished (all epochs, or early stop).
@@ -310,7 +301,8 @@ type Passive struct {
 	start   time.Time
 	epoch   int
 	done    bool
-	store   fl.CheckpointStore
+	store   fl.Checkpoints // nil: none
+	log     *slog.Logger
 	digest  [32]byte
 	resumed int
 	init    [2][]float64
@@ -329,7 +321,11 @@ func NewPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (*P
 // NewPassiveWith is NewPassive with the center's local settings.
 func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, local PassiveOptions) (_ *Passive, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
-	p := &Passive{t: t, data: data, start: time.Now(), store: fl.CheckpointStore{Dir: local.Checkpoint, Name: "vlr-passive"}}
+	p := &Passive{t: t, data: data, start: time.Now(), log: local.Logger}
+	if local.Checkpoints != nil && local.Checkpoint != "" {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center's PassiveOptions set both Checkpoint and Checkpoints; give one", ErrOptions))
+	}
+	p.store = checkpoints(local.Checkpoints, local.Checkpoint, "vlr-passive")
 	if err := data.check(false); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -360,7 +356,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Cols: data.Cols}); err != nil {
 		return nil, err
 	}
-	resume, err := agree(ctx, t, p.store, p.opt, n, s.Cols, data.Cols, data, &p.digest)
+	resume, err := agree(ctx, t, p.store, p.log, p.opt, n, s.Cols, data.Cols, data, &p.digest)
 	if err != nil {
 		return nil, err
 	}
@@ -386,7 +382,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	}
 	if resume > 0 {
 		var st ckptState
-		err := p.store.Load(resume, p.digest, &st)
+		err := fl.LoadCheckpoint(p.store, resume, p.digest, &st)
 		if err == nil && st.Epoch != resume {
 			err = fmt.Errorf("%w: checkpoint of epoch %d, want %d", fl.ErrCheckpoint, st.Epoch, resume)
 		}

@@ -3,6 +3,7 @@ package vlr
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"time"
@@ -88,19 +89,34 @@ type Options struct {
 	Seed uint64 `json:"seed"`
 	// TrackLoss computes the loss every epoch even without Tol.
 	TrackLoss bool `json:"track_loss"`
-	// Checkpoint is a folder where the bank keeps a checkpoint after every
-	// epoch ("" keeps none). It stays local: the center names its own in
-	// PassiveOptions. When both parties restart a training with the same
-	// options and data, they resume from the latest epoch both have saved.
+	// Checkpoints keeps the bank's checkpoint after every epoch, in storage
+	// the application provides (nil keeps none). It stays local: the center
+	// names its own in PassiveOptions. When both parties restart a training
+	// with the same options and data, they resume from the latest epoch both
+	// have saved.
+	Checkpoints fl.Checkpoints `json:"-"`
+	// Checkpoint is a folder for the checkpoints, the convenient form of
+	// Checkpoints: fl.DirCheckpoints(Checkpoint, "vlr-active"). "" keeps
+	// none; set at most one of the two.
 	Checkpoint string `json:"-"`
+	// Logger receives the resume decision, with a warning when the bank
+	// holds checkpoints of another configuration (changed options or data)
+	// and training starts afresh (nil: no logging).
+	Logger *slog.Logger `json:"-"`
 }
 
 // PassiveOptions are the center's local settings; the training's options
 // are the bank's.
 type PassiveOptions struct {
-	// Checkpoint is a folder where the center keeps a checkpoint after every
-	// epoch ("" keeps none); see Options.Checkpoint.
+	// Checkpoints keeps the center's checkpoint after every epoch (nil
+	// keeps none); see Options.Checkpoints.
+	Checkpoints fl.Checkpoints
+	// Checkpoint is a folder for them: fl.DirCheckpoints(Checkpoint,
+	// "vlr-passive"). "" keeps none; set at most one of the two.
 	Checkpoint string
+	// Logger receives the resume decision, as Options.Logger (nil: no
+	// logging).
+	Logger *slog.Logger
 }
 
 // WithDefaults fills zero fields and validates.
@@ -142,6 +158,8 @@ func (o Options) WithDefaults() (Options, error) {
 		return o, fmt.Errorf("%w: tolerance %v", ErrOptions, o.Tol)
 	case !(o.InitScale > 0) || o.InitScale > 1:
 		return o, fmt.Errorf("%w: initial weight scale %v, want (0, 1]", ErrOptions, o.InitScale)
+	case o.Checkpoints != nil && o.Checkpoint != "":
+		return o, fmt.Errorf("%w: both Checkpoint and Checkpoints set; give one", ErrOptions)
 	}
 	if !o.RevealGradients {
 		switch {

@@ -13,6 +13,7 @@ import (
 	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/internal/hetest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -310,7 +311,7 @@ func TestTamperedRowCounts(t *testing.T) {
 func runTampered(t *testing.T, tamper func(fl.Message) fl.Message) (bank, center error) {
 	t.Helper()
 	xb, xc, y := synthetic(500, 1, 2, 4)
-	ta, tc := fl.NewPipe(fl.PipeTamper(tamper))
+	ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
 	defer ta.Close()
 	defer tc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -330,7 +331,7 @@ func runTampered(t *testing.T, tamper func(fl.Message) fl.Message) (bank, center
 // any histogram is computed, and learns of it by an abort.
 func TestUndeclaredCounts(t *testing.T) {
 	p := params()
-	_, bankKeys, err := he.LocalPair(p, he.KeySpec{Pack: true}, []byte("woe-undeclared-test-seed-0123456"))
+	_, bankKeys, err := hetest.LocalPair(p, he.KeySpec{Pack: true}, []byte("woe-undeclared-test-seed-0123456"))
 	require.NoError(t, err)
 	longer, err := bankKeys.EncryptCoeffsSeeded(make([]float64, 501), he.HistogramChunk(p, 32, 2, 501))
 	require.NoError(t, err)
