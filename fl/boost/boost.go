@@ -274,14 +274,35 @@ func checkLimits(o model.GBDTOptions, rows, centerCols, K int) error {
 const StepHistograms = "boost.histograms"
 
 // DisclosurePlan returns what a training with options o (defaults
-// applied) decrypts to the bank, trees fromTree onwards, for a center of
-// centerCols features in K bins: per level at most two cumulative
-// histograms (of g and of h) over the nodes the bank may split, each node
-// holding and leaving at least o.MinNodeRows rows (checkNodeSizes). The
-// center admits every histogram it releases against it.
-func DisclosurePlan(o model.GBDTOptions, centerCols, K, fromTree int) *joint.Plan {
+// applied) on rows rows decrypts to the bank, trees fromTree onwards, for
+// a center of centerCols features in K bins: per level at most two
+// cumulative histograms (of g and of h) over the nodes the bank may split,
+// each node holding and leaving at least o.MinNodeRows rows
+// (checkNodeSizes). The center admits every histogram it releases against
+// it.
+//
+// A histogram covers the level's computed nodes, so its length varies from
+// level to level: the plan declares the longest, maxNodes(o, rows) nodes of
+// centerCols*K bins (the count checkLimits sizes the flooding for). The
+// level is the decryption level of he.Hist13, the scale its own (the
+// center's histogram products leave it unchanged).
+func DisclosurePlan(o model.GBDTOptions, rows, centerCols, K, fromTree int) *joint.Plan {
 	levels := (o.Trees - fromTree) * o.MaxDepth
+	set := params().Set()
 	return joint.NewPlan(joint.Disclosure{Step: StepHistograms, To: fl.RoleActive,
 		What:   fmt.Sprintf("the cumulative sums of g and h in the center's %d features' bins, at every node of at least %d rows whose sibling has as many, released at bins where each gap holds no rows or at least %d", centerCols, o.MinNodeRows, o.MinBinRows),
-		Layout: he.CoeffGrid, Len: joint.AnyLen, Level: joint.AnyLevel, Vectors: 2 * levels})
+		Layout: he.CoeffGrid, Len: joint.AnyLen, MaxLen: maxNodes(o, rows) * centerCols * K,
+		Level: set.DecryptLevel, LogScale: set.LogScale, Vectors: 2 * levels})
+}
+
+// maxNodes is the most nodes whose histograms one level computes: the
+// root, then one child per split of the level above (the other child's
+// histograms are its parent's minus this one's), each pair holding at
+// least 2*o.MinNodeRows of the rows.
+func maxNodes(o model.GBDTOptions, rows int) int {
+	most := 1
+	for d := 1; d < o.MaxDepth; d++ {
+		most = max(most, min(1<<min(d-1, 30), max(rows/(2*max(o.MinNodeRows, 1)), 1)))
+	}
+	return most
 }

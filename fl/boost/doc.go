@@ -92,6 +92,16 @@
 // gains of the center's splits, which then win over better splits of the
 // bank's; a gain correction for the noise is not implemented.
 //
+// DisclosurePlan declares the one step that decrypts, boost.histograms, to
+// the bank: per level of a tree at most two vectors, the cumulative sums of
+// g and of h, in the CoeffGrid layout, of at most m * centerCols * K
+// values, m the most nodes a level computes (the root, then one child per
+// split: at most 2^(depth-1) nodes, and no more than rows / (2
+// MinNodeRows)), at Hist13's decryption level and scale; MaxDepth levels
+// per tree. The center admits every histogram against it (joint.Plan)
+// before it makes its decryption share, and refuses anything else with
+// joint.ErrUndeclared.
+//
 // What each party sees of the partition: the center learns every node's
 // instance set (it sends the split bits); the bank learns them too (it
 // routes its rows), and the cumulative sums of the center's features at

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -166,4 +167,86 @@ func TestUndeclaredHistogramsRefused(t *testing.T) {
 		require.ErrorIs(t, checkNodeSizes(c.lvl, 20), ErrProtocol, c.name)
 	}
 	require.NoError(t, checkNodeSizes(level{Rows: [][]int32{rows(200), rows(20)}, Compute: []int{1}}, 20))
+}
+
+// TestUndeclaredHistogramLength: a bank that asks, below the root, for the
+// histograms of both children of a split passes the center's checks of
+// node sizes and parents, but the histograms would hold more nodes than a
+// level of the agreed depth computes (DisclosurePlan's MaxLen, one child
+// per split): the center's plan refuses them before any share is made, and
+// the bank learns of it by an abort. The bank here rewrites its own level
+// message: the rows of the child it sent gradients for become two nodes,
+// both computed, so that the gradients still fit. The center sends no
+// histograms for the level, and its data is untouched.
+//
+// A histogram of another layout or level, or one vector more than the plan
+// counts, cannot reach the plan: the center computes the histograms from
+// gradients it checks, and refuses a level past the agreed depth first
+// (TestUndeclaredHistogramsRefused); fl/joint's TestProtocolPlansRefuse
+// shows the plan refuses them too.
+func TestUndeclaredHistogramLength(t *testing.T) {
+	const n, db, dc = 1000, 2, 2
+	xb, xc, y := synthetic(n, db, dc, 5)
+	xb0, xc0, y0 := slices.Clone(xb), slices.Clone(xc), slices.Clone(y)
+	opt := Options{GBDTOptions: model.GBDTOptions{Trees: 1, MaxDepth: 2}}
+	o, err := opt.GBDTOptions.WithDefaults()
+	require.NoError(t, err)
+	binning, err := model.FitBinning(xc, dc, o.Bins)
+	require.NoError(t, err)
+	_, K := binning.Sizes()
+	p := params()
+	seed := []byte("boost-test-joint-seed-0123456789c")
+	var hit atomic.Bool
+	var why string
+	tamper := func(m fl.Message) fl.Message {
+		parts, err := fl.SplitParts(m.Payload, 3)
+		if m.Type != TypeLevel || hit.Load() || err != nil || len(parts[0]) == 0 {
+			return m
+		}
+		lvl, err := decodeLevel(parts[0], n)
+		if err != nil || len(lvl.Rows) != 2 || len(lvl.Compute) != 1 {
+			return m // the root
+		}
+		rows := lvl.Rows[lvl.Compute[0]]
+		S := lvl.chunk(p, K, dc)
+		cut := (o.MinNodeRows + S - 1) / S * S // the first group fills whole chunks
+		both := level{Rows: [][]int32{rows[:min(cut, len(rows))], rows[min(cut, len(rows)):]}, Compute: []int{0, 1}}
+		if len(rows)-cut < o.MinNodeRows || both.chunk(p, K, dc) != S {
+			why = fmt.Sprintf("a child of %d rows in chunks of %d cannot be cut in two nodes of %d", len(rows), S, o.MinNodeRows)
+			return m
+		}
+		hit.Store(true)
+		m.Payload = fl.JoinParts(encodeLevel(both), parts[1], parts[2])
+		return m
+	}
+	ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
+	defer ta.Close()
+	defer tc.Close()
+	rc := fltest.Record(tc)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var center error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, center = TrainPassive(ctx, rc, seed, xc, dc)
+	}()
+	_, bank := TrainActive(ctx, ta, seed, xb, db, y, opt, nil)
+	<-done
+	require.True(t, hit.Load(), "the level below the root was rewritten: %s; bank: %v, center: %v", why, bank, center)
+	var ue *joint.UndeclaredError
+	require.ErrorAs(t, center, &ue, "refused by the plan: %v", center)
+	require.ErrorIs(t, center, joint.ErrUndeclared)
+	require.Equal(t, StepHistograms, ue.Step)
+	require.Equal(t, "length", ue.Field, "%v", center)
+	require.ErrorIs(t, bank, fl.ErrPeerAborted)
+	hists := 0
+	for _, m := range rc.Sent() {
+		if m.Type == TypeHist {
+			hists++
+		}
+	}
+	require.Equal(t, 1, hists, "the root's histograms only")
+	require.True(t, sameBits(xb0, xb) && sameBits(xc0, xc) && sameBits(y0, y), "the parties' data is untouched")
+	t.Logf("OUTCOME %v", center)
 }

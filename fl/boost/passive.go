@@ -112,7 +112,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 		return nil, err
 	}
 	res := &PassiveResult{PassiveModel: PassiveModel{Version: ModelVersion, Binning: binning}, Options: s.Options}
-	disclosures := DisclosurePlan(o, d, K, resume)
+	disclosures := DisclosurePlan(o, n, d, K, resume).HeldBy(fl.RolePassive)
 	if resume > 0 {
 		var st passiveState
 		if err := fl.LoadCheckpoint(store, resume, digest, &st); err != nil {

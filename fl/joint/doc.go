@@ -2,6 +2,9 @@
 // generation (GenerateKeys), joint decryption to a named party (HelpDecrypt
 // and DecryptWithPeer, and their sum-only variants), the checks of a
 // received vector's shape (CheckVector), and the disclosure plan (Plan) that
-// every joint decryption is admitted against. It joins package he, which
-// never touches the network, to fl's Transport, which knows nothing of HE.
+// every joint decryption is admitted against. Each party holds its own copy
+// of a protocol's plan (Plan.HeldBy) and admits a vector only for a step the
+// plan declares to its peer, in the declared layout, length, level and
+// scale, and no more vectors than declared. It joins package he, which never
+// touches the network, to fl's Transport, which knows nothing of HE.
 package joint

@@ -99,9 +99,9 @@ func DecryptWithPeer(ctx context.Context, t fl.Transport, p *he.Party, v *he.Vec
 
 // HelpDecrypt is the helping side of DecryptWithPeer: it receives the vector
 // the peer asks to decrypt, checks it against the plan's declaration of
-// step (layout, length, level, count), and returns its flooded share. A
-// vector the plan does not declare is refused with ErrUndeclared, and the
-// peer is told why.
+// step (receiver: the peer, as the plan's holder sees it; layout, length,
+// level, scale, count), and returns its flooded share. A vector the plan
+// does not declare is refused with ErrUndeclared, and the peer is told why.
 func HelpDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, step string) error {
 	v, err := recvToDecrypt(ctx, t, p, plan, step, TypeDecrypt)
 	if err != nil {

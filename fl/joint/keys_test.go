@@ -33,7 +33,8 @@ func keyPair(t *testing.T, t1, t2 fl.Transport, params he.Params, spec he.KeySpe
 	return a, r.p
 }
 
-// decryptBothWays decrypts one vector to each party over the transports.
+// decryptBothWays decrypts one vector to each party over the transports;
+// a plays the active party, b the passive.
 func decryptBothWays(t *testing.T, ta, tb fl.Transport, a, b *he.Party) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -42,10 +43,11 @@ func decryptBothWays(t *testing.T, ta, tb fl.Transport, a, b *he.Party) {
 	for _, dir := range []struct {
 		recvT, helpT fl.Transport
 		recv, help   *he.Party
-	}{{ta, tb, a, b}, {tb, ta, b, a}} {
+		to, helper   fl.Role
+	}{{ta, tb, a, b, fl.RoleActive, fl.RolePassive}, {tb, ta, b, a, fl.RolePassive, fl.RoleActive}} {
 		v, err := dir.help.EncryptCoeffs(want, 8)
 		require.NoError(t, err)
-		plan := NewPlan(Disclosure{Step: "test", Layout: he.Coeff, Len: len(want), Level: AnyLevel, Vectors: 1})
+		plan := NewPlan(Disclosure{Step: "test", To: dir.to, Layout: he.Coeff, Len: len(want), Level: AnyLevel, Vectors: 1}).HeldBy(dir.helper)
 		done := make(chan error, 1)
 		go func() { done <- HelpDecrypt(ctx, dir.helpT, dir.help, plan, "test") }()
 		got, err := DecryptWithPeer(ctx, dir.recvT, dir.recv, v)
@@ -84,9 +86,12 @@ func TestGenerateKeysSpecMismatch(t *testing.T) {
 	require.Error(t, <-done)
 }
 
-// TestPlanRefusesUndeclared: the helper refuses a vector of another shape
-// than its step declares, one vector more than declared, and a step the
-// plan does not hold, with ErrUndeclared, and tells the peer.
+// TestPlanRefusesUndeclared: the helper (b, the passive party) refuses a
+// vector of another shape than its step declares, one vector more than
+// declared, a step the plan does not hold, a step declared to itself
+// rather than to the peer that asks, and any vector when the plan is held
+// by no party, with an *UndeclaredError naming the step and what differs,
+// and tells the peer. Nothing is counted.
 func TestPlanRefusesUndeclared(t *testing.T) {
 	ta, tb := fl.NewPipe()
 	defer ta.Close()
@@ -107,21 +112,29 @@ func TestPlanRefusesUndeclared(t *testing.T) {
 	for _, ct := range low.Cts {
 		ct.Resize(1, 0) // below the declared level
 	}
-	decl := Disclosure{Step: "s", Layout: he.Coeff, Len: 3, Level: p.Set().DecryptLevel, Vectors: 2}
+	decl := Disclosure{Step: "s", To: fl.RoleActive, Layout: he.Coeff, Len: 3, Level: p.Set().DecryptLevel, Vectors: 2}
+	other := func(edit func(*Disclosure)) Disclosure { d := decl; edit(&d); return d }
 	for _, c := range []struct {
-		name string
-		v    *he.Vector
-		step string
-		uses int
+		name   string
+		decl   Disclosure
+		holder fl.Role
+		v      *he.Vector
+		step   string
+		uses   int
+		field  string
 	}{
-		{"wrong length", longer, "s", 0},
-		{"wrong layout", slots, "s", 0},
-		{"wrong level", low, "s", 0},
-		{"undeclared step", good, "other", 0},
-		{"one too many", good, "s", 2},
+		{"wrong length", decl, fl.RolePassive, longer, "s", 0, "length"},
+		{"longer than the maximum", other(func(d *Disclosure) { d.Len, d.MaxLen = AnyLen, 3 }), fl.RolePassive, longer, "s", 0, "length"},
+		{"wrong layout", decl, fl.RolePassive, slots, "s", 0, "layout"},
+		{"wrong level", decl, fl.RolePassive, low, "s", 0, "level"},
+		{"wrong scale", other(func(d *Disclosure) { d.LogScale = p.Set().LogScale + 0.5 }), fl.RolePassive, good, "s", 0, "scale"},
+		{"undeclared step", decl, fl.RolePassive, good, "other", 0, "step"},
+		{"one too many", decl, fl.RolePassive, good, "s", 2, "count"},
+		{"wrong receiver", other(func(d *Disclosure) { d.To = fl.RolePassive }), fl.RolePassive, good, "s", 0, "receiver"},
+		{"held by no party", decl, "", good, "s", 0, "holder"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			plan := NewPlan(decl)
+			plan := NewPlan(c.decl).HeldBy(c.holder)
 			for range c.uses {
 				require.NoError(t, plan.Admit(p, "s", good))
 			}
@@ -130,8 +143,13 @@ func TestPlanRefusesUndeclared(t *testing.T) {
 			require.NoError(t, ta.Send(ctx, fl.Message{Type: TypeDecrypt, Payload: data}))
 			err = HelpDecrypt(ctx, tb, b, plan, c.step)
 			require.ErrorIs(t, err, ErrUndeclared)
+			var ue *UndeclaredError
+			require.ErrorAs(t, err, &ue)
+			require.Equal(t, c.step, ue.Step)
+			require.Equal(t, c.field, ue.Field, "%v", err)
 			_, err = fl.Expect(ctx, ta, TypeShare)
 			require.ErrorIs(t, err, fl.ErrPeerAborted, "the peer is told")
+			require.ErrorContains(t, err, "step "+c.step, "the peer hears which step")
 			require.Equal(t, c.uses, plan.Used("s"))
 		})
 	}
@@ -148,7 +166,7 @@ func TestPlanFloodingBudget(t *testing.T) {
 	v, err := a.EncryptCoeffs([]float64{1, 2, 3}, 8)
 	require.NoError(t, err)
 	a.DropToDecryptLevel(v)
-	plan := NewPlan(Disclosure{Step: "s", Layout: he.Coeff, Len: AnyLen, Level: AnyLevel, Vectors: 10})
+	plan := NewPlan(Disclosure{Step: "s", To: fl.RolePassive, Layout: he.Coeff, Len: AnyLen, Level: AnyLevel, Vectors: 10}).HeldBy(fl.RoleActive)
 	require.NoError(t, plan.Admit(p, "s", v))
 	require.NoError(t, plan.Admit(p, "s", v))
 	err = plan.Admit(p, "s", v)

@@ -2,18 +2,53 @@ package joint
 
 import (
 	"fmt"
-	"github.com/veil-fl/veil/fl"
+	"math"
 	"sync"
 
+	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/he"
 )
 
 // ErrUndeclared reports a decryption the protocol did not declare: a
 // vector the peer asks this party to help decrypt (or that this party is
-// about to release) in another layout, length or level than its step's
-// declaration, or one more than the step's count. The party refuses it and
-// aborts the session.
+// about to release) for another receiver, or in another layout, length,
+// level or scale than its step's declaration, or one more than the step's
+// count. The party refuses it and aborts the session. The refusals of a
+// plan are *UndeclaredError values, which match it.
 var ErrUndeclared = fmt.Errorf("%w: undeclared decryption", fl.ErrProtocol)
+
+// UndeclaredError is a vector a plan refused: the step, the part of the
+// declaration it breaks and both values, so that the party told of it (the
+// error reaches the peer as the abort's reason) can see which side is
+// wrong. It holds shapes and roles only, never a value of the vector.
+type UndeclaredError struct {
+	Step string
+	// Field is what differs: "plan" (none), "step" (not in the plan),
+	// "holder" (the plan is held by no party), "receiver", "ciphertexts", "layout", "length",
+	// "level", "scale" or "count" (one vector more than declared).
+	Field string
+	// Got is the vector's (or the request's), Want the plan's.
+	Got, Want string
+}
+
+func (e *UndeclaredError) Error() string {
+	switch e.Field {
+	case "plan":
+		return fmt.Sprintf("%v: step %s: no disclosure plan", ErrUndeclared, e.Step)
+	case "step":
+		return fmt.Sprintf("%v: step %s is not in the plan", ErrUndeclared, e.Step)
+	case "holder":
+		return fmt.Sprintf("%v: step %s: the plan is held by %s, want %s", ErrUndeclared, e.Step, e.Got, e.Want)
+	case "receiver":
+		return fmt.Sprintf("%v: step %s: a decryption to the %s party, the plan declares it to the %s party", ErrUndeclared, e.Step, e.Got, e.Want)
+	case "count":
+		return fmt.Sprintf("%v: step %s: vector %s, the plan declares %s", ErrUndeclared, e.Step, e.Got, e.Want)
+	}
+	return fmt.Sprintf("%v: step %s: %s %s, the plan declares %s", ErrUndeclared, e.Step, e.Field, e.Got, e.Want)
+}
+
+// Unwrap makes errors.Is match ErrUndeclared (and fl.ErrProtocol).
+func (e *UndeclaredError) Unwrap() error { return ErrUndeclared }
 
 // A Disclosure declares one step of a protocol that decrypts, or opens into
 // shares, values for one party: what the values are, the shape of the
@@ -24,15 +59,27 @@ var ErrUndeclared = fmt.Errorf("%w: undeclared decryption", fl.ErrProtocol)
 type Disclosure struct {
 	// Step names the step ("vlr.loss").
 	Step string `json:"step"`
-	// To is the party that learns the values.
+	// To is the party that learns the values: the peer of the party that
+	// helps decrypt or opens them, which refuses a step declared to itself
+	// (a peer that would have it help decrypt what the plan gives this
+	// party, and so learn it too).
 	To fl.Role `json:"to"`
 	// What says in words what is revealed.
 	What string `json:"what"`
-	// Layout, Len (values per vector, AnyLen for any) and Level (AnyLevel
-	// for any) are the shape every vector of the step has.
+	// Layout, Len (values per vector, AnyLen for any up to MaxLen) and
+	// Level (AnyLevel for any) are the shape every vector of the step has.
 	Layout he.Layout `json:"layout"`
 	Len    int       `json:"len"`
-	Level  int       `json:"level"`
+	// MaxLen, with Len AnyLen, is the most values a vector may hold: the
+	// declaration of a step whose vectors vary in length (a shorter last
+	// batch, the nodes of a tree level). 0 sets no maximum.
+	MaxLen int `json:"max_len,omitempty"`
+	Level  int `json:"level"`
+	// LogScale is log2 of the scale of every vector of the step (of each
+	// ciphertext, or of shares), within ScaleTolerance bits: the scale the
+	// flooding and the decryption headroom were sized for. 0 leaves
+	// vectors to the parameters' scale within a bit, and shares unchecked.
+	LogScale float64 `json:"log_scale,omitempty"`
 	// Vectors is how many vectors the step reveals in the whole run, and
 	// Values how many values in all (for the record; Vectors is enforced).
 	Vectors int `json:"vectors"`
@@ -42,17 +89,24 @@ type Disclosure struct {
 	Masked bool `json:"masked,omitempty"`
 }
 
+func (d Disclosure) want() VectorWant {
+	return VectorWant{Layout: d.Layout, Len: d.Len, MaxLen: d.MaxLen, Level: d.Level, LogScale: d.LogScale}
+}
+
 // A Plan is a protocol run's declared disclosures, with the count of
-// vectors each step has revealed so far. It is safe for concurrent use.
+// vectors each step has revealed so far, as one party holds it. It is safe
+// for concurrent use.
 type Plan struct {
 	mu     sync.Mutex
+	holder fl.Role // the party that admits vectors; "" admits none
 	order  []string
 	steps  map[string]Disclosure
 	used   map[string]int
 	coeffs int // coefficients admitted for decryption, for the flooding's budget
 }
 
-// NewPlan returns the plan of the given disclosures (steps distinct).
+// NewPlan returns the plan of the given disclosures (steps distinct). It
+// is held by no party and admits nothing until HeldBy names its holder.
 func NewPlan(ds ...Disclosure) *Plan {
 	p := &Plan{steps: map[string]Disclosure{}, used: map[string]int{}}
 	for _, d := range ds {
@@ -62,6 +116,23 @@ func NewPlan(ds ...Disclosure) *Plan {
 		p.steps[d.Step] = d
 	}
 	return p
+}
+
+// HeldBy returns a copy of the plan's declarations, with no vector counted
+// yet, held by the party self: every vector it admits is decrypted or
+// opened to self's peer, so it admits only the steps declared to the peer.
+// Both parties build the same plan; each holds its own copy.
+func (p *Plan) HeldBy(self fl.Role) *Plan {
+	q := NewPlan(p.Disclosures()...)
+	q.holder = self
+	return q
+}
+
+// Holder returns the party that holds the plan ("" for none).
+func (p *Plan) Holder() fl.Role {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.holder
 }
 
 // Disclosures returns the declared disclosures, in declaration order.
@@ -82,17 +153,21 @@ func (p *Plan) Used(step string) int {
 	return p.used[step]
 }
 
-// Admit checks a vector about to be decrypted or opened for the step
-// against its declaration and counts it; any mismatch, or one vector too
-// many, is an ErrUndeclared naming the step.
+// Admit checks a vector about to be decrypted or opened for the step, to
+// the holder's peer, against its declaration and counts it; any mismatch
+// (receiver, layout, length, level, scale), or one vector too many, is an
+// *UndeclaredError naming the step.
 //
 // It also keeps the run within the coefficients its parameter set's
 // flooding is sized for (he.ParamSet.MaxDecrypted): past them the
 // statistical distance of the whole run would exceed 2^-40, and the vector
 // is refused with he.ErrLimit.
 func (p *Plan) Admit(params he.Params, step string, v *he.Vector) error {
-	check := func(d Disclosure) error {
-		return CheckVector(params, v, step, VectorWant{Layout: d.Layout, Len: d.Len, Level: d.Level})
+	check := func(d Disclosure) *UndeclaredError {
+		if m := d.want().check(params, v); m != nil {
+			return &UndeclaredError{Step: step, Field: m.field, Got: m.got, Want: m.want}
+		}
+		return nil
 	}
 	return p.admit(step, check, func() budget {
 		return budget{coeffs: len(v.Cts) * params.N(), max: params.Set().MaxDecrypted(), set: params.ID()}
@@ -101,13 +176,26 @@ func (p *Plan) Admit(params he.Params, step string, v *he.Vector) error {
 
 // AdmitShares is Admit for a share about to be revealed (he.SharedVector,
 // which has no level and no flooding budget: Params.Flood sizes its own).
+// A step that declares a level is one of ciphertexts, and refuses shares.
 func (p *Plan) AdmitShares(step string, sv *he.SharedVector) error {
-	return p.admit(step, func(d Disclosure) error {
-		if sv == nil {
-			return fmt.Errorf("step %s: no shares", step)
+	return p.admit(step, func(d Disclosure) *UndeclaredError {
+		mis := func(field, got, want string) *UndeclaredError {
+			return &UndeclaredError{Step: step, Field: field, Got: got, Want: want}
 		}
-		if sv.Layout != d.Layout || (d.Len != AnyLen && sv.Len != d.Len) {
-			return fmt.Errorf("step %s: shares of a %s vector of %d values, the plan declares %s of %d", step, sv.Layout, sv.Len, d.Layout, d.Len)
+		if sv == nil || len(sv.Shares) == 0 {
+			return mis("ciphertexts", "no shares", "at least one")
+		}
+		if sv.Layout != d.Layout {
+			return mis("layout", sv.Layout.String(), d.Layout.String())
+		}
+		if m := d.want().checkLen(sv.Len); m != nil {
+			return mis(m.field, m.got, m.want)
+		}
+		if d.Level != AnyLevel {
+			return mis("level", "shares (no level)", fmt.Sprint(d.Level))
+		}
+		if s := math.Log2(sv.Scale); d.LogScale != 0 && !(math.Abs(s-d.LogScale) <= ScaleTolerance) {
+			return mis("scale", fmt.Sprintf("2^%.3f", s), fmt.Sprintf("2^%.3f", d.LogScale))
 		}
 		return nil
 	}, nil)
@@ -120,23 +208,42 @@ type budget struct {
 	set         string
 }
 
-// admit checks the vector's shape against the step, the step's count and
-// the run's flooding budget, and only then counts the vector.
-func (p *Plan) admit(step string, check func(Disclosure) error, cost func() budget) error {
+// peerOf returns the other party of a two-party run ("" for a role that
+// is neither).
+func peerOf(r fl.Role) fl.Role {
+	switch r {
+	case fl.RoleActive:
+		return fl.RolePassive
+	case fl.RolePassive:
+		return fl.RoleActive
+	}
+	return ""
+}
+
+// admit checks the receiver, the vector's shape, the step's count and the
+// run's flooding budget, in that order, and only then counts the vector.
+func (p *Plan) admit(step string, check func(Disclosure) *UndeclaredError, cost func() budget) error {
 	if p == nil {
-		return fmt.Errorf("%w: step %s: no disclosure plan", ErrUndeclared, step)
+		return &UndeclaredError{Step: step, Field: "plan"}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	d, ok := p.steps[step]
 	if !ok {
-		return fmt.Errorf("%w: step %s is not in the plan", ErrUndeclared, step)
+		return &UndeclaredError{Step: step, Field: "step"}
+	}
+	to := peerOf(p.holder)
+	if to == "" {
+		return &UndeclaredError{Step: step, Field: "holder", Got: fmt.Sprintf("%q", p.holder), Want: fmt.Sprintf("%q or %q (Plan.HeldBy)", fl.RoleActive, fl.RolePassive)}
+	}
+	if d.To != to {
+		return &UndeclaredError{Step: step, Field: "receiver", Got: string(to), Want: string(d.To)}
 	}
 	if err := check(d); err != nil {
-		return fmt.Errorf("%w: %w", ErrUndeclared, err)
+		return err
 	}
 	if p.used[step] >= d.Vectors {
-		return fmt.Errorf("%w: step %s: vector %d, the plan declares %d", ErrUndeclared, step, p.used[step]+1, d.Vectors)
+		return &UndeclaredError{Step: step, Field: "count", Got: fmt.Sprint(p.used[step] + 1), Want: fmt.Sprint(d.Vectors)}
 	}
 	var b budget
 	if cost != nil {

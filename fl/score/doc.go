@@ -50,6 +50,14 @@
 //     plus 20 bytes per record and center split for trees (bench/:
 //     score_lr_bands, score_gbdt_50x3_bands).
 //
+// DisclosurePlan declares what a run decrypts: with Scores, score.scores,
+// one slot vector of logits per batch to the bank, of one value per record
+// (at most BatchRows), at Linear14's decryption level and scale; with
+// Bands, score.bands, each record's band by secure comparison, and no
+// vector at all (the step admits none). The center admits every vector it
+// helps decrypt against the plan (joint.Plan), after its own check of the
+// batch's shape.
+//
 // The center learns nothing about the records' scores or bands: with Scores
 // everything it receives is encrypted under the joint key, and it only ever
 // contributes flooded decryption shares of vectors whose shape it checks

@@ -283,7 +283,7 @@ func centerLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, row
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	nb := o.batches(rows)
-	plan := DisclosurePlan(o, rows)
+	plan := DisclosurePlan(o, rows).HeldBy(fl.RolePassive)
 	type item struct {
 		payload []byte
 		err     error
@@ -474,16 +474,24 @@ const (
 	StepBands  = "score.bands"  // each record's band, to the bank (Output Bands; nothing decrypted)
 )
 
-// DisclosurePlan returns what a scoring session of rows records reveals to
-// the bank: with Scores, one decrypted vector of logits per batch; with
-// Bands, each record's band by secure comparison, and no decryption at all
-// (the step admits no vector).
+// DisclosurePlan returns what a scoring session with options o (defaults
+// applied) of rows records reveals to the bank: with Scores, one decrypted
+// vector of logits per batch, of one value per record of the batch (the
+// last batch may be shorter: the step declares the longest, MaxLen), at
+// the decryption level and scale of he.Linear14; with Bands, each record's
+// band by secure comparison, and no decryption at all. The center, which
+// helps decrypt, admits every vector against the plan it holds
+// (joint.Plan.HeldBy).
 func DisclosurePlan(o Options, rows int) *joint.Plan {
 	if o.Output == Bands {
+		// Vectors 0: the step admits no vector, whatever its shape, so the
+		// shape is left open.
 		return joint.NewPlan(joint.Disclosure{Step: StepBands, To: fl.RoleActive,
 			What:   fmt.Sprintf("each record's band among %d cuts (secure comparison; nothing decrypted)", o.Cuts.Len()),
 			Layout: he.SlotReal, Len: joint.AnyLen, Level: joint.AnyLevel, Vectors: 0, Values: rows})
 	}
+	set := he.Linear14
 	return joint.NewPlan(joint.Disclosure{Step: StepScores, To: fl.RoleActive, What: "each record's score (logit)",
-		Layout: he.SlotReal, Len: joint.AnyLen, Level: he.Linear14.DecryptLevel, Vectors: o.batches(rows), Values: rows})
+		Layout: he.SlotReal, Len: joint.AnyLen, MaxLen: min(o.BatchRows, rows), Level: set.DecryptLevel, LogScale: set.LogScale,
+		Vectors: o.batches(rows), Values: rows})
 }

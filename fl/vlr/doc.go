@@ -136,6 +136,27 @@
 // epochs (TestRealData). L1 soft-thresholding is unavailable for the same
 // reason.
 //
+// # What is decrypted
+//
+// DisclosurePlan lists every vector a training decrypts or opens, and to
+// whom. The party that helps decrypt or opens one admits it against the
+// plan first (joint.Plan) and refuses, aborting the session, anything else:
+// another receiver, layout, length, level or scale, or one vector more than
+// declared. Per batch of every epoch: vlr.scores, the batch's scores opened
+// to the bank as a masked share (slot layout, at most the batch's rows, at
+// Shared15's decryption level and scale); vlr.bank-gradient and
+// vlr.center-gradient, each party's unfolded gradient opened to the other
+// as a masked share (slot-split, the length of the weights' layout, at the
+// decryption level). Per epoch, with TrackLoss or Tol: vlr.loss, the loss
+// vector (all slots at the decryption level), of which the bank learns the
+// flooded sum only. At the end: vlr.bank-weights and vlr.center-weights,
+// each party's flooded shares of the peer's weights (slot-split, at
+// Shared15's scale), a few times at most over restarts. With
+// RevealGradients the plan has vlr.bank-gradient and vlr.center-gradient
+// decrypted to their owners every batch (slot-split: the bank's columns and
+// intercept, the center's columns) and vlr.loss (one slot), at Linear14's
+// decryption level and scale.
+//
 // # RevealGradients
 //
 // Options.RevealGradients runs the earlier, cheaper protocol (he.Linear14):

@@ -37,6 +37,12 @@
 //     logistic regression standardizes its columns, which removes a and b, so
 //     the model is the one trained on the true WOE.
 //
+// DisclosurePlan declares the one decryption, woe.counts: one CoeffGrid
+// vector of the cumulative event counts of the center's columns' bins
+// (centerCols * K values) to the bank, at Hist13's decryption level and
+// scale, once per run. The center admits it against the plan (joint.Plan)
+// before it makes its decryption share.
+//
 // What each party learns. The bank: for each center column, the event and
 // non-event counts of each of the center's quantile bins and of its missing
 // bin (so the bins' sizes), hence their WOE and IV, and the column's name

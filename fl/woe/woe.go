@@ -492,7 +492,7 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	if err := party.Rerandomize(h); err != nil {
 		return nil, err
 	}
-	plan := DisclosurePlan(len(bins), K)
+	plan := DisclosurePlan(len(bins), K).HeldBy(fl.RolePassive)
 	if err := plan.Admit(p, StepCounts, h); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -635,9 +635,12 @@ const StepCounts = "woe.counts"
 
 // DisclosurePlan returns what federated WOE/IV decrypts to the bank: one
 // vector of the cumulative event counts of each of the center's columns'
-// K bins (the center also sends each bin's row count in the clear).
+// K bins (the center also sends each bin's row count in the clear), at the
+// decryption level and scale of he.Hist13. The center, which releases it,
+// admits it against the plan it holds (joint.Plan.HeldBy).
 func DisclosurePlan(centerCols, K int) *joint.Plan {
+	set := params().Set()
 	return joint.NewPlan(joint.Disclosure{Step: StepCounts, To: fl.RoleActive,
 		What:   fmt.Sprintf("the cumulative event counts of the center's %d columns' bins", centerCols),
-		Layout: he.CoeffGrid, Len: centerCols * K, Level: joint.AnyLevel, Vectors: 1, Values: centerCols * K})
+		Layout: he.CoeffGrid, Len: centerCols * K, Level: set.DecryptLevel, LogScale: set.LogScale, Vectors: 1, Values: centerCols * K})
 }
