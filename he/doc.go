@@ -29,16 +29,21 @@
 // share is an RLWE sample under its own key share and reveals nothing.
 //
 // The flooding's width. Every ParamSet states LogNoiseBound, a bound B on
-// |e_ct| for every coefficient its kernels hand to a decryption, and
-// LogMaxDecrypted, the number M of coefficients a run may decrypt. For one
-// coefficient the Kullback-Leibler divergence between x + e_flood and
-// e_flood is at most x^2 / (2 sigma^2); divergences add over independent
-// coefficients (the chain rule), so a run's M coefficients stay within
-// M B^2 / (2 sigma^2), and Pinsker's inequality bounds the statistical
-// distance of everything the receiver sees from a view without e_ct by
-// sqrt(M) B / (2 sigma). LogFlood = LogNoiseBound + 40 + LogMaxDecrypted/2
-// makes that 2^-41; the bound B fails with probability at most 2^-41; the
-// whole run is at statistical distance 2^-40 (Asharov, Jain, Lopez-Alt,
+// the noise e_ct of every coefficient its kernels hand to a decryption,
+// and LogMaxDecrypted, the number M of coefficients a run may decrypt.
+// For a fixed noise vector x over the run's M coefficients, the
+// Kullback-Leibler divergence of x + e_flood from e_flood is |x|^2 /
+// (2 sigma^2) (it adds over the coefficients, since the flooding's are
+// independent), and Pinsker's inequality bounds the statistical distance
+// by |x| / (2 sigma). The receiver's view is a mixture over the noise,
+// however its coefficients depend on each other and on what the receiver
+// knows, so its distance from a view without e_ct is at most
+// E|x| / (2 sigma) <= sqrt(E|x|^2) / (2 sigma) (Jensen). When B bounds
+// every coefficient's root mean square (Linear14), E|x|^2 <= M B^2; when
+// it bounds every coefficient except with probability 2^-41 (Hist13),
+// |x|^2 <= M B^2 but for that event. Either way LogFlood = LogNoiseBound +
+// 40 + LogMaxDecrypted/2 makes the distance 2^-41, and the whole run is
+// within 2^-40 (Asharov, Jain, Lopez-Alt,
 // Tromer, Vaikuntanathan, Wichs, "Multiparty computation with low
 // communication, computation and interaction via threshold FHE", Eurocrypt
 // 2012, for smudging; the composition as in Li and Micciancio, "On the
@@ -72,23 +77,85 @@
 // rows: Hist13's LogNoiseBound is 24.5, its flooding 2^79.5, and
 // TestHistNoiseBound measures 2^17.8 on the worst chunk at 2^20 rows.
 //
-// Linear14 and Shared15 state bounds that are measured, with margin, not
-// derived (noise_test.go and shared_test.go: the same computation on two
-// encryptions of one input, whose decryptions differ by exactly the two
-// noises): their kernels multiply ciphertexts and rescale, and an analytic
-// bound for them is still to do. Shared15's is measured at the limits the
+// The noise bounds of Linear14 (noise.go: ScoreNoiseBound, XtdNoiseBound,
+// SlotSumNoiseBound) bound second moments, E[e^2] for every coefficient e,
+// which is all the composition above needs. The noises of this set are
+// roundings: lattigo's public-key encryption draws its encryption of zero
+// modulo Q*P and divides it by a prime of P, a rescale divides by a prime
+// of Q, a key switch by P, each leaving r0 + r1*s, r uniform in
+// [-1/2, 1/2); a key switch adds its digits' errors d_i e_i / P, which
+// P's 122 bits keep as small. Taking the roundings and the digits as
+// uniform and independent of the secret s and the keys' errors (the
+// heuristic above), the coefficients of r1*s are uncorrelated, of second
+// moment (1 + N E[s_j^2]) / 12 = 2^10.8, a key switch's 2^11.8. A
+// product by a plaintext encoded at the prime it is rescaled by multiplies
+// the noise slot by slot by the plaintext's values in the canonical
+// embedding, where a noise of uncorrelated coefficients of second moment v
+// has uncorrelated slots of second moment N v; sums and rotations add and
+// permute slots. A coefficient is (2/N) Re sum_j eps_j zeta_j^-m over the
+// N/2 slots, so its root mean square is at most the largest slot's,
+// whatever the slots' correlation (Minkowski); the fold of X^T v makes the
+// slots of a residue class equal, and a matrix of equal columns comes
+// within a bit of the bound (its X^T d is a + b X^(N/2)).
+//
+//   - Scores (Linear14's LogNoiseBound, 12): a linear model's are the
+//     center's fresh encryption plus the bank's plaintext partial scores,
+//     rerandomized: 2^5.9. A tree ensemble's combine the center's encrypted
+//     path indicators with the bank's plaintext factors (CombinePairs):
+//     fresh noise times factors of weight W (CombineWeight, at most
+//     MaxCombineWeight, 2048, which the kernel enforces), a rescale, the
+//     conjugate added (at most four times the second moment), a key
+//     switch and the rerandomization: 2^11.9 at W = 2048. Composed over
+//     the 2^26 coefficients of a session, the flooding is 2^65.
+//   - Gradients X^T d (vertical LR with RevealGradients): d combines the
+//     center's encrypted powers with the bank's factors of weight at most
+//     4 (inside the sigmoid's interval they weigh at most 0.063, the
+//     loss's 1.82), and every slot of the product meets each row's
+//     complex-packed pair of entries once, so the bound grows with each
+//     column's sum of squares S over the batch: 2^21.3 for 3,000 rows at
+//     S = 12,000, 2^25.4 for 2^20 rows at S = 2^22. Loss sums (SumSlots
+//     over an epoch's rows) stay within 2^23.6 at 2^20 rows. Linear14's
+//     flooding does not cover them: package vlr sizes a training's own
+//     from these bounds at the limits both parties enforce (rows, each
+//     column's mean square over a batch, the weight) and from the
+//     coefficients it decrypts, in a copy of the set.
+//
+// TestLinearNoiseBounds measures each kernel as the protocols chain it, at
+// those limits, the gradients up to 2^20 rows: over the coefficients, the
+// noise's root mean square stays below the bound, and its largest value
+// below the bound times the tail of their count. The fold's worst case, a
+// matrix of equal columns (X^T d is then a constant polynomial, plus the
+// same times X^(N/2)), puts those two coefficients within a bit of the
+// bound: 2^21.5 for 4,096 rows, 2^24.4 on average at 2^20 rows against
+// 2^25.4.
+//
+// The bounds leave out one thing: the rounding of plaintext encodings
+// (values at 2^40 then lifted, factors at the 45-bit primes), a
+// deterministic function of the values, the same in two runs on the same
+// inputs. It is part of the approximate value the computation defines
+// (relative error near 2^-45) and so of what the receiver learns, as in
+// any CKKS evaluation; the flooding hides the randomized noise, which
+// carries the keys and the encryption randomness.
+//
+// Shared15 states a bound that is measured, with margin, not derived
+// (shared_test.go: the same computation on two encryptions of one input,
+// whose decryptions differ by exactly the two noises), at the limits the
 // protocols enforce (features within MaxFeature, scores over the whole
-// sigmoid interval, the widest interval), not only on typical data. Linear14's flooding is sized
-// per coefficient (2^-40 each); Shared15 reveals only flooded shares, sized
-// by the same composition over all their coefficients (Params.Flood).
+// sigmoid interval, the widest interval); it reveals only flooded shares,
+// sized by the same composition over all their coefficients
+// (Params.Flood).
 //
 // Precision that remains: Hist13 (coefficient encoding, scale 2^98, flood
 // 2^79.5) keeps about 2^-18.5 absolute per value, and the protocols scale
-// their values to fill 2^19, which keeps 2^-37.5 relative; Linear14 (slot
-// encoding, scale 2^92, flood 2^66, slot decoding grows it by sqrt(N) =
-// 2^7) keeps about 2^-19 absolute per slot. Matrix products and histogram
-// sums measure relative errors below 1e-6 of their largest entry on 100,000
-// rows (the tests).
+// their values to fill 2^19, which keeps 2^-37.5 relative; Linear14's
+// scores (slot encoding, scale 2^92, flood 2^65, which the decoding of a
+// real slot grows by sqrt(N/2) = 2^6.5) about 2^-20.5 absolute (7e-7) at
+// one standard deviation. A RevealGradients training's gradient X^T d /
+// |B| keeps 2^(LogFlood + 6.5 - 92) / |B| of its own flooding: 1.3e-8 for
+// 3,000 rows in 8 full-batch epochs (flood 2^70.8), 1e-5 for 20 batches
+// of 3 rows; its flooding grows with the square root of the coefficients the
+// training decrypts. Matrix products and histogram sums measure relative
+// errors below 1e-6 of their largest entry on 100,000 rows (the tests).
 //
 // What each kernel hands to a decryption holds only what its protocol
 // reveals: MulTransposed folds its result so that every slot holds a full row
@@ -117,9 +184,12 @@
 // A value can also be split into two additive shares, integer polynomials
 // whose sum is its plaintext (Share, SharedVector): OpenToPeer turns a
 // ciphertext into shares by a decryption share masked with a uniform
-// integer of up to 197 bits per coefficient, which hides the plaintext and
-// its noise at once (the mask is 41 + log2(count) bits wider than any value
-// the protocol opens, so no flooding is needed); EncryptShares and
+// integer per coefficient, of 199 bits in vertical LR (uniform in
+// [-2^198, 2^198): Shared15's share capacity at its share level,
+// ShareCapacity), which hides the plaintext and its noise at once: masks
+// 41 + log2(count) bits wider than the values hide count coefficients at
+// 2^-40 (ShareMaskBits; package vlr's scale guard says when its values
+// are that narrow), so no flooding is needed. EncryptShares and
 // JoinShares turn shares back into a ciphertext at any level, the peer's
 // share encrypted under its own key share with a seeded c1. Linear steps
 // (sums, fixed-point scalings, slot rotations and conjugation, which are
@@ -129,8 +199,11 @@
 // on the coefficients that hold the values, sized by Kullback-Leibler
 // composition over all of them and Pinsker's inequality). Shared15 keeps a
 // scale of 2^90 through three ciphertext products (pairs of 45-bit primes),
-// so what is finally revealed carries about 2^-75 of relative noise and
-// keeps about 2^-25 of absolute precision after flooding.
+// so what is finally revealed carries about 2^-75 of relative noise from
+// the arithmetic and is limited by its flooding: a final weight carries
+// Gaussian noise of standard deviation sqrt(Block) sigma / 2^90 (about
+// 1.6e-8 for 15 columns after 3 full-batch epochs of package vlr's
+// defaults), growing linearly with the optimizer's steps.
 //
 // The model is semi-honest: each party follows the protocol and helps decrypt
 // only the vectors the protocol names.

@@ -17,11 +17,12 @@ var ErrUnknownParamSet = errors.New("he: unknown parameter set")
 var ErrLimit = errors.New("he: over the parameter set's limits")
 
 // MaxFeature bounds the magnitude of every feature value the matrix kernels
-// (MulVector, MulTransposed, the encrypted scores) take: the noise bounds of
-// Linear14 and Shared15, and the width of Shared15's masks, are stated for
-// features in [-MaxFeature, MaxFeature], which standardized data clipped at
-// up to MaxFeature standard deviations (model.Standardizer.Clip) always is.
-// The protocols refuse a larger value (ErrLimit).
+// (MulVector, MulTransposed, the encrypted scores) take: the noise bound of
+// Shared15 and the width of its masks are stated for features in
+// [-MaxFeature, MaxFeature], which standardized data clipped at up to
+// MaxFeature standard deviations (model.Standardizer.Clip) always is
+// (Linear14's gradients, for columns of bounded sums of squares:
+// XtdNoiseBound). The protocols refuse a larger value (ErrLimit).
 const MaxFeature = 32
 
 // ParamSet is a named, documented CKKS parameter set. Both parties must use the
@@ -46,37 +47,49 @@ type ParamSet struct {
 	// DecryptLevel is the level at which results are decrypted: the lowest
 	// level whose modulus holds the scale, the values and the flooding.
 	DecryptLevel int
-	// LogNoiseBound bounds (log2, coefficient domain) the noise of any
-	// ciphertext the kernels of this set hand to a joint decryption, for inputs
-	// of up to MaxRows rows. Tests measure the real noise against it.
+	// LogNoiseBound bounds (log2, coefficient domain) the noise of every
+	// coefficient of any ciphertext the kernels of this set hand to a joint
+	// decryption, for inputs within the set's limits (MaxRows,
+	// MaxCombineWeight, MaxFeature): its root mean square, which is what the
+	// flooding's composition needs (see LogFlood), or a bound on its
+	// largest value that holds except with a stated probability, which
+	// bounds the root mean square too. Tests measure the real noise against
+	// it.
 	LogNoiseBound float64
 	// MaxRows is the largest number of rows a kernel may sum for LogNoiseBound to hold.
 	MaxRows int
-	// LogMaxDecrypted is log2 of the most coefficients one protocol run may
-	// decrypt under this set's flooding with 2^-40 statistical distance in
-	// all (Kullback-Leibler composition, see LogFlood); 0 sizes the flooding
-	// per coefficient, so that a run decrypting M coefficients composes to
-	// sqrt(M) * 2^-40 (Linear14: see its doc).
+	// LogMaxDecrypted is log2 of the most coefficients one protocol run (one
+	// key pair) may decrypt under this set's flooding with 2^-40 statistical
+	// distance in all (Kullback-Leibler composition, see LogFlood); the
+	// protocols refuse a run that would decrypt more (ErrLimit). 0 would
+	// size the flooding per coefficient, so that a run decrypting M
+	// coefficients composes to sqrt(M) * 2^-40; no named set does.
 	LogMaxDecrypted int
+	// MaxCombineWeight bounds the weight of the plaintext factors Combine
+	// and CombinePairs take (CombineWeight), which the noise bound is stated
+	// for; 0 sets no bound (the set's kernels take no such factors).
+	MaxCombineWeight float64
 	// Doc says what the set is for.
 	Doc string
 }
 
 // LogFlood is log2 of the standard deviation sigma of the flooding noise a
-// helping party adds to each coefficient of its decryption share. For a
-// ciphertext noise x (|x| <= B = 2^LogNoiseBound) the Kullback-Leibler
-// divergence of x + e_flood from e_flood is at most x^2 / (2 sigma^2) per
-// coefficient; over the M = 2^LogMaxDecrypted coefficients of a run it adds
-// up to at most M B^2 / (2 sigma^2), and Pinsker's inequality turns that into
-// a statistical distance of at most sqrt(M) B / (2 sigma). With sigma =
-// sqrt(M) B 2^40 that is 2^-41, and the noise bound itself fails with
-// probability at most 2^-41 (see he/doc.go): 2^-40 for the whole run.
+// helping party adds to each coefficient of its decryption share. For
+// ciphertext noise x on the M = 2^LogMaxDecrypted coefficients of a run,
+// the Kullback-Leibler divergence of x + e_flood from e_flood is at most
+// |x|^2 / (2 sigma^2), and Pinsker's inequality turns it into a
+// statistical distance of at most |x| / (2 sigma); averaged over x,
+// E|x| / (2 sigma) <= sqrt(E|x|^2) / (2 sigma) <= sqrt(M) B / (2 sigma) for
+// B = 2^LogNoiseBound a bound on every coefficient's root mean square.
+// With sigma = sqrt(M) B 2^40 that is 2^-41 for the whole run (he/doc.go;
+// Hist13 bounds the largest coefficient instead, except with probability
+// 2^-41: 2^-40 in all).
 func (s ParamSet) LogFlood() float64 {
 	return s.LogNoiseBound + StatisticalSecurity + float64(s.LogMaxDecrypted)/2
 }
 
 // MaxDecrypted is the number of coefficients a run may decrypt under the
-// set's flooding (0 for a set whose flooding is sized per coefficient).
+// set's flooding (0 for a flooding sized per coefficient: no budget).
 func (s ParamSet) MaxDecrypted() int {
 	if s.LogMaxDecrypted == 0 {
 		return 0
@@ -115,30 +128,51 @@ var Hist13 = ParamSet{
 	Doc:             "histograms and WOE counts: coefficient-encoded sums, no rescaling",
 }
 
-// Linear14 is the set for vertical LR and encrypted scoring. N = 2^14 (8192
-// slots), Q = 60+60+45+45 bits, P = 61+61 bits: logQP = 332 <= 438. Fresh vectors
-// are encrypted at level 3 with scale 2^92; each product with a plaintext
-// encoded at the scale of the prime it will be rescaled by keeps the scale
-// 2^92, so two plaintext products (the sigmoid from powers, then X^T d) reach
-// level 1, where decryption holds 2^119 / 2^92 = 2^27 of headroom. The noise of
-// X^T d stays below 2^26 for up to 2^20 rows and 1000 columns (measured: 2^20.3
-// for 100,000 rows), so the flooding of 2^66 costs about
-// 2^(66 + 7 - 92) = 2^-19 absolute precision per slot (the 2^7 is sqrt(N), the
-// slot decoding's growth). This bound is measured, not derived, and the
-// flooding is sized per coefficient (LogMaxDecrypted 0): a scoring session
-// of 30,000 rows decrypts 2^16 coefficients and composes to 2^-32, a
-// RevealGradients training more. The default protocols decrypt nothing
-// under Linear14 but encrypted scores (Scores output).
+// Linear14 is the set for encrypted scoring (package score's Scores
+// output) and for vertical LR with revealed gradients (package vlr's
+// RevealGradients). N = 2^14 (8192 slots), Q = 60+60+45+45 bits, P =
+// 61+61 bits: logQP = 332 <= 438. Fresh vectors are encrypted at level 3
+// with scale 2^92; each product with a plaintext encoded at the scale of
+// the prime it will be rescaled by keeps the scale 2^92, so two plaintext
+// products (the sigmoid from powers, then X^T d) reach level 1, where
+// decryption holds 2^119 / 2^92 = 2^27 of headroom for the values and the
+// flooding.
+//
+// Its own flooding is sized for the scores (ScoreNoiseBound, derived in
+// he/doc.go): their noise has a root mean square of at most 2^11.9 for
+// plaintext factors of weight up to MaxCombineWeight = 2048
+// (CombineWeight: a tree ensemble's factors, about 100 for 200 center
+// splits with factors within 1; a linear model has none), composed over
+// the 2^26 coefficients (4096 ciphertexts, 33 million records in full
+// ciphertexts) one scoring session may decrypt: flooding of 2^(12 + 40 +
+// 13) = 2^65, which costs 2^(65 + 6.5 - 92) = 2^-20.5 (7e-7) of absolute
+// precision per score at one standard deviation (2^6.5 = sqrt(N/2), the
+// growth of a real slot's decoding). Keys are fresh for every session
+// (score.Keys), so the budget is a session's: package score refuses a
+// session that would decrypt more.
+//
+// A gradient X^T d carries far more noise, which grows with the rows it
+// sums (XtdNoiseBound: 2^21.3 for 3,000 rows, 2^25.4 for 2^20 rows at
+// mean square 4 per column), so Linear14's own flooding does not cover
+// it: a run that decrypts gradients sizes its flooding from its own
+// limits and count of decrypted coefficients, in a copy of this set with
+// its own LogNoiseBound, LogMaxDecrypted and MaxCombineWeight (package
+// vlr does so for RevealGradients). One flooding cannot serve both: sized
+// for the gradients and composed over a training, it would cost the scores
+// 9 to 13 bits of their precision (the gradients' bound over theirs), past
+// the 1e-4 the scores keep.
 var Linear14 = ParamSet{
-	ID:            "linear14",
-	LogN:          14,
-	LogQ:          []int{60, 60, 45, 45},
-	LogP:          []int{61, 61},
-	LogScale:      92,
-	DecryptLevel:  1,
-	LogNoiseBound: 26,
-	MaxRows:       1 << 20,
-	Doc:           "vertical LR gradients (X^T d, sigmoid from powers) and encrypted scoring",
+	ID:               "linear14",
+	LogN:             14,
+	LogQ:             []int{60, 60, 45, 45},
+	LogP:             []int{61, 61},
+	LogScale:         92,
+	DecryptLevel:     1,
+	LogNoiseBound:    12,
+	MaxRows:          1 << 20,
+	LogMaxDecrypted:  26,
+	MaxCombineWeight: 2048,
+	Doc:              "encrypted scoring (combined scores), and vertical LR gradients (X^T d, sigmoid from powers) with per-run flooding",
 }
 
 // Shared15 is the set of vertical LR with secret-shared weights (package
@@ -157,9 +191,13 @@ var Linear14 = ParamSet{
 //   - 5-10 (6x45 bits): the sigmoid. Scores re-encrypted at the top level
 //     (from shares) take three ciphertext products, each rescaled by a pair of
 //     45-bit primes, so every level keeps a scale near 2^90 and a relative
-//     precision near 2^-75: enough that the loss and the final weights, the
-//     only values a party ever decodes, keep about 2^-25 after their
-//     flooding.
+//     precision near 2^-75: the loss and the final weights, the only
+//     values a party ever decodes, are limited by their flooding, not by
+//     the arithmetic. A decoded weight carries Gaussian noise of standard
+//     deviation sqrt(Block) sigma / 2^90, sigma the flooding per
+//     coefficient that package vlr sizes for the training, which grows
+//     linearly with the optimizer's steps: about 1.6e-8 for 15 columns
+//     after 3 full-batch epochs of vlr's defaults (package vlr's doc).
 //
 // LogNoiseBound is per row here: the plaintext noise of a batch's gradient
 // or loss sum, which grows with the rows summed, stays below

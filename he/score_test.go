@@ -90,8 +90,10 @@ func TestAddPlain(t *testing.T) {
 }
 
 // TestScoreNoise measures the noise of the scoring pipeline's decrypted
-// vectors (pairs combined) against Linear14's noise bound, which the
-// flooding of the decryption shares is sized for.
+// vectors (pairs combined) against the analytic bound of their weight
+// (ScoreNoiseBound, within Linear14's LogNoiseBound, which the flooding of
+// the decryption shares is sized for): the root mean square over the
+// coefficients below it, the largest below it times maxFactor.
 func TestScoreNoise(t *testing.T) {
 	bank, center := pairFor(t, Linear14, KeySpec{Conjugate: true})
 	r := rand.New(rand.NewPCG(7, 8))
@@ -118,8 +120,10 @@ func TestScoreNoise(t *testing.T) {
 		return z
 	}
 	z1, z2 := run(), run()
-	limit := Linear14.LogNoiseBound
-	zNoise := noiseLog2(t, bank, center, z1, z2)
-	t.Logf("noise: combined scores 2^%.1f, bound 2^%.0f", zNoise, limit)
-	require.Less(t, zNoise, limit)
+	limit := ScoreNoiseBound(bank.Params(), CombineWeight(re, im))
+	require.LessOrEqual(t, limit, Linear14.LogNoiseBound)
+	largest, rms := noiseStats(t, bank, center, z1, z2)
+	t.Logf("noise: combined scores 2^%.1f largest, 2^%.1f root mean square, bound 2^%.1f", largest, rms, limit)
+	require.Less(t, rms, limit)
+	require.Less(t, largest, limit+maxFactor(len(z1.Cts)*bank.Params().N()))
 }

@@ -177,6 +177,19 @@ func (p *Party) combineTerms(xs []*Vector, layout Layout, re, im [][]float64, co
 	if level < 1 {
 		return nil, fmt.Errorf("he: combining needs a level to rescale, the vectors are at level 0")
 	}
+	if limit := p.params.set.MaxCombineWeight; limit > 0 {
+		var w float64
+		if pairs {
+			w = CombineWeight(re, im)
+		} else {
+			w = CombineWeight(re, nil)
+		}
+		// The weight is a function of the caller's private factors: the
+		// error, which may reach the peer, names only the limit.
+		if !(w <= limit) {
+			return nil, fmt.Errorf("%w: the plaintext factors of %d terms weigh more than the %g the noise bound of %s holds for (MaxCombineWeight)", ErrLimit, len(xs), limit, p.params.ID())
+		}
+	}
 	conj := p.params.ckks.GaloisElementForComplexConjugation()
 	if pairs && !p.hasGalois(conj) {
 		return nil, fmt.Errorf("he: combining pairs needs the conjugation key (KeySpec.Conjugate)")

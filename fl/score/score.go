@@ -111,6 +111,10 @@ type Options struct {
 	// BatchRows / 8192 MiB of ciphertexts per batch in flight, for trees
 	// (center splits / 2) times that; with Bands, 32 bytes per OT (31 + 20
 	// per cut per record, plus one per record and center split for trees).
+	// With Scores every batch decrypts whole ciphertexts of 8192 records,
+	// and a session at most 4096 of them (he.Linear14's budget, a
+	// session's: 33 million records in full ciphertexts); a session that
+	// would decrypt more is refused (he.ErrLimit).
 	BatchRows int
 }
 
@@ -369,6 +373,9 @@ func answer(ctx context.Context, t fl.Transport, p *he.Party, n int, plan *joint
 // batch into encrypted scores of records lo..hi; the decrypted logits or
 // bands land in res.
 func bankLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, rows int, combine func(lo, hi int, enc []byte) (*he.Vector, error)) (*Result, error) {
+	if err := checkBudget(o, rows); err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
 	res := &Result{}
 	if o.Output == Scores {
 		res.Logits = make([]float64, rows)
@@ -465,7 +472,32 @@ func recvSetup(ctx context.Context, t fl.Transport, kind string, rows int, o Opt
 	if err := s.check(kind, rows, o); err != nil {
 		return s, fl.Fail(ctx, t, err)
 	}
+	if err := checkBudget(o, rows); err != nil {
+		return s, fl.Fail(ctx, t, err)
+	}
 	return s, nil
+}
+
+// checkBudget refuses a session with Scores output that would decrypt more
+// coefficients than he.Linear14's flooding is composed over: its budget
+// (MaxDecrypted) is one key pair's, and every session generates its own
+// keys (Keys; a Service does so for each), so it is a session's. Each
+// batch decrypts whole ciphertexts of Slots records. Band output decrypts
+// nothing.
+func checkBudget(o Options, rows int) error {
+	set := he.Linear14
+	budget := set.MaxDecrypted()
+	if o.Output != Scores || budget == 0 || rows == 0 {
+		return nil
+	}
+	slots, n := 1<<(set.LogN-1), 1<<set.LogN
+	perBatch := (o.BatchRows + slots - 1) / slots
+	cts := rows/o.BatchRows*perBatch + (rows%o.BatchRows+slots-1)/slots
+	if cts > budget/n {
+		return fmt.Errorf("%w: %w: %d records in batches of %d decrypt %d ciphertexts of scores (%d coefficients), over the %d coefficients the flooding of he.%s is sized for in one session: score fewer records a session, or in batches of a multiple of %d",
+			ErrOptions, he.ErrLimit, rows, o.BatchRows, cts, cts*n, budget, set.ID, slots)
+	}
+	return nil
 }
 
 // Disclosure steps of encrypted scoring.

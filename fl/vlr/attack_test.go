@@ -252,7 +252,11 @@ func TestAttackSmallBatch(t *testing.T) {
 			for j := 0; j < dc; j++ {
 				uc += xc[i*dc+j] * center.InitOwn[j]
 			}
-			require.InDelta(t, uc, z-ub, 1e-4, "row %d: the center's partial score", i)
+			// To the flooding's precision: a 3-row batch's gradient carries
+			// about 1e-5 per coordinate (the training's 2^20 decrypted
+			// coefficients widen it), which the solve and the sigmoid's
+			// inverse (slope near 0.2) amplify.
+			require.InDelta(t, uc, z-ub, 1e-3, "row %d: the center's partial score", i)
 		}
 		t.Logf("from a batch of %d rows the center read %d labels and the bank %d partial scores of the center", len(rows), len(rows), len(rows))
 	})

@@ -28,9 +28,19 @@ type revealState struct {
 	lossNeeded bool
 }
 
-// revealKeys generates the keys of the RevealGradients protocol (Linear14).
+// revealKeys generates the keys of the RevealGradients protocol: Linear14
+// with its flooding sized for the training (revealSet), or refuses a
+// training past its limits, which the peer, computing the same, refuses
+// too.
 func revealKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, rows, bankCols, centerCols int) (he.Params, *he.Party, error) {
-	params := Params(o)
+	set, err := revealSet(o, rows, bankCols, centerCols)
+	if err != nil {
+		return he.Params{}, nil, fl.Fail(ctx, t, err)
+	}
+	params, err := he.NewParams(set)
+	if err != nil {
+		return params, nil, err
+	}
 	party, err := joint.GenerateKeys(ctx, t, params, keySpec(params, rows, bankCols, centerCols, o.BatchSize, o.lossNeeded()), seed)
 	return params, party, err
 }
@@ -66,6 +76,9 @@ func newRevealState(party *he.Party, o Options, data Data, active bool) (*reveal
 		return nil, err
 	}
 	if s.soft, err = o.Softplus(); err != nil {
+		return nil, err
+	}
+	if err := data.checkSquares(batches(data.rows(), o)); err != nil {
 		return nil, err
 	}
 	if s.pr, err = prepare(party, data.X, data.Cols, batches(data.rows(), o), active); err != nil {
@@ -138,7 +151,7 @@ func (s *revealState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 			err = party.Rerandomize(d)
 		}
 		if err != nil {
-			return 0, fl.Fail(ctx, t, err)
+			return 0, fl.Fail(ctx, t, revealLimit(err, b))
 		}
 		msg, err := marshalVectors(s.params, []*he.Vector{d})
 		if err != nil {
@@ -156,7 +169,7 @@ func (s *revealState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 			}
 			lv, err := party.Combine(powers, lco[1:], lco[0])
 			if err != nil {
-				return 0, err
+				return 0, fl.Fail(ctx, t, revealLimit(err, b))
 			}
 			sum, err := party.SumSlots(lv)
 			if err != nil {
