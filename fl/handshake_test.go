@@ -148,7 +148,7 @@ func TestHandshakeSilentPeer(t *testing.T) {
 // the peer sends during a handshake. They must not panic, and what they
 // accept must respect the bounds.
 func FuzzHandshakeDecoders(f *testing.F) {
-	hello, _ := proto.Marshal(&veilpb.Hello{Version: 1, Role: "active", Params: "hist13", Rows: 5, Commitment: make([]byte, 32)})
+	hello, _ := proto.Marshal(&veilpb.Hello{Version: 1, Role: string(RoleActive), Params: "hist13", Rows: 5, Commitment: make([]byte, 32)})
 	reveal, _ := proto.Marshal(&veilpb.Reveal{Contribution: make([]byte, 32)})
 	abort, _ := proto.Marshal(&veilpb.Abort{Reason: "x", Field: FieldParams, SenderValue: "a", ReceiverValue: "b"})
 	for _, s := range [][]byte{hello, reveal, abort, nil, {0xff}} {
