@@ -64,7 +64,7 @@ func (r *runner) trainLR(ctx context.Context, what string, x []float64, cols int
 func (r *runner) lr(ctx context.Context, data *Prepared) (*Model, error) {
 	start := time.Now()
 	o := r.lrOptions(data.TrainRows())
-	res, err := r.trainLR(ctx, "LR", data.XTrain, data.Cols, data.YTrain, o)
+	res, err := r.trainLR(ctx, "LR", data.XTrain, data.XCols, data.YTrain, o)
 	if err != nil {
 		return nil, fmt.Errorf("training LR: %w", err)
 	}
@@ -75,14 +75,18 @@ func (r *runner) lr(ctx context.Context, data *Prepared) (*Model, error) {
 	}
 	m.LRHalf = &model.LRHalf{Version: model.LRVersion, Party: r.party(), Training: m.Training, Features: data.Features,
 		Standardizer: data.Std, Weights: res.Weights, Intercept: res.Intercept, Sigmoid: sig.Coeffs}
+	if data.Categories.Any() {
+		// The half scores new tables by label: it keeps the encoding.
+		m.LRHalf.Categories, m.LRHalf.OneHot = data.Categories, data.XColumns
+	}
 	if err := r.save("lr", m.LRHalf); err != nil {
 		return nil, err
 	}
 	if !r.active {
-		return m, vlr.PredictPassive(ctx, r.t, data.XTest, data.Cols, res.Weights)
+		return m, vlr.PredictPassive(ctx, r.t, data.XTest, data.XCols, res.Weights)
 	}
 	ev := r.step("LR: federated scoring of the test rows", 0)
-	probs, err := vlr.PredictActiveProbabilities(ctx, r.t, data.XTest, data.Cols, res.Weights, res.Intercept)
+	probs, err := vlr.PredictActiveProbabilities(ctx, r.t, data.XTest, data.XCols, res.Weights, res.Intercept)
 	if err != nil {
 		return nil, err
 	}
@@ -161,10 +165,10 @@ func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 }
 
 // woe runs federated WOE/IV on the training rows (the center's columns'
-// counts under encryption, decrypted to the bank), keeps the columns the
-// selection keeps, trains vertical LR on the standardized WOE columns,
-// turns it into each party's scorecard half, and scores the test rows
-// federatedly.
+// counts under encryption, decrypted to the bank; a categorical column
+// binned by its levels), keeps the columns the selection keeps, trains
+// vertical LR on the standardized WOE columns, turns it into each party's
+// scorecard half, and scores the test rows federatedly.
 func (r *runner) woe(ctx context.Context, data *Prepared) (*Model, error) {
 	start := time.Now()
 	m := &Model{Kind: WOE, Training: r.trainingID(WOE)}
@@ -172,14 +176,14 @@ func (r *runner) woe(ctx context.Context, data *Prepared) (*Model, error) {
 	var tr model.WOETransform
 	var bankRes *woe.ActiveResult
 	if r.active {
-		res, err := woe.Active(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, data.YTrain, data.Features, r.spec.WOE)
+		res, err := woe.ActiveWith(ctx, r.t, r.sess.Seed[:], woe.Data{X: data.RawTrain, Cols: data.Cols, Y: data.YTrain, Names: data.Features, Categories: data.Categories}, r.spec.WOE)
 		if err != nil {
 			return nil, fmt.Errorf("federated WOE/IV: %w", err)
 		}
 		bankRes, tr = res, res.Transform
 		m.Columns = append(append([]woe.Column{}, res.Bank...), res.Center...)
 	} else {
-		res, err := woe.Passive(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, data.Features)
+		res, err := woe.PassiveWith(ctx, r.t, r.sess.Seed[:], woe.Data{X: data.RawTrain, Cols: data.Cols, Names: data.Features, Categories: data.Categories})
 		if err != nil {
 			return nil, fmt.Errorf("federated WOE/IV: %w", err)
 		}
@@ -203,7 +207,7 @@ func (r *runner) woe(ctx context.Context, data *Prepared) (*Model, error) {
 	// The scorecard's LR keeps no checkpoint: resume is the raw LR's.
 	o := r.lrOptions(data.TrainRows())
 	o.Checkpoint, o.Checkpoints = "", nil
-	res, err := r.trainLR(ctx, "WOE scorecard LR", wd.XTrain, wd.Cols, data.YTrain, o)
+	res, err := r.trainLR(ctx, "WOE scorecard LR", wd.XTrain, wd.XCols, data.YTrain, o)
 	if err != nil {
 		return nil, fmt.Errorf("training the scorecard's LR: %w", err)
 	}

@@ -159,9 +159,11 @@ func run(ctx context.Context, t fl.Transport, role fl.Role, spec Spec) (*Result,
 	r := &runner{t: t, sess: sess, active: active, role: role}
 	res, err := r.run(ctx, spec)
 	if err != nil && !errors.Is(err, fl.ErrPeerAborted) {
-		// One abort path: whatever step failed, the peer learns why
-		// (a second abort after a protocol's own is ignored by the peer).
-		_ = fl.Abort(ctx, t, err)
+		// One abort path: whatever step failed, the peer learns why, once:
+		// an error a protocol already told it of (fl.Fail) is not sent
+		// again, since its text may hold what the protocol withheld, and an
+		// error about this party's own tables reaches it by its kind only.
+		_ = fl.Fail(ctx, t, forPeer(err))
 	}
 	return res, err
 }
@@ -177,6 +179,14 @@ func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
 		return nil, err
 	}
 	log.Info("session open", "role", r.role, "session", hex.EncodeToString(r.sess.ID[:]), "models", r.spec.Models)
+	for _, t := range []*dataset.Table{spec.Train, spec.Test} {
+		if t == nil {
+			continue
+		}
+		for _, c := range t.Categorical() {
+			log.Info("categorical column", "table", t.Name, "column", c.Name, "labels", c.NumLabels)
+		}
+	}
 
 	ev := r.step("aligning ids by PSI", 0)
 	t0 := time.Now()
@@ -201,7 +211,12 @@ func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
 
 	data, err := Prepare(train, test, spec.Clip)
 	if err != nil {
-		return nil, err
+		return nil, &localError{err: err, reason: fmt.Sprintf("job: %s own columns cannot be prepared (its error says why, to it only)", whose(r.active))}
+	}
+	for _, l := range data.Categories.Columns {
+		if l != nil {
+			log.Info("categorical column encoded on the training rows", "column", l.Column, "levels", l.NumLevels(), "folded", len(l.Folded))
+		}
 	}
 	out := &Result{Role: r.role, Session: r.sess.ID, RowsAligned: len(trainRes.Rows), Data: data}
 	for _, k := range r.spec.Models {

@@ -49,9 +49,12 @@ type Spec struct {
 	// Train is this party's table: the ids, the bank's labels, its features.
 	Train *dataset.Table
 	// Test is an optional separate test table, aligned by PSI like Train;
-	// both parties give one or neither. Without it the bank holds out
-	// TestFraction of the aligned rows, stratified on its labels, and tells
-	// the center which rows (never their labels).
+	// both parties give one or neither. It must have Train's columns, each
+	// numeric or categorical as in Train (dataset.CheckSameSchema); its
+	// categorical columns' dictionaries may differ, labels are matched by
+	// name. Without it the bank holds out TestFraction of the aligned rows,
+	// stratified on its labels, and tells the center which rows (never their
+	// labels).
 	Test *dataset.Table
 	// TestFraction is the share of aligned rows held out (default 0.2).
 	TestFraction float64
@@ -103,12 +106,53 @@ type Event struct {
 	Loss        float64
 }
 
+// localError is an error about this party's own tables whose text, which
+// may name their columns or labels, stays with this party: the peer is told
+// only reason (see run).
+type localError struct {
+	err    error
+	reason string
+}
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }
+
+// forPeer returns what the peer is told of err: a localError's reason, or
+// err itself.
+func forPeer(err error) error {
+	var le *localError
+	if errors.As(err, &le) {
+		return errors.New(le.reason)
+	}
+	return err
+}
+
+// whose names a party's possession in a message to its peer.
+func whose(active bool) string {
+	if active {
+		return "the bank's"
+	}
+	return "the center's"
+}
+
 func (s Spec) withDefaults(active bool) (Spec, error) {
 	if s.Train == nil {
 		return s, fmt.Errorf("%w: Train: no table", ErrSpec)
 	}
 	if active && s.Train.Labels == nil {
 		return s, fmt.Errorf("%w: Train: the bank's table has no label column", ErrSpec)
+	}
+	if s.Test != nil {
+		if active && s.Test.Labels == nil {
+			return s, fmt.Errorf("%w: Test: the bank's test table has no label column", ErrSpec)
+		}
+		// A model fitted on one kind of column cannot read the other: stop
+		// here, before any key is made, rather than fail or misread later.
+		// The error names the columns; the peer hears only the kind.
+		if err := dataset.CheckSameSchema(s.Train, s.Test); err != nil {
+			return s, &localError{err: fmt.Errorf("%w: Test: %w", ErrSpec, err),
+				reason: fmt.Sprintf("%v: Test: %s test table does not have the columns of its training table (%v)", ErrSpec, whose(active), dataset.ErrSchemaMismatch)}
+		}
 	}
 	if s.TestFraction == 0 {
 		s.TestFraction = 0.2

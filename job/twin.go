@@ -71,8 +71,8 @@ func plainLR(opt vlr.Options, b, c *Prepared, init []float64) (*Twin, []float64,
 	if err != nil {
 		return nil, nil, err
 	}
-	join := func(xb, xc []float64) []float64 { return model.JoinColumns(xb, b.Cols, xc, c.Cols) }
-	d := b.Cols + c.Cols
+	join := func(xb, xc []float64) []float64 { return model.JoinColumns(xb, b.XCols, xc, c.XCols) }
+	d := b.XCols + c.XCols
 	w, b0, hist, err := model.TrainLR(join(b.XTrain, c.XTrain), b.YTrain, d, model.LROptions{
 		Epochs: opt.Epochs, BatchSize: opt.BatchSize, Seed: opt.Seed, FixedBatches: true, Optimizer: opt.Optimizer, Sigmoid: sig.Eval, Init: init,
 	})

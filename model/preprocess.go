@@ -136,3 +136,82 @@ func JoinColumns(a []float64, da int, b []float64, db int) []float64 {
 	}
 	return out
 }
+
+// OneHotWidth returns the number of columns d raw columns take once each
+// categorical column is one-hot encoded (OneHot): one per level of a
+// categorical column, one per numeric column.
+func (c *Categories) OneHotWidth(d int) int {
+	w := 0
+	for j := 0; j < d; j++ {
+		if c.IsCategorical(j) {
+			w += c.Columns[j].NumLevels()
+		} else {
+			w++
+		}
+	}
+	return w
+}
+
+// OneHotNames names the columns OneHot makes of the raw columns names: a
+// numeric column keeps its name, a categorical column becomes one
+// "name=level" per level (Levels.Names), in its place. Model files keep
+// these names so that a reader sees which weight belongs to which level.
+func (c *Categories) OneHotNames(names []string) []string {
+	out := make([]string, 0, c.OneHotWidth(len(names)))
+	for j, name := range names {
+		if !c.IsCategorical(j) {
+			out = append(out, name)
+			continue
+		}
+		for _, l := range c.Columns[j].Names() {
+			out = append(out, name+"="+l)
+		}
+	}
+	return out
+}
+
+// OneHot returns x (row-major, d columns) with each categorical column
+// replaced, in place, by one 0/1 column per level: the input LR reads, so
+// that each level gets its own weight instead of a weight on an arbitrary
+// code. x's categorical columns hold levels, as Encode returns them; a
+// missing level (NaN: a missing cell, or a label unseen in training) is all
+// zeros, so it scores like no level at all rather than like an average one.
+// Numeric columns are copied unchanged, NaN included (the standardizer
+// imputes it). The result is row-major with OneHotWidth(d) columns; when no
+// column is categorical it is x itself, not a copy. A cell of a categorical
+// column that is not one of its levels is an ErrCategories error naming the
+// column and row.
+func (c *Categories) OneHot(x []float64, d int) ([]float64, error) {
+	if d <= 0 || len(x)%d != 0 {
+		return nil, fmt.Errorf("%w: %d values do not make rows of %d columns", ErrShape, len(x), d)
+	}
+	if !c.Any() {
+		return x, nil
+	}
+	if len(c.Columns) != d {
+		return nil, fmt.Errorf("%w: an encoding of %d columns for rows of %d", ErrCategories, len(c.Columns), d)
+	}
+	n, w := len(x)/d, c.OneHotWidth(d)
+	out := make([]float64, n*w)
+	for i := 0; i < n; i++ {
+		row, dst := x[i*d:(i+1)*d], out[i*w:(i+1)*w]
+		k := 0
+		for j, v := range row {
+			l := c.Columns[j]
+			if l == nil {
+				dst[k] = v
+				k++
+				continue
+			}
+			m := l.NumLevels()
+			if !math.IsNaN(v) {
+				if v != math.Trunc(v) || v < 0 || v >= float64(m) {
+					return nil, fmt.Errorf("%w: column %q, row %d: %v is not one of its %d levels", ErrCategories, l.Column, i, v, m)
+				}
+				dst[k+int(v)] = 1
+			}
+			k += m
+		}
+	}
+	return out, nil
+}

@@ -129,6 +129,73 @@ func MergedCuts(cuts []float64, ends []int) ([]float64, error) {
 	return out, nil
 }
 
+// OptimalLevelBins merges the levels of a categorical column (c holds one
+// bin per level) into at most opt.MaxBins bins by OptimalBins on the levels in
+// order of event rate (ties: the lower level first), and returns the bin of
+// each level; bins are numbered from the lowest event rate (highest WOE)
+// up. Levels have no order of their own: the codes follow the labels' byte
+// order, so merging neighbours in code order, as numeric bins merge, would
+// join unrelated categories. In event-rate order every merge joins
+// categories of similar risk, and the merged bins' WOE stays monotone in
+// their numbering.
+func OptimalLevelBins(c BinCounts, opt MergeOptions) ([]int, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	nb := c.NumBins()
+	order := make([]int, nb)
+	for l := range order {
+		order[l] = l
+	}
+	rate := func(l int) float64 { return group{e: c.Events[l], ne: c.NonEvents[l]}.rate() }
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rate(a), rate(b)) })
+	sorted := BinCounts{Events: make([]float64, nb), NonEvents: make([]float64, nb),
+		MissingEvents: c.MissingEvents, MissingNonEvents: c.MissingNonEvents}
+	for k, l := range order {
+		sorted.Events[k], sorted.NonEvents[k] = c.Events[l], c.NonEvents[l]
+	}
+	ends, err := OptimalBins(sorted, opt)
+	if err != nil {
+		return nil, err
+	}
+	bins := make([]int, nb)
+	b := 0
+	for k, l := range order {
+		if k > ends[b] {
+			b++
+		}
+		bins[l] = b
+	}
+	return bins, nil
+}
+
+// MergeLevels returns the counts of numBins merged bins, level (bin) l of c
+// going to merged bin levelBins[l]; the missing bin is never merged. Every
+// merged bin must receive at least one level.
+func (c BinCounts) MergeLevels(levelBins []int, numBins int) (BinCounts, error) {
+	if len(levelBins) != c.NumBins() {
+		return BinCounts{}, fmt.Errorf("%w: %d level bins for %d levels", ErrShape, len(levelBins), c.NumBins())
+	}
+	if numBins < 1 || numBins > c.NumBins() {
+		return BinCounts{}, fmt.Errorf("%w: %d merged bins of %d levels", ErrShape, numBins, c.NumBins())
+	}
+	m := BinCounts{Events: make([]float64, numBins), NonEvents: make([]float64, numBins),
+		MissingEvents: c.MissingEvents, MissingNonEvents: c.MissingNonEvents}
+	used := make([]bool, numBins)
+	for l, b := range levelBins {
+		if b < 0 || b >= numBins {
+			return BinCounts{}, fmt.Errorf("%w: level %d in merged bin %d of %d", ErrShape, l, b, numBins)
+		}
+		m.Events[b] += c.Events[l]
+		m.NonEvents[b] += c.NonEvents[l]
+		used[b] = true
+	}
+	if k := slices.Index(used, false); k >= 0 {
+		return BinCounts{}, fmt.Errorf("%w: merged bin %d holds no level", ErrShape, k)
+	}
+	return m, nil
+}
+
 // DefaultWOEAdjustment is the count added to both the events and the
 // non-events of a bin that has none of one of them, so that its WOE stays
 // finite (FATE's adjustment_factor).
@@ -454,13 +521,18 @@ func (s Selection) Select(iv []float64) ([]int, error) {
 	return keep, nil
 }
 
-// WOEColumn maps one column's raw values to WOE values: the bin of a present
-// value v is sort.SearchFloat64s(Cuts, v) (as in Binning), and Values holds
-// one value per bin; a missing (NaN) value maps to Missing.
+// WOEColumn maps one column's raw values to WOE values. A numeric
+// column's bin of a present value v is sort.SearchFloat64s(Cuts, v) (as in
+// Binning). A categorical column (LevelBins set, Cuts empty) holds levels
+// (Categories.Encode) and LevelBins[l] is the bin of level l: levels share a
+// bin when optimal binning merged them (OptimalLevelBins). Values holds one
+// value per bin; a missing (NaN) value, which is also what a label unseen in
+// training encodes to, maps to Missing.
 type WOEColumn struct {
-	Cuts    []float64 `json:"cuts"`
-	Values  []float64 `json:"values"`
-	Missing float64   `json:"missing"`
+	Cuts      []float64 `json:"cuts"`
+	LevelBins []int     `json:"level_bins,omitempty"`
+	Values    []float64 `json:"values"`
+	Missing   float64   `json:"missing"`
 }
 
 // NewWOEColumn builds the transform of a column with the given cuts from its
@@ -470,14 +542,46 @@ func NewWOEColumn(cuts []float64, w ColumnWOE) (WOEColumn, error) {
 	return c, c.Validate()
 }
 
-// Validate checks that the cuts are finite and strictly ascending, with one
-// more value than cuts, all finite. Errors wrap ErrBadModel.
-func (c WOEColumn) Validate() error {
-	if err := (Binning{Cuts: [][]float64{c.Cuts}}).Validate(); err != nil {
-		return err
+// NewCategoricalWOEColumn builds the transform of a categorical column
+// whose level l falls in bin levelBins[l] from its bins' WOE.
+func NewCategoricalWOEColumn(levelBins []int, w ColumnWOE) (WOEColumn, error) {
+	c := WOEColumn{LevelBins: slices.Clone(levelBins), Values: slices.Clone(w.WOE), Missing: w.MissingWOE}
+	if c.LevelBins == nil {
+		c.LevelBins = []int{}
 	}
-	if len(c.Values) != len(c.Cuts)+1 {
-		return fmt.Errorf("%w: %d values for %d cuts", ErrBadModel, len(c.Values), len(c.Cuts))
+	return c, c.Validate()
+}
+
+// Categorical reports whether c maps the levels of a categorical column.
+func (c WOEColumn) Categorical() bool { return c.LevelBins != nil }
+
+// Validate checks that the cuts are finite and strictly ascending, with one
+// more value than cuts, or, for a categorical column, that there are no
+// cuts, at least one value and every level's bin is one of them; and that
+// every value is finite. Errors wrap ErrBadModel.
+func (c WOEColumn) Validate() error {
+	if c.Categorical() {
+		if len(c.Cuts) != 0 {
+			return fmt.Errorf("%w: a categorical column with %d cuts", ErrBadModel, len(c.Cuts))
+		}
+		if len(c.Values) == 0 {
+			return fmt.Errorf("%w: a categorical column without values", ErrBadModel)
+		}
+		if len(c.LevelBins) > MaxBins {
+			return fmt.Errorf("%w: %d levels, at most %d", ErrBadModel, len(c.LevelBins), MaxBins)
+		}
+		for l, b := range c.LevelBins {
+			if b < 0 || b >= len(c.Values) {
+				return fmt.Errorf("%w: level %d in bin %d of %d", ErrBadModel, l, b, len(c.Values))
+			}
+		}
+	} else {
+		if err := (Binning{Cuts: [][]float64{c.Cuts}}).Validate(); err != nil {
+			return err
+		}
+		if len(c.Values) != len(c.Cuts)+1 {
+			return fmt.Errorf("%w: %d values for %d cuts", ErrBadModel, len(c.Values), len(c.Cuts))
+		}
 	}
 	for b, v := range c.Values {
 		if !finite(v) {
@@ -490,10 +594,17 @@ func (c WOEColumn) Validate() error {
 	return nil
 }
 
-// Bin returns the bin of v, -1 for NaN.
+// Bin returns the bin of v, -1 for NaN and, in a categorical column, for
+// anything that is not one of its levels.
 func (c WOEColumn) Bin(v float64) int {
 	if math.IsNaN(v) {
 		return -1
+	}
+	if c.Categorical() {
+		if v != math.Trunc(v) || v < 0 || v >= float64(len(c.LevelBins)) {
+			return -1
+		}
+		return c.LevelBins[int(v)]
 	}
 	return sort.SearchFloat64s(c.Cuts, v)
 }
@@ -506,17 +617,28 @@ func (c WOEColumn) Value(v float64) float64 {
 	return c.Missing
 }
 
+// checkLevel refuses, in a categorical column, a present value that is not
+// one of its levels: a table's own code that did not go through
+// Categories.Encode, which Bin would otherwise take for missing.
+func (c WOEColumn) checkLevel(v float64) bool {
+	return !c.Categorical() || math.IsNaN(v) || c.Bin(v) >= 0
+}
+
 // WOETransform replaces chosen raw columns by their WOE values: plain
 // columns that the vertical LR trains on like any other.
 type WOETransform struct {
 	// Columns[k] maps raw column Source[k].
 	Source  []int       `json:"source"`
 	Columns []WOEColumn `json:"columns"`
+	// Categories is the encoding of the party's categorical columns, whose
+	// levels the categorical WOE columns read (nil: none); a scorecard built
+	// from the transform keeps their labels (NewScorecardHalf).
+	Categories *Categories `json:"categories,omitempty"`
 }
 
-// Transform returns, for x row-major n x d (NaN for missing), the n x
-// len(Columns) matrix of WOE values of the chosen columns. ±Inf fall in the
-// first and last bins.
+// Transform returns, for x row-major n x d (NaN for missing; categorical
+// columns as levels, Categories.Encode), the n x len(Columns) matrix of WOE
+// values of the chosen columns. ±Inf fall in the first and last bins.
 func (t WOETransform) Transform(x []float64, d int) ([]float64, error) {
 	if d < 1 || len(x)%d != 0 {
 		return nil, fmt.Errorf("%w: %d values in rows of %d columns", ErrShape, len(x), d)
@@ -531,13 +653,46 @@ func (t WOETransform) Transform(x []float64, d int) ([]float64, error) {
 		if err := t.Columns[k].Validate(); err != nil {
 			return nil, err
 		}
+		if err := t.checkEncoding(k); err != nil {
+			return nil, err
+		}
 	}
 	n, m := len(x)/d, len(t.Columns)
 	out := make([]float64, n*m)
 	for i := 0; i < n; i++ {
 		for k, s := range t.Source {
-			out[i*m+k] = t.Columns[k].Value(x[i*d+s])
+			v := x[i*d+s]
+			if !t.Columns[k].checkLevel(v) {
+				return nil, fmt.Errorf("%w: WOE column %d, row %d: %v is not one of the %d levels of column %d", ErrCategories, k, i, v, len(t.Columns[k].LevelBins), s)
+			}
+			out[i*m+k] = t.Columns[k].Value(v)
 		}
 	}
 	return out, nil
+}
+
+// checkEncoding checks that WOE column k is categorical exactly when
+// Categories says its source column is, with one bin per level of it.
+func (t WOETransform) checkEncoding(k int) error {
+	s, c := t.Source[k], t.Columns[k]
+	if t.Categories == nil {
+		return nil
+	}
+	switch l := levelsOf(t.Categories, s); {
+	case l == nil && c.Categorical():
+		return fmt.Errorf("%w: WOE column %d maps levels, but column %d is numeric", ErrCategories, k, s)
+	case l != nil && !c.Categorical():
+		return fmt.Errorf("%w: WOE column %d has cuts, but column %q is categorical", ErrCategories, k, l.Column)
+	case l != nil && len(c.LevelBins) != l.NumLevels():
+		return fmt.Errorf("%w: WOE column %d maps %d levels, column %q has %d", ErrCategories, k, len(c.LevelBins), l.Column, l.NumLevels())
+	}
+	return nil
+}
+
+// levelsOf returns column j's levels, nil for a numeric column.
+func levelsOf(c *Categories, j int) *Levels {
+	if c.IsCategorical(j) {
+		return c.Columns[j]
+	}
+	return nil
 }

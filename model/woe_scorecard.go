@@ -10,14 +10,28 @@ import (
 const ScorecardVersion = 1
 
 // ScorecardFeature is one feature of a WOE scorecard: its bins (as in
-// WOEColumn) and the points each bin scores.
+// WOEColumn) and the points each bin scores. A categorical feature has no
+// cuts: it keeps its encoding (Levels, fitted on the training rows) and the
+// bin of each level (LevelBins), so that the card reads any table by label;
+// a label unseen in training scores MissingPoints.
 type ScorecardFeature struct {
 	Name string `json:"name"`
 	// Column is the feature's index among the party's raw columns.
 	Column        int       `json:"column"`
 	Cuts          []float64 `json:"cuts"`
+	Levels        *Levels   `json:"levels,omitempty"`
+	LevelBins     []int     `json:"level_bins,omitempty"`
 	Points        []float64 `json:"points"`
 	MissingPoints float64   `json:"missing_points"`
+}
+
+// woeColumn is f's bins with its points as values.
+func (f *ScorecardFeature) woeColumn() WOEColumn {
+	c := WOEColumn{Cuts: f.Cuts, LevelBins: f.LevelBins, Values: f.Points, Missing: f.MissingPoints}
+	if f.Levels != nil && c.LevelBins == nil {
+		c.LevelBins = []int{} // no level (the JSON leaves an empty list out)
+	}
+	return c
 }
 
 // ScorecardHalf is one party's half of a WOE scorecard: the points of its
@@ -44,7 +58,8 @@ type ScorecardHalf struct {
 //	-factor * weights[k] * std(Values[b])
 //
 // with factor = PDO/ln 2 of sc, so that the points of a row add up, with
-// the base offset - factor*intercept, to sc.PointsFromLogit(logit).
+// the base offset - factor*intercept, to sc.PointsFromLogit(logit). A
+// categorical WOE column's feature takes its levels from t.Categories.
 func NewScorecardHalf(party Role, names []string, t WOETransform, std Standardizer, weights []float64, intercept float64, sc Scorecard) (*ScorecardHalf, error) {
 	m := len(t.Columns)
 	if len(t.Source) != m || len(weights) != m || std.Dim() != m {
@@ -75,7 +90,18 @@ func NewScorecardHalf(party Role, names []string, t WOETransform, std Standardiz
 		if s < 0 || s >= len(names) {
 			return nil, fmt.Errorf("%w: WOE column %d reads column %d of %d names", ErrShape, k, s, len(names))
 		}
+		if err := t.checkEncoding(k); err != nil {
+			return nil, err
+		}
 		f := ScorecardFeature{Name: names[s], Column: s, Cuts: slices.Clone(col.Cuts), Points: make([]float64, len(col.Values))}
+		if col.Categorical() {
+			l := levelsOf(t.Categories, s)
+			if l == nil {
+				return nil, fmt.Errorf("%w: WOE column %d (%s) maps levels, but the transform has no encoding of them (WOETransform.Categories)", ErrCategories, k, names[s])
+			}
+			f.Cuts, f.LevelBins = []float64{}, slices.Clone(col.LevelBins)
+			f.Levels = &Levels{Column: l.Column, Labels: slices.Clone(l.Labels), Folded: slices.Clone(l.Folded)}
+		}
 		for b, v := range col.Values {
 			p, err := pointsOf(k, v)
 			if err != nil {
@@ -123,12 +149,71 @@ func (h *ScorecardHalf) Validate() error {
 			return bad("features[%d] (%s) repeats column %d", k, f.Name, f.Column)
 		}
 		seen[f.Column] = true
-		c := WOEColumn{Cuts: f.Cuts, Values: f.Points, Missing: f.MissingPoints}
-		if err := c.Validate(); err != nil {
+		if err := f.woeColumn().Validate(); err != nil {
 			return bad("features[%d] (%s): %v", k, f.Name, err)
+		}
+		switch {
+		case f.Levels == nil && f.LevelBins != nil:
+			return bad("features[%d] (%s) has level_bins without levels", k, f.Name)
+		case f.Levels == nil:
+		case len(f.LevelBins) != f.Levels.NumLevels():
+			return bad("features[%d] (%s) bins %d levels of %d", k, f.Name, len(f.LevelBins), f.Levels.NumLevels())
+		default:
+			if err := checkLevels(f.Levels, f.Name); err != nil {
+				return bad("features[%d]: %v", k, err)
+			}
 		}
 	}
 	return nil
+}
+
+// Encode returns a copy of x, the party's raw columns (row-major, d
+// columns), with each categorical feature's column mapped from its codes,
+// indexes into that table's own dictionary categories[j] (as
+// dataset.Table.Categories holds them; nil when the table has no
+// categorical column), to the card's levels: NaN for a label unseen in
+// training, which scores the feature's missing points. A feature
+// categorical on the card and numeric in the table, or the reverse, is an
+// ErrCategories error naming it; the table's other columns are copied as
+// they are.
+func (h *ScorecardHalf) Encode(categories [][]string, x []float64, d int) ([]float64, error) {
+	if d < 1 || len(x)%d != 0 {
+		return nil, fmt.Errorf("%w: %d values in rows of %d columns", ErrShape, len(x), d)
+	}
+	if categories != nil && len(categories) != d {
+		return nil, fmt.Errorf("%w: %d dictionaries for %d columns", ErrCategories, len(categories), d)
+	}
+	out := slices.Clone(x)
+	for _, f := range h.Features {
+		if f.Column >= d {
+			return nil, fmt.Errorf("%w: scorecard feature %s reads column %d of %d", ErrShape, f.Name, f.Column, d)
+		}
+		var dict []string
+		if categories != nil {
+			dict = categories[f.Column]
+		}
+		switch {
+		case f.Levels == nil && dict == nil:
+			continue
+		case f.Levels == nil:
+			return nil, fmt.Errorf("%w: column %q holds text, but was numeric in training", ErrCategories, f.Name)
+		case dict == nil:
+			return nil, fmt.Errorf("%w: column %q was categorical in training, but holds numbers", ErrCategories, f.Name)
+		}
+		c := &Categories{Columns: []*Levels{f.Levels}}
+		col := make([]float64, len(x)/d)
+		for i := range col {
+			col[i] = x[i*d+f.Column]
+		}
+		enc, err := c.Encode([][]string{dict}, col, 1)
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range enc {
+			out[i*d+f.Column] = v
+		}
+	}
+	return out, nil
 }
 
 // Save validates h and writes it as indented JSON.
@@ -148,9 +233,9 @@ func LoadScorecardHalf(r io.Reader) (*ScorecardHalf, error) {
 
 // PartialPoints writes to dst, one value per row, this half's share of the
 // score: BasePoints plus the points of each feature's bin. x holds the
-// party's raw columns, row-major n x d with NaN for missing, and dst has
-// length n. Federated (and encrypted) scoring adds the two halves' partial
-// points.
+// party's raw columns, row-major n x d with NaN for missing and categorical
+// features as levels (Encode), and dst has length n. Federated (and
+// encrypted) scoring adds the two halves' partial points.
 func (h *ScorecardHalf) PartialPoints(x []float64, d int, dst []float64) error {
 	if d < 1 || len(x)%d != 0 || len(x)/d != len(dst) {
 		return fmt.Errorf("%w: %d values in rows of %d columns for %d outputs", ErrShape, len(x), d, len(dst))
@@ -160,12 +245,16 @@ func (h *ScorecardHalf) PartialPoints(x []float64, d int, dst []float64) error {
 		if f.Column >= d {
 			return fmt.Errorf("%w: scorecard feature %s reads column %d of %d", ErrShape, f.Name, f.Column, d)
 		}
-		cols[k] = WOEColumn{Cuts: f.Cuts, Values: f.Points, Missing: f.MissingPoints}
+		cols[k] = f.woeColumn()
 	}
 	for i := range dst {
 		s := h.BasePoints
 		for k, f := range h.Features {
-			s += cols[k].Value(x[i*d+f.Column])
+			v := x[i*d+f.Column]
+			if !cols[k].checkLevel(v) {
+				return fmt.Errorf("%w: scorecard feature %s, row %d: %v is not one of its %d levels", ErrCategories, f.Name, i, v, len(f.LevelBins))
+			}
+			s += cols[k].Value(v)
 		}
 		dst[i] = s
 	}

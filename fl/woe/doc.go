@@ -7,10 +7,13 @@
 //
 // Active and Passive run one exchange:
 //
-//  1. Each party bins its own columns into quantile bins (model.FitBinning).
+//  1. Each party bins its own columns into quantile bins (model.FitBinning),
+//     a categorical column (ActiveWith, PassiveWith: Data.Categories) into
+//     one bin per level of its encoding (model.Categories: the labels of
+//     the training rows, the rarest folded into one level past the cap).
 //     The bank computes its own columns' counts, WOE and IV in plaintext
-//     (Local). The center tells the bank how many bins each of its columns
-//     has.
+//     (Local, LocalWith). The center tells the bank how many bins each of
+//     its columns has and which are categorical.
 //  2. The bank encrypts its labels, the event indicators y (1 = default),
 //     coefficient-packed for the histogram kernel, under its own key share
 //     with a public seed (he.SeededVector), and sends them once; the center
@@ -26,12 +29,15 @@
 //     the missing bin's events are the total minus the present bins'.
 //  4. With the optimal method, the bank merges each column's quantile bins
 //     into bins of monotone WOE (model.OptimalBins, by chi-square or IV) on
-//     those counts, for the center's columns too. It computes WOE and IV of
-//     every column and selects columns across both parties by IV threshold
-//     or top-k (model.Selection).
+//     those counts, for the center's columns too; a categorical column's
+//     levels merge in order of event rate, not of their codes
+//     (model.OptimalLevelBins). It computes WOE and IV of every column and
+//     selects columns across both parties by IV threshold or top-k
+//     (model.Selection).
 //  5. The bank tells the center which of its columns stay and, for each, the
-//     merged bins as ends over the center's own quantile bins (indices, never
-//     values) and the bins' WOE under a secret random affine map a*WOE + b
+//     merged bins as ends over the center's own quantile bins, or the bin of
+//     each level of a categorical column (indices, never values), and the
+//     bins' WOE under a secret random affine map a*WOE + b
 //     (a in [1/2, 2), b in [-1, 1), fresh per column). The center builds its
 //     model.WOETransform from them: plain columns that fl/vlr trains on. A
 //     logistic regression standardizes its columns, which removes a and b, so
@@ -46,9 +52,14 @@
 // What each party learns. The bank: for each center column, the event and
 // non-event counts of each of the center's quantile bins and of its missing
 // bin (so the bins' sizes), hence their WOE and IV, and the column's name
-// only if the center gives it; never the center's values or cut points. The
+// only if the center gives it; never the center's values or cut points.
+// For a categorical column the bins are its levels: the bank learns that
+// the column is categorical, its number of levels, and how many of the
+// aligned rows, and of its defaulters, each level holds; the levels' names
+// only with the column names. A label unseen in training, like a missing
+// cell, takes the missing bin's WOE. The
 // center: the options, which of its own columns the selection keeps, the
-// merged bins of those (as indices of its quantile bins), and an affine image
+// merged bins of those (as indices of its quantile bins or levels), and an affine image
 // of their WOE with unknown slope and offset. It learns nothing about labels
 // from the counting: the labels and the event counts travel encrypted under
 // the threshold key and are decrypted only by the bank; it learns neither the

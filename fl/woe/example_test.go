@@ -88,3 +88,36 @@ func ExampleLocal() {
 	fmt.Printf("%s: events %v of %v rows per bin, IV %.3f\n", c.Name, c.Counts.Events, 100, c.IV)
 	// Output: overdue_months: events [10 20 30 40] of 100 rows per bin, IV 0.394
 }
+
+func ExampleLocalWith() {
+	// The bank's account type, a text column: its labels become levels
+	// fitted on the training rows, one bin each.
+	dict := [][]string{{"corporate", "payroll", "savings"}}
+	codes, y := make([]float64, 300), make([]float64, 300)
+	for i := range codes {
+		codes[i] = float64(i % 3)
+		if i%10 < []int{1, 3, 2}[i%3] {
+			y[i] = 1
+		}
+	}
+	cats, err := model.FitCategories([]string{"account_type"}, dict, codes, 0)
+	if err != nil {
+		panic(err)
+	}
+	x, err := cats.Encode(dict, codes, 1)
+	if err != nil {
+		panic(err)
+	}
+	cols, err := woe.LocalWith(woe.Data{X: x, Cols: 1, Y: y, Names: []string{"account_type"}, Categories: cats}, woe.Options{})
+	if err != nil {
+		panic(err)
+	}
+	c := cols[0]
+	for l, label := range c.Labels {
+		fmt.Printf("%-9s WOE %+.2f\n", label, c.WOE[c.LevelBins[l]])
+	}
+	// Output:
+	// corporate WOE +0.81
+	// payroll   WOE -0.54
+	// savings   WOE +0.00
+}

@@ -27,7 +27,7 @@ const (
 	TypePoints   = "woe.points"
 )
 
-const protocolVersion = 2
+const protocolVersion = 3
 
 // Binning methods.
 const (
@@ -97,19 +97,32 @@ func (o Options) WithDefaults() (Options, error) {
 }
 
 // Column is one column's binning, counts, WOE and IV as the bank knows them.
+// A numeric column's bins are quantile bins, merged by adjacency under the
+// optimal method; a categorical column's are its levels (one bin per level
+// of model.Categories, the rarest labels already folded), merged in order of
+// event rate under the optimal method (model.OptimalLevelBins).
 type Column struct {
 	// Party owns the column: model.Active or model.Passive.
 	Party model.Role `json:"party"`
 	// Index is the column's index among its party's columns.
 	Index int    `json:"index"`
 	Name  string `json:"name"`
-	// QuantileBins is the number of quantile bins of present values.
+	// QuantileBins is the number of quantile bins of present values, or,
+	// for a categorical column, its number of levels.
 	QuantileBins int `json:"quantile_bins"`
 	// Ends are the merged bins' ends over the quantile bins (the optimal
-	// method; see model.BinCounts.Merge); nil for the quantile method.
+	// method; see model.BinCounts.Merge); nil for the quantile method and
+	// for a categorical column.
 	Ends []int `json:"ends,omitempty"`
-	// Cuts are the cuts of the (merged) bins: the bank's own columns only.
+	// Cuts are the cuts of the (merged) bins: the bank's own numeric columns
+	// only.
 	Cuts []float64 `json:"cuts,omitempty"`
+	// LevelBins, set for a categorical column and only for one, holds the
+	// bin of each level: the level itself under the quantile method.
+	LevelBins []int `json:"level_bins,omitempty"`
+	// Labels name the levels of a categorical column (model.Levels.Names):
+	// the bank's own columns, and the center's when it shows its names.
+	Labels []string `json:"labels,omitempty"`
 	// Counts are per (merged) bin.
 	Counts model.BinCounts `json:"counts"`
 	model.ColumnWOE
@@ -147,14 +160,22 @@ type setupAck struct {
 	Rows    int      `json:"rows"`
 	Bins    []int    `json:"bins"`
 	Names   []string `json:"names,omitempty"`
+	// Levels holds, per column, the number of levels of a categorical
+	// column, whose bins are its levels, and -1 for a numeric one (nil:
+	// every column numeric). Labels name the levels when Names is set.
+	Levels []int      `json:"levels,omitempty"`
+	Labels [][]string `json:"labels,omitempty"`
 }
 
-// resultColumn tells the center how to transform one column it keeps.
+// resultColumn tells the center how to transform one column it keeps: the
+// merged bins of a numeric column as Ends over its quantile bins, of a
+// categorical column as the bin of each level (LevelBins).
 type resultColumn struct {
-	Index   int       `json:"index"`
-	Ends    []int     `json:"ends,omitempty"`
-	Values  []float64 `json:"values"`
-	Missing float64   `json:"missing"`
+	Index     int       `json:"index"`
+	Ends      []int     `json:"ends,omitempty"`
+	LevelBins []int     `json:"level_bins,omitempty"`
+	Values    []float64 `json:"values"`
+	Missing   float64   `json:"missing"`
 }
 
 type result struct {
@@ -174,39 +195,127 @@ func params() he.Params { return he.MustParams(he.Hist13) }
 // (see boost's histHeadroom).
 const countHeadroom = 19
 
+// Data is one party's columns: X row-major n x Cols, NaN for missing, rows
+// in the agreed order; a categorical column (Categories) holds its levels,
+// as model.Categories.Encode returns them, with NaN for a missing cell or a
+// label unseen in training. Y holds the bank's 0/1 labels (nil at the
+// center). Names are the column names, nil for none: the bank's then read
+// bank_j; the center shows its names, and its categorical columns' level
+// names, to the bank only when it gives them (nil: the bank sees center_j).
+type Data struct {
+	X          []float64
+	Cols       int
+	Y          []float64
+	Names      []string
+	Categories *model.Categories
+}
+
+// check validates the shape of d (with labels when labelled).
+func (d Data) check(labelled bool) error {
+	n := 0
+	if d.Cols >= 1 {
+		n = len(d.X) / d.Cols
+	}
+	switch {
+	case d.Cols < 1 || len(d.X) == 0 || len(d.X)%d.Cols != 0:
+		return fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(d.X), d.Cols)
+	case labelled && len(d.Y) != n:
+		return fmt.Errorf("%w: %d values for %d labels of %d columns", model.ErrShape, len(d.X), len(d.Y), d.Cols)
+	case d.Names != nil && len(d.Names) != d.Cols:
+		return fmt.Errorf("%w: %d names for %d columns", model.ErrShape, len(d.Names), d.Cols)
+	case d.Categories.Any() && len(d.Categories.Columns) != d.Cols:
+		return fmt.Errorf("%w: an encoding of %d columns for %d", model.ErrCategories, len(d.Categories.Columns), d.Cols)
+	}
+	for j := 0; j < d.Cols; j++ {
+		if d.Categories.IsCategorical(j) {
+			if l := d.Categories.Columns[j]; l.NumLevels() > model.MaxBins {
+				return fmt.Errorf("%w: column %q has %d levels, at most %d bins", model.ErrCategories, l.Column, l.NumLevels(), model.MaxBins)
+			}
+		}
+	}
+	return nil
+}
+
+// bins returns the bins of every column of d and their number of bins of
+// present values: quantile bins (and their cuts) for a numeric column, the
+// levels for a categorical one (at least one bin, for a column whose
+// training rows are all missing). A categorical cell that is not one of its
+// column's levels is an error.
+func (d Data) bins(maxBins int) (bins [][]uint8, nb []int, cuts [][]float64, err error) {
+	binning, err := model.FitBinning(d.X, d.Cols, maxBins)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if bins, err = binning.Bin(d.X, d.Cols); err != nil {
+		return nil, nil, nil, err
+	}
+	nb, _ = binning.Sizes()
+	cuts = binning.Cuts
+	n := len(d.X) / d.Cols
+	for j := 0; j < d.Cols; j++ {
+		if !d.Categories.IsCategorical(j) {
+			continue
+		}
+		l := d.Categories.Columns[j]
+		m := l.NumLevels()
+		nb[j], cuts[j] = max(m, 1), nil
+		for i := 0; i < n; i++ {
+			v := d.X[i*d.Cols+j]
+			switch {
+			case math.IsNaN(v):
+				bins[j][i] = model.MissingBin
+			case v != math.Trunc(v) || v < 0 || v >= float64(m):
+				return nil, nil, nil, fmt.Errorf("%w: column %q, row %d: %v is not one of its %d levels", model.ErrCategories, l.Column, i, v, m)
+			default:
+				bins[j][i] = uint8(v)
+			}
+		}
+	}
+	return bins, nb, cuts, nil
+}
+
 // Local bins the columns of x (row-major n x d, NaN for missing) and
 // computes their counts, WOE and IV in plaintext with labels y: what the
 // bank does for its own columns, and the plaintext reference of the
-// federated computation. names may be nil. Keep is left false.
+// federated computation. names may be nil. Keep is left false. LocalWith
+// takes categorical columns too.
 func Local(x []float64, d int, y []float64, names []string, opt Options) ([]Column, error) {
+	return LocalWith(Data{X: x, Cols: d, Y: y, Names: names}, opt)
+}
+
+// LocalWith is Local for a party's Data: a categorical column's bins are
+// its levels.
+func LocalWith(data Data, opt Options) ([]Column, error) {
 	o, err := opt.WithDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if d < 1 || len(y) == 0 || len(x) != len(y)*d {
-		return nil, fmt.Errorf("%w: %d values for %d labels of %d columns", model.ErrShape, len(x), len(y), d)
+	if err := data.check(true); err != nil {
+		return nil, err
 	}
-	if names != nil && len(names) != d {
-		return nil, fmt.Errorf("%w: %d names for %d columns", model.ErrShape, len(names), d)
-	}
-	binning, err := model.FitBinning(x, d, o.Bins)
+	bins, nb, cuts, err := data.bins(o.Bins)
 	if err != nil {
 		return nil, err
 	}
-	bins, err := binning.Bin(x, d)
-	if err != nil {
-		return nil, err
-	}
-	cols := make([]Column, d)
+	cols := make([]Column, data.Cols)
 	for j := range cols {
-		c, err := model.CountBins(bins[j], binning.NumBins(j), y)
+		c, err := model.CountBins(bins[j], nb[j], data.Y)
 		if err != nil {
 			return nil, err
 		}
-		if cols[j], err = finish(o, model.Active, j, name(names, "bank", j), c); err != nil {
+		l, levels := (*model.Levels)(nil), -1
+		if data.Categories.IsCategorical(j) {
+			l = data.Categories.Columns[j]
+			levels = l.NumLevels()
+		}
+		if cols[j], err = finish(o, model.Active, j, name(data.Names, "bank", j), c, levels); err != nil {
 			return nil, err
 		}
-		cuts := binning.Cuts[j]
+		if l != nil {
+			cols[j].Labels = l.Names()
+			continue
+		}
+		cuts := cuts[j]
 		if cols[j].Ends != nil {
 			if cuts, err = model.MergedCuts(cuts, cols[j].Ends); err != nil {
 				return nil, err
@@ -225,10 +334,28 @@ func name(names []string, party string, j int) string {
 }
 
 // finish merges (optimal method) and computes WOE and IV of one column's
-// quantile-bin counts.
-func finish(o Options, party model.Role, j int, nm string, c model.BinCounts) (Column, error) {
+// quantile-bin counts, or of a categorical column's level counts (levels
+// >= 0 levels; -1 for a numeric column).
+func finish(o Options, party model.Role, j int, nm string, c model.BinCounts, levels int) (Column, error) {
 	col := Column{Party: party, Index: j, Name: nm, QuantileBins: c.NumBins(), Counts: c}
-	if o.Method == Optimal {
+	switch {
+	case levels == 0: // every training row missing: one empty bin
+		col.LevelBins = []int{}
+	case levels > 0 && o.Method == Optimal:
+		lb, err := model.OptimalLevelBins(c, o.Merge)
+		if err != nil {
+			return col, fmt.Errorf("column %s: %w", nm, err)
+		}
+		if col.Counts, err = c.MergeLevels(lb, slices.Max(lb)+1); err != nil {
+			return col, err
+		}
+		col.LevelBins = lb
+	case levels > 0:
+		col.LevelBins = make([]int, levels)
+		for l := range col.LevelBins {
+			col.LevelBins[l] = l
+		}
+	case o.Method == Optimal:
 		ends, err := model.OptimalBins(c, o.Merge)
 		if err != nil {
 			return col, fmt.Errorf("column %s: %w", nm, err)
@@ -248,16 +375,24 @@ func finish(o Options, party model.Role, j int, nm string, c model.BinCounts) (C
 
 // Active runs the bank's side: x is its raw feature matrix (row-major, n x
 // d, NaN for missing), y the 0/1 labels, names its column names (nil: bank_j),
-// rows in the agreed order; seed is the session's joint seed.
-func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, y []float64, names []string, opt Options) (_ *ActiveResult, err error) {
+// rows in the agreed order; seed is the session's joint seed. ActiveWith
+// takes categorical columns too.
+func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, y []float64, names []string, opt Options) (*ActiveResult, error) {
+	return ActiveWith(ctx, t, seed, Data{X: x, Cols: d, Y: y, Names: names}, opt)
+}
+
+// ActiveWith is Active for the bank's Data, labels included; the center
+// runs Passive or PassiveWith.
+func ActiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, opt Options) (_ *ActiveResult, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	start := time.Now()
 	o, err := opt.WithDefaults()
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
+	y, d := data.Y, data.Cols
 	n := len(y)
-	own, err := Local(x, d, y, names, o)
+	own, err := LocalWith(data, o)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -268,14 +403,21 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 	if err := fl.RecvJSON(ctx, t, TypeSetupAck, &ack); err != nil {
 		return nil, err
 	}
-	if ack.Version != protocolVersion || ack.Rows != n || len(ack.Bins) == 0 || len(ack.Bins) > 1<<16 || (ack.Names != nil && len(ack.Names) != len(ack.Bins)) {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center answers version %d with %d rows, %d columns and %d names; the bank has %d rows",
-			ErrProtocol, ack.Version, ack.Rows, len(ack.Bins), len(ack.Names), n))
+	if ack.Version != protocolVersion || ack.Rows != n || len(ack.Bins) == 0 || len(ack.Bins) > 1<<16 || (ack.Names != nil && len(ack.Names) != len(ack.Bins)) ||
+		(ack.Levels != nil && len(ack.Levels) != len(ack.Bins)) || (ack.Labels != nil && (len(ack.Labels) != len(ack.Bins) || ack.Names == nil)) {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center answers version %d with %d rows, %d columns, %d names, %d level counts and %d label lists; the bank has %d rows",
+			ErrProtocol, ack.Version, ack.Rows, len(ack.Bins), len(ack.Names), len(ack.Levels), len(ack.Labels), n))
 	}
 	K := 1
 	for f, nb := range ack.Bins {
-		if nb < 1 || nb > o.Bins {
+		levels := centerLevels(ack, f)
+		switch {
+		case levels < -1 || levels > model.MaxBins || (levels >= 0 && nb != max(levels, 1)):
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: center column %d has %d bins for %d levels", ErrProtocol, f, nb, levels))
+		case levels < 0 && (nb < 1 || nb > o.Bins):
 			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: center column %d has %d bins", ErrProtocol, f, nb))
+		case ack.Labels != nil && len(ack.Labels[f]) != max(levels, 0):
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: center column %d names %d levels of %d", ErrProtocol, f, len(ack.Labels[f]), levels))
 		}
 		K = max(K, nb)
 	}
@@ -337,7 +479,7 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 	for _, v := range y {
 		E += v
 	}
-	res := &ActiveResult{Bank: own}
+	res := &ActiveResult{Bank: own, Transform: model.WOETransform{Categories: data.Categories}}
 	for f, nb := range ack.Bins {
 		c := model.BinCounts{Events: make([]float64, nb), NonEvents: make([]float64, nb)}
 		prev := 0.0
@@ -356,9 +498,12 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 		if err := c.Validate(); err != nil {
 			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: center column %d: more events than rows in a bin: %v", ErrProtocol, f, err))
 		}
-		col, err := finish(o, model.Passive, f, name(ack.Names, "center", f), c)
+		col, err := finish(o, model.Passive, f, name(ack.Names, "center", f), c, centerLevels(ack, f))
 		if err != nil {
 			return nil, fl.Fail(ctx, t, err)
+		}
+		if ack.Labels != nil && col.LevelBins != nil {
+			col.Labels = ack.Labels[f]
 		}
 		res.Center = append(res.Center, col)
 	}
@@ -380,7 +525,12 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 		if k < d {
 			c := &res.Bank[k]
 			c.Keep = true
-			wc, err := model.NewWOEColumn(c.Cuts, c.ColumnWOE)
+			var wc model.WOEColumn
+			if c.LevelBins != nil {
+				wc, err = model.NewCategoricalWOEColumn(c.LevelBins, c.ColumnWOE)
+			} else {
+				wc, err = model.NewWOEColumn(c.Cuts, c.ColumnWOE)
+			}
 			if err != nil {
 				return nil, fl.Fail(ctx, t, err)
 			}
@@ -391,7 +541,7 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 		c := &res.Center[k-d]
 		c.Keep = true
 		a, b := mask.next()
-		rc := resultColumn{Index: c.Index, Ends: c.Ends, Values: make([]float64, len(c.WOE)), Missing: a*c.MissingWOE + b}
+		rc := resultColumn{Index: c.Index, Ends: c.Ends, LevelBins: c.LevelBins, Values: make([]float64, len(c.WOE)), Missing: a*c.MissingWOE + b}
 		for i, w := range c.WOE {
 			rc.Values[i] = a*w + b
 		}
@@ -402,6 +552,15 @@ func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int
 	}
 	res.Stats, res.Duration = t.Stats(), time.Since(start)
 	return res, nil
+}
+
+// centerLevels is the number of levels of the center's column f, -1 for
+// a numeric column.
+func centerLevels(ack setupAck, f int) int {
+	if ack.Levels == nil {
+		return -1
+	}
+	return ack.Levels[f]
 }
 
 // masker draws the secret affine maps a*WOE + b (a in [1/2, 2), b in
@@ -421,16 +580,22 @@ func (m masker) next() (a, b float64) {
 // Passive runs the center's side: x is its raw feature matrix (row-major,
 // n x d, NaN for missing), rows in the agreed order. names, when not nil,
 // are its column names, which it then shows the bank (for reports); nil
-// keeps them private (the bank sees center_j).
-func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, names []string) (_ *PassiveResult, err error) {
+// keeps them private (the bank sees center_j). PassiveWith takes
+// categorical columns too.
+func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, names []string) (*PassiveResult, error) {
+	return PassiveWith(ctx, t, seed, Data{X: x, Cols: d, Names: names})
+}
+
+// PassiveWith is Passive for the center's Data (no labels). The bank
+// learns which of its columns are categorical and how many levels each
+// has (their bins), and the levels' names only with Data.Names.
+func PassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data) (_ *PassiveResult, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	start := time.Now()
-	if d < 1 || len(x) == 0 || len(x)%d != 0 {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
+	if err := data.check(false); err != nil {
+		return nil, fl.Fail(ctx, t, err)
 	}
-	if names != nil && len(names) != d {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d names for %d columns", model.ErrShape, len(names), d))
-	}
+	x, d, names := data.X, data.Cols, data.Names
 	n := len(x) / d
 	var s setup
 	if err := fl.RecvJSON(ctx, t, TypeSetup, &s); err != nil {
@@ -449,16 +614,29 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	if max := he.Hist13.MaxRows; n > max {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d rows, over the %d the counts' noise bound holds for (he.Hist13 MaxRows)", he.ErrLimit, n, max))
 	}
-	binning, err := model.FitBinning(x, d, o.Bins)
+	bins, nb, cuts, err := data.bins(o.Bins)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	bins, err := binning.Bin(x, d)
-	if err != nil {
-		return nil, fl.Fail(ctx, t, err)
+	K := slices.Max(nb)
+	ack := setupAck{Version: protocolVersion, Rows: n, Bins: nb, Names: names}
+	if data.Categories.Any() {
+		ack.Levels = make([]int, d)
+		if names != nil {
+			ack.Labels = make([][]string, d)
+		}
+		for j := range ack.Levels {
+			ack.Levels[j] = -1
+			if data.Categories.IsCategorical(j) {
+				l := data.Categories.Columns[j]
+				ack.Levels[j] = l.NumLevels()
+				if names != nil {
+					ack.Labels[j] = l.Names()
+				}
+			}
+		}
 	}
-	nb, K := binning.Sizes()
-	if err := fl.SendJSON(ctx, t, TypeSetupAck, setupAck{Version: protocolVersion, Rows: n, Bins: nb, Names: names}); err != nil {
+	if err := fl.SendJSON(ctx, t, TypeSetupAck, ack); err != nil {
 		return nil, err
 	}
 	p := params()
@@ -515,12 +693,25 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	if err := fl.RecvJSON(ctx, t, TypeResult, &r); err != nil {
 		return nil, err
 	}
-	res := &PassiveResult{}
+	res := &PassiveResult{Transform: model.WOETransform{Categories: data.Categories}}
 	for _, c := range r.Columns {
 		if c.Index < 0 || c.Index >= d || (len(res.Keep) > 0 && c.Index <= res.Keep[len(res.Keep)-1]) {
 			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: result for column %d", ErrProtocol, c.Index))
 		}
-		cuts := binning.Cuts[c.Index]
+		if data.Categories.IsCategorical(c.Index) {
+			wc, err := levelResult(c, data.Categories.Columns[c.Index].NumLevels(), o)
+			if err != nil {
+				return nil, fl.Fail(ctx, t, err)
+			}
+			res.Keep = append(res.Keep, c.Index)
+			res.Transform.Source = append(res.Transform.Source, c.Index)
+			res.Transform.Columns = append(res.Transform.Columns, wc)
+			continue
+		}
+		if c.LevelBins != nil {
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: level bins for numeric column %d", ErrProtocol, c.Index))
+		}
+		cuts := cuts[c.Index]
 		if c.Ends != nil {
 			if o.Method != Optimal {
 				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: merged bins for column %d under the quantile method", ErrProtocol, c.Index))
@@ -539,6 +730,31 @@ func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d in
 	}
 	res.Stats, res.Duration = t.Stats(), time.Since(start)
 	return res, nil
+}
+
+// levelResult is the center's transform of its categorical column c.Index
+// of the given number of levels, from the bank's result: one bin per level
+// under the quantile method, the bank's merge of them under the optimal.
+func levelResult(c resultColumn, levels int, o Options) (model.WOEColumn, error) {
+	if c.Ends != nil || len(c.LevelBins) != levels {
+		return model.WOEColumn{}, fmt.Errorf("%w: column %d of %d levels: bins for %d levels (and %d ends)", ErrProtocol, c.Index, levels, len(c.LevelBins), len(c.Ends))
+	}
+	if o.Method != Optimal && len(c.Values) != max(levels, 1) {
+		return model.WOEColumn{}, fmt.Errorf("%w: column %d: %d values for %d levels under the quantile method", ErrProtocol, c.Index, len(c.Values), levels)
+	}
+	for l, b := range c.LevelBins {
+		if o.Method != Optimal && b != l {
+			return model.WOEColumn{}, fmt.Errorf("%w: column %d: level %d merged under the quantile method", ErrProtocol, c.Index, l)
+		}
+	}
+	wc := model.WOEColumn{Cuts: nil, LevelBins: slices.Clone(c.LevelBins), Values: c.Values, Missing: c.Missing}
+	if wc.LevelBins == nil {
+		wc.LevelBins = []int{}
+	}
+	if err := wc.Validate(); err != nil {
+		return model.WOEColumn{}, fmt.Errorf("%w: column %d: %v", ErrProtocol, c.Index, err)
+	}
+	return wc, nil
 }
 
 // encodeRowCounts lists the number of rows in each bin of each column, the

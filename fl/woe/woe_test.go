@@ -2,6 +2,7 @@ package woe
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -346,4 +347,170 @@ func TestUndeclaredCounts(t *testing.T) {
 	require.ErrorIs(t, bank, fl.ErrPeerAborted)
 	require.ErrorIs(t, center, joint.ErrUnexpectedVector)
 	require.ErrorContains(t, center, "labels of 501 values, want 500")
+}
+
+// categoricalData adds to synthetic's columns one categorical column per
+// party (levels fitted on the rows, a rare label folded, some missing),
+// with risk by category that does not follow the codes.
+func categoricalData(t *testing.T, n int) (bank, center Data) {
+	t.Helper()
+	xb, xc, y := synthetic(n, 2, 2, 5)
+	r := rand.New(rand.NewPCG(9, 9))
+	risk := []float64{-1.2, 1.1, -0.9, 0.8, 0, 1.5}
+	labels := []string{"a", "b", "c", "d", "e", "f"}
+	add := func(x []float64, d int, name string, maxLevels int) (Data, []float64) {
+		out := make([]float64, 0, n*(d+1))
+		codes := make([]float64, n)
+		for i := 0; i < n; i++ {
+			k := r.IntN(4)
+			switch u := r.Float64(); {
+			case u < 0.02:
+				k = 5 // the rarest labels
+			case u < 0.07:
+				k = 4
+			}
+			if r.Float64() < 1/(1+math.Exp(1.5-risk[k])) {
+				y[i] = 1 // the category moves the label
+			}
+			codes[i] = float64(k)
+			if r.IntN(20) == 0 {
+				codes[i] = math.NaN()
+			}
+			out = append(append(out, x[i*d:(i+1)*d]...), codes[i])
+		}
+		names := []string{}
+		for j := 0; j < d; j++ {
+			names = append(names, fmt.Sprintf("%s_num%d", name, j))
+		}
+		names = append(names, name)
+		dict := make([][]string, d+1)
+		dict[d] = labels
+		cats, err := model.FitCategories(names, dict, out, maxLevels)
+		require.NoError(t, err)
+		enc, err := cats.Encode(dict, out, d+1)
+		require.NoError(t, err)
+		return Data{X: enc, Cols: d + 1, Names: names, Categories: cats}, codes
+	}
+	bank, _ = add(xb, 2, "product", 0)
+	center, _ = add(xc, 2, "district", 5) // six labels, five levels: "e" and "f" folded
+	bank.Y = y
+	return bank, center
+}
+
+// runPairWith runs ActiveWith and PassiveWith over an in-memory pipe.
+func runPairWith(t testing.TB, bank, center Data, opt Options) (*ActiveResult, *PassiveResult, error, error) {
+	t.Helper()
+	ta, tc := fl.NewPipe()
+	defer ta.Close()
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var res *PassiveResult
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		res, err = PassiveWith(ctx, tc, testSeed, center)
+		done <- err
+	}()
+	b, err := ActiveWith(ctx, ta, testSeed, bank, opt)
+	if err != nil {
+		ta.Close()
+	}
+	return b, res, err, <-done
+}
+
+// Categorical columns on both sides: the bank's view of the center's
+// categorical column (bins = levels, merged by WOE order under the optimal
+// method) equals the plaintext computation, the center's transform maps
+// its levels to (masked) WOE that standardizes to the true one, and
+// scorecards built on both transforms add up to the LR.
+func TestFederatedCategorical(t *testing.T) {
+	bank, center := categoricalData(t, 3000)
+	for _, opt := range []Options{{}, {Method: Optimal, Merge: model.MergeOptions{MaxBins: 3}}} {
+		t.Run(opt.Method, func(t *testing.T) {
+			b, c, err, cerr := runPairWith(t, bank, center, opt)
+			require.NoError(t, err)
+			require.NoError(t, cerr)
+			plain := center
+			plain.Y = bank.Y
+			want, err := LocalWith(plain, opt)
+			require.NoError(t, err)
+			for j := range want {
+				g, w := b.Center[j], want[j]
+				require.Equal(t, w.Counts, g.Counts, "column %d", j)
+				require.Equal(t, w.LevelBins, g.LevelBins, "column %d", j)
+				require.InDeltaSlice(t, w.WOE, g.WOE, 1e-9)
+				require.InDelta(t, w.IV, g.IV, 1e-9)
+			}
+			cat := b.Center[2]
+			require.Equal(t, 5, cat.QuantileBins, "one bin per level, the rarest labels folded")
+			require.Equal(t, []string{"a", "b", "c", "d", model.OtherLabel}, cat.Labels, "the center gave its names")
+			require.Equal(t, []string{"e", "f"}, center.Categories.Columns[2].Folded)
+			require.Nil(t, cat.Cuts)
+			if opt.Method == Optimal {
+				require.Len(t, cat.WOE, 3)
+				// Merged by risk: the WOE falls with the bin number.
+				require.Greater(t, cat.WOE[0], cat.WOE[1])
+				require.Greater(t, cat.WOE[1], cat.WOE[2])
+			} else {
+				require.Equal(t, []int{0, 1, 2, 3, 4}, cat.LevelBins)
+			}
+			require.Equal(t, []string{"a", "b", "c", "d", "e", "f"}, b.Bank[2].Labels)
+			require.NotNil(t, b.Bank[2].LevelBins)
+
+			// Every column kept (no selection): the center's transform is
+			// an affine image of the true WOE, level by level.
+			require.Equal(t, []int{0, 1, 2}, c.Keep)
+			wc := c.Transform.Columns[2]
+			require.Equal(t, cat.LevelBins, wc.LevelBins)
+			truth, err := model.NewCategoricalWOEColumn(cat.LevelBins, cat.ColumnWOE)
+			require.NoError(t, err)
+			masked, plainV := []float64{}, []float64{}
+			for _, v := range []float64{0, 1, 2, 3, 4, math.NaN()} {
+				masked = append(masked, wc.Value(v))
+				plainV = append(plainV, truth.Value(v))
+			}
+			a := (masked[1] - masked[0]) / (plainV[1] - plainV[0])
+			for k := range masked {
+				require.InDelta(t, masked[0]+a*(plainV[k]-plainV[0]), masked[k], 1e-9, "value %d", k)
+			}
+
+			// Scorecards on both transforms equal the LR on the WOE columns.
+			zb, err := b.Transform.Transform(bank.X, bank.Cols)
+			require.NoError(t, err)
+			zc, err := c.Transform.Transform(center.X, center.Cols)
+			require.NoError(t, err)
+			sb, _ := model.FitStandardizer(zb, 3)
+			sc, _ := model.FitStandardizer(zc, 3)
+			card := model.Scorecard{}
+			hb, err := model.NewScorecardHalf(model.Active, bank.Names, b.Transform, sb, []float64{-0.2, 0.1, -0.7}, -1, card)
+			require.NoError(t, err)
+			hc, err := model.NewScorecardHalf(model.Passive, center.Names, c.Transform, sc, []float64{0.3, -0.1, -0.5}, 0, card)
+			require.NoError(t, err)
+			require.Equal(t, []string{"a", "b", "c", "d"}, hc.Features[2].Levels.Labels)
+			pb, pc := make([]float64, len(bank.Y)), make([]float64, len(bank.Y))
+			require.NoError(t, hb.PartialPoints(bank.X, 3, pb))
+			require.NoError(t, hc.PartialPoints(center.X, 3, pc))
+			stb, stc := make([]float64, len(zb)), make([]float64, len(zc))
+			require.NoError(t, sb.Transform(zb, stb))
+			require.NoError(t, sc.Transform(zc, stc))
+			for i := range pb {
+				z := -1 - 0.2*stb[3*i] + 0.1*stb[3*i+1] - 0.7*stb[3*i+2] + 0.3*stc[3*i] - 0.1*stc[3*i+1] - 0.5*stc[3*i+2]
+				require.InDelta(t, card.PointsFromLogit(z), pb[i]+pc[i], 1e-9, "row %d", i)
+			}
+		})
+	}
+}
+
+// Without names the center shows neither its column names nor its levels'
+// names; the bank still bins the column by level.
+func TestCategoricalNamesPrivate(t *testing.T) {
+	bank, center := categoricalData(t, 1000)
+	center.Names = nil
+	b, _, err, cerr := runPairWith(t, bank, center, Options{})
+	require.NoError(t, err)
+	require.NoError(t, cerr)
+	require.Equal(t, "center_2", b.Center[2].Name)
+	require.Nil(t, b.Center[2].Labels)
+	require.Len(t, b.Center[2].LevelBins, 5)
 }
