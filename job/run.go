@@ -18,6 +18,7 @@ import (
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/fl/woe"
 	"github.com/veil-fl/veil/model"
+	"github.com/veil-fl/veil/mpc/psi"
 )
 
 // Message types of the job's own steps (the protocols it runs have theirs).
@@ -188,9 +189,8 @@ func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
 		}
 	}
 
-	ev := r.step("aligning ids by PSI", 0)
 	t0 := time.Now()
-	trainRes, err := align.Align(ctx, r.t, spec.Train.IDs)
+	trainRes, err := r.align(ctx, "aligning ids by PSI", spec.Train.IDs)
 	if err != nil {
 		return nil, fmt.Errorf("aligning the training ids: %w", err)
 	}
@@ -198,7 +198,7 @@ func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
 	train := spec.Train.Select(trainRes.Rows)
 	var test *dataset.Table
 	if spec.Test != nil {
-		testRes, err := align.Align(ctx, r.t, spec.Test.IDs)
+		testRes, err := r.align(ctx, "aligning test ids by PSI", spec.Test.IDs)
 		if err != nil {
 			return nil, fmt.Errorf("aligning the test ids: %w", err)
 		}
@@ -206,7 +206,6 @@ func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
 	} else if train, test, err = r.split(ctx, train); err != nil {
 		return nil, err
 	}
-	ev.end()
 	log.Info("aligned rows by PSI", "rows", len(trainRes.Rows), "of", spec.Train.Rows(), "train", train.Rows(), "test", test.Rows(), "seconds", time.Since(t0).Seconds())
 
 	data, err := Prepare(train, test, spec.Clip)
@@ -241,6 +240,19 @@ func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
 	}
 	out.Stats = r.t.Stats()
 	return out, nil
+}
+
+// align runs the private alignment of ids as the job's step name: its
+// phases advance the step (Spec.Progress), its start and end go to
+// Spec.Logger at Debug level.
+func (r *runner) align(ctx context.Context, name string, ids []string) (*psi.Result, error) {
+	ev := r.step(name, align.Phases)
+	res, err := align.AlignWith(ctx, r.t, ids, align.Options{Progress: ev.progress, Logger: r.spec.Logger})
+	if err != nil {
+		return nil, err
+	}
+	ev.end()
+	return res, nil
 }
 
 // agree sends the bank's choice of models to the center, which checks it
@@ -372,6 +384,15 @@ func (s *progressStep) set(done int, loss float64) {
 	if s.r.spec.Progress != nil {
 		s.r.spec.Progress(Event{Step: s.name, Done: done, Total: s.total, Loss: loss})
 	}
+}
+
+// progress feeds the step from a protocol's progress callback (the
+// Progress of align.Options, joint.KeyOptions, score.Options): the
+// protocol's units become the step's, and its step name, which the job's
+// own name already covers, is dropped.
+func (s *progressStep) progress(_ string, done, total int) {
+	s.total = total
+	s.set(done, 0)
 }
 
 func (s *progressStep) end() {

@@ -57,6 +57,9 @@ type step struct {
 	total int
 	bar   *progressbar.ProgressBar
 	start time.Time
+	// logged is set once a unit was logged: the step's end then needs no
+	// line of its own.
+	logged bool
 }
 
 // start begins a step of total units (epochs, trees), or of unknown length
@@ -100,6 +103,7 @@ func (s *step) set(done int, msg string, attrs ...any) {
 	}
 	if msg != "" {
 		s.p.log.Info(msg, attrs...)
+		s.logged = true
 	}
 }
 
@@ -116,7 +120,7 @@ func (s *step) finish() {
 		}
 		return
 	}
-	if s.total > 0 {
+	if s.logged {
 		return // its units were logged one by one
 	}
 	level := slog.LevelInfo

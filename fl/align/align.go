@@ -18,8 +18,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/mpc/psi"
@@ -30,6 +32,16 @@ const (
 	TypeBlinded   = "psi.blinded"
 	TypeReblinded = "psi.reblinded"
 	TypeDigest    = "psi.digest"
+)
+
+// StepAlign names the alignment in Options.Progress, and Phases is the
+// number of phases it counts there: this party's ids blinded, the peer's
+// reblinded, the intersection found and confirmed. The phases, not the
+// ids, are the unit: each is one call into mpc/psi, which reports nothing
+// finer.
+const (
+	StepAlign = "align"
+	Phases    = 3
 )
 
 var (
@@ -66,6 +78,18 @@ type Options struct {
 	// of Align). At most one party of a session may set it: two would each
 	// wait for the other's message until ctx ends.
 	BeforeReveal func(rows []int) error
+	// Progress, if set, is told how far the alignment is: step StepAlign,
+	// done of Phases, first with done 0 and last with done == total once
+	// the intersection is confirmed (a failed alignment stops short). It
+	// runs on the alignment's goroutine, between messages, so a slow
+	// callback delays the peer. It is local, as is Logger: neither
+	// changes a message.
+	Progress func(step string, done, total int)
+	// Logger receives the alignment's start and end at Debug level, with
+	// this party's id count, the intersection's size and the time; never
+	// an id, a row or an error's text, which may name them (nil: no
+	// logging). The caller has the error.
+	Logger *slog.Logger
 }
 
 // Align runs the intersection of ids with the peer's and returns this party's
@@ -80,8 +104,27 @@ func Align(ctx context.Context, t fl.Transport, ids []string) (*psi.Result, erro
 }
 
 // AlignWith is Align with bounds on the peer and a hook before the reveal.
-func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (_ *psi.Result, err error) {
+func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (res *psi.Result, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	start := time.Now()
+	log.Debug("align: start", "ids", len(ids))
+	defer func() {
+		if err != nil {
+			log.Debug("align: failed", "seconds", time.Since(start).Seconds())
+			return
+		}
+		log.Debug("align: done", "ids", len(ids), "rows", len(res.Rows), "seconds", time.Since(start).Seconds())
+	}()
+	progress := func(done int) {
+		if o.Progress != nil {
+			o.Progress(StepAlign, done, Phases)
+		}
+	}
+	progress(0)
 	p, err := psi.NewParty(ids, rand.Reader)
 	if err != nil {
 		return nil, failOwnIDs(ctx, t, err)
@@ -90,6 +133,7 @@ func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (_ 
 	if err != nil {
 		return nil, err
 	}
+	progress(1)
 	peerBlinded, err := swap(ctx, t, TypeBlinded, blinded)
 	if err != nil {
 		return nil, err
@@ -101,7 +145,7 @@ func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (_ 
 	if err != nil {
 		return nil, fl.Fail(ctx, t, peerFault(err))
 	}
-	var res *psi.Result
+	progress(2)
 	if o.BeforeReveal == nil {
 		peerReblinded, err := swap(ctx, t, TypeReblinded, reblinded)
 		if err != nil {
@@ -142,6 +186,7 @@ func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (_ 
 	if string(peerDigest) != string(res.Digest[:]) {
 		return nil, fl.Fail(ctx, t, ErrDisagree)
 	}
+	progress(Phases)
 	return res, nil
 }
 

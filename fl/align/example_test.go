@@ -80,3 +80,22 @@ func ExampleAlignWith() {
 	// bank: align: fl: peer aborted: align: an enterprise of the session was aligned before
 	// center: align: an enterprise of the session was aligned before
 }
+
+// A party follows its alignment through Options.Progress: its three
+// phases, each reported once done.
+func ExampleAlignWith_progress() {
+	ctx := context.Background()
+	bank, center := fl.NewPipe()
+	go func() { _, _ = align.Align(ctx, center, []string{"91210200MA0Y", "91210211C44"}) }()
+	o := align.Options{Progress: func(step string, done, total int) {
+		fmt.Printf("%s %d/%d\n", step, done, total)
+	}}
+	if _, err := align.AlignWith(ctx, bank, []string{"91210200MA0Y", "91210299Z00"}, o); err != nil {
+		panic(err)
+	}
+	// Output:
+	// align 0/3
+	// align 1/3
+	// align 2/3
+	// align 3/3
+}

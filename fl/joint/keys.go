@@ -3,8 +3,10 @@ package joint
 import (
 	"context"
 	"fmt"
-	"github.com/veil-fl/veil/fl"
+	"log/slog"
+	"time"
 
+	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/he"
 )
 
@@ -23,11 +25,58 @@ const (
 	TypeSumShare   = "he.sum-share"
 )
 
+// StepKeys names key generation in KeyOptions.Progress, and KeyStages is
+// the number of stages it counts there: round 1 exchanged, round 2
+// exchanged, the collective keys finished. Stages are the unit because
+// each is one call into he, which reports nothing finer.
+const (
+	StepKeys  = "keys"
+	KeyStages = 3
+)
+
+// KeyOptions are one party's local settings of a key generation; the
+// messages are the same with any.
+type KeyOptions struct {
+	// Progress, if set, is told how far key generation is: step StepKeys,
+	// done of KeyStages, first with done 0 and last with done == total
+	// once the keys are finished (a failed run stops short). It runs on
+	// the caller's goroutine, between messages.
+	Progress func(step string, done, total int)
+	// Logger receives the start and end at Debug level, with the
+	// parameter set and the time, nothing of the keys (nil: no logging).
+	Logger *slog.Logger
+}
+
 // GenerateKeys runs he's two-party threshold key generation over the session:
 // both parties call it with the same parameters and key spec and the joint
 // seed of the handshake. Each gets its own he.Party holding its secret-key
 // share and the collective keys; no secret share crosses the wire.
 func GenerateKeys(ctx context.Context, t fl.Transport, params he.Params, spec he.KeySpec, seed []byte) (*he.Party, error) {
+	return GenerateKeysWith(ctx, t, params, spec, seed, KeyOptions{})
+}
+
+// GenerateKeysWith is GenerateKeys reporting its progress and start and
+// end as o asks.
+func GenerateKeysWith(ctx context.Context, t fl.Transport, params he.Params, spec he.KeySpec, seed []byte, o KeyOptions) (_ *he.Party, err error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	start := time.Now()
+	log.Debug("keys: start", "params", params.ID())
+	defer func() {
+		msg := "keys: done"
+		if err != nil {
+			msg = "keys: failed"
+		}
+		log.Debug(msg, "params", params.ID(), "seconds", time.Since(start).Seconds())
+	}()
+	progress := func(done int) {
+		if o.Progress != nil {
+			o.Progress(StepKeys, done, KeyStages)
+		}
+	}
+	progress(0)
 	kg, err := he.NewKeyGen(params, spec, seed)
 	if err != nil {
 		return nil, err
@@ -42,6 +91,7 @@ func GenerateKeys(ctx context.Context, t fl.Transport, params he.Params, spec he
 	if err != nil {
 		return nil, failKeys(ctx, t, err)
 	}
+	progress(1)
 	if _, err := kg.Round2(r1); err != nil {
 		return nil, failKeys(ctx, t, err)
 	}
@@ -57,7 +107,13 @@ func GenerateKeys(ctx context.Context, t fl.Transport, params he.Params, spec he
 	if err != nil {
 		return nil, failKeys(ctx, t, err)
 	}
-	return kg.Finish(r2)
+	progress(2)
+	party, err := kg.Finish(r2)
+	if err != nil {
+		return nil, err
+	}
+	progress(KeyStages)
+	return party, nil
 }
 
 func failKeys(ctx context.Context, t fl.Transport, err error) error {

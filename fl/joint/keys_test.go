@@ -1,10 +1,15 @@
 package joint
 
 import (
+	"bytes"
 	"context"
-	"github.com/veil-fl/veil/fl"
+	"encoding/json"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/veil-fl/veil/fl"
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/he"
@@ -173,4 +178,73 @@ func TestPlanFloodingBudget(t *testing.T) {
 	require.ErrorIs(t, err, ErrUndeclared)
 	require.ErrorIs(t, err, he.ErrLimit)
 	require.ErrorContains(t, err, "24576 coefficients, over the 16384")
+}
+
+// TestGenerateKeysWithProgress: both parties' progress counts the stages
+// 0..KeyStages in order, their logs have a start and an end line with the
+// parameter set and no other field, and the keys work. A mismatched key
+// spec stops short of the last stage and logs the failure.
+func TestGenerateKeysWithProgress(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	params := he.MustParams(he.Hist13)
+	seed := []byte("fl-keys-test-seed-0123456789abcdef")
+	type stage struct {
+		step        string
+		done, total int
+	}
+	run := func(specA, specB he.KeySpec) (got [2][]stage, logs [2]*bytes.Buffer, pa, pb *he.Party, errA, errB error) {
+		ta, tb := fl.NewPipe()
+		defer ta.Close()
+		defer tb.Close()
+		opts := [2]KeyOptions{}
+		for i := range opts {
+			logs[i] = &bytes.Buffer{}
+			opts[i] = KeyOptions{
+				Progress: func(step string, done, total int) { got[i] = append(got[i], stage{step, done, total}) },
+				Logger:   slog.New(slog.NewJSONHandler(logs[i], &slog.HandlerOptions{Level: slog.LevelDebug})),
+			}
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			pb, errB = GenerateKeysWith(ctx, tb, params, specB, seed, opts[1])
+		}()
+		pa, errA = GenerateKeysWith(ctx, ta, params, specA, seed, opts[0])
+		<-done
+		if errA == nil && errB == nil {
+			decryptBothWays(t, ta, tb, pa, pb)
+		}
+		return got, logs, pa, pb, errA, errB
+	}
+	msgs := func(buf *bytes.Buffer) []string {
+		var out []string
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+			for k := range m {
+				require.Contains(t, []string{"time", "level", "msg", "params", "seconds"}, k, line)
+			}
+			require.Equal(t, params.ID(), m["params"])
+			out = append(out, m["msg"].(string))
+		}
+		return out
+	}
+
+	got, logs, _, _, errA, errB := run(he.KeySpec{}, he.KeySpec{})
+	require.NoError(t, errA)
+	require.NoError(t, errB)
+	var want []stage
+	for d := range KeyStages + 1 {
+		want = append(want, stage{StepKeys, d, KeyStages})
+	}
+	for i := range got {
+		require.Equal(t, want, got[i])
+		require.Equal(t, []string{"keys: start", "keys: done"}, msgs(logs[i]))
+	}
+
+	got, logs, _, _, errA, _ = run(he.KeySpec{Pack: true}, he.KeySpec{})
+	require.ErrorIs(t, errA, he.ErrKeySpecMismatch)
+	require.Less(t, got[0][len(got[0])-1].done, KeyStages, "a failed run stops short")
+	require.Equal(t, []string{"keys: start", "keys: failed"}, msgs(logs[0]))
 }

@@ -203,7 +203,9 @@ func linearBandsCenter(ctx context.Context, t fl.Transport, u []float64, o Optio
 	if err != nil {
 		return err
 	}
-	for b := range o.batches(len(u)) {
+	nb := o.batches(len(u))
+	o.progress(0, nb)
+	for b := range nb {
 		lo, hi := o.bounds(b, len(u))
 		x := make([]uint32, hi-lo)
 		for i := range x {
@@ -212,6 +214,7 @@ func linearBandsCenter(ctx context.Context, t fl.Transport, u []float64, o Optio
 		if err := helpCompare(ctx, t, c, x, o.Cuts.Len()); err != nil {
 			return err
 		}
+		o.progress(b+1, nb)
 	}
 	return nil
 }
@@ -223,7 +226,9 @@ func linearBandsBank(ctx context.Context, t fl.Transport, u []float64, o Options
 		return nil, err
 	}
 	res := &Result{Bands: make([]int, len(u))}
-	for b := range o.batches(len(u)) {
+	nb := o.batches(len(u))
+	o.progress(0, nb)
+	for b := range nb {
 		lo, hi := o.bounds(b, len(u))
 		own := make([]uint32, hi-lo)
 		for i := range own {
@@ -232,6 +237,7 @@ func linearBandsBank(ctx context.Context, t fl.Transport, u []float64, o Options
 		if err := learnCompare(ctx, t, of, bankShares(own, o.Cuts.v), o.Cuts.Len(), res.Bands[lo:hi]); err != nil {
 			return nil, err
 		}
+		o.progress(b+1, nb)
 	}
 	return res, nil
 }
@@ -245,7 +251,9 @@ func treesBandsCenter(ctx context.Context, t fl.Transport, m *boost.PassiveModel
 		return err
 	}
 	s := len(links)
-	for b := range o.batches(rows) {
+	nb := o.batches(rows)
+	o.progress(0, nb)
+	for b := range nb {
 		lo, hi := o.bounds(b, rows)
 		n := hi - lo
 		x := make([]uint32, n)
@@ -281,6 +289,7 @@ func treesBandsCenter(ctx context.Context, t fl.Transport, m *boost.PassiveModel
 		if err := helpCompare(ctx, t, c, x, o.Cuts.Len()); err != nil {
 			return err
 		}
+		o.progress(b+1, nb)
 	}
 	return nil
 }
@@ -295,7 +304,9 @@ func treesBandsBank(ctx context.Context, t fl.Transport, pl *treePlan, bins [][]
 	}
 	s := len(pl.links)
 	res := &Result{Bands: make([]int, rows)}
-	for b := range o.batches(rows) {
+	nb := o.batches(rows)
+	o.progress(0, nb)
+	for b := range nb {
 		lo, hi := o.bounds(b, rows)
 		n := hi - lo
 		constant := make([]float64, n)
@@ -340,6 +351,7 @@ func treesBandsBank(ctx context.Context, t fl.Transport, pl *treePlan, bins [][]
 		if err := learnCompare(ctx, t, of, bankShares(own, o.Cuts.v), o.Cuts.Len(), res.Bands[lo:hi]); err != nil {
 			return nil, err
 		}
+		o.progress(b+1, nb)
 	}
 	return res, nil
 }

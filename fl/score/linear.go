@@ -22,6 +22,7 @@ func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64
 	if err != nil {
 		return fl.Fail(ctx, t, err)
 	}
+	defer o.logRun(kindLinear, len(u))(&err)
 	if err := finiteScores(u, "the center's"); err != nil {
 		return fl.Fail(ctx, t, err)
 	}
@@ -54,6 +55,7 @@ func LinearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64,
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
+	defer o.logRun(kindLinear, len(u))(&err)
 	if err := finiteScores(u, "the bank's"); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/joint"
@@ -94,6 +96,8 @@ const (
 // Options configures a scoring run. Both parties pass the same options; the
 // run stops with ErrMismatch otherwise, so the center decides what it agrees
 // to reveal (a center that passes Bands never helps decrypt a raw score).
+// Progress and Logger are each party's own: they change no message and are
+// not compared.
 type Options struct {
 	// Output is Scores or Bands. Zero means Bands when Cuts are set,
 	// Scores otherwise.
@@ -116,6 +120,50 @@ type Options struct {
 	// session's: 33 million records in full ciphertexts); a session that
 	// would decrypt more is refused (he.ErrLimit).
 	BatchRows int
+	// Progress, if set, is told how far a run is: step StepScore, done of
+	// total batches, first with done 0 and last with done == total once
+	// the last batch is answered (a failed run stops short). KeysWith
+	// reports joint.StepKeys to it, and a bank's session with a Service
+	// (RequestLR, RequestTrees) reports align.StepAlign, joint.StepKeys
+	// (Scores output) and StepScore in turn. It runs on the run's
+	// goroutine, between messages.
+	Progress func(step string, done, total int)
+	// Logger receives each run's start and end at Debug level: the model
+	// kind, output, records, batches and time, never a score, a band, an
+	// id or an error's text (nil: no logging). KeysWith and a bank's
+	// session pass it to key generation and alignment, which log the same
+	// way.
+	Logger *slog.Logger
+}
+
+// StepScore names a scoring run's batches in Options.Progress.
+const StepScore = "score"
+
+// progress reports done of total batches to Progress.
+func (o Options) progress(done, total int) {
+	if o.Progress != nil {
+		o.Progress(StepScore, done, total)
+	}
+}
+
+// logRun logs the start of a run of o (normalized) over rows records and
+// returns what logs its end, for a deferred call with the run's error.
+// Only counts and names are logged: the error's text goes to the caller,
+// and the run's values nowhere.
+func (o Options) logRun(kind string, rows int) func(*error) {
+	log := o.Logger
+	if log == nil {
+		return func(*error) {}
+	}
+	start := time.Now()
+	log.Debug("score: start", "kind", kind, "output", o.Output, "rows", rows, "batches", o.batches(rows))
+	return func(err *error) {
+		msg := "score: done"
+		if *err != nil {
+			msg = "score: failed"
+		}
+		log.Debug(msg, "kind", kind, "rows", rows, "seconds", time.Since(start).Seconds())
+	}
 }
 
 func (o Options) normalize() (Options, error) { return o.normalizeFor(DefaultBatchRows, 0) }
@@ -164,9 +212,16 @@ func KeySpec() he.KeySpec { return he.KeySpec{Conjugate: true} }
 
 // Keys runs the threshold key generation of a scoring session; both parties
 // call it with the handshake's joint seed.
-func Keys(ctx context.Context, t fl.Transport, seed []byte) (_ *he.Party, err error) {
+func Keys(ctx context.Context, t fl.Transport, seed []byte) (*he.Party, error) {
+	return KeysWith(ctx, t, seed, Options{})
+}
+
+// KeysWith is Keys reporting to opt's Progress (step joint.StepKeys) and
+// Logger, as the run with the same options does; the other options play
+// no part in key generation.
+func KeysWith(ctx context.Context, t fl.Transport, seed []byte, opt Options) (_ *he.Party, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
-	return joint.GenerateKeys(ctx, t, Params(), KeySpec(), seed)
+	return joint.GenerateKeysWith(ctx, t, Params(), KeySpec(), seed, joint.KeyOptions{Progress: opt.Progress, Logger: opt.Logger})
 }
 
 // Result is what a scoring run gives the bank, one entry per record.
@@ -317,6 +372,7 @@ func centerLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, row
 		}
 		return t.Send(ctx, fl.Message{Type: TypeEnc, Payload: it.payload})
 	}
+	o.progress(0, nb)
 	if nb > 0 {
 		if err := sendNext(); err != nil {
 			return err
@@ -336,6 +392,7 @@ func centerLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, row
 		if err := t.Send(ctx, fl.Message{Type: TypeOut, Payload: out}); err != nil {
 			return err
 		}
+		o.progress(b+1, nb)
 	}
 	return nil
 }
@@ -384,6 +441,7 @@ func bankLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, rows 
 		res.Bands = make([]int, rows)
 	}
 	nb := o.batches(rows)
+	o.progress(0, nb)
 	var enc []byte
 	var err error
 	if nb > 0 {
@@ -423,6 +481,7 @@ func bankLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, rows 
 		if err := reveal(p, o, z, out, res, lo, hi); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
+		o.progress(b+1, nb)
 	}
 	return res, nil
 }

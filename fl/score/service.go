@@ -2,6 +2,7 @@ package score
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -124,7 +125,9 @@ type Service struct {
 	Trees *boost.PassiveModel
 	// Options is what the center agrees to: the output (Bands keeps raw
 	// scores from the bank) and the cut points. A bank asking for anything
-	// else is refused.
+	// else is refused. Its Progress and Logger, if set, hear the scoring
+	// runs of all sessions, concurrently and without naming them: Logger
+	// below is the one that names sessions.
 	Options Options
 	// MaxSessions bounds concurrent sessions (default 32); more are refused
 	// with ErrBusy, so memory stays bounded: per session, the alignment of
@@ -144,7 +147,12 @@ type Service struct {
 	Banks map[string]Quota
 	// Now is the clock of the daily quotas (default time.Now).
 	Now func() time.Time
-	// Logger gets one line per session (default slog.Default()).
+	// Logger gets a line when a session starts and one when it ends, or
+	// one when it is refused, each with the session's id (fl.Session.ID,
+	// in hex) and the bank's name; the end adds the model, the number of
+	// records scored and the time, never an id or a score, and a failure
+	// or refusal its error, whose text the bank is told too and so names
+	// neither (default slog.Default()).
 	Logger *slog.Logger
 
 	once    sync.Once
@@ -275,6 +283,7 @@ func (s *Service) Handle(ctx context.Context, t fl.Transport) error {
 	}
 	t = fl.Bind(t, sess)
 	id, ok := fl.PeerIdentity(ctx)
+	log := s.Logger.With("session", hex.EncodeToString(sess.ID[:]), "bank", id.Name)
 	var bank *bankState
 	if !ok {
 		err = fmt.Errorf("%w: the session carries no verified client certificate", ErrNotAllowed)
@@ -282,7 +291,7 @@ func (s *Service) Handle(ctx context.Context, t fl.Transport) error {
 		bank, err = s.admit(id.Name)
 	}
 	if err != nil {
-		s.Logger.Warn("scoring session refused", "bank", id.Name, "err", err)
+		log.Warn("scoring session refused", "err", err)
 		// The abort tells a bank that listens; the error ends the RPC with
 		// the reason too, for a bank that is still sending.
 		_ = fl.Abort(ctx, t, err)
@@ -294,12 +303,13 @@ func (s *Service) Handle(ctx context.Context, t fl.Transport) error {
 	// reblinded); after it, than a scoring batch's ciphertexts.
 	fl.SetMessageLimit(t, int64(max(bank.quota.IDs, s.Table.Rows()))*psiBytesPerID+1<<16)
 	start := time.Now()
+	log.Info("scoring session start")
 	rows, modelName, err := s.session(ctx, t, sess, id.Name, bank)
 	if err != nil {
-		s.Logger.Warn("scoring session failed", "bank", id.Name, "model", modelName, "err", err)
+		log.Warn("scoring session failed", "model", modelName, "seconds", time.Since(start).Seconds(), "err", err)
 		return err
 	}
-	s.Logger.Info("scoring session", "bank", id.Name, "model", modelName, "rows", rows, "seconds", time.Since(start).Seconds())
+	log.Info("scoring session end", "model", modelName, "rows", rows, "seconds", time.Since(start).Seconds())
 	return nil
 }
 
@@ -525,13 +535,13 @@ func runRequest(ctx context.Context, t fl.Transport, modelName, training string,
 	if err := fl.SendJSON(ctx, bt, TypeRequest, request{Model: modelName, Output: o.Output, Training: training}); err != nil {
 		return nil, err
 	}
-	al, err := align.Align(ctx, bt, ids)
+	al, err := align.AlignWith(ctx, bt, ids, align.Options{Progress: opt.Progress, Logger: opt.Logger})
 	if err != nil {
 		return nil, err
 	}
 	var party *he.Party
 	if o.Output == Scores {
-		if party, err = Keys(ctx, bt, sess.Seed[:]); err != nil {
+		if party, err = KeysWith(ctx, bt, sess.Seed[:], opt); err != nil {
 			return nil, err
 		}
 	}

@@ -154,6 +154,7 @@ func TreesPassive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Pas
 		return fl.Fail(ctx, t, err)
 	}
 	rows := len(x) / max(d, 1)
+	defer o.logRun(kindTrees, rows)(&err)
 	s, err := recvSetup(ctx, t, kindTrees, rows, o)
 	if err != nil {
 		return err
@@ -254,6 +255,7 @@ func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Acti
 		return nil, fl.Fail(ctx, t, err)
 	}
 	rows := len(x) / max(d, 1)
+	defer o.logRun(kindTrees, rows)(&err)
 	pl := newTreePlan(m)
 	s := setup{Kind: kindTrees, Rows: rows, Output: o.Output, Cuts: o.Cuts.v, BatchRows: o.BatchRows, Splits: pl.links}
 	if err := fl.SendJSON(ctx, t, TypeSetup, s); err != nil {

@@ -1,0 +1,94 @@
+package job_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/align"
+	"github.com/veil-fl/veil/job"
+)
+
+// A job's Progress follows the alignment phase by phase (a step per
+// table, Done rising to align.Phases, then its end), and its Logger gets
+// the alignment's start and end naming no id. The job is cut off once the
+// last alignment ends: what follows is the models' steps.
+func TestJobAlignmentProgress(t *testing.T) {
+	bankT, centerT, err := dataset.Synthesize(dataset.SynthOptions{Rows: 300, Seed: 4})
+	require.NoError(t, err)
+	for _, separateTest := range []bool{false, true} {
+		steps := []string{"aligning ids by PSI"}
+		bank, center := job.Spec{Train: bankT}, job.Spec{Train: centerT}
+		if separateTest {
+			steps = append(steps, "aligning test ids by PSI")
+			bank.Test, center.Test = bankT, centerT
+		}
+		t.Run(steps[len(steps)-1], func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var mu sync.Mutex
+			var events []job.Event
+			cut := false
+			bank.Progress = func(e job.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				if cut { // a local step may start before the job sees ctx end
+					return
+				}
+				events = append(events, e)
+				if e.End && e.Step == steps[len(steps)-1] {
+					cut = true
+					cancel()
+				}
+			}
+			var logs bytes.Buffer
+			bank.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			a, b := fl.NewPipe()
+			defer a.Close()
+			defer b.Close()
+			done := make(chan error, 1)
+			go func() {
+				_, err := job.RunPassive(ctx, b, center)
+				done <- err
+			}()
+			_, err := job.RunActive(ctx, a, bank)
+			require.ErrorIs(t, err, context.Canceled, "cut off after the alignment")
+			require.Error(t, <-done)
+
+			mu.Lock()
+			defer mu.Unlock()
+			var seen []string
+			for i, e := range events {
+				require.Equal(t, align.Phases, e.Total, "%+v", e)
+				if i == 0 || events[i-1].End {
+					require.Zero(t, e.Done, "%+v", e)
+					require.False(t, e.End)
+					seen = append(seen, e.Step)
+					continue
+				}
+				require.Equal(t, events[i-1].Step, e.Step, "one step at a time")
+				require.GreaterOrEqual(t, e.Done, events[i-1].Done, "%+v after %+v", e, events[i-1])
+				if e.End {
+					require.Equal(t, align.Phases, events[i-1].Done, "the last phase is reported before the end")
+				}
+			}
+			require.Equal(t, steps, seen)
+			require.True(t, events[len(events)-1].End)
+
+			text := logs.String()
+			require.Equal(t, len(steps), bytes.Count(logs.Bytes(), []byte(`"msg":"align: start"`)), text)
+			require.Equal(t, len(steps), bytes.Count(logs.Bytes(), []byte(`"msg":"align: done"`)), text)
+			for _, ids := range [][]string{bankT.IDs, centerT.IDs} {
+				for _, id := range ids {
+					require.NotContains(t, text, id)
+				}
+			}
+		})
+	}
+}
