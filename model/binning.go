@@ -30,8 +30,24 @@ const MaxBins = 255
 // Cuts[col][k]] in bin k, and values above the last cut in bin
 // len(Cuts[col]); NaN is in MissingBin. A split "bin <= k goes left" is
 // therefore the threshold rule "v <= Cuts[col][k] goes left" on raw values.
+//
+// A categorical column (Categorical[col]) holds level codes 0..L-1 (see
+// Categories.Encode) and its bins are its levels: its cuts are 0, 1, ...,
+// L-2, so that the rule above puts level k in bin k, and a split sends a
+// set of levels left (Node.LeftBins) rather than the bins up to a cut. Its
+// levels have no order the trees could use: a threshold on them would
+// split by the labels' byte order.
 type Binning struct {
 	Cuts [][]float64 `json:"cuts"`
+	// Categorical marks the categorical columns; nil when every column is
+	// numeric, so that a numeric binning's JSON is what it was before
+	// categorical columns existed.
+	Categorical []bool `json:"categorical,omitempty"`
+}
+
+// IsCategorical reports whether column col is categorical.
+func (b Binning) IsCategorical(col int) bool {
+	return col >= 0 && col < len(b.Categorical) && b.Categorical[col]
 }
 
 // Dim returns the number of columns.
@@ -53,9 +69,20 @@ func (b Binning) Sizes() (perColumn []int, widest int) {
 }
 
 // Validate checks that every column has fewer than MaxBins cuts, all finite
-// and strictly ascending. Its errors wrap ErrBadModel and name the column.
+// and strictly ascending, and that a categorical column's cuts are its
+// levels 0, 1, ..., L-2. Its errors wrap ErrBadModel and name the column.
 func (b Binning) Validate() error {
+	if b.Categorical != nil && len(b.Categorical) != len(b.Cuts) {
+		return fmt.Errorf("%w: categorical marks %d columns, cuts %d", ErrBadModel, len(b.Categorical), len(b.Cuts))
+	}
 	for j, c := range b.Cuts {
+		if b.IsCategorical(j) {
+			for k, v := range c {
+				if v != float64(k) {
+					return fmt.Errorf("%w: cuts[%d][%d] = %v in a categorical column, want its level %d", ErrBadModel, j, k, v, k)
+				}
+			}
+		}
 		if len(c) >= MaxBins {
 			return fmt.Errorf("%w: cuts[%d] has %d cuts, at most %d allowed", ErrBadModel, j, len(c), MaxBins-1)
 		}
@@ -95,11 +122,26 @@ func (b Binning) Validate() error {
 // A column with no present values, or a single distinct one, has no cuts.
 // Infinite values are rejected (ErrNotFinite).
 func FitBinning(x []float64, d, maxBins int) (Binning, error) {
+	return FitBinningCategorical(x, d, maxBins, nil)
+}
+
+// FitBinningCategorical is FitBinning for a matrix whose columns marked in
+// categorical (nil: none; else one entry per column) hold level codes
+// 0..L-1 or NaN, as Categories.Encode writes them. Such a column's bins are
+// its levels, L of them, L the largest code present plus one (at least 1);
+// a code that is not a whole number from 0 to maxBins-1 is an error
+// (ErrCategories) naming its row and column, not the value (a federated
+// party's error reaches its peer): with more levels than bins, fit the
+// levels with at most maxBins (FitCategories' max).
+func FitBinningCategorical(x []float64, d, maxBins int, categorical []bool) (Binning, error) {
 	if d <= 0 || len(x)%d != 0 {
 		return Binning{}, fmt.Errorf("%w: %d values in %d columns", ErrShape, len(x), d)
 	}
 	if maxBins < 2 || maxBins > MaxBins {
 		return Binning{}, fmt.Errorf("%w: %d bins, want 2 to %d", ErrOptions, maxBins, MaxBins)
+	}
+	if categorical != nil && len(categorical) != d {
+		return Binning{}, fmt.Errorf("%w: %d categorical marks for %d columns", ErrShape, len(categorical), d)
 	}
 	for i, v := range x {
 		if math.IsInf(v, 0) {
@@ -108,10 +150,33 @@ func FitBinning(x []float64, d, maxBins int) (Binning, error) {
 	}
 	n := len(x) / d
 	b := Binning{Cuts: make([][]float64, d)}
+	if slices.Contains(categorical, true) {
+		b.Categorical = slices.Clone(categorical)
+	}
+	for j := range b.Categorical {
+		if !b.Categorical[j] {
+			continue
+		}
+		levels := 1
+		for i := j; i < len(x); i += d {
+			v := x[i]
+			if math.IsNaN(v) {
+				continue
+			}
+			if v != math.Trunc(v) || v < 0 || v >= float64(maxBins) {
+				return Binning{}, fmt.Errorf("%w: row %d column %d holds no level code from 0 to %d (at most %d levels, one per bin)", ErrCategories, i/d, j, maxBins-1, maxBins)
+			}
+			levels = max(levels, int(v)+1)
+		}
+		b.Cuts[j] = levelCuts(levels)
+	}
 	byColumn(d, func() func(j int) {
 		col := make([]float64, 0, n)
 		var keys, tmp []uint64
 		return func(j int) {
+			if b.IsCategorical(j) {
+				return
+			}
 			col = col[:0]
 			for i := 0; i < n; i++ {
 				if v := x[i*d+j]; !math.IsNaN(v) {
@@ -258,12 +323,28 @@ func columnCuts(s []float64, maxBins int) []float64 {
 	return cuts
 }
 
+// levelCuts are the cuts of a categorical column of L levels: 0..L-2.
+func levelCuts(levels int) []float64 {
+	cuts := make([]float64, levels-1)
+	for k := range cuts {
+		cuts[k] = float64(k)
+	}
+	return cuts
+}
+
 // Bin returns the bins of x, row-major n x d with NaN for missing, feature
 // major: out[j][i] is the bin of row i in column j (see Binning). ±Inf fall
-// in the first and last bins.
+// in the first and last bins. In a categorical column a level code is its
+// bin, and a whole number at or above the column's bins, a level training
+// never saw, is missing, as an unseen label is (Categories.Encode); any
+// other value is an error (ErrCategories) naming its row and column, not
+// the value.
 func (b Binning) Bin(x []float64, d int) ([][]uint8, error) {
 	if d != len(b.Cuts) || d == 0 || len(x)%d != 0 {
 		return nil, fmt.Errorf("%w: %d values in %d columns, binning of %d columns", ErrShape, len(x), d, len(b.Cuts))
+	}
+	if err := b.checkLevels(x, d); err != nil {
+		return nil, err
 	}
 	n := len(x) / d
 	out := make([][]uint8, d)
@@ -271,13 +352,44 @@ func (b Binning) Bin(x []float64, d int) ([][]uint8, error) {
 		return func(j int) {
 			col := make([]uint8, n)
 			cuts := b.Cuts[j]
-			for i := range col {
-				col[i] = binOf(cuts, x[i*d+j])
+			if b.IsCategorical(j) {
+				for i := range col {
+					col[i] = levelBin(len(cuts)+1, x[i*d+j])
+				}
+			} else {
+				for i := range col {
+					col[i] = binOf(cuts, x[i*d+j])
+				}
 			}
 			out[j] = col
 		}
 	})
 	return out, nil
+}
+
+// checkLevels refuses a value of a categorical column of x that is neither
+// missing nor a whole number >= 0.
+func (b Binning) checkLevels(x []float64, d int) error {
+	for j, cat := range b.Categorical {
+		if !cat {
+			continue
+		}
+		for i := j; i < len(x); i += d {
+			if v := x[i]; !math.IsNaN(v) && (v != math.Trunc(v) || v < 0 || math.IsInf(v, 1)) {
+				return fmt.Errorf("%w: row %d column %d holds no level code", ErrCategories, i/d, j)
+			}
+		}
+	}
+	return nil
+}
+
+// levelBin is the bin of a level code v (checked by checkLevels) in a
+// categorical column of nb bins.
+func levelBin(nb int, v float64) uint8 {
+	if math.IsNaN(v) || v >= float64(nb) {
+		return MissingBin
+	}
+	return uint8(v)
 }
 
 // binOf is the bin of v under cuts; cuts has fewer than MaxBins entries.

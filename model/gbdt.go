@@ -1,10 +1,12 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -172,12 +174,16 @@ func LeafWeight(G, H float64, opt GBDTOptions) float64 {
 	return -G / (H + o.Lambda) * o.LearningRate
 }
 
-// SplitCandidate is a split of a node: rows whose bin in Feature is <= Bin go
-// left, the others right, and rows missing Feature go left iff MissingLeft.
+// SplitCandidate is a split of a node: rows whose bin in Feature is <= Bin
+// (a numeric feature) or in LeftBins (a categorical one) go left, the
+// others right, and rows missing Feature go left iff MissingLeft.
 type SplitCandidate struct {
 	Feature     int
 	Bin         int
 	MissingLeft bool
+	// LeftBins are, for a split on a categorical feature, the bins sent
+	// left, ascending (Bin is then 0); nil for a numeric split.
+	LeftBins []int
 	// Gain is the split's gain after Gamma (see BestSplit).
 	Gain float64
 	// GL and HL are the gradient and hessian sums of the left child,
@@ -227,9 +233,55 @@ const missingTol = 1e-9
 //
 // It returns false when no candidate qualifies, when gl and hl differ in
 // shape, or when opt is invalid; opt takes its defaults (WithDefaults).
+// Every feature is numeric; SplitSearch.Best also splits categorical ones.
 func BestSplit(gl, hl [][]float64, G, H float64, opt GBDTOptions) (SplitCandidate, bool) {
+	return SplitSearch{}.Best(gl, hl, G, H, opt)
+}
+
+// SplitSearch says how BestSplit reads a node's histograms. Its zero value
+// reads every feature as numeric with exact sums.
+type SplitSearch struct {
+	// Categorical[f] marks feature f categorical (nil: none is).
+	Categorical []bool
+	// Noise[f] bounds the absolute error of feature f's sums (nil: all are
+	// exact), as the center's sums decrypted by the bank in federated
+	// training carry: it only widens the ties of a categorical feature's
+	// ordering (see Best), so that decryption noise does not decide
+	// between bins whose exact sums tie.
+	Noise []float64
+}
+
+// Best is BestSplit with categorical features. A categorical feature's
+// bins are levels without an order, and a split sends a subset of them
+// left. Of the 2^(L-1) subsets it tries L, the partition method of
+// XGBoost and LightGBM, which finds the best subset for a convex loss: the
+// node's per-bin sums g_k, h_k (differences of the cumulative ones) of the
+// bins that hold rows (h_k > Noise[f]) are ordered by ascending
+// g_k/(h_k+Lambda), and each prefix of that order is a candidate left set,
+// with the missing rows right and, as for a numeric feature, also left
+// when the node has missing rows and the prefix is not the whole order.
+// Bins without rows in the node go right. When the node shows no missing
+// rows (none, or the center pooled them into its last bin, see
+// MergeThinBins), the missing rows go where the last bin goes: so they
+// follow the sums that counted them, and a value missing at prediction,
+// or a label unseen in training, takes that side.
+//
+// A bin merged into a later one (MergeThinBins) has no sums of its own:
+// its rows count at the kept bin, which stands for the whole gap, and a
+// left set names kept bins only; the center (and the reference trainer)
+// sends a gap's every bin where its kept bin goes.
+//
+// Ties, so that the federated and plaintext trainers choose alike: bins of
+// equal ratio are ordered by lower bin first; with Noise[f] > 0 a bin
+// whose ratio is within the noise's reach of an earlier bin's (scanned in
+// bin order; the reach of a ratio r at hessian sum h is
+// Noise[f] (1+|r|) / (h+Lambda)) takes that bin's ratio. Among candidates
+// of equal gain (BestSplit's tolerance) the first in this order wins:
+// lower feature index; within a categorical feature, the shorter prefix,
+// then missing right before missing left.
+func (s SplitSearch) Best(gl, hl [][]float64, G, H float64, opt GBDTOptions) (SplitCandidate, bool) {
 	o, err := opt.WithDefaults()
-	if err != nil || len(gl) != len(hl) {
+	if err != nil || len(gl) != len(hl) || (s.Categorical != nil && len(s.Categorical) != len(gl)) || (s.Noise != nil && len(s.Noise) != len(gl)) {
 		return SplitCandidate{}, false
 	}
 	for f := range gl {
@@ -237,12 +289,20 @@ func BestSplit(gl, hl [][]float64, G, H float64, opt GBDTOptions) (SplitCandidat
 			return SplitCandidate{}, false
 		}
 	}
-	var s splitter
-	s.init(G, H, o)
+	var sp splitter
+	sp.init(G, H, o)
 	for f := range gl {
-		s.feature(f, gl[f], hl[f])
+		if s.Categorical != nil && s.Categorical[f] {
+			noise := 0.0
+			if s.Noise != nil {
+				noise = s.Noise[f]
+			}
+			sp.categorical(f, gl[f], hl[f], noise)
+		} else {
+			sp.feature(f, gl[f], hl[f])
+		}
 	}
-	return s.best, s.found
+	return sp.best, sp.found
 }
 
 // splitter scans candidates in tie-break order, keeping the first best.
@@ -250,6 +310,16 @@ type splitter struct {
 	G, H, lambda, gamma, mcw, parent float64
 	best                             SplitCandidate
 	found                            bool
+	units                            []unit // scratch of categorical
+}
+
+// unit is a bin of a categorical feature that holds rows of the node.
+type unit struct {
+	bin  int
+	g, h float64
+	// ratio is g/(h+lambda); key the ratio it is ordered by (an earlier
+	// unit's when the two are within noise).
+	ratio, key float64
 }
 
 func (s *splitter) init(G, H float64, o GBDTOptions) {
@@ -272,16 +342,84 @@ func (s *splitter) feature(f int, gl, hl []float64) {
 	}
 }
 
-func (s *splitter) try(f, k int, missLeft bool, GL, HL float64) {
+// try makes the candidate the best when it beats the best so far, and
+// reports whether it did.
+func (s *splitter) try(f, k int, missLeft bool, GL, HL float64) bool {
 	GR, HR := s.G-GL, s.H-HL
 	if !(HL >= s.mcw && HR >= s.mcw) {
-		return
+		return false
 	}
 	gain := 0.5*(GL*GL/(HL+s.lambda)+GR*GR/(HR+s.lambda)-s.parent) - s.gamma
 	if gain > 0 && (!s.found || gain > s.best.Gain*(1+tieTolerance)) {
 		s.best = SplitCandidate{Feature: f, Bin: k, MissingLeft: missLeft, Gain: gain, GL: GL, HL: HL}
 		s.found = true
+		return true
 	}
+	return false
+}
+
+// categorical tries the candidates of a categorical feature (see
+// SplitSearch.Best).
+func (s *splitter) categorical(f int, gl, hl []float64, noise float64) {
+	last := len(gl) - 1
+	if last < 0 {
+		return
+	}
+	units := s.units[:0]
+	pg, ph := 0.0, 0.0
+	for k := 0; k <= last; k++ {
+		g, h := gl[k]-pg, hl[k]-ph
+		pg, ph = gl[k], hl[k]
+		if !(h > noise) {
+			continue
+		}
+		u := unit{bin: k, g: g, h: h, ratio: g / (h + s.lambda)}
+		u.key = u.ratio
+		if noise > 0 {
+			reach := noise * (1 + math.Abs(u.ratio)) / (h + s.lambda)
+			for _, v := range units {
+				if math.Abs(u.ratio-v.ratio) <= reach+noise*(1+math.Abs(v.ratio))/(v.h+s.lambda) {
+					u.key = v.key
+					break
+				}
+			}
+		}
+		units = append(units, u)
+	}
+	s.units = units
+	slices.SortFunc(units, func(a, b unit) int {
+		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.bin, b.bin))
+	})
+	gm, hm := s.G-gl[last], s.H-hl[last]
+	missing := hm > missingTol*s.H
+	var GL, HL float64
+	lastLeft := false
+	for p, u := range units {
+		GL += u.g
+		HL += u.h
+		lastLeft = lastLeft || u.bin == last
+		if !missing {
+			s.tryLeft(f, units[:p+1], lastLeft, GL, HL)
+			continue
+		}
+		s.tryLeft(f, units[:p+1], false, GL, HL)
+		if p < len(units)-1 {
+			s.tryLeft(f, units[:p+1], true, GL+gm, HL+hm)
+		}
+	}
+}
+
+// tryLeft tries the categorical candidate that sends the bins of left.
+func (s *splitter) tryLeft(f int, left []unit, missLeft bool, GL, HL float64) {
+	if !s.try(f, 0, missLeft, GL, HL) {
+		return
+	}
+	bins := make([]int, len(left))
+	for i, u := range left {
+		bins[i] = u.bin
+	}
+	slices.Sort(bins)
+	s.best.LeftBins = bins
 }
 
 // TrainGBDT trains gradient-boosted trees for the logistic loss on x,
@@ -315,6 +453,15 @@ func TrainGBDT(x, y []float64, d int, opt GBDTOptions) (*GBDT, error) {
 // trees equal the federated ones node for node. Its features are the bank's
 // then the center's.
 func TrainVerticalGBDT(xb []float64, db int, xc []float64, dc int, y []float64, opt GBDTOptions) (*GBDT, error) {
+	return TrainVerticalGBDTCategorical(xb, db, nil, xc, dc, nil, y, opt)
+}
+
+// TrainVerticalGBDTCategorical is TrainVerticalGBDT with categorical
+// columns: catb and catc mark the bank's and the center's (nil: none),
+// which hold level codes (FitBinningCategorical). A split on a center
+// column sends every bin of a merged gap where the gap's kept bin goes,
+// as the center does.
+func TrainVerticalGBDTCategorical(xb []float64, db int, catb []bool, xc []float64, dc int, catc []bool, y []float64, opt GBDTOptions) (*GBDT, error) {
 	o, err := opt.WithDefaults()
 	if err != nil {
 		return nil, err
@@ -323,8 +470,17 @@ func TrainVerticalGBDT(xb []float64, db int, xc []float64, dc int, y []float64, 
 	if db < 1 || dc < 1 || n == 0 || len(xb) != n*db || len(xc) != n*dc {
 		return nil, fmt.Errorf("%w: %d and %d values for %d labels of %d and %d columns", ErrShape, len(xb), len(xc), n, db, dc)
 	}
+	if (catb != nil && len(catb) != db) || (catc != nil && len(catc) != dc) {
+		return nil, fmt.Errorf("%w: %d and %d categorical marks for %d and %d columns", ErrShape, len(catb), len(catc), db, dc)
+	}
+	var cat []bool
+	if catb != nil || catc != nil {
+		cat = make([]bool, db+dc)
+		copy(cat, catb)
+		copy(cat[db:], catc)
+	}
 	x := JoinColumns(xb, db, xc, dc)
-	b, err := FitBinning(x, db+dc, o.Bins)
+	b, err := FitBinningCategorical(x, db+dc, o.Bins, cat)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +506,9 @@ func TrainVerticalGBDT(xb []float64, db int, xc []float64, dc int, y []float64, 
 //     BestSplit over its histograms and its totals G, H (sums of g and h
 //     over its rows in ascending row order); a node without a split is a
 //     leaf, and so are a root of fewer than MinNodeRows rows and both
-//     children of a split whose smaller child has fewer;
+//     children of a split whose smaller child has fewer; a categorical
+//     feature of binning (Binning.Categorical) is split by
+//     SplitSearch.Best's rule;
 //  3. builds the histograms of the root from its rows, and of each split
 //     node's smaller child (fewer rows; the left one on a tie) from its rows,
 //     the larger child's as its parent's minus the smaller child's;
@@ -451,11 +609,26 @@ func inHalves(n, atLeast int, fn func(lo, hi int)) {
 }
 
 func cloneBinning(b Binning) Binning {
-	c := Binning{Cuts: make([][]float64, len(b.Cuts))}
+	c := Binning{Cuts: make([][]float64, len(b.Cuts)), Categorical: slices.Clone(b.Categorical)}
 	for j, v := range b.Cuts {
 		c.Cuts[j] = append([]float64{}, v...)
 	}
 	return c
+}
+
+// Expand returns the bins a split at a node with these merged bins sends
+// left when it names the kept bins kept (ascending): every bin whose rows
+// the node counts at one of them (Map), ascending. A categorical split on
+// the center's feature names kept bins; the rows, and the values seen at
+// prediction, of the bins merged into each go with it.
+func (g BinGaps) Expand(kept []int) []int {
+	var out []int
+	for b := range g.Keep {
+		if _, ok := slices.BinarySearch(kept, int(g.Map(uint8(b)))); ok {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 func defaultNames(d int) []string {
@@ -475,6 +648,7 @@ type grower struct {
 	d       int
 	bins    [][]uint8
 	cuts    [][]float64
+	cat     []bool // Binning.Categorical
 	opt     GBDTOptions
 	off     []int    // off[f]: slot of bin 0 of feature f
 	total   int      // slots of present values, all features
@@ -493,7 +667,7 @@ type grower struct {
 
 func newGrower(bins [][]uint8, b Binning, o GBDTOptions) *grower {
 	d, n := len(bins), len(bins[0])
-	t := &grower{d: d, bins: bins, cuts: b.Cuts, opt: o, off: make([]int, d+1), gh: make([]ghPair, n), scratch: make([]int32, n)}
+	t := &grower{d: d, bins: bins, cuts: b.Cuts, cat: b.Categorical, opt: o, off: make([]int, d+1), gh: make([]ghPair, n), scratch: make([]int32, n)}
 	for f := 0; f < d; f++ {
 		t.off[f+1] = t.off[f] + b.NumBins(f)
 	}
@@ -570,13 +744,21 @@ func (t *grower) grow(g, h []float64, sample []int) Tree {
 				t.leaves = append(t.leaves, nd)
 				continue
 			}
-			l, r := t.partition(nd.rows, c)
 			li, ri := len(tree.Nodes), len(tree.Nodes)+1
-			tree.Nodes[nd.id] = Node{
+			split := Node{
 				Feature: c.Feature, Bin: c.Bin, Threshold: t.threshold(c.Feature, c.Bin),
-				MissingLeft: c.MissingLeft, Left: li, Right: ri,
+				MissingLeft: c.MissingLeft, LeftBins: c.LeftBins, Left: li, Right: ri,
 				Weight: tree.Nodes[nd.id].Weight, Gain: c.Gain, Cover: nd.H,
 			}
+			if c.LeftBins != nil {
+				split.Threshold = 0
+				if c.Feature >= t.merged {
+					// The kept bins chosen stand for their gaps.
+					split.LeftBins = nd.gaps[c.Feature-t.merged].Expand(c.LeftBins)
+				}
+			}
+			tree.Nodes[nd.id] = split
+			l, r := t.partition(nd.rows, &split)
 			tree.Nodes = append(tree.Nodes, Node{Feature: -1}, Node{Feature: -1})
 			left := &growNode{id: li, rows: l}
 			right := &growNode{id: ri, rows: r}
@@ -761,25 +943,28 @@ func (t *grower) best(nd *growNode) (SplitCandidate, bool) {
 	var s splitter
 	s.init(nd.G, nd.H, t.opt)
 	for f := 0; f < t.d; f++ {
-		s.feature(f, t.gl[f], t.hl[f])
+		if t.cat != nil && t.cat[f] {
+			s.categorical(f, t.gl[f], t.hl[f], 0)
+		} else {
+			s.feature(f, t.gl[f], t.hl[f])
+		}
 	}
 	return s.best, s.found
 }
 
-// partition splits rows in place by the split c, keeping their order in
+// partition splits rows in place by the split nd, keeping their order in
 // each part.
-func (t *grower) partition(rows []int32, c SplitCandidate) (l, r []int32) {
+func (t *grower) partition(rows []int32, nd *Node) (l, r []int32) {
 	var left [256]int // 1 for the bins that go left
-	for b := 0; b <= c.Bin; b++ {
-		left[b] = 1
-	}
-	if c.MissingLeft {
-		left[MissingBin] = 1
+	for b := range left {
+		if nd.GoesLeft(uint8(b)) {
+			left[b] = 1
+		}
 	}
 	// Branch-free: each row is written to both sides, and the side it
 	// belongs to advances. Writing rows[nl] while reading rows[j] is safe
 	// since nl <= j.
-	col, right := t.bins[c.Feature], t.scratch
+	col, right := t.bins[nd.Feature], t.scratch
 	nl, nr := 0, 0
 	for _, i := range rows {
 		l := left[col[i]]

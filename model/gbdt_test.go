@@ -72,7 +72,7 @@ func TestBestSplitByHand(t *testing.T) {
 	}
 	// bin 0: 1/2 [4/2 + 4/4 - 0] = 1.5; bin 1: 1/2 [1/3 + 1/3] = 1/3.
 	want := SplitCandidate{Feature: 0, Bin: 0, Gain: 1.5, GL: -2, HL: 1}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("split %+v, want %+v", c, want)
 	}
 	if w := LeafWeight(-2, 1, opt); w != 0.3 {
@@ -188,7 +188,7 @@ func TestTrainGBDTByHand(t *testing.T) {
 			t.Errorf("node %d: %+v, want %+v", i, g, w)
 		}
 		g.Weight, g.Gain, g.Cover = w.Weight, w.Gain, w.Cover
-		if g != w {
+		if !reflect.DeepEqual(g, w) {
 			t.Errorf("node %d: %+v, want %+v", i, got[i], w)
 		}
 	}

@@ -1,21 +1,32 @@
 package model
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
+
+	"github.com/veil-fl/veil/internal/modelfile"
 )
 
-// GBDTVersion is the version of the GBDT file format that Save writes and
-// LoadGBDT reads.
-const GBDTVersion = 1
+// GBDTVersion is the version of the GBDT file format that Save writes.
+// LoadGBDT reads it and version 1, the format before categorical columns
+// (Binning.Categorical, Node.LeftBins), which a version 1 file may not hold:
+// the version tells an older build that it cannot read a newer file.
+const GBDTVersion = 2
 
 // Node is a node of a Tree. A split node sends a row left when its value v
 // of Feature is present and v <= Threshold (equivalently, its bin is <= Bin),
 // or when v is missing and MissingLeft; otherwise right. Threshold is
 // Binning.Cuts[Feature][Bin], or math.MaxFloat64 when Bin is the feature's
 // last bin (every present value left, missing values right).
+//
+// A split on a categorical feature sends a row left when its level is in
+// LeftBins, and a missing value, or a level above the feature's bins, by
+// MissingLeft; Bin and Threshold are 0. GoesLeft is the rule on bins.
 //
 // A leaf has Feature -1 and every other field but Weight and Cover zero.
 type Node struct {
@@ -24,6 +35,9 @@ type Node struct {
 	Bin         int     `json:"bin"`
 	Threshold   float64 `json:"threshold"`
 	MissingLeft bool    `json:"missing_left"`
+	// LeftBins are the levels a categorical split sends left, ascending;
+	// nil for a numeric split, so that a numeric tree's JSON is unchanged.
+	LeftBins []int `json:"left_bins,omitempty"`
 	// Left and Right are the children's indices in Tree.Nodes, both greater
 	// than the node's own.
 	Left  int `json:"left"`
@@ -40,6 +54,28 @@ type Node struct {
 // IsLeaf reports whether n is a leaf.
 func (n *Node) IsLeaf() bool { return n.Feature < 0 }
 
+// GoesLeft reports whether the split n sends a row of bin b left (see
+// GoesLeft).
+func (n *Node) GoesLeft(b uint8) bool { return GoesLeft(b, n.Bin, n.MissingLeft, n.LeftBins) }
+
+// GoesLeft is the one rule by which every party routes a row at a split
+// (the trainers, federated prediction, encrypted scoring), so that they
+// cannot disagree: a row of bin b (MissingBin when missing) goes left when
+// it is missing and missingLeft, or, present, when leftBins (ascending) is
+// empty and b <= bin (a numeric split) or b is in leftBins (a categorical
+// one).
+func GoesLeft(b uint8, bin int, missingLeft bool, leftBins []int) bool {
+	switch {
+	case b == MissingBin:
+		return missingLeft
+	case len(leftBins) > 0:
+		_, ok := slices.BinarySearch(leftBins, int(b))
+		return ok
+	default:
+		return int(b) <= bin
+	}
+}
+
 // Tree is a regression tree; Nodes[0] is the root. TrainGBDTBinned
 // documents the order of the other nodes.
 type Tree struct {
@@ -51,8 +87,7 @@ type Tree struct {
 func (t *Tree) leafBinned(bins [][]uint8, i int) *Node {
 	nd := &t.Nodes[0]
 	for !nd.IsLeaf() {
-		b := bins[nd.Feature][i]
-		if (b == MissingBin && nd.MissingLeft) || (b != MissingBin && int(b) <= nd.Bin) {
+		if nd.GoesLeft(bins[nd.Feature][i]) {
 			nd = &t.Nodes[nd.Left]
 		} else {
 			nd = &t.Nodes[nd.Right]
@@ -61,14 +96,22 @@ func (t *Tree) leafBinned(bins [][]uint8, i int) *Node {
 	return nd
 }
 
-func (t *Tree) leafRaw(row []float64) *Node {
+// leafRaw's b is the binning, for the categorical features' levels; their
+// codes must have passed Binning.checkLevels.
+func (t *Tree) leafRaw(row []float64, b *Binning) *Node {
 	nd := &t.Nodes[0]
 	for !nd.IsLeaf() {
 		v := row[nd.Feature]
-		if math.IsInf(v, 1) {
-			v = math.MaxFloat64 // in the last bin, like Binning.Bin
+		var left bool
+		if len(nd.LeftBins) > 0 {
+			left = nd.GoesLeft(levelBin(b.NumBins(nd.Feature), v))
+		} else {
+			if math.IsInf(v, 1) {
+				v = math.MaxFloat64 // in the last bin, like Binning.Bin
+			}
+			left = (math.IsNaN(v) && nd.MissingLeft) || v <= nd.Threshold
 		}
-		if (math.IsNaN(v) && nd.MissingLeft) || v <= nd.Threshold {
+		if left {
 			nd = &t.Nodes[nd.Left]
 		} else {
 			nd = &t.Nodes[nd.Right]
@@ -107,8 +150,11 @@ func (m *GBDT) Validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrBadModel}, a...)...)
 	}
-	if m.Version != GBDTVersion {
-		return bad("version %d, this build reads version %d", m.Version, GBDTVersion)
+	if m.Version != GBDTVersion && m.Version != 1 {
+		return bad("version %d, this build reads versions 1 and %d", m.Version, GBDTVersion)
+	}
+	if m.Version == 1 && m.Binning.Categorical != nil {
+		return bad("version 1 has no categorical columns, binning.categorical is set")
 	}
 	o, err := m.Options.WithDefaults()
 	if err != nil {
@@ -174,13 +220,28 @@ func (m *GBDT) validateTree(k int) error {
 			return bad("nodes[%d].cover is %v", i, nd.Cover)
 		}
 		if nd.IsLeaf() {
-			if *nd != (Node{Feature: -1, Weight: nd.Weight, Cover: nd.Cover}) {
+			if nd.Feature != -1 || nd.Bin != 0 || nd.Threshold != 0 || nd.MissingLeft || nd.LeftBins != nil || nd.Left != 0 || nd.Right != 0 || nd.Gain != 0 {
 				return bad("nodes[%d] is a leaf (feature %d) with split fields set", i, nd.Feature)
 			}
 			continue
 		}
 		if nd.Feature >= len(m.Binning.Cuts) {
 			return bad("nodes[%d].feature %d, the model has %d", i, nd.Feature, len(m.Binning.Cuts))
+		}
+		if !(nd.Gain > 0) || math.IsInf(nd.Gain, 0) {
+			return bad("nodes[%d].gain is %v, want finite and > 0", i, nd.Gain)
+		}
+		if m.Binning.IsCategorical(nd.Feature) {
+			if nd.Bin != 0 || nd.Threshold != 0 {
+				return bad("nodes[%d] splits categorical feature %d with bin %d and threshold %v, want 0 and 0", i, nd.Feature, nd.Bin, nd.Threshold)
+			}
+			if err := CheckLeftBins(nd.LeftBins, m.Binning.NumBins(nd.Feature)); err != nil {
+				return bad("nodes[%d].left_bins: %v", i, err)
+			}
+			continue
+		}
+		if nd.LeftBins != nil {
+			return bad("nodes[%d].left_bins set on numeric feature %d", i, nd.Feature)
 		}
 		cuts := m.Binning.Cuts[nd.Feature]
 		if nd.Bin < 0 || nd.Bin > len(cuts) {
@@ -193,8 +254,23 @@ func (m *GBDT) validateTree(k int) error {
 		if nd.Threshold != want {
 			return bad("nodes[%d].threshold %v, bin %d of feature %d is %v", i, nd.Threshold, nd.Bin, nd.Feature, want)
 		}
-		if !(nd.Gain > 0) || math.IsInf(nd.Gain, 0) {
-			return bad("nodes[%d].gain is %v, want finite and > 0", i, nd.Gain)
+	}
+	return nil
+}
+
+// CheckLeftBins checks a categorical split's left bins, whoever holds it:
+// at least one, strictly ascending, each a bin of the feature's nb. The
+// caller adds which split and its sentinel.
+func CheckLeftBins(left []int, nb int) error {
+	if len(left) == 0 {
+		return errors.New("no bin goes left")
+	}
+	for k, b := range left {
+		if b < 0 || b >= nb {
+			return fmt.Errorf("bin %d, the feature has %d", b, nb)
+		}
+		if k > 0 && b <= left[k-1] {
+			return fmt.Errorf("bins not strictly ascending at %d", k)
 		}
 	}
 	return nil
@@ -257,16 +333,41 @@ func (m *GBDT) Save(w io.Writer) error { return saveJSON(w, "GBDT", m, m.Validat
 // every inconsistency Validate finds.
 func LoadGBDT(r io.Reader) (*GBDT, error) {
 	m := new(GBDT)
-	if err := loadJSON(r, "GBDT", GBDTVersion, m, m.Validate); err != nil {
+	b, version, err := peekVersion(r, GBDTVersion, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadJSON(bytes.NewReader(b), "GBDT", version, m, m.Validate); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
+// peekVersion reads a model file whose format has versions current and
+// older, and returns its bytes and the version to load it as: older when
+// its "version" field says so, else current (so that the loader reports
+// any other version, or a file without one). It reads at most one byte
+// more than a model file may hold, for the loader to refuse.
+func peekVersion(r io.Reader, current, older int) ([]byte, int, error) {
+	b, err := io.ReadAll(io.LimitReader(r, modelfile.MaxBytes+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("model: reading a model file: %w", err)
+	}
+	var head struct {
+		Version int `json:"version"`
+	}
+	if json.Unmarshal(b, &head) == nil && head.Version == older {
+		return b, older, nil
+	}
+	return b, current, nil
+}
+
 // PredictLogit returns the logit of each row of x, row-major n x d with NaN
 // for missing, d the model's number of features. It compares raw values with
 // the thresholds (+Inf counts as math.MaxFloat64), which sends every row
-// where PredictBinnedLogit sends its bins under m.Binning.
+// where PredictBinnedLogit sends its bins under m.Binning. A categorical
+// feature holds level codes (Categories.Encode: NaN for a label unseen in
+// training); a code that is not a whole number >= 0 is an error.
 func (m *GBDT) PredictLogit(x []float64, d int) ([]float64, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -274,12 +375,15 @@ func (m *GBDT) PredictLogit(x []float64, d int) ([]float64, error) {
 	if d != m.Binning.Dim() || len(x)%d != 0 {
 		return nil, fmt.Errorf("%w: %d values in %d columns, model of %d features", ErrShape, len(x), d, m.Binning.Dim())
 	}
+	if err := m.Binning.checkLevels(x, d); err != nil {
+		return nil, err
+	}
 	out := make([]float64, len(x)/d)
 	for i := range out {
 		row := x[i*d : (i+1)*d]
 		z := m.BaseScore
 		for k := range m.Trees {
-			z += m.Trees[k].leafRaw(row).Weight
+			z += m.Trees[k].leafRaw(row, &m.Binning).Weight
 		}
 		out[i] = z
 	}

@@ -50,8 +50,8 @@ func TestGBDTSaveLoad(t *testing.T) {
 	for _, c := range []struct{ name, file string }{
 		{"empty", "  "},
 		{"no version", `{"trees":[]}`},
-		{"other version", `{"version":2}`},
-		{"unknown field", strings.Replace(b.String(), `"version": 1,`, `"version": 1, "extra": 0,`, 1)},
+		{"other version", `{"version":3}`},
+		{"unknown field", strings.Replace(b.String(), `"version": 2,`, `"version": 2, "extra": 0,`, 1)},
 		{"trailing data", b.String() + "{}"},
 		{"not JSON", "version 1"},
 	} {
