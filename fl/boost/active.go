@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/veil-fl/veil/fl"
@@ -33,6 +34,7 @@ type anode struct {
 	id       int
 	rows     []int32
 	G, H     float64
+	bg, bh   [][]float64 // the bank's histograms, per bin
 	ag, ah   [][]float64 // the bank's cumulative histograms
 	pg, ph   [][]float64 // the center's, decrypted
 	sibling  *anode      // the child computed directly, for the other child
@@ -45,7 +47,8 @@ type anode struct {
 }
 
 // TrainActive runs the bank's side: x is its raw feature matrix (row-major,
-// n x d, NaN for missing), y the 0/1 labels, rows in the agreed order.
+// n x d, NaN for missing; level codes in the columns opt.Categorical
+// marks), y the 0/1 labels, rows in the agreed order.
 func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, y []float64, opt Options, progress func(tree int)) (_ *ActiveResult, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	start := time.Now()
@@ -72,7 +75,7 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	if n < o.MinNodeRows {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d rows, fewer than the minimum node size of %d: no tree could split", model.ErrOptions, n, o.MinNodeRows))
 	}
-	binning, err := model.FitBinning(x, d, o.Bins)
+	binning, err := model.FitBinningCategorical(x, d, o.Bins, opt.Categorical)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -80,7 +83,9 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	if err := fl.SendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: opt, Rows: n, Cols: d}); err != nil {
+	shared := opt // the options both parties know
+	shared.Categorical = nil
+	if err := fl.SendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: shared, Rows: n, Cols: d}); err != nil {
 		return nil, err
 	}
 	var ack setup
@@ -89,6 +94,12 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	}
 	if ack.Rows != n || len(ack.Bins) == 0 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center has %d rows and %d features, the bank %d rows", ErrProtocol, ack.Rows, len(ack.Bins), n))
+	}
+	if ack.Categorical != nil && len(ack.Categorical) != len(ack.Bins) {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center marks %d categorical features of %d", ErrProtocol, len(ack.Categorical), len(ack.Bins)))
+	}
+	if !slices.Contains(ack.Categorical, true) {
+		ack.Categorical = nil
 	}
 	K := 1
 	for f, nb := range ack.Bins {
@@ -101,7 +112,7 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	digest, resume, err := agree(ctx, t, store, opt.Logger, opt, n, d, ack.Bins, x, y)
+	digest, resume, err := agree(ctx, t, store, opt.Logger, shared, n, d, ack.Bins, ack.Categorical, binning.Categorical, x, y)
 	if err != nil {
 		return nil, err
 	}
@@ -111,13 +122,19 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 		return nil, err
 	}
 	a := &activeTrainer{t: t, p: p, party: party, o: o, bins: bins, nb: make([]int, d), pnb: ack.Bins, K: K}
+	if binning.Categorical != nil || ack.Categorical != nil {
+		a.search.Categorical = make([]bool, d+len(ack.Bins))
+		copy(a.search.Categorical, binning.Categorical)
+		copy(a.search.Categorical[d:], ack.Categorical)
+	}
+	a.search.Noise = make([]float64, d+len(ack.Bins))
 	if opt.DP != nil {
 		a.fixedScale = dpScale(n, opt.DP.Sigma(o, len(ack.Bins), K))
 	}
 	for f := range a.nb {
 		a.nb[f] = binning.NumBins(f)
 	}
-	res := &ActiveResult{ActiveModel: ActiveModel{Version: ModelVersion, Options: opt, BaseScore: o.BaseScore, Binning: binning, PassiveBins: ack.Bins}, Logits: make([]float64, n)}
+	res := &ActiveResult{ActiveModel: ActiveModel{Version: ModelVersion, Options: opt, BaseScore: o.BaseScore, Binning: binning, PassiveBins: ack.Bins, PassiveCategorical: ack.Categorical}, Logits: make([]float64, n)}
 	for i := range res.Logits {
 		res.Logits[i] = o.BaseScore
 	}
@@ -127,7 +144,7 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 		if err := fl.LoadCheckpoint(store, resume, digest, &st); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
-		if err := st.check(resume, n, a.nb, ack.Bins, o); err != nil {
+		if err := st.check(resume, n, a.sides(binning.Categorical, ack.Categorical), o); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
 		res.Trees, res.Logits, res.Resumed = st.Trees, st.Logits, resume
@@ -178,6 +195,14 @@ type activeTrainer struct {
 	pnb        []int // the center's
 	K          int
 	g, h       []float64
+	// search reads the bank's features, then the center's: which are
+	// categorical, and the level's decryption noise on the center's sums.
+	search model.SplitSearch
+}
+
+// sides describes both parties' features for checking trees.
+func (a *activeTrainer) sides(bankCat, centerCat []bool) treeSides {
+	return treeSides{bankBins: a.nb, centerBins: a.pnb, bankCat: bankCat, centerCat: centerCat}
 }
 
 // grow grows one tree and returns it with its leaves.
@@ -213,7 +238,7 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 			}
 			gl := append(append([][]float64{}, nd.ag...), nd.pg...)
 			hl := append(append([][]float64{}, nd.ah...), nd.ph...)
-			c, ok := model.BestSplit(gl, hl, nd.G, nd.H, a.o)
+			c, ok := a.search.Best(gl, hl, nd.G, nd.H, a.o)
 			if !ok {
 				tr.Nodes[nd.id] = Node{Weight: w}
 				leaves = append(leaves, nd)
@@ -225,9 +250,9 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 			f := c.Feature
 			if f >= len(nd.ag) {
 				side, f = model.Passive, f-len(nd.ag)
-				reqs = append(reqs, splitReq{Node: k, TreeNode: nd.id, Feature: f, Bin: c.Bin, MissingLeft: c.MissingLeft})
+				reqs = append(reqs, splitReq{Node: k, TreeNode: nd.id, Feature: f, Bin: c.Bin, MissingLeft: c.MissingLeft, LeftBins: c.LeftBins})
 			}
-			tr.Nodes[nd.id] = Node{Party: side, Feature: f, Bin: c.Bin, MissingLeft: c.MissingLeft, Left: li, Right: li + 1, Weight: w, Gain: c.Gain}
+			tr.Nodes[nd.id] = Node{Party: side, Feature: f, Bin: c.Bin, MissingLeft: c.MissingLeft, LeftBins: c.LeftBins, Left: li, Right: li + 1, Weight: w, Gain: c.Gain}
 			splits = append(splits, pending{nd, c, li, side})
 		}
 		last := len(splits) == 0 || depth+1 >= a.o.MaxDepth
@@ -249,11 +274,7 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 			if sp.side == model.Active {
 				col := a.bins[tr.Nodes[nd.id].Feature]
 				goLeft = func(k int) bool {
-					b := col[nd.rows[k]]
-					if b == model.MissingBin {
-						return sp.c.MissingLeft
-					}
-					return int(b) <= sp.c.Bin
+					return model.GoesLeft(col[nd.rows[k]], sp.c.Bin, sp.c.MissingLeft, sp.c.LeftBins)
 				}
 			} else {
 				bits := lefts[r]
@@ -443,7 +464,8 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 			nd.pg[f] = vals[0][base : base+a.pnb[f]]
 			nd.ph[f] = vals[1][base : base+a.pnb[f]]
 		}
-		nd.ag, nd.ah = a.ownHist(nd.rows)
+		nd.bg, nd.bh = a.ownHist(nd.rows)
+		nd.ag, nd.ah = cumulate(nd.bg), cumulate(nd.bh)
 		// The center's bins it merged hold only decryption noise: exact
 		// copies of the kept bins' sums instead.
 		flatten(nd.pg, nd.ph, nd.gaps, nd.G, nd.H)
@@ -454,7 +476,11 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		}
 		s, par := nd.sibling, nd.parent
 		nd.gaps = s.gaps
-		nd.ag, nd.ah = subtract(par.ag, s.ag), subtract(par.ah, s.ah)
+		// Per bin, then cumulated, as the plaintext reference does, so that
+		// the bank's own sums are the reference's to the bit (a categorical
+		// feature's bins are ordered by them).
+		nd.bg, nd.bh = subtract(par.bg, s.bg), subtract(par.bh, s.bh)
+		nd.ag, nd.ah = cumulate(nd.bg), cumulate(nd.bh)
 		// The parent's sums at the bins the children share, less the
 		// computed child's.
 		pg, ph := clone(par.pg), clone(par.ph)
@@ -462,6 +488,9 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		nd.pg, nd.ph = subtract(pg, s.pg), subtract(ph, s.ph)
 	}
 	tol := noiseSigmas * math.Exp2(-he.Hist13.LogScale+he.Hist13.LogFlood()) / scale
+	for f := len(a.nb); f < len(a.search.Noise); f++ {
+		a.search.Noise[f] = tol
+	}
 	for _, nd := range lvl {
 		if !nd.leaf {
 			snapNoise(nd.pg, nd.ph, nd.G, nd.H, tol)
@@ -530,9 +559,9 @@ func subtract(a, b [][]float64) [][]float64 {
 	return out
 }
 
-// ownHist returns the bank's cumulative histograms of rows.
-func (a *activeTrainer) ownHist(rows []int32) (gl, hl [][]float64) {
-	gl, hl = make([][]float64, len(a.bins)), make([][]float64, len(a.bins))
+// ownHist returns the bank's histograms of rows, per bin.
+func (a *activeTrainer) ownHist(rows []int32) (gb, hb [][]float64) {
+	gb, hb = make([][]float64, len(a.bins)), make([][]float64, len(a.bins))
 	for f, col := range a.bins {
 		g, h := make([]float64, a.nb[f]), make([]float64, a.nb[f])
 		for _, i := range rows {
@@ -541,11 +570,22 @@ func (a *activeTrainer) ownHist(rows []int32) (gl, hl [][]float64) {
 				h[b] += a.h[i]
 			}
 		}
-		for k := 1; k < len(g); k++ {
-			g[k] += g[k-1]
-			h[k] += h[k-1]
-		}
-		gl[f], hl[f] = g, h
+		gb[f], hb[f] = g, h
 	}
-	return gl, hl
+	return gb, hb
+}
+
+// cumulate returns the cumulative sums of per-bin histograms.
+func cumulate(per [][]float64) [][]float64 {
+	out := make([][]float64, len(per))
+	for f, v := range per {
+		c := make([]float64, len(v))
+		s := 0.0
+		for k, x := range v {
+			s += x
+			c[k] = s
+		}
+		out[f] = c
+	}
+	return out
 }

@@ -27,8 +27,10 @@ const (
 // 4 sends them encrypted under the bank's key share with a seed
 // (he.SeededVector), joined to the collective key by the center; version 5
 // the minimum node size; version 6 the center's merged bins
-// (model.MergeThinBins), sent with its histograms.
-const protocolVersion = 6
+// (model.MergeThinBins), sent with its histograms; version 7 categorical
+// features: the center's marks in its setup reply, a set of bins for a
+// split on one of them.
+const protocolVersion = 7
 
 // levelChunks is the number of ciphertexts per vector in one part of a
 // level message (64 MiB per vector).
@@ -62,6 +64,13 @@ type Options struct {
 	// holds checkpoints of another configuration (changed options or data)
 	// and training starts afresh (nil: no logging).
 	Logger *slog.Logger `json:"-"`
+	// Categorical marks the bank's categorical columns, one entry per
+	// column of its x (nil: none is): they hold level codes 0..L-1, NaN for
+	// missing (model.Categories.Encode), and a split sends a set of levels
+	// left (model.SplitSearch). It stays with the bank (the setup sends the
+	// options without it): the center learns of the bank's splits only the
+	// partitions.
+	Categorical []bool `json:"categorical,omitempty"`
 }
 
 // PassiveOptions are the center's local settings; the training's options
@@ -88,6 +97,12 @@ type PassiveOptions struct {
 	// without differentially private histograms (Options.DP) or with an
 	// epsilon above it.
 	MaxEpsilon float64
+	// Categorical marks the center's categorical columns, as
+	// Options.Categorical does the bank's. The center tells the bank which
+	// of its features are categorical, and so that their bins are levels
+	// (their number the bins already show); the levels' labels, and which
+	// go left at each split, stay with the center.
+	Categorical []bool
 }
 
 type setup struct {
@@ -96,6 +111,8 @@ type setup struct {
 	Rows    int     `json:"rows"`
 	Cols    int     `json:"cols,omitempty"` // the bank's features
 	Bins    []int   `json:"bins,omitempty"` // the center's bins per feature
+	// Categorical marks the center's categorical features (nil: none).
+	Categorical []bool `json:"categorical,omitempty"`
 }
 
 // Node is a node of a tree as the bank holds it.
@@ -105,13 +122,18 @@ type Node struct {
 	// Feature and Bin of an active split; for a passive split, Feature is the
 	// center's feature index and Bin the bin (the threshold stays with the
 	// center).
-	Feature     int     `json:"feature"`
-	Bin         int     `json:"bin"`
-	MissingLeft bool    `json:"missing_left"`
-	Left        int     `json:"left"`
-	Right       int     `json:"right"`
-	Weight      float64 `json:"weight"`
-	Gain        float64 `json:"gain"`
+	Feature     int  `json:"feature"`
+	Bin         int  `json:"bin"`
+	MissingLeft bool `json:"missing_left"`
+	// LeftBins, for a split on a categorical feature, are the bins sent
+	// left (model.SplitCandidate); for the center's feature, the released
+	// bins the bank chose, each standing for the bins the center merged
+	// into it at the node. Bin is then 0.
+	LeftBins []int   `json:"left_bins,omitempty"`
+	Left     int     `json:"left"`
+	Right    int     `json:"right"`
+	Weight   float64 `json:"weight"`
+	Gain     float64 `json:"gain"`
 }
 
 // Tree is one tree, root first, nodes numbered like model.Tree's.
@@ -127,6 +149,10 @@ type PassiveSplit struct {
 	Bin         int     `json:"bin"`
 	Threshold   float64 `json:"threshold"`
 	MissingLeft bool    `json:"missing_left"`
+	// LeftBins, for a split on a categorical feature, are the levels sent
+	// left, every level of the feature whose rows the node counted at a bin
+	// the bank chose; Bin and Threshold are then 0.
+	LeftBins []int `json:"left_bins,omitempty"`
 }
 
 // level is what the bank sends per level: the rows of every node of the
@@ -216,6 +242,9 @@ type splitReq struct {
 	Feature     int  `json:"feature"`
 	Bin         int  `json:"bin"`
 	MissingLeft bool `json:"missing_left"`
+	// LeftBins, for a categorical feature, are the released bins sent
+	// left.
+	LeftBins []int `json:"left_bins,omitempty"`
 }
 
 type splitMsg struct {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,9 +64,10 @@ func trainPair(t *testing.T, xb, xc, y []float64, db, dc int, opt Options) (*Act
 }
 
 // compareTrees walks the federated and reference trees together from the
-// root and counts the nodes that are identical (same split feature, bin and
-// missing direction, or both leaves, with the same weight); below a split
-// that differs, every node of the federated subtree counts as different.
+// root and counts the nodes that are identical (same split feature, bin,
+// levels sent left and missing direction, or both leaves, with the same
+// weight); below a split that differs, every node of the federated subtree
+// counts as different. A center split's levels are the center's.
 func compareTrees(t *testing.T, ar *ActiveResult, pr *PassiveResult, ref *model.GBDT, db int) (same, total int) {
 	t.Helper()
 	passive := map[[2]int]PassiveSplit{}
@@ -80,6 +82,7 @@ func compareTrees(t *testing.T, ar *ActiveResult, pr *PassiveResult, ref *model.
 		walk = func(i, j int) {
 			nd, rn := tr.Nodes[i], rt.Nodes[j]
 			f := -1
+			left := nd.LeftBins
 			switch nd.Party {
 			case model.Active:
 				f = nd.Feature
@@ -87,9 +90,9 @@ func compareTrees(t *testing.T, ar *ActiveResult, pr *PassiveResult, ref *model.
 				ps, ok := passive[[2]int{ti, i}]
 				require.True(t, ok, "tree %d node %d: the center holds no split", ti, i)
 				require.Equal(t, nd.Feature, ps.Feature)
-				f = db + nd.Feature
+				f, left = db+nd.Feature, ps.LeftBins
 			}
-			if f != rn.Feature || (f >= 0 && (nd.Bin != rn.Bin || nd.MissingLeft != rn.MissingLeft)) {
+			if f != rn.Feature || (f >= 0 && (nd.Bin != rn.Bin || nd.MissingLeft != rn.MissingLeft || !slices.Equal(left, rn.LeftBins))) {
 				return
 			}
 			if math.Abs(rn.Weight-nd.Weight) > 1e-4 {
@@ -185,7 +188,7 @@ func TestModelFiles(t *testing.T) {
 	bad := strings.Replace(ab.String(), `"party": "active"`, `"party": "bank"`, 1)
 	_, err = LoadActiveModel(strings.NewReader(bad))
 	require.ErrorIs(t, err, model.ErrBadModel)
-	_, err = LoadPassiveModel(strings.NewReader(`{"version": 2}`))
+	_, err = LoadPassiveModel(strings.NewReader(`{"version": 3}`))
 	require.ErrorIs(t, err, model.ErrBadModel)
 }
 

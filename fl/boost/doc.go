@@ -27,7 +27,8 @@
 // What each party learns. The bank: per node that may be split, the
 // cumulative gradient and hessian sums of the center's bins (so the
 // left-child sums of every candidate split), which party splits, and the
-// partition; the number of bins of each center feature. The center: the
+// partition; the number of bins of each center feature, and which are
+// categorical. The center: the
 // partition of the training rows at every node (as in FATE's SecureBoost),
 // and nothing about labels, gradients, hessians, gains or leaf weights:
 // those travel encrypted or not at all.
@@ -107,6 +108,23 @@
 // routes its rows), and the cumulative sums of the center's features at
 // the released bins of the nodes of at least MinNodeRows rows that it
 // computes.
+//
+// Categorical features (Options.Categorical, PassiveOptions.Categorical)
+// hold level codes (model.Categories.Encode); their bins are their levels,
+// and a split sends a set of levels left, the best of the prefixes of the
+// levels ordered by g/(h+lambda) (model.SplitSearch, the plaintext twin's
+// rule). The center tells the bank at setup which of its features are
+// categorical: with the bin counts it sends anyway, that says how many
+// levels each has, never their labels. On a center categorical feature
+// the bank's candidates are sets of the bins released at the node, each
+// standing for its merged gap; for a split it sends the bins it chose. The
+// center refuses a bin it did not release and, where it pooled the
+// missing rows into the last bin, a split that sends them apart from it
+// (either would split a thin set), keeps in its half the levels sent left
+// (every level of each chosen gap) and returns the partition, as for a
+// threshold. Missing values and labels unseen in training take the
+// split's missing direction; the bank's own categorical splits stay with
+// the bank.
 //
 // Bins are not shuffled: cumulative hessian sums grow with the bin index
 // (hessians are positive), so any shuffle of the candidates would be undone by

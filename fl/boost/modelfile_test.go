@@ -78,7 +78,7 @@ func TestTreeValidation(t *testing.T) {
 			bankBins[f] = a.Binning.NumBins(f)
 		}
 		st := activeState{Trees: a.Trees, Logits: []float64{0}}
-		err = st.check(len(a.Trees), 1, bankBins, a.PassiveBins, a.Options.GBDTOptions)
+		err = st.check(len(a.Trees), 1, treeSides{bankBins: bankBins, centerBins: a.PassiveBins}, a.Options.GBDTOptions)
 		if !errors.Is(err, fl.ErrCheckpoint) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: checkpoint error %v, want ErrCheckpoint naming %q", c.name, err, c.want)
 		}
@@ -90,7 +90,7 @@ func TestTreeValidation(t *testing.T) {
 		bankBins[f] = a.Binning.NumBins(f)
 	}
 	st := activeState{Trees: a.Trees, Logits: []float64{0}}
-	require.NoError(t, st.check(len(a.Trees), 1, bankBins, a.PassiveBins, a.Options.GBDTOptions))
+	require.NoError(t, st.check(len(a.Trees), 1, treeSides{bankBins: bankBins, centerBins: a.PassiveBins}, a.Options.GBDTOptions))
 	// A split's gain may be negative: the bank recomputes it from exact sums
 	// after choosing the split on noisy histograms.
 	a.Trees[0].Nodes[0].Gain = -0.5

@@ -23,7 +23,8 @@ type PassiveResult struct {
 
 // TrainPassive runs the center's side: x is its raw feature matrix
 // (row-major, n x d, NaN for missing), rows in the agreed order. It trains
-// with the bank's options.
+// with the bank's options; TrainPassiveWith takes the center's own
+// settings, its categorical columns among them.
 func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int) (*PassiveResult, error) {
 	return TrainPassiveWith(ctx, t, seed, x, d, PassiveOptions{})
 }
@@ -68,7 +69,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 	if s.Rows != n || s.Cols < 1 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank has %d rows and %d features, the center %d rows", ErrProtocol, s.Rows, s.Cols, n))
 	}
-	binning, err := model.FitBinning(x, d, o.Bins)
+	binning, err := model.FitBinningCategorical(x, d, o.Bins, local.Categorical)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -92,10 +93,10 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Bins: nb}); err != nil {
+	if err := fl.SendJSON(ctx, t, TypeSetupAck, setup{Version: protocolVersion, Rows: n, Bins: nb, Categorical: binning.Categorical}); err != nil {
 		return nil, err
 	}
-	digest, resume, err := agree(ctx, t, store, local.Logger, s.Options, n, s.Cols, nb, x, nil)
+	digest, resume, err := agree(ctx, t, store, local.Logger, s.Options, n, s.Cols, nb, binning.Categorical, binning.Categorical, x, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +119,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 		if err := fl.LoadCheckpoint(store, resume, digest, &st); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
-		if err := st.check(resume, d, nb); err != nil {
+		if err := st.check(resume, d, nb, binning.Categorical); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
 		res.Splits, res.Resumed = st.Splits, resume
@@ -173,23 +174,30 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 				if r.Node < 0 || r.Node >= len(lvl.Rows) || r.Feature < 0 || r.Feature >= d || r.Bin < 0 || r.Bin >= nb[r.Feature] {
 					return nil, fl.Fail(ctx, t, fmt.Errorf("%w: split request %+v", ErrProtocol, r))
 				}
+				var leftBins []int
+				if binning.IsCategorical(r.Feature) || r.LeftBins != nil {
+					if leftBins, err = categoricalSplit(r, lg[r.Node], binning.IsCategorical(r.Feature), nb[r.Feature]); err != nil {
+						return nil, fl.Fail(ctx, t, err)
+					}
+				}
 				rows := lvl.Rows[r.Node]
 				bits := make([]byte, (len(rows)+7)/8)
 				col := bins[r.Feature]
 				for k, i := range rows {
-					b := col[i]
-					if (b == model.MissingBin && r.MissingLeft) || (b != model.MissingBin && int(b) <= r.Bin) {
+					if model.GoesLeft(col[i], r.Bin, r.MissingLeft, leftBins) {
 						bits[k/8] |= 1 << (k % 8)
 					}
 				}
 				lefts[i] = bits
 				th := 0.0
-				if r.Bin < len(binning.Cuts[r.Feature]) {
+				switch {
+				case leftBins != nil:
+				case r.Bin < len(binning.Cuts[r.Feature]):
 					th = binning.Cuts[r.Feature][r.Bin]
-				} else {
+				default:
 					th = maxThreshold
 				}
-				res.Splits = append(res.Splits, PassiveSplit{Tree: tree, Node: r.TreeNode, Feature: r.Feature, Bin: r.Bin, Threshold: th, MissingLeft: r.MissingLeft})
+				res.Splits = append(res.Splits, PassiveSplit{Tree: tree, Node: r.TreeNode, Feature: r.Feature, Bin: r.Bin, Threshold: th, MissingLeft: r.MissingLeft, LeftBins: leftBins})
 			}
 			if err := t.Send(ctx, fl.Message{Type: TypeLeft, Payload: frame(lefts...)}); err != nil {
 				return nil, err
@@ -210,6 +218,40 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 // maxThreshold marks a split on a feature's last bin: every present value
 // goes left (model.Node's convention).
 const maxThreshold = 1.7976931348623157e308
+
+// categoricalSplit checks the bank's request to split a node on a
+// categorical feature of nb bins, and returns the levels it sends left:
+// those whose rows the node counted at the bins the bank chose
+// (model.BinGaps.Expand). gaps are the node's released bins per feature,
+// nil for a node whose histograms were not computed. The bank may name
+// only bins released at the node, so that no partition separates rows
+// the center merged; and when the node's missing rows were pooled into the
+// last bin, they must go where it goes, so that no partition isolates a
+// thin set of them. The errors name the request's bins, which are the
+// bank's, never a level.
+func categoricalSplit(r splitReq, gaps []model.BinGaps, categorical bool, nb int) ([]int, error) {
+	switch {
+	case !categorical:
+		return nil, fmt.Errorf("%w: split request for node %d names left bins of numeric feature %d", ErrProtocol, r.Node, r.Feature)
+	case gaps == nil:
+		return nil, fmt.Errorf("%w: split request for node %d, whose histograms were not computed", ErrProtocol, r.Node)
+	case r.Bin != 0:
+		return nil, fmt.Errorf("%w: split request for node %d names bin %d of categorical feature %d, want 0 and left bins", ErrProtocol, r.Node, r.Bin, r.Feature)
+	}
+	if err := model.CheckLeftBins(r.LeftBins, nb); err != nil {
+		return nil, fmt.Errorf("%w: split request for node %d on categorical feature %d: left bins %v: %v", ErrProtocol, r.Node, r.Feature, r.LeftBins, err)
+	}
+	g := gaps[r.Feature]
+	for _, b := range r.LeftBins {
+		if !g.Keep[b] {
+			return nil, fmt.Errorf("%w: split request for node %d on categorical feature %d names bin %d, not released at the node", ErrProtocol, r.Node, r.Feature, b)
+		}
+	}
+	if lastLeft := r.LeftBins[len(r.LeftBins)-1] == nb-1; g.Pooled && r.MissingLeft != lastLeft {
+		return nil, fmt.Errorf("%w: split request for node %d on categorical feature %d sends the missing rows apart from the last bin they were counted in", ErrProtocol, r.Node, r.Feature)
+	}
+	return g.Expand(r.LeftBins), nil
+}
 
 // checkNodeSizes is the center's own guard on what it releases: it computes
 // the histograms of a node only if the node and its sibling (the other

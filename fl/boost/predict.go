@@ -22,9 +22,12 @@ func sortSplits(s []PassiveSplit) {
 }
 
 // PredictPassive is the center's side of federated prediction: for every
-// row of x (raw values, row-major with the training's columns) and every
-// split it owns, whether the row goes left. One message per batch of rows;
-// the bank learns these decisions, nothing of the values or thresholds.
+// row of x (raw values, row-major with the training's columns; level codes
+// in its categorical columns, PassiveModel.Encode) and every split it owns,
+// whether the row goes left (model.GoesLeft: a missing value or a label
+// unseen in training by the split's missing direction). One message per
+// batch of rows; the bank learns these decisions, nothing of the values,
+// thresholds or levels.
 func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveModel, x []float64, d int) (err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	if d != m.Binning.Dim() || len(x)%d != 0 {
@@ -40,8 +43,7 @@ func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveModel, x []fl
 		bits := make([]byte, (n+7)/8)
 		col := bins[s.Feature]
 		for i := 0; i < n; i++ {
-			b := col[i]
-			if (b == model.MissingBin && s.MissingLeft) || (b != model.MissingBin && int(b) <= s.Bin) {
+			if model.GoesLeft(col[i], s.Bin, s.MissingLeft, s.LeftBins) {
 				bits[i/8] |= 1 << (i % 8)
 			}
 		}
@@ -51,7 +53,8 @@ func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveModel, x []fl
 }
 
 // PredictActiveLogits is the bank's side: it returns the logits of the rows of x
-// (its raw values, row-major), combining its own splits with the center's
+// (its raw values, row-major; level codes in its categorical columns,
+// ActiveModel.Encode), combining its own splits with the center's
 // decisions.
 func PredictActiveLogits(ctx context.Context, t fl.Transport, m *ActiveModel, x []float64, d int) (_ []float64, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
@@ -96,8 +99,7 @@ func PredictActiveLogits(ctx context.Context, t fl.Transport, m *ActiveModel, x 
 				case "":
 					z += nd.Weight
 				case model.Active:
-					bin := bins[nd.Feature][i]
-					left = (bin == model.MissingBin && nd.MissingLeft) || (bin != model.MissingBin && int(bin) <= nd.Bin)
+					left = model.GoesLeft(bins[nd.Feature][i], nd.Bin, nd.MissingLeft, nd.LeftBins)
 				case model.Passive:
 					p := parts[index[[2]int{ti, k}]]
 					left = p[i/8]>>(i%8)&1 == 1

@@ -2,6 +2,7 @@ package boost
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/veil-fl/veil/model"
 )
@@ -24,10 +25,11 @@ func SplitGBDT(g *model.GBDT, bankCols int) (*ActiveModel, *PassiveModel, error)
 		Version:   ModelVersion,
 		Options:   Options{GBDTOptions: g.Options},
 		BaseScore: g.BaseScore,
-		Binning:   model.Binning{Cuts: g.Binning.Cuts[:bankCols]},
+		Binning:   model.Binning{Cuts: g.Binning.Cuts[:bankCols], Categorical: marks(g.Binning, 0, bankCols)},
 		Trees:     make([]Tree, len(g.Trees)),
 	}
-	p := &PassiveModel{Version: ModelVersion, Binning: model.Binning{Cuts: g.Binning.Cuts[bankCols:]}}
+	p := &PassiveModel{Version: ModelVersion, Binning: model.Binning{Cuts: g.Binning.Cuts[bankCols:], Categorical: marks(g.Binning, bankCols, d)}}
+	a.PassiveCategorical = p.Binning.Categorical
 	for f := bankCols; f < d; f++ {
 		a.PassiveBins = append(a.PassiveBins, g.Binning.NumBins(f))
 	}
@@ -39,13 +41,15 @@ func SplitGBDT(g *model.GBDT, bankCols int) (*ActiveModel, *PassiveModel, error)
 				nodes[v] = Node{Weight: nd.Weight}
 			case nd.Feature < bankCols:
 				nodes[v] = Node{Party: model.Active, Feature: nd.Feature, Bin: nd.Bin, MissingLeft: nd.MissingLeft,
-					Left: nd.Left, Right: nd.Right, Weight: nd.Weight, Gain: nd.Gain}
+					LeftBins: nd.LeftBins, Left: nd.Left, Right: nd.Right, Weight: nd.Weight, Gain: nd.Gain}
 			default:
+				// A categorical split's levels go to both halves: the
+				// ensemble was trained in one place.
 				f := nd.Feature - bankCols
 				nodes[v] = Node{Party: model.Passive, Feature: f, Bin: nd.Bin, MissingLeft: nd.MissingLeft,
-					Left: nd.Left, Right: nd.Right, Weight: nd.Weight, Gain: nd.Gain}
+					LeftBins: nd.LeftBins, Left: nd.Left, Right: nd.Right, Weight: nd.Weight, Gain: nd.Gain}
 				p.Splits = append(p.Splits, PassiveSplit{Tree: ti, Node: v, Feature: f, Bin: nd.Bin,
-					Threshold: nd.Threshold, MissingLeft: nd.MissingLeft})
+					Threshold: nd.Threshold, MissingLeft: nd.MissingLeft, LeftBins: nd.LeftBins})
 			}
 		}
 		a.Trees[ti] = Tree{Nodes: nodes}
@@ -54,4 +58,16 @@ func SplitGBDT(g *model.GBDT, bankCols int) (*ActiveModel, *PassiveModel, error)
 		return nil, nil, err
 	}
 	return a, p, p.Validate()
+}
+
+// marks returns the categorical marks of columns lo..hi-1 of b, nil when
+// none is categorical.
+func marks(b model.Binning, lo, hi int) []bool {
+	if !slices.Contains(b.Categorical, true) {
+		return nil
+	}
+	if m := b.Categorical[lo:hi]; slices.Contains(m, true) {
+		return slices.Clone(m)
+	}
+	return nil
 }

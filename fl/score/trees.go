@@ -116,8 +116,7 @@ func (pl *treePlan) coefficients(bins [][]uint8, lo, hi int, constant []float64,
 						coef[k][r] += nd.Weight * f.coef[j]
 					}
 				case model.Active:
-					b := bins[nd.Feature][i]
-					if (b == model.MissingBin && nd.MissingLeft) || (b != model.MissingBin && int(b) <= nd.Bin) {
+					if model.GoesLeft(bins[nd.Feature][i], nd.Bin, nd.MissingLeft, nd.LeftBins) {
 						stack = append(stack, nd.Left)
 					} else {
 						stack = append(stack, nd.Right)
@@ -132,9 +131,11 @@ func (pl *treePlan) coefficients(bins [][]uint8, lo, hi int, constant []float64,
 
 // TreesPassive is the center's side of encrypted scoring of a SecureBoost
 // ensemble: x holds its raw features, row-major with d columns, one row per
-// record in the aligned order. Per batch it encrypts, for each of its
-// splits, whether the record satisfies its own splits down to and including
-// that one going left (e_k above); it learns nothing about the records'
+// record in the aligned order, its categorical columns as level codes
+// (boost.PassiveModel.Encode: a label unseen in training is missing, and
+// goes by the split's missing direction). Per batch it encrypts, for each
+// of its splits, whether the record satisfies its own splits down to and
+// including that one going left (e_k above); it learns nothing about the records'
 // scores, nor the bank's splits or leaf weights. From the bank it learns how
 // its own splits nest in each tree (which it sees in training already).
 func TreesPassive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.PassiveModel, x []float64, d int, opt Options) (err error) {
@@ -207,8 +208,7 @@ func pathIndicators(m *boost.PassiveModel, links []splitLink, bins [][]uint8, lo
 			}
 			cs[k] = c
 			sp := m.Splits[k]
-			b := bins[sp.Feature][i]
-			if (b == model.MissingBin && sp.MissingLeft) || (b != model.MissingBin && int(b) <= sp.Bin) {
+			if model.GoesLeft(bins[sp.Feature][i], sp.Bin, sp.MissingLeft, sp.LeftBins) {
 				e[k][r] = c
 			}
 		}
@@ -235,8 +235,9 @@ func checkLinks(links []splitLink, splits []boost.PassiveSplit) error {
 }
 
 // TreesActive is the bank's side: x holds its raw features (row-major, d
-// columns). It combines its own splits and leaf weights with the center's
-// encrypted path indicators and learns, per record, the logit (Scores) or
+// columns; level codes in its categorical columns, boost.ActiveModel.Encode).
+// It combines its own splits and leaf weights with the center's encrypted
+// path indicators and learns, per record, the logit (Scores) or
 // only the band (Bands); never the center's split decisions.
 func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.ActiveModel, x []float64, d int, opt Options) (_ *Result, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
