@@ -9,7 +9,10 @@
 //
 // Without -bank-model/-center-model it first trains the model federated on
 // the data (built-in synthetic enterprises unless -bank/-center name CSV
-// files). Then the credit center's scoring service starts on loopback with
+// files). An LR model reads categorical columns (text, or named by
+// -categorical) by label through the encoding its halves keep, so the
+// tables scored may have dictionaries of their own; a label the training
+// rows lacked scores as a missing cell. Then the credit center's scoring service starts on loopback with
 // mutual TLS and the bank requests one session: private set intersection of
 // the enterprise ids, then the grades. By default the bank learns only each
 // enterprise's grade, by secure comparison of the two parties' fixed-point
@@ -58,6 +61,8 @@ type flags struct {
 	bank, center           string
 	bankModel, centerModel string
 	id, label              string
+	categorical            []string
+	textColumns            bool
 	rows                   int
 	seed                   int64
 	out                    string
@@ -80,6 +85,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.centerModel, "center-model", "", "the center's half of the same model")
 	fs.StringVar(&f.id, "id", "id", "id column of the CSV files")
 	fs.StringVar(&f.label, "label", "y", "label column of the bank's CSV")
+	categorical := fs.String("categorical", "", "comma-separated feature columns (of either party) to read as categorical though their cells are numbers; columns of text are categorical without it")
+	fs.BoolVar(&f.textColumns, "text-columns", false, "synthetic enterprises: give both parties text categorical columns (district, legal form, loan product, ...)")
 	fs.IntVar(&f.rows, "rows", 20000, "synthetic enterprises per party")
 	fs.Int64Var(&f.seed, "seed", 1, "synthetic data seed")
 	fs.StringVar(&f.out, "out", "scoring-out", "output folder")
@@ -103,6 +110,11 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if (f.bank == "") != (f.center == "") {
 		return nil, errors.New("-bank and -center go together")
+	}
+	for _, name := range strings.Split(*categorical, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			f.categorical = append(f.categorical, name)
+		}
 	}
 	if (f.bankModel == "") != (f.centerModel == "") {
 		return nil, errors.New("-bank-model and -center-model go together")
@@ -203,16 +215,40 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 func loadData(f *flags) (bank, center *dataset.Table, err error) {
 	if f.bank == "" {
-		return dataset.Synthesize(dataset.SynthOptions{Rows: f.rows, Seed: f.seed})
+		return dataset.Synthesize(dataset.SynthOptions{Rows: f.rows, Seed: f.seed, Categorical: f.textColumns})
 	}
-	ctx := context.Background()
-	if bank, err = dataset.Load(ctx, f.bank, dataset.TableOptions{IDColumn: f.id, LabelColumn: f.label}); err != nil {
+	if bank, err = load(f.bank, dataset.TableOptions{IDColumn: f.id, LabelColumn: f.label}, f.categorical); err != nil {
 		return nil, nil, err
 	}
-	if center, err = dataset.Load(ctx, f.center, dataset.TableOptions{IDColumn: f.id}); err != nil {
+	if center, err = load(f.center, dataset.TableOptions{IDColumn: f.id}, f.categorical); err != nil {
 		return nil, nil, err
+	}
+	for _, name := range f.categorical {
+		_, inBank := bank.ColumnIndex(name)
+		_, inCenter := center.ColumnIndex(name)
+		if !inBank && !inCenter {
+			return nil, nil, fmt.Errorf("-categorical: no feature column %q in %s or %s", name, bank.Name, center.Name)
+		}
 	}
 	return bank, center, nil
+}
+
+// load reads a table, again with the declared categorical columns it holds
+// (they may be either party's).
+func load(path string, opt dataset.TableOptions, declared []string) (*dataset.Table, error) {
+	t, err := dataset.Load(context.Background(), path, opt)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range declared {
+		if _, ok := t.ColumnIndex(name); ok {
+			opt.Categorical = append(opt.Categorical, name)
+		}
+	}
+	if opt.Categorical == nil {
+		return t, nil
+	}
+	return dataset.Load(context.Background(), path, opt)
 }
 
 // columns maps model feature names to table columns.
@@ -302,14 +338,32 @@ func train(ctx context.Context, f *flags, bank, center *dataset.Table) (*models,
 		m.treesBank, m.treesCenter = &ar.ActiveModel, &pr.PassiveModel
 		return m, nil
 	}
+	// Each party's half: its categorical columns' levels fitted on its
+	// aligned rows, one 0/1 column per level, then standardized.
 	half := func(party model.Role, t *dataset.Table) (*model.LRHalf, []float64, error) {
-		st, err := model.FitStandardizer(t.X, t.Cols())
+		cats, err := model.FitCategories(t.Columns, t.Categories, t.X, 0)
 		if err != nil {
 			return nil, nil, err
 		}
-		st.Clip = 5
-		x := make([]float64, len(t.X))
-		return &model.LRHalf{Version: model.LRVersion, Party: party, Features: t.Columns, Standardizer: st}, x, st.Transform(t.X, x)
+		h := &model.LRHalf{Version: model.LRVersion, Party: party, Features: t.Columns}
+		if cats.Any() {
+			h.Categories, h.OneHot = cats, cats.OneHotNames(t.Columns)
+		}
+		enc, err := h.Encode(t.Categories, t.X)
+		if err != nil {
+			return nil, nil, err
+		}
+		oh, err := cats.OneHot(enc, t.Cols())
+		if err != nil {
+			return nil, nil, err
+		}
+		w := cats.OneHotWidth(t.Cols())
+		if h.Standardizer, err = model.FitStandardizer(oh, w); err != nil {
+			return nil, nil, err
+		}
+		h.Standardizer.Clip = 5
+		x := make([]float64, len(oh))
+		return h, x, h.Standardizer.Transform(oh, x)
 	}
 	hb, xb, err := half(model.Active, ab)
 	if err != nil {
@@ -322,10 +376,10 @@ func train(ctx context.Context, f *flags, bank, center *dataset.Table) (*models,
 	var pr *vlr.Result
 	go func() {
 		var err error
-		pr, err = vlr.TrainPassive(ctx, tc, seed, vlr.Data{X: xc, Cols: ac.Cols()})
+		pr, err = vlr.TrainPassive(ctx, tc, seed, vlr.Data{X: xc, Cols: hc.Standardizer.Dim()})
 		done <- err
 	}()
-	ar, err := vlr.TrainActive(ctx, ta, seed, vlr.Data{X: xb, Cols: ab.Cols(), Y: ab.Labels}, vlr.Options{Epochs: f.epochs}, nil)
+	ar, err := vlr.TrainActive(ctx, ta, seed, vlr.Data{X: xb, Cols: hb.Standardizer.Dim(), Y: ab.Labels}, vlr.Options{Epochs: f.epochs}, nil)
 	if err := errors.Join(err, <-done); err != nil {
 		return nil, err
 	}
@@ -342,6 +396,13 @@ func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored,
 		return nil, fl.Stats{}, err
 	}
 	centerTable := selectColumns(m.centerTable, m.centerCols)
+	if m.lrCenter != nil {
+		// The service reads the model's columns as levels: the center maps
+		// its table's labels to its half's first.
+		if centerTable, err = encodeFor(m.lrCenter, centerTable); err != nil {
+			return nil, fl.Stats{}, err
+		}
+	}
 	svc := &score.Service{Table: centerTable, LR: m.lrCenter, Trees: m.treesCenter, Options: opt,
 		Banks:  map[string]score.Quota{"bank": {IDs: max(len(m.bankTable.IDs), 200_000)}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -361,6 +422,9 @@ func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored,
 	bank := selectColumns(m.bankTable, m.bankCols)
 	var res *score.Scored
 	if m.lrBank != nil {
+		if bank, err = encodeFor(m.lrBank, bank); err != nil {
+			return nil, fl.Stats{}, err
+		}
 		res, err = score.RequestLR(ctx, t, bank.IDs, bank.X, m.lrBank, opt)
 	} else {
 		res, err = score.RequestTrees(ctx, t, bank.IDs, bank.X, bank.Cols(), m.treesBank, opt)
@@ -368,11 +432,32 @@ func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored,
 	return res, t.Stats(), err
 }
 
-// selectColumns returns t with the given columns, in that order.
+// encodeFor returns t, whose columns are h's features, with its
+// categorical columns' codes mapped to h's levels by label (a label h never
+// saw is missing): the input of h.PartialScore, as a table without
+// dictionaries.
+func encodeFor(h *model.LRHalf, t *dataset.Table) (*dataset.Table, error) {
+	x, err := h.Encode(t.Categories, t.X)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.Name, err)
+	}
+	out := *t
+	out.X, out.Categories = x, nil
+	return &out, nil
+}
+
+// selectColumns returns t with the given columns, in that order, and their
+// dictionaries.
 func selectColumns(t *dataset.Table, cols []int) *dataset.Table {
 	out := &dataset.Table{Name: t.Name, IDs: t.IDs, Labels: t.Labels, X: make([]float64, t.Rows()*len(cols))}
-	for _, c := range cols {
+	for k, c := range cols {
 		out.Columns = append(out.Columns, t.Columns[c])
+		if t.IsCategorical(c) {
+			if out.Categories == nil {
+				out.Categories = make([][]string, len(cols))
+			}
+			out.Categories[k] = t.Categories[c]
+		}
 	}
 	d := t.Cols()
 	for i := range t.Rows() {

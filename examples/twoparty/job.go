@@ -5,6 +5,7 @@ import (
 
 	"github.com/veil-fl/veil/dataset"
 	htmlreport "github.com/veil-fl/veil/examples/internal/report"
+	"github.com/veil-fl/veil/fl/woe"
 	"github.com/veil-fl/veil/job"
 )
 
@@ -63,9 +64,24 @@ func results(r *job.Result) []modelResult {
 			res.Loss = m.Curve
 		}
 		for _, c := range m.Columns {
-			res.features = append(res.features, htmlreport.Feature{Name: c.Name, Party: c.Party, IV: c.IV, Keep: c.Keep})
+			res.features = append(res.features, feature(c))
 		}
 		out = append(out, res)
 	}
 	return out
+}
+
+// feature is one column's IV for the report and, for a categorical column
+// whose level names the bank knows, the WOE of each category's bin.
+func feature(c woe.Column) htmlreport.Feature {
+	f := htmlreport.Feature{Name: c.Name, Party: c.Party, IV: c.IV, Keep: c.Keep, Categorical: c.LevelBins != nil, MissingWOE: c.MissingWOE}
+	for l, label := range c.Labels {
+		if l >= len(c.LevelBins) {
+			break
+		}
+		b := c.LevelBins[l]
+		f.Levels = append(f.Levels, htmlreport.Level{Label: label, Bin: b,
+			Rows: c.Counts.Events[b] + c.Counts.NonEvents[b], Events: c.Counts.Events[b], WOE: c.WOE[b]})
+	}
+	return f
 }

@@ -13,6 +13,14 @@
 //	go run ./examples/twoparty
 //	go run ./examples/twoparty -bank ../shared/data/default_credit_hetero_guest.csv \
 //	    -center ../shared/data/default_credit_hetero_host.csv -json
+//	go run ./examples/twoparty -bank bank.csv -center center.csv -label default -categorical region_code
+//
+// A column of text cells (a district, a legal form) is categorical; so is a
+// column -categorical names, though its cells are numbers (codes). Each
+// party encodes its own categorical columns by the labels of its training
+// rows (at most 32 levels a column, the rarest folded into "other"): LR
+// reads one 0/1 column per level, the WOE scorecard one bin per level;
+// a label the training rows lack scores as a missing cell.
 //
 // Two-process mode runs one party per process (see README.md):
 //
@@ -48,6 +56,8 @@ import (
 type flags struct {
 	bank, center, testBank, testCenter string
 	id, label                          string
+	categorical                        []string
+	textColumns                        bool
 	models                             string
 	testFrac                           float64
 	seed                               int64
@@ -84,6 +94,8 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.testCenter, "test-center", "", "optional separate credit-center test table (needs -test-bank)")
 	fs.StringVar(&f.id, "id", "id", "name of the id column")
 	fs.StringVar(&f.label, "label", "y", "name of the bank's 0/1 label column")
+	categorical := fs.String("categorical", "", "comma-separated feature columns (of either party) to read as categorical though their cells are numbers, e.g. codes; columns of text are categorical without it")
+	fs.BoolVar(&f.textColumns, "text-columns", false, "generated data: give both parties text categorical columns (the center's industry, district, legal form and tax grade; the bank's loan product and account type)")
 	fs.StringVar(&f.models, "model", "both", "models to train: lr, sbt, woe (the WOE scorecard), both (lr and sbt) or all")
 	fs.Float64Var(&f.testFrac, "test-frac", 0.2, "share of aligned rows held out for testing (stratified) when no test pair is given")
 	fs.Int64Var(&f.seed, "seed", 42, "seed of the split and of the generated data")
@@ -128,6 +140,15 @@ func parseFlags(args []string) (*flags, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	for _, name := range strings.Split(*categorical, ",") {
+		switch name = strings.TrimSpace(name); name {
+		case "":
+		case f.id, f.label:
+			return nil, fmt.Errorf("-categorical: %q is the id or label column, not a feature", name)
+		default:
+			f.categorical = append(f.categorical, name)
+		}
 	}
 	switch f.models {
 	case "lr", "sbt", "woe", "both", "all":
@@ -217,7 +238,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 // is reported here, before any key is generated.
 func loadTables(f *flags, needBank, needCenter bool) (bank, center, testBank, testCenter *dataset.Table, err error) {
 	if f.bank == "" && f.center == "" {
-		b, c, err := dataset.Synthesize(dataset.SynthOptions{Rows: f.rows, Seed: f.seed})
+		b, c, err := dataset.Synthesize(dataset.SynthOptions{Rows: f.rows, Seed: f.seed, Categorical: f.textColumns})
 		return b, c, nil, nil, err
 	}
 	bankOpt := dataset.TableOptions{IDColumn: f.id, LabelColumn: f.label}
@@ -229,8 +250,27 @@ func loadTables(f *flags, needBank, needCenter bool) (bank, center, testBank, te
 		if path == "" {
 			return nil, fmt.Errorf("no %s file: give -bank and -center together", what)
 		}
+		t, err := dataset.Load(context.Background(), path, opt)
+		if err != nil {
+			return nil, err
+		}
+		// -categorical names the columns of both parties: each table is
+		// read again with those it holds declared, their cells labels.
+		for _, name := range f.categorical {
+			if _, ok := t.ColumnIndex(name); ok {
+				opt.Categorical = append(opt.Categorical, name)
+			}
+		}
+		if opt.Categorical == nil {
+			return t, nil
+		}
 		return dataset.Load(context.Background(), path, opt)
 	}
+	defer func() {
+		if err == nil && needBank && needCenter {
+			err = checkDeclared(f.categorical, bank, center)
+		}
+	}()
 	if bank, err = read(f.bank, bankOpt, needBank, "bank"); err != nil {
 		return
 	}
@@ -246,6 +286,19 @@ func loadTables(f *flags, needBank, needCenter bool) (bank, center, testBank, te
 		}
 	}
 	return
+}
+
+// checkDeclared refuses a -categorical name that is a feature column of
+// neither table (a typo would otherwise go unnoticed).
+func checkDeclared(names []string, bank, center *dataset.Table) error {
+	for _, name := range names {
+		_, inBank := bank.ColumnIndex(name)
+		_, inCenter := center.ColumnIndex(name)
+		if !inBank && !inCenter {
+			return fmt.Errorf("-categorical: no feature column %q in %s or %s", name, bank.Name, center.Name)
+		}
+	}
+	return nil
 }
 
 // runBoth runs both parties in this process, as two gRPC endpoints on
@@ -444,8 +497,9 @@ func report(w io.Writer, f *flags, results []modelResult, elapsed time.Duration,
 	fmt.Fprintln(w, "the center never saw a label, gradient or leaf weight.")
 	for _, r := range results {
 		if r.Model == "woe" {
-			fmt.Fprintln(w, "WOE scorecard: the bank, the event and non-event counts of the center's quantile bins (hence")
-			fmt.Fprintln(w, "their WOE and IV) and the center's partial points of the test rows; the center, which of its")
+			fmt.Fprintln(w, "WOE scorecard: the bank, the event and non-event counts of the center's quantile bins, or of")
+			fmt.Fprintln(w, "each category of a categorical column (hence their WOE and IV), and the center's partial")
+			fmt.Fprintln(w, "points of the test rows; the center, which of its")
 			fmt.Fprintln(w, "columns stay, their merged bins and an affinely masked WOE, and its own bins' points.")
 		}
 	}

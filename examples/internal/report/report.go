@@ -1,7 +1,8 @@
 // Package report renders the two-party job's results as one HTML page with
 // PNG plots (gonum.org/v1/plot): ROC curves, KS curves, the score
 // distribution of goods and bads, lift by decile, information value by
-// feature for both parties, and learning curves, each federated model next
+// feature for both parties (categorical features included, with a table of
+// the WOE of each category), and learning curves, each federated model next
 // to its plaintext reference. It is presentation only: it takes plain
 // numbers (test scores and labels, IVs, losses) and knows nothing of the
 // protocols, so gonum/plot stays out of the library packages.
@@ -57,6 +58,24 @@ type Feature struct {
 	IV    float64
 	// Keep reports whether the selection kept the feature.
 	Keep bool
+	// Categorical marks a categorical feature, binned by category.
+	Categorical bool
+	// Levels are a categorical feature's categories with their bins' WOE,
+	// shown as a table; nil when their names are unknown (the center keeps
+	// its names private) or the feature is numeric. MissingWOE is the WOE
+	// of its missing bin, which labels unseen in training share.
+	Levels     []Level
+	MissingWOE float64
+}
+
+// Level is one category of a categorical feature: its label, its bin
+// (optimal binning merges categories of similar risk into one), and the
+// bin's rows, events (defaults) and WOE.
+type Level struct {
+	Label        string
+	Bin          int
+	Rows, Events float64
+	WOE          float64
 }
 
 // Report is what Write renders.
@@ -99,12 +118,13 @@ type modelView struct {
 }
 
 type page struct {
-	Title    string
-	Summary  []string
-	ROCImg   string
-	IVImg    string
-	Models   []modelView
-	Features []Feature
+	Title       string
+	Summary     []string
+	ROCImg      string
+	IVImg       string
+	Models      []modelView
+	Features    []Feature
+	Categorical []Feature // those with Levels
 }
 
 // Write renders r into dir (created if needed): index.html and the PNG
@@ -126,6 +146,11 @@ func Write(dir string, r *Report) ([]string, error) {
 		return name, nil
 	}
 	pg := page{Title: r.Title, Summary: r.Summary, Features: r.Features}
+	for _, f := range r.Features {
+		if len(f.Levels) > 0 {
+			pg.Categorical = append(pg.Categorical, f)
+		}
+	}
 	if len(r.Models) > 0 {
 		p, err := rocPlot(r.Models)
 		if err != nil {
@@ -528,6 +553,13 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"party": func(p model.Role) string {
 		return map[model.Role]string{model.Active: "bank", model.Passive: "credit center"}[p]
 	},
+	"rate": func(events, rows float64) string {
+		if rows == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f%%", 100*events/rows)
+	},
+	"f0": func(v float64) string { return fmt.Sprintf("%.0f", v) },
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>
@@ -556,9 +588,17 @@ img{max-width:100%;margin:.5em 0;border:1px solid #eee}.grid{display:grid;grid-t
 {{end}}
 {{if .Features}}<h2>Information value by feature</h2>
 <img src="{{.IVImg}}" alt="IV by feature">
-<table><tr><th>feature</th><th>party</th><th>IV</th><th>kept</th></tr>
-{{range .Features}}<tr><td>{{.Name}}</td><td>{{party .Party}}</td><td>{{f4 .IV}}</td><td>{{if .Keep}}yes{{else}}no{{end}}</td></tr>
+<table><tr><th>feature</th><th>party</th><th>kind</th><th>IV</th><th>kept</th></tr>
+{{range .Features}}<tr><td>{{.Name}}</td><td>{{party .Party}}</td><td>{{if .Categorical}}categorical{{else}}numeric{{end}}</td><td>{{f4 .IV}}</td><td>{{if .Keep}}yes{{else}}no{{end}}</td></tr>
 {{end}}</table>
 {{end}}
+{{if .Categorical}}<h2>WOE by category</h2>
+<p>Each categorical feature is binned by category (the rarest past the cap folded into one); optimal binning merges categories of similar risk into one bin, whose rows, events and WOE its categories share. A missing cell and a category unseen in training take the missing bin.</p>
+{{range .Categorical}}<h3>{{.Name}} ({{party .Party}}, IV {{f4 .IV}})</h3>
+<table><tr><th>category</th><th>bin</th><th>rows in bin</th><th>event rate</th><th>WOE</th></tr>
+{{range .Levels}}<tr><td>{{.Label}}</td><td>{{.Bin}}</td><td>{{f0 .Rows}}</td><td>{{rate .Events .Rows}}</td><td>{{f4 .WOE}}</td></tr>
+{{end}}<tr><td><i>missing or unseen</i></td><td>-</td><td>-</td><td>-</td><td>{{f4 .MissingWOE}}</td></tr>
+</table>
+{{end}}{{end}}
 </body></html>
 `))

@@ -43,6 +43,12 @@ func fixture() *Report {
 			{Name: "age", Party: model.Active, IV: 0.01},
 			{Name: "penalties", Party: model.Passive, IV: 0.12, Keep: true},
 			{Name: "<script>", Party: model.Passive, IV: 0},
+			{Name: "legal_form", Party: model.Passive, IV: 0.2, Keep: true, Categorical: true, MissingWOE: -0.05, Levels: []Level{
+				{Label: "joint-stock company", Bin: 0, Rows: 300, Events: 6, WOE: 0.9},
+				{Label: "sole proprietorship", Bin: 1, Rows: 500, Events: 60, WOE: -0.4},
+				{Label: "state-owned enterprise", Bin: 0, Rows: 300, Events: 6, WOE: 0.9},
+			}},
+			{Name: "account_type", Party: model.Active, IV: 0.05, Categorical: true},
 		},
 	}
 }
@@ -97,10 +103,29 @@ func TestWrite(t *testing.T) {
 			t.Errorf("index.html shows %s, which is missing", ref)
 		}
 	}
-	for _, want := range []string{"LR", "WOE scorecard", "penalties", "plaintext AUC"} {
+	for _, want := range []string{"LR", "WOE scorecard", "penalties", "plaintext AUC", "WOE by category",
+		"<h3>legal_form (credit center, IV 0.2000)</h3>", "<td>sole proprietorship</td><td>1</td><td>500</td><td>12.00%</td><td>-0.4000</td>",
+		"<td><i>missing or unseen</i></td><td>-</td><td>-</td><td>-</td><td>-0.0500</td>",
+		"<td>legal_form</td><td>credit center</td><td>categorical</td>", "<td>balance</td><td>bank</td><td>numeric</td>"} {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("index.html does not mention %q", want)
 		}
+	}
+}
+
+// A categorical feature whose categories are unknown is in the IV chart
+// and table, without a table of categories.
+func TestWriteCategoricalWithoutNames(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, &Report{Title: "t", Features: []Feature{{Name: "center_3", Party: model.Passive, IV: 0.1, Categorical: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), "<td>center_3</td><td>credit center</td><td>categorical</td>") || strings.Contains(string(html), "WOE by category") {
+		t.Errorf("index.html:\n%s", html)
 	}
 }
 
