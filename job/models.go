@@ -95,6 +95,11 @@ func (r *runner) lr(ctx context.Context, data *Prepared) (*Model, error) {
 	return m, r.evaluate(m, data.YTest)
 }
 
+// sbt trains SecureBoost on the raw columns, each party's categorical
+// ones as their levels (Prepared.Categories) split by sets of levels; each
+// half keeps its party's encoding, so that it predicts and scores new
+// tables by label, a label unseen in training taking a split's missing
+// direction.
 func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 	start := time.Now()
 	o := r.spec.SBT
@@ -102,14 +107,19 @@ func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 	if o.Logger == nil {
 		o.Logger = r.spec.Logger
 	}
+	cat := categoricalMarks(data)
+	var enc *model.Categories
+	if cat != nil {
+		enc = data.Categories
+	}
 	m := &Model{Kind: SBT, Training: r.trainingID(SBT)}
 	if !r.active {
-		res, err := boost.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, boost.PassiveOptions{Checkpoints: o.Checkpoints, Checkpoint: o.Checkpoint, Logger: o.Logger})
+		res, err := boost.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, boost.PassiveOptions{Checkpoints: o.Checkpoints, Checkpoint: o.Checkpoint, Logger: o.Logger, Categorical: cat})
 		if err != nil {
 			return nil, fmt.Errorf("training SecureBoost: %w", err)
 		}
 		m.TrainTime, m.SBTPassive = time.Since(start), &res.PassiveModel
-		m.SBTPassive.Training = m.Training
+		m.SBTPassive.Training, m.SBTPassive.Categories = m.Training, enc
 		m.Trees = res.Options.Trees
 		if err := r.save("sbt", m.SBTPassive); err != nil {
 			return nil, err
@@ -126,6 +136,7 @@ func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.Categorical = cat
 	setup := r.step("SecureBoost: key generation and setup", 0)
 	var grown *progressStep
 	res, err := boost.TrainActive(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, data.YTrain, o, func(tree int) {
@@ -145,7 +156,7 @@ func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 		setup.end()
 	}
 	m.TrainTime, m.SBTActive, m.Trees = time.Since(start), &res.ActiveModel, len(res.Trees)
-	m.SBTActive.Training = m.Training
+	m.SBTActive.Training, m.SBTActive.Categories = m.Training, enc
 	if err := r.save("sbt", m.SBTActive); err != nil {
 		return nil, err
 	}
@@ -162,6 +173,19 @@ func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 		ev.end()
 	}
 	return m, r.evaluate(m, data.YTest)
+}
+
+// categoricalMarks marks the party's categorical columns for the trees,
+// nil when it has none.
+func categoricalMarks(data *Prepared) []bool {
+	if !data.Categories.Any() {
+		return nil
+	}
+	cat := make([]bool, data.Cols)
+	for j := range cat {
+		cat[j] = data.Categories.IsCategorical(j)
+	}
+	return cat
 }
 
 // woe runs federated WOE/IV on the training rows (the center's columns'

@@ -92,12 +92,13 @@ func plainLR(opt vlr.Options, b, c *Prepared, init []float64) (*Twin, []float64,
 	return &Twin{Scores: scores, Curve: hist.Loss}, logits, nil
 }
 
-// plainSBT trains the centralized GBDT on [bank | center] raw columns and
-// returns its test logits and test AUC after each tree.
+// plainSBT trains the centralized GBDT on [bank | center] raw columns,
+// each party's categorical ones as their levels, and returns its test
+// logits and test AUC after each tree.
 func plainSBT(opt model.GBDTOptions, b, c *Prepared) (*Twin, error) {
 	join := func(xb, xc []float64) []float64 { return model.JoinColumns(xb, b.Cols, xc, c.Cols) }
 	d := b.Cols + c.Cols
-	m, err := model.TrainVerticalGBDT(b.RawTrain, b.Cols, c.RawTrain, c.Cols, b.YTrain, opt)
+	m, err := model.TrainVerticalGBDTCategorical(b.RawTrain, b.Cols, categoricalMarks(b), c.RawTrain, c.Cols, categoricalMarks(c), b.YTrain, opt)
 	if err != nil {
 		return nil, err
 	}
