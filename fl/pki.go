@@ -60,7 +60,7 @@ func (id *TLSIdentity) ClientTLS(serverName string) *tls.Config {
 
 // LoadTLS reads a party's identity from PEM files: its certificate, its
 // private key and the CA certificate(s) it trusts, as any PKI issues them
-// (package fl/fltest writes a throwaway one in this form for trials).
+// (package fl/pki writes a throwaway one in this form for trials).
 func LoadTLS(certFile, keyFile, caFile string) (*TLSIdentity, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {

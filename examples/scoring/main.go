@@ -49,8 +49,8 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
-	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/link"
+	"github.com/veil-fl/veil/fl/pki"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/model"
@@ -391,7 +391,15 @@ func train(ctx context.Context, f *flags, bank, center *dataset.Table) (*models,
 // scoreAll starts the center's service on loopback and runs one bank
 // session over every enterprise the bank knows.
 func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored, fl.Stats, error) {
-	pki, err := fltest.NewPKI("center", "bank")
+	pilot, err := pki.NewPilot("center", "bank")
+	if err != nil {
+		return nil, fl.Stats{}, err
+	}
+	centerID, err := pilot.Identity("center")
+	if err != nil {
+		return nil, fl.Stats{}, err
+	}
+	bankID, err := pilot.Identity("bank")
 	if err != nil {
 		return nil, fl.Stats{}, err
 	}
@@ -409,12 +417,12 @@ func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored,
 	if err := svc.Prepare(); err != nil {
 		return nil, fl.Stats{}, err
 	}
-	srv, addr, err := link.Listen("127.0.0.1:0", svc.Handle, link.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+	srv, addr, err := link.Listen("127.0.0.1:0", svc.Handle, link.GRPCOptions{TLS: centerID.ServerTLS("bank")})
 	if err != nil {
 		return nil, fl.Stats{}, err
 	}
 	defer srv.Close()
-	t, err := link.Dial(ctx, addr.String(), link.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
+	t, err := link.Dial(ctx, addr.String(), link.GRPCOptions{TLS: bankID.ClientTLS("center")})
 	if err != nil {
 		return nil, fl.Stats{}, err
 	}

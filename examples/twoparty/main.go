@@ -45,8 +45,8 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
-	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/link"
+	"github.com/veil-fl/veil/fl/pki"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/fl/woe"
 	"github.com/veil-fl/veil/job"
@@ -309,7 +309,16 @@ func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	pki, err := fltest.NewPKI("bank", "center")
+	// A pilot PKI that lives as long as this run: both parties' identities.
+	pilot, err := pki.NewPilot("bank", "center")
+	if err != nil {
+		return err
+	}
+	bankID, err := pilot.Identity("bank")
+	if err != nil {
+		return err
+	}
+	centerID, err := pilot.Identity("center")
 	if err != nil {
 		return err
 	}
@@ -330,12 +339,12 @@ func runBoth(ctx context.Context, f *flags, log *slog.Logger, stdout, stderr io.
 		r, err := job.RunPassive(ctx, t, centerSpec)
 		centerDone <- outcome{r, err}
 		return err
-	}, link.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
+	}, link.GRPCOptions{TLS: centerID.ServerTLS("bank")})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	t, err := link.Dial(ctx, addr.String(), link.GRPCOptions{TLS: pki.ClientTLS("bank", "center")})
+	t, err := link.Dial(ctx, addr.String(), link.GRPCOptions{TLS: bankID.ClientTLS("center")})
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/dataset"
-	"github.com/veil-fl/veil/fl/fltest"
+	"github.com/veil-fl/veil/fl/pki"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -92,9 +92,9 @@ func TestBadInputStopsEarly(t *testing.T) {
 // the center listening and the bank dialing.
 func TestTwoProcessMode(t *testing.T) {
 	dir := t.TempDir()
-	pki, err := fltest.NewPKI("bank", "center")
+	pilot, err := pki.NewPilot("bank", "center")
 	require.NoError(t, err)
-	require.NoError(t, pki.WritePEM(dir))
+	require.NoError(t, pilot.WritePEM(dir))
 	b, c, err := dataset.Synthesize(dataset.SynthOptions{Rows: 2000, Seed: 3})
 	require.NoError(t, err)
 	save := func(tab *dataset.Table, name string) string {

@@ -2,8 +2,8 @@
 // pipe with faults (NewPipe with DropAfter or Tamper), tampering functions
 // that corrupt one message of a given type in the ways a broken or
 // malicious party could, and a recorder of everything each party sends, for
-// the wire audit. It also makes a throwaway PKI (NewPKI) for tests,
-// examples and trials.
+// the wire audit. Its PKI is fl/pki's pilot PKI with the tests' shorthand
+// (NewPKI); programs use fl/pki itself, which links no test library.
 package fltest
 
 import (

@@ -1,43 +1,39 @@
 package fltest
 
 import (
-	"os"
-	"path/filepath"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"github.com/veil-fl/veil/fl"
 )
 
-func TestNewPKIArgs(t *testing.T) {
-	_, err := NewPKI()
-	require.Error(t, err)
-	_, err = NewPKI("Bank")
+// NewPKI passes pki.NewPilot's refusals on; the shorthand panics on a name
+// the test did not give, naming it.
+func TestNewPKI(t *testing.T) {
+	_, err := NewPKI("Bank")
 	require.ErrorContains(t, err, "DNS label")
-	_, err = NewPKI("bank", "bank")
-	require.ErrorContains(t, err, "twice")
-	p, err := NewPKI("bank")
-	require.NoError(t, err)
-	_, err = p.Identity("center")
-	require.ErrorContains(t, err, `no party "center"`)
-	require.Panics(t, func() { p.ServerTLS("center") })
-}
-
-// WritePEM writes what fl.LoadTLS reads, the keys readable by their owner
-// only. (fl/link's tests run a session over the loaded identities.)
-func TestWritePEM(t *testing.T) {
-	dir := t.TempDir()
 	p, err := NewPKI("bank", "center")
 	require.NoError(t, err)
-	require.NoError(t, p.WritePEM(dir))
-	for _, name := range []string{"bank", "center"} {
-		id, err := fl.LoadTLS(filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem"), filepath.Join(dir, "ca.pem"))
-		require.NoError(t, err)
-		leaf := id.Certificate.Leaf
-		require.NotNil(t, leaf)
-		require.NoError(t, leaf.VerifyHostname(name))
-		fi, err := os.Stat(filepath.Join(dir, name+"-key.pem"))
-		require.NoError(t, err)
-		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	require.NotNil(t, p.ServerTLS("center", "bank").VerifyConnection)
+	require.Equal(t, "center", p.ClientTLS("bank", "center").ServerName)
+	require.PanicsWithValue(t, `fltest: pki: the pilot PKI has no party "auditor" (it has ["bank" "center"])`, func() { p.ServerTLS("auditor") })
+}
+
+// No program or library of the module links fltest (and through it the
+// testing package and testify): programs take their PKI from fl/pki.
+func TestOnlyTestsImportFltest(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command on PATH to list dependencies")
+	}
+	const self = "github.com/veil-fl/veil/fl/fltest"
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "github.com/veil-fl/veil/...").Output()
+	require.NoError(t, err, "go list")
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		require.NotEmpty(t, f)
+		if f[0] != self {
+			require.NotContains(t, f[1:], self, "%s depends on fltest", f[0])
+		}
 	}
 }
