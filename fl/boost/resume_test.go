@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,60 +20,36 @@ func session(ctx context.Context, t fl.Transport, role fl.Role) (fl.Transport, [
 	return fltest.Session(ctx, t, role, "boost-test")
 }
 
-type pairResult struct {
-	bank               *ActiveResult
-	center             *PassiveResult
-	bankErr, centerErr error
-	msgs               uint64
-}
+type pairResult = fltest.Pair[*ActiveResult, *PassiveResult]
 
-// runParties runs both parties over the two ends of a transport.
-func runParties(ctx context.Context, ta, tc fl.Transport, xb, xc, y []float64, db, dc int, opt Options, bankDir, centerDir string, progress func(int)) pairResult {
-	var r pairResult
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		bt, seed, err := session(ctx, tc, fl.RolePassive)
-		if err != nil {
-			r.centerErr = err
-			return
-		}
-		r.center, r.centerErr = TrainPassiveWith(ctx, bt, seed, xc, dc, PassiveOptions{Checkpoint: centerDir})
-	}()
-	func() {
-		bt, seed, err := session(ctx, ta, fl.RoleActive)
-		if err != nil {
-			r.bankErr = err
-			return
-		}
-		opt.Checkpoint = bankDir
-		r.bank, r.bankErr = TrainActive(ctx, bt, seed, xb, db, y, opt, progress)
-	}()
-	if p, ok := ta.(interface{ Sever() }); ok && r.bankErr != nil {
-		p.Sever()
+// resumeHarness runs the training on the data and options as fltest's
+// resume harness runs a checkpointing training.
+func resumeHarness(xb, xc, y []float64, db, dc int, opt Options) fltest.Resume[*ActiveResult, *PassiveResult] {
+	return fltest.Resume[*ActiveResult, *PassiveResult]{
+		Params: "boost-test",
+		Bank: func(ctx context.Context, t fl.Transport, seed []byte, dir string) (*ActiveResult, error) {
+			o := opt
+			o.Checkpoint = dir
+			return TrainActive(ctx, t, seed, xb, db, y, o, nil)
+		},
+		Center: func(ctx context.Context, t fl.Transport, seed []byte, dir string) (*PassiveResult, error) {
+			return TrainPassiveWith(ctx, t, seed, xc, dc, PassiveOptions{Checkpoint: dir})
+		},
+		Resumed: func(b *ActiveResult, c *PassiveResult) (int, int) { return b.Resumed, c.Resumed },
 	}
-	wg.Wait()
-	r.msgs = ta.Stats().SentMessages + tc.Stats().SentMessages
-	return r
 }
 
 func runPipe(xb, xc, y []float64, db, dc int, opt Options, bankDir, centerDir string, faults ...fltest.Fault) pairResult {
-	ta, tc := fltest.NewPipe(faults...)
-	defer ta.Close()
-	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	return runParties(ctx, ta, tc, xb, xc, y, db, dc, opt, bankDir, centerDir, nil)
+	return resumeHarness(xb, xc, y, db, dc, opt).Run(bankDir, centerDir, faults...)
 }
 
 // requireSameModel asserts bit-identical models: trees (structure, bins,
 // leaf weights, gains), the training logits and the center's splits.
 func requireSameModel(t *testing.T, want, got pairResult) {
 	t.Helper()
-	require.Equal(t, want.bank.Trees, got.bank.Trees)
-	require.Equal(t, want.bank.Logits, got.bank.Logits)
-	require.Equal(t, want.center.Splits, got.center.Splits)
+	require.Equal(t, want.Bank.Trees, got.Bank.Trees)
+	require.Equal(t, want.Bank.Logits, got.Bank.Logits)
+	require.Equal(t, want.Center.Splits, got.Center.Splits)
 }
 
 // TestResumeAfterFault drops the connection mid-training, restarts both
@@ -87,42 +62,33 @@ func TestResumeAfterFault(t *testing.T) {
 	xb, xc, y := synthetic(n, db, dc, 21)
 	opt := Options{GBDTOptions: model.GBDTOptions{Trees: 4, MaxDepth: 3}}
 	ref := runPipe(xb, xc, y, db, dc, opt, "", "")
-	require.NoError(t, ref.bankErr)
-	require.NoError(t, ref.centerErr)
-	require.NotEmpty(t, ref.center.Splits)
+	require.NoError(t, ref.BankErr)
+	require.NoError(t, ref.CenterErr)
+	require.NotEmpty(t, ref.Center.Splits)
 
 	fractions := []float64{0.6, 0.85}
 	if testing.Short() {
 		fractions = fractions[1:]
 	}
-	for _, frac := range fractions {
-		drop := int(frac * float64(ref.msgs))
-		bankDir, centerDir := t.TempDir(), t.TempDir()
-		cut := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir, fltest.DropAfter(drop))
-		require.ErrorIs(t, cut.bankErr, fl.ErrConnLost)
-		require.ErrorIs(t, cut.centerErr, fl.ErrConnLost)
-		res := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir)
-		require.NoError(t, res.bankErr)
-		require.NoError(t, res.centerErr)
-		require.Positive(t, res.bank.Resumed)
-		require.Equal(t, res.bank.Resumed, res.center.Resumed)
-		t.Logf("drop after %d of %d messages: resumed at tree %d of %d", drop, ref.msgs, res.bank.Resumed, opt.Trees)
+	h := resumeHarness(xb, xc, y, db, dc, opt)
+	h.AfterFaults(t, ref.Messages, fractions, func(t *testing.T, drop int, res pairResult, bankDir, centerDir string) {
+		t.Logf("drop after %d of %d messages: resumed at tree %d of %d", drop, ref.Messages, res.Bank.Resumed, opt.Trees)
 		requireSameModel(t, ref, res)
 
 		if testing.Short() {
-			continue
+			return
 		}
 		// The center stopped before saving the last tree while the bank had
 		// saved it: the parties agree on the tree before, the bank drops its
 		// later checkpoint, and the model is again the same.
 		last := fl.DirCheckpoints(centerDir, "boost-passive")
 		require.NoError(t, last.DropAfter(opt.Trees-1))
-		again := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir)
-		require.NoError(t, again.bankErr)
-		require.NoError(t, again.centerErr)
-		require.Equal(t, opt.Trees-1, again.bank.Resumed)
+		again := h.Run(bankDir, centerDir)
+		require.NoError(t, again.BankErr)
+		require.NoError(t, again.CenterErr)
+		require.Equal(t, opt.Trees-1, again.Bank.Resumed)
 		requireSameModel(t, ref, again)
-	}
+	})
 }
 
 // TestResumeOverGRPC cuts a gRPC session off from the server side after the
@@ -137,7 +103,7 @@ func TestResumeOverGRPC(t *testing.T) {
 	xb, xc, y := synthetic(n, db, dc, 5)
 	opt := Options{GBDTOptions: model.GBDTOptions{Trees: 4, MaxDepth: 2}}
 	ref := runPipe(xb, xc, y, db, dc, opt, "", "")
-	require.NoError(t, ref.bankErr)
+	require.NoError(t, ref.BankErr)
 
 	pki, err := fltest.NewPKI("bank", "center")
 	require.NoError(t, err)
@@ -205,7 +171,7 @@ func TestResumeOverGRPC(t *testing.T) {
 	require.NoError(t, c.err)
 	require.Equal(t, 2, ar.Resumed)
 	require.Equal(t, 2, c.r.Resumed)
-	requireSameModel(t, ref, pairResult{bank: ar, center: c.r})
+	requireSameModel(t, ref, pairResult{Bank: ar, Center: c.r})
 }
 
 // A restart with other options finds only checkpoints of another
@@ -217,7 +183,7 @@ func TestResumeWarnsOnOtherOptions(t *testing.T) {
 	opt := Options{GBDTOptions: model.GBDTOptions{Trees: 1, MaxDepth: 2}}
 	bankDir, centerDir := t.TempDir(), t.TempDir()
 	first := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir)
-	require.NoError(t, errors.Join(first.bankErr, first.centerErr))
+	require.NoError(t, errors.Join(first.BankErr, first.CenterErr))
 
 	opt.Trees = 2
 	var bankLog, centerLog bytes.Buffer

@@ -2,8 +2,10 @@
 // pipe with faults (NewPipe with DropAfter or Tamper), tampering functions
 // that corrupt one message of a given type in the ways a broken or
 // malicious party could, and a recorder of everything each party sends, for
-// the wire audit. Its PKI is fl/pki's pilot PKI with the tests' shorthand
-// (NewPKI); programs use fl/pki itself, which links no test library.
+// the wire audit. Resume is the harness of the checkpointing trainings'
+// resume tests: both parties run, cut off, restarted and compared. Its PKI
+// is fl/pki's pilot PKI with the tests' shorthand (NewPKI); programs use
+// fl/pki itself, which links no test library.
 package fltest
 
 import (

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,46 +23,28 @@ func session(ctx context.Context, t fl.Transport, role fl.Role) (fl.Transport, [
 	return fltest.Session(ctx, t, role, "vlr-test")
 }
 
-type pairResult struct {
-	bank, center       *Result
-	bankErr, centerErr error
-	msgs               uint64 // messages both ways
+type pairResult = fltest.Pair[*Result, *Result]
+
+// resumeHarness runs the training on the data and options as fltest's
+// resume harness runs a checkpointing training.
+func resumeHarness(xb, xc, y []float64, db, dc int, opt Options) fltest.Resume[*Result, *Result] {
+	return fltest.Resume[*Result, *Result]{
+		Params: "vlr-test",
+		Bank: func(ctx context.Context, t fl.Transport, seed []byte, dir string) (*Result, error) {
+			o := opt
+			o.Checkpoint = dir
+			return TrainActive(ctx, t, seed, Data{X: xb, Cols: db, Y: y}, o, nil)
+		},
+		Center: func(ctx context.Context, t fl.Transport, seed []byte, dir string) (*Result, error) {
+			return TrainPassiveWith(ctx, t, seed, Data{X: xc, Cols: dc}, PassiveOptions{Checkpoint: dir})
+		},
+		Resumed: func(b, c *Result) (int, int) { return b.Resumed, c.Resumed },
+	}
 }
 
 // runPipe trains over a fresh pipe with the given checkpoint folders.
 func runPipe(xb, xc, y []float64, db, dc int, opt Options, bankDir, centerDir string, faults ...fltest.Fault) pairResult {
-	ta, tc := fltest.NewPipe(faults...)
-	defer ta.Close()
-	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var r pairResult
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		bt, seed, err := session(ctx, tc, fl.RolePassive)
-		if err != nil {
-			r.centerErr = err
-			return
-		}
-		r.center, r.centerErr = TrainPassiveWith(ctx, bt, seed, Data{X: xc, Cols: dc}, PassiveOptions{Checkpoint: centerDir})
-	}()
-	func() {
-		bt, seed, err := session(ctx, ta, fl.RoleActive)
-		if err != nil {
-			r.bankErr = err
-			return
-		}
-		opt.Checkpoint = bankDir
-		r.bank, r.bankErr = TrainActive(ctx, bt, seed, Data{X: xb, Cols: db, Y: y}, opt, nil)
-	}()
-	if r.bankErr != nil {
-		ta.Sever() // as a crashed process would: the peer stops too
-	}
-	wg.Wait()
-	r.msgs = ta.Stats().SentMessages + tc.Stats().SentMessages
-	return r
+	return resumeHarness(xb, xc, y, db, dc, opt).Run(bankDir, centerDir, faults...)
 }
 
 func maxDiff(a, b []float64) float64 {
@@ -107,47 +88,37 @@ func testResumeAfterFault(t *testing.T, opt Options, shortMsgs uint64) {
 	fractions := []float64{0.45, 0.8}
 	if testing.Short() {
 		// The race pass: one fault at a fixed point, no comparison run.
-		ref.msgs, fractions = shortMsgs, fractions[1:]
+		ref.Messages, fractions = shortMsgs, fractions[1:]
 	} else {
 		ref = runPipe(xb, xc, y, db, dc, opt, "", "")
-		require.NoError(t, ref.bankErr)
-		require.NoError(t, ref.centerErr)
-		t.Logf("%d messages", ref.msgs)
+		require.NoError(t, ref.BankErr)
+		require.NoError(t, ref.CenterErr)
+		t.Logf("%d messages", ref.Messages)
 	}
-	for _, frac := range fractions {
-		drop := int(frac * float64(ref.msgs))
-		bankDir, centerDir := t.TempDir(), t.TempDir()
-		cut := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir, fltest.DropAfter(drop))
-		require.ErrorIs(t, cut.bankErr, fl.ErrConnLost, "drop after %d messages", drop)
-		require.ErrorIs(t, cut.centerErr, fl.ErrConnLost)
-
-		res := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir)
-		require.NoError(t, res.bankErr)
-		require.NoError(t, res.centerErr)
-		require.Positive(t, res.bank.Resumed, "resumed from a checkpoint")
-		require.Equal(t, res.bank.Resumed, res.center.Resumed)
-		require.Equal(t, opt.Epochs, res.bank.Epochs)
-		require.Equal(t, opt.Epochs, res.center.Epochs)
-		require.Len(t, res.bank.Loss, opt.Epochs)
+	h := resumeHarness(xb, xc, y, db, dc, opt)
+	h.AfterFaults(t, ref.Messages, fractions, func(t *testing.T, drop int, res pairResult, bankDir, centerDir string) {
+		require.Equal(t, opt.Epochs, res.Bank.Epochs)
+		require.Equal(t, opt.Epochs, res.Center.Epochs)
+		require.Len(t, res.Bank.Loss, opt.Epochs)
 		if testing.Short() {
-			continue
+			return
 		}
-		d := math.Max(maxDiff(ref.bank.Weights, res.bank.Weights), maxDiff(ref.center.Weights, res.center.Weights))
-		t.Logf("drop after %d of %d messages: resumed at epoch %d; weights within %.2g of the uninterrupted run", drop, ref.msgs, res.bank.Resumed, d)
+		d := math.Max(maxDiff(ref.Bank.Weights, res.Bank.Weights), maxDiff(ref.Center.Weights, res.Center.Weights))
+		t.Logf("drop after %d of %d messages: resumed at epoch %d; weights within %.2g of the uninterrupted run", drop, ref.Messages, res.Bank.Resumed, d)
 		require.Less(t, d, 1e-6)
-		require.Less(t, math.Abs(ref.bank.Intercept-res.bank.Intercept), 1e-6)
+		require.Less(t, math.Abs(ref.Bank.Intercept-res.Bank.Intercept), 1e-6)
 
 		// A restart after the end resumes at the end: the finished model,
 		// bit for bit.
-		again := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir)
-		require.NoError(t, again.bankErr)
-		require.NoError(t, again.centerErr)
-		require.Equal(t, opt.Epochs, again.bank.Resumed)
-		require.Equal(t, res.bank.Weights, again.bank.Weights)
-		require.Equal(t, res.bank.Intercept, again.bank.Intercept)
-		require.Equal(t, res.bank.Loss, again.bank.Loss)
-		require.Equal(t, res.center.Weights, again.center.Weights)
-	}
+		again := h.Run(bankDir, centerDir)
+		require.NoError(t, again.BankErr)
+		require.NoError(t, again.CenterErr)
+		require.Equal(t, opt.Epochs, again.Bank.Resumed)
+		require.Equal(t, res.Bank.Weights, again.Bank.Weights)
+		require.Equal(t, res.Bank.Intercept, again.Bank.Intercept)
+		require.Equal(t, res.Bank.Loss, again.Bank.Loss)
+		require.Equal(t, res.Center.Weights, again.Center.Weights)
+	})
 }
 
 // TestResumeOverGRPC cuts a gRPC session off from the server side after the
@@ -163,7 +134,7 @@ func TestResumeOverGRPC(t *testing.T) {
 	defer func() { testInitSeed = nil }()
 	opt := Options{Epochs: 4, Seed: 1, Optimizer: model.OptimizerOptions{Name: "momentum"}}
 	ref := runPipe(xb, xc, y, db, dc, opt, "", "")
-	require.NoError(t, ref.bankErr)
+	require.NoError(t, ref.BankErr)
 
 	pki, err := fltest.NewPKI("bank", "center")
 	require.NoError(t, err)
@@ -228,7 +199,7 @@ func TestResumeOverGRPC(t *testing.T) {
 	require.NoError(t, c.err)
 	require.Equal(t, 2, br.Resumed)
 	require.Equal(t, 2, c.r.Resumed)
-	d := math.Max(maxDiff(ref.bank.Weights, br.Weights), maxDiff(ref.center.Weights, c.r.Weights))
+	d := math.Max(maxDiff(ref.Bank.Weights, br.Weights), maxDiff(ref.Center.Weights, c.r.Weights))
 	t.Logf("resumed at epoch 2 over gRPC; weights within %.2g of the uninterrupted run", d)
 	require.Less(t, d, 1e-6)
 }
@@ -306,7 +277,7 @@ func TestResumeWarnsOnOtherData(t *testing.T) {
 	opt := Options{Epochs: 1, Seed: 3}
 	bankDir, centerDir := t.TempDir(), t.TempDir()
 	first := runPipe(xb, xc, y, db, dc, opt, bankDir, centerDir)
-	require.NoError(t, errors.Join(first.bankErr, first.centerErr))
+	require.NoError(t, errors.Join(first.BankErr, first.CenterErr))
 
 	xb[0] += 1
 	var bankLog, centerLog bytes.Buffer
