@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/model"
 )
@@ -104,7 +106,7 @@ func TestScoringCategorical(t *testing.T) {
 // h's features), by label; the column named missing, if any, is left
 // missing in every row.
 func halfScores(h *model.LRHalf, tab *dataset.Table, missing string) ([]float64, error) {
-	enc, err := encodeFor(h, tab)
+	enc, err := encodeWith(tab, func(c [][]string, x []float64, _ int) ([]float64, error) { return h.Encode(c, x) })
 	if err != nil {
 		return nil, err
 	}
@@ -116,4 +118,52 @@ func halfScores(h *model.LRHalf, tab *dataset.Table, missing string) ([]float64,
 	}
 	u := make([]float64, enc.Rows())
 	return u, h.PartialScore(enc.X, u)
+}
+
+// The trees path: SecureBoost trained on text categories scores, through
+// the encrypted service, tables with dictionaries of their own and unseen
+// labels exactly as federated prediction of the same encoded rows does.
+func TestScoringCategoricalTrees(t *testing.T) {
+	f, err := parseFlags([]string{"-model", "sbt", "-rows", "1500", "-trees", "3"}, nil)
+	require.NoError(t, err)
+	require.True(t, f.textColumns, "text columns by default")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bank, center, err := loadData(f)
+	require.NoError(t, err)
+	m, err := train(ctx, f, bank, center)
+	require.NoError(t, err)
+	require.True(t, m.treesBank.Categories.Any())
+	require.True(t, m.treesCenter.Categories.Any())
+
+	nb, _ := relabel(t, bank, "account_type", "escrow account")
+	nc, _ := relabel(t, center, "district", "Changxing Island")
+	m.bankTable, m.centerTable = nb, nc
+	res, _, err := scoreAll(ctx, m, score.Options{Output: score.Scores})
+	require.NoError(t, err)
+
+	// Federated prediction of the aligned rows, each table encoded by its
+	// half.
+	eb, err := encodeWith(nb, m.treesBank.Encode)
+	require.NoError(t, err)
+	ec, err := encodeWith(nc, m.treesCenter.Encode)
+	require.NoError(t, err)
+	rb, rc := dataset.Align(eb, ec)
+	ab, ac := eb.Select(rb), ec.Select(rc)
+	ta, tp := fl.NewPipe()
+	defer ta.Close()
+	defer tp.Close()
+	done := make(chan error, 1)
+	go func() { done <- boost.PredictPassive(ctx, tp, m.treesCenter, ac.X, ac.Cols()) }()
+	logits, err := boost.PredictActiveLogits(ctx, ta, m.treesBank, ab.X, ab.Cols())
+	require.NoError(t, err)
+	require.NoError(t, <-done)
+	want := map[string]float64{}
+	for i, id := range ab.IDs {
+		want[id] = logits[i]
+	}
+	require.Len(t, res.IDs, len(want))
+	for i, id := range res.IDs {
+		require.InDelta(t, want[id], res.Logits[i], 1e-5, "enterprise %s", id)
+	}
 }

@@ -86,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.id, "id", "id", "id column of the CSV files")
 	fs.StringVar(&f.label, "label", "y", "label column of the bank's CSV")
 	categorical := fs.String("categorical", "", "comma-separated feature columns (of either party) to read as categorical though their cells are numbers; columns of text are categorical without it")
-	fs.BoolVar(&f.textColumns, "text-columns", false, "synthetic enterprises: give both parties text categorical columns (district, legal form, loan product, ...)")
+	fs.BoolVar(&f.textColumns, "text-columns", true, "synthetic enterprises: give both parties text categorical columns (district, legal form, loan product, ...); -text-columns=false for numbers only")
 	fs.IntVar(&f.rows, "rows", 20000, "synthetic enterprises per party")
 	fs.Int64Var(&f.seed, "seed", 1, "synthetic data seed")
 	fs.StringVar(&f.out, "out", "scoring-out", "output folder")
@@ -324,18 +324,34 @@ func train(ctx context.Context, f *flags, bank, center *dataset.Table) (*models,
 	seed := []byte("veil-scoring-example-training-seed")
 	done := make(chan error, 1)
 	if f.modelKind == "sbt" {
-		opt := boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth}}
+		// Each party's categorical columns as levels fitted on its aligned
+		// rows, split by sets of levels; each half keeps its encoding.
+		cb, xb, err := fitLevels(ab)
+		if err != nil {
+			return nil, err
+		}
+		cc, xc, err := fitLevels(ac)
+		if err != nil {
+			return nil, err
+		}
+		opt := boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth}, Categorical: marks(cb, ab.Cols())}
 		var pr *boost.PassiveResult
 		go func() {
 			var err error
-			pr, err = boost.TrainPassive(ctx, tc, seed, ac.X, ac.Cols())
+			pr, err = boost.TrainPassiveWith(ctx, tc, seed, xc, ac.Cols(), boost.PassiveOptions{Categorical: marks(cc, ac.Cols())})
 			done <- err
 		}()
-		ar, err := boost.TrainActive(ctx, ta, seed, ab.X, ab.Cols(), ab.Labels, opt, nil)
+		ar, err := boost.TrainActive(ctx, ta, seed, xb, ab.Cols(), ab.Labels, opt, nil)
 		if err := errors.Join(err, <-done); err != nil {
 			return nil, err
 		}
 		m.treesBank, m.treesCenter = &ar.ActiveModel, &pr.PassiveModel
+		if cb.Any() {
+			m.treesBank.Categories = cb
+		}
+		if cc.Any() {
+			m.treesCenter.Categories = cc
+		}
 		return m, nil
 	}
 	// Each party's half: its categorical columns' levels fitted on its
@@ -388,6 +404,33 @@ func train(ctx context.Context, f *flags, bank, center *dataset.Table) (*models,
 	return m, nil
 }
 
+// fitLevels fits the levels of t's categorical columns on its rows and
+// returns them with t's features as levels.
+func fitLevels(t *dataset.Table) (*model.Categories, []float64, error) {
+	cats, err := model.FitCategories(t.Columns, t.Categories, t.X, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !cats.Any() {
+		return cats, t.X, nil
+	}
+	x, err := cats.Encode(t.Categories, t.X, t.Cols())
+	return cats, x, err
+}
+
+// marks marks the categorical columns of an encoding of d columns, nil
+// when none is.
+func marks(c *model.Categories, d int) []bool {
+	if !c.Any() {
+		return nil
+	}
+	out := make([]bool, d)
+	for j := range out {
+		out[j] = c.IsCategorical(j)
+	}
+	return out
+}
+
 // scoreAll starts the center's service on loopback and runs one bank
 // session over every enterprise the bank knows.
 func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored, fl.Stats, error) {
@@ -403,13 +446,16 @@ func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored,
 	if err != nil {
 		return nil, fl.Stats{}, err
 	}
+	// The service reads the model's columns as levels: the center maps its
+	// table's labels to its half's first, as the bank does below.
 	centerTable := selectColumns(m.centerTable, m.centerCols)
 	if m.lrCenter != nil {
-		// The service reads the model's columns as levels: the center maps
-		// its table's labels to its half's first.
-		if centerTable, err = encodeFor(m.lrCenter, centerTable); err != nil {
-			return nil, fl.Stats{}, err
-		}
+		centerTable, err = encodeWith(centerTable, func(c [][]string, x []float64, _ int) ([]float64, error) { return m.lrCenter.Encode(c, x) })
+	} else {
+		centerTable, err = encodeWith(centerTable, m.treesCenter.Encode)
+	}
+	if err != nil {
+		return nil, fl.Stats{}, err
 	}
 	svc := &score.Service{Table: centerTable, LR: m.lrCenter, Trees: m.treesCenter, Options: opt,
 		Banks:  map[string]score.Quota{"bank": {IDs: max(len(m.bankTable.IDs), 200_000)}},
@@ -430,22 +476,25 @@ func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored,
 	bank := selectColumns(m.bankTable, m.bankCols)
 	var res *score.Scored
 	if m.lrBank != nil {
-		if bank, err = encodeFor(m.lrBank, bank); err != nil {
+		if bank, err = encodeWith(bank, func(c [][]string, x []float64, _ int) ([]float64, error) { return m.lrBank.Encode(c, x) }); err != nil {
 			return nil, fl.Stats{}, err
 		}
 		res, err = score.RequestLR(ctx, t, bank.IDs, bank.X, m.lrBank, opt)
 	} else {
+		if bank, err = encodeWith(bank, m.treesBank.Encode); err != nil {
+			return nil, fl.Stats{}, err
+		}
 		res, err = score.RequestTrees(ctx, t, bank.IDs, bank.X, bank.Cols(), m.treesBank, opt)
 	}
 	return res, t.Stats(), err
 }
 
-// encodeFor returns t, whose columns are h's features, with its
-// categorical columns' codes mapped to h's levels by label (a label h never
-// saw is missing): the input of h.PartialScore, as a table without
-// dictionaries.
-func encodeFor(h *model.LRHalf, t *dataset.Table) (*dataset.Table, error) {
-	x, err := h.Encode(t.Categories, t.X)
+// encodeWith returns t, whose columns are a model half's, with its
+// categorical columns' codes mapped to the half's levels by label (a label
+// the half never saw is missing) by the half's Encode: the input of its
+// scoring, as a table without dictionaries.
+func encodeWith(t *dataset.Table, encode func(categories [][]string, x []float64, d int) ([]float64, error)) (*dataset.Table, error) {
+	x, err := encode(t.Categories, t.X, t.Cols())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}

@@ -2,10 +2,11 @@
 // its own features) and a credit center (the passive party: its features)
 // train a joint credit model without showing each other their data.
 //
-// With no flags it generates the default synthetic enterprise data, starts
-// the bank and the credit center as two gRPC endpoints on loopback with
-// mutual TLS, aligns their enterprises by private set intersection, trains
-// vertical federated logistic regression under two-party threshold CKKS,
+// With no flags it generates the default synthetic enterprise data (number
+// and text columns at both parties), starts the bank and the credit center
+// as two gRPC endpoints on loopback with mutual TLS, aligns their
+// enterprises by private set intersection, trains vertical federated
+// logistic regression and SecureBoost trees under two-party threshold CKKS,
 // and prints test AUC/KS next to the plaintext reference trained the same
 // way on the joined data, with rows aligned, time and bytes exchanged.
 // Progress goes to stderr, results to stdout.
@@ -95,7 +96,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.id, "id", "id", "name of the id column")
 	fs.StringVar(&f.label, "label", "y", "name of the bank's 0/1 label column")
 	categorical := fs.String("categorical", "", "comma-separated feature columns (of either party) to read as categorical though their cells are numbers, e.g. codes; columns of text are categorical without it")
-	fs.BoolVar(&f.textColumns, "text-columns", false, "generated data: give both parties text categorical columns (the center's industry, district, legal form and tax grade; the bank's loan product and account type)")
+	fs.BoolVar(&f.textColumns, "text-columns", true, "generated data: give both parties text categorical columns (the center's industry, district, legal form and tax grade; the bank's loan product and account type); -text-columns=false for numbers only")
 	fs.StringVar(&f.models, "model", "both", "models to train: lr, sbt, woe (the WOE scorecard), both (lr and sbt) or all")
 	fs.Float64Var(&f.testFrac, "test-frac", 0.2, "share of aligned rows held out for testing (stratified) when no test pair is given")
 	fs.Int64Var(&f.seed, "seed", 42, "seed of the split and of the generated data")

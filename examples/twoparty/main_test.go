@@ -35,7 +35,11 @@ func TestJSONContract(t *testing.T) {
 		f.Close()
 		require.NoError(t, err)
 		require.Equal(t, party, h.Party)
-		require.Len(t, h.Weights, len(h.Features))
+		// The generated data has text columns at both parties: one weight
+		// per level of each.
+		require.True(t, h.Categories.Any())
+		require.Len(t, h.Weights, len(h.Columns()))
+		require.Greater(t, len(h.Weights), len(h.Features))
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	require.Len(t, lines, 2, out.String())

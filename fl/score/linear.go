@@ -11,11 +11,12 @@ import (
 
 // LinearPassive is the center's side of scoring an additively split model
 // (LR, or a WOE scorecard on the logit scale): u holds its partial scores
-// (model.LRHalf.PartialScore), one per record in the order both parties
-// aligned. With Scores it encrypts them batch by batch and helps decrypt
-// the bank's sums; with Bands it runs the comparisons of bands.go (p may
-// then be nil: no key is used). It learns nothing about the records'
-// scores.
+// (model.LRHalf.PartialScore, of rows whose categorical columns
+// model.LRHalf.Encode mapped to the half's levels by label), one per record
+// in the order both parties aligned. With Scores it encrypts them batch by
+// batch and helps decrypt the bank's sums; with Bands it runs the
+// comparisons of bands.go (p may then be nil: no key is used). It learns
+// nothing about the records' scores.
 func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) (err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	o, err := opt.normalize()

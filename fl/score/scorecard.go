@@ -49,7 +49,9 @@ func logitShare(card model.Scorecard, half *model.ScorecardHalf, x []float64, d 
 
 // ScorecardPassive is the center's side of encrypted scoring of a WOE
 // scorecard (model.ScorecardHalf, card the scaling both parties agreed):
-// x holds its raw columns, row-major with d columns, in the aligned order.
+// x holds its raw columns, row-major with d columns, in the aligned order,
+// a categorical column as the half's levels (model.ScorecardHalf.Encode
+// maps a table's own labels to them).
 // It learns what LinearPassive learns: nothing about the scores.
 func ScorecardPassive(ctx context.Context, t fl.Transport, p *he.Party, card model.Scorecard, half *model.ScorecardHalf, x []float64, d int, opt Options) (err error) {
 	defer fl.AbortOnError(ctx, t, &err)
