@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -46,13 +47,17 @@ func HandshakeParams() string {
 	return handshakeVersion + ":" + strings.Join(slices.Compact(ids), ",")
 }
 
-const setupVersion = 1
+// setupVersion 2 adds the options digests.
+const setupVersion = 2
 
 type setupMsg struct {
 	Version      int    `json:"version"`
 	Models       []Kind `json:"models"`
 	SeparateTest bool   `json:"separate_test"`
 	TreeCurve    bool   `json:"tree_curve"`
+	// Options holds, per model, the hex digest of the bank's options for
+	// its training (optionsDigest), which both parties' TrainingID hashes.
+	Options map[Kind]string `json:"options"`
 }
 
 // Result is one party's outcome of a job.
@@ -148,6 +153,9 @@ type runner struct {
 	active bool
 	role   fl.Role
 	digest [32]byte // of the aligned training ids
+	// options holds the digest of each model's options, as the bank's
+	// setup gave it.
+	options map[Kind][32]byte
 }
 
 func run(ctx context.Context, t fl.Transport, role fl.Role, spec Spec) (*Result, error) {
@@ -258,8 +266,17 @@ func (r *runner) align(ctx context.Context, name string, ids []string) (*psi.Res
 // agree sends the bank's choice of models to the center, which checks it
 // against its own spec.
 func (r *runner) agree(ctx context.Context) error {
+	r.options = make(map[Kind][32]byte, len(r.spec.Models))
 	if r.active {
-		return fl.SendJSON(ctx, r.t, TypeSetup, setupMsg{Version: setupVersion, Models: r.spec.Models, SeparateTest: r.spec.Test != nil, TreeCurve: r.spec.TreeCurve})
+		hexes := make(map[Kind]string, len(r.spec.Models))
+		for _, k := range r.spec.Models {
+			d, err := optionsDigest(k, r.spec)
+			if err != nil {
+				return err
+			}
+			r.options[k], hexes[k] = d, hex.EncodeToString(d[:])
+		}
+		return fl.SendJSON(ctx, r.t, TypeSetup, setupMsg{Version: setupVersion, Models: r.spec.Models, SeparateTest: r.spec.Test != nil, TreeCurve: r.spec.TreeCurve, Options: hexes})
 	}
 	var s setupMsg
 	if err := fl.RecvJSON(ctx, r.t, TypeSetup, &s); err != nil {
@@ -281,7 +298,30 @@ func (r *runner) agree(ctx context.Context) error {
 			return fmt.Errorf("%w: the bank asks for model %q, which this center's spec does not allow (Models %v)", ErrSpec, k, r.spec.Models)
 		}
 	}
+	if err := r.readOptions(s); err != nil {
+		return err
+	}
 	r.spec.Models, r.spec.TreeCurve = s.Models, s.TreeCurve
+	return nil
+}
+
+// readOptions keeps the options digests of the bank's setup, one for
+// each model it asks for and no other.
+func (r *runner) readOptions(s setupMsg) error {
+	if len(s.Options) != len(s.Models) {
+		return fmt.Errorf("%w: %s: the bank's setup gives %d options digests for %d models", fl.ErrMalformed, TypeSetup, len(s.Options), len(s.Models))
+	}
+	for _, k := range s.Models {
+		h, ok := s.Options[k]
+		if !ok {
+			return fmt.Errorf("%w: %s: the bank's setup gives no options digest for model %q", fl.ErrMalformed, TypeSetup, k)
+		}
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != 32 {
+			return fmt.Errorf("%w: %s: the options digest of model %q is not 32 bytes in hex", fl.ErrMalformed, TypeSetup, k)
+		}
+		r.options[k] = [32]byte(b)
+	}
 	return nil
 }
 
@@ -349,21 +389,64 @@ func decodeRows(b []byte, n int) ([]int, error) {
 	return rows, nil
 }
 
-// TrainingID names a training: a hash of the session id, the model kind
-// and the digest of the aligned training ids, the same at both parties.
-// Both halves of a model record it, and scoring refuses halves whose ids
-// differ.
-func TrainingID(session [fl.SessionIDLength]byte, kind Kind, alignedDigest [32]byte) string {
+// TrainingID names a training: a hash of the session id, the model kind,
+// the digest of the aligned training ids and the digest of the training's
+// options, the same at both parties. Both halves of a model record it, and
+// scoring refuses halves whose ids differ, or of which one records an id
+// and the other none: halves of different trainings do not add up to a
+// model, even when they come from one session or the same rows.
+func TrainingID(session [fl.SessionIDLength]byte, kind Kind, alignedDigest, optionsDigest [32]byte) string {
 	h := sha256.New()
-	h.Write([]byte("veil-training/v1\x00"))
+	h.Write([]byte("veil-training/v2\x00"))
 	h.Write(session[:])
 	h.Write([]byte(kind))
 	h.Write([]byte{0})
 	h.Write(alignedDigest[:])
+	h.Write(optionsDigest[:])
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func (r *runner) trainingID(k Kind) string { return TrainingID(r.sess.ID, k, r.digest) }
+func (r *runner) trainingID(k Kind) string { return TrainingID(r.sess.ID, k, r.digest, r.options[k]) }
+
+// trainingOptions are what the bank's spec fixes of model kind's training,
+// the input of optionsDigest: the split of the aligned rows and the
+// model's options (the scorecard's: WOE/IV, its LR and the points'
+// scaling). Each party's own settings (clip, folders, checkpoints, logger)
+// are not part of it: they are not agreed.
+type trainingOptions struct {
+	Kind         Kind             `json:"kind"`
+	SeparateTest bool             `json:"separate_test"`
+	TestFraction float64          `json:"test_fraction,omitempty"`
+	Seed         int64            `json:"seed,omitempty"`
+	LR           *vlr.Options     `json:"lr,omitempty"`
+	SBT          *boost.Options   `json:"sbt,omitempty"`
+	WOE          *woe.Options     `json:"woe,omitempty"`
+	Scorecard    *model.Scorecard `json:"scorecard,omitempty"`
+}
+
+// optionsDigest is the digest of the bank's options for model kind's
+// training, as its spec gives them (a default left zero and the same value
+// given explicitly digest differently): a SHA-256 of their JSON, whose
+// fields the protocols send the center in the clear anyway.
+func optionsDigest(kind Kind, spec Spec) ([32]byte, error) {
+	o := trainingOptions{Kind: kind, SeparateTest: spec.Test != nil}
+	if spec.Test == nil {
+		o.TestFraction, o.Seed = spec.TestFraction, spec.Seed
+	}
+	switch kind {
+	case LR:
+		o.LR = &spec.LR
+	case SBT:
+		o.SBT = &spec.SBT
+	case WOE:
+		o.WOE, o.LR, o.Scorecard = &spec.WOE, &spec.LR, &spec.Scorecard
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("%w: the %s options have no digest: %w", ErrSpec, kind, err)
+	}
+	return sha256.Sum256(append([]byte("veil-training-options/v1\x00"), b...)), nil
+}
 
 // progressStep is a long step reported to Spec.Progress.
 type progressStep struct {

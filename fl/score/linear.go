@@ -17,7 +17,13 @@ import (
 // batch and helps decrypt the bank's sums; with Bands it runs the
 // comparisons of bands.go (p may then be nil: no key is used). It learns
 // nothing about the records' scores.
-func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) (err error) {
+func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) error {
+	return linearPassive(ctx, t, p, u, opt, "")
+}
+
+// linearPassive is LinearPassive for the center's half of a model that
+// records training (its id, or ""): the bank's setup must name the same.
+func linearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options, training string) (err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	o, err := opt.normalize()
 	if err != nil {
@@ -27,7 +33,7 @@ func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64
 	if err := finiteScores(u, "the center's"); err != nil {
 		return fl.Fail(ctx, t, err)
 	}
-	if _, err := recvSetup(ctx, t, kindLinear, len(u), o); err != nil {
+	if _, err := recvSetup(ctx, t, kindLinear, len(u), o, training); err != nil {
 		return err
 	}
 	if o.Output == Bands {
@@ -50,7 +56,13 @@ func LinearPassive(ctx context.Context, t fl.Transport, p *he.Party, u []float64
 // intercept (model.LRHalf.PartialScore). It adds them to the center's
 // encrypted ones and learns, per record, the logit (Scores), or only the
 // band (Bands, by secure comparison; p may then be nil).
-func LinearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) (_ *Result, err error) {
+func LinearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options) (*Result, error) {
+	return linearActive(ctx, t, p, u, opt, "")
+}
+
+// linearActive is LinearActive for the bank's half of a model that records
+// training (its id, or ""), which its setup names for the center to check.
+func linearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64, opt Options, training string) (_ *Result, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	o, err := opt.normalize()
 	if err != nil {
@@ -60,7 +72,7 @@ func LinearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64,
 	if err := finiteScores(u, "the bank's"); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	s := setup{Kind: kindLinear, Rows: len(u), Output: o.Output, Cuts: o.Cuts.v, BatchRows: o.BatchRows}
+	s := setup{Kind: kindLinear, Rows: len(u), Output: o.Output, Cuts: o.Cuts.v, BatchRows: o.BatchRows, Training: training}
 	if o.Output == Bands {
 		if err := checkBandInputs(u, "the bank's"); err != nil {
 			return nil, fl.Fail(ctx, t, err)

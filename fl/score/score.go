@@ -298,6 +298,9 @@ type setup struct {
 	// Splits, for trees: the center's splits in (tree, node) order with the
 	// nearest center split above each.
 	Splits []splitLink `json:"splits,omitempty"`
+	// Training is the training id the bank's half records ("" for none):
+	// the center refuses halves of different trainings (checkTraining).
+	Training string `json:"training,omitempty"`
 }
 
 const (
@@ -522,8 +525,9 @@ func Band(logit float64, cuts Cuts) int {
 }
 
 // recvSetup is the center's side of the bank's TypeSetup message: it checks
-// the bank's run against its own.
-func recvSetup(ctx context.Context, t fl.Transport, kind string, rows int, o Options) (setup, error) {
+// the bank's run against its own, and the training of the bank's half
+// against training, its own half's.
+func recvSetup(ctx context.Context, t fl.Transport, kind string, rows int, o Options, training string) (setup, error) {
 	var s setup
 	if err := fl.RecvJSON(ctx, t, TypeSetup, &s); err != nil {
 		return s, err
@@ -531,10 +535,32 @@ func recvSetup(ctx context.Context, t fl.Transport, kind string, rows int, o Opt
 	if err := s.check(kind, rows, o); err != nil {
 		return s, fl.Fail(ctx, t, err)
 	}
+	if err := checkTraining(kind, s.Training, training); err != nil {
+		return s, fl.Fail(ctx, t, err)
+	}
 	if err := checkBudget(o, rows); err != nil {
 		return s, fl.Fail(ctx, t, err)
 	}
 	return s, nil
+}
+
+// checkTraining refuses the halves of a model of kind kind (a model name
+// or a scoring kind) whose training ids say they come from different
+// trainings: ids that differ, or an id on one side only, since a half that
+// records none (built by hand, or saved before halves carried ids) cannot
+// be shown to be the other's peer. Halves that both record none pass:
+// there is nothing to compare. The error names both ids, which are no
+// secret: both halves of a model record the same.
+func checkTraining(kind, bank, center string) error {
+	switch {
+	case bank == center:
+		return nil
+	case bank == "":
+		return fmt.Errorf("%w: the bank's half of the %s model records no training, the center's is of training %s: halves of different trainings", ErrMismatch, kind, center)
+	case center == "":
+		return fmt.Errorf("%w: the bank's half of the %s model is of training %s, the center's records no training: halves of different trainings", ErrMismatch, kind, bank)
+	}
+	return fmt.Errorf("%w: the bank's half of the %s model is of training %s, the center's of training %s: halves of different trainings", ErrMismatch, kind, bank, center)
 }
 
 // checkBudget refuses a session with Scores output that would decrypt more

@@ -59,7 +59,7 @@ func ScorecardPassive(ctx context.Context, t fl.Transport, p *he.Party, card mod
 	if err != nil {
 		return fl.Fail(ctx, t, err)
 	}
-	return LinearPassive(ctx, t, p, u, opt)
+	return linearPassive(ctx, t, p, u, opt, half.Training)
 }
 
 // ScorecardActive is the bank's side: the result's logits (Scores) convert
@@ -71,5 +71,5 @@ func ScorecardActive(ctx context.Context, t fl.Transport, p *he.Party, card mode
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	return LinearActive(ctx, t, p, u, opt)
+	return linearActive(ctx, t, p, u, opt, half.Training)
 }

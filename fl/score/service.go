@@ -403,8 +403,8 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 	default:
 		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the service does not serve model %q", ErrMismatch, req.Model))
 	}
-	if own := s.training(req.Model); req.Training != "" && own != "" && req.Training != own {
-		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the bank's %s half is of training %s, the center's of training %s: halves of different trainings", ErrMismatch, req.Model, req.Training, own))
+	if err := checkTraining(req.Model, req.Training, s.training(req.Model)); err != nil {
+		return 0, req.Model, fl.Fail(ctx, t, err)
 	}
 	if req.Output != s.output {
 		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the bank asks for %v, the center allows %v", ErrMismatch, req.Output, s.output))
@@ -431,7 +431,7 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 		if err := s.LR.PartialScore(x, u); err != nil {
 			return n, req.Model, fl.Fail(ctx, t, withheld(err, "the center's"))
 		}
-		return n, req.Model, LinearPassive(ctx, t, party, u, s.Options)
+		return n, req.Model, linearPassive(ctx, t, party, u, s.Options, s.LR.Training)
 	}
 	d := s.Table.Cols()
 	x := make([]float64, n*d)
@@ -501,7 +501,7 @@ func RequestLR(ctx context.Context, t fl.Transport, ids []string, x []float64, h
 		if err := half.PartialScore(sel, u); err != nil {
 			return nil, fl.Fail(ctx, t, err)
 		}
-		return LinearActive(ctx, t, party, u, opt)
+		return linearActive(ctx, t, party, u, opt, half.Training)
 	})
 }
 

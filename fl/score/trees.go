@@ -156,7 +156,7 @@ func TreesPassive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Pas
 	}
 	rows := len(x) / max(d, 1)
 	defer o.logRun(kindTrees, rows)(&err)
-	s, err := recvSetup(ctx, t, kindTrees, rows, o)
+	s, err := recvSetup(ctx, t, kindTrees, rows, o, m.Training)
 	if err != nil {
 		return err
 	}
@@ -258,7 +258,7 @@ func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Acti
 	rows := len(x) / max(d, 1)
 	defer o.logRun(kindTrees, rows)(&err)
 	pl := newTreePlan(m)
-	s := setup{Kind: kindTrees, Rows: rows, Output: o.Output, Cuts: o.Cuts.v, BatchRows: o.BatchRows, Splits: pl.links}
+	s := setup{Kind: kindTrees, Rows: rows, Output: o.Output, Cuts: o.Cuts.v, BatchRows: o.BatchRows, Splits: pl.links, Training: m.Training}
 	if err := fl.SendJSON(ctx, t, TypeSetup, s); err != nil {
 		return nil, err
 	}
