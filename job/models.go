@@ -200,14 +200,14 @@ func (r *runner) woe(ctx context.Context, data *Prepared) (*Model, error) {
 	var tr model.WOETransform
 	var bankRes *woe.ActiveResult
 	if r.active {
-		res, err := woe.ActiveWith(ctx, r.t, r.sess.Seed[:], woe.Data{X: data.RawTrain, Cols: data.Cols, Y: data.YTrain, Names: data.Features, Categories: data.Categories}, r.spec.WOE)
+		res, err := woe.TrainActive(ctx, r.t, r.sess.Seed[:], woe.Data{X: data.RawTrain, Cols: data.Cols, Y: data.YTrain, Names: data.Features, Categories: data.Categories}, r.spec.WOE)
 		if err != nil {
 			return nil, fmt.Errorf("federated WOE/IV: %w", err)
 		}
 		bankRes, tr = res, res.Transform
 		m.Columns = append(append([]woe.Column{}, res.Bank...), res.Center...)
 	} else {
-		res, err := woe.PassiveWith(ctx, r.t, r.sess.Seed[:], woe.Data{X: data.RawTrain, Cols: data.Cols, Names: data.Features, Categories: data.Categories})
+		res, err := woe.TrainPassive(ctx, r.t, r.sess.Seed[:], woe.Data{X: data.RawTrain, Cols: data.Cols, Names: data.Features, Categories: data.Categories})
 		if err != nil {
 			return nil, fmt.Errorf("federated WOE/IV: %w", err)
 		}

@@ -116,7 +116,7 @@ var (
 
 // checkFeatures refuses a feature value past he.MaxFeature, naming where
 // it is: the error reaches the peer, so it does not quote the value.
-func (d Data) checkFeatures() error {
+func checkFeatures(d Data) error {
 	for i, v := range d.X {
 		if math.Abs(v) > he.MaxFeature {
 			return fmt.Errorf("%w: %w: the value at row %d, column %d is past the %d in magnitude the noise and mask bounds hold for: standardize with a clip of at most %d (model.Standardizer.Clip)",
@@ -215,7 +215,7 @@ func revealSet(o Options, rows, bankCols, centerCols int) (he.ParamSet, error) {
 // checkSquares refuses a column whose sum of squares over a batch passes
 // revealSquares (RevealGradients), naming the column and the batch: the
 // error reaches the peer, so it does not quote the sum.
-func (d Data) checkSquares(batches [][]int) error {
+func checkSquares(d Data, batches [][]int) error {
 	for b, rows := range batches {
 		limit := revealSquares(len(rows))
 		for j := 0; j < d.Cols; j++ {

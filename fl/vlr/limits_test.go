@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/model"
 )
 
 // The guard of the default options covers several sigmoid intervals; a
@@ -56,13 +57,24 @@ func TestMaskWidth(t *testing.T) {
 
 func TestFeatureLimit(t *testing.T) {
 	d := Data{X: []float64{1, 2, 3, -40, 5, 6}, Cols: 3}
-	err := d.check(false)
+	err := checkData(d, false)
 	require.ErrorIs(t, err, he.ErrLimit)
 	require.ErrorContains(t, err, "row 1, column 0 is past the 32")
 	require.NotContains(t, err.Error(), "40", "the error reaches the peer: it names the value's place, not the value")
 	require.ErrorContains(t, err, "Standardizer.Clip")
 	d.X[3] = -32
-	require.NoError(t, d.check(false))
+	require.NoError(t, checkData(d, false))
+}
+
+// TestCategoricalRefused: level codes are no scale for a weight, so vlr
+// refuses Data that marks categorical columns and names the fix.
+func TestCategoricalRefused(t *testing.T) {
+	d := Data{X: []float64{0, 1, 2, 1}, Cols: 2, Categories: &model.Categories{Columns: []*model.Levels{nil, {Column: "kind"}}}}
+	err := checkData(d, false)
+	require.ErrorIs(t, err, ErrOptions)
+	require.ErrorContains(t, err, "one-hot")
+	d.Categories = nil
+	require.NoError(t, checkData(d, false))
 }
 
 // TestRevealSet: a RevealGradients training floods its decryptions as its
@@ -127,10 +139,10 @@ func TestRevealSquares(t *testing.T) {
 	for i := range 2048 {
 		bs[i/1024][i%1024] = i
 	}
-	require.NoError(t, d.checkSquares(bs))
-	require.NoError(t, d.checkSquares([][]int{{0, 1, 2}}), "a batch of 3 rows may hold large values")
+	require.NoError(t, checkSquares(d, bs))
+	require.NoError(t, checkSquares(d, [][]int{{0, 1, 2}}), "a batch of 3 rows may hold large values")
 	x[1500*cols+1] = 3
-	err := d.checkSquares(bs)
+	err := checkSquares(d, bs)
 	require.ErrorIs(t, err, he.ErrLimit)
 	require.ErrorContains(t, err, "column 1's sum of squares over batch 1 (1024 rows)")
 	require.NotContains(t, err.Error(), "4101", "the error reaches the peer: no sum")

@@ -78,10 +78,10 @@ func newRevealState(party *he.Party, o Options, data Data, active bool) (*reveal
 	if s.soft, err = o.Softplus(); err != nil {
 		return nil, err
 	}
-	if err := data.checkSquares(batches(data.rows(), o)); err != nil {
+	if err := checkSquares(data, batches(data.Rows(), o)); err != nil {
 		return nil, err
 	}
-	if s.pr, err = prepare(party, data.X, data.Cols, batches(data.rows(), o), active); err != nil {
+	if s.pr, err = prepare(party, data.X, data.Cols, batches(data.Rows(), o), active); err != nil {
 		return nil, err
 	}
 	dim := data.Cols

@@ -159,7 +159,7 @@ func sharedShapes(p he.Params, o Options, rows, bankCols, centerCols int) (bank,
 
 func newSharedState(party *he.Party, o Options, data Data, peerCols int, active bool) (*sharedState, error) {
 	p := party.Params()
-	s := &sharedState{params: p, party: party, active: active, opt: o, lossNeeded: o.lossNeeded() && active, rows: batches(data.rows(), o)}
+	s := &sharedState{params: p, party: party, active: active, opt: o, lossNeeded: o.lossNeeded() && active, rows: batches(data.Rows(), o)}
 	var err error
 	if s.sig, err = o.Sigmoid(); err != nil {
 		return nil, err
@@ -169,11 +169,11 @@ func newSharedState(party *he.Party, o Options, data Data, peerCols int, active 
 	}
 	var shapeBank, shapeCenter he.MatrixShape
 	if active {
-		shapeBank, shapeCenter = sharedShapes(p, o, data.rows(), data.Cols, peerCols)
+		shapeBank, shapeCenter = sharedShapes(p, o, data.Rows(), data.Cols, peerCols)
 		s.layOwn, s.layPeer = bankColumns(data.Cols), centerColumns(peerCols)
 		s.own.shape, s.peer.shape = shapeBank, shapeCenter
 	} else {
-		shapeBank, shapeCenter = sharedShapes(p, o, data.rows(), peerCols, data.Cols)
+		shapeBank, shapeCenter = sharedShapes(p, o, data.Rows(), peerCols, data.Cols)
 		s.layOwn, s.layPeer = centerColumns(data.Cols), bankColumns(peerCols)
 		s.own.shape, s.peer.shape = shapeCenter, shapeBank
 	}
@@ -233,7 +233,7 @@ func newSharedState(party *he.Party, o Options, data Data, peerCols int, active 
 		s.lossPad += float64((len(rows)+slots-1)/slots*slots - len(rows))
 	}
 	s.lossPad *= s.soft.Coeffs[0]
-	s.finalSigma, s.lossSigma = floodSigmas(p, o, data.rows(), s.peer.shape)
+	s.finalSigma, s.lossSigma = floodSigmas(p, o, data.Rows(), s.peer.shape)
 	return s, nil
 }
 

@@ -60,10 +60,10 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 	if a.opt, err = opt.WithDefaults(); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	if err := data.check(true); err != nil {
+	if err := checkData(data, true); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	n := data.rows()
+	n := data.Rows()
 	if err := fl.SendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: a.opt, Rows: n, Cols: data.Cols}); err != nil {
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func (a *Active) Epoch(ctx context.Context) (float64, error) {
 	}
 	loss := math.NaN()
 	if !math.IsNaN(lossSum) {
-		loss = lossSum / float64(a.data.rows())
+		loss = lossSum / float64(a.data.Rows())
 		if a.rev != nil {
 			loss += penalty(a.rev.w[:a.data.Cols], a.opt.Optimizer)
 		}
@@ -326,10 +326,10 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center's PassiveOptions set both Checkpoint and Checkpoints; give one", ErrOptions))
 	}
 	p.store = checkpoints(local.Checkpoints, local.Checkpoint, "vlr-passive")
-	if err := data.check(false); err != nil {
+	if err := checkData(data, false); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	n := data.rows()
+	n := data.Rows()
 	var s setup
 	if err := fl.RecvJSON(ctx, t, TypeSetup, &s); err != nil {
 		return nil, err

@@ -200,38 +200,30 @@ func (o Options) polyDefaults() Options {
 
 func (o Options) lossNeeded() bool { return o.Tol > 0 || o.TrackLoss }
 
-// Data is one party's training data: X row-major with Cols columns,
-// standardized and without missing values (see model.Standardizer); Y the
-// 0/1 labels on the bank's side, nil on the center's. Rows are in the order
-// both parties agreed (private set intersection).
-type Data struct {
-	X    []float64
-	Cols int
-	Y    []float64
-}
+// Data is one party's training input (fl.Data). vlr requires the columns
+// standardized and without missing values (see model.Standardizer) and no
+// categorical columns (one-hot encode them first: their level codes are no
+// scale a weight can apply to); Names are not used.
+type Data = fl.Data
 
-func (d Data) rows() int {
-	if d.Cols <= 0 {
-		return 0
-	}
-	return len(d.X) / d.Cols
-}
-
-func (d Data) check(active bool) error {
+func checkData(d Data, active bool) error {
 	if d.Cols < 1 || len(d.X) == 0 || len(d.X)%d.Cols != 0 {
 		return fmt.Errorf("%w: %d values in rows of %d columns", ErrOptions, len(d.X), d.Cols)
+	}
+	if d.Categories.Any() {
+		return fmt.Errorf("%w: Data.Categories marks categorical columns: one-hot encode them first (model.Categories.OneHot)", ErrOptions)
 	}
 	for i, v := range d.X {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("%w: value %d (row %d, column %d) is %v: standardize and impute first", ErrOptions, i, i/d.Cols, i%d.Cols, v)
 		}
 	}
-	if err := d.checkFeatures(); err != nil {
+	if err := checkFeatures(d); err != nil {
 		return err
 	}
 	if active {
-		if len(d.Y) != d.rows() {
-			return fmt.Errorf("%w: %d labels for %d rows", ErrOptions, len(d.Y), d.rows())
+		if len(d.Y) != d.Rows() {
+			return fmt.Errorf("%w: %d labels for %d rows", ErrOptions, len(d.Y), d.Rows())
 		}
 		for i, y := range d.Y {
 			if y != 0 && y != 1 {

@@ -5,14 +5,14 @@
 // two-party threshold key (he.Hist13), plus feature selection by IV across
 // both parties and federated scoring of a WOE scorecard (model.ScorecardHalf).
 //
-// Active and Passive run one exchange:
+// TrainActive and TrainPassive run one exchange:
 //
 //  1. Each party bins its own columns into quantile bins (model.FitBinning),
-//     a categorical column (ActiveWith, PassiveWith: Data.Categories) into
+//     a categorical column (Data.Categories) into
 //     one bin per level of its encoding (model.Categories: the labels of
 //     the training rows, the rarest folded into one level past the cap).
 //     The bank computes its own columns' counts, WOE and IV in plaintext
-//     (Local, LocalWith). The center tells the bank how many bins each of
+//     (Local). The center tells the bank how many bins each of
 //     its columns has and which are categorical.
 //  2. The bank encrypts its labels, the event indicators y (1 = default),
 //     coefficient-packed for the histogram kernel, under its own key share

@@ -29,13 +29,13 @@ func Example() {
 	seed := []byte("the handshake's joint seed......")
 	done := make(chan *woe.PassiveResult, 1)
 	go func() {
-		res, err := woe.Passive(ctx, centerT, seed, centerX, 1, []string{"tax_arrears"})
+		res, err := woe.TrainPassive(ctx, centerT, seed, woe.Data{X: centerX, Cols: 1, Names: []string{"tax_arrears"}})
 		if err != nil {
 			panic(err)
 		}
 		done <- res
 	}()
-	res, err := woe.Active(ctx, bankT, seed, bankX, 1, y, []string{"balance"}, woe.Options{Select: model.Selection{MinIV: 0.1}})
+	res, err := woe.TrainActive(ctx, bankT, seed, woe.Data{X: bankX, Cols: 1, Y: y, Names: []string{"balance"}}, woe.Options{Select: model.Selection{MinIV: 0.1}})
 	if err != nil {
 		panic(err)
 	}
@@ -80,7 +80,7 @@ func ExampleLocal() {
 			y[i] = 1
 		}
 	}
-	cols, err := woe.Local(x, 1, y, []string{"overdue_months"}, woe.Options{})
+	cols, err := woe.Local(woe.Data{X: x, Cols: 1, Y: y, Names: []string{"overdue_months"}}, woe.Options{})
 	if err != nil {
 		panic(err)
 	}
@@ -89,7 +89,7 @@ func ExampleLocal() {
 	// Output: overdue_months: events [10 20 30 40] of 100 rows per bin, IV 0.394
 }
 
-func ExampleLocalWith() {
+func ExampleLocal_categorical() {
 	// The bank's account type, a text column: its labels become levels
 	// fitted on the training rows, one bin each.
 	dict := [][]string{{"corporate", "payroll", "savings"}}
@@ -108,7 +108,7 @@ func ExampleLocalWith() {
 	if err != nil {
 		panic(err)
 	}
-	cols, err := woe.LocalWith(woe.Data{X: x, Cols: 1, Y: y, Names: []string{"account_type"}, Categories: cats}, woe.Options{})
+	cols, err := woe.Local(woe.Data{X: x, Cols: 1, Y: y, Names: []string{"account_type"}, Categories: cats}, woe.Options{})
 	if err != nil {
 		panic(err)
 	}

@@ -74,10 +74,10 @@ func TestUndeclaredCountsNeverReachThePlan(t *testing.T) {
 			defer cancel()
 			done := make(chan error, 1)
 			go func() {
-				_, err := Passive(ctx, tc, testSeed, xc, 2, nil)
+				_, err := TrainPassive(ctx, tc, testSeed, Data{X: xc, Cols: 2})
 				done <- err
 			}()
-			_, bankErr := Active(ctx, ta, testSeed, xb, 1, y, nil, Options{})
+			_, bankErr := TrainActive(ctx, ta, testSeed, Data{X: xb, Cols: 1, Y: y}, Options{})
 			centerErr := <-done
 			require.ErrorIs(t, centerErr, c.want)
 			require.NotErrorIs(t, centerErr, joint.ErrUndeclared, "refused before the plan")

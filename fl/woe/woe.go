@@ -195,23 +195,17 @@ func params() he.Params { return he.MustParams(he.Hist13) }
 // (see boost's histHeadroom).
 const countHeadroom = 19
 
-// Data is one party's columns: X row-major n x Cols, NaN for missing, rows
-// in the agreed order; a categorical column (Categories) holds its levels,
-// as model.Categories.Encode returns them, with NaN for a missing cell or a
-// label unseen in training. Y holds the bank's 0/1 labels (nil at the
-// center). Names are the column names, nil for none: the bank's then read
-// bank_j; the center shows its names, and its categorical columns' level
-// names, to the bank only when it gives them (nil: the bank sees center_j).
-type Data struct {
-	X          []float64
-	Cols       int
-	Y          []float64
-	Names      []string
-	Categories *model.Categories
-}
+// Data is one party's columns (fl.Data). A categorical column
+// (Categories) holds its levels, as model.Categories.Encode returns them,
+// with NaN for a missing cell or a label unseen in training. Names are the
+// column names, nil for none: the bank's then read bank_j; the center shows
+// its names, and its categorical columns' level names, to the bank only when
+// it gives them (nil: the bank sees center_j).
+type Data = fl.Data
 
-// check validates the shape of d (with labels when labelled).
-func (d Data) check(labelled bool) error {
+// checkData validates the shape of d: with labels when labelled, without
+// any otherwise (labels are the bank's alone).
+func checkData(d Data, labelled bool) error {
 	n := 0
 	if d.Cols >= 1 {
 		n = len(d.X) / d.Cols
@@ -221,6 +215,8 @@ func (d Data) check(labelled bool) error {
 		return fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(d.X), d.Cols)
 	case labelled && len(d.Y) != n:
 		return fmt.Errorf("%w: %d values for %d labels of %d columns", model.ErrShape, len(d.X), len(d.Y), d.Cols)
+	case !labelled && d.Y != nil:
+		return fmt.Errorf("%w: %d labels at the center: the labels are the bank's alone", model.ErrShape, len(d.Y))
 	case d.Names != nil && len(d.Names) != d.Cols:
 		return fmt.Errorf("%w: %d names for %d columns", model.ErrShape, len(d.Names), d.Cols)
 	case d.Categories.Any() && len(d.Categories.Columns) != d.Cols:
@@ -241,7 +237,7 @@ func (d Data) check(labelled bool) error {
 // levels for a categorical one (at least one bin, for a column whose
 // training rows are all missing). A categorical cell that is not one of its
 // column's levels is an error.
-func (d Data) bins(maxBins int) (bins [][]uint8, nb []int, cuts [][]float64, err error) {
+func dataBins(d Data, maxBins int) (bins [][]uint8, nb []int, cuts [][]float64, err error) {
 	binning, err := model.FitBinning(d.X, d.Cols, maxBins)
 	if err != nil {
 		return nil, nil, nil, err
@@ -274,26 +270,19 @@ func (d Data) bins(maxBins int) (bins [][]uint8, nb []int, cuts [][]float64, err
 	return bins, nb, cuts, nil
 }
 
-// Local bins the columns of x (row-major n x d, NaN for missing) and
-// computes their counts, WOE and IV in plaintext with labels y: what the
-// bank does for its own columns, and the plaintext reference of the
-// federated computation. names may be nil. Keep is left false. LocalWith
-// takes categorical columns too.
-func Local(x []float64, d int, y []float64, names []string, opt Options) ([]Column, error) {
-	return LocalWith(Data{X: x, Cols: d, Y: y, Names: names}, opt)
-}
-
-// LocalWith is Local for a party's Data: a categorical column's bins are
-// its levels.
-func LocalWith(data Data, opt Options) ([]Column, error) {
+// Local bins a party's columns and computes their counts, WOE and IV in
+// plaintext with the labels data.Y: what the bank does for its own columns,
+// and the plaintext reference of the federated computation. A categorical
+// column's bins are its levels. Keep is left false.
+func Local(data Data, opt Options) ([]Column, error) {
 	o, err := opt.WithDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if err := data.check(true); err != nil {
+	if err := checkData(data, true); err != nil {
 		return nil, err
 	}
-	bins, nb, cuts, err := data.bins(o.Bins)
+	bins, nb, cuts, err := dataBins(data, o.Bins)
 	if err != nil {
 		return nil, err
 	}
@@ -373,17 +362,10 @@ func finish(o Options, party model.Role, j int, nm string, c model.BinCounts, le
 	return col, nil
 }
 
-// Active runs the bank's side: x is its raw feature matrix (row-major, n x
-// d, NaN for missing), y the 0/1 labels, names its column names (nil: bank_j),
-// rows in the agreed order; seed is the session's joint seed. ActiveWith
-// takes categorical columns too.
-func Active(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, y []float64, names []string, opt Options) (*ActiveResult, error) {
-	return ActiveWith(ctx, t, seed, Data{X: x, Cols: d, Y: y, Names: names}, opt)
-}
-
-// ActiveWith is Active for the bank's Data, labels included; the center
-// runs Passive or PassiveWith.
-func ActiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, opt Options) (_ *ActiveResult, err error) {
+// TrainActive runs the bank's side over its Data, labels included (rows
+// in the agreed order); seed is the session's joint seed. The center runs
+// TrainPassive.
+func TrainActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt Options) (_ *ActiveResult, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	start := time.Now()
 	o, err := opt.WithDefaults()
@@ -392,7 +374,7 @@ func ActiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, opt
 	}
 	y, d := data.Y, data.Cols
 	n := len(y)
-	own, err := LocalWith(data, o)
+	own, err := Local(data, o)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -577,22 +559,14 @@ func (m masker) next() (a, b float64) {
 	return 0.5 + 1.5*m.r.Float64(), 2*m.r.Float64() - 1
 }
 
-// Passive runs the center's side: x is its raw feature matrix (row-major,
-// n x d, NaN for missing), rows in the agreed order. names, when not nil,
-// are its column names, which it then shows the bank (for reports); nil
-// keeps them private (the bank sees center_j). PassiveWith takes
-// categorical columns too.
-func Passive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, names []string) (*PassiveResult, error) {
-	return PassiveWith(ctx, t, seed, Data{X: x, Cols: d, Names: names})
-}
-
-// PassiveWith is Passive for the center's Data (no labels). The bank
-// learns which of its columns are categorical and how many levels each
-// has (their bins), and the levels' names only with Data.Names.
-func PassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data) (_ *PassiveResult, err error) {
+// TrainPassive runs the center's side over its Data (no labels; rows in
+// the agreed order). The bank learns which of its columns are categorical
+// and how many levels each has (their bins), and the columns' and levels'
+// names only with Data.Names.
+func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (_ *PassiveResult, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	start := time.Now()
-	if err := data.check(false); err != nil {
+	if err := checkData(data, false); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
 	x, d, names := data.X, data.Cols, data.Names
@@ -614,7 +588,7 @@ func PassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data) (_
 	if max := he.Hist13.MaxRows; n > max {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d rows, over the %d the counts' noise bound holds for (he.Hist13 MaxRows)", he.ErrLimit, n, max))
 	}
-	bins, nb, cuts, err := data.bins(o.Bins)
+	bins, nb, cuts, err := dataBins(data, o.Bins)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}

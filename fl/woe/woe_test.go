@@ -64,10 +64,10 @@ func runPair(t testing.TB, xb []float64, db int, xc []float64, dc int, y []float
 	done := make(chan error, 1)
 	go func() {
 		var err error
-		center, err = Passive(ctx, tc, testSeed, xc, dc, names)
+		center, err = TrainPassive(ctx, tc, testSeed, Data{X: xc, Cols: dc, Names: names})
 		done <- err
 	}()
-	bank, err := Active(ctx, ta, testSeed, xb, db, y, nil, opt)
+	bank, err := TrainActive(ctx, ta, testSeed, Data{X: xb, Cols: db, Y: y}, opt)
 	if err != nil {
 		ta.Close()
 	}
@@ -79,7 +79,7 @@ func runPair(t testing.TB, xb []float64, db int, xc []float64, dc int, y []float
 // WOE or IV difference.
 func checkAgainstPlain(t testing.TB, got []Column, xc []float64, dc int, y []float64, opt Options) float64 {
 	t.Helper()
-	want, err := Local(xc, dc, y, nil, opt)
+	want, err := Local(Data{X: xc, Cols: dc, Y: y}, opt)
 	require.NoError(t, err)
 	require.Len(t, got, dc)
 	worst := 0.0
@@ -190,6 +190,27 @@ func TestBadInput(t *testing.T) {
 	_, _, err, cerr := runPair(t, xb, 2, xc[:2*150], 2, y, nil, Options{})
 	require.Error(t, err)
 	require.Error(t, cerr)
+}
+
+// TestCenterLabelsRefused: labels are the bank's alone; a center handed
+// some refuses them before any exchange, and the bank learns why.
+func TestCenterLabelsRefused(t *testing.T) {
+	xb, xc, y := synthetic(200, 2, 2, 2)
+	ta, tc := fl.NewPipe()
+	defer ta.Close()
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := TrainPassive(ctx, tc, testSeed, Data{X: xc, Cols: 2, Y: y})
+		done <- err
+	}()
+	_, bankErr := TrainActive(ctx, ta, testSeed, Data{X: xb, Cols: 2, Y: y}, Options{})
+	centerErr := <-done
+	require.ErrorIs(t, centerErr, model.ErrShape)
+	require.ErrorContains(t, centerErr, "labels are the bank's alone")
+	require.ErrorIs(t, bankErr, fl.ErrPeerAborted)
 }
 
 func TestScoring(t *testing.T) {
@@ -319,10 +340,10 @@ func runTampered(t *testing.T, tamper func(fl.Message) fl.Message) (bank, center
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := Passive(ctx, tc, testSeed, xc, 2, nil)
+		_, err := TrainPassive(ctx, tc, testSeed, Data{X: xc, Cols: 2})
 		done <- err
 	}()
-	_, bank = Active(ctx, ta, testSeed, xb, 1, y, nil, Options{})
+	_, bank = TrainActive(ctx, ta, testSeed, Data{X: xb, Cols: 1, Y: y}, Options{})
 	return bank, <-done
 }
 
@@ -397,7 +418,7 @@ func categoricalData(t *testing.T, n int) (bank, center Data) {
 	return bank, center
 }
 
-// runPairWith runs ActiveWith and PassiveWith over an in-memory pipe.
+// runPairWith runs TrainActive and TrainPassive over an in-memory pipe.
 func runPairWith(t testing.TB, bank, center Data, opt Options) (*ActiveResult, *PassiveResult, error, error) {
 	t.Helper()
 	ta, tc := fl.NewPipe()
@@ -409,10 +430,10 @@ func runPairWith(t testing.TB, bank, center Data, opt Options) (*ActiveResult, *
 	done := make(chan error, 1)
 	go func() {
 		var err error
-		res, err = PassiveWith(ctx, tc, testSeed, center)
+		res, err = TrainPassive(ctx, tc, testSeed, center)
 		done <- err
 	}()
-	b, err := ActiveWith(ctx, ta, testSeed, bank, opt)
+	b, err := TrainActive(ctx, ta, testSeed, bank, opt)
 	if err != nil {
 		ta.Close()
 	}
@@ -433,7 +454,7 @@ func TestFederatedCategorical(t *testing.T) {
 			require.NoError(t, cerr)
 			plain := center
 			plain.Y = bank.Y
-			want, err := LocalWith(plain, opt)
+			want, err := Local(plain, opt)
 			require.NoError(t, err)
 			for j := range want {
 				g, w := b.Center[j], want[j]
