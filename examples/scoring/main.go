@@ -446,17 +446,9 @@ func scoreAll(ctx context.Context, m *models, opt score.Options) (*score.Scored,
 	if err != nil {
 		return nil, fl.Stats{}, err
 	}
-	// The service reads the model's columns as levels: the center maps its
-	// table's labels to its half's first, as the bank does below.
+	// The service maps its table's labels to its half's levels itself
+	// (Service.Prepare); the bank maps its own below.
 	centerTable := selectColumns(m.centerTable, m.centerCols)
-	if m.lrCenter != nil {
-		centerTable, err = encodeWith(centerTable, func(c [][]string, x []float64, _ int) ([]float64, error) { return m.lrCenter.Encode(c, x) })
-	} else {
-		centerTable, err = encodeWith(centerTable, m.treesCenter.Encode)
-	}
-	if err != nil {
-		return nil, fl.Stats{}, err
-	}
 	svc := &score.Service{Table: centerTable, LR: m.lrCenter, Trees: m.treesCenter, Options: opt,
 		Banks:  map[string]score.Quota{"bank": {IDs: max(len(m.bankTable.IDs), 200_000)}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}

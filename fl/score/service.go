@@ -159,7 +159,8 @@ type Service struct {
 	prepErr error
 	slots   chan struct{}
 	output  Output // Options.Output, normalized
-	lrX     []float64
+	lrX     []float64 // the LR half's columns of the table, encoded
+	treeX   []float64 // the table encoded for the trees
 	mu      sync.Mutex
 	banks   map[string]*bankState
 }
@@ -194,11 +195,23 @@ func (s *Service) Prepare() error {
 			cols[j] = c
 		}
 		n, d := s.Table.Rows(), s.Table.Cols()
-		s.lrX = make([]float64, n*len(cols))
+		x := make([]float64, n*len(cols))
 		for i := range n {
 			for j, c := range cols {
-				s.lrX[i*len(cols)+j] = s.Table.X[i*d+c]
+				x[i*len(cols)+j] = s.Table.X[i*d+c]
 			}
+		}
+		// The table's categorical codes index its own dictionaries: the
+		// half's levels, by label (unseen labels are missing).
+		var dicts [][]string
+		if s.Table.Categories != nil {
+			dicts = make([][]string, len(cols))
+			for j, c := range cols {
+				dicts[j] = s.Table.Categories[c]
+			}
+		}
+		if s.lrX, err = s.LR.Encode(dicts, x); err != nil {
+			return fmt.Errorf("the LR model and the table %s: %w", s.Table.Name, err)
 		}
 	}
 	if s.Trees != nil {
@@ -207,6 +220,9 @@ func (s *Service) Prepare() error {
 		}
 		if s.Trees.Binning.Dim() != s.Table.Cols() {
 			return fmt.Errorf("%w: the ensemble has %d columns, the table %s %d", model.ErrShape, s.Trees.Binning.Dim(), s.Table.Name, s.Table.Cols())
+		}
+		if s.treeX, err = s.Trees.Encode(s.Table.Categories, s.Table.X, s.Table.Cols()); err != nil {
+			return fmt.Errorf("the trees and the table %s: %w", s.Table.Name, err)
 		}
 	}
 	if len(s.Banks) == 0 {
@@ -436,7 +452,7 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 	d := s.Table.Cols()
 	x := make([]float64, n*d)
 	for i, r := range rows {
-		copy(x[i*d:(i+1)*d], s.Table.X[r*d:(r+1)*d])
+		copy(x[i*d:(i+1)*d], s.treeX[r*d:(r+1)*d])
 	}
 	return n, req.Model, TreesPassive(ctx, t, party, s.Trees, x, d, s.Options)
 }
