@@ -323,11 +323,11 @@ func benchSBT(int) ([]figure, error) {
 	ctx := context.Background()
 	done := make(chan error, 1)
 	go func() {
-		_, err := boost.TrainPassive(ctx, tc, seed, xc, dc)
+		_, err := boost.TrainPassive(ctx, tc, seed, boost.Data{X: xc, Cols: dc})
 		done <- err
 	}()
 	var first, second time.Time
-	_, err := boost.TrainActive(ctx, ta, seed, xb, db, y, boost.Options{GBDTOptions: model.GBDTOptions{Trees: 2, MaxDepth: 5}}, func(tree int) {
+	_, err := boost.TrainActive(ctx, ta, seed, boost.Data{X: xb, Cols: db, Y: y}, boost.Options{GBDTOptions: model.GBDTOptions{Trees: 2, MaxDepth: 5}}, func(tree int) {
 		if tree == 0 {
 			first = time.Now()
 		} else {

@@ -107,19 +107,18 @@ func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 	if o.Logger == nil {
 		o.Logger = r.spec.Logger
 	}
-	cat := categoricalMarks(data)
-	var enc *model.Categories
-	if cat != nil {
-		enc = data.Categories
-	}
+	// The trees split a categorical column by sets of its levels: boost
+	// reads which columns are from the data's encoding, and each saved
+	// half keeps it.
+	train := boost.Data{X: data.RawTrain, Cols: data.Cols, Categories: data.Categories}
 	m := &Model{Kind: SBT, Training: r.trainingID(SBT)}
 	if !r.active {
-		res, err := boost.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, boost.PassiveOptions{Checkpoints: o.Checkpoints, Checkpoint: o.Checkpoint, Logger: o.Logger, Categorical: cat})
+		res, err := boost.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], train, boost.PassiveOptions{Checkpoints: o.Checkpoints, Checkpoint: o.Checkpoint, Logger: o.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("training SecureBoost: %w", err)
 		}
 		m.TrainTime, m.SBTPassive = time.Since(start), &res.PassiveModel
-		m.SBTPassive.Training, m.SBTPassive.Categories = m.Training, enc
+		m.SBTPassive.Training = m.Training
 		m.Trees = res.Options.Trees
 		if err := r.save("sbt", m.SBTPassive); err != nil {
 			return nil, err
@@ -136,10 +135,10 @@ func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.Categorical = cat
 	setup := r.step("SecureBoost: key generation and setup", 0)
 	var grown *progressStep
-	res, err := boost.TrainActive(ctx, r.t, r.sess.Seed[:], data.RawTrain, data.Cols, data.YTrain, o, func(tree int) {
+	train.Y = data.YTrain
+	res, err := boost.TrainActive(ctx, r.t, r.sess.Seed[:], train, o, func(tree int) {
 		if grown == nil {
 			setup.end()
 			grown = r.step("SecureBoost: trees", gopt.Trees)
@@ -156,7 +155,7 @@ func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 		setup.end()
 	}
 	m.TrainTime, m.SBTActive, m.Trees = time.Since(start), &res.ActiveModel, len(res.Trees)
-	m.SBTActive.Training, m.SBTActive.Categories = m.Training, enc
+	m.SBTActive.Training = m.Training
 	if err := r.save("sbt", m.SBTActive); err != nil {
 		return nil, err
 	}

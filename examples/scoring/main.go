@@ -338,10 +338,10 @@ func train(ctx context.Context, f *flags, bank, center *dataset.Table) (*models,
 		var pr *boost.PassiveResult
 		go func() {
 			var err error
-			pr, err = boost.TrainPassiveWith(ctx, tc, seed, xc, ac.Cols(), boost.PassiveOptions{Categorical: marks(cc, ac.Cols())})
+			pr, err = boost.TrainPassiveWith(ctx, tc, seed, boost.Data{X: xc, Cols: ac.Cols()}, boost.PassiveOptions{Categorical: marks(cc, ac.Cols())})
 			done <- err
 		}()
-		ar, err := boost.TrainActive(ctx, ta, seed, xb, ab.Cols(), ab.Labels, opt, nil)
+		ar, err := boost.TrainActive(ctx, ta, seed, boost.Data{X: xb, Cols: ab.Cols(), Y: ab.Labels}, opt, nil)
 		if err := errors.Join(err, <-done); err != nil {
 			return nil, err
 		}

@@ -46,10 +46,31 @@ type anode struct {
 	leaf bool
 }
 
-// TrainActive runs the bank's side: x is its raw feature matrix (row-major,
-// n x d, NaN for missing; level codes in the columns opt.Categorical
-// marks), y the 0/1 labels, rows in the agreed order.
-func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, y []float64, opt Options, progress func(tree int)) (_ *ActiveResult, err error) {
+// Active is the bank's side of a training: NewActive runs the setup
+// (options, binning, resume agreement, key generation), each Tree grows one
+// tree, and Result returns the model so far. TrainActive drives it to the
+// end; driving it by hand lets an application run its own loop (progress,
+// deadlines per tree) over the same protocol.
+type Active struct {
+	t      fl.Transport
+	y      []float64
+	o      model.GBDTOptions
+	grower *activeTrainer
+	store  fl.Checkpoints // nil: none
+	digest [32]byte
+	res    *ActiveResult
+	next   int // the tree Tree grows
+	start  time.Time
+}
+
+// NewActive sets up the bank's side. seed is the joint seed of the session
+// handshake; data holds the bank's raw features (NaN for missing) and its
+// 0/1 labels, rows in the agreed order; its categorical columns hold level
+// codes and are those data.Categories marks, or opt.Categorical when given
+// (both given must agree); the model keeps data.Categories, the encoding
+// it predicts new tables by. The options, without the categorical marks,
+// are sent to the center.
+func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt Options) (_ *Active, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	start := time.Now()
 	o, err := opt.GBDTOptions.WithDefaults()
@@ -68,12 +89,16 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 	if opt.PlanBytes == 0 {
 		opt.PlanBytes = 2 << 30
 	}
+	x, d, y := data.X, data.Cols, data.Y
 	n := len(y)
 	if d < 1 || n == 0 || len(x) != n*d {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values for %d labels of %d columns", model.ErrShape, len(x), n, d))
 	}
 	if n < o.MinNodeRows {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d rows, fewer than the minimum node size of %d: no tree could split", model.ErrOptions, n, o.MinNodeRows))
+	}
+	if opt.Categorical, err = categoricalMarks(data, opt.Categorical, "Options.Categorical"); err != nil {
+		return nil, fl.Fail(ctx, t, err)
 	}
 	binning, err := model.FitBinningCategorical(x, d, o.Bins, opt.Categorical)
 	if err != nil {
@@ -135,6 +160,9 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 		a.nb[f] = binning.NumBins(f)
 	}
 	res := &ActiveResult{ActiveModel: ActiveModel{Version: ModelVersion, Options: opt, BaseScore: o.BaseScore, Binning: binning, PassiveBins: ack.Bins, PassiveCategorical: ack.Categorical}, Logits: make([]float64, n)}
+	if data.Categories.Any() {
+		res.Categories = data.Categories
+	}
 	for i := range res.Logits {
 		res.Logits[i] = o.BaseScore
 	}
@@ -149,32 +177,77 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, x []float64, 
 		}
 		res.Trees, res.Logits, res.Resumed = st.Trees, st.Logits, resume
 	}
-	for tree := resume; tree < o.Trees; tree++ {
-		model.LogisticGradients(res.Logits, y, a.g, a.h)
-		if gradHook != nil {
-			gradHook(a.g, a.h)
+	return &Active{t: t, y: y, o: o, grower: a, store: store, digest: digest, res: res, next: resume, start: start}, nil
+}
+
+// Done reports whether every tree has been grown (a training resumed after
+// its last tree is done from the start).
+func (s *Active) Done() bool { return s.next >= s.o.Trees }
+
+// Trees returns the number of trees grown so far, those resumed included.
+func (s *Active) Trees() int { return s.next }
+
+// Tree grows the next tree with the center, adds it to the training rows'
+// logits and saves the checkpoint after it.
+func (s *Active) Tree(ctx context.Context) (err error) {
+	if s.Done() {
+		// A caller's misuse, not the session's failure: the peer is not told.
+		return fmt.Errorf("boost: training already finished after %d trees", s.next)
+	}
+	defer fl.AbortOnError(ctx, s.t, &err)
+	a, res, tree := s.grower, s.res, s.next
+	model.LogisticGradients(res.Logits, s.y, a.g, a.h)
+	if gradHook != nil {
+		gradHook(a.g, a.h)
+	}
+	tr, leaves, err := a.grow(ctx, tree)
+	if err != nil {
+		return err
+	}
+	for _, lf := range leaves {
+		for _, i := range lf.rows {
+			res.Logits[i] += tr.Nodes[lf.id].Weight
 		}
-		tr, leaves, err := a.grow(ctx, tree)
-		if err != nil {
+	}
+	res.Trees = append(res.Trees, tr)
+	if s.store != nil {
+		if err := fl.SaveCheckpoint(s.store, tree+1, s.digest, &activeState{Trees: res.Trees, Logits: res.Logits}); err != nil {
+			return fl.Fail(ctx, s.t, err)
+		}
+	}
+	s.next++
+	return nil
+}
+
+// Result returns the bank's half of the model so far (the trees grown and
+// the training rows' logits after them) and the traffic and time since
+// NewActive.
+func (s *Active) Result() *ActiveResult {
+	r := *s.res
+	r.Trees = slices.Clone(s.res.Trees)
+	r.Logits = slices.Clone(s.res.Logits)
+	r.Stats, r.Duration = s.t.Stats(), time.Since(s.start)
+	return &r
+}
+
+// TrainActive runs the bank's side to the end (NewActive, then Tree until
+// Done); progress, if set, sees the index of each tree grown.
+func TrainActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt Options, progress func(tree int)) (_ *ActiveResult, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
+	a, err := NewActive(ctx, t, seed, data, opt)
+	if err != nil {
+		return nil, err
+	}
+	for !a.Done() {
+		tree := a.next
+		if err := a.Tree(ctx); err != nil {
 			return nil, err
-		}
-		for _, lf := range leaves {
-			for _, i := range lf.rows {
-				res.Logits[i] += tr.Nodes[lf.id].Weight
-			}
-		}
-		res.Trees = append(res.Trees, tr)
-		if store != nil {
-			if err := fl.SaveCheckpoint(store, tree+1, digest, &activeState{Trees: res.Trees, Logits: res.Logits}); err != nil {
-				return nil, fl.Fail(ctx, t, err)
-			}
 		}
 		if progress != nil {
 			progress(tree)
 		}
 	}
-	res.Stats, res.Duration = t.Stats(), time.Since(start)
-	return res, nil
+	return a.Result(), nil
 }
 
 // gradHook, set by the wire-audit test only, sees every tree's plaintext

@@ -73,10 +73,10 @@ func trainSeen(t *testing.T, xb, xc, y []float64, db, dc int, opt Options, floor
 	seed := []byte("boost-test-joint-seed-0123456789a")
 	done := make(chan error, 1)
 	go func() {
-		_, err := TrainPassiveWith(ctx, tc, seed, xc, dc, PassiveOptions{MinNodeRows: floor, MinBinRows: floor})
+		_, err := TrainPassiveWith(ctx, tc, seed, Data{X: xc, Cols: dc}, PassiveOptions{MinNodeRows: floor, MinBinRows: floor})
 		done <- err
 	}()
-	_, err := TrainActive(ctx, ta, seed, xb, db, y, opt, nil)
+	_, err := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, opt, nil)
 	require.NoError(t, err)
 	require.NoError(t, <-done)
 	return seen
@@ -158,10 +158,10 @@ func TestAttackSmallNodes(t *testing.T) {
 		seed := []byte("boost-test-joint-seed-0123456789a")
 		done := make(chan error, 1)
 		go func() {
-			_, err := TrainPassive(ctx, tc, seed, xc, dc)
+			_, err := TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
 			done <- err
 		}()
-		_, err := TrainActive(ctx, ta, seed, xb, db, y, opt, nil)
+		_, err := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, opt, nil)
 		require.ErrorIs(t, err, fl.ErrPeerAborted)
 		require.ErrorIs(t, <-done, model.ErrOptions)
 	})

@@ -45,13 +45,13 @@ func TestWireAudit(t *testing.T) {
 	go func() {
 		bt, seed, err := session(ctx, rcv, fl.RolePassive)
 		if err == nil {
-			_, err = TrainPassive(ctx, bt, seed, c.X, c.Cols())
+			_, err = TrainPassive(ctx, bt, seed, Data{X: c.X, Cols: c.Cols()})
 		}
 		done <- err
 	}()
 	bt, seed, err := session(ctx, ra, fl.RoleActive)
 	require.NoError(t, err)
-	res, err := TrainActive(ctx, bt, seed, b.X, b.Cols(), b.Labels, Options{GBDTOptions: model.GBDTOptions{Trees: 3, MaxDepth: 3}}, nil)
+	res, err := TrainActive(ctx, bt, seed, Data{X: b.X, Cols: b.Cols(), Y: b.Labels}, Options{GBDTOptions: model.GBDTOptions{Trees: 3, MaxDepth: 3}}, nil)
 	require.NoError(t, err)
 	require.NoError(t, <-done)
 	require.NotEmpty(t, g)

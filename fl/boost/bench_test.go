@@ -28,11 +28,11 @@ func BenchmarkTree100kx30x300d5(b *testing.B) {
 		seed := []byte("boost-bench-joint-seed-0123456789")
 		done := make(chan error, 1)
 		go func() {
-			_, err := TrainPassive(ctx, tc, seed, xc, dc)
+			_, err := TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
 			done <- err
 		}()
 		var first time.Time
-		ar, err := TrainActive(ctx, ta, seed, xb, db, y, Options{GBDTOptions: model.GBDTOptions{Trees: trees, MaxDepth: 5}},
+		ar, err := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, Options{GBDTOptions: model.GBDTOptions{Trees: trees, MaxDepth: 5}},
 			func(tree int) {
 				if tree == 0 {
 					first = time.Now()
@@ -69,10 +69,10 @@ func BenchmarkMemory1Mx50x50(b *testing.B) {
 		seed := []byte("boost-bench-joint-seed-0123456789")
 		done := make(chan error, 1)
 		go func() {
-			_, err := TrainPassive(ctx, tc, seed, xc, dc)
+			_, err := TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
 			done <- err
 		}()
-		if _, err := TrainActive(ctx, ta, seed, xb, db, y, Options{GBDTOptions: model.GBDTOptions{Trees: 1, MaxDepth: 3}}, nil); err != nil {
+		if _, err := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, Options{GBDTOptions: model.GBDTOptions{Trees: 1, MaxDepth: 3}}, nil); err != nil {
 			b.Fatal(err)
 		}
 		if err := <-done; err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/joint"
@@ -38,6 +39,28 @@ var levelChunks = 256
 
 // ErrProtocol reports a peer message that breaks the protocol.
 var ErrProtocol = fmt.Errorf("boost: %w", fl.ErrProtocol)
+
+// Data is one party's training input (fl.Data): raw features, NaN for
+// missing, labels at the bank only. A categorical column holds level codes
+// 0..L-1 (model.Categories.Encode) and splits by sets of levels; which
+// columns are categorical comes from Categories, or from the options'
+// Categorical marks. Names are not used.
+type Data = fl.Data
+
+// categoricalMarks returns the categorical marks a party trains with: marks
+// (the options' field named field) when given, else those of
+// data.Categories. Both given must mark the same columns, so that the
+// binning and the encoding the model keeps cannot disagree.
+func categoricalMarks(data Data, marks []bool, field string) ([]bool, error) {
+	fromData := data.CategoricalMarks()
+	switch {
+	case marks == nil:
+		return fromData, nil
+	case fromData != nil && !slices.Equal(marks, fromData):
+		return nil, fmt.Errorf("%w: %s and Data.Categories mark different columns; give one", model.ErrCategories, field)
+	}
+	return marks, nil
+}
 
 // Options are the training options: model.GBDTOptions (trees, depth, eta,
 // lambda, gamma, min child weight, bins, subsample) plus the memory the

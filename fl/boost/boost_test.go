@@ -54,10 +54,10 @@ func trainPair(t *testing.T, xb, xc, y []float64, db, dc int, opt Options) (*Act
 	done := make(chan error, 1)
 	go func() {
 		var err error
-		pr, err = TrainPassive(ctx, tc, seed, xc, dc)
+		pr, err = TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
 		done <- err
 	}()
-	ar, err := TrainActive(ctx, ta, seed, xb, db, y, opt, nil)
+	ar, err := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, opt, nil)
 	require.NoError(t, err)
 	require.NoError(t, <-done)
 	return ar, pr

@@ -68,11 +68,11 @@ func trainSides(t *testing.T, bank, center side, opt Options) (*ActiveResult, *P
 	done := make(chan error, 1)
 	go func() {
 		var err error
-		pr, err = TrainPassiveWith(ctx, tc, seed, center.x, center.cols(), PassiveOptions{Categorical: center.cat})
+		pr, err = TrainPassiveWith(ctx, tc, seed, Data{X: center.x, Cols: center.cols()}, PassiveOptions{Categorical: center.cat})
 		done <- err
 	}()
 	opt.Categorical = bank.cat
-	ar, err := TrainActive(ctx, ta, seed, bank.x, bank.cols(), bank.t.Labels, opt, nil)
+	ar, err := TrainActive(ctx, ta, seed, Data{X: bank.x, Cols: bank.cols(), Y: bank.t.Labels}, opt, nil)
 	require.NoError(t, err)
 	require.NoError(t, <-done)
 	return ar, pr
@@ -224,9 +224,9 @@ func TestCategoricalSplitRefused(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, centerErr = TrainPassiveWith(ctx, rc, seed, center.x, center.cols(), PassiveOptions{Categorical: center.cat})
+		_, centerErr = TrainPassiveWith(ctx, rc, seed, Data{X: center.x, Cols: center.cols()}, PassiveOptions{Categorical: center.cat})
 	}()
-	_, bankErr := TrainActive(ctx, ta, seed, bank.x, bank.cols(), bank.t.Labels, Options{GBDTOptions: model.GBDTOptions{Trees: 3, MaxDepth: 3}, Categorical: bank.cat}, nil)
+	_, bankErr := TrainActive(ctx, ta, seed, Data{X: bank.x, Cols: bank.cols(), Y: bank.t.Labels}, Options{GBDTOptions: model.GBDTOptions{Trees: 3, MaxDepth: 3}, Categorical: bank.cat}, nil)
 	wg.Wait()
 	require.True(t, hit.Load(), "a center categorical split was requested; bank: %v, center: %v", bankErr, centerErr)
 	require.ErrorIs(t, centerErr, ErrProtocol)

@@ -109,8 +109,9 @@
 // the released bins of the nodes of at least MinNodeRows rows that it
 // computes.
 //
-// Categorical features (Options.Categorical, PassiveOptions.Categorical)
-// hold level codes (model.Categories.Encode); their bins are their levels,
+// Categorical features (Data.Categories, or Options.Categorical and
+// PassiveOptions.Categorical) hold level codes (model.Categories.Encode);
+// their bins are their levels,
 // and a split sends a set of levels left, the best of the prefixes of the
 // levels ordered by g/(h+lambda) (model.SplitSearch, the plaintext twin's
 // rule). The center tells the bank at setup which of its features are
@@ -140,4 +141,10 @@
 // options or data start afresh, with a warning on the options' Logger.
 // The protocol only encodes the state: where it is kept is the
 // application's (fl.Checkpoints).
+//
+// Each party trains on its Data (fl.Data). TrainActive and TrainPassive run
+// a whole training; NewActive and NewPassive set one up and each Tree call
+// grows one tree, as vlr's steppers run one epoch, so that an application
+// can drive the rounds itself (its own progress, a deadline per tree) over
+// the same protocol, checkpoints included.
 package boost

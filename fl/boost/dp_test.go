@@ -99,10 +99,10 @@ func TestDPOptions(t *testing.T) {
 			defer cancel()
 			done := make(chan error, 1)
 			go func() {
-				_, err := TrainPassiveWith(ctx, tc, seed, xc, dc, c.local)
+				_, err := TrainPassiveWith(ctx, tc, seed, Data{X: xc, Cols: dc}, c.local)
 				done <- err
 			}()
-			_, err := TrainActive(ctx, ta, seed, xb, db, y, Options{GBDTOptions: model.GBDTOptions{Trees: 1}, DP: c.dp}, nil)
+			_, err := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, Options{GBDTOptions: model.GBDTOptions{Trees: 1}, DP: c.dp}, nil)
 			center := <-done
 			if c.local.MaxEpsilon > 0 { // the center's refusal
 				require.ErrorIs(t, err, fl.ErrPeerAborted)

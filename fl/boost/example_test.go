@@ -36,14 +36,14 @@ func Example() {
 	a, b := fl.NewPipe()
 	done := make(chan error, 1)
 	go func() {
-		r, err := boost.TrainPassive(ctx, b, seed, centerT.X, centerT.Cols())
+		r, err := boost.TrainPassive(ctx, b, seed, boost.Data{X: centerT.X, Cols: centerT.Cols()})
 		if err == nil {
 			err = boost.PredictPassive(ctx, b, &r.PassiveModel, centerT.X, centerT.Cols())
 		}
 		done <- err
 	}()
 	opt := boost.Options{GBDTOptions: model.GBDTOptions{Trees: 2, MaxDepth: 2}}
-	r, err := boost.TrainActive(ctx, a, seed, bankT.X, bankT.Cols(), bankT.Labels, opt, nil)
+	r, err := boost.TrainActive(ctx, a, seed, boost.Data{X: bankT.X, Cols: bankT.Cols(), Y: bankT.Labels}, opt, nil)
 	if err != nil {
 		panic(err)
 	}

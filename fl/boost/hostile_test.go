@@ -90,9 +90,9 @@ func TestHostilePeer(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, center = TrainPassive(ctx, tc, seed, xc, dc)
+					_, center = TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
 				}()
-				_, bank = TrainActive(ctx, ta, seed, xb, db, y, opt, nil)
+				_, bank = TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, opt, nil)
 				wg.Wait()
 				require.True(t, hit.Load(), "the step was reached")
 				require.NoError(t, ctx.Err(), "no party waited for the deadline")
@@ -145,9 +145,9 @@ func TestUndeclaredHistogramsRefused(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, center = TrainPassive(ctx, tc, seed, xc, dc)
+		_, center = TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
 	}()
-	_, bank := TrainActive(ctx, ta, seed, xb, db, y, opt, nil)
+	_, bank := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, opt, nil)
 	wg.Wait()
 	require.True(t, hit.Load(), "the last level was reached with splits; bank: %v, center: %v", bank, center)
 	require.ErrorIs(t, center, joint.ErrUndeclared)
@@ -229,9 +229,9 @@ func TestUndeclaredHistogramLength(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, center = TrainPassive(ctx, rc, seed, xc, dc)
+		_, center = TrainPassive(ctx, rc, seed, Data{X: xc, Cols: dc})
 	}()
-	_, bank := TrainActive(ctx, ta, seed, xb, db, y, opt, nil)
+	_, bank := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, opt, nil)
 	<-done
 	require.True(t, hit.Load(), "the level below the root was rewritten: %s; bank: %v, center: %v", why, bank, center)
 	var ue *joint.UndeclaredError

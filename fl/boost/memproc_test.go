@@ -62,8 +62,7 @@ func BenchmarkMemory1Mx50x50Processes(b *testing.B) {
 		debug.FreeOSMemory()
 		t := newStreamTransport(childOut, childIn)
 		start := time.Now()
-		_, err = TrainActive(context.Background(), t, []byte("boost-bench-joint-seed-0123456789"), xb, db, y,
-			Options{GBDTOptions: model.GBDTOptions{Trees: 1, MaxDepth: 3}}, nil)
+		_, err = TrainActive(context.Background(), t, []byte("boost-bench-joint-seed-0123456789"), Data{X: xb, Cols: db, Y: y}, Options{GBDTOptions: model.GBDTOptions{Trees: 1, MaxDepth: 3}}, nil)
 		elapsed := time.Since(start)
 		t.Close()
 		werr := cmd.Wait()
@@ -102,7 +101,7 @@ func TestMemoryCenterProcess(t *testing.T) {
 	debug.FreeOSMemory()
 	tr := newStreamTransport(os.NewFile(3, "from-bank"), os.NewFile(4, "to-bank"))
 	defer tr.Close()
-	if _, err := TrainPassive(context.Background(), tr, []byte("boost-bench-joint-seed-0123456789"), xc, dc); err != nil {
+	if _, err := TrainPassive(context.Background(), tr, []byte("boost-bench-joint-seed-0123456789"), Data{X: xc, Cols: dc}); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "center-peak-bytes %.0f\n", vmHWM())

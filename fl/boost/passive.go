@@ -3,6 +3,7 @@ package boost
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/veil-fl/veil/fl"
@@ -21,20 +22,56 @@ type PassiveResult struct {
 	Duration time.Duration
 }
 
-// TrainPassive runs the center's side: x is its raw feature matrix
-// (row-major, n x d, NaN for missing), rows in the agreed order. It trains
-// with the bank's options; TrainPassiveWith takes the center's own
-// settings, its categorical columns among them.
-func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int) (*PassiveResult, error) {
-	return TrainPassiveWith(ctx, t, seed, x, d, PassiveOptions{})
+// Passive is the center's side of a training: NewPassive runs the setup
+// (the bank's options checked against the center's floors, binning, resume
+// agreement, key generation), each Tree answers one tree's levels, and
+// Result returns the center's splits so far. TrainPassive drives it to the
+// end.
+type Passive struct {
+	t           fl.Transport
+	o           model.GBDTOptions
+	n, d        int
+	p           he.Params
+	party       *he.Party
+	binning     model.Binning
+	bins        [][]uint8
+	nb          []int
+	K           int
+	gaps        *gapTracker
+	plan        *he.HistogramPlan
+	disclosures *joint.Plan
+	noise       *dpNoise
+	store       fl.Checkpoints // nil: none
+	digest      [32]byte
+	res         *PassiveResult
+	next        int // the tree Tree answers
+	start       time.Time
 }
 
-// TrainPassiveWith is TrainPassive with the center's local settings.
-func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []float64, d int, local PassiveOptions) (_ *PassiveResult, err error) {
+// NewPassive sets up the center's side: data holds its raw features (NaN
+// for missing, no labels), rows in the agreed order. It trains with the
+// bank's options; NewPassiveWith takes the center's own settings.
+func NewPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (*Passive, error) {
+	return NewPassiveWith(ctx, t, seed, data, PassiveOptions{})
+}
+
+// NewPassiveWith is NewPassive with the center's local settings. Its
+// categorical columns hold level codes and are those data.Categories marks,
+// or local.Categorical when given (both given must agree); the model keeps
+// data.Categories.
+func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, local PassiveOptions) (_ *Passive, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	start := time.Now()
+	x, d := data.X, data.Cols
 	if d < 1 || len(x) == 0 || len(x)%d != 0 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
+	}
+	if data.Y != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d labels at the center: the labels are the bank's alone", model.ErrShape, len(data.Y)))
+	}
+	cat, err := categoricalMarks(data, local.Categorical, "PassiveOptions.Categorical")
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
 	}
 	n := len(x) / d
 	store, err := checkpoints(local.Checkpoints, local.Checkpoint, "boost-passive")
@@ -69,7 +106,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 	if s.Rows != n || s.Cols < 1 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank has %d rows and %d features, the center %d rows", ErrProtocol, s.Rows, s.Cols, n))
 	}
-	binning, err := model.FitBinningCategorical(x, d, o.Bins, local.Categorical)
+	binning, err := model.FitBinningCategorical(x, d, o.Bins, cat)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -113,6 +150,9 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 		return nil, err
 	}
 	res := &PassiveResult{PassiveModel: PassiveModel{Version: ModelVersion, Binning: binning}, Options: s.Options}
+	if data.Categories.Any() {
+		res.Categories = data.Categories
+	}
 	disclosures := DisclosurePlan(o, n, d, K, resume).HeldBy(fl.RolePassive)
 	if resume > 0 {
 		var st passiveState
@@ -124,95 +164,147 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, x []floa
 		}
 		res.Splits, res.Resumed = st.Splits, resume
 	}
-	for tree := resume; tree < o.Trees; tree++ {
-		depth := 0
-		for last := false; !last; {
-			// A level: histograms, then the splits.
-			b, err := fl.Expect(ctx, t, TypeLevel)
-			if err != nil {
-				return nil, err
-			}
-			parts, err := unframe(b, 3)
-			if err != nil {
-				return nil, fl.Fail(ctx, t, err)
-			}
-			lvl, err := decodeLevel(parts[0], n)
-			if err != nil {
-				return nil, fl.Fail(ctx, t, err)
-			}
-			if err := checkNodeSizes(lvl, o.MinNodeRows); err != nil {
-				return nil, fl.Fail(ctx, t, err)
-			}
-			lg, err := gaps.level(lvl, depth == 0)
-			if err != nil {
-				return nil, fl.Fail(ctx, t, err)
-			}
-			if len(lvl.Compute) > 0 {
-				S := lvl.chunk(p, K, d)
-				gh, err := recvGradients(ctx, t, party, lvl, parts[1:], S)
-				if err != nil {
-					return nil, err
-				}
-				if err := passiveHist(ctx, t, party, p, lvl, gh, bins, lg, plan, K, S, disclosures, noise); err != nil {
-					return nil, err
-				}
-			}
-			var sm splitMsg
-			if err := fl.RecvJSON(ctx, t, TypeSplits, &sm); err != nil {
-				return nil, err
-			}
-			if sm.Tree != tree {
-				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank is at tree %d, the center at %d", ErrProtocol, sm.Tree, tree))
-			}
-			if depth++; depth >= o.MaxDepth && !sm.Last {
-				// A tree has at most MaxDepth levels of histograms: the plan
-				// and the flooding budget count no more.
-				return nil, fl.Fail(ctx, t, fmt.Errorf("%w: tree %d: the bank asks for a level below depth %d, the agreed maximum", joint.ErrUndeclared, tree, o.MaxDepth))
-			}
-			lefts := make([][]byte, len(sm.Splits))
-			for i, r := range sm.Splits {
-				if r.Node < 0 || r.Node >= len(lvl.Rows) || r.Feature < 0 || r.Feature >= d || r.Bin < 0 || r.Bin >= nb[r.Feature] {
-					return nil, fl.Fail(ctx, t, fmt.Errorf("%w: split request %+v", ErrProtocol, r))
-				}
-				var leftBins []int
-				if binning.IsCategorical(r.Feature) || r.LeftBins != nil {
-					if leftBins, err = categoricalSplit(r, lg[r.Node], binning.IsCategorical(r.Feature), nb[r.Feature]); err != nil {
-						return nil, fl.Fail(ctx, t, err)
-					}
-				}
-				rows := lvl.Rows[r.Node]
-				bits := make([]byte, (len(rows)+7)/8)
-				col := bins[r.Feature]
-				for k, i := range rows {
-					if model.GoesLeft(col[i], r.Bin, r.MissingLeft, leftBins) {
-						bits[k/8] |= 1 << (k % 8)
-					}
-				}
-				lefts[i] = bits
-				th := 0.0
-				switch {
-				case leftBins != nil:
-				case r.Bin < len(binning.Cuts[r.Feature]):
-					th = binning.Cuts[r.Feature][r.Bin]
-				default:
-					th = maxThreshold
-				}
-				res.Splits = append(res.Splits, PassiveSplit{Tree: tree, Node: r.TreeNode, Feature: r.Feature, Bin: r.Bin, Threshold: th, MissingLeft: r.MissingLeft, LeftBins: leftBins})
-			}
-			if err := t.Send(ctx, fl.Message{Type: TypeLeft, Payload: frame(lefts...)}); err != nil {
-				return nil, err
-			}
-			last = sm.Last
+	return &Passive{t: t, o: o, n: n, d: d, p: p, party: party, binning: binning, bins: bins, nb: nb, K: K,
+		gaps: gaps, plan: plan, disclosures: disclosures, noise: noise, store: store, digest: digest, res: res, next: resume, start: start}, nil
+}
+
+// Done reports whether every tree has been answered.
+func (c *Passive) Done() bool { return c.next >= c.o.Trees }
+
+// Trees returns the number of trees answered so far, those resumed
+// included.
+func (c *Passive) Trees() int { return c.next }
+
+// Tree answers the bank's levels of the next tree (histograms of its
+// columns, partitions of the rows by its splits) and saves the checkpoint
+// after it.
+func (c *Passive) Tree(ctx context.Context) (err error) {
+	if c.Done() {
+		// A caller's misuse, not the session's failure: the peer is not told.
+		return fmt.Errorf("boost: training already finished after %d trees", c.next)
+	}
+	defer fl.AbortOnError(ctx, c.t, &err)
+	t, o, n, d, p, K := c.t, c.o, c.n, c.d, c.p, c.K
+	bins, nb, binning, res, tree := c.bins, c.nb, c.binning, c.res, c.next
+	party, gaps, plan, disclosures, noise := c.party, c.gaps, c.plan, c.disclosures, c.noise
+	store, digest := c.store, c.digest
+	depth := 0
+	for last := false; !last; {
+		// A level: histograms, then the splits.
+		b, err := fl.Expect(ctx, t, TypeLevel)
+		if err != nil {
+			return err
 		}
-		if store != nil {
-			if err := fl.SaveCheckpoint(store, tree+1, digest, &passiveState{Tree: tree + 1, Splits: res.Splits}); err != nil {
-				return nil, fl.Fail(ctx, t, err)
+		parts, err := unframe(b, 3)
+		if err != nil {
+			return fl.Fail(ctx, t, err)
+		}
+		lvl, err := decodeLevel(parts[0], n)
+		if err != nil {
+			return fl.Fail(ctx, t, err)
+		}
+		if err := checkNodeSizes(lvl, o.MinNodeRows); err != nil {
+			return fl.Fail(ctx, t, err)
+		}
+		lg, err := gaps.level(lvl, depth == 0)
+		if err != nil {
+			return fl.Fail(ctx, t, err)
+		}
+		if len(lvl.Compute) > 0 {
+			S := lvl.chunk(p, K, d)
+			gh, err := recvGradients(ctx, t, party, lvl, parts[1:], S)
+			if err != nil {
+				return err
 			}
+			if err := passiveHist(ctx, t, party, p, lvl, gh, bins, lg, plan, K, S, disclosures, noise); err != nil {
+				return err
+			}
+		}
+		var sm splitMsg
+		if err := fl.RecvJSON(ctx, t, TypeSplits, &sm); err != nil {
+			return err
+		}
+		if sm.Tree != tree {
+			return fl.Fail(ctx, t, fmt.Errorf("%w: the bank is at tree %d, the center at %d", ErrProtocol, sm.Tree, tree))
+		}
+		if depth++; depth >= o.MaxDepth && !sm.Last {
+			// A tree has at most MaxDepth levels of histograms: the plan
+			// and the flooding budget count no more.
+			return fl.Fail(ctx, t, fmt.Errorf("%w: tree %d: the bank asks for a level below depth %d, the agreed maximum", joint.ErrUndeclared, tree, o.MaxDepth))
+		}
+		lefts := make([][]byte, len(sm.Splits))
+		for i, r := range sm.Splits {
+			if r.Node < 0 || r.Node >= len(lvl.Rows) || r.Feature < 0 || r.Feature >= d || r.Bin < 0 || r.Bin >= nb[r.Feature] {
+				return fl.Fail(ctx, t, fmt.Errorf("%w: split request %+v", ErrProtocol, r))
+			}
+			var leftBins []int
+			if binning.IsCategorical(r.Feature) || r.LeftBins != nil {
+				if leftBins, err = categoricalSplit(r, lg[r.Node], binning.IsCategorical(r.Feature), nb[r.Feature]); err != nil {
+					return fl.Fail(ctx, t, err)
+				}
+			}
+			rows := lvl.Rows[r.Node]
+			bits := make([]byte, (len(rows)+7)/8)
+			col := bins[r.Feature]
+			for k, i := range rows {
+				if model.GoesLeft(col[i], r.Bin, r.MissingLeft, leftBins) {
+					bits[k/8] |= 1 << (k % 8)
+				}
+			}
+			lefts[i] = bits
+			th := 0.0
+			switch {
+			case leftBins != nil:
+			case r.Bin < len(binning.Cuts[r.Feature]):
+				th = binning.Cuts[r.Feature][r.Bin]
+			default:
+				th = maxThreshold
+			}
+			res.Splits = append(res.Splits, PassiveSplit{Tree: tree, Node: r.TreeNode, Feature: r.Feature, Bin: r.Bin, Threshold: th, MissingLeft: r.MissingLeft, LeftBins: leftBins})
+		}
+		if err := t.Send(ctx, fl.Message{Type: TypeLeft, Payload: frame(lefts...)}); err != nil {
+			return err
+		}
+		last = sm.Last
+	}
+	if store != nil {
+		if err := fl.SaveCheckpoint(store, tree+1, digest, &passiveState{Tree: tree + 1, Splits: res.Splits}); err != nil {
+			return fl.Fail(ctx, t, err)
 		}
 	}
-	sortSplits(res.Splits)
-	res.Stats, res.Duration = t.Stats(), time.Since(start)
-	return res, nil
+	c.next++
+	return nil
+}
+
+// Result returns the center's half of the model so far (its splits, in
+// the model's order) and the traffic and time since NewPassive.
+func (c *Passive) Result() *PassiveResult {
+	r := *c.res
+	r.Splits = slices.Clone(c.res.Splits)
+	sortSplits(r.Splits)
+	r.Stats, r.Duration = c.t.Stats(), time.Since(c.start)
+	return &r
+}
+
+// TrainPassive runs the center's side to the end with the bank's options;
+// TrainPassiveWith takes the center's own settings.
+func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (*PassiveResult, error) {
+	return TrainPassiveWith(ctx, t, seed, data, PassiveOptions{})
+}
+
+// TrainPassiveWith is TrainPassive with the center's local settings.
+func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, local PassiveOptions) (_ *PassiveResult, err error) {
+	defer fl.AbortOnError(ctx, t, &err)
+	c, err := NewPassiveWith(ctx, t, seed, data, local)
+	if err != nil {
+		return nil, err
+	}
+	for !c.Done() {
+		if err := c.Tree(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return c.Result(), nil
 }
 
 // maxThreshold marks a split on a feature's last bin: every present value

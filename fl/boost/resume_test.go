@@ -30,10 +30,10 @@ func resumeHarness(xb, xc, y []float64, db, dc int, opt Options) fltest.Resume[*
 		Bank: func(ctx context.Context, t fl.Transport, seed []byte, dir string) (*ActiveResult, error) {
 			o := opt
 			o.Checkpoint = dir
-			return TrainActive(ctx, t, seed, xb, db, y, o, nil)
+			return TrainActive(ctx, t, seed, Data{X: xb, Cols: db, Y: y}, o, nil)
 		},
 		Center: func(ctx context.Context, t fl.Transport, seed []byte, dir string) (*PassiveResult, error) {
-			return TrainPassiveWith(ctx, t, seed, xc, dc, PassiveOptions{Checkpoint: dir})
+			return TrainPassiveWith(ctx, t, seed, Data{X: xc, Cols: dc}, PassiveOptions{Checkpoint: dir})
 		},
 		Resumed: func(b *ActiveResult, c *PassiveResult) (int, int) { return b.Resumed, c.Resumed },
 	}
@@ -123,7 +123,7 @@ func TestResumeOverGRPC(t *testing.T) {
 				out <- centerOut{nil, err}
 				return err
 			}
-			r, err := TrainPassiveWith(ctx, bt, seed, xc, dc, PassiveOptions{Checkpoint: centerDir})
+			r, err := TrainPassiveWith(ctx, bt, seed, Data{X: xc, Cols: dc}, PassiveOptions{Checkpoint: centerDir})
 			out <- centerOut{r, err}
 			return err
 		}, link.GRPCOptions{TLS: pki.ServerTLS("center", "bank")})
@@ -142,7 +142,7 @@ func TestResumeOverGRPC(t *testing.T) {
 		}
 		o := opt
 		o.Checkpoint = bankDir
-		return TrainActive(ctx, bt, seed, xb, db, y, o, progress)
+		return TrainActive(ctx, bt, seed, Data{X: xb, Cols: db, Y: y}, o, progress)
 	}
 
 	srv, addr, out := serve("127.0.0.1:0")
@@ -202,14 +202,14 @@ func TestResumeWarnsOnOtherOptions(t *testing.T) {
 			centerErr = err
 			return
 		}
-		center, centerErr = TrainPassiveWith(ctx, bt, seed, xc, dc, PassiveOptions{Checkpoint: centerDir, Logger: slog.New(slog.NewTextHandler(&centerLog, nil))})
+		center, centerErr = TrainPassiveWith(ctx, bt, seed, Data{X: xc, Cols: dc}, PassiveOptions{Checkpoint: centerDir, Logger: slog.New(slog.NewTextHandler(&centerLog, nil))})
 	}()
 	var bank *ActiveResult
 	bt, seed, err := session(ctx, ta, fl.RoleActive)
 	if err == nil {
 		o := opt
 		o.Checkpoint, o.Logger = bankDir, slog.New(slog.NewTextHandler(&bankLog, nil))
-		bank, err = TrainActive(ctx, bt, seed, xb, db, y, o, nil)
+		bank, err = TrainActive(ctx, bt, seed, Data{X: xb, Cols: db, Y: y}, o, nil)
 	}
 	if err != nil {
 		ta.Sever()
