@@ -158,7 +158,7 @@ type Service struct {
 	once    sync.Once
 	prepErr error
 	slots   chan struct{}
-	output  Output // Options.Output, normalized
+	output  Output    // Options.Output, normalized
 	lrX     []float64 // the LR half's columns of the table, encoded
 	treeX   []float64 // the table encoded for the trees
 	mu      sync.Mutex
