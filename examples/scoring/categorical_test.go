@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"slices"
 	"testing"
@@ -60,10 +61,13 @@ func TestScoringCategorical(t *testing.T) {
 	bank, center, err := loadData(f)
 	require.NoError(t, err)
 	require.NotEmpty(t, bank.Categorical())
-	m, err := train(ctx, f, bank, center)
+	m, err := train(ctx, f, bank, center, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	require.True(t, m.lrBank.Categories.Any())
 	require.True(t, m.lrCenter.Categories.Any())
+	// The halves are the job's: both record the same training.
+	require.NotEmpty(t, m.lrBank.Training)
+	require.Equal(t, m.lrBank.Training, m.lrCenter.Training)
 
 	nb, unseenB := relabel(t, bank, "loan_product", "green energy loan")
 	nc, unseenC := relabel(t, center, "legal_form", "foreign-invested enterprise")
@@ -131,10 +135,12 @@ func TestScoringCategoricalTrees(t *testing.T) {
 	defer cancel()
 	bank, center, err := loadData(f)
 	require.NoError(t, err)
-	m, err := train(ctx, f, bank, center)
+	m, err := train(ctx, f, bank, center, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	require.True(t, m.treesBank.Categories.Any())
 	require.True(t, m.treesCenter.Categories.Any())
+	require.NotEmpty(t, m.treesBank.Training)
+	require.Equal(t, m.treesBank.Training, m.treesCenter.Training)
 
 	nb, _ := relabel(t, bank, "account_type", "escrow account")
 	nc, _ := relabel(t, center, "district", "Changxing Island")

@@ -7,14 +7,17 @@
 //	go run ./examples/scoring -bank-model out/active_lr.json -center-model out/passive_lr.json \
 //	    -bank bank.csv -center center.csv -out scoring-out
 //
-// Without -bank-model/-center-model it first trains the model federated on
-// the data (built-in synthetic enterprises unless -bank/-center name CSV
-// files). An LR model reads categorical columns (text, or named by
-// -categorical) by label through the encoding its halves keep, so the
-// tables scored may have dictionaries of their own; a label the training
-// rows lacked scores as a missing cell. Then the credit center's scoring service starts on loopback with
-// mutual TLS and the bank requests one session: private set intersection of
-// the enterprise ids, then the grades. By default the bank learns only each
+// Without -bank-model/-center-model it first runs the training job (package
+// job, both parties in this process) on the data (built-in synthetic
+// enterprises unless -bank/-center name CSV files): alignment, the bank's
+// hold-out of a fifth of the aligned rows for the test AUC and KS it logs,
+// training on the rest, and the halves scored below. An LR model reads
+// categorical columns (text, or named by -categorical) by label through the
+// encoding its halves keep, so the tables scored may have dictionaries of
+// their own; a label the training rows lacked scores as a missing cell.
+// Then the credit center's scoring service starts on loopback with mutual
+// TLS and the bank requests one session: private set intersection of the
+// enterprise ids, then the grades. By default the bank learns only each
 // enterprise's grade, by secure comparison of the two parties' fixed-point
 // shares of its logit with the center's cut points (fl/score's band
 // output): no key is generated, nothing is decrypted, and the score exists
@@ -53,6 +56,7 @@ import (
 	"github.com/veil-fl/veil/fl/pki"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/fl/vlr"
+	"github.com/veil-fl/veil/job"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -96,7 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.Float64Var(&f.maxLine, "max-line", 3_000_000, "credit line of grade A, yuan; grade k gets max-line*(approve-k)/approve")
 	fs.Float64Var(&f.rateMin, "rate-min", 3.8, "annual rate of grade A, percent")
 	fs.Float64Var(&f.rateMax, "rate-max", 4.2, "annual rate of the last approved grade, percent")
-	fs.IntVar(&f.epochs, "epochs", 10, "LR epochs when training (Adam, batches of 4096)")
+	fs.IntVar(&f.epochs, "epochs", 10, "LR epochs when training (momentum on secret shares, full batch)")
 	fs.IntVar(&f.trees, "trees", 30, "trees when training sbt")
 	fs.IntVar(&f.depth, "depth", 3, "tree depth when training sbt")
 	if err := fs.Parse(args); err != nil {
@@ -171,7 +175,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		m, err = loadModels(f, bank, center)
 	} else {
 		log.Info("training the model federated", "model", f.modelKind, "bank", bank.Name, "center", center.Name)
-		m, err = train(ctx, f, bank, center)
+		m, err = train(ctx, f, bank, center, log)
 	}
 	if err != nil {
 		return err
@@ -312,123 +316,53 @@ func loadModels(f *flags, bank, center *dataset.Table) (*models, error) {
 	return m, nil
 }
 
-// train runs federated training of the chosen model on the aligned pair,
-// both parties in this process over the in-memory transport.
-func train(ctx context.Context, f *flags, bank, center *dataset.Table) (*models, error) {
-	rb, rc := dataset.Align(bank, center)
-	ab, ac := bank.Select(rb), center.Select(rc)
-	m := &models{bankTable: bank, centerTable: center, bankCols: allColumns(bank), centerCols: allColumns(center)}
+// train runs the training job for the chosen model (alignment, the
+// bank's test split, each party's encoding and standardization, training,
+// the test evaluation), both parties in this process over the in-memory
+// transport, and takes the halves from its results: the example trains
+// exactly as a two-party deployment does, and the halves it scores with are
+// the ones the job would save.
+func train(ctx context.Context, f *flags, bank, center *dataset.Table, log *slog.Logger) (*models, error) {
+	kind := job.Kind(f.modelKind)
+	spec := func(t *dataset.Table, party string) job.Spec {
+		return job.Spec{Train: t, Seed: f.seed, Models: []job.Kind{kind}, LR: vlr.Options{Epochs: f.epochs},
+			SBT:    boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth}},
+			Logger: log.With("party", party)}
+	}
 	ta, tc := fl.NewPipe()
 	defer ta.Close()
 	defer tc.Close()
-	seed := []byte("veil-scoring-example-training-seed")
-	done := make(chan error, 1)
-	if f.modelKind == "sbt" {
-		// Each party's categorical columns as levels fitted on its aligned
-		// rows, split by sets of levels; each half keeps its encoding.
-		cb, xb, err := fitLevels(ab)
-		if err != nil {
-			return nil, err
-		}
-		cc, xc, err := fitLevels(ac)
-		if err != nil {
-			return nil, err
-		}
-		opt := boost.Options{GBDTOptions: model.GBDTOptions{Trees: f.trees, MaxDepth: f.depth}, Categorical: marks(cb, ab.Cols())}
-		var pr *boost.PassiveResult
-		go func() {
-			var err error
-			pr, err = boost.TrainPassiveWith(ctx, tc, seed, boost.Data{X: xc, Cols: ac.Cols()}, boost.PassiveOptions{Categorical: marks(cc, ac.Cols())})
-			done <- err
-		}()
-		ar, err := boost.TrainActive(ctx, ta, seed, boost.Data{X: xb, Cols: ab.Cols(), Y: ab.Labels}, opt, nil)
-		if err := errors.Join(err, <-done); err != nil {
-			return nil, err
-		}
-		m.treesBank, m.treesCenter = &ar.ActiveModel, &pr.PassiveModel
-		if cb.Any() {
-			m.treesBank.Categories = cb
-		}
-		if cc.Any() {
-			m.treesCenter.Categories = cc
-		}
+	type outcome struct {
+		r   *job.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		r, err := job.RunPassive(ctx, tc, spec(center, "center"))
+		done <- outcome{r, err}
+	}()
+	br, err := job.RunActive(ctx, ta, spec(bank, "bank"))
+	if err != nil {
+		// The job tells the center why it ends; closing the pipe also ends
+		// a center still waiting when the bank failed before it could.
+		ta.Close()
+	}
+	c := <-done
+	if err := errors.Join(err, c.err); err != nil {
+		return nil, err
+	}
+	bm, cm := br.Model(kind), c.r.Model(kind)
+	if bm == nil || cm == nil {
+		return nil, fmt.Errorf("the job returned no %s model", kind)
+	}
+	log.Info("trained", "model", kind, "rows_aligned", br.RowsAligned, "test_auc", bm.AUC, "test_ks", bm.KS)
+	m := &models{bankTable: bank, centerTable: center, bankCols: allColumns(bank), centerCols: allColumns(center)}
+	if kind == job.SBT {
+		m.treesBank, m.treesCenter = bm.SBTActive, cm.SBTPassive
 		return m, nil
 	}
-	// Each party's half: its categorical columns' levels fitted on its
-	// aligned rows, one 0/1 column per level, then standardized.
-	half := func(party model.Role, t *dataset.Table) (*model.LRHalf, []float64, error) {
-		cats, err := model.FitCategories(t.Columns, t.Categories, t.X, 0)
-		if err != nil {
-			return nil, nil, err
-		}
-		h := &model.LRHalf{Version: model.LRVersion, Party: party, Features: t.Columns}
-		if cats.Any() {
-			h.Categories, h.OneHot = cats, cats.OneHotNames(t.Columns)
-		}
-		enc, err := h.Encode(t.Categories, t.X)
-		if err != nil {
-			return nil, nil, err
-		}
-		oh, err := cats.OneHot(enc, t.Cols())
-		if err != nil {
-			return nil, nil, err
-		}
-		w := cats.OneHotWidth(t.Cols())
-		if h.Standardizer, err = model.FitStandardizer(oh, w); err != nil {
-			return nil, nil, err
-		}
-		h.Standardizer.Clip = 5
-		x := make([]float64, len(oh))
-		return h, x, h.Standardizer.Transform(oh, x)
-	}
-	hb, xb, err := half(model.Active, ab)
-	if err != nil {
-		return nil, err
-	}
-	hc, xc, err := half(model.Passive, ac)
-	if err != nil {
-		return nil, err
-	}
-	var pr *vlr.Result
-	go func() {
-		var err error
-		pr, err = vlr.TrainPassive(ctx, tc, seed, vlr.Data{X: xc, Cols: hc.Standardizer.Dim()})
-		done <- err
-	}()
-	ar, err := vlr.TrainActive(ctx, ta, seed, vlr.Data{X: xb, Cols: hb.Standardizer.Dim(), Y: ab.Labels}, vlr.Options{Epochs: f.epochs}, nil)
-	if err := errors.Join(err, <-done); err != nil {
-		return nil, err
-	}
-	hb.Weights, hb.Intercept, hc.Weights = ar.Weights, ar.Intercept, pr.Weights
-	m.lrBank, m.lrCenter = hb, hc
+	m.lrBank, m.lrCenter = bm.LRHalf, cm.LRHalf
 	return m, nil
-}
-
-// fitLevels fits the levels of t's categorical columns on its rows and
-// returns them with t's features as levels.
-func fitLevels(t *dataset.Table) (*model.Categories, []float64, error) {
-	cats, err := model.FitCategories(t.Columns, t.Categories, t.X, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !cats.Any() {
-		return cats, t.X, nil
-	}
-	x, err := cats.Encode(t.Categories, t.X, t.Cols())
-	return cats, x, err
-}
-
-// marks marks the categorical columns of an encoding of d columns, nil
-// when none is.
-func marks(c *model.Categories, d int) []bool {
-	if !c.Any() {
-		return nil
-	}
-	out := make([]bool, d)
-	for j := range out {
-		out[j] = c.IsCategorical(j)
-	}
-	return out
 }
 
 // scoreAll starts the center's service on loopback and runs one bank
