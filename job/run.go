@@ -47,8 +47,8 @@ func HandshakeParams() string {
 	return handshakeVersion + ":" + strings.Join(slices.Compact(ids), ",")
 }
 
-// setupVersion 2 adds the options digests.
-const setupVersion = 2
+// setupVersion 2 adds the options digests, 3 the scorecard's scaling.
+const setupVersion = 3
 
 type setupMsg struct {
 	Version      int    `json:"version"`
@@ -58,6 +58,10 @@ type setupMsg struct {
 	// Options holds, per model, the hex digest of the bank's options for
 	// its training (optionsDigest), which both parties' TrainingID hashes.
 	Options map[Kind]string `json:"options"`
+	// Scorecard is the bank's scaling of the scorecard's points, sent
+	// when it asks for WOE: both halves' points must be on one scale to
+	// add up, and the options digest already commits to it.
+	Scorecard *model.Scorecard `json:"scorecard,omitempty"`
 }
 
 // Result is one party's outcome of a job.
@@ -276,7 +280,11 @@ func (r *runner) agree(ctx context.Context) error {
 			}
 			r.options[k], hexes[k] = d, hex.EncodeToString(d[:])
 		}
-		return fl.SendJSON(ctx, r.t, TypeSetup, setupMsg{Version: setupVersion, Models: r.spec.Models, SeparateTest: r.spec.Test != nil, TreeCurve: r.spec.TreeCurve, Options: hexes})
+		s := setupMsg{Version: setupVersion, Models: r.spec.Models, SeparateTest: r.spec.Test != nil, TreeCurve: r.spec.TreeCurve, Options: hexes}
+		if slices.Contains(r.spec.Models, WOE) {
+			s.Scorecard = &r.spec.Scorecard
+		}
+		return fl.SendJSON(ctx, r.t, TypeSetup, s)
 	}
 	var s setupMsg
 	if err := fl.RecvJSON(ctx, r.t, TypeSetup, &s); err != nil {
@@ -301,7 +309,34 @@ func (r *runner) agree(ctx context.Context) error {
 	if err := r.readOptions(s); err != nil {
 		return err
 	}
+	if err := r.readScorecard(s); err != nil {
+		return err
+	}
 	r.spec.Models, r.spec.TreeCurve = s.Models, s.TreeCurve
+	return nil
+}
+
+// readScorecard takes the bank's scaling of the scorecard's points, which
+// the setup gives when, and only when, it asks for WOE: the center's half
+// is built on it, whatever the center's own spec says, since halves
+// scaled differently do not add up to the points of one model.
+func (r *runner) readScorecard(s setupMsg) error {
+	woe := slices.Contains(s.Models, WOE)
+	switch {
+	case woe && s.Scorecard == nil:
+		return fmt.Errorf("%w: %s: the bank asks for model %q without the scorecard's scaling", fl.ErrMalformed, TypeSetup, WOE)
+	case !woe && s.Scorecard != nil:
+		return fmt.Errorf("%w: %s: the bank gives a scorecard's scaling without asking for model %q", fl.ErrMalformed, TypeSetup, WOE)
+	case !woe:
+		return nil
+	}
+	if err := checkScorecard(*s.Scorecard); err != nil {
+		return fmt.Errorf("%w: %s: the bank's %w", fl.ErrMalformed, TypeSetup, err)
+	}
+	if own := r.spec.Scorecard; own != (model.Scorecard{}) && own != *s.Scorecard {
+		r.spec.Logger.Warn("the bank's scorecard scaling differs from this center's spec; the bank's is the training's", "bank", *s.Scorecard, "center", own)
+	}
+	r.spec.Scorecard = *s.Scorecard
 	return nil
 }
 

@@ -70,7 +70,8 @@ type Spec struct {
 	// SBT are the SecureBoost options (the bank's).
 	SBT boost.Options
 	// WOE are the WOE/IV options and Scorecard the points' scaling (the
-	// bank's).
+	// bank's: its setup gives the center the scaling, which the center's
+	// half is built on, its own spec's Scorecard being ignored).
 	WOE       woe.Options
 	Scorecard model.Scorecard
 	// Clip limits each party's standardized features to [-Clip, Clip]
@@ -196,5 +197,24 @@ func (s Spec) withDefaults(active bool) (Spec, error) {
 	if _, err := s.WOE.WithDefaults(); err != nil {
 		return s, fmt.Errorf("%w: WOE: %w", ErrSpec, err)
 	}
+	if err := checkScorecard(s.Scorecard); err != nil {
+		return s, fmt.Errorf("%w: %w", ErrSpec, err)
+	}
 	return s, nil
+}
+
+// checkScorecard refuses a scaling of points that would make them NaN or
+// infinite: each field finite, PDO and BaseOdds not negative (zero takes
+// model.Scorecard's default).
+func checkScorecard(sc model.Scorecard) error {
+	for _, f := range []struct {
+		name string
+		v    float64
+		neg  bool
+	}{{"BasePoints", sc.BasePoints, true}, {"PDO", sc.PDO, false}, {"BaseOdds", sc.BaseOdds, false}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) || (!f.neg && f.v < 0) {
+			return fmt.Errorf("Scorecard.%s %v: want a finite number%s", f.name, f.v, map[bool]string{true: "", false: ", not negative"}[f.neg])
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/model"
 )
 
 // Each model's options digest covers the split and that model's options,
@@ -151,4 +153,57 @@ func TestTrainingIDFromSetup(t *testing.T) {
 	for _, got := range []string{c.r.Model(LR).Training, rb.Model(LR).LRHalf.Training, c.r.Model(LR).LRHalf.Training} {
 		require.Equal(t, id, got)
 	}
+}
+
+// The center refuses a setup that asks for the scorecard without its
+// scaling, gives one without asking for it, or gives one that would make
+// points NaN, naming the field; the bank hears why.
+func TestSetupScorecardScaling(t *testing.T) {
+	_, center, err := dataset.Synthesize(dataset.SynthOptions{Rows: 50, Seed: 2})
+	require.NoError(t, err)
+	good := hex.EncodeToString(make([]byte, 32))
+	for _, c := range []struct {
+		name   string
+		models []Kind
+		sc     *model.Scorecard
+		want   string
+	}{
+		{"missing", []Kind{WOE}, nil, `asks for model "woe" without the scorecard's scaling`},
+		{"unasked", []Kind{LR}, &model.Scorecard{}, `gives a scorecard's scaling without asking for model "woe"`},
+		{"negative PDO", []Kind{WOE}, &model.Scorecard{PDO: -20}, "Scorecard.PDO -20"},
+		{"negative odds", []Kind{WOE}, &model.Scorecard{BaseOdds: -2}, "Scorecard.BaseOdds -2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			a, b := fl.NewPipe()
+			defer a.Close()
+			errC := make(chan error, 1)
+			go func() {
+				_, err := RunPassive(ctx, b, Spec{Train: center})
+				errC <- err
+			}()
+			sess, err := fl.Handshake(ctx, a, fl.Hello{Role: fl.RoleActive, Params: HandshakeParams()})
+			require.NoError(t, err)
+			bt := fl.Bind(a, sess)
+			options := map[Kind]string{c.models[0]: good}
+			require.NoError(t, fl.SendJSON(ctx, bt, TypeSetup, setupMsg{Version: setupVersion, Models: c.models, Options: options, Scorecard: c.sc}))
+			_, bankErr := fl.Expect(ctx, bt, TypeSplit)
+			centerErr := <-errC
+			require.ErrorIs(t, centerErr, fl.ErrMalformed)
+			require.ErrorContains(t, centerErr, c.want)
+			require.ErrorIs(t, bankErr, fl.ErrPeerAborted)
+			require.ErrorContains(t, bankErr, c.want)
+		})
+	}
+}
+
+// The bank's spec refuses a scaling that would make points infinite, naming
+// the field, before any message.
+func TestSpecScorecardScaling(t *testing.T) {
+	bank, _, err := dataset.Synthesize(dataset.SynthOptions{Rows: 50, Seed: 2})
+	require.NoError(t, err)
+	_, err = Spec{Train: bank, Scorecard: model.Scorecard{BasePoints: math.Inf(1)}}.withDefaults(true)
+	require.ErrorIs(t, err, ErrSpec)
+	require.ErrorContains(t, err, "Scorecard.BasePoints +Inf")
 }
