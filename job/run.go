@@ -30,8 +30,9 @@ const (
 )
 
 // handshakeVersion is the job's own version, which HandshakeParams leads
-// with.
-const handshakeVersion = "veil-job/v2"
+// with. v3: the test rows' federated scoring (trees, scorecard) opens
+// with the halves' training ids, which a v2 peer neither sends nor reads.
+const handshakeVersion = "veil-job/v3"
 
 // HandshakeParams is what a job's handshake compares: the job's version and
 // the IDs of the parameter sets its protocols run (boost, woe, and vlr in
@@ -39,7 +40,7 @@ const handshakeVersion = "veil-job/v2"
 // protocols export, so that a build whose protocol moved to another set
 // announces it, and a peer still on the old one is refused at the
 // handshake instead of failing in key generation. For the sets of this
-// build: "veil-job/v2:hist13,linear14,shared15".
+// build: "veil-job/v3:hist13,linear14,shared15".
 func HandshakeParams() string {
 	ids := []string{boost.Params().ID(), woe.Params().ID(),
 		vlr.Params(vlr.Options{}).ID(), vlr.Params(vlr.Options{RevealGradients: true}).ID()}

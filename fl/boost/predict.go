@@ -3,6 +3,7 @@ package boost
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -10,8 +11,42 @@ import (
 	"github.com/veil-fl/veil/model"
 )
 
-// TypeDecisions carries the center's split decisions for a batch of rows.
-const TypeDecisions = "boost.decisions"
+// TypeDecisions carries the center's split decisions for a batch of rows;
+// TypePredictSetup, before it, the bank's half's training id and rows.
+const (
+	TypeDecisions    = "boost.decisions"
+	TypePredictSetup = "boost.predict-setup"
+)
+
+// predictVersion guards federated prediction's setup message.
+const predictVersion = 1
+
+// ErrTraining reports halves of different trainings.
+var ErrTraining = errors.New("boost: halves of different trainings")
+
+type predictSetup struct {
+	Version  int    `json:"version"`
+	Training string `json:"training,omitempty"`
+	Rows     int    `json:"rows"`
+}
+
+// checkTraining refuses halves whose training ids differ, or of which one
+// records an id and the other none (as fl/score does): the center's
+// decisions for another training's trees would pair its splits with
+// nodes they were not grown for. Ids are no secret: both halves of a
+// model record the same.
+func checkTraining(bank, center string) error {
+	if bank == center {
+		return nil
+	}
+	id := func(s string) string {
+		if s == "" {
+			return "no training id"
+		}
+		return "training " + s
+	}
+	return fmt.Errorf("%w: the bank's half of the trees is of %s, the center's of %s", ErrTraining, id(bank), id(center))
+}
 
 // sortSplits puts the center's splits in (tree, node) order, the order in
 // which the bank enumerates its passive nodes.
@@ -27,11 +62,26 @@ func sortSplits(s []PassiveSplit) {
 // whether the row goes left (model.GoesLeft: a missing value or a label
 // unseen in training by the split's missing direction). One message per
 // batch of rows; the bank learns these decisions, nothing of the values,
-// thresholds or levels.
+// thresholds or levels. It first compares the bank's half's training id
+// with its own and refuses halves of different trainings (ErrTraining)
+// before any decision leaves.
 func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveModel, x []float64, d int) (err error) {
 	defer fl.AbortOnError(ctx, t, &err)
+	var s predictSetup
+	if err := fl.RecvJSON(ctx, t, TypePredictSetup, &s); err != nil {
+		return err
+	}
+	if s.Version != predictVersion {
+		return fl.Fail(ctx, t, fmt.Errorf("%w: the bank speaks boost prediction version %d, this center %d", ErrProtocol, s.Version, predictVersion))
+	}
+	if err := checkTraining(s.Training, m.Training); err != nil {
+		return fl.Fail(ctx, t, err)
+	}
 	if d != m.Binning.Dim() || len(x)%d != 0 {
 		return fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns, the model has %d", model.ErrShape, len(x), d, m.Binning.Dim()))
+	}
+	if s.Rows != len(x)/d {
+		return fl.Fail(ctx, t, fmt.Errorf("%w: the bank predicts %d rows, the center %d", ErrProtocol, s.Rows, len(x)/d))
 	}
 	bins, err := m.Binning.Bin(x, d)
 	if err != nil {
@@ -55,7 +105,8 @@ func PredictPassive(ctx context.Context, t fl.Transport, m *PassiveModel, x []fl
 // PredictActiveLogits is the bank's side: it returns the logits of the rows of x
 // (its raw values, row-major; level codes in its categorical columns,
 // ActiveModel.Encode), combining its own splits with the center's
-// decisions.
+// decisions. It sends its half's training id first; the center refuses
+// halves of different trainings, and the error names both ids.
 func PredictActiveLogits(ctx context.Context, t fl.Transport, m *ActiveModel, x []float64, d int) (_ []float64, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	if d != m.Binning.Dim() || len(x)%d != 0 {
@@ -73,6 +124,9 @@ func PredictActiveLogits(ctx context.Context, t fl.Transport, m *ActiveModel, x 
 				index[[2]int{ti, i}] = len(index)
 			}
 		}
+	}
+	if err := fl.SendJSON(ctx, t, TypePredictSetup, predictSetup{Version: predictVersion, Training: m.Training, Rows: n}); err != nil {
+		return nil, err
 	}
 	b, err := fl.Expect(ctx, t, TypeDecisions)
 	if err != nil {

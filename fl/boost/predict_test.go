@@ -38,7 +38,11 @@ func TestPredictMalformedDecisions(t *testing.T) {
 			ta, tc := fl.NewPipe()
 			defer ta.Close()
 			defer tc.Close()
-			go func() { _ = tc.Send(ctx, fl.Message{Type: TypeDecisions, Payload: payload}) }()
+			go func() {
+				if _, err := fl.Expect(ctx, tc, TypePredictSetup); err == nil {
+					_ = tc.Send(ctx, fl.Message{Type: TypeDecisions, Payload: payload})
+				}
+			}()
 			_, err := PredictActiveLogits(ctx, ta, a, x, db)
 			require.ErrorIs(t, err, ErrProtocol)
 			require.ErrorIs(t, err, fl.ErrProtocol)
@@ -53,8 +57,67 @@ func TestPredictMalformedDecisions(t *testing.T) {
 	ta, tc := fl.NewPipe()
 	defer ta.Close()
 	defer tc.Close()
-	go func() { _ = tc.Send(ctx, fl.Message{Type: TypeDecisions, Payload: fl.JoinParts(full...)}) }()
+	go func() {
+		if _, err := fl.Expect(ctx, tc, TypePredictSetup); err == nil {
+			_ = tc.Send(ctx, fl.Message{Type: TypeDecisions, Payload: fl.JoinParts(full...)})
+		}
+	}()
 	logits, err := PredictActiveLogits(ctx, ta, a, x, db)
 	require.NoError(t, err)
 	require.Len(t, logits, rows)
+}
+
+// Federated prediction refuses halves of different trainings before the
+// center sends any decision: ids that differ, or an id on one side only,
+// each error naming both; halves of one training, or both without an id,
+// predict the plaintext ensemble's logits.
+func TestPredictTrainingChecked(t *testing.T) {
+	const db, dc = 2, 2
+	xb, xc, y := synthetic(200, db, dc, 5)
+	g, err := model.TrainVerticalGBDT(xb, db, xc, dc, y, model.GBDTOptions{Trees: 2, MaxDepth: 3})
+	require.NoError(t, err)
+	joint := make([]float64, 0, len(xb)+len(xc))
+	for i := range y {
+		joint = append(append(joint, xb[i*db:(i+1)*db]...), xc[i*dc:(i+1)*dc]...)
+	}
+	want, err := g.PredictLogit(joint, db+dc)
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name, bank, center string
+		want               []string // nil: predicts
+	}{
+		{"same", "t1", "t1", nil},
+		{"neither", "", "", nil},
+		{"differ", "t1", "t2", []string{"bank's half of the trees is of training t1", "center's of training t2"}},
+		{"bank only", "t1", "", []string{"training t1", "center's of no training id"}},
+		{"center only", "", "t2", []string{"bank's half of the trees is of no training id", "training t2"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, p, err := SplitGBDT(g, db)
+			require.NoError(t, err)
+			a.Training, p.Training = c.bank, c.center
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			ta, tc := fl.NewPipe()
+			defer ta.Close()
+			defer tc.Close()
+			done := make(chan error, 1)
+			go func() { done <- PredictPassive(ctx, tc, p, xc, dc) }()
+			logits, err := PredictActiveLogits(ctx, ta, a, xb, db)
+			centerErr := <-done
+			if c.want == nil {
+				require.NoError(t, err)
+				require.NoError(t, centerErr)
+				require.InDeltaSlice(t, want, logits, 1e-12)
+				return
+			}
+			require.ErrorIs(t, centerErr, ErrTraining)
+			require.ErrorIs(t, err, fl.ErrPeerAborted)
+			for _, w := range c.want {
+				require.ErrorContains(t, centerErr, w)
+				require.ErrorContains(t, err, w)
+			}
+			require.Nil(t, logits)
+		})
+	}
 }

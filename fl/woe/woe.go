@@ -25,7 +25,39 @@ const (
 	TypeHist     = "woe.hist"
 	TypeResult   = "woe.result"
 	TypePoints   = "woe.points"
+	// TypeScoreSetup opens federated scoring: the bank's half's training
+	// id, which the center compares with its own before it sends points.
+	TypeScoreSetup = "woe.score-setup"
 )
+
+// scoreVersion guards scoring's setup message (TypeScoreSetup).
+const scoreVersion = 1
+
+// ErrTraining reports scorecard halves of different trainings.
+var ErrTraining = errors.New("woe: halves of different trainings")
+
+type scoreSetup struct {
+	Version  int    `json:"version"`
+	Training string `json:"training,omitempty"`
+	Rows     int    `json:"rows"`
+}
+
+// checkTraining refuses halves whose training ids differ, or of which one
+// records an id and the other none (as fl/score does): halves of different
+// trainings do not add up to one scorecard. Ids are no secret: both halves
+// of a model record the same.
+func checkTraining(bank, center string) error {
+	id := func(s string) string {
+		if s == "" {
+			return "no training id"
+		}
+		return "training " + s
+	}
+	if bank == center {
+		return nil
+	}
+	return fmt.Errorf("%w: the bank's scorecard half is of %s, the center's of %s", ErrTraining, id(bank), id(center))
+}
 
 const protocolVersion = 3
 
@@ -781,11 +813,26 @@ func decodeRowCounts(b []byte, nb []int, n int) ([][]float64, error) {
 // ScorePassive is the center's side of federated scorecard scoring: it
 // sends the partial points of its half for the rows of x (its raw columns,
 // row-major n x d, rows in the agreed order). The bank learns them, as it
-// learns the center's partial scores in vlr.PredictPassive.
+// learns the center's partial scores in vlr.PredictPassive. It first
+// compares the bank's half's training id with its own and refuses halves
+// of different trainings (ErrTraining) before any point leaves.
 func ScorePassive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf, x []float64, d int) (err error) {
 	defer fl.AbortOnError(ctx, t, &err)
+	var s scoreSetup
+	if err := fl.RecvJSON(ctx, t, TypeScoreSetup, &s); err != nil {
+		return err
+	}
+	if s.Version != scoreVersion {
+		return fl.Fail(ctx, t, fmt.Errorf("%w: the bank speaks woe scoring version %d, this center %d", ErrProtocol, s.Version, scoreVersion))
+	}
+	if err := checkTraining(s.Training, half.Training); err != nil {
+		return fl.Fail(ctx, t, err)
+	}
 	if d < 1 || len(x)%d != 0 {
 		return fl.Fail(ctx, t, fmt.Errorf("%w: %d values in rows of %d columns", model.ErrShape, len(x), d))
+	}
+	if s.Rows != len(x)/d {
+		return fl.Fail(ctx, t, fmt.Errorf("%w: the bank scores %d rows, the center %d", ErrProtocol, s.Rows, len(x)/d))
 	}
 	pts := make([]float64, len(x)/d)
 	if err := half.PartialPoints(x, d, pts); err != nil {
@@ -795,7 +842,9 @@ func ScorePassive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf
 }
 
 // ScoreActive is the bank's side: it adds its own partial points (base
-// included) to the center's and returns each row's score.
+// included) to the center's and returns each row's score. It sends its
+// half's training id first; the center refuses halves of different
+// trainings, and the error names both ids.
 func ScoreActive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf, x []float64, d int) (_ []float64, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	if d < 1 || len(x)%d != 0 {
@@ -805,6 +854,9 @@ func ScoreActive(ctx context.Context, t fl.Transport, half *model.ScorecardHalf,
 	pts := make([]float64, n)
 	if err := half.PartialPoints(x, d, pts); err != nil {
 		return nil, fl.Fail(ctx, t, err)
+	}
+	if err := fl.SendJSON(ctx, t, TypeScoreSetup, scoreSetup{Version: scoreVersion, Training: half.Training, Rows: n}); err != nil {
+		return nil, err
 	}
 	b, err := fl.Expect(ctx, t, TypePoints)
 	if err != nil {
