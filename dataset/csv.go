@@ -328,14 +328,13 @@ type part struct {
 
 	// Categorical cells, recorded only when met: a numeric file pays nothing.
 	// A declared column's cell holds its label's local id in x; a text cell
-	// of another column holds NaN in x and is listed in texts.
+	// of another column holds NaN in x and its local id + 1 in texts, at its
+	// row counted from the chunk's first row. One int32 per row of a column
+	// that has text costs a third of a (row, column, id) record per text
+	// cell, and is allocated once at its final size instead of grown.
 	sets  []*labelSet // per feature: the labels met; nil until one is
-	texts []textCell
+	texts [][]int32   // per feature: 0, or a text cell's local id + 1; nil until text is met
 }
-
-// textCell is a text cell of a column not declared categorical: row is
-// counted from the chunk's first row, id is local to sets[col].
-type textCell struct{ row, col, id int32 }
 
 // label interns cell as a label of feature k.
 func (j *part) label(k int, cell []byte, d int) int32 {
@@ -346,6 +345,18 @@ func (j *part) label(k int, cell []byte, d int) int32 {
 		j.sets[k] = newLabelSet()
 	}
 	return j.sets[k].id(cell)
+}
+
+// textIDs returns feature k's per-row text ids (part.texts), made when the
+// column meets its first text cell. j.rows counts lines, so every row fits.
+func (j *part) textIDs(k, d int) []int32 {
+	if j.texts == nil {
+		j.texts = make([][]int32, d)
+	}
+	if j.texts[k] == nil {
+		j.texts[k] = make([]int32, j.rows)
+	}
+	return j.texts[k]
 }
 
 // body cuts the input after the header into chunks of whole lines and parses
@@ -543,7 +554,7 @@ func (p *parser) parseChunk(j *part) {
 					row[k] = v
 				case cellText:
 					row[k] = math.NaN()
-					j.texts = append(j.texts, textCell{row: int32(len(j.lines)), col: int32(k), id: j.label(k, cell, d)})
+					j.textIDs(k, d)[len(j.lines)] = j.label(k, cell, d) + 1
 				default:
 					j.err = p.errorAt(line, f, notNumeric(cell))
 					return
@@ -676,8 +687,18 @@ func (p *parser) categories(x []float64, parts []*part, starts []int) [][]string
 		}
 	}
 	for pi, j := range parts {
-		for _, c := range j.texts {
-			x[(starts[pi]+int(c.row))*d+int(c.col)] = remaps[c.col][pi][c.id]
+		for k, ids := range j.texts {
+			if ids == nil {
+				continue
+			}
+			global := remaps[k][pi]
+			at := starts[pi]*d + k
+			for _, id := range ids[:len(j.lines)] {
+				if id > 0 {
+					x[at] = global[id-1]
+				}
+				at += d
+			}
 		}
 	}
 	return cats
@@ -781,6 +802,9 @@ func parseFeature(b []byte) (float64, int) {
 	if isMissing(b) {
 		return math.NaN(), cellNumber
 	}
+	if !mayBeFloat(b) {
+		return 0, cellText
+	}
 	v, err := strconv.ParseFloat(string(b), 64)
 	switch {
 	case math.IsInf(v, 0) || errors.Is(err, strconv.ErrRange):
@@ -789,6 +813,31 @@ func parseFeature(b []byte) (float64, int) {
 		return 0, cellText
 	}
 	return v, cellNumber
+}
+
+// mayBeFloat is false for a cell strconv.ParseFloat certainly rejects: one
+// whose first character after an optional sign cannot start a Go float
+// literal (a digit, '.', '_' or a hex prefix's 0), nor the whole cell spell
+// inf, infinity or nan. A label such as "retail" is then text without the
+// two allocations of a failed ParseFloat (its *NumError and the copy of the
+// cell it holds), which made text columns dear. A true result only means
+// ParseFloat decides.
+func mayBeFloat(b []byte) bool {
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return false
+	}
+	switch c := b[0]; {
+	case '0' <= c && c <= '9', c == '.', c == '_':
+		return true
+	case c|0x20 == 'i':
+		return bytes.EqualFold(b, []byte("inf")) || bytes.EqualFold(b, []byte("infinity"))
+	case c|0x20 == 'n':
+		return bytes.EqualFold(b, []byte("nan"))
+	}
+	return false
 }
 
 // parseNumber parses a feature cell: a missing-value marker gives NaN, anything
