@@ -29,35 +29,93 @@ func (r *runner) lrOptions(n int) vlr.Options {
 	return o
 }
 
+// trainSteps reports a training to Spec.Progress: its setup until key
+// generation starts, key generation stage by stage (the protocol's
+// KeyProgress), then what follows the keys (LR's epochs, the trees, WOE's
+// encrypted counts) until end. Key generation is reported at both
+// parties, since each waits on it; the other steps where show says.
+type trainSteps struct {
+	r           *runner
+	what, after string
+	units       int
+	show        bool
+	cur         *progressStep
+	stage       int // 0 setup, 1 keys, 2 keys done, 3 after
+}
+
+func (r *runner) trainSteps(what, after string, units int, show bool) *trainSteps {
+	s := &trainSteps{r: r, what: what, after: after, units: units, show: show}
+	if show {
+		s.cur = r.step(what+": setup", 0)
+	}
+	return s
+}
+
+func (s *trainSteps) next(stage int, name string, total int) {
+	if s.cur != nil {
+		s.cur.end()
+	}
+	s.cur, s.stage = nil, stage
+	if name != "" {
+		s.cur = s.r.step(s.what+": "+name, total)
+	}
+}
+
+// keys is the protocol's KeyProgress.
+func (s *trainSteps) keys(step string, done, total int) {
+	if s.stage == 0 {
+		s.next(1, "key generation", total)
+	}
+	if s.stage != 1 {
+		return
+	}
+	s.cur.progress(step, done, total)
+	if done == total {
+		if s.show && s.after != "" {
+			s.next(3, s.after, s.units)
+		} else {
+			s.next(2, "", 0)
+		}
+	}
+}
+
+// unit reports done units of what follows the keys.
+func (s *trainSteps) unit(done int, loss float64) {
+	if s.stage != 3 {
+		s.next(3, s.after, s.units)
+	}
+	s.cur.set(done, loss)
+}
+
+func (s *trainSteps) end() { s.next(2, "", 0) }
+
 // trainLR trains vertical LR on x (and the bank's labels y), reporting
-// epochs under the step name what.
+// its key generation and epochs under the step name what.
 func (r *runner) trainLR(ctx context.Context, what string, x []float64, cols int, y []float64, o vlr.Options) (*vlr.Result, error) {
 	if !r.active {
-		return vlr.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], vlr.Data{X: x, Cols: cols}, vlr.PassiveOptions{Checkpoints: o.Checkpoints, Checkpoint: o.Checkpoint, Logger: o.Logger})
+		steps := r.trainSteps(what, "", 0, false)
+		res, err := vlr.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], vlr.Data{X: x, Cols: cols}, vlr.PassiveOptions{Checkpoints: o.Checkpoints, Checkpoint: o.Checkpoint, Logger: o.Logger, KeyProgress: steps.keys})
+		if err != nil {
+			return nil, err
+		}
+		steps.end()
+		return res, nil
 	}
-	setup := r.step(what+": key generation and setup", 0)
-	var epochs *progressStep
 	full, err := o.WithDefaults()
 	if err != nil {
 		return nil, err
 	}
+	steps := r.trainSteps(what, "epochs", full.Epochs, true)
+	o.KeyProgress = steps.keys
 	start := time.Now()
 	res, err := vlr.TrainActive(ctx, r.t, r.sess.Seed[:], vlr.Data{X: x, Cols: cols, Y: y}, o, func(epoch int, loss float64) {
-		if epochs == nil {
-			setup.end()
-			epochs = r.step(what+": epochs", full.Epochs)
-		}
-		epochs.set(epoch+1, loss)
+		steps.unit(epoch+1, loss)
 		r.spec.Logger.Info(what+" epoch", "epoch", epoch+1, "loss", loss, "seconds", time.Since(start).Seconds())
 	})
 	if err != nil {
 		return nil, err
 	}
-	if epochs != nil {
-		epochs.end()
-	} else {
-		setup.end()
-	}
+	steps.end()
 	return res, nil
 }
 
@@ -113,10 +171,12 @@ func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 	train := boost.Data{X: data.RawTrain, Cols: data.Cols, Categories: data.Categories}
 	m := &Model{Kind: SBT, Training: r.trainingID(SBT)}
 	if !r.active {
-		res, err := boost.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], train, boost.PassiveOptions{Checkpoints: o.Checkpoints, Checkpoint: o.Checkpoint, Logger: o.Logger})
+		steps := r.trainSteps("SecureBoost", "", 0, false)
+		res, err := boost.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], train, boost.PassiveOptions{Checkpoints: o.Checkpoints, Checkpoint: o.Checkpoint, Logger: o.Logger, KeyProgress: steps.keys})
 		if err != nil {
 			return nil, fmt.Errorf("training SecureBoost: %w", err)
 		}
+		steps.end()
 		m.TrainTime, m.SBTPassive = time.Since(start), &res.PassiveModel
 		m.SBTPassive.Training = m.Training
 		m.Trees = res.Options.Trees
@@ -135,25 +195,17 @@ func (r *runner) sbt(ctx context.Context, data *Prepared) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	setup := r.step("SecureBoost: key generation and setup", 0)
-	var grown *progressStep
+	steps := r.trainSteps("SecureBoost", "trees", gopt.Trees, true)
+	o.KeyProgress = steps.keys
 	train.Y = data.YTrain
 	res, err := boost.TrainActive(ctx, r.t, r.sess.Seed[:], train, o, func(tree int) {
-		if grown == nil {
-			setup.end()
-			grown = r.step("SecureBoost: trees", gopt.Trees)
-		}
-		grown.set(tree+1, 0)
+		steps.unit(tree+1, 0)
 		r.spec.Logger.Info("SecureBoost tree", "tree", tree+1, "seconds", time.Since(start).Seconds())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("training SecureBoost: %w", err)
 	}
-	if grown != nil {
-		grown.end()
-	} else {
-		setup.end()
-	}
+	steps.end()
 	m.TrainTime, m.SBTActive, m.Trees = time.Since(start), &res.ActiveModel, len(res.Trees)
 	m.SBTActive.Training = m.Training
 	if err := r.save("sbt", m.SBTActive); err != nil {
@@ -195,24 +247,27 @@ func categoricalMarks(data *Prepared) []bool {
 func (r *runner) woe(ctx context.Context, data *Prepared) (*Model, error) {
 	start := time.Now()
 	m := &Model{Kind: WOE, Training: r.trainingID(WOE)}
-	ev := r.step("WOE/IV: key generation and encrypted counts", 0)
+	steps := r.trainSteps("WOE/IV", "encrypted counts", 0, true)
 	var tr model.WOETransform
 	var bankRes *woe.ActiveResult
 	if r.active {
-		res, err := woe.TrainActive(ctx, r.t, r.sess.Seed[:], woe.Data{X: data.RawTrain, Cols: data.Cols, Y: data.YTrain, Names: data.Features, Categories: data.Categories}, r.spec.WOE)
+		wo := r.spec.WOE
+		wo.KeyProgress, wo.Logger = steps.keys, r.spec.Logger
+		res, err := woe.TrainActive(ctx, r.t, r.sess.Seed[:], woe.Data{X: data.RawTrain, Cols: data.Cols, Y: data.YTrain, Names: data.Features, Categories: data.Categories}, wo)
 		if err != nil {
 			return nil, fmt.Errorf("federated WOE/IV: %w", err)
 		}
 		bankRes, tr = res, res.Transform
 		m.Columns = append(append([]woe.Column{}, res.Bank...), res.Center...)
 	} else {
-		res, err := woe.TrainPassive(ctx, r.t, r.sess.Seed[:], woe.Data{X: data.RawTrain, Cols: data.Cols, Names: data.Features, Categories: data.Categories})
+		res, err := woe.TrainPassiveWith(ctx, r.t, r.sess.Seed[:], woe.Data{X: data.RawTrain, Cols: data.Cols, Names: data.Features, Categories: data.Categories},
+			woe.PassiveOptions{KeyProgress: steps.keys, Logger: r.spec.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("federated WOE/IV: %w", err)
 		}
 		tr = res.Transform
 	}
-	ev.end()
+	steps.end()
 	m.WOETime = time.Since(start)
 	// Both parties see an empty selection: each knows whether it keeps a
 	// column, and the bank knows the center's.

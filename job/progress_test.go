@@ -12,6 +12,8 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/align"
+	"github.com/veil-fl/veil/fl/joint"
+	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/job"
 )
 
@@ -90,5 +92,52 @@ func TestJobAlignmentProgress(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A job's Progress shows each training's key generation as a step of its
+// own at both parties, stage by stage (joint.KeyStages), between the
+// bank's setup and its epochs; steps run one at a time, each ending
+// before the next starts.
+func TestJobKeyGenerationProgress(t *testing.T) {
+	bankT, centerT, err := dataset.Synthesize(dataset.SynthOptions{Rows: 300, Seed: 4})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	events := map[string][]job.Event{}
+	record := func(party string) func(job.Event) {
+		return func(e job.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			events[party] = append(events[party], e)
+		}
+	}
+	bank := job.Spec{Train: bankT, LR: vlr.Options{Epochs: 2}, Progress: record("bank")}
+	center := job.Spec{Train: centerT, Progress: record("center")}
+	_, _, errB, errC := runPair(t, bank, center)
+	require.NoError(t, errB)
+	require.NoError(t, errC)
+
+	for party, want := range map[string][]string{
+		"bank":   {"aligning ids by PSI", "LR: setup", "LR: key generation", "LR: epochs", "LR: federated scoring of the test rows"},
+		"center": {"aligning ids by PSI", "LR: key generation"},
+	} {
+		var seen []string
+		var keys []int
+		for i, e := range events[party] {
+			if i == 0 || events[party][i-1].End {
+				require.False(t, e.End, "%s: %+v", party, e)
+				seen = append(seen, e.Step)
+			} else {
+				require.Equal(t, events[party][i-1].Step, e.Step, "%s: one step at a time", party)
+			}
+			if e.Step == "LR: key generation" && !e.End {
+				require.Equal(t, joint.KeyStages, e.Total, "%s: %+v", party, e)
+				keys = append(keys, e.Done)
+			}
+		}
+		require.Equal(t, want, seen, party)
+		require.True(t, events[party][len(events[party])-1].End, party)
+		// The step's start, then each stage from 0 to the last.
+		require.Equal(t, []int{0, 0, 1, 2, joint.KeyStages}, keys, party)
 	}
 }

@@ -142,7 +142,7 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 		return nil, err
 	}
 	p := params()
-	party, err := joint.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
+	party, err := joint.GenerateKeysWith(ctx, t, p, he.KeySpec{Pack: true}, seed, joint.KeyOptions{Progress: opt.KeyProgress, Logger: opt.Logger})
 	if err != nil {
 		return nil, err
 	}

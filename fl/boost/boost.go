@@ -87,6 +87,11 @@ type Options struct {
 	// holds checkpoints of another configuration (changed options or data)
 	// and training starts afresh (nil: no logging).
 	Logger *slog.Logger `json:"-"`
+	// KeyProgress, if set, is told how far the threshold key generation
+	// is (joint.KeyOptions.Progress: step joint.StepKeys, done of
+	// joint.KeyStages), as align.Options.Progress is told the alignment's
+	// phases; the Logger gets its start and end. Local: no message changes.
+	KeyProgress func(step string, done, total int) `json:"-"`
 	// Categorical marks the bank's categorical columns, one entry per
 	// column of its x (nil: none is): they hold level codes 0..L-1, NaN for
 	// missing (model.Categories.Encode), and a split sends a set of levels
@@ -108,6 +113,8 @@ type PassiveOptions struct {
 	// Logger receives the resume decision, as Options.Logger (nil: no
 	// logging).
 	Logger *slog.Logger
+	// KeyProgress is told how far key generation is, as Options.KeyProgress.
+	KeyProgress func(step string, done, total int)
 	// MinNodeRows is the smallest minimum node size (GBDTOptions) this
 	// center accepts, default model.DefaultMinNodeRows: a bank asking for
 	// histograms of smaller nodes is refused at setup.

@@ -32,7 +32,7 @@ type revealState struct {
 // with its flooding sized for the training (revealSet), or refuses a
 // training past its limits, which the peer, computing the same, refuses
 // too.
-func revealKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, rows, bankCols, centerCols int) (he.Params, *he.Party, error) {
+func revealKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, rows, bankCols, centerCols int, ko joint.KeyOptions) (he.Params, *he.Party, error) {
 	set, err := revealSet(o, rows, bankCols, centerCols)
 	if err != nil {
 		return he.Params{}, nil, fl.Fail(ctx, t, err)
@@ -41,7 +41,7 @@ func revealKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, row
 	if err != nil {
 		return params, nil, err
 	}
-	party, err := joint.GenerateKeys(ctx, t, params, keySpec(params, rows, bankCols, centerCols, o.BatchSize, o.lossNeeded()), seed)
+	party, err := joint.GenerateKeysWith(ctx, t, params, keySpec(params, rows, bankCols, centerCols, o.BatchSize, o.lossNeeded()), seed, ko)
 	return params, party, err
 }
 

@@ -140,13 +140,13 @@ func (c columns) fromData(w []float64) []float64 {
 // sharedKeys generates the keys of the secret-shared protocol (Shared15):
 // relinearisation at the top, the rotations of both matrix shapes at the
 // linear level.
-func sharedKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, rows, bankCols, centerCols int) (he.Params, *he.Party, error) {
+func sharedKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, rows, bankCols, centerCols int, ko joint.KeyOptions) (he.Params, *he.Party, error) {
 	params := Params(o)
 	sb, sc := sharedShapes(params, o, rows, bankCols, centerCols)
 	rots := append(sb.Rotations(), sc.Rotations()...)
 	slices.Sort(rots)
 	spec := he.KeySpec{Relinearization: true, Rotations: slices.Compact(rots), GaloisLevel: params.Set().DecryptLevel + 1}
-	party, err := joint.GenerateKeys(ctx, t, params, spec, seed)
+	party, err := joint.GenerateKeysWith(ctx, t, params, spec, seed, ko)
 	return params, party, err
 }
 

@@ -103,6 +103,11 @@ type Options struct {
 	// holds checkpoints of another configuration (changed options or data)
 	// and training starts afresh (nil: no logging).
 	Logger *slog.Logger `json:"-"`
+	// KeyProgress, if set, is told how far the threshold key generation
+	// is (joint.KeyOptions.Progress: step joint.StepKeys, done of
+	// joint.KeyStages), as align.Options.Progress is told the alignment's
+	// phases; the Logger gets its start and end. Local: no message changes.
+	KeyProgress func(step string, done, total int) `json:"-"`
 }
 
 // PassiveOptions are the center's local settings; the training's options
@@ -117,6 +122,8 @@ type PassiveOptions struct {
 	// Logger receives the resume decision, as Options.Logger (nil: no
 	// logging).
 	Logger *slog.Logger
+	// KeyProgress is told how far key generation is, as Options.KeyProgress.
+	KeyProgress func(step string, done, total int)
 }
 
 // WithDefaults fills zero fields and validates.

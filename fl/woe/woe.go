@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -90,6 +91,20 @@ type Options struct {
 	Adjustment float64 `json:"adjustment"`
 	// Select chooses the columns kept, across both parties, by IV.
 	Select model.Selection `json:"select"`
+	// KeyProgress, if set, is told how far the threshold key generation
+	// is (joint.KeyOptions.Progress: step joint.StepKeys, done of
+	// joint.KeyStages), and Logger gets its start and end at Debug level.
+	// Both are local: the setup sends neither.
+	KeyProgress func(step string, done, total int) `json:"-"`
+	Logger      *slog.Logger                       `json:"-"`
+}
+
+// PassiveOptions are the center's local settings; the options of the
+// binning, WOE and selection are the bank's.
+type PassiveOptions struct {
+	// KeyProgress and Logger are the center's, as Options' are the bank's.
+	KeyProgress func(step string, done, total int)
+	Logger      *slog.Logger
 }
 
 // WithDefaults fills zero fields and validates.
@@ -436,7 +451,7 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, data Data, op
 		K = max(K, nb)
 	}
 	p := params()
-	party, err := joint.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
+	party, err := joint.GenerateKeysWith(ctx, t, p, he.KeySpec{Pack: true}, seed, joint.KeyOptions{Progress: opt.KeyProgress, Logger: opt.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -595,7 +610,12 @@ func (m masker) next() (a, b float64) {
 // the agreed order). The bank learns which of its columns are categorical
 // and how many levels each has (their bins), and the columns' and levels'
 // names only with Data.Names.
-func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (_ *PassiveResult, err error) {
+func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (*PassiveResult, error) {
+	return TrainPassiveWith(ctx, t, seed, data, PassiveOptions{})
+}
+
+// TrainPassiveWith is TrainPassive with the center's local settings.
+func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data, local PassiveOptions) (_ *PassiveResult, err error) {
 	defer fl.AbortOnError(ctx, t, &err)
 	start := time.Now()
 	if err := checkData(data, false); err != nil {
@@ -646,7 +666,7 @@ func TrainPassive(ctx context.Context, t fl.Transport, seed []byte, data Data) (
 		return nil, err
 	}
 	p := params()
-	party, err := joint.GenerateKeys(ctx, t, p, he.KeySpec{Pack: true}, seed)
+	party, err := joint.GenerateKeysWith(ctx, t, p, he.KeySpec{Pack: true}, seed, joint.KeyOptions{Progress: local.KeyProgress, Logger: local.Logger})
 	if err != nil {
 		return nil, err
 	}
