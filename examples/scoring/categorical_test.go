@@ -54,9 +54,12 @@ func relabel(t *testing.T, tab *dataset.Table, name, label string) (*dataset.Tab
 // sum of the halves' partial scores of the labels, and an unseen label
 // scores as a missing cell.
 func TestScoringCategorical(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping a whole LR job and a scoring session in -short mode (the race pass)")
+	}
 	f, err := parseFlags([]string{"-rows", "1500", "-epochs", "3", "-text-columns"}, nil)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	bank, center, err := loadData(f)
 	require.NoError(t, err)
@@ -128,10 +131,13 @@ func halfScores(h *model.LRHalf, tab *dataset.Table, missing string) ([]float64,
 // the encrypted service, tables with dictionaries of their own and unseen
 // labels exactly as federated prediction of the same encoded rows does.
 func TestScoringCategoricalTrees(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping a whole SecureBoost job and a scoring session in -short mode (the race pass)")
+	}
 	f, err := parseFlags([]string{"-model", "sbt", "-rows", "1500", "-trees", "3"}, nil)
 	require.NoError(t, err)
 	require.True(t, f.textColumns, "text columns by default")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	bank, center, err := loadData(f)
 	require.NoError(t, err)
