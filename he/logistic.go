@@ -108,7 +108,9 @@ func (p *Party) Logistic(z *Vector, sig Poly, soft *Poly, y []float64) (d, loss 
 	}
 	errs := make([]error, len(z.Cts))
 	parallelFor(len(z.Cts), func(lo, hi int) {
-		w := p.worker()
+		wp := p.getWorker()
+		defer p.putWorker(wp)
+		w := *wp
 		for c := lo; c < hi; c++ {
 			yc := y[c*slots : min((c+1)*slots, len(y))]
 			var lc *rlwe.Ciphertext
@@ -218,7 +220,9 @@ func (p *Party) logisticCt(w worker, z *rlwe.Ciphertext, bound float64, a, b, y 
 	lossCh := make(chan lossOut, 1)
 	if b != nil {
 		go func() {
-			ct, err := p.lossCt(p.worker(), z, u, b, half, target)
+			wp := p.getWorker()
+			defer p.putWorker(wp)
+			ct, err := p.lossCt(*wp, z, u, b, half, target)
 			lossCh <- lossOut{ct, err}
 		}()
 	}

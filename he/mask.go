@@ -70,7 +70,9 @@ func (p *Party) Rerandomize(v *Vector) error {
 	}
 	errs := make([]error, len(v.Cts))
 	parallelFor(len(v.Cts), func(lo, hi int) {
-		encr := p.encryptor.ShallowCopy()
+		w := p.getWorker()
+		defer p.putWorker(w)
+		encr := w.encr
 		for c := lo; c < hi; c++ {
 			ct := v.Cts[c]
 			zero := rlwe.NewCiphertext(p.params.ckks, 1, ct.Level())

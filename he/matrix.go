@@ -330,13 +330,14 @@ func (p *Party) MulTransposed(m *Matrix, v *Vector) (*Vector, error) {
 	partsCh := make(chan []*rlwe.Ciphertext, chunks)
 	errs := make([]error, chunks)
 	parallelFor(chunks, func(lo, hi int) {
-		w := p.worker()
+		w := p.getWorker()
+		defer p.putWorker(w)
 		acc := make([]*rlwe.Ciphertext, m.blocks*giants)
 		rot := map[int]*rlwe.Ciphertext{}
 		for _, b := range babyRots {
 			rot[b] = ckks.NewCiphertext(p.params.ckks, 1, m.level)
 		}
-		dacc := newDotAcc(p.params.N(), m.level+1)
+		dacc := w.dotAcc(p.params, m.level+1)
 		tmp := ckks.NewCiphertext(p.params.ckks, 1, m.level)
 		cts := make([]*rlwe.Ciphertext, m.baby)
 		for c := lo; c < hi; c++ {
@@ -356,11 +357,15 @@ func (p *Party) MulTransposed(m *Matrix, v *Vector) (*Vector, error) {
 			for a := 0; a < m.blocks; a++ {
 				for g := 0; g < giants; g++ {
 					i := a*giants + g
-					if !dotInto(p.params, dacc, tmp, cts, m.pts[c][a*m.block+g*m.baby:a*m.block+(g+1)*m.baby]) {
+					dst := tmp
+					if acc[i] == nil {
+						dst = ckks.NewCiphertext(p.params.ckks, 1, m.level) // the first sum is the accumulator
+					}
+					if !dotInto(p.params, dacc, dst, cts, m.pts[c][a*m.block+g*m.baby:a*m.block+(g+1)*m.baby]) {
 						continue
 					}
 					if acc[i] == nil {
-						acc[i] = tmp.CopyNew()
+						acc[i] = dst
 					} else if errs[c] = w.eval.Add(acc[i], tmp, acc[i]); errs[c] != nil {
 						return
 					}
@@ -380,9 +385,10 @@ func (p *Party) MulTransposed(m *Matrix, v *Vector) (*Vector, error) {
 	out := &Vector{Layout: SlotSplit, Len: m.cols, Stride: m.half, Chunk: m.block, Cts: make([]*rlwe.Ciphertext, m.blocks)}
 	errs = make([]error, m.blocks)
 	parallelFor(m.blocks, func(lo, hi int) {
-		eval := p.evaluator.ShallowCopy()
+		w := p.getWorker()
+		defer p.putWorker(w)
 		for a := lo; a < hi; a++ {
-			out.Cts[a], errs[a] = p.finishBlock(eval, m, parts, a, giants)
+			out.Cts[a], errs[a] = p.finishBlock(w.eval, m, parts, a, giants)
 		}
 	})
 	return out, errors.Join(errs...)
@@ -474,7 +480,8 @@ func (p *Party) MulVector(m *Matrix, w *Vector) (*Vector, error) {
 	rot := make([][]*rlwe.Ciphertext, m.blocks)
 	errs := make([]error, m.blocks)
 	parallelFor(m.blocks, func(lo, hi int) {
-		wk := p.worker()
+		wk := p.getWorker()
+		defer p.putWorker(wk)
 		for a := lo; a < hi; a++ {
 			ct := w.Cts[a]
 			if ct.Level() > m.level {
@@ -505,8 +512,9 @@ func (p *Party) MulVector(m *Matrix, w *Vector) (*Vector, error) {
 	out := &Vector{Layout: SlotReal, Len: m.rows, Cts: make([]*rlwe.Ciphertext, chunks)}
 	errs = make([]error, chunks)
 	parallelFor(chunks, func(lo, hi int) {
-		wk := p.worker()
-		dacc := newDotAcc(p.params.N(), m.level+1)
+		wk := p.getWorker()
+		defer p.putWorker(wk)
+		dacc := wk.dotAcc(p.params, m.level+1)
 		cts := make([]*rlwe.Ciphertext, 0, m.blocks*m.baby)
 		pts := make([]*rlwe.Plaintext, 0, m.blocks*m.baby)
 		for c := lo; c < hi; c++ {
@@ -566,7 +574,8 @@ func (p *Party) AddWeighted(g, w *Vector, coef []float64) error {
 	}
 	errs := make([]error, len(g.Cts))
 	parallelFor(len(g.Cts), func(lo, hi int) {
-		wk := p.worker()
+		wk := p.getWorker()
+		defer p.putWorker(wk)
 		for a := lo; a < hi; a++ {
 			ct := w.Cts[a]
 			if ct.Level() != g.Cts[a].Level()+1 {

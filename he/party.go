@@ -1,6 +1,8 @@
 package he
 
 import (
+	"sync"
+
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
 )
@@ -8,7 +10,8 @@ import (
 // Party is one party's handle on a two-party threshold CKKS instance: the
 // parameters, its own secret-key share (which no method returns or sends),
 // and the collective public and evaluation keys. A Party is safe for
-// concurrent use: every method makes its own lattigo worker objects.
+// concurrent use: each goroutine of a method works on lattigo worker
+// objects of its own, new or taken from the party's pool of idle ones.
 type Party struct {
 	params Params
 	sk     *rlwe.SecretKey
@@ -18,6 +21,11 @@ type Party struct {
 	encoder   *ckks.Encoder
 	encryptor *rlwe.Encryptor
 	evaluator *ckks.Evaluator
+
+	// workers keeps idle workers between calls: a Shared15 evaluator's
+	// scratch buffers are tens of MiB, and allocating and zeroing them per
+	// call and goroutine was a measurable share of a vertical LR epoch.
+	workers sync.Pool // of *worker
 }
 
 func newParty(params Params, sk *rlwe.SecretKey, pk *rlwe.PublicKey, evk *rlwe.MemEvaluationKeySet) *Party {
@@ -43,6 +51,7 @@ type worker struct {
 	encr *rlwe.Encryptor
 	eval *ckks.Evaluator
 	cbuf []complex128
+	dot  *dotAcc // fused products' accumulator, allocated on first use
 }
 
 func (p *Party) worker() worker {
@@ -58,4 +67,26 @@ func (p *Party) worker() worker {
 func (p *Party) hasGalois(el uint64) bool {
 	_, err := p.evk.GetGaloisKey(el)
 	return err == nil
+}
+
+// getWorker returns a worker for one goroutine from the party's pool (a new
+// one when none is idle); putWorker hands it back once the goroutine is
+// done with it and with every buffer it lent.
+func (p *Party) getWorker() *worker {
+	if w, ok := p.workers.Get().(*worker); ok {
+		return w
+	}
+	w := p.worker()
+	return &w
+}
+
+func (p *Party) putWorker(w *worker) { p.workers.Put(w) }
+
+// dotAcc returns the worker's accumulator for sums of products over the
+// given number of primes.
+func (w *worker) dotAcc(p Params, primes int) *dotAcc {
+	if w.dot == nil || len(w.dot.hi[0]) < p.N()*primes {
+		w.dot = newDotAcc(p.N(), primes)
+	}
+	return w.dot
 }
