@@ -110,7 +110,9 @@ func TestCategoricalMatchesReference(t *testing.T) {
 	t.Logf("%d of %d nodes identical; %d center splits, %d on categorical features; %d bank categorical splits", same, total, len(pr.Splits), centerCat, bankCat)
 	require.Equal(t, total, same, "every node identical to the plaintext twin")
 	require.Positive(t, centerCat, "a center categorical split is chosen")
-	require.Positive(t, bankCat, "a bank categorical split is chosen")
+	if !testing.Short() { // two trees of 1,500 rows need not pick one
+		require.Positive(t, bankCat, "a bank categorical split is chosen")
+	}
 	require.Equal(t, center.cat, ar.PassiveCategorical, "the bank knows which center features are categorical")
 	joined := model.JoinColumns(bank.x, bank.cols(), center.x, center.cols())
 	refLogit, err := ref.PredictLogit(joined, bank.cols()+center.cols())

@@ -62,13 +62,16 @@ func TestTrainingChecked(t *testing.T) {
 	for _, c := range trainingCases {
 		t.Run("scorecard/"+c.name, func(t *testing.T) {
 			var res *Result
+			// The halves are drawn here: the parties' goroutines share no
+			// generator.
+			hb, hc := half(model.Active, 555, c.bank), half(model.Passive, 0, c.center)
 			be, ce, _ := run(nil,
 				func(ctx context.Context, tr fl.Transport) (err error) {
-					res, err = ScorecardActive(ctx, tr, bank, card, half(model.Active, 555, c.bank), xb, d, o)
+					res, err = ScorecardActive(ctx, tr, bank, card, hb, xb, d, o)
 					return err
 				},
 				func(ctx context.Context, tr fl.Transport) error {
-					return ScorecardPassive(ctx, tr, center, card, half(model.Passive, 0, c.center), xc, d, o)
+					return ScorecardPassive(ctx, tr, center, card, hc, xc, d, o)
 				})
 			if c.want == nil {
 				require.NoError(t, be)
