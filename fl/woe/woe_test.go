@@ -262,11 +262,14 @@ func TestScoring(t *testing.T) {
 		require.InDelta(t, card.PointsFromLogit(z), pts[i], 1e-9, "row %d", i)
 	}
 
-	// A center that sends the wrong number of rows is caught.
+	// A center with another number of rows is caught: at the scoring's
+	// setup, where the bank announces its rows, and the bank is told why.
 	go func() { done <- ScorePassive(ctx, tp, hc, xc[:3*10], 3) }()
 	_, err = ScoreActive(ctx, ta, hb, xb, 2)
-	require.ErrorIs(t, err, ErrProtocol)
-	<-done
+	cerr = <-done
+	require.ErrorIs(t, cerr, ErrProtocol)
+	require.ErrorIs(t, err, fl.ErrPeerAborted)
+	require.ErrorContains(t, err, "the bank scores 400 rows, the center 10")
 }
 
 // TestDefaultCredit checks the must-show figure: federated WOE/IV of the
