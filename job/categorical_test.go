@@ -57,6 +57,9 @@ func withUnseen(t *testing.T, tab *dataset.Table, name, label string) (*dataset.
 // and encrypted scoring with the LR halves reads new tables with
 // dictionaries of their own, labels unseen in training scoring as missing.
 func TestJobCategorical(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping a whole two-party job in -short mode (the race pass); TestJobMatchesTwins runs one")
+	}
 	bankT, centerT, err := dataset.Synthesize(dataset.SynthOptions{Rows: 2000, Seed: 11, Categorical: true})
 	require.NoError(t, err)
 	require.NotEmpty(t, bankT.Categorical())

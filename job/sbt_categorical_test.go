@@ -22,6 +22,9 @@ import (
 // dictionaries of their own, a label unseen in training going where a
 // missing value goes.
 func TestJobSBTCategorical(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping a whole two-party job in -short mode (the race pass); TestJobMatchesTwins runs one")
+	}
 	bankT, centerT, err := dataset.Synthesize(dataset.SynthOptions{Rows: 2000, Seed: 11, Categorical: true})
 	require.NoError(t, err)
 	dir := t.TempDir()

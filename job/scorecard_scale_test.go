@@ -16,6 +16,9 @@ import (
 // logit, row by row (with the center on its own PDO they would be off by
 // (50-20)/ln 2 times its part of the logit).
 func TestScorecardScalingIsTheBanks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping a whole two-party job in -short mode (the race pass); TestJobMatchesTwins runs one")
+	}
 	bankT, centerT, err := dataset.Synthesize(dataset.SynthOptions{Rows: 600, Seed: 8})
 	require.NoError(t, err)
 	bank := job.Spec{Train: bankT, Models: []job.Kind{job.WOE}, LR: vlr.Options{Epochs: 2},

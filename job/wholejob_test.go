@@ -27,6 +27,9 @@ import (
 // helpers add 31 with their signatures and braces: serveCenter (10),
 // plainLogits (13) and loadLR (job_test.go, 8).
 func TestWholeJobOverGRPC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping a whole two-party job in -short mode (the race pass); TestJobMatchesTwins runs one")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	bankT, centerT, err := dataset.Synthesize(dataset.SynthOptions{Rows: 2000, Seed: 7})
