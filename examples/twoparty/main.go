@@ -502,7 +502,7 @@ func report(w io.Writer, f *flags, results []modelResult, elapsed time.Duration,
 			"training loss and the center's partial scores of the test rows (federated prediction)."
 	}
 	fmt.Fprintln(w, "What each party learned. "+lrWhat)
-	fmt.Fprintln(w, "Trees: the bank, the center's per-bin gradient sums and its split decisions;")
+	fmt.Fprintln(w, "Trees: the bank, the center's gradient sums at the bins it released (none over a handful of rows) and its split decisions;")
 	fmt.Fprintln(w, "the center, the row partition of each node. Neither saw the other's feature values;")
 	fmt.Fprintln(w, "the center never saw a label, gradient or leaf weight.")
 	for _, r := range results {
