@@ -249,6 +249,13 @@ type SplitSearch struct {
 	// ordering (see Best), so that decryption noise does not decide
 	// between bins whose exact sums tie.
 	Noise []float64
+	// Released[f], when not nil, marks the bins of numeric feature f whose
+	// cumulative sums the other party released (MergeThinBins' Keep): only
+	// those are split candidates, so no split separates rows the releasing
+	// party merged (a merged bin's sums are copies of an earlier kept
+	// bin's, and before the first kept bin a missing-left candidate would
+	// otherwise cut a merged gap).
+	Released [][]bool
 }
 
 // Best is BestSplit with categorical features. A categorical feature's
@@ -281,7 +288,7 @@ type SplitSearch struct {
 // then missing right before missing left.
 func (s SplitSearch) Best(gl, hl [][]float64, G, H float64, opt GBDTOptions) (SplitCandidate, bool) {
 	o, err := opt.WithDefaults()
-	if err != nil || len(gl) != len(hl) || (s.Categorical != nil && len(s.Categorical) != len(gl)) || (s.Noise != nil && len(s.Noise) != len(gl)) {
+	if err != nil || len(gl) != len(hl) || (s.Categorical != nil && len(s.Categorical) != len(gl)) || (s.Noise != nil && len(s.Noise) != len(gl)) || (s.Released != nil && len(s.Released) != len(gl)) {
 		return SplitCandidate{}, false
 	}
 	for f := range gl {
@@ -299,7 +306,11 @@ func (s SplitSearch) Best(gl, hl [][]float64, G, H float64, opt GBDTOptions) (Sp
 			}
 			sp.categorical(f, gl[f], hl[f], noise)
 		} else {
-			sp.feature(f, gl[f], hl[f])
+			var kept []bool
+			if s.Released != nil {
+				kept = s.Released[f]
+			}
+			sp.feature(f, gl[f], hl[f], kept)
 		}
 	}
 	return sp.best, sp.found
@@ -327,14 +338,19 @@ func (s *splitter) init(G, H float64, o GBDTOptions) {
 	s.parent = G * G / (H + o.Lambda)
 }
 
-func (s *splitter) feature(f int, gl, hl []float64) {
+// feature scans a numeric feature's candidates: every bin, or those kept
+// marks when it is not nil.
+func (s *splitter) feature(f int, gl, hl []float64, kept []bool) {
 	last := len(gl) - 1
-	if last < 0 {
+	if last < 0 || kept != nil && len(kept) != len(gl) {
 		return
 	}
 	gm, hm := s.G-gl[last], s.H-hl[last]
 	missing := hm > missingTol*s.H
 	for k := 0; k <= last; k++ {
+		if kept != nil && !kept[k] {
+			continue
+		}
 		s.try(f, k, false, gl[k], hl[k])
 		if missing && k < last {
 			s.try(f, k, true, gl[k]+gm, hl[k]+hm)
@@ -946,7 +962,11 @@ func (t *grower) best(nd *growNode) (SplitCandidate, bool) {
 		if t.cat != nil && t.cat[f] {
 			s.categorical(f, t.gl[f], t.hl[f], 0)
 		} else {
-			s.feature(f, t.gl[f], t.hl[f])
+			var kept []bool
+			if f >= t.merged && nd.gaps != nil {
+				kept = nd.gaps[f-t.merged].Keep
+			}
+			s.feature(f, t.gl[f], t.hl[f], kept)
 		}
 	}
 	return s.best, s.found

@@ -311,7 +311,15 @@ func (a *activeTrainer) grow(ctx context.Context, tree int) (Tree, []*anode, err
 			}
 			gl := append(append([][]float64{}, nd.ag...), nd.pg...)
 			hl := append(append([][]float64{}, nd.ah...), nd.ph...)
-			c, ok := a.search.Best(gl, hl, nd.G, nd.H, a.o)
+			search := a.search
+			if nd.gaps != nil {
+				// Only the bins the center released are candidates.
+				search.Released = make([][]bool, len(gl))
+				for f, g := range nd.gaps {
+					search.Released[len(nd.ag)+f] = g.Keep
+				}
+			}
+			c, ok := search.Best(gl, hl, nd.G, nd.H, a.o)
 			if !ok {
 				tr.Nodes[nd.id] = Node{Weight: w}
 				leaves = append(leaves, nd)

@@ -240,12 +240,13 @@ func TestCategoricalSplitRefused(t *testing.T) {
 	}
 }
 
-// TestCategoricalSplitChecks: the center's checks of a categorical split
-// request, one refusal each, and the levels an accepted one sends left.
+// TestCategoricalSplitChecks: the center's checks of a split request
+// against what the node released, one refusal each, and the levels an
+// accepted categorical one sends left.
 func TestCategoricalSplitChecks(t *testing.T) {
 	gaps := []model.BinGaps{{Keep: []bool{false, true, true, false, true}}, {Keep: []bool{true, true}, Pooled: true}}
 	ok := splitReq{Feature: 0, LeftBins: []int{1, 4}}
-	left, err := categoricalSplit(ok, gaps, true, 5)
+	left, err := releasedSplit(ok, gaps, true, 5)
 	require.NoError(t, err)
 	require.Equal(t, []int{0, 1, 3, 4}, left, "each kept bin with the bins merged into it")
 	for _, c := range []struct {
@@ -263,18 +264,24 @@ func TestCategoricalSplitChecks(t *testing.T) {
 		{"unsorted", "ascending", splitReq{LeftBins: []int{4, 1}}, true, gaps},
 		{"merged bin", "bin 3, not released", splitReq{LeftBins: []int{1, 3}}, true, gaps},
 		{"pooled missing apart", "apart from the last bin", splitReq{Feature: 1, LeftBins: []int{1}}, true, gaps},
+		{"numeric: node without histograms", "not computed", splitReq{Bin: 1}, false, nil},
+		{"numeric: merged bin", "bin 3, not released", splitReq{Bin: 3}, false, gaps},
+		{"numeric: pooled missing left", "apart from the last bin", splitReq{Feature: 1, Bin: 0, MissingLeft: true}, false, gaps},
 	} {
 		nb := 5
 		if c.gaps != nil {
 			nb = len(c.gaps[c.r.Feature].Keep)
 		}
-		_, err := categoricalSplit(c.r, c.gaps, c.cat, nb)
+		_, err := releasedSplit(c.r, c.gaps, c.cat, nb)
 		require.ErrorIs(t, err, ErrProtocol, c.name)
 		require.ErrorContains(t, err, c.want, c.name)
 	}
-	left, err = categoricalSplit(splitReq{Feature: 1, LeftBins: []int{1}, MissingLeft: true}, gaps, true, 2)
+	left, err = releasedSplit(splitReq{Feature: 1, LeftBins: []int{1}, MissingLeft: true}, gaps, true, 2)
 	require.NoError(t, err, "pooled missing rows go with the last bin")
 	require.Equal(t, []int{1}, left)
+	left, err = releasedSplit(splitReq{Bin: 2, MissingLeft: true}, gaps, false, 5)
+	require.NoError(t, err, "a numeric split at a released bin")
+	require.Nil(t, left)
 }
 
 // TestCategoricalFileVersions: a numeric half of version 1, the format

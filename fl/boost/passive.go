@@ -237,11 +237,9 @@ func (c *Passive) Tree(ctx context.Context) (err error) {
 			if r.Node < 0 || r.Node >= len(lvl.Rows) || r.Feature < 0 || r.Feature >= d || r.Bin < 0 || r.Bin >= nb[r.Feature] {
 				return fl.Fail(ctx, t, fmt.Errorf("%w: split request %+v", ErrProtocol, r))
 			}
-			var leftBins []int
-			if binning.IsCategorical(r.Feature) || r.LeftBins != nil {
-				if leftBins, err = categoricalSplit(r, lg[r.Node], binning.IsCategorical(r.Feature), nb[r.Feature]); err != nil {
-					return fl.Fail(ctx, t, err)
-				}
+			leftBins, err := releasedSplit(r, lg[r.Node], binning.IsCategorical(r.Feature), nb[r.Feature])
+			if err != nil {
+				return fl.Fail(ctx, t, err)
 			}
 			rows := lvl.Rows[r.Node]
 			bits := make([]byte, (len(rows)+7)/8)
@@ -311,22 +309,35 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Dat
 // goes left (model.Node's convention).
 const maxThreshold = 1.7976931348623157e308
 
-// categoricalSplit checks the bank's request to split a node on a
-// categorical feature of nb bins, and returns the levels it sends left:
-// those whose rows the node counted at the bins the bank chose
-// (model.BinGaps.Expand). gaps are the node's released bins per feature,
-// nil for a node whose histograms were not computed. The bank may name
-// only bins released at the node, so that no partition separates rows
-// the center merged; and when the node's missing rows were pooled into the
-// last bin, they must go where it goes, so that no partition isolates a
-// thin set of them. The errors name the request's bins, which are the
-// bank's, never a level.
-func categoricalSplit(r splitReq, gaps []model.BinGaps, categorical bool, nb int) ([]int, error) {
+// releasedSplit checks the bank's request to split a node on a feature of
+// nb bins against what the node released, and returns the levels it sends
+// left for a categorical feature (those whose rows the node counted at the
+// bins the bank chose, model.BinGaps.Expand), nil for a numeric one. gaps
+// are the node's released bins per feature, nil for a node whose
+// histograms were not computed. The bank may split only a node it holds
+// histograms of, and name only bins released there, so that no partition
+// separates rows the center merged (the partition would show which rows
+// lie in a thin gap); and when the node's missing rows were pooled into
+// the last bin, they must go where it goes, so that no partition isolates
+// a thin set of them. An honest bank never asks otherwise: a merged bin's
+// candidate ties with the kept bin before it, which wins the tie, and a
+// pooled node shows no missing rows. The errors name the request's bins,
+// which are the bank's, never a level.
+func releasedSplit(r splitReq, gaps []model.BinGaps, categorical bool, nb int) ([]int, error) {
 	switch {
-	case !categorical:
-		return nil, fmt.Errorf("%w: split request for node %d names left bins of numeric feature %d", ErrProtocol, r.Node, r.Feature)
 	case gaps == nil:
 		return nil, fmt.Errorf("%w: split request for node %d, whose histograms were not computed", ErrProtocol, r.Node)
+	case !categorical && r.LeftBins != nil:
+		return nil, fmt.Errorf("%w: split request for node %d names left bins of numeric feature %d", ErrProtocol, r.Node, r.Feature)
+	case !categorical:
+		g := gaps[r.Feature]
+		if !g.Keep[r.Bin] {
+			return nil, fmt.Errorf("%w: split request for node %d on feature %d names bin %d, not released at the node", ErrProtocol, r.Node, r.Feature, r.Bin)
+		}
+		if lastLeft := r.Bin == nb-1; g.Pooled && r.MissingLeft != lastLeft {
+			return nil, fmt.Errorf("%w: split request for node %d on feature %d sends the missing rows apart from the last bin they were counted in", ErrProtocol, r.Node, r.Feature)
+		}
+		return nil, nil
 	case r.Bin != 0:
 		return nil, fmt.Errorf("%w: split request for node %d names bin %d of categorical feature %d, want 0 and left bins", ErrProtocol, r.Node, r.Bin, r.Feature)
 	}
