@@ -61,8 +61,8 @@ func FuzzDecodeGaps(f *testing.F) {
 	})
 }
 
-// FuzzUnframe feeds arbitrary multi-part payloads (histograms, partitions,
-// decisions) to the splitter.
+// FuzzLoadPassiveModel feeds arbitrary bytes to the center's model-half loader:
+// it errors or returns a model whose importance can be computed.
 func FuzzLoadPassiveModel(f *testing.F) {
 	f.Add([]byte(`{"version":1,"party":"passive","binning":{"cuts":[[1,2]]},"splits":[{"tree":0,"node":0,"feature":0,"bin":1,"threshold":2,"missing_left":true}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
