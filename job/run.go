@@ -73,6 +73,10 @@ type Result struct {
 	// RowsAligned is the number of training rows both parties hold, before
 	// the test split.
 	RowsAligned int
+	// AlignedDigest is the digest of the aligned training ids, the same at
+	// both parties (psi.Result.Digest), which TrainingID hashes: a
+	// registry records it beside each half.
+	AlignedDigest [32]byte
 	// Data is this party's aligned, prepared data.
 	Data *Prepared
 	// Models holds one entry per model trained, in Spec.Models order.
@@ -230,7 +234,7 @@ func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
 			log.Info("categorical column encoded on the training rows", "column", l.Column, "levels", l.NumLevels(), "folded", len(l.Folded))
 		}
 	}
-	out := &Result{Role: r.role, Session: r.sess.ID, RowsAligned: len(trainRes.Rows), Data: data}
+	out := &Result{Role: r.role, Session: r.sess.ID, RowsAligned: len(trainRes.Rows), AlignedDigest: r.digest, Data: data}
 	for _, k := range r.spec.Models {
 		before := r.t.Stats()
 		start := time.Now()
@@ -260,7 +264,7 @@ func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
 // Spec.Logger at Debug level.
 func (r *runner) align(ctx context.Context, name string, ids []string) (*psi.Result, error) {
 	ev := r.step(name, align.Phases)
-	res, err := align.AlignWith(ctx, r.t, ids, align.Options{Progress: ev.progress, Logger: r.spec.Logger})
+	res, err := align.AlignWith(ctx, r.t, ids, align.Options{MaxPeerIDs: r.spec.MaxPeerRows, Progress: ev.progress, Logger: r.spec.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -89,6 +89,11 @@ type Spec struct {
 	// TreeCurve has both parties score the test rows after each tree, for
 	// SecureBoost's learning curve (Model.Curve); the bank's choice.
 	TreeCurve bool
+	// MaxPeerRows refuses a peer whose table (training or test) has more
+	// ids than this in the private alignment (0: no bound): a service
+	// sets it from the peer's quota, since the alignment shows the peer
+	// which of its ids this party holds. Local, not agreed.
+	MaxPeerRows int
 	// Logger receives one line per step (nil: none).
 	Logger *slog.Logger
 	// Progress, when set, receives the long steps as they run (see Event).
