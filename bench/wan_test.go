@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestSplitWANArgs(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wan, other []string
+	}{
+		{"none", []string{"-json", "-only", "wan_lr"}, nil, []string{"-json", "-only", "wan_lr"}},
+		{"separate value", []string{"-json", "-wan-rate", "50mbit", "-runs", "1"}, []string{"-wan-rate", "50mbit"}, []string{"-json", "-runs", "1"}},
+		{"joined value", []string{"--wan-delay=10ms", "-json"}, []string{"--wan-delay=10ms"}, []string{"-json"}},
+		{"not a flag", []string{"-only", "wan-rate"}, nil, []string{"-only", "wan-rate"}},
+		{"three dashes", []string{"---wan-rate", "1"}, nil, []string{"---wan-rate", "1"}},
+		{"after --", []string{"-wan-trees", "2", "--", "-wan-depth", "1"}, []string{"-wan-trees", "2"}, []string{"--", "-wan-depth", "1"}},
+		{"last without value", []string{"-json", "-wan-rows"}, []string{"-wan-rows"}, []string{"-json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wan, other := splitWANArgs(tc.args)
+			require.Equal(t, tc.wan, wan)
+			require.Equal(t, tc.other, other)
+		})
+	}
+}
+
+func TestWANConfigCheck(t *testing.T) {
+	require.NoError(t, defaultWANConfig().check())
+	for _, tc := range []struct {
+		name string
+		set  func(*wanConfig)
+		want string
+	}{
+		{"rate without unit", func(c *wanConfig) { c.Rate = "100" }, "-wan-rate"},
+		{"rate injecting", func(c *wanConfig) { c.Rate = "100mbit burst 1" }, "-wan-rate"},
+		{"negative delay", func(c *wanConfig) { c.Delay = -time.Millisecond }, "-wan-delay"},
+		{"few rows", func(c *wanConfig) { c.Rows = 10 }, "-wan-rows"},
+		{"no epochs", func(c *wanConfig) { c.Epochs = 0 }, "-wan-epochs"},
+		{"no trees", func(c *wanConfig) { c.Trees = 0 }, "-wan-trees"},
+		{"no depth", func(c *wanConfig) { c.Depth = 0 }, "-wan-depth"},
+		{"no timeout", func(c *wanConfig) { c.Timeout = 0 }, "-wan-timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := defaultWANConfig()
+			tc.set(&c)
+			require.ErrorContains(t, c.check(), tc.want)
+		})
+	}
+}
+
+func TestDecodePartyResult(t *testing.T) {
+	good := `{"party":"bank","seconds":10,"train_seconds":8,"sent":100,"recv":200,"sent_msgs":3,"recv_msgs":4,"model_bytes":250,` +
+		`"key_bytes":100,"loop_bytes":140,"key_seconds":2,"loop_seconds":5,"rows_aligned":1000,"train_rows":800,"cols":10,"auc":0.7,"epochs":3}`
+	r, err := decodePartyResult([]byte("a log line\n"+good+"\n\n"), "bank")
+	require.NoError(t, err)
+	require.Equal(t, partyResult{Party: "bank", Seconds: 10, TrainSeconds: 8, Sent: 100, Recv: 200, SentMsgs: 3, RecvMsgs: 4, ModelBytes: 250,
+		KeyBytes: 100, LoopBytes: 140, KeySeconds: 2, LoopSeconds: 5, RowsAligned: 1000, TrainRows: 800, Cols: 10, AUC: 0.7, Epochs: 3}, r)
+	for _, tc := range []struct {
+		name, out, want string
+	}{
+		{"empty", "", "printed no result"},
+		{"not JSON", "bank done", "result"},
+		{"other party", good, "where the center's"},
+		{"unknown field", strings.Replace(good, `"auc"`, `"x":1,"auc"`, 1), "unknown field"},
+		{"negative time", strings.Replace(good, `"seconds":10`, `"seconds":-1`, 1), "times"},
+		{"training longer than job", strings.Replace(good, `"train_seconds":8`, `"train_seconds":11`, 1), "times"},
+		{"model bytes above job", strings.Replace(good, `"model_bytes":250`, `"model_bytes":301`, 1), "model bytes"},
+		{"keys above model", strings.Replace(good, `"key_bytes":100`, `"key_bytes":251`, 1), "model bytes"},
+		{"loop above model", strings.Replace(good, `"loop_bytes":140`, `"loop_bytes":151`, 1), "model bytes"},
+		{"phases longer than training", strings.Replace(good, `"loop_seconds":5`, `"loop_seconds":7`, 1), "key generation"},
+		{"training rows above aligned", strings.Replace(good, `"train_rows":800`, `"train_rows":1001`, 1), "counts"},
+		{"negative columns", strings.Replace(good, `"cols":10`, `"cols":-1`, 1), "counts"},
+		{"AUC above 1", strings.Replace(good, `"auc":0.7`, `"auc":1.5`, 1), "AUC"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			party := "bank"
+			if tc.name == "other party" {
+				party = "center"
+			}
+			_, err := decodePartyResult([]byte(tc.out), party)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func FuzzDecodePartyResult(f *testing.F) {
+	f.Add([]byte(`{"party":"bank","seconds":1,"train_seconds":1,"sent":1,"recv":1,"model_bytes":2,"rows_aligned":2,"train_rows":1,"auc":0.5}`))
+	f.Add([]byte("\n\n"))
+	f.Add([]byte(`{"party":"bank","seconds":1e400}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodePartyResult(b, "bank")
+		if err == nil && (r.Party != "bank" || r.TrainRows > r.RowsAligned || r.ModelBytes > r.Sent+r.Recv) {
+			t.Fatalf("accepted an inconsistent result %+v", r)
+		}
+	})
+}
+
+func TestParseLinkCounters(t *testing.T) {
+	tx, err := parseTxBytes([]byte(`[{"ifname":"veil-a","stats64":{"rx":{"bytes":5},"tx":{"bytes":1234}}}]`))
+	require.NoError(t, err)
+	require.Equal(t, uint64(1234), tx)
+	for _, bad := range []string{``, `[]`, `[{"ifname":"a"}]`, `[{"stats64":{"tx":{}}}]`, `[{"stats64":{"tx":{"bytes":1}}},{"stats64":{"tx":{"bytes":1}}}]`, `{"x":1}`} {
+		_, err := parseTxBytes([]byte(bad))
+		require.Error(t, err, bad)
+	}
+	kind, sent, err := parseQdisc([]byte(`[{"kind":"tbf","handle":"8001:","root":true,"options":{"rate":12500000},"bytes":777,"packets":3}]`))
+	require.NoError(t, err)
+	require.Equal(t, "tbf", kind)
+	require.Equal(t, uint64(777), sent)
+	for _, bad := range []string{``, `[]`, `[{"kind":"tbf","root":false,"bytes":1}]`, `[{"kind":"tbf","root":true}]`} {
+		_, _, err := parseQdisc([]byte(bad))
+		require.Error(t, err, bad)
+	}
+}
+
+func FuzzParseLinkCounters(f *testing.F) {
+	f.Add([]byte(`[{"ifname":"veil-a","stats64":{"tx":{"bytes":1}}}]`))
+	f.Add([]byte(`[{"kind":"noqueue","root":true,"bytes":0}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = parseTxBytes(b)
+		_, _, _ = parseQdisc(b)
+	})
+}
+
+// echoServer echoes every connection until it ends.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { lis.Close() })
+	go func() {
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return lis.Addr().String()
+}
+
+// TestDelayProxy sends bytes through the proxy to an echo server: they come
+// back whole, in order, and a round trip takes at least twice the delay.
+func TestDelayProxy(t *testing.T) {
+	target := echoServer(t)
+	for _, delay := range []time.Duration{0, 40 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			p, err := startDelayProxy("127.0.0.1:0", target, delay)
+			require.NoError(t, err)
+			defer func() { require.NoError(t, p.Close()) }()
+			c, err := net.Dial("tcp", p.Addr())
+			require.NoError(t, err)
+			defer c.Close()
+			require.NoError(t, c.SetDeadline(time.Now().Add(30*time.Second)))
+
+			start := time.Now()
+			_, err = c.Write([]byte("ping"))
+			require.NoError(t, err)
+			got := make([]byte, 4)
+			_, err = io.ReadFull(c, got)
+			require.NoError(t, err)
+			require.Equal(t, "ping", string(got))
+			require.GreaterOrEqual(t, time.Since(start), 2*delay, "a round trip crosses the proxy twice")
+
+			// More than the proxy's window, both ways at once.
+			payload := make([]byte, proxyWindow+3*proxyChunk+17)
+			_, err = rand.Read(payload)
+			require.NoError(t, err)
+			errc := make(chan error, 1)
+			go func() {
+				_, err := c.Write(payload)
+				if err == nil {
+					err = c.(*net.TCPConn).CloseWrite()
+				}
+				errc <- err
+			}()
+			back, err := io.ReadAll(c)
+			require.NoError(t, err)
+			require.NoError(t, <-errc)
+			require.True(t, bytes.Equal(payload, back), "the echo differs from what was sent (%d bytes back of %d)", len(back), len(payload))
+		})
+	}
+}
+
+func TestDelayProxyUnreachable(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	target := lis.Addr().String()
+	require.NoError(t, lis.Close()) // nothing listens there now
+	p, err := startDelayProxy("127.0.0.1:0", target, time.Millisecond)
+	require.NoError(t, err)
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(30*time.Second)))
+	_, err = c.Read(make([]byte, 1))
+	require.Error(t, err, "the proxy closes a connection it cannot forward")
+}
+
+// wanReady skips the test unless this machine can run the WAN mode.
+func wanReady(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping the WAN job in -short mode: it runs two processes in two network namespaces")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the WAN mode needs root (network namespaces, veth, tc)")
+	}
+	if !haveIPRoute2() {
+		t.Skip("skipping: the WAN mode needs iproute2 (ip, tc), which is not installed")
+	}
+}
+
+// ourNetns lists the namespaces this process made.
+func ourNetns() []string {
+	var ours []string
+	for _, n := range netnsList(context.Background()) {
+		if strings.HasPrefix(n, fmt.Sprintf("veil-wan-%d-", os.Getpid())) {
+			ours = append(ours, n)
+		}
+	}
+	return ours
+}
+
+// TestWANShapedJob runs a tiny SecureBoost job (300 rows, one tree of
+// depth 2) as two processes in two namespaces, unshaped and shaped at 50
+// Mbit/s: each party's bytes are the other's, the figures carry them, the
+// shaped run's traffic went through tbf, and the namespaces are gone after.
+func TestWANShapedJob(t *testing.T) {
+	wanReady(t)
+	c := defaultWANConfig()
+	c.Rate, c.Rows, c.Trees, c.Depth, c.Timeout = "50mbit", 300, 1, 2, 5*time.Minute
+	j := wanJob{Model: "sbt", Data: "synthetic", Cfg: c}
+	var log bytes.Buffer
+	unshaped, shaped, err := runWANPair(context.Background(), &log, j, 1)
+	require.NoError(t, err, log.String())
+	require.Empty(t, ourNetns(), "the namespaces are deleted after the runs")
+
+	require.Len(t, unshaped, 1)
+	require.Len(t, shaped, 1)
+	for _, r := range []wanRun{unshaped[0], shaped[0]} {
+		b, c := r.Bank, r.Center
+		require.Equal(t, b.Sent, c.Recv, "bank sent = center received")
+		require.Equal(t, b.Recv, c.Sent, "bank received = center sent")
+		require.Equal(t, b.SentMsgs, c.RecvMsgs)
+		// Each end counts the model's bytes from its own start to its own
+		// end: the windows differ by the frames in flight at either edge.
+		require.InEpsilon(t, float64(b.ModelBytes), float64(c.ModelBytes), 0.01, "the model's bytes at both ends")
+		require.Positive(t, b.KeyBytes)
+		require.Positive(t, b.LoopBytes)
+		require.Equal(t, 1, b.Trees)
+		require.Greater(t, b.AUC, 0.0)
+		// The veth carried the job's frames plus TLS, TCP and IP.
+		require.GreaterOrEqual(t, r.BankWire, b.Sent)
+		require.GreaterOrEqual(t, r.CenterWire, c.Sent)
+		require.Equal(t, unshaped[0].Bank.ModelBytes, b.ModelBytes, "the same job sends the same bytes")
+	}
+	require.Zero(t, unshaped[0].QdiscBytes)
+	require.GreaterOrEqual(t, shaped[0].QdiscBytes, shaped[0].Bank.Sent, "the shaped run's traffic went through tbf")
+
+	figs := wanFigures(j, unshaped[0], shaped[0])
+	require.Len(t, figs, 2)
+	require.Equal(t, "wan_sbt", figs[0].Name)
+	require.Equal(t, shaped[0].Bank.Seconds, figs[0].Value)
+	require.NotNil(t, figs[0].Baseline)
+	require.Equal(t, unshaped[0].Bank.Seconds, *figs[0].Baseline)
+	require.Equal(t, "wan_sbt_bytes_mb", figs[1].Name)
+	require.Equal(t, float64(shaped[0].Bank.ModelBytes)/1e6, figs[1].Value)
+	require.Contains(t, figs[0].Note, "tbf 50mbit")
+	require.Contains(t, figs[0].Note, fmt.Sprintf("bank to center %.1f MB", float64(shaped[0].Bank.Sent)/1e6))
+}
+
+// TestWANFailedJob: a party that fails stops its peer, the error says
+// which and why, and the namespaces are deleted all the same.
+func TestWANFailedJob(t *testing.T) {
+	wanReady(t)
+	c := defaultWANConfig()
+	c.Rows, c.Timeout = 300, time.Minute
+	j := wanJob{Model: "nope", Data: "synthetic", Cfg: c}
+	var log bytes.Buffer
+	_, _, err := runWANPair(context.Background(), &log, j, 1)
+	require.ErrorContains(t, err, `-wan-model "nope"`)
+	require.Empty(t, ourNetns(), "the namespaces are deleted after a failed run")
+}
+
+// TestWANNetnsGoneAfterKill: namespaces whose runner was killed before its
+// teardown are removed by the next runner.
+func TestWANNetnsGoneAfterKill(t *testing.T) {
+	wanReady(t)
+	// A process that is certainly gone: one that ran and was reaped.
+	cmd := exec.Command("true")
+	require.NoError(t, cmd.Run())
+	dead := cmd.Process.Pid
+	p, err := newNetnsPair(context.Background(), dead)
+	require.NoError(t, err)
+	defer p.teardown()
+	require.True(t, netnsExists(context.Background(), p.a))
+	q, err := newNetnsPair(context.Background(), os.Getpid())
+	require.NoError(t, err)
+	require.NoError(t, q.teardown())
+	require.False(t, netnsExists(context.Background(), p.a), "a dead runner's namespaces are removed")
+	require.False(t, netnsExists(context.Background(), p.b))
+}
