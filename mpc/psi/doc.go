@@ -63,4 +63,58 @@
 // 1,000,000 ids on each side cost 4,000,000 of them, about 170 CPU-seconds
 // with this library, and the whole run (BenchmarkPSI1M) about 260
 // CPU-seconds, over two minutes on 2 cores.
+//
+// # Unbalanced mode: the center's set encoded once per epoch
+//
+// A credit center holds about 800,000 ids and aligns a bank's 30,000-200,000
+// against them in every session. [CenterSet] encodes the center's ids once per
+// key epoch, H(x)^alpha under a long-lived key alpha of its own for each bank,
+// in slots ordered by the encodings (which say nothing of the center's table);
+// the bank keeps them in a [Cache] (32 bytes an id: 25.6 MB for 800,000) with
+// the epoch's id. A session then costs O(bank's ids):
+//
+//  1. The bank sends its [CacheState]; the center answers with an [Update]
+//     ([CenterSet.UpdateFor]): nothing new if the cache is current, only the
+//     encodings of ids added and the slots of ids removed since the cache's
+//     version, or the whole set for an empty cache or one of another epoch,
+//     center or bank. [Cache.Apply] checks it (valid points, no repeats, the
+//     announced digest of the whole set).
+//  2. [Query.Blind]: the bank sends H(b)^beta for its ids under a fresh key
+//     beta, in a secret order (a [Blinded] [Message]).
+//  3. [CenterSet.Reblind]: the center returns H(b)^(beta alpha), in that order.
+//  4. [Query.Finish]: the bank removes beta and looks each H(b)^alpha up in the
+//     cache; it sends the matched slots, in increasing order (a [SlotList]),
+//     and [CenterSet.Match] gives the center its rows of them. Both list their
+//     rows in increasing slot order, and compute the same [Result.Digest] over
+//     the matched slots' encodings.
+//
+// A session costs the bank two scalar multiplications an id (blind, unblind)
+// and the center one; the bytes are 32 an id each way, 4 a matched id, and the
+// update. Encoding the center's set costs one hash and one multiplication an
+// id, once per epoch and bank (about 20 s for 800,000 ids on 2 cores).
+//
+// What each party learns. The bank learns which of the ids it submits the
+// center holds, and the number of the center's ids (the cache's size); the
+// center learns the number of the bank's ids and, from the slot list, which of
+// its rows are in the intersection, as in the balanced protocol, where both
+// learn the intersection. What caching changes: the bank holds the
+// alpha-encodings of all the center's ids for the epoch, so it can test
+// whether any id it submits in a later session of the epoch is the center's,
+// which that session's result tells it anyway; it cannot test an id without
+// the center (computing H(y)^alpha needs alpha: the one-more Diffie-Hellman
+// assumption), so the ids it may submit (a scoring service's quota) bound what
+// it learns. It also sees the churn of the center's set within the epoch (how
+// many ids came and went, and whether an id it tests came since it cached).
+// A cache is bound to its bank and center: the epoch id is a hash of both
+// names and the epoch's nonce, and each bank has its own alpha, so a bank
+// cannot use another bank's cache (the encodings differ), and a cache of
+// another epoch or center is detected and replaced by the whole set.
+//
+// The key alpha lives in the center's [CenterStore] (in memory, and in files
+// of the store's own folder, mode 0600, with an integrity check), and is
+// replaced on the store's schedule (RotateEvery, default 30 days) or at once
+// ([CenterStore.Rotate]). The same semi-honest model as above applies: a bank
+// that lists slots it did not match makes the center take rows the bank does
+// not hold (the bank does not learn which ids they are), and a center that
+// replies under another key makes the intersection empty.
 package psi

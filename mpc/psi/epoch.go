@@ -1,0 +1,225 @@
+package psi
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Wire encodings of the unbalanced protocol's messages (besides the
+// [Blinded] and [Reblinded] [Message]s it shares with the balanced one).
+// Each starts with 4 magic bytes, the version 1 and reserved zero bytes;
+// integers are big-endian.
+const (
+	updateMagic     = "VPSU"
+	slotsMagic      = "VPSL"
+	stateMagic      = "VPSC"
+	epochWire       = 1
+	updateHeaderLen = 120
+	slotsHeaderLen  = 16
+	// CacheStateSize is the size of an encoded [CacheState].
+	CacheStateSize = 80
+)
+
+// MarshalBinary encodes the state: "VPSC", version 1, three zero bytes, the
+// epoch id, the version (8 bytes) and the digest.
+func (st *CacheState) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, CacheStateSize)
+	b = append(b, stateMagic...)
+	b = append(b, epochWire, 0, 0, 0)
+	b = append(b, st.Epoch[:]...)
+	b = binary.BigEndian.AppendUint64(b, st.Version)
+	return append(b, st.Digest[:]...), nil
+}
+
+// UnmarshalBinary decodes a state made by MarshalBinary; every error wraps
+// [ErrMalformedMessage].
+func (st *CacheState) UnmarshalBinary(data []byte) error {
+	if len(data) != CacheStateSize {
+		return fmt.Errorf("%w: cache state of %d bytes, want %d", ErrMalformedMessage, len(data), CacheStateSize)
+	}
+	if err := checkHead(data, stateMagic, 3); err != nil {
+		return err
+	}
+	var z [32]byte
+	epoch, v, digest := [32]byte(data[8:40]), binary.BigEndian.Uint64(data[40:48]), [32]byte(data[48:80])
+	if (epoch == z) != (v == 0) || (v == 0) != (digest == z) {
+		return fmt.Errorf("%w: cache state is neither empty nor whole", ErrMalformedMessage)
+	}
+	st.Epoch, st.Version, st.Digest = epoch, v, digest
+	return nil
+}
+
+func checkHead(data []byte, magic string, reserved int) error {
+	if string(data[:4]) != magic {
+		return fmt.Errorf("%w: bad magic %q, want %q", ErrMalformedMessage, data[:4], magic)
+	}
+	if data[4] != epochWire {
+		return fmt.Errorf("%w: version %d, this package speaks version %d", ErrMalformedMessage, data[4], epochWire)
+	}
+	if !isZero(data[8-reserved : 8]) {
+		return fmt.Errorf("%w: reserved header bytes are not zero", ErrMalformedMessage)
+	}
+	return nil
+}
+
+// Update is what the center sends a bank to bring its [Cache] to the
+// epoch's current version ([CenterSet.UpdateFor]): the whole set, or the
+// encodings of the ids added and the slots of those removed since the
+// cache's version. Never more: a delta does not resend the set.
+//
+// Its encoding is a 120-byte header ("VPSU", version 1, 1 for a whole set
+// or 2 for a delta, two zero bytes; the epoch's nonce; the version, the
+// version it builds on and that version's number of slots; the number of
+// slots after it; the set's digest then; the number of points added and of
+// slots removed) followed by 32 bytes a point added and 4 a slot removed
+// (strictly increasing).
+type Update struct {
+	full      bool
+	nonce     [32]byte
+	version   uint64
+	base      uint64
+	baseSlots uint64
+	slots     uint64
+	digest    [32]byte
+	added     []byte
+	removed   []uint32
+}
+
+// Full reports whether u carries the whole set.
+func (u *Update) Full() bool { return u.full }
+
+// Len returns the number of points u adds.
+func (u *Update) Len() int { return len(u.added) / PointSize }
+
+// Removed returns the number of slots u removes.
+func (u *Update) Removed() int { return len(u.removed) }
+
+// Version returns the version u brings a cache to.
+func (u *Update) Version() uint64 { return u.version }
+
+// MarshalBinary encodes u.
+func (u *Update) MarshalBinary() ([]byte, error) {
+	if u.version == 0 {
+		return nil, fmt.Errorf("psi: cannot marshal an Update that no CenterSet made")
+	}
+	b := make([]byte, 0, updateHeaderLen+len(u.added)+4*len(u.removed))
+	kind := byte(2)
+	if u.full {
+		kind = 1
+	}
+	b = append(b, updateMagic...)
+	b = append(b, epochWire, kind, 0, 0)
+	b = append(b, u.nonce[:]...)
+	for _, v := range []uint64{u.version, u.base, u.baseSlots, u.slots} {
+		b = binary.BigEndian.AppendUint64(b, v)
+	}
+	b = append(b, u.digest[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(u.Len()))
+	b = binary.BigEndian.AppendUint64(b, uint64(len(u.removed)))
+	b = append(b, u.added...)
+	for _, p := range u.removed {
+		b = binary.BigEndian.AppendUint32(b, p)
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes an update made by MarshalBinary, checking its
+// header, its length and the order of the removed slots; [Cache.Apply]
+// checks the points. Every error wraps [ErrMalformedMessage].
+func (u *Update) UnmarshalBinary(data []byte) error {
+	if len(data) < updateHeaderLen {
+		return fmt.Errorf("%w: update of %d bytes, shorter than the %d-byte header", ErrMalformedMessage, len(data), updateHeaderLen)
+	}
+	if err := checkHead(data, updateMagic, 2); err != nil {
+		return err
+	}
+	kind := data[5]
+	if kind != 1 && kind != 2 {
+		return fmt.Errorf("%w: unknown update kind %d", ErrMalformedMessage, kind)
+	}
+	var v Update
+	v.full = kind == 1
+	v.nonce = [32]byte(data[8:40])
+	v.version = binary.BigEndian.Uint64(data[40:48])
+	v.base = binary.BigEndian.Uint64(data[48:56])
+	v.baseSlots = binary.BigEndian.Uint64(data[56:64])
+	v.slots = binary.BigEndian.Uint64(data[64:72])
+	v.digest = [32]byte(data[72:104])
+	nAdded := binary.BigEndian.Uint64(data[104:112])
+	nRemoved := binary.BigEndian.Uint64(data[112:120])
+	switch {
+	case v.version == 0 || v.version < v.base:
+		return fmt.Errorf("%w: update to version %d from %d", ErrMalformedMessage, v.version, v.base)
+	case v.full && (v.base != 0 || v.baseSlots != 0):
+		return fmt.Errorf("%w: a whole set that builds on version %d", ErrMalformedMessage, v.base)
+	case !v.full && v.base == 0:
+		return fmt.Errorf("%w: a delta that builds on no version", ErrMalformedMessage)
+	case v.slots > maxPoints || v.baseSlots > v.slots:
+		return fmt.Errorf("%w: %d slots after the update, %d before", ErrMalformedMessage, v.slots, v.baseSlots)
+	case nAdded > v.slots || nRemoved > v.slots:
+		return fmt.Errorf("%w: %d points added and %d slots removed in a set of %d slots", ErrMalformedMessage, nAdded, nRemoved, v.slots)
+	}
+	if want := updateHeaderLen + nAdded*PointSize + nRemoved*4; uint64(len(data)) != want {
+		return fmt.Errorf("%w: the header announces %d bytes but the update has %d", ErrMalformedMessage, want, len(data))
+	}
+	body := data[updateHeaderLen:]
+	v.added = append([]byte(nil), body[:nAdded*PointSize]...)
+	body = body[nAdded*PointSize:]
+	v.removed = make([]uint32, nRemoved)
+	for i := range v.removed {
+		v.removed[i] = binary.BigEndian.Uint32(body[4*i:])
+		if i > 0 && v.removed[i] <= v.removed[i-1] {
+			return fmt.Errorf("%w: removed slots are not strictly increasing", ErrMalformedMessage)
+		}
+	}
+	*u = v
+	return nil
+}
+
+// SlotList is the slots of the center's set in which the bank found its
+// ids ([Match.Slots]), strictly increasing, which it sends the center so
+// that both know the intersection ([CenterSet.Match]). Its encoding is a
+// 16-byte header ("VPSL", version 1, three zero bytes, the count as 8
+// bytes) followed by 4 bytes a slot.
+type SlotList struct {
+	pos []uint32
+}
+
+// Len returns the number of slots.
+func (l *SlotList) Len() int { return len(l.pos) }
+
+// MarshalBinary encodes l.
+func (l *SlotList) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, slotsHeaderLen+4*len(l.pos))
+	b = append(b, slotsMagic...)
+	b = append(b, epochWire, 0, 0, 0)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(l.pos)))
+	for _, p := range l.pos {
+		b = binary.BigEndian.AppendUint32(b, p)
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes a list made by MarshalBinary; every error wraps
+// [ErrMalformedMessage].
+func (l *SlotList) UnmarshalBinary(data []byte) error {
+	if len(data) < slotsHeaderLen {
+		return fmt.Errorf("%w: slot list of %d bytes, shorter than the %d-byte header", ErrMalformedMessage, len(data), slotsHeaderLen)
+	}
+	if err := checkHead(data, slotsMagic, 3); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint64(data[8:16])
+	if n > maxPoints || uint64(len(data)-slotsHeaderLen) != 4*n {
+		return fmt.Errorf("%w: the header announces %d slots but the list has %d bytes", ErrMalformedMessage, n, len(data))
+	}
+	pos := make([]uint32, n)
+	for i := range pos {
+		pos[i] = binary.BigEndian.Uint32(data[slotsHeaderLen+4*i:])
+		if i > 0 && pos[i] <= pos[i-1] {
+			return fmt.Errorf("%w: slots are not strictly increasing (a slot repeated)", ErrMalformedMessage)
+		}
+	}
+	l.pos = pos
+	return nil
+}
