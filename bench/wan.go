@@ -34,11 +34,13 @@ package main
 // -wan-party is one party of a WAN job, not the runner (wan_party.go).
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -292,7 +294,9 @@ func runWANPair(ctx context.Context, log io.Writer, j wanJob, runs int) (unshape
 	if err != nil {
 		return nil, nil, fmt.Errorf("wan: the bench's own executable: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "veil-wan-")
+	// Named after this process, like the namespaces, so that a later
+	// runner removes it if this one is killed (removeStale).
+	dir, err := os.MkdirTemp("", fmt.Sprintf("veil-wan-%d-", os.Getpid()))
 	if err != nil {
 		return nil, nil, fmt.Errorf("wan: temporary folder: %w", err)
 	}
@@ -390,6 +394,7 @@ func wanFigures(j wanJob, unshaped, shaped wanRun) []figure {
 	t := figure{Name: base, Value: shaped.Seconds, Unit: "s",
 		Note: fmt.Sprintf("bank's wall time of the whole job (handshake, PSI, split, keys, training, test scoring), %s, %s; link: %s; %s; %s; test AUC %.4f shaped, %.4f unshaped; baseline: the same job on the unshaped veth; %s",
 			what, sizes, j.linkText(true), each, times, b.AUC, u.AUC, procs)}
+	split += "; " + kindsText(b.Kinds, 8)
 	var bf figure
 	if j.Model == "lr" {
 		bf = figure{Name: base + "_bytes_per_sample_epoch", Value: float64(b.ModelBytes) / float64(b.TrainRows) / float64(units), Unit: "bytes/sample",
@@ -400,6 +405,42 @@ func wanFigures(j wanJob, unshaped, shaped wanRun) []figure {
 			Note: fmt.Sprintf("SecureBoost's bytes (key generation, trees and test scoring), both directions: %s; whole job %s; %s, %s", split, each, what, sizes)}
 	}
 	return []figure{withBaseline(t, unshaped.Seconds), bf}
+}
+
+// kindsText lists the n message types of most bytes, both ways, with
+// their share of all types' bytes and their direction.
+func kindsText(kinds map[string]kindCount, n int) string {
+	if len(kinds) == 0 {
+		return "no per-type counts"
+	}
+	names := slices.Collect(maps.Keys(kinds))
+	var total uint64
+	for _, k := range kinds {
+		total += k.Sent + k.Recv
+	}
+	both := func(name string) uint64 { return kinds[name].Sent + kinds[name].Recv }
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmp.Compare(both(b), both(a)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	var parts []string
+	for i, name := range names {
+		if i == n {
+			parts = append(parts, fmt.Sprintf("%d more types", len(names)-n))
+			break
+		}
+		k := kinds[name]
+		dir := fmt.Sprintf("%d to center", k.SentMsgs)
+		if k.RecvMsgs > 0 && k.SentMsgs > 0 {
+			dir = fmt.Sprintf("%d to center, %d to bank", k.SentMsgs, k.RecvMsgs)
+		} else if k.RecvMsgs > 0 {
+			dir = fmt.Sprintf("%d to bank", k.RecvMsgs)
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f MB (%.0f%%, %s)", name, float64(both(name))/1e6, 100*float64(both(name))/float64(max(total, 1)), dir))
+	}
+	return "the job's messages by type (payload bytes, messages each way): " + strings.Join(parts, ", ")
 }
 
 func (j wanJob) dataText() string {

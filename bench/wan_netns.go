@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -86,7 +87,7 @@ func command(ctx context.Context, name string, args ...string) ([]byte, error) {
 // Namespaces an earlier runner left behind (its process is gone) are
 // removed first.
 func newNetnsPair(ctx context.Context, pid int) (p *netnsPair, err error) {
-	removeStaleNetns(ctx)
+	removeStale(ctx)
 	seq := netnsSeq.Add(1)
 	p = &netnsPair{a: fmt.Sprintf("veil-wan-%d-%d-a", pid, seq), b: fmt.Sprintf("veil-wan-%d-%d-b", pid, seq)}
 	if _, err := command(ctx, "ip", "netns", "add", p.a); err != nil {
@@ -235,23 +236,33 @@ func netnsExists(ctx context.Context, name string) bool {
 	return false
 }
 
-// removeStaleNetns deletes the namespaces of runners that are gone (killed
-// before their teardown ran); those of live runners stay.
-func removeStaleNetns(ctx context.Context) {
+// removeStale deletes the namespaces and temporary folders (the pilot
+// PKI's) of runners that are gone (killed before their teardown ran);
+// those of live runners stay.
+func removeStale(ctx context.Context) {
 	for _, n := range netnsList(ctx) {
-		m := netnsName.FindStringSubmatch(n)
-		if m == nil {
-			continue
+		if m := netnsName.FindStringSubmatch(n); m != nil && !alive(m[1]) {
+			_, _ = command(ctx, "ip", "netns", "del", n)
 		}
-		pid, err := strconv.Atoi(m[1])
-		if err != nil {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
-			continue
-		}
-		_, _ = command(ctx, "ip", "netns", "del", n)
 	}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "veil-wan-*"))
+	for _, d := range dirs {
+		if m := tempName.FindStringSubmatch(filepath.Base(d)); m != nil && !alive(m[1]) {
+			_ = os.RemoveAll(d)
+		}
+	}
+}
+
+// tempName is the runner's temporary folders' names: veil-wan-PID-RANDOM.
+var tempName = regexp.MustCompile(`^veil-wan-([0-9]+)-[0-9]+$`)
+
+// alive tells whether the process of that pid exists.
+func alive(pid string) bool {
+	if _, err := strconv.Atoi(pid); err != nil {
+		return true // not a pid: leave it
+	}
+	_, err := os.Stat("/proc/" + pid)
+	return err == nil
 }
 
 // lastLines returns the last n lines of b, for error messages.

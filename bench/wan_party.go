@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"os/exec"
@@ -50,6 +51,9 @@ type partyResult struct {
 	LoopBytes   uint64  `json:"loop_bytes,omitempty"`
 	KeySeconds  float64 `json:"key_seconds,omitempty"`
 	LoopSeconds float64 `json:"loop_seconds,omitempty"`
+	// Kinds counts the bank's messages by type, both ways: payload bytes
+	// (the frames' headers and prefixes aside).
+	Kinds map[string]kindCount `json:"kinds,omitempty"`
 	// The data: rows both hold, training rows, this party's columns.
 	RowsAligned int `json:"rows_aligned"`
 	TrainRows   int `json:"train_rows"`
@@ -85,10 +89,81 @@ func decodePartyResult(out []byte, party string) (partyResult, error) {
 		return r, fmt.Errorf("wan: the %s's result: key generation %v s and loop %v s beyond the training's %v s", party, r.KeySeconds, r.LoopSeconds, r.TrainSeconds)
 	case r.RowsAligned < 0 || r.TrainRows < 0 || r.TrainRows > r.RowsAligned || r.Cols < 0 || r.Epochs < 0 || r.Trees < 0:
 		return r, fmt.Errorf("wan: the %s's result: counts out of range (rows %d, training %d, columns %d)", party, r.RowsAligned, r.TrainRows, r.Cols)
+	case !kindsFit(r):
+		return r, fmt.Errorf("wan: the %s's result: its messages by type add up to more than its traffic", party)
 	case !(r.AUC >= 0 && r.AUC <= 1):
 		return r, fmt.Errorf("wan: the %s's result: AUC %v out of [0, 1]", party, r.AUC)
 	}
 	return r, nil
+}
+
+// kindsFit tells whether r's per-type counts fit in its traffic.
+func kindsFit(r partyResult) bool {
+	var sent, recv, sentMsgs, recvMsgs uint64
+	for _, k := range r.Kinds {
+		sent, recv, sentMsgs, recvMsgs = sent+k.Sent, recv+k.Recv, sentMsgs+k.SentMsgs, recvMsgs+k.RecvMsgs
+		if sent < k.Sent || recv < k.Recv || sentMsgs < k.SentMsgs || recvMsgs < k.RecvMsgs {
+			return false // overflow
+		}
+	}
+	return sent <= r.Sent && recv <= r.Recv && sentMsgs <= r.SentMsgs && recvMsgs <= r.RecvMsgs
+}
+
+// kindCount is the traffic of one message type at one end.
+type kindCount struct {
+	SentMsgs uint64 `json:"sent_msgs,omitempty"`
+	Sent     uint64 `json:"sent,omitempty"`
+	RecvMsgs uint64 `json:"recv_msgs,omitempty"`
+	Recv     uint64 `json:"recv,omitempty"`
+}
+
+// countingTransport counts the messages of each type that cross it, with
+// their payload bytes. It is an fl.Wrapper, so that fl.SetMessageLimit
+// still reaches the link.
+type countingTransport struct {
+	fl.Transport
+	mu    sync.Mutex
+	kinds map[string]kindCount
+}
+
+func newCountingTransport(t fl.Transport) *countingTransport {
+	return &countingTransport{Transport: t, kinds: map[string]kindCount{}}
+}
+
+// Unwrap implements fl.Wrapper.
+func (c *countingTransport) Unwrap() fl.Transport { return c.Transport }
+
+func (c *countingTransport) Send(ctx context.Context, m fl.Message) error {
+	err := c.Transport.Send(ctx, m)
+	if err == nil {
+		c.mu.Lock()
+		k := c.kinds[m.Type]
+		k.SentMsgs++
+		k.Sent += uint64(len(m.Payload))
+		c.kinds[m.Type] = k
+		c.mu.Unlock()
+	}
+	return err
+}
+
+func (c *countingTransport) Recv(ctx context.Context) (fl.Message, error) {
+	m, err := c.Transport.Recv(ctx)
+	if err == nil {
+		c.mu.Lock()
+		k := c.kinds[m.Type]
+		k.RecvMsgs++
+		k.Recv += uint64(len(m.Payload))
+		c.kinds[m.Type] = k
+		c.mu.Unlock()
+	}
+	return m, err
+}
+
+// Kinds returns a copy of the counts.
+func (c *countingTransport) Kinds() map[string]kindCount {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.kinds)
 }
 
 // partyArgs returns the command line of one party's process of j.
@@ -232,9 +307,11 @@ func runParty(ctx context.Context, j wanJob, party, pkiDir string, log *slog.Log
 		start = time.Now()
 		ph := &phases{stats: t.Stats}
 		spec.Progress = ph.event
-		if res, err = job.RunActive(ctx, t, spec); err != nil {
+		ct := newCountingTransport(t)
+		if res, err = job.RunActive(ctx, ct, spec); err != nil {
 			return r, err
 		}
+		r.Kinds = ct.Kinds()
 		if err := ph.result(&r); err != nil {
 			return r, err
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/veil-fl/veil/fl"
 )
 
 func TestSplitWANArgs(t *testing.T) {
@@ -107,6 +108,37 @@ func FuzzDecodePartyResult(f *testing.F) {
 			t.Fatalf("accepted an inconsistent result %+v", r)
 		}
 	})
+}
+
+func TestCountingTransport(t *testing.T) {
+	ta, tb := fl.NewPipe()
+	defer tb.Close()
+	c := newCountingTransport(ta)
+	defer c.Close()
+	ctx := context.Background()
+	go func() {
+		for _, m := range []fl.Message{{Type: "x", Payload: make([]byte, 10)}, {Type: "y", Payload: make([]byte, 5)}} {
+			_ = tb.Send(ctx, m)
+		}
+	}()
+	for _, m := range []fl.Message{{Type: "x", Payload: make([]byte, 3)}, {Type: "x", Payload: make([]byte, 4)}} {
+		require.NoError(t, c.Send(ctx, m))
+		_, err := tb.Recv(ctx)
+		require.NoError(t, err)
+	}
+	for range 2 {
+		_, err := c.Recv(ctx)
+		require.NoError(t, err)
+	}
+	require.Equal(t, map[string]kindCount{"x": {SentMsgs: 2, Sent: 7, RecvMsgs: 1, Recv: 10}, "y": {RecvMsgs: 1, Recv: 5}}, c.Kinds())
+	require.Equal(t, ta.Stats(), c.Stats())
+	var w fl.Wrapper = c
+	require.Equal(t, ta, w.Unwrap(), "fl.SetMessageLimit looks through it")
+
+	text := kindsText(c.Kinds(), 1)
+	require.Contains(t, text, ": x 0.0 MB (77%, 2 to center, 1 to bank), 1 more types")
+	require.Contains(t, kindsText(c.Kinds(), 2), "x 0.0 MB (77%, 2 to center, 1 to bank), y 0.0 MB (23%, 1 to bank)")
+	require.Equal(t, "no per-type counts", kindsText(nil, 3))
 }
 
 func TestParseLinkCounters(t *testing.T) {
@@ -273,6 +305,13 @@ func TestWANShapedJob(t *testing.T) {
 		require.GreaterOrEqual(t, r.BankWire, b.Sent)
 		require.GreaterOrEqual(t, r.CenterWire, c.Sent)
 		require.Equal(t, unshaped[0].Bank.ModelBytes, b.ModelBytes, "the same job sends the same bytes")
+		// The payloads by type are nearly all of the frames' bytes.
+		var sent, recv uint64
+		for _, k := range b.Kinds {
+			sent, recv = sent+k.Sent, recv+k.Recv
+		}
+		require.InDelta(t, 1, float64(sent)/float64(b.Sent), 0.02)
+		require.InDelta(t, 1, float64(recv)/float64(b.Recv), 0.02)
 	}
 	require.Zero(t, unshaped[0].QdiscBytes)
 	require.GreaterOrEqual(t, shaped[0].QdiscBytes, shaped[0].Bank.Sent, "the shaped run's traffic went through tbf")
@@ -314,9 +353,17 @@ func TestWANNetnsGoneAfterKill(t *testing.T) {
 	require.NoError(t, err)
 	defer p.teardown()
 	require.True(t, netnsExists(context.Background(), p.a))
+	dir, err := os.MkdirTemp("", fmt.Sprintf("veil-wan-%d-", dead))
+	require.NoError(t, err)
+	defer os.RemoveAll(dir)
+	mine, err := os.MkdirTemp("", fmt.Sprintf("veil-wan-%d-", os.Getpid()))
+	require.NoError(t, err)
+	defer os.RemoveAll(mine)
 	q, err := newNetnsPair(context.Background(), os.Getpid())
 	require.NoError(t, err)
 	require.NoError(t, q.teardown())
 	require.False(t, netnsExists(context.Background(), p.a), "a dead runner's namespaces are removed")
 	require.False(t, netnsExists(context.Background(), p.b))
+	require.NoDirExists(t, dir, "a dead runner's temporary folder is removed")
+	require.DirExists(t, mine, "a live runner's stays")
 }
