@@ -39,18 +39,18 @@ func cmdCenter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := c.Listen(); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "listening %s\n", c.Addr())
-
 	// SIGINT/SIGTERM: drain and stop; a second one kills (the default
 	// handling is restored once draining starts). SIGHUP: reload tables.
+	// Both are caught before "listening" is printed.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	if err := c.Listen(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "listening %s\n", c.Addr())
 	done := make(chan struct{})
 	defer close(done)
 	go func() {

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -278,6 +280,16 @@ func TestCenterWithTwoBanks(t *testing.T) {
 	}
 	if a.CenterColumns != 12 {
 		t.Errorf("the center trained bank-a's model on %d columns, want all 12", a.CenterColumns)
+	}
+
+	// SIGHUP reloads the tables (this process's handler is the center's).
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(centerLog.String(), "tables reloaded"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload after SIGHUP:\n%s", centerLog)
+		}
 	}
 
 	// Both registries hold the halves.
