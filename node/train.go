@@ -71,6 +71,9 @@ func (c *Center) trainSession(bank string, pol config.Bank, ts *tableSet, req *r
 // run runs the center's side of the job, stores its half and tells the
 // bank the version.
 func (r *trainRun) run(ctx context.Context, t fl.Transport, log *slog.Logger) error {
+	// The job's messages (ciphertexts) are large; its alignment bounds the
+	// bank's ids (MaxPeerRows).
+	fl.SetMessageLimit(t, link.DefaultMaxMessageSize)
 	kind := job.Kind(r.req.Model)
 	spec := job.Spec{Train: r.table, Models: []job.Kind{kind}, MaxPeerRows: r.maxRows, Logger: log}
 	if r.req.SeparateTest {
