@@ -29,7 +29,9 @@
 // and its protocols, whose errors name shapes, steps and roles, never
 // values; they are cut at 2 KiB. The counts are to come from the code
 // paths that decrypt (the joint-decryption plans' admissions), not from
-// an estimate.
+// an estimate: a Tally per session counts them as they are admitted and
+// gives the Step records' increments (Flush) and the Session's totals
+// (Total).
 //
 // The chain. Each line is a Record's JSON (encoding/json of fixed structs:
 // deterministic) ending with a member "hash": the hex SHA-256 of the line
