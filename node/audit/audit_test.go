@@ -441,6 +441,25 @@ func TestTornTail(t *testing.T) {
 		})
 	}
 
+	t.Run("the first line torn", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "audit.jsonl")
+		if err := os.WriteFile(p, data[:40], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l, err := Open(p, Options{})
+		if err != nil {
+			t.Fatalf("Open of a file whose first line is torn: %v", err)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(p)
+		recs, _, err := Read(bytes.NewReader(got))
+		if err != nil || len(recs) != 1 || recs[0].Open.Continued || recs[0].Open.Torn == nil || recs[0].Open.Torn.Line != 1 || recs[0].Open.Torn.Bytes != 40 {
+			t.Fatalf("after the repair: %v, records %+v; want one first open record naming torn line 1 of 40 bytes", err, recs)
+		}
+	})
+
 	t.Run("damaged inside", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "audit.jsonl")
 		bad := bytes.Clone(data)

@@ -103,7 +103,9 @@ func open(f *os.File, path string, opt Options) (*Log, error) {
 		}
 		l.c, l.size = c, off
 		l.unfinished = c.unfinished()
-		rec.Continued, rec.Unfinished = true, len(l.unfinished)
+		// A file whose only line was torn starts afresh: its first record
+		// is still the first.
+		rec.Continued, rec.Unfinished = c.head.Seq > 0, len(l.unfinished)
 	}
 	if _, err := f.Seek(l.size, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("audit: %s: %w", path, err)

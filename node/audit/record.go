@@ -321,7 +321,7 @@ func (s Session) validate() error {
 		return fmt.Errorf("session %s: %w", s.ID, err)
 	}
 	if len(s.Error) > maxError || !utf8.ValidString(s.Error) {
-		return fmt.Errorf("%w: session %s: error text of %d bytes (cut it with Session's append)", errInvalid, s.ID, len(s.Error))
+		return fmt.Errorf("%w: session %s: error text of %d bytes, at most %d of UTF-8", errInvalid, s.ID, len(s.Error), maxError)
 	}
 	return validateDisclosures(s.ID, s.Disclosures)
 }
