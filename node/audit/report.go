@@ -202,3 +202,18 @@ func cell(s string) string {
 		return r
 	}, s)
 }
+
+// ParseTime reads the time of a -since or -until flag: RFC 3339
+// ("2026-12-07T06:00:00Z"), a UTC date ("2026-12-07") or month
+// ("2026-12"), or a duration back from now ("72h": now minus 72 hours).
+func ParseTime(s string, now time.Time) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02", "2006-01"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("audit: time %q: want RFC 3339 (2026-12-07T06:00:00Z), a date (2026-12-07), a month (2026-12) or a duration back from now (72h)", s)
+}

@@ -123,3 +123,27 @@ func TestReportTable(t *testing.T) {
 		t.Errorf("report of no sessions: %v\n%s", err, b.String())
 	}
 }
+
+func TestParseTime(t *testing.T) {
+	now := time.Date(2026, 12, 7, 6, 30, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"2026-12-07T06:00:00Z", time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC), true},
+		{"2026-12-07T08:00:00+02:00", time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC), true},
+		{"2026-12-07", time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), true},
+		{"2026-12", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), true},
+		{"72h", now.Add(-72 * time.Hour), true},
+		{"-1h", time.Time{}, false},
+		{"yesterday", time.Time{}, false},
+		{"", time.Time{}, false},
+	}
+	for _, tc := range tests {
+		got, err := ParseTime(tc.in, now)
+		if (err == nil) != tc.ok || (tc.ok && !got.Equal(tc.want)) {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v (ok %v)", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
