@@ -29,9 +29,9 @@ import (
 // id in hand) bounded by cuckooMaxKicks evictions per id; when the walk runs
 // out the table refuses the whole set with ErrCuckoo. It never drops an id.
 const (
-	cuckooHashes   = 3
-	cuckooMaxKicks = 1 << 12
-	kkrtStatSecurity   = 40
+	cuckooHashes     = 3
+	cuckooMaxKicks   = 1 << 12
+	kkrtStatSecurity = 40
 )
 
 // cuckooFloor is the smallest number of ids a table is sized for (a
