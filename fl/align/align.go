@@ -6,6 +6,37 @@
 // hashed to the group). The two parties' results are confirmed equal by
 // exchanging a digest of the common order, which reveals nothing new.
 //
+// # Two modes
+//
+// The balanced mode (Options without Center or Cache) blinds both parties'
+// ids afresh every session: 2 x (n_bank + n_center) scalar multiplications,
+// for parties whose sets are both fresh. The unbalanced mode is for a credit
+// center whose large table is aligned in every session: the center keeps
+// its ids encoded under a long-lived key of its own for the bank
+// (Options.Center, a psi.CenterSet from a psi.CenterStore) and the bank
+// keeps them cached (Options.Cache), so that a session costs O(n_bank): two
+// scalar multiplications an id at the bank, one at the center, plus only
+// what changed in the center's set since the bank's cache (the whole set
+// once per key epoch). The center's party sets Center, the bank's Cache;
+// the parties must agree on the mode (a party of the other mode fails at
+// the first message).
+//
+// Both modes give the same Result.Rows in the same common order (by id) at
+// both parties, so everything downstream is the same. What each learns is
+// the same as well: the bank, which of its ids the center holds, and the
+// number of the center's ids; the center, the number of the bank's ids and,
+// from the slots the bank found its ids in (psi.SlotList), which of its rows
+// are in the intersection. The bank's cache adds nothing it could not learn
+// by submitting ids (package psi: the unbalanced mode). Result.Digest is
+// each mode's own (PSI's order, confirmed by both), not comparable across
+// modes: in the unbalanced mode it is the same for the same intersection
+// throughout a key epoch.
+//
+// The messages: balanced, psi.blinded and psi.reblinded each way, then
+// psi.digest each way; unbalanced, psi.cache (the bank's cache state) to the
+// center, psi.update back, psi.query (the bank's blinded ids) to the
+// center, psi.reply back, psi.slots to the center, then psi.digest each way.
+//
 // Errors reach the peer (the abort reason), so none that this package sends
 // names an id or a row of either party: ids are the parties' private data,
 // and a row says where an id sits in a party's table. A fault in a party's
@@ -32,6 +63,13 @@ const (
 	TypeBlinded   = "psi.blinded"
 	TypeReblinded = "psi.reblinded"
 	TypeDigest    = "psi.digest"
+
+	// The unbalanced mode's messages.
+	TypeCacheState = "psi.cache"
+	TypeUpdate     = "psi.update"
+	TypeQuery      = "psi.query"
+	TypeReply      = "psi.reply"
+	TypeSlots      = "psi.slots"
 )
 
 // StepAlign names the alignment in Options.Progress, and Phases is the
@@ -77,7 +115,21 @@ type Options struct {
 	// peer's psi.reblinded before it sends its own (the messages are those
 	// of Align). At most one party of a session may set it: two would each
 	// wait for the other's message until ctx ends.
+	//
+	// In the unbalanced mode only the center may set it, and it runs when
+	// the center learns the intersection (the bank's psi.slots), before
+	// the digests: the bank has then already learnt which of its ids the
+	// center holds (from psi.reply and its cache), so a refusal there
+	// withholds what follows the alignment (the scoring), not membership.
 	BeforeReveal func(rows []int) error
+	// Center makes this party the center of the unbalanced mode: the set
+	// holds its ids encoded for this session's bank (the table's current
+	// ids, passed to Align, are synced into it first). Cache makes this
+	// party the bank of that mode: the center's set cached, brought up to
+	// date by the session and saved if it was opened from a folder
+	// (psi.OpenCache). Neither: the balanced mode. Both: an error.
+	Center *psi.CenterSet
+	Cache  *psi.Cache
 	// Progress, if set, is told how far the alignment is: step StepAlign,
 	// done of Phases, first with done 0 and last with done == total once
 	// the intersection is confirmed (a failed alignment stops short). It
@@ -125,6 +177,17 @@ func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (re
 		}
 	}
 	progress(0)
+	switch {
+	case o.Center != nil && o.Cache != nil:
+		return nil, errors.New("align: Options.Center and Options.Cache both set: a party is the center or the bank")
+	case o.Center != nil:
+		return alignCenter(ctx, t, ids, o, progress)
+	case o.Cache != nil:
+		if o.BeforeReveal != nil {
+			return nil, errors.New("align: in the unbalanced mode only the center may set BeforeReveal")
+		}
+		return alignBank(ctx, t, ids, o, progress)
+	}
 	p, err := psi.NewParty(ids, rand.Reader)
 	if err != nil {
 		return nil, failOwnIDs(ctx, t, err)

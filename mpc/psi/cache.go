@@ -348,8 +348,8 @@ func OpenCache(dir, center, bank string) (c *Cache, discarded error) {
 	if dir == "" {
 		return c, nil
 	}
-	c.dir = dir
-	path := c.path()
+	c.file = filepath.Join(dir, fileName("cache", center, bank, ".vpsk"))
+	path := c.file
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
@@ -359,20 +359,18 @@ func OpenCache(dir, center, bank string) (c *Cache, discarded error) {
 	}
 	if err != nil {
 		c = NewCache(center, bank)
-		c.dir = dir
+		c.file = path
 		return c, err
 	}
 	return c, nil
 }
 
-func (c *Cache) path() string {
-	return filepath.Join(c.dir, fileName("cache", c.center, c.bank, ".vpsk"))
-}
+func (c *Cache) path() string { return c.file }
 
 // Save writes the cache to the folder [OpenCache] opened it from (nothing
 // for a cache kept in memory).
 func (c *Cache) Save() error {
-	if c.dir == "" || c.index == nil {
+	if c.file == "" || c.index == nil {
 		return nil
 	}
 	b := append([]byte(cacheFileMagic), fileVersion, 0, 0, 0)
@@ -407,7 +405,7 @@ func (c *Cache) unmarshal(body []byte) error {
 	if len(r.b) != 0 {
 		return fmt.Errorf("%w: %d bytes after the cache", ErrCorruptFile, len(r.b))
 	}
-	if center != c.center || bank != c.bank {
+	if c.center != "" && center != c.center || c.bank != "" && bank != c.bank {
 		return fmt.Errorf("%w: the stored cache is another center's or bank's", ErrCacheMismatch)
 	}
 	epoch := EpochID(center, bank, nonce)
@@ -425,6 +423,7 @@ func (c *Cache) unmarshal(body []byte) error {
 		}
 		index[pt] = uint32(p)
 	}
+	c.center, c.bank = center, bank
 	c.nonce, c.epoch, c.version, c.digest = nonce, epoch, v, digest
 	c.slots, c.index = append([]byte(nil), slots...), index
 	return nil

@@ -16,6 +16,7 @@ const (
 	epochWire       = 1
 	updateHeaderLen = 120
 	slotsHeaderLen  = 16
+	maxName         = 1024
 	// CacheStateSize is the size of an encoded [CacheState].
 	CacheStateSize = 80
 )
@@ -71,18 +72,20 @@ func checkHead(data []byte, magic string, reserved int) error {
 // or 2 for a delta, two zero bytes; the epoch's nonce; the version, the
 // version it builds on and that version's number of slots; the number of
 // slots after it; the set's digest then; the number of points added and of
-// slots removed) followed by 32 bytes a point added and 4 a slot removed
-// (strictly increasing).
+// slots removed), the center's and the bank's names the epoch is bound to
+// (each a 2-byte length, at most 1024, and the bytes), then 32 bytes a point
+// added and 4 a slot removed (strictly increasing).
 type Update struct {
-	full      bool
-	nonce     [32]byte
-	version   uint64
-	base      uint64
-	baseSlots uint64
-	slots     uint64
-	digest    [32]byte
-	added     []byte
-	removed   []uint32
+	full         bool
+	center, bank string
+	nonce        [32]byte
+	version      uint64
+	base         uint64
+	baseSlots    uint64
+	slots        uint64
+	digest       [32]byte
+	added        []byte
+	removed      []uint32
 }
 
 // Full reports whether u carries the whole set.
@@ -99,7 +102,7 @@ func (u *Update) Version() uint64 { return u.version }
 
 // MarshalBinary encodes u.
 func (u *Update) MarshalBinary() ([]byte, error) {
-	if u.version == 0 {
+	if u.version == 0 || len(u.center) > maxName || len(u.bank) > maxName {
 		return nil, fmt.Errorf("psi: cannot marshal an Update that no CenterSet made")
 	}
 	b := make([]byte, 0, updateHeaderLen+len(u.added)+4*len(u.removed))
@@ -116,6 +119,10 @@ func (u *Update) MarshalBinary() ([]byte, error) {
 	b = append(b, u.digest[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(u.Len()))
 	b = binary.BigEndian.AppendUint64(b, uint64(len(u.removed)))
+	for _, name := range []string{u.center, u.bank} {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(name)))
+		b = append(b, name...)
+	}
 	b = append(b, u.added...)
 	for _, p := range u.removed {
 		b = binary.BigEndian.AppendUint32(b, p)
@@ -159,10 +166,20 @@ func (u *Update) UnmarshalBinary(data []byte) error {
 	case nAdded > v.slots || nRemoved > v.slots:
 		return fmt.Errorf("%w: %d points added and %d slots removed in a set of %d slots", ErrMalformedMessage, nAdded, nRemoved, v.slots)
 	}
-	if want := updateHeaderLen + nAdded*PointSize + nRemoved*4; uint64(len(data)) != want {
-		return fmt.Errorf("%w: the header announces %d bytes but the update has %d", ErrMalformedMessage, want, len(data))
-	}
 	body := data[updateHeaderLen:]
+	for _, name := range []*string{&v.center, &v.bank} {
+		if len(body) < 2 {
+			return fmt.Errorf("%w: update truncated in its names", ErrMalformedMessage)
+		}
+		n := int(binary.BigEndian.Uint16(body))
+		if n > maxName || len(body) < 2+n {
+			return fmt.Errorf("%w: a name of %d bytes in an update of %d", ErrMalformedMessage, n, len(data))
+		}
+		*name, body = string(body[2:2+n]), body[2+n:]
+	}
+	if want := nAdded*PointSize + nRemoved*4; uint64(len(body)) != want {
+		return fmt.Errorf("%w: the header announces %d bytes of points and slots but the update has %d", ErrMalformedMessage, want, len(body))
+	}
 	v.added = append([]byte(nil), body[:nAdded*PointSize]...)
 	body = body[nAdded*PointSize:]
 	v.removed = make([]uint32, nRemoved)

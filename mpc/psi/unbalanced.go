@@ -257,7 +257,7 @@ func (s *CenterSet) UpdateFor(st *CacheState) *Update {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur := uint64(len(s.versions))
-	u := &Update{nonce: s.nonce, version: cur, slots: uint64(len(s.ids)), digest: s.versions[cur-1].digest}
+	u := &Update{center: s.center, bank: s.bank, nonce: s.nonce, version: cur, slots: uint64(len(s.ids)), digest: s.versions[cur-1].digest}
 	base := uint64(0)
 	if st != nil && st.Epoch == s.epoch && st.Version >= 1 && st.Version <= cur && st.Digest == s.versions[st.Version-1].digest {
 		base = st.Version
@@ -390,11 +390,12 @@ type Cache struct {
 	digest       [32]byte
 	slots        []byte
 	index        map[[PointSize]byte]uint32
-	dir          string
+	file         string // where Save writes ("": nowhere)
 }
 
-// NewCache returns an empty cache for the center's set, for bank (the
-// names the center's epoch must be bound to).
+// NewCache returns an empty cache for the center's set, for bank: the
+// names the center's epoch must be bound to, "" for either accepting the
+// name the center's first update binds (and keeping it after).
 func NewCache(center, bank string) *Cache {
 	return &Cache{center: center, bank: bank}
 }
@@ -419,7 +420,10 @@ func (c *Cache) Apply(ctx context.Context, u *Update) error {
 	if u == nil {
 		return fmt.Errorf("%w: no update", ErrMalformedMessage)
 	}
-	epoch := EpochID(c.center, c.bank, u.nonce)
+	if c.center != "" && u.center != c.center || c.bank != "" && u.bank != c.bank {
+		return fmt.Errorf("%w: the update is bound to another center or bank", ErrCacheMismatch)
+	}
+	epoch := EpochID(u.center, u.bank, u.nonce)
 	var old []byte
 	if !u.full {
 		switch {
@@ -505,6 +509,7 @@ func (c *Cache) Apply(ctx context.Context, u *Update) error {
 	if d := setDigest(epoch, slots); d != u.digest {
 		return fmt.Errorf("%w: the set's digest is not the one the center announced", ErrMalformedMessage)
 	}
+	c.center, c.bank = u.center, u.bank
 	c.nonce, c.epoch, c.version, c.digest, c.slots, c.index = u.nonce, epoch, u.version, u.digest, slots, index
 	return nil
 }

@@ -120,8 +120,7 @@ func FuzzCacheState(f *testing.F) {
 func FuzzStoredFiles(f *testing.F) {
 	set, cache := fuzzSet(f)
 	f.Add(set.marshal())
-	dir := f.TempDir()
-	cache.dir = dir
+	cache.file = f.TempDir() + "/cache"
 	if err := cache.Save(); err != nil {
 		f.Fatal(err)
 	}

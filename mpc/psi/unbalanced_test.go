@@ -22,7 +22,7 @@ func wireUpdate(t testing.TB, u *Update) *Update {
 	t.Helper()
 	b, err := u.MarshalBinary()
 	require.NoError(t, err)
-	require.Len(t, b, updateHeaderLen+PointSize*u.Len()+4*u.Removed())
+	require.Len(t, b, updateHeaderLen+4+len(u.center)+len(u.bank)+PointSize*u.Len()+4*u.Removed())
 	var got Update
 	require.NoError(t, got.UnmarshalBinary(b))
 	return &got
@@ -255,11 +255,18 @@ func TestCacheBinding(t *testing.T) {
 	u := setA.UpdateFor(st)
 	u.nonce = setB.nonce
 	require.ErrorIs(t, cacheA.Apply(ctx, u), ErrCacheMismatch)
-	// A cache named for another bank rejects A's whole set: the epoch id
-	// bound to bankA does not verify under bankB's name.
+	// A cache named for another bank rejects A's whole set, and a set
+	// whose names were swapped in transit fails its digest (the epoch id
+	// binds them).
 	wrongBank := NewCache("c", "bankB")
 	err = wrongBank.Apply(ctx, setA.UpdateFor(nil))
-	require.ErrorIs(t, err, ErrMalformedMessage)
+	require.ErrorIs(t, err, ErrCacheMismatch)
+	renamed := setA.UpdateFor(nil)
+	renamed.bank = "bankB"
+	require.ErrorIs(t, NewCache("", "").Apply(ctx, renamed), ErrMalformedMessage)
+	anyName := NewCache("", "")
+	require.NoError(t, anyName.Apply(ctx, setA.UpdateFor(nil)))
+	require.Equal(t, "bankA", anyName.bank, "an unnamed cache takes the names the center binds")
 	// A stale state (right epoch, wrong digest) gets the whole set.
 	stale := *st
 	stale.Digest[0] ^= 1
@@ -508,7 +515,7 @@ func TestStore(t *testing.T) {
 	// Another center's cache, or a corrupt one, is not trusted.
 	_, discarded = OpenCache(cdir, "other", "bankA")
 	require.NoError(t, discarded, "another center's cache is another file")
-	require.NoError(t, os.Rename(cache.path(), (&Cache{center: "other", bank: "bankA", dir: cdir}).path()))
+	require.NoError(t, os.Rename(cache.path(), filepath.Join(cdir, fileName("cache", "other", "bankA", ".vpsk"))))
 	other, discarded := OpenCache(cdir, "other", "bankA")
 	require.ErrorIs(t, discarded, ErrCacheMismatch)
 	require.Zero(t, other.Len())
