@@ -6,8 +6,26 @@ package main
 // whose two ends are shaped with tbf. Every figure is measured twice in the
 // same namespaces: unshaped (the baseline) and shaped.
 //
+// Figures, for LR (30 epochs, full batch) and SecureBoost (30 trees of
+// depth 3) on the synthetic pair (30,000 enterprises per party) and, when
+// ../shared/data is present, on default_credit (names with
+// _default_credit):
+//   - wan_lr, wan_sbt: the bank's wall time of the training (key
+//     generation and epochs or trees, job.Model.TrainTime) on the shaped
+//     link; baseline the unshaped, ratio shaped/unshaped. The note gives the
+//     whole job's time, both phases' and the bytes each way.
+//   - wan_lr_bytes_per_sample_epoch: LR's bytes (keys, epochs, test
+//     scoring), both ways, per training row and epoch; wan_sbt_bytes_mb:
+//     SecureBoost's in MB. The notes split them by phase and message type.
+//
+// The runner keeps only the figures -only names, so name the bytes and
+// default_credit figures too to see them:
+//
 //	go run ./bench -json -runs 1 -only wan_lr,wan_sbt
 //	go run ./bench -json -runs 1 -only wan_sbt_default_credit,wan_sbt_default_credit_bytes_mb
+//
+// Quick checks with less work (-wan-* flags, below):
+//
 //	go run ./bench -only wan_sbt -wan-trees 2 -wan-rows 3000 -wan-delay 10ms
 //
 // It needs root and iproute2 (ip, tc; installed with apt-get when missing
@@ -332,8 +350,8 @@ func runWANPair(ctx context.Context, log io.Writer, j wanJob, runs int) (unshape
 				}
 				return nil, nil, err
 			}
-			fmt.Fprintf(log, "    %.1f s, bank sent %.1f MB, received %.1f MB, test AUC %.4f\n",
-				run.Seconds, float64(run.Bank.Sent)/1e6, float64(run.Bank.Recv)/1e6, run.Bank.AUC)
+			fmt.Fprintf(log, "    training %.1f s (job %.1f s), bank sent %.1f MB, received %.1f MB, test AUC %.4f\n",
+				run.Bank.TrainSeconds, run.Seconds, float64(run.Bank.Sent)/1e6, float64(run.Bank.Recv)/1e6, run.Bank.AUC)
 			if mode == 0 {
 				unshaped = append(unshaped, run)
 			} else {
@@ -355,18 +373,10 @@ func (j wanJob) linkText(shaped bool) string {
 	return s
 }
 
-// medianRun returns the run of median wall time.
+// medianRun returns the run of median training time.
 func medianRun(runs []wanRun) wanRun {
 	s := slices.Clone(runs)
-	slices.SortFunc(s, func(a, b wanRun) int {
-		switch {
-		case a.Seconds < b.Seconds:
-			return -1
-		case a.Seconds > b.Seconds:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(s, func(a, b wanRun) int { return cmp.Compare(a.Bank.TrainSeconds, b.Bank.TrainSeconds) })
 	return s[len(s)/2]
 }
 
@@ -389,11 +399,11 @@ func wanFigures(j wanJob, unshaped, shaped wanRun) []figure {
 		float64(b.KeyBytes)/1e6, unit+"s", float64(b.LoopBytes)/1e6, float64(b.LoopBytes)/1e6/float64(units), unit,
 		float64(b.ModelBytes-b.KeyBytes-b.LoopBytes)/1e6)
 	procs := fmt.Sprintf("bank and center in two processes, two network namespaces joined by a veth pair, gRPC with mutual TLS, on one machine of %s", cores())
-	times := fmt.Sprintf("shaped: training %.1f s (keys %.1f s, %s %.1f s); unshaped: training %.1f s (keys %.1f s, %s %.1f s)",
-		b.TrainSeconds, b.KeySeconds, unit+"s", b.LoopSeconds, u.TrainSeconds, u.KeySeconds, unit+"s", u.LoopSeconds)
-	t := figure{Name: base, Value: shaped.Seconds, Unit: "s",
-		Note: fmt.Sprintf("bank's wall time of the whole job (handshake, PSI, split, keys, training, test scoring), %s, %s; link: %s; %s; %s; test AUC %.4f shaped, %.4f unshaped; baseline: the same job on the unshaped veth; %s",
-			what, sizes, j.linkText(true), each, times, b.AUC, u.AUC, procs)}
+	times := fmt.Sprintf("key generation %.1f s, %s %.1f s, whole job %.1f s (handshake, PSI, split, preparation, training, test scoring); unshaped: key generation %.1f s, %s %.1f s, whole job %.1f s",
+		b.KeySeconds, unit+"s", b.LoopSeconds, shaped.Seconds, u.KeySeconds, unit+"s", u.LoopSeconds, unshaped.Seconds)
+	t := figure{Name: base, Value: b.TrainSeconds, Unit: "s",
+		Note: fmt.Sprintf("the bank's wall time of the training (key generation and %ss, as job.Model.TrainTime), %s, %s; link: %s; shaped: %s; %s; test AUC %.4f shaped, %.4f unshaped; baseline: the same training on the unshaped veth; %s",
+			unit, what, sizes, j.linkText(true), times, each, b.AUC, u.AUC, procs)}
 	split += "; " + kindsText(b.Kinds, 8)
 	var bf figure
 	if j.Model == "lr" {
@@ -404,7 +414,7 @@ func wanFigures(j wanJob, unshaped, shaped wanRun) []figure {
 		bf = figure{Name: base + "_bytes_mb", Value: float64(b.ModelBytes) / 1e6, Unit: "MB",
 			Note: fmt.Sprintf("SecureBoost's bytes (key generation, trees and test scoring), both directions: %s; whole job %s; %s, %s", split, each, what, sizes)}
 	}
-	return []figure{withBaseline(t, unshaped.Seconds), bf}
+	return []figure{withBaseline(t, u.TrainSeconds), bf}
 }
 
 // kindsText lists the n message types of most bytes, both ways, with
