@@ -44,7 +44,9 @@ func vectorBase(b []byte, params string) (int, byte) {
 // ciphertext count, seed, then the c0 components (level and scale are the
 // parameters' own, so those mutations leave it alone).
 // he.MarshalSeededShares (kind 6) and he.MarshalShares (kind 7): layout,
-// length, chunk, stride, scale, count, then (kind 6) the level.
+// length, chunk, stride, scale, count, then (kind 6) the level. The packed
+// kinds (he.MarshalVectorPacked 16, he.MarshalSeededSharesPacked 17,
+// he.MarshalVectorC1 18) keep the fields of kinds 1, 6 and 1.
 const (
 	offLen       = 1
 	offLevel     = 21
@@ -58,6 +60,10 @@ const (
 	kindSeededVector = 5
 	kindSeededShares = 6
 	kindShares       = 7
+
+	kindVectorPacked       = 16
+	kindSeededSharesPacked = 17
+	kindVectorC1           = 18
 )
 
 // Mutations lists the corruptions every receiving step is tested with.
@@ -81,7 +87,7 @@ var Mutations = []Mutation{
 	}},
 	{"wrong level", func(b []byte, params string) []byte {
 		i, kind := vectorBase(b, params)
-		off := map[byte]int{kindVector: offLevel, kindSeededShares: offSharesLevel}
+		off := map[byte]int{kindVector: offLevel, kindSeededShares: offSharesLevel, kindVectorPacked: offLevel, kindSeededSharesPacked: offSharesLevel, kindVectorC1: offLevel}
 		if o, ok := off[kind]; ok && i+o < len(b) && b[i+o] > 0 {
 			b[i+o]--
 		}
@@ -89,7 +95,7 @@ var Mutations = []Mutation{
 	}},
 	{"wrong scale", func(b []byte, params string) []byte {
 		i, kind := vectorBase(b, params)
-		off := map[byte]int{kindVector: offScale, kindSeededShares: offSharesScale, kindShares: offSharesScale}
+		off := map[byte]int{kindVector: offScale, kindSeededShares: offSharesScale, kindShares: offSharesScale, kindVectorPacked: offScale, kindSeededSharesPacked: offSharesScale, kindVectorC1: offScale}
 		if o, ok := off[kind]; ok && i+o+8 <= len(b) {
 			binary.LittleEndian.PutUint64(b[i+o:], math.Float64bits(math.Exp2(40)))
 		}

@@ -24,11 +24,14 @@
 //     its own share: Enc(w) at the linear level. Each party receives one
 //     seeded ciphertext per block of the peer's weights' layout.
 //  2. Partial scores. Each party computes Enc(u) = X Enc(w) on its own
-//     columns (he.MulVector). The bank sends Enc(u_b): the center receives
-//     ceil(|B|/16384) ciphertexts.
-//  3. Scores to shares. The center adds Enc(u_c) and opens z = u_b + u_c
-//     into shares (he.OpenToPeer): it keeps a uniform mask M per coefficient
-//     (the masks, below), the bank receives z - M (its share). The center
+//     columns (he.MulVector). The bank rerandomizes Enc(u_b) and sends its
+//     c1 components only (he.MarshalVectorC1), keeping the c0: the center
+//     receives ceil(|B|/16384) polynomials, no ciphertext.
+//  3. Scores to shares. The center adds Enc(u_c) and the bank's c1 and opens
+//     the sum into shares (he.OpenToPeer): it keeps a uniform mask M per
+//     coefficient (the masks, below); the bank adds the c0 of Enc(u_b) it
+//     kept and receives z - M (its share, he.ReceiveOpenedSum), exactly
+//     what the opening of Enc(u_b) + Enc(u_c) would give it. The center
 //     sends M re-encrypted at the top level under its key share; the bank
 //     adds its own share and holds Enc(z) at the top. The bank receives, per
 //     ciphertext of scores, one opened ciphertext and one seeded one.
@@ -47,6 +50,11 @@
 //     sum moves exactly as the plaintext weights would (one rounding of
 //     2^-90 per coefficient and step).
 //
+// On the wire every ciphertext, c1 component and encrypted share travels
+// packed, each coefficient in the bits of its prime (he.MarshalVectorPacked,
+// he.MarshalSeededSharesPacked); TestEpochWireBytes counts each message
+// kind's bytes per epoch.
+//
 // With the loss asked for (Options.Tol or TrackLoss), the bank also
 // evaluates softplus(z) - y z under encryption in step 4, sums it, and
 // learns the sum once per epoch: the center's decryption share masks every
@@ -59,7 +67,8 @@
 // # What each party learns, and why nothing more
 //
 // The center receives: ciphertexts under the joint key or under the bank's
-// key share (steps 1, 2, 4), which it cannot decrypt; the bank's gradient
+// key share (steps 1, 4), which it cannot decrypt, and the c1 components
+// of rerandomized ones (step 2), less than a ciphertext; the bank's gradient
 // minus a fresh uniform mask (step 5); its final weights. The bank
 // receives: ciphertexts (steps 1, 3); the scores and the center's gradient
 // each minus a fresh uniform mask (steps 3, 5); the loss sums; its final

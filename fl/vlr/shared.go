@@ -301,7 +301,7 @@ func (s *sharedState) weights(ctx context.Context, t fl.Transport) (*he.Vector, 
 	if err != nil {
 		return nil, err
 	}
-	msg, err := p.MarshalSeededShares(enc)
+	msg, err := p.MarshalSeededSharesPacked(enc)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +309,7 @@ func (s *sharedState) weights(ctx context.Context, t fl.Transport) (*he.Vector, 
 	if err != nil {
 		return nil, err
 	}
-	theirs, err := p.UnmarshalSeededShares(got)
+	theirs, err := p.UnmarshalSeededSharesPacked(got)
 	if err == nil && theirs.Level != p.Set().DecryptLevel+1 {
 		err = fmt.Errorf("%w: weights at level %d, want %d", he.ErrShares, theirs.Level, p.Set().DecryptLevel+1)
 	}
@@ -344,7 +344,7 @@ func (s *sharedState) gradient(ctx context.Context, t fl.Transport, g, w *he.Vec
 	if err != nil {
 		return err
 	}
-	data, err := p.MarshalVector(msg)
+	data, err := p.MarshalVectorPacked(msg)
 	if err != nil {
 		return err
 	}
@@ -352,7 +352,7 @@ func (s *sharedState) gradient(ctx context.Context, t fl.Transport, g, w *he.Vec
 	if err != nil {
 		return err
 	}
-	v, err := p.UnmarshalVector(got)
+	v, err := p.UnmarshalVectorPacked(got)
 	if err == nil {
 		err = joint.CheckVector(p, v, "opened gradient", joint.VectorWant{Layout: he.SlotSplit, Len: s.layPeer.matrix, Level: p.Set().DecryptLevel})
 	}
@@ -445,17 +445,24 @@ func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 		if err != nil {
 			return 0, err
 		}
+		// Only u's c1 leaves (rerandomized): the center adds it to its own
+		// partial scores' and opens the sum without u's c0, which the bank
+		// adds to the opening (he.ReceiveOpenedSum).
 		u, err := party.MulVector(s.mats[b], w)
 		if err == nil {
 			err = party.Rerandomize(u)
 		}
+		var c1 []byte
+		if err == nil {
+			c1, err = s.params.MarshalVectorC1(u)
+		}
 		if err != nil {
 			return 0, fl.Fail(ctx, t, err)
 		}
-		if err := s.send(ctx, t, TypePartial, u); err != nil {
+		if err := t.Send(ctx, fl.Message{Type: TypePartial, Payload: c1}); err != nil {
 			return 0, err
 		}
-		z, err := s.openedScores(ctx, t, len(rows))
+		z, err := s.openedScores(ctx, t, u)
 		if err != nil {
 			return 0, err
 		}
@@ -507,7 +514,7 @@ func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 }
 
 func (s *sharedState) send(ctx context.Context, t fl.Transport, typ string, v *he.Vector) error {
-	b, err := s.params.MarshalVector(v)
+	b, err := s.params.MarshalVectorPacked(v)
 	if err != nil {
 		return err
 	}
@@ -520,7 +527,11 @@ func (s *sharedState) recvVector(ctx context.Context, t fl.Transport, typ, what 
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.params.UnmarshalVector(b)
+	decode := s.params.UnmarshalVectorPacked
+	if typ == TypePartial {
+		decode = s.params.UnmarshalVectorC1
+	}
+	v, err := decode(b)
 	if err == nil {
 		err = joint.CheckVector(s.params, v, what, want)
 	}
@@ -530,10 +541,13 @@ func (s *sharedState) recvVector(ctx context.Context, t fl.Transport, typ, what 
 	return v, nil
 }
 
-// openedScores receives the center's opening of the scores and its
-// re-encrypted share, and returns the scores encrypted at the top level.
-func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, n int) (*he.Vector, error) {
+// openedScores receives the center's opening of the scores (the sum of
+// the bank's partial scores u, whose c0 the center never had, and the
+// center's) and its re-encrypted share, and returns the scores encrypted
+// at the top level.
+func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, u *he.Vector) (*he.Vector, error) {
 	p := s.params
+	n := u.Len
 	b, err := fl.Expect(ctx, t, TypeOpenScores)
 	if err != nil {
 		return nil, err
@@ -546,21 +560,21 @@ func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, n int) (
 		if len(parts) != 2 {
 			return nil, fmt.Errorf("%w: %d parts, want 2", fl.ErrParts, len(parts))
 		}
-		opened, err := p.UnmarshalVector(parts[0])
+		opened, err := p.UnmarshalVectorPacked(parts[0])
 		if err != nil {
 			return nil, err
 		}
 		if err := joint.CheckVector(p, opened, "opened scores", joint.VectorWant{Layout: he.SlotReal, Len: n, Level: p.Set().DecryptLevel}); err != nil {
 			return nil, err
 		}
-		top, err := p.UnmarshalSeededShares(parts[1])
+		top, err := p.UnmarshalSeededSharesPacked(parts[1])
 		if err != nil {
 			return nil, err
 		}
 		if top.Level != p.MaxLevel() {
 			return nil, fmt.Errorf("%w: re-encrypted scores at level %d, want %d", he.ErrShares, top.Level, p.MaxLevel())
 		}
-		share, err := s.party.ReceiveOpened(opened)
+		share, err := s.party.ReceiveOpenedSum(opened, u)
 		if err != nil {
 			return nil, err
 		}
@@ -595,6 +609,7 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		if err != nil {
 			return fl.Fail(ctx, t, err)
 		}
+		// The bank's partial scores' c1 components (their c0 stay with it).
 		ub, err := s.recvVector(ctx, t, TypePartial, "partial scores", joint.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: lin - 1})
 		if err != nil {
 			return err
@@ -623,11 +638,11 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		if err != nil {
 			return err
 		}
-		ob, err := p.MarshalVector(opened)
+		ob, err := p.MarshalVectorPacked(opened)
 		if err != nil {
 			return err
 		}
-		tb, err := p.MarshalSeededShares(top)
+		tb, err := p.MarshalSeededSharesPacked(top)
 		if err != nil {
 			return err
 		}

@@ -33,8 +33,10 @@ const (
 )
 
 // protocolVersion guards the setup message. Version 2 added the agreement
-// on a checkpoint to resume from; version 3 the secret-shared protocol.
-const protocolVersion = 3
+// on a checkpoint to resume from; version 3 the secret-shared protocol;
+// version 4 its wire of issue 18 (packed coefficients, the bank's partial
+// scores as c1 components only).
+const protocolVersion = 4
 
 var (
 	// ErrOptions is returned for options out of range or that the parties

@@ -1,0 +1,127 @@
+package vlr
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/veil-fl/veil/fl"
+)
+
+// kindCounter counts, at one end of a transport, the wire bytes of every
+// message kind sent and received (fl.WireSize, as the gRPC link sends them).
+type kindCounter struct {
+	fl.Transport
+	mu   sync.Mutex
+	on   bool
+	sent map[string]wireCount
+	recv map[string]wireCount
+}
+
+type wireCount struct {
+	Msgs  int
+	Bytes uint64
+}
+
+func newKindCounter(t fl.Transport) *kindCounter {
+	return &kindCounter{Transport: t, sent: map[string]wireCount{}, recv: map[string]wireCount{}}
+}
+
+func (k *kindCounter) count(dst map[string]wireCount, m fl.Message) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.on {
+		return
+	}
+	c := dst[m.Type]
+	c.Msgs++
+	c.Bytes += fl.WireSize(m, 0, fl.DefaultChunkSize)
+	dst[m.Type] = c
+}
+
+func (k *kindCounter) Send(ctx context.Context, m fl.Message) error {
+	k.count(k.sent, m)
+	return k.Transport.Send(ctx, m)
+}
+
+func (k *kindCounter) Recv(ctx context.Context) (fl.Message, error) {
+	m, err := k.Transport.Recv(ctx)
+	if err == nil {
+		k.count(k.recv, m)
+	}
+	return m, err
+}
+
+func (k *kindCounter) start() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.on = true
+}
+
+// table lists the kinds, largest first, with bytes per row.
+func (k *kindCounter) table(rows int) (string, uint64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	type line struct {
+		dir, kind string
+		c         wireCount
+	}
+	var ls []line
+	var total uint64
+	for dir, m := range map[string]map[string]wireCount{"bank->center": k.sent, "center->bank": k.recv} {
+		for kind, c := range m {
+			ls = append(ls, line{dir, kind, c})
+			total += c.Bytes
+		}
+	}
+	slices.SortFunc(ls, func(a, b line) int { return int(b.c.Bytes) - int(a.c.Bytes) })
+	var sb strings.Builder
+	for _, l := range ls {
+		fmt.Fprintf(&sb, "%-13s %-18s %3d msgs %12d bytes %8.1f bytes/row\n", l.dir, l.kind, l.c.Msgs, l.c.Bytes, float64(l.c.Bytes)/float64(rows))
+	}
+	fmt.Fprintf(&sb, "total %d bytes, %.1f bytes/row", total, float64(total)/float64(rows))
+	return sb.String(), total
+}
+
+// epochWire runs the setup and one full-batch epoch and returns the bank
+// end's counter of that epoch's messages.
+func epochWire(t *testing.T, n, db, dc int) *kindCounter {
+	t.Helper()
+	xb, xc, y := synthetic(n, db, dc, 5)
+	ta, tc := fl.NewPipe()
+	defer ta.Close()
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	seed := []byte("vlr-test-joint-seed-0123456789abc")
+	k := newKindCounter(ta)
+	var passive *Passive
+	ready := make(chan error, 1)
+	go func() {
+		var err error
+		passive, err = NewPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
+		ready <- err
+	}()
+	active, err := NewActive(ctx, k, seed, Data{X: xb, Cols: db, Y: y}, Options{Epochs: 3})
+	require.NoError(t, err)
+	require.NoError(t, <-ready)
+	k.start()
+	done := make(chan error, 1)
+	go func() { done <- passive.Epoch(ctx) }()
+	_, err = active.Epoch(ctx)
+	require.NoError(t, err)
+	require.NoError(t, <-done)
+	return k
+}
+
+func TestEpochWireBytes(t *testing.T) {
+	const n, db, dc = 20_000, 8, 60
+	k := epochWire(t, n, db, dc)
+	tab, _ := k.table(n)
+	t.Logf("one epoch, %d rows x (%d + %d) columns:\n%s", n, db, dc, tab)
+}
