@@ -281,6 +281,7 @@ func TestWANShapedJob(t *testing.T) {
 	wanReady(t)
 	c := defaultWANConfig()
 	c.Rate, c.Rows, c.Trees, c.Depth, c.Timeout = "50mbit", 300, 1, 2, 5*time.Minute
+	c.Delay = 2 * time.Millisecond // through the delaying proxy
 	j := wanJob{Model: "sbt", Data: "synthetic", Cfg: c}
 	var log bytes.Buffer
 	unshaped, shaped, err := runWANPair(context.Background(), &log, j, 1)
@@ -325,7 +326,20 @@ func TestWANShapedJob(t *testing.T) {
 	require.Equal(t, "wan_sbt_bytes_mb", figs[1].Name)
 	require.Equal(t, float64(shaped[0].Bank.ModelBytes)/1e6, figs[1].Value)
 	require.Contains(t, figs[0].Note, "tbf 50mbit")
+	require.Contains(t, figs[0].Note, "plus 2ms each way by a delaying proxy")
 	require.Contains(t, figs[0].Note, fmt.Sprintf("bank to center %.1f MB", float64(shaped[0].Bank.Sent)/1e6))
+}
+
+// A WAN figure on data that is absent is skipped, not failed, and says so.
+func TestWANSkipsWithoutData(t *testing.T) {
+	saved := wan
+	defer func() { wan = saved }()
+	wan.Shared = t.TempDir()
+	figs, err := wanFigure("wan_sbt_default_credit", "sbt", "default_credit", 1)
+	require.NoError(t, err)
+	require.Empty(t, figs)
+	_, err = sharedDataDir(wan)
+	require.ErrorContains(t, err, "default_credit_hetero_guest.csv not found in "+wan.Shared)
 }
 
 // TestWANFailedJob: a party that fails stops its peer, the error says
