@@ -36,13 +36,11 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,6 +56,7 @@ import (
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/job"
 	"github.com/veil-fl/veil/model"
+	"github.com/veil-fl/veil/node"
 )
 
 type flags struct {
@@ -451,62 +450,10 @@ func selectColumns(t *dataset.Table, cols []int) *dataset.Table {
 	return out
 }
 
-// writeOutputs writes grades.csv and whitelist.csv; it returns the count
-// per grade and the number pre-approved.
+// writeOutputs writes grades.csv and whitelist.csv (node.WriteGrades, as
+// the node's bank does); it returns the count per grade and the number
+// pre-approved.
 func writeOutputs(f *flags, res *score.Scored) ([]int, int, error) {
-	counts := make([]int, len(f.grades)+1)
-	gf, err := os.Create(filepath.Join(f.out, "grades.csv"))
-	if err != nil {
-		return nil, 0, err
-	}
-	defer gf.Close()
-	wf, err := os.Create(filepath.Join(f.out, "whitelist.csv"))
-	if err != nil {
-		return nil, 0, err
-	}
-	defer wf.Close()
-	g, w := csv.NewWriter(gf), csv.NewWriter(wf)
-	head := []string{"id", "grade"}
-	if f.scores {
-		head = append(head, "probability_of_default", "points")
-	}
-	card := model.Scorecard{}
-	if err := g.Write(head); err != nil {
-		return nil, 0, err
-	}
-	if err := w.Write([]string{"id", "grade", "credit_line_yuan", "annual_rate_percent"}); err != nil {
-		return nil, 0, err
-	}
-	approved := 0
-	for i, id := range res.IDs {
-		b := res.Bands[i]
-		counts[b]++
-		grade := string(rune('A' + b))
-		row := []string{id, grade}
-		if f.scores {
-			z := res.Logits[i]
-			row = append(row, strconv.FormatFloat(model.Logistic(z), 'f', 6, 64), strconv.FormatFloat(card.PointsFromLogit(z), 'f', 1, 64))
-		}
-		if err := g.Write(row); err != nil {
-			return nil, 0, err
-		}
-		if b < f.approve {
-			line := f.maxLine * float64(f.approve-b) / float64(f.approve)
-			rate := f.rateMin
-			if f.approve > 1 {
-				rate += (f.rateMax - f.rateMin) * float64(b) / float64(f.approve-1)
-			}
-			approved++
-			if err := w.Write([]string{id, grade, strconv.FormatFloat(math.Round(line), 'f', 0, 64), strconv.FormatFloat(rate, 'f', 2, 64)}); err != nil {
-				return nil, 0, err
-			}
-		}
-	}
-	for _, c := range []*csv.Writer{g, w} {
-		c.Flush()
-		if err := c.Error(); err != nil {
-			return nil, 0, err
-		}
-	}
-	return counts, approved, errors.Join(gf.Close(), wf.Close())
+	return node.WriteGrades(f.out, res, len(f.grades)+1, f.scores,
+		node.Whitelist{Approve: f.approve, MaxLine: f.maxLine, RateMin: f.rateMin, RateMax: f.rateMax})
 }
