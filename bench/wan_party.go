@@ -273,7 +273,7 @@ func runParty(ctx context.Context, j wanJob, party, pkiDir string, log *slog.Log
 		return r, err
 	}
 	target := net.JoinHostPort(addrB, wanPort)
-	start := time.Now()
+	var start time.Time
 	var t fl.Transport
 	var res *job.Result
 	if party == "center" {
