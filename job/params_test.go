@@ -17,15 +17,15 @@ import (
 )
 
 // TestHandshakeParams: the job's handshake names the sets its protocols
-// export, each once, after the job's version (v3: the test rows' scoring
-// compares the halves' training ids, which a v2 peer would not send); a
+// export, each once, after the job's version (v4: the unbalanced
+// alignment by default, whose messages a v3 peer does not know); a
 // peer naming another version or other sets is refused at the handshake.
 func TestHandshakeParams(t *testing.T) {
 	got := job.HandshakeParams()
-	require.Equal(t, "veil-job/v3:hist13,linear14,shared15", got)
+	require.Equal(t, "veil-job/v4:hist13,linear14,shared15", got)
 	version, ids, ok := strings.Cut(got, ":")
 	require.True(t, ok)
-	require.Equal(t, "veil-job/v3", version)
+	require.Equal(t, "veil-job/v4", version)
 	list := strings.Split(ids, ",")
 	for name, p := range map[string]he.Params{
 		"boost": boost.Params(), "woe": woe.Params(),

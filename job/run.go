@@ -32,7 +32,9 @@ const (
 // handshakeVersion is the job's own version, which HandshakeParams leads
 // with. v3: the test rows' federated scoring (trees, scorecard) opens
 // with the halves' training ids, which a v2 peer neither sends nor reads.
-const handshakeVersion = "veil-job/v3"
+// v4: the alignment is unbalanced by default (align.Options.Center and
+// Cache), whose messages a v3 peer does not know.
+const handshakeVersion = "veil-job/v4"
 
 // HandshakeParams is what a job's handshake compares: the job's version and
 // the IDs of the parameter sets its protocols run (boost, woe, and vlr in
@@ -40,7 +42,7 @@ const handshakeVersion = "veil-job/v3"
 // protocols export, so that a build whose protocol moved to another set
 // announces it, and a peer still on the old one is refused at the
 // handshake instead of failing in key generation. For the sets of this
-// build: "veil-job/v3:hist13,linear14,shared15".
+// build: "veil-job/v4:hist13,linear14,shared15".
 func HandshakeParams() string {
 	ids := []string{boost.Params().ID(), woe.Params().ID(),
 		vlr.Params(vlr.Options{}).ID(), vlr.Params(vlr.Options{RevealGradients: true}).ID()}
@@ -63,6 +65,8 @@ type setupMsg struct {
 	// when it asks for WOE: both halves' points must be on one scale to
 	// add up, and the options digest already commits to it.
 	Scorecard *model.Scorecard `json:"scorecard,omitempty"`
+	// BalancedPSI is the bank's choice of the balanced alignment.
+	BalancedPSI bool `json:"balanced_psi,omitempty"`
 }
 
 // Result is one party's outcome of a job.
@@ -165,6 +169,8 @@ type runner struct {
 	// options holds the digest of each model's options, as the bank's
 	// setup gave it.
 	options map[Kind][32]byte
+	// store is the center's PSI store of this job when its spec gives none.
+	store *psi.CenterStore
 }
 
 func run(ctx context.Context, t fl.Transport, role fl.Role, spec Spec) (*Result, error) {
@@ -207,7 +213,7 @@ func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
 	}
 
 	t0 := time.Now()
-	trainRes, err := r.align(ctx, "aligning ids by PSI", spec.Train.IDs)
+	trainRes, err := r.align(ctx, "aligning ids by PSI", spec.Train.IDs, false)
 	if err != nil {
 		return nil, fmt.Errorf("aligning the training ids: %w", err)
 	}
@@ -215,7 +221,7 @@ func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
 	train := spec.Train.Select(trainRes.Rows)
 	var test *dataset.Table
 	if spec.Test != nil {
-		testRes, err := r.align(ctx, "aligning test ids by PSI", spec.Test.IDs)
+		testRes, err := r.align(ctx, "aligning test ids by PSI", spec.Test.IDs, true)
 		if err != nil {
 			return nil, fmt.Errorf("aligning the test ids: %w", err)
 		}
@@ -262,9 +268,49 @@ func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
 // align runs the private alignment of ids as the job's step name: its
 // phases advance the step (Spec.Progress), its start and end go to
 // Spec.Logger at Debug level.
-func (r *runner) align(ctx context.Context, name string, ids []string) (*psi.Result, error) {
+//
+// The alignment is unbalanced unless Spec.BalancedPSI: the center's table
+// (test says which) is encoded in its PSIStore (or a store of this job),
+// the bank's cache of it is its PSICache for the training table, a cache
+// of this job's for the test table.
+func (r *runner) align(ctx context.Context, name string, ids []string, test bool) (*psi.Result, error) {
 	ev := r.step(name, align.Phases)
-	res, err := align.AlignWith(ctx, r.t, ids, align.Options{MaxPeerIDs: r.spec.MaxPeerRows, Progress: ev.progress, Logger: r.spec.Logger})
+	o := align.Options{MaxPeerIDs: r.spec.MaxPeerRows, Progress: ev.progress, Logger: r.spec.Logger}
+	switch {
+	case r.spec.BalancedPSI:
+	case r.active && (test || r.spec.PSICache == nil):
+		o.Cache = psi.NewCache("", "")
+	case r.active:
+		o.Cache = r.spec.PSICache
+	default:
+		store := r.spec.PSIStore
+		if store == nil {
+			if r.store == nil {
+				r.store = &psi.CenterStore{}
+			}
+			store = r.store
+		}
+		bank := ""
+		if id, ok := fl.PeerIdentity(ctx); ok {
+			bank = id.Name
+		}
+		if test {
+			bank += "\x00test" // the test table is another set
+		}
+		set, err := store.Set(ctx, bank, ids)
+		if err != nil {
+			// As align tells a fault in a party's own ids: by its kind.
+			reason := "align: the peer cannot align its own ids"
+			for _, kind := range []error{psi.ErrEmptySet, psi.ErrEmptyID, psi.ErrDuplicateID} {
+				if errors.Is(err, kind) {
+					reason += ": " + kind.Error()
+				}
+			}
+			return nil, &localError{err: fmt.Errorf("job: encoding the center's ids for the alignment: %w", err), reason: reason}
+		}
+		o.Center = set
+	}
+	res, err := align.AlignWith(ctx, r.t, ids, o)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +331,7 @@ func (r *runner) agree(ctx context.Context) error {
 			}
 			r.options[k], hexes[k] = d, hex.EncodeToString(d[:])
 		}
-		s := setupMsg{Version: setupVersion, Models: r.spec.Models, SeparateTest: r.spec.Test != nil, TreeCurve: r.spec.TreeCurve, Options: hexes}
+		s := setupMsg{Version: setupVersion, Models: r.spec.Models, SeparateTest: r.spec.Test != nil, TreeCurve: r.spec.TreeCurve, Options: hexes, BalancedPSI: r.spec.BalancedPSI}
 		if slices.Contains(r.spec.Models, WOE) {
 			s.Scorecard = &r.spec.Scorecard
 		}
@@ -302,6 +348,8 @@ func (r *runner) agree(ctx context.Context) error {
 		return fmt.Errorf("%w: the bank asks for %d models", ErrSpec, len(s.Models))
 	case s.SeparateTest != (r.spec.Test != nil):
 		return fmt.Errorf("%w: Test: the bank %s a separate test table, this center %s", ErrSpec, gives(s.SeparateTest), gives(r.spec.Test != nil))
+	case s.BalancedPSI != r.spec.BalancedPSI:
+		return fmt.Errorf("%w: BalancedPSI: the bank sets %v, this center %v", ErrSpec, s.BalancedPSI, r.spec.BalancedPSI)
 	}
 	for _, k := range s.Models {
 		if !slices.Contains(Kinds, k) {

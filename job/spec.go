@@ -3,6 +3,7 @@ package job
 import (
 	"errors"
 	"fmt"
+	"github.com/veil-fl/veil/mpc/psi"
 	"log/slog"
 	"math"
 	"slices"
@@ -94,6 +95,19 @@ type Spec struct {
 	// sets it from the peer's quota, since the alignment shows the peer
 	// which of its ids this party holds. Local, not agreed.
 	MaxPeerRows int
+	// PSIStore, at the center, keeps its tables encoded for the unbalanced
+	// alignment (the default mode), one key epoch per bank (named by its
+	// certificate), so that a job costs O(the bank's ids) and sends only
+	// what changed since the bank's cache; nil encodes them for this job
+	// alone. PSICache, at the bank, is its cache of the center's encoded
+	// training table (psi.OpenCache; the test table's is the job's own);
+	// nil caches it for this job alone.
+	PSIStore *psi.CenterStore
+	PSICache *psi.Cache
+	// BalancedPSI aligns with the balanced protocol instead, for tables
+	// both fresh (no party keeps its set encoded). The bank's choice, which
+	// its setup tells the center; the center's spec must say the same.
+	BalancedPSI bool
 	// Logger receives one line per step (nil: none).
 	Logger *slog.Logger
 	// Progress, when set, receives the long steps as they run (see Event).
