@@ -33,13 +33,13 @@ import (
 // receiver lacks.
 
 const (
-	// oprfWidth is the code width k: 512 bits, four AES blocks. KKRT's
-	// Table 1 asks at least 424 to 448 bits for 40-bit statistical and
-	// 128-bit computational security; libOTe and secretflow use 512. With C
-	// a random function of width 512, two inputs' codewords are within 127
-	// bits of each other with probability 2^-102.3, so over the < 2^50 pairs
-	// of a session of 2^24 ids a side every distance is >= 128 but for
-	// probability 2^-52.
+	// oprfWidth is the code width k: 512 bits, four AES blocks (libOTe's
+	// and secretflow/psi's KKRT use 512 too). With C a random function of
+	// width 512, two inputs' codewords are within 127 bits of each other
+	// with probability 2^-102.3, so over the fewer than 2^54 pairs of code
+	// inputs of a session of MaxKKRTIDs ids a side every distance is at
+	// least 128 (the security parameter KKRT16 asks) but for probability
+	// 2^-48.
 	oprfWidth = 512
 	oprfWords = oprfWidth / 64
 	// oprfChunk is the number of bins processed together (a 512 KiB
