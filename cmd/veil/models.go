@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -89,7 +90,12 @@ func metrics(m map[string]float64) string {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, k+"="+strconv.FormatFloat(m[k], 'f', 4, 64))
+		v := m[k]
+		f := strconv.FormatFloat(v, 'f', 4, 64)
+		if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+			f = strconv.FormatFloat(v, 'f', 0, 64) // a count
+		}
+		parts = append(parts, k+"="+f)
 	}
 	return strings.Join(parts, " ")
 }

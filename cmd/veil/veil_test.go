@@ -298,7 +298,7 @@ func TestCenterWithTwoBanks(t *testing.T) {
 		t.Errorf("models of the center: %d\n%s%s", code, out, errs)
 	}
 	code, out, errs = veil(ctx, "models", "-registry", filepath.Join(p.dir, "bank-a", "models"))
-	if code != 0 || !regexp.MustCompile(`(?m)^sme-sbt\s+1\s+sbt\s.*auc=0\.\d+.*ks=0\.\d+\s+[0-9a-f]{12}$`).MatchString(out) || strings.Contains(out, "OWNER") {
+	if code != 0 || !regexp.MustCompile(`(?m)^sme-sbt\s+1\s+sbt\s.*auc=0\.\d{4}\b.*ks=0\.\d{4}\b.*\s+[0-9a-f]{12}$`).MatchString(out) || strings.Contains(out, "OWNER") {
 		t.Errorf("models of bank-a: %d\n%s%s", code, out, errs)
 	}
 	code, out, _ = veil(ctx, "models", "-registry", filepath.Join(p.dir, "bank-b", "models"), "-json")
@@ -538,6 +538,9 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Fatalf("no draining:\n%s", stderr.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(stderr.String(), "center draining running=1") {
+		t.Errorf("the training was not running when the center began draining:\n%s", stderr.String())
 	}
 	// New sessions are refused while draining.
 	code, _, errs := veil(context.Background(), "train", "-config", p.jobYAML(t, "bank-a", addr, "lr", "late", "lr: {epochs: 1}\n"))
