@@ -139,8 +139,12 @@ type TrainResult struct {
 	KS            float64 `json:"ks"`
 	RowsAligned   int     `json:"rows_aligned"`
 	// CenterColumns is how many of its columns the center trained with.
-	CenterColumns int     `json:"center_columns"`
+	CenterColumns int `json:"center_columns"`
+	// TrainSeconds is the model's training (job.Model.TrainTime, as
+	// examples/twoparty reports it), JobSeconds the whole job: alignment,
+	// preparation, training and the test scoring.
 	TrainSeconds  float64 `json:"train_seconds"`
+	JobSeconds    float64 `json:"job_seconds"`
 	BytesSent     uint64  `json:"bytes_sent"`
 	BytesReceived uint64  `json:"bytes_received"`
 	Training      string  `json:"training"`
@@ -229,7 +233,7 @@ func Train(ctx context.Context, cfg *config.Job, log *slog.Logger) (*TrainResult
 	}
 	stats := t.Stats()
 	return &TrainResult{Model: cfg.Model, Name: cfg.Name, Version: put.Version, CenterVersion: st.Version, AUC: m.AUC, KS: m.KS,
-		RowsAligned: res.RowsAligned, CenterColumns: rep.Columns, TrainSeconds: secs, BytesSent: stats.SentBytes,
+		RowsAligned: res.RowsAligned, CenterColumns: rep.Columns, TrainSeconds: m.TrainTime.Seconds(), JobSeconds: secs, BytesSent: stats.SentBytes,
 		BytesReceived: stats.RecvBytes, Training: m.Training}, nil
 }
 
