@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/veil-fl/veil/mpc/psi"
 	"log/slog"
 	"math"
 	"slices"
@@ -134,6 +135,19 @@ type Options struct {
 	// session pass it to key generation and alignment, which log the same
 	// way.
 	Logger *slog.Logger
+	// BalancedPSI aligns a Service's sessions with the balanced private
+	// set intersection, which blinds the center's whole table afresh every
+	// session, instead of the unbalanced one (the default), in which the
+	// center keeps its table encoded for each bank and a session costs
+	// O(the bank's ids). A Service sets it in its Options and a bank must
+	// ask for the same. With it, a bank refused by its quota of scores per
+	// enterprise learns no membership from the refused session (Quota).
+	BalancedPSI bool
+	// PSICache is the bank's cache of a Service's encoded table for the
+	// unbalanced alignment (psi.OpenCache, kept across sessions); nil
+	// caches it for one session only, so that the whole table comes every
+	// session. Only the bank's sessions read it.
+	PSICache *psi.Cache
 }
 
 // StepScore names a scoring run's batches in Options.Progress.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/veil-fl/veil/mpc/psi"
 	"log/slog"
 	"math"
 	"sync"
@@ -20,9 +21,12 @@ import (
 
 // A scoring session, the unit a Service serves: handshake (roles, linear14),
 // Bind, admission (the bank's certificate on the list, its quotas), the
-// bank's request (which model, which output), private set intersection of
-// the bank's enterprise ids with the center's (the center charges the
-// scorings before the message that shows the bank the intersection),
+// bank's request (which model, which output, which alignment), private set
+// intersection of the bank's enterprise ids with the center's (unbalanced
+// by default: the center's table encoded once per key epoch and bank, the
+// bank's cache of it brought up to date; the center charges the scorings
+// once it knows the intersection, before any scoring, and, in the balanced
+// mode, before the message that shows the bank the intersection),
 // threshold keys (Scores output only), then one scoring run over the
 // intersection in its common order.
 
@@ -42,6 +46,8 @@ type request struct {
 	// Training is the training id of the bank's half ("" for a half that
 	// records none).
 	Training string `json:"training,omitempty"`
+	// BalancedPSI asks for the balanced alignment (Options.BalancedPSI).
+	BalancedPSI bool `json:"balanced_psi,omitempty"`
 }
 
 // ErrBusy is returned to a bank when the service already runs
@@ -73,11 +79,16 @@ type Quota struct {
 	// enterprise is the raw material of attacks on any output that depends
 	// on the score continuously, and of a cheating bank's search for the
 	// center's partial score with bands (package doc). An enterprise is
-	// charged when the center sends the message of the private set
-	// intersection that shows the bank it holds the enterprise, before any
-	// scoring, so a session that fails later still counts; a session in
-	// which any enterprise the center holds would pass the quota is refused
-	// before that message, and the bank learns no membership from it.
+	// charged when the center learns the intersection, before any scoring,
+	// so a session that fails later still counts; a session in which any
+	// enterprise the center holds would pass the quota is refused then,
+	// and scores nothing. In the balanced alignment (Options.BalancedPSI)
+	// that is before the message that shows the bank which of its ids the
+	// center holds, so the bank learns no membership from a refused
+	// session; in the unbalanced one (the default) the bank has learnt it
+	// by then (it finds its ids in its cache of the center's encoded
+	// table), so a refused session shows the bank as much membership as
+	// any session: at most IDs ids, out of its SessionsPerDay.
 	ScoresPerDay int
 }
 
@@ -147,6 +158,14 @@ type Service struct {
 	Banks map[string]Quota
 	// Now is the clock of the daily quotas (default time.Now).
 	Now func() time.Time
+	// PSIStore keeps the table encoded for the unbalanced alignment (the
+	// default; Options.BalancedPSI for the other), one key epoch per bank,
+	// named by its certificate (psi.CenterStore: where, and how often the
+	// keys rotate). nil: a store in memory, the service's own, so that a
+	// bank's first session after a start encodes the table (one
+	// multiplication an id, about 20 s for 800,000 on 2 cores) and later
+	// ones cost O(the bank's ids).
+	PSIStore *psi.CenterStore
 	// Logger gets a line when a session starts and one when it ends, or
 	// one when it is refused, each with the session's id (fl.Session.ID,
 	// in hex) and the bank's name; the end adds the model, the number of
@@ -263,6 +282,9 @@ func (s *Service) Prepare() error {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
+	}
+	if s.PSIStore == nil {
+		s.PSIStore = &psi.CenterStore{}
 	}
 	s.slots = make(chan struct{}, s.MaxSessions)
 	return nil
@@ -422,6 +444,9 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 	if err := checkTraining(req.Model, req.Training, s.training(req.Model)); err != nil {
 		return 0, req.Model, fl.Fail(ctx, t, err)
 	}
+	if req.BalancedPSI != s.Options.BalancedPSI {
+		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the bank asks for the %s alignment, the center runs the %s one", ErrMismatch, psiMode(req.BalancedPSI), psiMode(s.Options.BalancedPSI)))
+	}
 	if req.Output != s.output {
 		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the bank asks for %v, the center allows %v", ErrMismatch, req.Output, s.output))
 	}
@@ -465,17 +490,38 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 // id and not the intersection's size. The table's ids passed Prepare's
 // checks, so no error of the center's own ids, which would name its rows,
 // ends the bank's RPC.
+//
+// In the unbalanced mode (the default) the hook runs when the center
+// learns the intersection, which the bank already knows (Quota).
 func (s *Service) alignCharged(ctx context.Context, t fl.Transport, name string, bank *bankState, modelName string) ([]int, error) {
-	res, err := align.AlignWith(ctx, t, s.Table.IDs, align.Options{
+	o := align.Options{
 		MaxPeerIDs: bank.quota.IDs,
 		BeforeReveal: func(rows []int) error {
 			return s.countScores(name, bank, modelName, rows)
 		},
-	})
+	}
+	if !s.Options.BalancedPSI {
+		set, err := s.PSIStore.Set(ctx, name, s.Table.IDs)
+		if err != nil {
+			// The table passed Prepare's checks: this is the store's
+			// own fault (its folder), which stays in the center's log.
+			s.Logger.Error("scoring service: the PSI store failed", "bank", name, "err", err)
+			return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center cannot align now (the reason is in its log)", ErrOptions))
+		}
+		o.Center = set
+	}
+	res, err := align.AlignWith(ctx, t, s.Table.IDs, o)
 	if err != nil {
 		return nil, err
 	}
 	return res.Rows, nil
+}
+
+func psiMode(balanced bool) string {
+	if balanced {
+		return "balanced"
+	}
+	return "unbalanced"
 }
 
 // training returns the training id of the center's half of model name.
@@ -548,10 +594,17 @@ func runRequest(ctx context.Context, t fl.Transport, modelName, training string,
 		return nil, err
 	}
 	bt := fl.Bind(t, sess)
-	if err := fl.SendJSON(ctx, bt, TypeRequest, request{Model: modelName, Output: o.Output, Training: training}); err != nil {
+	if err := fl.SendJSON(ctx, bt, TypeRequest, request{Model: modelName, Output: o.Output, Training: training, BalancedPSI: opt.BalancedPSI}); err != nil {
 		return nil, err
 	}
-	al, err := align.AlignWith(ctx, bt, ids, align.Options{Progress: opt.Progress, Logger: opt.Logger})
+	ao := align.Options{Progress: opt.Progress, Logger: opt.Logger}
+	if !opt.BalancedPSI {
+		ao.Cache = opt.PSICache
+		if ao.Cache == nil {
+			ao.Cache = psi.NewCache("", "")
+		}
+	}
+	al, err := align.AlignWith(ctx, bt, ids, ao)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package score
 import (
 	"context"
 	"fmt"
+	"github.com/veil-fl/veil/mpc/psi"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -313,43 +314,58 @@ func TestServiceRefusals(t *testing.T) {
 		_, err = f.bankRequest(ctx, addr, pki, 3, ModelLR, o)
 		require.NoError(t, err, "another model has its own count")
 	})
-	t.Run("the quota is charged before membership is shown", func(t *testing.T) {
-		// Ids both parties hold, in the bank's order, and ids only the bank
-		// holds.
-		held := map[string]bool{}
-		for _, id := range f.center.IDs {
-			held[id] = true
-		}
-		var common []string
-		for _, id := range f.bank.IDs {
-			if held[id] {
-				common = append(common, id)
+	// The quota of scores per enterprise is charged when the center learns
+	// the intersection: in the balanced alignment before the bank learns
+	// which of its ids the center holds, so a refused bank learns no
+	// membership; in the unbalanced one (the default) after (the bank finds
+	// its ids in its cache), so a refused session shows membership but
+	// scores nothing. Each mode on a service of its own, with bank7's quota
+	// of one score a day.
+	for _, balanced := range []bool{true, false} {
+		t.Run("the quota is charged before scoring/"+psiMode(balanced), func(t *testing.T) {
+			om := o
+			om.BalancedPSI = balanced
+			addr, pki := f.serve(t, om, 8, func(s *Service) { s.Banks["bank7"] = Quota{ScoresPerDay: 1} })
+			// Ids both parties hold, in the bank's order, and ids only the
+			// bank holds.
+			held := map[string]bool{}
+			for _, id := range f.center.IDs {
+				held[id] = true
 			}
-		}
-		require.Greater(t, len(common), 100)
-		a, b := common[:40], common[40:100]
-		unknown := []string{"unknown-7-0", "unknown-7-1", "unknown-7-2"}
-		s, err := f.requestIDs(ctx, addr, pki, 7, a, o, nil)
-		require.NoError(t, err)
-		require.Len(t, s.IDs, len(a))
-		// a's enterprises are at their quota: a session with them and b's
-		// is refused before the center's reblinded ids, so the bank learns
-		// nothing of b's membership, not even how many the center holds.
-		tap := &recvTap{}
-		_, err = f.requestIDs(ctx, addr, pki, 7, append(append(append([]string(nil), a...), b...), unknown...), o, tap.wrap)
-		require.ErrorIs(t, err, fl.ErrPeerAborted)
-		require.ErrorContains(t, err, "40 of the enterprises")
-		require.ErrorContains(t, err, "quota of scores per enterprise and day")
-		require.NotContains(t, err.Error(), strconv.Itoa(len(a)+len(b)), "the size of the intersection")
-		require.True(t, tap.saw(align.TypeBlinded), "the session reached the intersection")
-		require.False(t, tap.saw(align.TypeReblinded), "the bank received the center's reblinded ids")
-		require.False(t, tap.saw(align.TypeDigest))
-		// The refused session charged nothing: b's enterprises score once.
-		s, err = f.requestIDs(ctx, addr, pki, 7, append(append([]string(nil), b...), unknown...), o, nil)
-		require.NoError(t, err)
-		require.Len(t, s.IDs, len(b))
-		require.NoError(t, f.check(s, ModelLR, o))
-	})
+			var common []string
+			for _, id := range f.bank.IDs {
+				if held[id] {
+					common = append(common, id)
+				}
+			}
+			require.Greater(t, len(common), 100)
+			a, b := common[:40], common[40:100]
+			unknown := []string{"unknown-7-0", "unknown-7-1", "unknown-7-2"}
+			s, err := f.requestIDs(ctx, addr, pki, 7, a, om, nil)
+			require.NoError(t, err)
+			require.Len(t, s.IDs, len(a))
+			// a's enterprises are at their quota: a session with them and
+			// b's is refused before any scoring.
+			tap := &recvTap{}
+			_, err = f.requestIDs(ctx, addr, pki, 7, append(append(append([]string(nil), a...), b...), unknown...), om, tap.wrap)
+			require.ErrorIs(t, err, fl.ErrPeerAborted)
+			require.ErrorContains(t, err, "40 of the enterprises")
+			require.ErrorContains(t, err, "quota of scores per enterprise and day")
+			require.NotContains(t, err.Error(), strconv.Itoa(len(a)+len(b)), "the size of the intersection")
+			require.False(t, tap.saw(align.TypeDigest))
+			if balanced {
+				require.True(t, tap.saw(align.TypeBlinded), "the session reached the intersection")
+				require.False(t, tap.saw(align.TypeReblinded), "the bank received the center's reblinded ids")
+			} else {
+				require.True(t, tap.saw(align.TypeReply), "the bank found its ids in its cache")
+			}
+			// The refused session charged nothing: b's enterprises score once.
+			s, err = f.requestIDs(ctx, addr, pki, 7, append(append([]string(nil), b...), unknown...), om, nil)
+			require.NoError(t, err)
+			require.Len(t, s.IDs, len(b))
+			require.NoError(t, f.check(s, ModelLR, om))
+		})
+	}
 	t.Run("sessions at once", func(t *testing.T) {
 		held, err := holdSession(ctx, addr, pki, 6)
 		require.NoError(t, err)
@@ -443,7 +459,7 @@ func (r *recvTap) saw(typ string) bool {
 }
 
 // holdSession opens an LR session (Scores) as bank k and stops once the
-// center has sent its blinded ids: it has admitted the bank and holds one
+// center has sent its encoded table: it has admitted the bank and holds one
 // of its slots until the transport closes (or IdleTimeout).
 func holdSession(ctx context.Context, addr string, pki *fltest.PKI, k int) (fl.Transport, error) {
 	t, err := link.Dial(ctx, addr, link.GRPCOptions{TLS: pki.ClientTLS(fmt.Sprintf("bank%d", k), "center")})
@@ -459,7 +475,14 @@ func holdSession(ctx context.Context, addr string, pki *fltest.PKI, k int) (fl.T
 		if err := fl.SendJSON(ctx, bt, TypeRequest, request{Model: ModelLR, Output: Scores}); err != nil {
 			return err
 		}
-		_, err = fl.Expect(ctx, bt, align.TypeBlinded)
+		st, err := psi.NewCache("", "").State().MarshalBinary()
+		if err != nil {
+			return err
+		}
+		if err := bt.Send(ctx, fl.Message{Type: align.TypeCacheState, Payload: st}); err != nil {
+			return err
+		}
+		_, err = fl.Expect(ctx, bt, align.TypeUpdate)
 		return err
 	}()
 	if err != nil {

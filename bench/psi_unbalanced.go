@@ -1,0 +1,344 @@
+package main
+
+// The unbalanced PSI figures (issue 21): a bank's 200,000 ids against a
+// credit center's 800,000, of which 100,000 shared, in the unbalanced mode
+// (fl/align Options.Center and Cache): the first session of a key epoch
+// (the center encodes its table, the bank receives and checks all of it)
+// and a later one (the cache used: O(the bank's ids)), with both parties
+// in one process over the in-memory pipe and in two processes over gRPC
+// with mutual TLS on loopback. The one-process run also times the balanced
+// ECDH PSI of the same sets, the baseline.
+//
+//	psi_unbalanced_200k_800k               later session, one process (s; baseline: balanced)
+//	psi_unbalanced_200k_800k_first         first session, one process (s)
+//	psi_unbalanced_200k_800k_to_center_mb  later session's bytes, bank to center
+//	psi_unbalanced_200k_800k_to_bank_mb    later session's bytes, center to bank
+//	psi_unbalanced_200k_800k_2proc         later session, two processes (s)
+//	psi_unbalanced_200k_800k_2proc_first   first session, two processes (s)
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/align"
+	"github.com/veil-fl/veil/fl/link"
+	"github.com/veil-fl/veil/fl/pki"
+	"github.com/veil-fl/veil/mpc/psi"
+)
+
+const (
+	ubBank, ubCenter, ubShared = 200_000, 800_000, 100_000
+	ubName                     = "psi_unbalanced_200k_800k"
+	// ubCenterEnv starts this process as the center of the two-process
+	// figure: the value is the folder of the PKI's PEM files.
+	ubCenterEnv = "VEIL_BENCH_PSI_UB_CENTER"
+)
+
+// ubIDs returns the parties' ids: the center's 0..800k, the bank's
+// 700k..900k (credit-code-like strings).
+func ubIDs() (bank, center []string) {
+	center = make([]string, ubCenter)
+	for i := range center {
+		center[i] = fmt.Sprintf("91210200%010d", i)
+	}
+	bank = make([]string, ubBank)
+	for i := range bank {
+		bank[i] = fmt.Sprintf("91210200%010d", ubCenter-ubShared+i)
+	}
+	return bank, center
+}
+
+// ubSession is one measured session.
+type ubSession struct {
+	seconds          float64
+	toCenter, toBank uint64
+	rows             int
+}
+
+type ubResult struct {
+	first, later ubSession
+	balanced     float64 // one process only
+	err          error
+}
+
+var (
+	ubOnce  [2]sync.Once
+	ubMeas  [2]ubResult
+	ubNotes = [2]string{"both parties in one process (in-memory pipe)", "two processes, gRPC with mutual TLS on loopback"}
+)
+
+func init() {
+	if dir := os.Getenv(ubCenterEnv); dir != "" {
+		os.Exit(ubCenterMain(dir))
+	}
+	fig := func(name string, proc int, get func(r *ubResult) figure) {
+		suite = append(suite, benchmark{name, func(runs int) ([]figure, error) {
+			ubOnce[proc].Do(func() { ubMeas[proc] = ubMeasure(proc, runs) })
+			r := &ubMeas[proc]
+			if r.err != nil {
+				return nil, r.err
+			}
+			f := get(r)
+			f.Name = name
+			return []figure{f}, nil
+		}})
+	}
+	sizes := func(r *ubResult) string {
+		return fmt.Sprintf("bank %d ids, center %d, %d shared (%d aligned); %d cores (GOMAXPROCS), shared with other work", ubBank, ubCenter, ubShared, r.later.rows, runtime.GOMAXPROCS(0))
+	}
+	fig(ubName, 0, func(r *ubResult) figure {
+		ratio := r.balanced / r.later.seconds
+		return figure{Value: r.later.seconds, Unit: "s", Baseline: &r.balanced, Ratio: &ratio,
+			Note: fmt.Sprintf("later session of the epoch (the bank's cache used, the center's set synced): %s; baseline: balanced ECDH PSI of the same sets in the same run; first session %.1f s; %s",
+				ubNotes[0], r.first.seconds, sizes(r))}
+	})
+	fig(ubName+"_first", 0, func(r *ubResult) figure {
+		return figure{Value: r.first.seconds, Unit: "s",
+			Note: fmt.Sprintf("first session of an epoch: the center encodes its %d ids, sends them all (%.1f MB), the bank checks and indexes them; %s; %s",
+				ubCenter, float64(r.first.toBank)/1e6, ubNotes[0], sizes(r))}
+	})
+	fig(ubName+"_to_center_mb", 0, func(r *ubResult) figure {
+		return figure{Value: float64(r.later.toCenter) / 1e6, Unit: "MB",
+			Note: fmt.Sprintf("later session, bank to center (cache state, blinded ids, matched slots, digest); first session %.2f MB; %s", float64(r.first.toCenter)/1e6, sizes(r))}
+	})
+	fig(ubName+"_to_bank_mb", 0, func(r *ubResult) figure {
+		return figure{Value: float64(r.later.toBank) / 1e6, Unit: "MB",
+			Note: fmt.Sprintf("later session, center to bank (an empty update, the reblinded ids, digest); first session %.2f MB (the whole encoded set); %s", float64(r.first.toBank)/1e6, sizes(r))}
+	})
+	fig(ubName+"_2proc", 1, func(r *ubResult) figure {
+		return figure{Value: r.later.seconds, Unit: "s",
+			Note: fmt.Sprintf("later session, %s; bytes at the bank's end (frames): sent %.1f MB, received %.1f MB; first session %.1f s; %s",
+				ubNotes[1], float64(r.later.toCenter)/1e6, float64(r.later.toBank)/1e6, r.first.seconds, sizes(r))}
+	})
+	fig(ubName+"_2proc_first", 1, func(r *ubResult) figure {
+		return figure{Value: r.first.seconds, Unit: "s",
+			Note: fmt.Sprintf("first session, %s; the bank received %.1f MB; %s", ubNotes[1], float64(r.first.toBank)/1e6, sizes(r))}
+	})
+}
+
+// ubMeasure runs the sessions: for each of runs epochs a first and a later
+// session (medians), and in one process the balanced baseline.
+func ubMeasure(proc, runs int) ubResult {
+	bankIDs, centerIDs := ubIDs()
+	var firsts, laters []ubSession
+	var balanced []float64
+	for range runs {
+		var first, later ubSession
+		var err error
+		if proc == 0 {
+			first, later, err = ubOneProcess(bankIDs, centerIDs)
+		} else {
+			first, later, err = ubTwoProcesses(bankIDs)
+		}
+		if err != nil {
+			return ubResult{err: err}
+		}
+		firsts, laters = append(firsts, first), append(laters, later)
+		if proc == 0 {
+			s, err := ubBalanced(bankIDs, centerIDs)
+			if err != nil {
+				return ubResult{err: err}
+			}
+			balanced = append(balanced, s)
+		}
+	}
+	r := ubResult{first: ubMedian(firsts), later: ubMedian(laters)}
+	if proc == 0 {
+		r.balanced = ubMedianOf(balanced)
+	}
+	return r
+}
+
+func ubMedian(s []ubSession) ubSession {
+	secs := make([]float64, len(s))
+	for i := range s {
+		secs[i] = s[i].seconds
+	}
+	m := ubMedianOf(secs)
+	for _, x := range s {
+		if x.seconds == m {
+			return x
+		}
+	}
+	return s[0]
+}
+
+func ubMedianOf(v []float64) float64 {
+	w := append([]float64(nil), v...)
+	for i := range w {
+		for j := i + 1; j < len(w); j++ {
+			if w[j] < w[i] {
+				w[i], w[j] = w[j], w[i]
+			}
+		}
+	}
+	return w[len(w)/2]
+}
+
+// ubPair runs one alignment over the in-memory pipe and times it.
+func ubPair(bankIDs, centerIDs []string, bo align.Options, center func(ctx context.Context) (align.Options, error)) (ubSession, error) {
+	ta, tc := fl.NewPipe()
+	defer ta.Close()
+	defer tc.Close()
+	ctx := context.Background()
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		co, err := center(ctx)
+		if err != nil {
+			done <- err
+			_ = fl.Abort(ctx, tc, err)
+			return
+		}
+		_, err = align.AlignWith(ctx, tc, centerIDs, co)
+		done <- err
+	}()
+	res, err := align.AlignWith(ctx, ta, bankIDs, bo)
+	if cerr := <-done; err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return ubSession{}, err
+	}
+	st := ta.Stats()
+	return ubSession{seconds: time.Since(start).Seconds(), toCenter: st.SentBytes, toBank: st.RecvBytes, rows: len(res.Rows)}, nil
+}
+
+func ubOneProcess(bankIDs, centerIDs []string) (first, later ubSession, err error) {
+	store := &psi.CenterStore{Center: "center"}
+	cache := psi.NewCache("center", "bank")
+	center := func(ctx context.Context) (align.Options, error) {
+		set, err := store.Set(ctx, "bank", centerIDs)
+		return align.Options{Center: set}, err
+	}
+	if first, err = ubPair(bankIDs, centerIDs, align.Options{Cache: cache}, center); err != nil {
+		return
+	}
+	runtime.GC()
+	later, err = ubPair(bankIDs, centerIDs, align.Options{Cache: cache}, center)
+	return
+}
+
+func ubBalanced(bankIDs, centerIDs []string) (float64, error) {
+	runtime.GC()
+	s, err := ubPair(bankIDs, centerIDs, align.Options{}, func(context.Context) (align.Options, error) { return align.Options{}, nil })
+	return s.seconds, err
+}
+
+// ubTwoProcesses starts this executable as the center (ubCenterMain) and
+// runs two sessions against it as the bank.
+func ubTwoProcesses(bankIDs []string) (first, later ubSession, err error) {
+	dir, err := os.MkdirTemp("", "veil-psi-ub-")
+	if err != nil {
+		return
+	}
+	defer os.RemoveAll(dir)
+	pilot, err := pki.NewPilot("bank", "center")
+	if err != nil {
+		return
+	}
+	if err = pilot.WritePEM(dir); err != nil {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), ubCenterEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return
+	}
+	if err = cmd.Start(); err != nil {
+		return
+	}
+	defer func() {
+		stdin.Close() // the center stops when its input ends
+		if werr := cmd.Wait(); err == nil && werr != nil {
+			err = fmt.Errorf("the center's process: %w", werr)
+		}
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return first, later, fmt.Errorf("the center's process gave no address: %w", err)
+	}
+	addr := strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))
+	id, err := fl.LoadTLS(filepath.Join(dir, "bank.pem"), filepath.Join(dir, "bank-key.pem"), filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		return
+	}
+	cache := psi.NewCache("center", "bank")
+	session := func() (ubSession, error) {
+		ctx := context.Background()
+		start := time.Now()
+		t, err := link.Dial(ctx, addr, link.GRPCOptions{TLS: id.ClientTLS("center")})
+		if err != nil {
+			return ubSession{}, err
+		}
+		defer t.Close()
+		res, err := align.AlignWith(ctx, t, bankIDs, align.Options{Cache: cache})
+		if err != nil {
+			return ubSession{}, err
+		}
+		st := t.Stats()
+		return ubSession{seconds: time.Since(start).Seconds(), toCenter: st.SentBytes, toBank: st.RecvBytes, rows: len(res.Rows)}, nil
+	}
+	if first, err = session(); err != nil {
+		return
+	}
+	runtime.GC()
+	later, err = session()
+	return
+}
+
+// ubCenterMain is the center's process: it serves alignments of its
+// 800,000 ids to the bank named in the client certificate, from one store
+// (one epoch), until its standard input ends.
+func ubCenterMain(dir string) int {
+	_, centerIDs := ubIDs()
+	id, err := fl.LoadTLS(filepath.Join(dir, "center.pem"), filepath.Join(dir, "center-key.pem"), filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "psi center:", err)
+		return 1
+	}
+	store := &psi.CenterStore{Center: "center"}
+	srv, addr, err := link.Listen("127.0.0.1:0", func(ctx context.Context, t fl.Transport) error {
+		peer, ok := fl.PeerIdentity(ctx)
+		if !ok {
+			return errors.New("no client certificate")
+		}
+		set, err := store.Set(ctx, peer.Name, centerIDs)
+		if err != nil {
+			return err
+		}
+		_, err = align.AlignWith(ctx, t, centerIDs, align.Options{Center: set})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "psi center:", err)
+		}
+		return err
+	}, link.GRPCOptions{TLS: id.ServerTLS("bank")})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "psi center:", err)
+		return 1
+	}
+	fmt.Printf("ADDR %s\n", addr)
+	_, _ = bufio.NewReader(os.Stdin).ReadString(0) // until the runner closes it
+	_ = srv.Close()
+	return 0
+}
