@@ -182,7 +182,7 @@ func TestRefusals(t *testing.T) {
 		{"rows over the limit", "bank-a", func() request { r := trainReq("enterprises", "lr"); r.Rows = 2_000_000; return r }(), ErrRefused, "(limits.rows)"},
 		{"output scores", "bank-b", scoreReq("lr", OutputScores, 1, training1), ErrRefused, "bank-b may not ask for scores (banks.bank-b.outputs: [bands])"},
 		{"score sbt", "bank-b", scoreReq("sbt", OutputBands, 1, training1), ErrRefused, "banks.bank-b.models: [lr]"},
-		{"columns", "bank-b", scoreReq("lr", OutputBands, 1, training1), ErrRefused, `column "tax_paid_annual", which bank-b may no longer use (banks.bank-b.columns: [`},
+		{"columns", "bank-b", scoreReq("lr", OutputBands, 1, training1), ErrRefused, `a column of the center's that bank-b may no longer use (banks.bank-b.columns)`},
 		{"other training", "bank-a", scoreReq("lr", OutputBands, 1, strings.Repeat("ab", 16)), ErrMismatch, "training " + training1 + ", the bank's the lr model of training abab"},
 		{"other kind", "bank-a", scoreReq("sbt", OutputBands, 1, training1), ErrMismatch, "is the lr model"},
 		{"no such version", "bank-a", scoreReq("lr", OutputBands, 2, training1), ErrMismatch, "holds no half of bank-a's model sme-credit version 2"},
@@ -201,6 +201,9 @@ func TestRefusals(t *testing.T) {
 			}
 			require.ErrorIs(t, err, tc.is)
 			require.Contains(t, err.Error(), tc.substr)
+			for _, col := range append(bankBColumns, "tax_paid_annual") {
+				require.NotContains(t, err.Error(), col, "a refusal names no column of the center's")
+			}
 			var perr *PolicyError
 			require.ErrorAs(t, err, &perr)
 		})

@@ -71,7 +71,9 @@ func (c *Center) scoreSession(bank string, pol config.Bank, ts *tableSet, req *r
 	if len(pol.Columns) > 0 {
 		for _, col := range meta.Columns {
 			if !slices.Contains(pol.Columns, col) {
-				return nil, refused(c.cfg.Rule(bank, "columns"), "the model uses the center's column %q, which %s may no longer use", col, bank)
+				// The rule's key only: the policy's column names are the
+				// center's, of which a bank learns the count alone.
+				return nil, refused("banks."+bank+".columns", "the model uses a column of the center's that %s may no longer use", bank)
 			}
 		}
 	}
