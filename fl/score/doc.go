@@ -76,11 +76,20 @@
 // day). Before any scoring, the private set intersection tells the bank
 // which of the ids it submitted the center holds: membership of those ids is
 // what a session reveals besides the output, which is why the number of ids
-// a bank may submit, and how often it may rescore, are bounded. The center
-// finds the intersection before it sends the message that shows it to the
-// bank, and charges each enterprise's scoring then: a session that would
-// pass the quota of any enterprise is refused before the bank learns any
-// membership.
+// a bank may submit, and how often it may rescore, are bounded. The
+// alignment is unbalanced by default (fl/align): the center keeps its table
+// encoded once per key epoch and bank (Service.PSIStore), the bank caches
+// it (Options.PSICache), and a session costs O(the bank's ids). The center
+// charges each enterprise's scoring when it learns the intersection, before
+// any scoring: a session that would pass the quota of any enterprise is
+// refused then and scores nothing. In the unbalanced mode the bank has by
+// then found its ids in its cache, so a refused session shows it membership
+// as any session does (bounded by the ids per session and the sessions per
+// day); in the balanced mode (Options.BalancedPSI, which costs both tables'
+// sizes every session) the center knows the intersection before it sends
+// the message that shows it to the bank, so a refused bank learns no
+// membership. Either way the center learns which of its rows the bank
+// scores, which it needs to score them and to count the quota.
 //
 // The model is semi-honest, as everywhere in Veil: a bank that lies about its
 // encrypted scores can make the center help decrypt other functions of its

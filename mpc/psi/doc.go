@@ -26,7 +26,8 @@
 // [Result.Digest] over that order, which they may compare to confirm the
 // alignment.
 //
-// Package psi does no I/O: the caller moves the messages, which encode with
+// Package psi does no network I/O (only the unbalanced mode's stores keep
+// files): the caller moves the messages, which encode with
 // [Message.MarshalBinary] to a 16-byte header followed by 32 bytes per id
 // (1,000,000 ids make a 32 MB message; each party sends two messages). The
 // encoding is flat, so a transport may cut it into chunks of any size and join
