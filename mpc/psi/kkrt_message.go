@@ -59,7 +59,8 @@ const (
 	maxKKRTBody = 1 << 32
 
 	// Sizes fixed by mpc/ot for the 2*oprfWidth 1-out-of-2 OTs of 64-bit
-	// halves of the base seeds (TestKKRTBaseSizes checks them against ot).
+	// halves of the base seeds: Hello and Base check them against what ot
+	// returns, and every session in the tests exercises them.
 	kkrtBaseOTs       = 2 * oprfWidth
 	kkrtOfferBytes    = ot.Kappa * 32
 	kkrtSealedBytes   = ot.Kappa * 2 * (12 + 16 + 16)
