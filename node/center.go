@@ -37,7 +37,8 @@ type Center struct {
 	limits config.Limits
 	tlsID  *fl.TLSIdentity
 
-	tables atomic.Pointer[tableSet] // swapped by Reload; sessions keep theirs
+	tables   atomic.Pointer[tableSet] // swapped by Reload; sessions keep theirs
+	reloadMu sync.Mutex               // one Reload at a time
 
 	mu        sync.Mutex
 	running   int
@@ -193,6 +194,8 @@ func checkIDs(t *dataset.Table) error {
 // sessions; running sessions keep the tables they started with. On an
 // error the old tables stay.
 func (c *Center) Reload(ctx context.Context) error {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
 	old := c.tables.Load()
 	ts, err := c.loadTables(ctx, old.gen+1)
 	if err != nil {
