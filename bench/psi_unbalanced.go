@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/veil-fl/veil/fl"
@@ -61,6 +62,7 @@ func ubIDs() (bank, center []string) {
 // ubSession is one measured session.
 type ubSession struct {
 	seconds          float64
+	cpu              float64 // CPU-seconds of this process (one process: both parties)
 	toCenter, toBank uint64
 	rows             int
 }
@@ -68,6 +70,7 @@ type ubSession struct {
 type ubResult struct {
 	first, later ubSession
 	balanced     float64 // one process only
+	balancedCPU  float64
 	err          error
 }
 
@@ -99,8 +102,8 @@ func init() {
 	fig(ubName, 0, func(r *ubResult) figure {
 		ratio := r.balanced / r.later.seconds
 		return figure{Value: r.later.seconds, Unit: "s", Baseline: &r.balanced, Ratio: &ratio,
-			Note: fmt.Sprintf("later session of the epoch (the bank's cache used, the center's set synced): %s; baseline: balanced ECDH PSI of the same sets in the same run; first session %.1f s; %s",
-				ubNotes[0], r.first.seconds, sizes(r))}
+			Note: fmt.Sprintf("later session of the epoch (the bank's cache used, the center's set synced): %s; %.1f CPU-seconds for both parties (balanced: %.1f); baseline: balanced ECDH PSI of the same sets in the same run; first session %.1f s (%.1f CPU-s); %s",
+				ubNotes[0], r.later.cpu, r.balancedCPU, r.first.seconds, r.first.cpu, sizes(r))}
 	})
 	fig(ubName+"_first", 0, func(r *ubResult) figure {
 		return figure{Value: r.first.seconds, Unit: "s",
@@ -131,7 +134,7 @@ func init() {
 func ubMeasure(proc, runs int) ubResult {
 	bankIDs, centerIDs := ubIDs()
 	var firsts, laters []ubSession
-	var balanced []float64
+	var balanced, balancedCPU []float64
 	for range runs {
 		var first, later ubSession
 		var err error
@@ -149,12 +152,12 @@ func ubMeasure(proc, runs int) ubResult {
 			if err != nil {
 				return ubResult{err: err}
 			}
-			balanced = append(balanced, s)
+			balanced, balancedCPU = append(balanced, s.seconds), append(balancedCPU, s.cpu)
 		}
 	}
 	r := ubResult{first: ubMedian(firsts), later: ubMedian(laters)}
 	if proc == 0 {
-		r.balanced = ubMedianOf(balanced)
+		r.balanced, r.balancedCPU = ubMedianOf(balanced), ubMedianOf(balancedCPU)
 	}
 	return r
 }
@@ -191,7 +194,7 @@ func ubPair(bankIDs, centerIDs []string, bo align.Options, center func(ctx conte
 	defer ta.Close()
 	defer tc.Close()
 	ctx := context.Background()
-	start := time.Now()
+	start, cpu0 := time.Now(), ubCPU()
 	done := make(chan error, 1)
 	go func() {
 		co, err := center(ctx)
@@ -211,7 +214,16 @@ func ubPair(bankIDs, centerIDs []string, bo align.Options, center func(ctx conte
 		return ubSession{}, err
 	}
 	st := ta.Stats()
-	return ubSession{seconds: time.Since(start).Seconds(), toCenter: st.SentBytes, toBank: st.RecvBytes, rows: len(res.Rows)}, nil
+	return ubSession{seconds: time.Since(start).Seconds(), cpu: ubCPU() - cpu0, toCenter: st.SentBytes, toBank: st.RecvBytes, rows: len(res.Rows)}, nil
+}
+
+// ubCPU returns the CPU-seconds (user and system) this process has used.
+func ubCPU() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 func ubOneProcess(bankIDs, centerIDs []string) (first, later ubSession, err error) {
@@ -229,10 +241,9 @@ func ubOneProcess(bankIDs, centerIDs []string) (first, later ubSession, err erro
 	return
 }
 
-func ubBalanced(bankIDs, centerIDs []string) (float64, error) {
+func ubBalanced(bankIDs, centerIDs []string) (ubSession, error) {
 	runtime.GC()
-	s, err := ubPair(bankIDs, centerIDs, align.Options{}, func(context.Context) (align.Options, error) { return align.Options{}, nil })
-	return s.seconds, err
+	return ubPair(bankIDs, centerIDs, align.Options{}, func(context.Context) (align.Options, error) { return align.Options{}, nil })
 }
 
 // ubTwoProcesses starts this executable as the center (ubCenterMain) and

@@ -214,6 +214,21 @@ func TestUnbalancedDelta(t *testing.T) {
 	require.False(t, u.Full())
 	require.Equal(t, 2, u.Len())
 	require.Equal(t, 2, u.Removed())
+
+	// An id added and removed again since the cache's version: its slot
+	// comes as removed, without its point.
+	_, err = set.Sync(ctx, append(slices.Clone(next3), "brief", "stays"))
+	require.NoError(t, err)
+	_, err = set.Sync(ctx, append(slices.Clone(next3), "stays"))
+	require.NoError(t, err)
+	_, _, u, err = session(t, set, behind, bankIDs, 7)
+	require.NoError(t, err)
+	require.Equal(t, 1, u.Len())
+	require.Equal(t, 1, u.Removed())
+	full := NewCache("c", "b")
+	_, _, _, err = session(t, set, full, bankIDs, 8)
+	require.NoError(t, err)
+	require.Equal(t, full.slots, behind.slots)
 }
 
 // TestCacheBinding: a cache is bound to its center, its bank and its epoch.
