@@ -101,9 +101,10 @@ func (p *Party) mulI(rq *ring.Ring, x ring.Poly) ring.Poly {
 }
 
 // UnpairChunks undoes PairChunks under encryption: the SlotReal vector of
-// n values whose chunk 2j is 2 Re(pair j) and chunk 2j+1 is 2 Im(pair j),
-// each value doubled (at the pairs' scale). One key switch per pair; needs
-// the conjugation key at or above the pairs' level.
+// n values whose chunk 2j is Re(pair j) and chunk 2j+1 is Im(pair j), as 2
+// Re and 2 Im at twice the pairs' scale (the doubling kept in the scale,
+// not divided out). One key switch per pair; needs the conjugation key at
+// or above the pairs' level.
 func (p *Party) UnpairChunks(v *Vector, n int) (*Vector, error) {
 	if err := v.check(p.params); err != nil {
 		return nil, err
@@ -132,6 +133,7 @@ func (p *Party) UnpairChunks(v *Vector, n int) (*Vector, error) {
 				errs[j] = err
 				return
 			}
+			re.Scale = ct.Scale.Mul(rlwe.NewScale(2))
 			out.Cts[2*j] = re
 			if 2*j+1 < k {
 				// -i (P - conj P) = 2 Im P; -i is -X^(N/2).
@@ -145,6 +147,7 @@ func (p *Party) UnpairChunks(v *Vector, n int) (*Vector, error) {
 					t := p.mulI(rq, im.Value[c])
 					rq.Neg(t, im.Value[c])
 				}
+				im.Scale = re.Scale
 				out.Cts[2*j+1] = im
 			}
 		}
@@ -191,6 +194,43 @@ func (p Params) UnpairShares(sv *SharedVector, n int) (*SharedVector, error) {
 			}
 			out.Shares[2*j+1] = im
 		}
+	}
+	return out, nil
+}
+
+// PairShares is PairChunks on a party's share of a SlotReal vector (whose
+// imaginary parts are zero): the share of the SlotComplex vector of
+// PairedLen(sv.Len) pairs, chunk 2j + i chunk 2j+1, at sv's scale. No key,
+// no rounding: i is the monomial X^(N/2).
+func (p Params) PairShares(sv *SharedVector) (*SharedVector, error) {
+	if sv.Layout != SlotReal || sv.Len < 1 || len(sv.Shares) != (sv.Len+p.Slots()-1)/p.Slots() {
+		return nil, fmt.Errorf("%w: pairing %d shares of a %s vector of %d values", ErrShares, len(sv.Shares), sv.Layout, sv.Len)
+	}
+	k := len(sv.Shares)
+	out := &SharedVector{Layout: SlotComplex, Len: p.PairedLen(sv.Len), Scale: sv.Scale, Shares: make([]*Share, (k+1)/2)}
+	half := p.N() / 2
+	for j := range out.Shares {
+		re := sv.Shares[2*j]
+		if re.N() != p.N() {
+			return nil, fmt.Errorf("%w: share of %d coefficients, N = %d", ErrShares, re.N(), p.N())
+		}
+		s := re.Clone()
+		if 2*j+1 < k {
+			im := sv.Shares[2*j+1]
+			if im.N() != p.N() {
+				return nil, fmt.Errorf("%w: share of %d coefficients, N = %d", ErrShares, im.N(), p.N())
+			}
+			// X^(N/2) im: coefficient m moves to m + N/2, and those past N
+			// wrap negated (X^N = -1).
+			for m := 0; m < p.N(); m++ {
+				if m < half {
+					s.c[m+half] = add4(s.c[m+half], im.c[m])
+				} else {
+					s.c[m-half] = sub4(s.c[m-half], im.c[m])
+				}
+			}
+		}
+		out.Shares[j] = s
 	}
 	return out, nil
 }

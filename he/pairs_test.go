@@ -11,7 +11,7 @@ import (
 // them again, under encryption and on shares; RealParts drops imaginary
 // garbage. An odd chunk count leaves the last pair with a real part only.
 func TestPairs(t *testing.T) {
-	bank, center := pairFor(t, Shared15, KeySpec{Conjugate: true, GaloisLevel: Shared15.DecryptLevel + 1})
+	bank, center := pairFor(t, Shared15, KeySpec{ConjugateAtTop: true, GaloisLevel: Shared15.DecryptLevel + 1})
 	p := bank.Params()
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, n := range []int{100, p.Slots() + 7, 2*p.Slots() + 500} {
@@ -23,13 +23,12 @@ func TestPairs(t *testing.T) {
 		require.Len(t, pair.Cts, (len(v.Cts)+1)/2)
 		require.Equal(t, p.PairedLen(n), pair.Len)
 
-		// Under encryption (the conjugation key): each value doubled.
+		// Under encryption (the conjugation key), doubled at twice the scale.
 		back, err := center.UnpairChunks(pair, n)
 		require.NoError(t, err)
+		require.Equal(t, 2*v.Cts[0].Scale.Float64(), back.Cts[0].Scale.Float64())
 		got := openDecode(t, center, bank, back)
-		for i := range vals {
-			require.InDelta(t, 2*vals[i], got[i], 1e-9, "n %d value %d", n, i)
-		}
+		require.InDeltaSlice(t, vals, got, 1e-9, "n %d", n)
 
 		// On shares: the pairs opened, each party unpairs its share.
 		msg, mask, err := center.OpenToPeer(pair, 180)
@@ -45,6 +44,23 @@ func TestPairs(t *testing.T) {
 		require.InDeltaSlice(t, vals, got, 1e-9, "n %d", n)
 		_, err = p.UnpairShares(mask, n+p.Slots())
 		require.ErrorIs(t, err, ErrShares)
+
+		// Pairing shares and joining them at the top, then separating by a
+		// conjugation key at the top: the sigmoid's input, in half the
+		// encrypted shares.
+		ps, err := p.PairShares(su)
+		require.NoError(t, err)
+		pm, err := p.PairShares(mu)
+		require.NoError(t, err)
+		top, err := center.EncryptShares(pm, p.MaxLevel())
+		require.NoError(t, err)
+		joined, err := bank.JoinShares(top, ps)
+		require.NoError(t, err)
+		sep, err := bank.UnpairChunks(joined, n)
+		require.NoError(t, err)
+		require.Equal(t, p.MaxLevel(), sep.Level())
+		got = openDecode(t, bank, center, sep)
+		require.InDeltaSlice(t, vals, got, 1e-9, "n %d", n)
 	}
 
 	// A SlotReal vector with imaginary garbage: pair j=0 read as real.

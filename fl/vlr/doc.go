@@ -24,21 +24,27 @@
 //     its own share: Enc(w) at the linear level. Each party receives one
 //     seeded ciphertext per block of the peer's weights' layout.
 //  2. Partial scores. Each party computes Enc(u) = X Enc(w) on its own
-//     columns (he.MulVector). The bank rerandomizes Enc(u_b) and sends its
-//     c1 components only (he.MarshalVectorC1), keeping the c0: the center
-//     receives ceil(|B|/16384) polynomials, no ciphertext.
-//  3. Scores to shares. The center adds Enc(u_c) and the bank's c1 and opens
-//     the sum into shares (he.OpenToPeer): it keeps a uniform mask M per
-//     coefficient (the masks, below); the bank adds the c0 of Enc(u_b) it
-//     kept and receives z - M (its share, he.ReceiveOpenedSum), exactly
-//     what the opening of Enc(u_b) + Enc(u_c) would give it. The center
-//     sends M re-encrypted at the top level under its key share; the bank
-//     adds its own share and holds Enc(z) at the top. The bank receives, per
-//     ciphertext of scores, one opened ciphertext and one seeded one.
+//     columns (he.MulVector), keeps twice its real parts (he.RealParts: the
+//     imaginary parts hold cross terms) and pairs its chunks of 16384 rows,
+//     two per ciphertext (he.PairChunks: chunk 2j + i chunk 2j+1). The bank
+//     rerandomizes its Enc(u_b) and sends the c1 components only
+//     (he.MarshalVectorC1), keeping the c0: the center receives
+//     ceil(|B|/32768) polynomials, no ciphertext.
+//  3. Scores to shares. The center adds its paired Enc(u_c) and the bank's
+//     c1 and opens the sum into shares (he.OpenToPeer): it keeps a uniform
+//     mask M per coefficient (the masks, below); the bank adds the c0 of
+//     Enc(u_b) it kept and receives 2z - M (its share, he.ReceiveOpenedSum),
+//     exactly what the opening of Enc(u_b) + Enc(u_c) would give it. Each
+//     party separates its share into the chunks of z (he.UnpairShares, an
+//     automorphism, no key). The center sends its share re-encrypted at the
+//     top level under its key share; the bank adds its own share and holds
+//     Enc(z) at the top. The bank receives one opened ciphertext per pair of
+//     chunks and one seeded ciphertext per chunk.
 //  4. Residual. The bank evaluates d = p(z) - y under encryption (he.Logistic:
 //     p the degree-5 least-squares sigmoid on [-8, 8], three ciphertext
-//     products) and sends Enc(d): the center receives ceil(|B|/16384)
-//     ciphertexts.
+//     products) and sends Enc(d), rerandomized, two chunks per ciphertext:
+//     the center receives ceil(|B|/32768) ciphertexts and separates them
+//     (he.UnpairChunks, by the conjugation key).
 //  5. Gradients to shares. Each party computes Enc(X^T d) on its columns
 //     (he.MulTransposed, unfolded), adds L2 * |B| * w under encryption
 //     (sparing the intercept), and opens it into shares: each party
@@ -109,8 +115,8 @@
 // inside the 2^-40 of statistical security. It rests on the inputs both
 // parties enforce at setup (he.ErrLimit): every feature within he.MaxFeature
 // (32: standardize with model.Standardizer.Clip), at most Shared15's MaxRows
-// rows, a sigmoid interval of at most 64. G is about 300 for the defaults on
-// 30,000 rows (37 sigmoid intervals), 14 for a million rows trained 100,000
+// rows, a sigmoid interval of at most 64. G is about 270 for the defaults on
+// 30,000 rows (34 sigmoid intervals), 13 for a million rows trained 100,000
 // epochs; a training whose size would leave G inside the sigmoid interval is
 // refused.
 //

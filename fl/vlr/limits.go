@@ -23,9 +23,12 @@ import (
 // enforced (features within he.MaxFeature, rows within Shared15's MaxRows,
 // the sigmoid interval within 64), and with them the opened values are
 // bounded by the scores alone: a score z is at most |z| * 2^LogScale in the
-// coefficient domain, and a batch's unfolded gradient at most 2^LogScale
+// coefficient domain (a slot vector's coefficients are within its largest
+// slot), and a batch's unfolded gradient at most 2^LogScale
 // (|B| MaxFeature (|p(z)| + 1) + L2 |B| |w|), |p(z)| <= sum_k |c_k| |z|^k
-// for the sigmoid polynomial p.
+// for the sigmoid polynomial p. The scores open as pairs of chunks holding
+// 2 z_a + 2i z_b, within 2 sqrt(2) |z| a slot, and the center's gradient
+// at twice the scale (the paired residual's doubling): both count twice.
 // ScoreGuard is the largest G such that |z| <= G and |w| <= G keep both
 // below 2^v for the training's batches and C: the guarantee holds for any
 // training whose scores and weights stay within G, and a training whose
@@ -60,7 +63,8 @@ func scoreGuard(o Options, rows, bankCols, centerCols int, maskBits float64) (fl
 	slots := p.Slots()
 	cts := 0
 	for _, b := range bs {
-		cts += (len(b)+slots-1)/slots + shapeBank.Blocks + shapeCenter.Blocks
+		// The scores open two chunks per ciphertext.
+		cts += ((len(b)+slots-1)/slots+1)/2 + shapeBank.Blocks + shapeCenter.Blocks
 	}
 	coeffs := float64(o.Epochs) * float64(cts) * float64(p.N())
 	room := maskBits - 1 - he.StatisticalSecurity - math.Log2(coeffs) - set.LogScale
@@ -70,7 +74,9 @@ func scoreGuard(o Options, rows, bankCols, centerCols int, maskBits float64) (fl
 			pz += math.Abs(c) * math.Pow(g, float64(k))
 		}
 		grad := float64(batch) * (he.MaxFeature*(pz+1) + o.Optimizer.L2*g)
-		return math.Log2(g) <= room && math.Log2(grad) <= room
+		// The opened pairs hold 2 z_a + 2i z_b (each slot within 2 sqrt(2)
+		// g), the center's gradient comes out at twice the scale.
+		return math.Log2(2*math.Sqrt2*g) <= room && math.Log2(2*grad) <= room
 	}
 	lo, hi := 0.0, math.Exp2(room)
 	if !fits(o.Bound) {

@@ -58,8 +58,8 @@ func DisclosurePlan(o Options, rows, bankCols, centerCols, fromEpoch int) *joint
 	}
 	bm, cm := bankColumns(bankCols).matrix, centerColumns(centerCols).matrix
 	ds := []joint.Disclosure{
-		{Step: StepScores, To: fl.RoleActive, What: "each batch's scores z, as a masked share", Masked: true,
-			Layout: he.SlotReal, Len: joint.AnyLen, MaxLen: longest, Level: lvl, LogScale: set.LogScale, Vectors: batches, Values: epochs * rows},
+		{Step: StepScores, To: fl.RoleActive, What: "each batch's scores z (twice them, two chunks per ciphertext), as a masked share", Masked: true,
+			Layout: he.SlotComplex, Len: joint.AnyLen, MaxLen: he.MustParams(set).PairedLen(longest), Level: lvl, LogScale: set.LogScale, Vectors: batches, Values: epochs * rows},
 		{Step: StepBankGradient, To: fl.RolePassive, What: "each batch's gradient of the bank's weights (unfolded), as a masked share", Masked: true,
 			Layout: he.SlotSplit, Len: bm, Level: lvl, Vectors: batches, Values: batches * bm},
 		{Step: StepCenterGradient, To: fl.RoleActive, What: "each batch's gradient of the center's weights (unfolded), as a masked share", Masked: true,

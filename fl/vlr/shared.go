@@ -145,7 +145,10 @@ func sharedKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, row
 	sb, sc := sharedShapes(params, o, rows, bankCols, centerCols)
 	rots := append(sb.Rotations(), sc.Rotations()...)
 	slices.Sort(rots)
-	spec := he.KeySpec{Relinearization: true, Rotations: slices.Compact(rots), GaloisLevel: params.Set().DecryptLevel + 1}
+	// The conjugation key (at the linear level, with the rotations) takes
+	// the real parts of the partial scores and separates the paired
+	// residuals (he.RealParts, he.UnpairChunks).
+	spec := he.KeySpec{Relinearization: true, Conjugate: true, Rotations: slices.Compact(rots), GaloisLevel: params.Set().DecryptLevel + 1}
 	party, err := joint.GenerateKeysWith(ctx, t, params, spec, seed, ko)
 	return params, party, err
 }
@@ -445,10 +448,11 @@ func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 		if err != nil {
 			return 0, err
 		}
-		// Only u's c1 leaves (rerandomized): the center adds it to its own
-		// partial scores' and opens the sum without u's c0, which the bank
-		// adds to the opening (he.ReceiveOpenedSum).
-		u, err := party.MulVector(s.mats[b], w)
+		// u's real parts (twice them), two chunks per ciphertext: only their
+		// c1 leaves (rerandomized); the center adds it to its own partial
+		// scores' and opens the sum without u's c0, which the bank adds to
+		// the opening (he.ReceiveOpenedSum).
+		u, err := s.pairedPartial(b, w)
 		if err == nil {
 			err = party.Rerandomize(u)
 		}
@@ -462,7 +466,7 @@ func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 		if err := t.Send(ctx, fl.Message{Type: TypePartial, Payload: c1}); err != nil {
 			return 0, err
 		}
-		z, err := s.openedScores(ctx, t, u)
+		z, err := s.openedScores(ctx, t, u, len(rows))
 		if err != nil {
 			return 0, err
 		}
@@ -488,11 +492,17 @@ func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 			}
 			lossSum = sum
 		}
-		// d is a function of the center's ciphertexts and the bank's labels.
-		if err := party.Rerandomize(d); err != nil {
-			return 0, err
+		// d is a function of the center's ciphertexts and the bank's labels:
+		// it leaves rerandomized, two chunks per ciphertext (its imaginary
+		// parts are zero: the scores' shares kept their real parts).
+		dp, err := party.PairChunks(d)
+		if err == nil {
+			err = party.Rerandomize(dp)
 		}
-		if err := s.send(ctx, t, TypeResidual, d); err != nil {
+		if err != nil {
+			return 0, fl.Fail(ctx, t, err)
+		}
+		if err := s.send(ctx, t, TypeResidual, dp); err != nil {
 			return 0, err
 		}
 		g, err := party.MulTransposed(s.mats[b], d)
@@ -541,13 +551,38 @@ func (s *sharedState) recvVector(ctx context.Context, t fl.Transport, typ, what 
 	return v, nil
 }
 
-// openedScores receives the center's opening of the scores (the sum of
-// the bank's partial scores u, whose c0 the center never had, and the
-// center's) and its re-encrypted share, and returns the scores encrypted
+// pairedPartial returns the partial scores X Enc(w) of batch b with their
+// real parts doubled and two chunks per ciphertext (he.RealParts,
+// he.PairChunks): twice the scores, in half the ciphertexts, with nothing
+// in the imaginary parts but the odd chunks.
+func (s *sharedState) pairedPartial(b int, w *he.Vector) (*he.Vector, error) {
+	u, err := s.party.MulVector(s.mats[b], w)
+	if err == nil {
+		err = s.party.RealParts(u)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.party.PairChunks(u)
+}
+
+// scoreShare turns a party's share of the opened paired scores (twice the
+// scores) into its share of the n scores at the sigmoid's scale.
+func (s *sharedState) scoreShare(sv *he.SharedVector, n int) (*he.SharedVector, error) {
+	out, err := s.params.UnpairShares(sv, n)
+	if err != nil {
+		return nil, err
+	}
+	out.Scale *= 2 // the pairs held twice the scores
+	return out, out.ScaleTo(s.zScale())
+}
+
+// openedScores receives the center's opening of the paired scores (the sum
+// of the bank's partial scores u, whose c0 the center never had, and the
+// center's) and its re-encrypted share, and returns the n scores encrypted
 // at the top level.
-func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, u *he.Vector) (*he.Vector, error) {
+func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, u *he.Vector, n int) (*he.Vector, error) {
 	p := s.params
-	n := u.Len
 	b, err := fl.Expect(ctx, t, TypeOpenScores)
 	if err != nil {
 		return nil, err
@@ -564,7 +599,7 @@ func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, u *he.Ve
 		if err != nil {
 			return nil, err
 		}
-		if err := joint.CheckVector(p, opened, "opened scores", joint.VectorWant{Layout: he.SlotReal, Len: n, Level: p.Set().DecryptLevel}); err != nil {
+		if err := joint.CheckVector(p, opened, "opened scores", joint.VectorWant{Layout: he.SlotComplex, Len: p.PairedLen(n), Level: p.Set().DecryptLevel}); err != nil {
 			return nil, err
 		}
 		top, err := p.UnmarshalSeededSharesPacked(parts[1])
@@ -581,8 +616,7 @@ func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, u *he.Ve
 		if openedHook != nil {
 			openedHook(true, "scores", share.Clone())
 		}
-		p.AddConjugate(share)
-		if err := share.ScaleTo(s.zScale()); err != nil {
+		if share, err = s.scoreShare(share, n); err != nil {
 			return nil, err
 		}
 		if shareHook != nil {
@@ -605,12 +639,13 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		if err != nil {
 			return err
 		}
-		u, err := party.MulVector(s.mats[b], w)
+		u, err := s.pairedPartial(b, w)
 		if err != nil {
 			return fl.Fail(ctx, t, err)
 		}
-		// The bank's partial scores' c1 components (their c0 stay with it).
-		ub, err := s.recvVector(ctx, t, TypePartial, "partial scores", joint.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: lin - 1})
+		// The bank's paired partial scores' c1 components (their c0 stay
+		// with it).
+		ub, err := s.recvVector(ctx, t, TypePartial, "partial scores", joint.VectorWant{Layout: he.SlotComplex, Len: p.PairedLen(len(rows)), Level: lin - 1})
 		if err != nil {
 			return err
 		}
@@ -627,8 +662,7 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		if err != nil {
 			return fl.Fail(ctx, t, err)
 		}
-		p.AddConjugate(mask)
-		if err := mask.ScaleTo(s.zScale()); err != nil {
+		if mask, err = s.scoreShare(mask, len(rows)); err != nil {
 			return fl.Fail(ctx, t, err)
 		}
 		if shareHook != nil {
@@ -649,9 +683,15 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		if err := t.Send(ctx, fl.Message{Type: TypeOpenScores, Payload: fl.JoinParts(ob, tb)}); err != nil {
 			return err
 		}
-		d, err := s.recvVector(ctx, t, TypeResidual, "residual", joint.VectorWant{Layout: he.SlotReal, Len: len(rows), Level: lin})
+		dp, err := s.recvVector(ctx, t, TypeResidual, "residual", joint.VectorWant{Layout: he.SlotComplex, Len: p.PairedLen(len(rows)), Level: lin})
 		if err != nil {
 			return err
+		}
+		// Twice the residual at twice the scale: X^T d comes out at about
+		// twice the parameters' scale, which the update on shares divides.
+		d, err := party.UnpairChunks(dp, len(rows))
+		if err != nil {
+			return fl.Fail(ctx, t, err)
 		}
 		g, err := party.MulTransposed(s.mats[b], d)
 		if err != nil {
