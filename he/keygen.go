@@ -25,14 +25,22 @@ type KeySpec struct {
 	Pack bool
 	// Conjugate asks for the complex-conjugation key (CombinePairs).
 	Conjugate bool
+	// ConjugateAtTop asks for the complex-conjugation key at the top level,
+	// whatever GaloisLevel (it implies Conjugate): for separating paired
+	// chunks before the sigmoid (UnpairChunks), as well as below.
+	ConjugateAtTop bool
 	// GaloisLevel is the ciphertext level of the Galois keys: rotations at
 	// or below it only, for keys that are smaller to generate, send and
 	// hold. 0 means the top level.
 	GaloisLevel int
 }
 
-// galoisKeyParams returns the evaluation-key parameters of spec's Galois keys.
-func (spec KeySpec) galoisKeyParams(p Params) []rlwe.EvaluationKeyParameters {
+// galoisKeyParams returns the evaluation-key parameters of spec's Galois
+// key for element el.
+func (spec KeySpec) galoisKeyParams(p Params, el uint64) []rlwe.EvaluationKeyParameters {
+	if spec.ConjugateAtTop && el == p.ckks.GaloisElementForComplexConjugation() {
+		return nil
+	}
 	if spec.GaloisLevel <= 0 || spec.GaloisLevel >= p.MaxLevel() {
 		return nil
 	}
@@ -55,7 +63,7 @@ func (spec KeySpec) galoisElements(p Params) []uint64 {
 	if spec.Pack {
 		els = append(els, rlwe.GaloisElementsForPack(p.ckks, p.ckks.LogN())...)
 	}
-	if spec.Conjugate {
+	if spec.Conjugate || spec.ConjugateAtTop {
 		els = append(els, p.ckks.GaloisElementForComplexConjugation())
 	}
 	slices.Sort(els)
@@ -133,8 +141,8 @@ func NewKeyGen(params Params, spec KeySpec, seed []byte) (*KeyGen, error) {
 		kg.rkg = mhe.NewRelinearizationKeyGenProtocol(params.ckks)
 		kg.rkgCRP = kg.rkg.SampleCRP(crs)
 	}
-	for range kg.galEls {
-		kg.gkgCRP = append(kg.gkgCRP, kg.gkg.SampleCRP(crs, spec.galoisKeyParams(params)...))
+	for _, el := range kg.galEls {
+		kg.gkgCRP = append(kg.gkgCRP, kg.gkg.SampleCRP(crs, spec.galoisKeyParams(params, el)...))
 	}
 	return kg, nil
 }
@@ -155,7 +163,7 @@ func (kg *KeyGen) Round1() *KeyGenRound1 {
 	parallelFor(len(kg.galEls), func(lo, hi int) {
 		gkg := kg.gkg.ShallowCopy()
 		for i := lo; i < hi; i++ {
-			r1.Galois[i] = gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params)...)
+			r1.Galois[i] = gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params, kg.galEls[i])...)
 			// GenShare fails only for a Galois element outside the group,
 			// which galoisElements never produces.
 			if err := gkg.GenShare(kg.sk, kg.galEls[i], kg.gkgCRP[i], &r1.Galois[i]); err != nil {
@@ -190,11 +198,11 @@ func (kg *KeyGen) Round2(peer *KeyGenRound1) (*KeyGenRound2, error) {
 		if peer.Galois[i].GaloisElement != el {
 			return nil, fmt.Errorf("%w: Galois share %d is for element %d, want %d", ErrKeySpecMismatch, i, peer.Galois[i].GaloisElement, el)
 		}
-		sum := kg.gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params)...)
+		sum := kg.gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params, el)...)
 		if err := kg.gkg.AggregateShares(own.Galois[i], peer.Galois[i], &sum); err != nil && firstErr == nil {
 			firstErr = err
 		}
-		kg.gks[i] = rlwe.NewGaloisKey(p, kg.spec.galoisKeyParams(kg.params)...)
+		kg.gks[i] = rlwe.NewGaloisKey(p, kg.spec.galoisKeyParams(kg.params, el)...)
 		if err := kg.gkg.GenGaloisKey(sum, kg.gkgCRP[i], kg.gks[i]); err != nil && firstErr == nil {
 			firstErr = err
 		}

@@ -382,7 +382,7 @@ func (kg *KeyGen) UnmarshalRound1(data []byte) (*KeyGenRound1, error) {
 	}
 	r.Galois = make([]mhe.GaloisKeyGenShare, len(kg.galEls))
 	for i, el := range kg.galEls {
-		r.Galois[i] = kg.gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params)...)
+		r.Galois[i] = kg.gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params, el)...)
 		r.Galois[i].GaloisElement = el
 	}
 	if err := readPolys(rd.b, kg.round1Fields(r), "key-generation round 1"); err != nil {
