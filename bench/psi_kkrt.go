@@ -185,7 +185,7 @@ func benchKKRTBytes(int) ([]figure, error) {
 	}
 	total := float64(kkrtBytes.sToR+kkrtBytes.rToS) / 1e6
 	return []figure{{Name: "psi_1m_kkrt_mb", Value: total, Unit: "MB",
-		Note: fmt.Sprintf("bytes both ways of the 1M x 1M KKRT PSI as fl counts them (gRPC frames): sender to receiver %.1f MB (the OPRF values, 3 x 11 bytes an id, and the base OTs), receiver to sender %.1f MB (the OPRF matrix, 64 bytes a cuckoo bin at 1.316 bins an id, and the matched positions, 4 bytes a shared id); ECDH's psi_1m sends 32 MB each way twice",
+		Note: fmt.Sprintf("bytes both ways of the 1M x 1M KKRT PSI as fl counts them (gRPC frames): sender to receiver %.1f MB (the OPRF values, 3 x 10 bytes an id, and the base OTs), receiver to sender %.1f MB (the OPRF matrix, 64 bytes a cuckoo bin at 1.316 bins an id, and the matched positions, 4 bytes a shared id); ECDH's psi_1m sends 32 MB each way twice",
 			float64(kkrtBytes.sToR)/1e6, float64(kkrtBytes.rToS)/1e6)}}, nil
 }
 
