@@ -78,6 +78,9 @@ func TestUnbalancedMatchesBalanced(t *testing.T) {
 		{1, 1, 1}, {5, 300, 5}, {300, 1000, 120}, {700, 300, 299},
 	} {
 		t.Run(fmt.Sprintf("%dx%d", tc.nBank, tc.nCenter), func(t *testing.T) {
+			if testing.Short() && tc.nBank+tc.nCenter > 1000 {
+				t.Skip("a larger case; run without -short")
+			}
 			bankIDs, centerIDs, shared := makeSets(tc.nBank, tc.nCenter, tc.overlap, uint64(tc.nBank))
 			set, err := NewCenterSet(context.Background(), "center", "bank", centerIDs, epoch0, seeded(3))
 			require.NoError(t, err)
