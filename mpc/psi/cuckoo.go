@@ -16,14 +16,16 @@ import (
 //
 //	e = (lambda + log2 n' + 256) / 240, lambda = 40,
 //
-// the fit of Pinkas, Schneider, Tkachenko and Yanai ("Efficient Circuit-based
-// PSI with Linear Communication", EUROCRYPT 2019, section 5.2: with 3 hash
-// functions and no stash, the failure probability of n items in e n bins is
-// 2^-(240 e - log2 n - 256)), which libOTe's CuckooIndex and secretflow/psi's
-// KKRT use: 1.283 n bins at n = 2^12, 1.316 n at 10^6, 1.333 n at 2^24. The
-// fit was measured on large tables, so small sets get the table of
-// cuckooFloor ids: a set that fits in a table still fits once ids are taken
-// away (placement is a matching), so fewer ids fail no more often.
+// the empirical fit of the failure probability that cryptoTools' (libOTe's)
+// CuckooIndex gives for 3 hash functions without a stash, from experiments
+// in the line of Pinkas, Schneider, Tkachenko and Yanai (EUROCRYPT 2019):
+// n items in e n bins fail with probability 2^-(240 e - log2 n - 256).
+// secretflow/psi's KKRT sizes its table the same way. That gives 1.283 n
+// bins at n = 2^12, 1.316 n at 10^6 and 1.333 n at 2^24. cryptoTools uses
+// the fit from n = 2^9 on (and steeper lines for smaller sets); Veil sizes
+// every set below cuckooFloor = 2^12 ids as a table of 2^12 ids. A set that
+// fits in a table still fits once ids are taken away (placement is a
+// matching), so fewer ids in the same table fail no more often.
 //
 // Insertion is a random walk (evict one of the other two candidates of the
 // id in hand) bounded by cuckooMaxKicks evictions per id; when the walk runs

@@ -70,9 +70,10 @@ import (
 //     1-out-of-2 OTs of 64-bit halves. G is AES-128 in counter mode keyed by
 //     a seed; H is SHA-256 of the bin and the 512-bit row.
 //   - Cuckoo hashing: 3 hash functions, no stash, ceil(e n) bins with
-//     e = (40 + log2 n + 256) / 240 (Pinkas, Schneider, Tkachenko and Yanai,
-//     EUROCRYPT 2019: failure below 2^-40), and at least the table of 4,096
-//     ids for smaller sets (cuckoo.go). The sender hashes each id to all
+//     e = (40 + log2 n + 256) / 240, the experimental fit for failure below
+//     2^-40 that cryptoTools/libOTe and secretflow/psi use (after Pinkas,
+//     Schneider, Tkachenko and Yanai, EUROCRYPT 2019), and the table of
+//     4,096 ids for smaller sets (cuckoo.go). The sender hashes each id to all
 //     three bins (simple hashing), so only the receiver's placement can fail.
 //   - OPRF values: 40 + ceil(log2 nS) + ceil(log2 nR) bits, rounded up to
 //     bytes (10 bytes at 10^6 x 10^6): the nS nR comparisons (a sender value

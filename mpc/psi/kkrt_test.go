@@ -375,3 +375,23 @@ func tRow(t *testing.T, pairs *[oprfWidth][2]cipher.Block, b int) oprfRow {
 	}
 	return r
 }
+
+// TestCuckooSizing: random sets at the table sizes used are placed (a
+// sanity check of the sizing and the insertion walk; the fit claims
+// failure below 2^-40, so one failure here would mean a broken table).
+func TestCuckooSizing(t *testing.T) {
+	rnd := newTestRand(5)
+	for _, tc := range []struct{ n, trials int }{{1, 20}, {4096, 40}, {1 << 16, 2}} {
+		m := cuckooBins(tc.n)
+		for trial := range tc.trials {
+			cand := make([][cuckooHashes]uint32, tc.n)
+			for i := range cand {
+				for f := range cuckooHashes {
+					cand[i][f] = uint32(rnd.IntN(m))
+				}
+			}
+			_, err := cuckooInsert(cand, m, rnd)
+			require.NoError(t, err, "n = %d, trial %d", tc.n, trial)
+		}
+	}
+}
