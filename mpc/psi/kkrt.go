@@ -585,6 +585,12 @@ func (r *KKRTReceiver) Codes(ctx context.Context, base *KKRTMessage) (*KKRTMessa
 		var key [16]byte
 		copy(key[:], out[bin*r.outLen:(bin+1)*r.outLen])
 		key[15] = table.fn[bin]
+		if other, ok := r.values[key]; ok {
+			// Two of this party's ids got one value (probability below
+			// 2^-40): one of them could never match, so stop rather than
+			// drop it.
+			return nil, fmt.Errorf("psi: KKRT: the OPRF values of rows %d and %d collide (probability below 2^-40); run the alignment again", other, v-1)
+		}
 		r.values[key] = v - 1
 	}
 	body := make([]byte, 0, kkrtSeedOfferByte+len(u))
