@@ -75,10 +75,11 @@ import (
 //     Schneider, Tkachenko and Yanai, EUROCRYPT 2019), and the table of
 //     4,096 ids for smaller sets (cuckoo.go). The sender hashes each id to all
 //     three bins (simple hashing), so only the receiver's placement can fail.
-//   - OPRF values: 40 + ceil(log2 nS) + ceil(log2 nR) bits, rounded up to
-//     bytes (10 bytes at 10^6 x 10^6): the nS nR comparisons (a sender value
-//     is compared with the receiver ids placed by the same hash function)
-//     give a false match with probability below 2^-40.
+//   - OPRF values: 40 + ceil(log2 nR) + ceil(log2 max(nS, nR)) bits,
+//     rounded up to bytes (10 bytes at 10^6 x 10^6): the nS nR comparisons
+//     (a sender value is compared with the receiver ids placed by the same
+//     hash function) give a false match, and two of the receiver's values
+//     coincide, with probability below 2^-40.
 //
 // # What each party learns
 //
@@ -163,12 +164,12 @@ func newKKRTParty(ids []string, rng io.Reader) (kkrtParty, error) {
 	return p, nil
 }
 
-// kkrtOutLen is the length of an OPRF value: 40 + log2(nS nR) bits, so that
-// the nS nR comparisons the receiver makes (each sender value against the
-// receiver's ids placed with the same hash function) all miss but for
-// probability 2^-40.
+// kkrtOutLen is the length of an OPRF value: 40 + log2(nR max(nS, nR))
+// bits, so that the nS nR comparisons the receiver makes (each sender value
+// against the receiver's ids placed with the same hash function) all miss,
+// and the receiver's own nR values are distinct, but for probability 2^-40.
 func kkrtOutLen(nS, nR int) int {
-	bits := kkrtStatSecurity + math.Ceil(math.Log2(float64(nS))) + math.Ceil(math.Log2(float64(nR)))
+	bits := kkrtStatSecurity + math.Ceil(math.Log2(float64(nR))) + math.Ceil(math.Log2(float64(max(nS, nR))))
 	return int(math.Ceil(bits / 8))
 }
 
