@@ -670,3 +670,13 @@ func (r *KKRTReceiver) Result() (*Result, error) {
 	}
 	return r.res, nil
 }
+
+// PeerIDs returns the number of ids the receiver announced, once
+// [KKRTSender.Base] has read it (0 before): a service that bounds what a
+// peer may submit checks it before sending Base's message.
+func (s *KKRTSender) PeerIDs() int { return s.nPeer }
+
+// PeerIDs returns the number of ids the sender announced, once
+// [KKRTReceiver.Setup] has read it (0 before): a service that bounds what a
+// peer may submit checks it before sending Setup's message.
+func (r *KKRTReceiver) PeerIDs() int { return r.nPeer }

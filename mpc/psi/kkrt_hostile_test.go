@@ -142,6 +142,8 @@ func TestKKRTWrongKindAndOrder(t *testing.T) {
 	require.ErrorIs(t, err, ErrMalformedMessage)
 
 	s, r, msgs = kkrtUpTo(t, idsS, idsR, 2)
+	require.Equal(t, len(idsS), r.PeerIDs())
+	require.Zero(t, s.PeerIDs())
 	_, err = s.Hello(ctx)
 	require.ErrorIs(t, err, ErrKKRTOrder)
 	_, err = s.Encode(ctx, msgs[1])
