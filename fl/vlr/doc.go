@@ -36,10 +36,12 @@
 //     Enc(u_b) it kept and receives 2z - M (its share, he.ReceiveOpenedSum),
 //     exactly what the opening of Enc(u_b) + Enc(u_c) would give it. Each
 //     party separates its share into the chunks of z (he.UnpairShares, an
-//     automorphism, no key). The center sends its share re-encrypted at the
-//     top level under its key share; the bank adds its own share and holds
-//     Enc(z) at the top. The bank receives one opened ciphertext per pair of
-//     chunks and one seeded ciphertext per chunk.
+//     automorphism, no key: this drops the imaginary parts' cross terms)
+//     and pairs them again (he.PairShares). The center sends its share
+//     re-encrypted at the top level under its key share; the bank adds its
+//     own share and separates the pairs by the conjugation key (at the top
+//     level, he.UnpairChunks): it holds Enc(z) at the top. The bank
+//     receives one opened ciphertext and one seeded one per pair of chunks.
 //  4. Residual. The bank evaluates d = p(z) - y under encryption (he.Logistic:
 //     p the degree-5 least-squares sigmoid on [-8, 8], three ciphertext
 //     products) and sends Enc(d), rerandomized, two chunks per ciphertext:

@@ -145,10 +145,11 @@ func sharedKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, row
 	sb, sc := sharedShapes(params, o, rows, bankCols, centerCols)
 	rots := append(sb.Rotations(), sc.Rotations()...)
 	slices.Sort(rots)
-	// The conjugation key (at the linear level, with the rotations) takes
-	// the real parts of the partial scores and separates the paired
-	// residuals (he.RealParts, he.UnpairChunks).
-	spec := he.KeySpec{Relinearization: true, Conjugate: true, Rotations: slices.Compact(rots), GaloisLevel: params.Set().DecryptLevel + 1}
+	// The conjugation key, at the top level (the rotations' at the linear
+	// level), takes the real parts of the partial scores and separates the
+	// paired residuals and the paired re-encrypted scores (he.RealParts,
+	// he.UnpairChunks).
+	spec := he.KeySpec{Relinearization: true, ConjugateAtTop: true, Rotations: slices.Compact(rots), GaloisLevel: params.Set().DecryptLevel + 1}
 	party, err := joint.GenerateKeysWith(ctx, t, params, spec, seed, ko)
 	return params, party, err
 }
@@ -567,14 +568,25 @@ func (s *sharedState) pairedPartial(b int, w *he.Vector) (*he.Vector, error) {
 }
 
 // scoreShare turns a party's share of the opened paired scores (twice the
-// scores) into its share of the n scores at the sigmoid's scale.
+// scores, two chunks per ciphertext) into its share of the scores at half
+// the sigmoid's scale, two chunks per ciphertext again but with nothing in
+// the imaginary parts but the odd chunks: joined at the top level and
+// separated by the conjugation key (he.UnpairChunks, which doubles the
+// scale), they are the sigmoid's input. The step in between drops the
+// cross terms' garbage of the opened pairs' imaginary parts.
 func (s *sharedState) scoreShare(sv *he.SharedVector, n int) (*he.SharedVector, error) {
 	out, err := s.params.UnpairShares(sv, n)
 	if err != nil {
 		return nil, err
 	}
 	out.Scale *= 2 // the pairs held twice the scores
-	return out, out.ScaleTo(s.zScale())
+	if err := out.ScaleTo(s.zScale() / 2); err != nil {
+		return nil, err
+	}
+	if shareHook != nil {
+		shareHook("scores", s.active, s.steps, out.Clone())
+	}
+	return s.params.PairShares(out)
 }
 
 // openedScores receives the center's opening of the paired scores (the sum
@@ -619,10 +631,11 @@ func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, u *he.Ve
 		if share, err = s.scoreShare(share, n); err != nil {
 			return nil, err
 		}
-		if shareHook != nil {
-			shareHook("scores", true, s.steps, share.Clone())
+		paired, err := s.party.JoinShares(top, share)
+		if err != nil {
+			return nil, err
 		}
-		return s.party.JoinShares(top, share)
+		return s.party.UnpairChunks(paired, n)
 	}()
 	if err != nil {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: scores from the center: %w", ErrProtocol, err))
@@ -664,9 +677,6 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		}
 		if mask, err = s.scoreShare(mask, len(rows)); err != nil {
 			return fl.Fail(ctx, t, err)
-		}
-		if shareHook != nil {
-			shareHook("scores", false, s.steps, mask.Clone())
 		}
 		top, err := party.EncryptShares(mask, p.MaxLevel())
 		if err != nil {
