@@ -574,8 +574,9 @@ func (r *KKRTReceiver) Codes(ctx context.Context, base *KKRTMessage) (*KKRTMessa
 		in[bin] = items[used[bin]-1].input(int(table.fn[bin]))
 	}
 	out := make([]byte, r.m*r.outLen)
-	u, err := oprfReceive(ctx, &seeds, r.code, in, used, r.outLen, out)
-	if err != nil {
+	body := make([]byte, kkrtSeedOfferByte+oprfMatrixBytes(r.m))
+	copy(body, offer)
+	if err := oprfReceive(ctx, &seeds, r.code, in, used, r.outLen, body[kkrtSeedOfferByte:], out); err != nil {
 		return nil, err
 	}
 	r.values = make(map[[16]byte]int32, len(r.ids))
@@ -594,8 +595,6 @@ func (r *KKRTReceiver) Codes(ctx context.Context, base *KKRTMessage) (*KKRTMessa
 		}
 		r.values[key] = v - 1
 	}
-	body := make([]byte, 0, kkrtSeedOfferByte+len(u))
-	body = append(append(body, offer...), u...)
 	return &KKRTMessage{kind: KKRTCodes, body: body}, ctx.Err()
 }
 

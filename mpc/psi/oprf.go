@@ -219,13 +219,15 @@ func kkrtSplit(n int, f func(lo, hi int)) {
 }
 
 // oprfReceive is the receiver's side for len(in) bins (a multiple of 128):
-// it returns the matrix u (chunk by chunk, column by column within a chunk,
-// little-endian words) and sets out[b*outLen:(b+1)*outLen] = F_b(in[b]) for
-// every bin with used[b] != 0.
-func oprfReceive(ctx context.Context, seeds *[oprfWidth][2]cipher.Block, code *oprfCode, in [][16]byte, used []int32, outLen int, out []byte) ([]byte, error) {
+// it writes the matrix u (chunk by chunk, column by column within a chunk,
+// little-endian words; oprfMatrixBytes(len(in)) bytes) and sets
+// out[b*outLen:(b+1)*outLen] = F_b(in[b]) for every bin with used[b] != 0.
+func oprfReceive(ctx context.Context, seeds *[oprfWidth][2]cipher.Block, code *oprfCode, in [][16]byte, used []int32, outLen int, u, out []byte) error {
 	m := len(in)
-	u := make([]byte, oprfMatrixBytes(m))
-	err := forChunks(ctx, m, func(s *oprfScratch, lo, n int) {
+	if len(u) != oprfMatrixBytes(m) {
+		return fmt.Errorf("psi: KKRT matrix of %d bytes for %d bins", len(u), m)
+	}
+	return forChunks(ctx, m, func(s *oprfScratch, lo, n int) {
 		for b := range n {
 			code.encode(&s.rows[b], &in[lo+b])
 		}
@@ -252,10 +254,6 @@ func oprfReceive(ctx context.Context, seeds *[oprfWidth][2]cipher.Block, code *o
 			}
 		}
 	})
-	if err != nil {
-		return nil, err
-	}
-	return u, nil
 }
 
 // oprfSend is the sender's side: from its seeds k_j^(s_j) and the
