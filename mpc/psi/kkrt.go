@@ -384,11 +384,13 @@ func (s *KKRTSender) Encode(ctx context.Context, codes *KKRTMessage) (*KKRTMessa
 	w := cuckooHashes * s.outLen
 	out := make([]byte, len(s.ids)*w)
 	kkrtSplit(len(s.ids), func(lo, hi int) {
+		buf := make([]byte, 32)
+		var in [16]byte
 		for j := lo; j < hi; j++ {
 			it := &items[s.perm[j]]
 			for f := range cuckooHashes {
-				in := it.input(f)
-				oprfEval(out[j*w+f*s.outLen:j*w+(f+1)*s.outLen], s.code, q, &sRow, int(it.bin[f]), &in)
+				in = it.input(f)
+				oprfEval(out[j*w+f*s.outLen:j*w+(f+1)*s.outLen], s.code, q, &sRow, int(it.bin[f]), &in, buf)
 			}
 		}
 	})

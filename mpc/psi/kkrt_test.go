@@ -316,19 +316,20 @@ func TestOPRF(t *testing.T) {
 		q, err := oprfSend(ctx, &chosen, s, u, m)
 		require.NoError(t, err)
 		guessed := 0
+		scratch := make([]byte, 32)
 		for b := range m {
 			v := make([]byte, outLen)
-			oprfEval(v, code, q, &sRow, b, &in[b])
+			oprfEval(v, code, q, &sRow, b, &in[b], scratch)
 			require.Equal(t, out[b*outLen:(b+1)*outLen], v, "bin %d", b)
 			other := in[(b+1)%m]
-			oprfEval(v, code, q, &sRow, b, &other)
+			oprfEval(v, code, q, &sRow, b, &other, scratch)
 			require.NotEqual(t, out[b*outLen:(b+1)*outLen], v, "bin %d, another input", b)
 
 			// The receiver's guess from t_b (its own seeds k^0) and the code.
 			var tb, cr, cx oprfRow
 			tb = tRow(t, &pairs, b)
-			code.encode(&cr, &in[b])
-			code.encode(&cx, &other)
+			code.encode(&cr, &in[b], scratch)
+			code.encode(&cx, &other, scratch)
 			for w := range tb {
 				tb[w] ^= cr[w] ^ cx[w]
 			}

@@ -73,13 +73,16 @@ func newOPRFCode(joint [32]byte) (*oprfCode, error) {
 	return &code, nil
 }
 
-// encode sets dst = C(in).
-func (c *oprfCode) encode(dst *oprfRow, in *[16]byte) {
-	var buf [16]byte
+// encode sets dst = C(in). buf is 32 bytes of the caller's heap scratch:
+// what goes through the cipher.Block interface escapes, and a stack array
+// would cost an allocation a call.
+func (c *oprfCode) encode(dst *oprfRow, in *[16]byte, buf []byte) {
+	src, out := buf[:16], buf[16:32]
+	copy(src, in[:])
 	for t, b := range c.c {
-		b.Encrypt(buf[:], in[:])
-		dst[2*t] = binary.LittleEndian.Uint64(buf[:8])
-		dst[2*t+1] = binary.LittleEndian.Uint64(buf[8:])
+		b.Encrypt(out, src)
+		dst[2*t] = binary.LittleEndian.Uint64(out[:8])
+		dst[2*t+1] = binary.LittleEndian.Uint64(out[8:])
 	}
 }
 
@@ -124,10 +127,11 @@ type oprfScratch struct {
 	cols [oprfWidth][]uint64
 	a, b []uint64
 	buf  []byte
+	aes  []byte // encode's scratch
 }
 
 func newOPRFScratch() *oprfScratch {
-	s := &oprfScratch{rows: make([]oprfRow, oprfChunk), buf: make([]byte, oprfChunk/8)}
+	s := &oprfScratch{rows: make([]oprfRow, oprfChunk), buf: make([]byte, oprfChunk/8), aes: make([]byte, 32)}
 	words := make([]uint64, oprfWidth*oprfChunk/64)
 	for j := range s.cols {
 		s.cols[j] = words[j*oprfChunk/64 : (j+1)*oprfChunk/64]
@@ -229,7 +233,7 @@ func oprfReceive(ctx context.Context, seeds *[oprfWidth][2]cipher.Block, code *o
 	}
 	return forChunks(ctx, m, func(s *oprfScratch, lo, n int) {
 		for b := range n {
-			code.encode(&s.rows[b], &in[lo+b])
+			code.encode(&s.rows[b], &in[lo+b], s.aes)
 		}
 		rowsToCols(s.rows, &s.cols, n) // the codewords' columns c^j
 		if s.a == nil {
@@ -281,10 +285,11 @@ func oprfSend(ctx context.Context, seeds *[oprfWidth]cipher.Block, s ot.Bits, u 
 	return q, nil
 }
 
-// oprfEval is the sender's F_b(in) = H(b, q_b ^ (C(in) & s)) into dst.
-func oprfEval(dst []byte, code *oprfCode, q []oprfRow, s *oprfRow, b int, in *[16]byte) {
+// oprfEval is the sender's F_b(in) = H(b, q_b ^ (C(in) & s)) into dst
+// (buf: encode's scratch).
+func oprfEval(dst []byte, code *oprfCode, q []oprfRow, s *oprfRow, b int, in *[16]byte, buf []byte) {
 	var v oprfRow
-	code.encode(&v, in)
+	code.encode(&v, in, buf)
 	qb := &q[b]
 	for w := range v {
 		v[w] = qb[w] ^ v[w]&s[w]
