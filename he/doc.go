@@ -71,11 +71,14 @@
 // independence heuristic of CKKS noise analysis (digits uniform modulo
 // their prime and independent of the key errors; Costache, Curtis, Hales,
 // Murphy, Ogilvie, Player, SAC 2023), so their variances add. The kernel
-// lays out at least 8 bins (C <= N/8, L <= 10), and the bound takes the
+// lays out at least 2 bins (C <= N/2, L <= 12), and the bound takes the
 // worst chunk. With the sub-Gaussian tail over 2^30 coefficients at
-// failure probability 2^-41 (a factor of 10) it comes to 2^24.4 at 2^20
-// rows: Hist13's LogNoiseBound is 24.5, its flooding 2^79.5, and
-// TestHistNoiseBound measures 2^17.8 on the worst chunk at 2^20 rows.
+// failure probability 2^-41 (a factor of 10) it comes to 2^27.33 at 2^20
+// rows (2^24.4 for chunks of at most N/8, 2^25.8 for N/4: each packing
+// round more multiplies the packing's variance by 8): Hist13's
+// LogNoiseBound is 27.4, its flooding 2^82.4, and TestHistNoiseBound
+// measures 2^19.1 on the worst chunk (2 bins, chunks of 4,096) at 2^20
+// rows.
 //
 // The noise bounds of Linear14 (noise.go: ScoreNoiseBound, XtdNoiseBound,
 // SlotSumNoiseBound) bound second moments, E[e^2] for every coefficient e,
@@ -146,8 +149,8 @@
 // (Params.Flood).
 //
 // Precision that remains: Hist13 (coefficient encoding, scale 2^98, flood
-// 2^79.5) keeps about 2^-18.5 absolute per value, and the protocols scale
-// their values to fill 2^19, which keeps 2^-37.5 relative; Linear14's
+// 2^82.4) keeps about 2^-15.6 absolute per value, and the protocols scale
+// their values to fill 2^19, which keeps 2^-34.6 relative; Linear14's
 // scores (slot encoding, scale 2^92, flood 2^65, which the decoding of a
 // real slot grows by sqrt(N/2) = 2^6.5) about 2^-20.5 absolute (7e-7) at
 // one standard deviation. A RevealGradients training's gradient X^T d /

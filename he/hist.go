@@ -12,7 +12,7 @@ import (
 
 // HistogramChunk is the number of samples per ciphertext the histogram kernel
 // takes for K bins, entries = groups*features histograms and rows input
-// values: S = N/K' (K' the power of two at or above K, at least 8) or S/2. The samples
+// values: S = N/K' (K' the power of two at or above K, at least 2) or S/2. The samples
 // of a chunk sit in its first coefficients, and the K bin sums of one
 // (group, feature) entry land at coefficients 0, S, 2S, ...; with chunks of
 // S/2 a second entry's land at S/2, S+S/2, ... of the same product, which
@@ -113,10 +113,26 @@ func (pl *HistogramPlan) Bytes() int64 { return pl.bytes }
 // budget bytes of polynomials (2*N*8 bytes per chunk and pair of features,
 // in units of eight pairs).
 func (p *Party) PrepareHistograms(spec HistogramSpec, rows int, budget int64) (*HistogramPlan, error) {
+	return p.PrepareHistogramsChunk(spec, rows, HistogramChunk(p.params, spec.K, len(spec.Bins), rows), budget)
+}
+
+// HistogramStride returns S = N/K' for K bins (K' the power of two at or
+// above K, at least 2): the most values an input chunk of Histograms holds,
+// and the distance between one histogram's bins in its sparse products.
+func HistogramStride(p Params, bins int) int { return histStride(p, bins) }
+
+// PrepareHistogramsChunk is PrepareHistograms for inputs in chunks of chunk
+// values, S or S/2 (HistogramStride), chosen by the caller instead of
+// HistogramChunk: S when the inputs' bytes on the wire matter more than
+// the packing's automorphisms.
+func (p *Party) PrepareHistogramsChunk(spec HistogramSpec, rows, chunk int, budget int64) (*HistogramPlan, error) {
 	if spec.Groups != nil {
 		return nil, fmt.Errorf("%w: a histogram plan covers one group of rows in their original order", ErrShape)
 	}
-	S, C := histStride(p.params, spec.K), HistogramChunk(p.params, spec.K, len(spec.Bins), rows)
+	S, C := histStride(p.params, spec.K), chunk
+	if C != S && C != S/2 {
+		return nil, fmt.Errorf("%w: histogram chunk %d for %d bins, want %d or %d", ErrShape, C, spec.K, S, S/2)
+	}
 	if err := checkHistSpec(spec, rows); err != nil {
 		return nil, err
 	}
@@ -246,23 +262,33 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 	for i := range outs {
 		outs[i] = &Vector{Layout: CoeffGrid, Len: GF * spec.K, Chunk: spec.K, Stride: S, Cts: make([]*rlwe.Ciphertext, perVec)}
 	}
-	logGap := bits.Len(uint(C)) - 1 // the sparse results hold sums at multiples of C
+	// The sparse results hold sums at multiples of C; those of a ciphertext
+	// of at most S/2 entries hold one entry each, at multiples of S (the
+	// second entry of a pair is absent, its coefficients only noise), and
+	// are spread over the whole stride (gridOffset): their packing zeroes
+	// every coefficient off the multiples of S, in log2(S) rounds.
+	logGap := bits.Len(uint(C)) - 1
 	errs := make([]error, len(vs)*perVec)
 	parallelFor(len(vs)*perVec, func(lo, hi int) {
 		eval := p.evaluator.ShallowCopy()
 		for t := lo; t < hi; t++ {
 			i, c := t/perVec, t%perVec
 			batch := map[int]*rlwe.Ciphertext{}
+			entries := min(S, GF-c*S)
+			gap := logGap
+			if entries <= S/2 {
+				gap = bits.Len(uint(S)) - 1
+			}
 			for k := 0; k < per && sparse[(i*perVec+c)*per+k] != nil; k++ {
 				// Keyed by the layout offset of its (first) entry.
-				batch[gridOffset(S, min(S, GF-c*S), k)] = sparse[(i*perVec+c)*per+k]
+				batch[gridOffset(S, entries, k)] = sparse[(i*perVec+c)*per+k]
 			}
 			if len(batch) == 1 { // Pack needs two ciphertexts; add an encryption of zero
 				zero := rlwe.NewCiphertext(p.params.ckks, 1, level)
 				zero.IsNTT, zero.Scale = true, batch[0].Scale
 				batch[1] = zero
 			}
-			outs[i].Cts[c], errs[t] = eval.Evaluator.Pack(batch, logGap, true)
+			outs[i].Cts[c], errs[t] = eval.Evaluator.Pack(batch, gap, true)
 		}
 	})
 	if err := errors.Join(errs...); err != nil {

@@ -2,6 +2,7 @@ package he
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 )
@@ -23,10 +24,12 @@ const (
 )
 
 // minHistBins is the fewest bins the histogram kernel lays out
-// (histStride): with K' >= 8 an input chunk holds at most N/8 values, and
-// the packing of a sparse product at most log2(N/8) rounds of
-// automorphisms, which bounds its key-switching noise.
-const minHistBins = 8
+// (histStride): with K' >= 2 an input chunk holds at most N/2 values, and
+// the packing of a sparse product at most log2(N/2) rounds of
+// automorphisms, which bounds its key-switching noise. (It was 8, N/8 and
+// 2^24.4, until package boost's parted layouts sent 2 and 4 bins per
+// feature part to carry more rows per ciphertext.)
+const minHistBins = 2
 
 // histNoiseSigma returns a sub-Gaussian parameter of one coefficient of the
 // noise of a rerandomized histogram ciphertext whose groups hold at most
@@ -40,8 +43,10 @@ const minHistBins = 8
 //     with parameter errorBound*sqrt(chunks*N) by Hoeffding's lemma;
 //   - the packing: Evaluator.Pack pre-scales by 2^-L mod Q, so the kept
 //     coefficients carry the sparse product's noise unchanged, and adds the
-//     noise of the L = log2(chunk) rounds of automorphisms, each round's
-//     key-switching noise doubled by every later round;
+//     noise of its L = rounds rounds of automorphisms (log2(S), S the
+//     stride: log2(chunk) for pairs of entries in chunks of S/2, log2(S)
+//     for one entry per product), each round's key-switching noise doubled
+//     by every later round;
 //   - the rerandomization, one public-key encryption of zero.
 //
 // The key-switching and rerandomization terms use the independence
@@ -50,7 +55,7 @@ const minHistBins = 8
 // encryption", SAC 2023): the decomposed digits of c1 are uniform modulo
 // their prime and independent of the key errors, so each term is a sum of
 // independent products whose variance adds up.
-func histNoiseSigma(p Params, rows, chunk int) float64 {
+func histNoiseSigma(p Params, rows, chunk, rounds int) float64 {
 	N := float64(p.N())
 	chunks := math.Ceil(float64(rows) / float64(chunk))
 	fresh := errorBound * math.Sqrt(chunks*N)
@@ -69,7 +74,7 @@ func histNoiseSigma(p Params, rows, chunk int) float64 {
 	// summed), plus the rounding of the division by P, r0 + r1*s with r
 	// uniform in [-1/2, 1/2).
 	keySwitch := digits*N*(q/P)*(q/P)/12*(2*errorVar) + (1+N*secretVar)/12
-	L := math.Log2(float64(chunk))
+	L := float64(rounds)
 	// Round i's keySwitch noise is doubled by each of the L-1-i later rounds
 	// (variance x4) and 2^(L-1-i) switches of round i reach each output: a
 	// variance of keySwitch * sum_{m<L} 8^m.
@@ -89,8 +94,12 @@ func histNoiseSigma(p Params, rows, chunk int) float64 {
 func HistNoiseBound(p Params, rows int) float64 {
 	worst := 0.0
 	for S := p.N() / minHistBins; S >= 2; S /= 2 {
+		// Chunks of S/2 pack in log2(S) rounds when a ciphertext holds at
+		// most S/2 entries (one per product), in log2(S/2) otherwise: the
+		// former is the worse.
+		L := bits.Len(uint(S)) - 1
 		for _, chunk := range []int{S, S / 2} {
-			worst = math.Max(worst, histNoiseSigma(p, rows, chunk))
+			worst = math.Max(worst, histNoiseSigma(p, rows, chunk, L))
 		}
 	}
 	return math.Log2(worst * tailFactor(p.set.LogMaxDecrypted))

@@ -108,13 +108,17 @@ const StatisticalSecurity = 40
 // leave room for the flooding's tail.
 //
 // Its noise bound is analytic (HistNoiseBound, derived in he/doc.go): at
-// most 2^24.4 on any coefficient of a histogram of up to MaxRows rows per
-// group, except with probability 2^-41 over a run's 2^30 coefficients
-// (measured: 2^17.8 at 2^20 rows in the worst chunk). The flooding of
-// 2^79.5 (40 bits over the bound plus 15 for the composition over 2^30
-// coefficients) costs 2^(79.5-98) = 2^-18.5 absolute precision per
-// coefficient (no decoding growth: coefficients are read directly); values
-// scaled to fill 2^19 keep 2^-37.5 of relative precision.
+// most 2^27.33 on any coefficient of a histogram of up to MaxRows rows per
+// group, in input chunks of up to N/2 values (2 bins: 12 rounds of
+// packing), except with probability 2^-41 over a run's 2^30
+// coefficients. The flooding of 2^82.4 (40 bits over the bound plus 15
+// for the composition over 2^30 coefficients) costs 2^(82.4-98) =
+// 2^-15.6 absolute precision per coefficient (no decoding growth:
+// coefficients are read directly); values scaled to fill 2^19 keep
+// 2^-34.6 of relative precision. (With chunks of at most N/8 the bound
+// was 2^24.4 and the precision 2^-37.5; package boost's parted layouts
+// carry 2,048 and 4,096 rows per ciphertext for a quarter and an eighth
+// of the bytes.)
 var Hist13 = ParamSet{
 	ID:              "hist13",
 	LogN:            13,
@@ -122,7 +126,7 @@ var Hist13 = ParamSet{
 	LogP:            []int{60},
 	LogScale:        98,
 	DecryptLevel:    1,
-	LogNoiseBound:   24.5,
+	LogNoiseBound:   27.4,
 	MaxRows:         1 << 20,
 	LogMaxDecrypted: 30,
 	Doc:             "histograms and WOE counts: coefficient-encoded sums, no rescaling",

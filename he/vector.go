@@ -30,13 +30,13 @@ const (
 	Coeff
 	// CoeffGrid is the output of the histogram kernel: each ciphertext holds
 	// Stride groups of Chunk values (Stride even, Stride*Chunk <= N); item b
-	// of group i sits at coefficient Stride*b + i for a full ciphertext. A
-	// last, partial one packs with fewer automorphisms when its groups are
-	// spread out: with m' of the Stride/2 pairs (i, i + Stride/2) present and
-	// m the power of two at or above m', group i < Stride/2 sits at offset
-	// i*spread and group Stride/2 + i at Stride/2 + i*spread, spread =
-	// Stride/2/m. Value index g*Chunk + b is item b of group g, in ciphertext
-	// g / Stride.
+	// of group i sits at coefficient Stride*b + i for a ciphertext of more
+	// than Stride/2 groups. One of m' <= Stride/2 groups packs with fewer
+	// automorphisms when its groups are spread out over the whole stride,
+	// so that the packing's first rounds merge pairs instead of turning
+	// each group alone: with m the power of two at or above m', group i sits
+	// at offset i*Stride/m. Value index g*Chunk + b is item b of group g, in
+	// ciphertext g / Stride.
 	CoeffGrid
 )
 
@@ -97,13 +97,14 @@ func (v *Vector) gridPos(c, j int) int {
 // gridOffset is the coefficient offset of group i in a CoeffGrid ciphertext
 // of the given stride that holds groups groups (see CoeffGrid).
 func gridOffset(stride, groups, i int) int {
-	half := stride / 2
+	if groups > stride/2 {
+		return i
+	}
 	m := 1
-	for m < min(half, groups) {
+	for m < groups {
 		m <<= 1
 	}
-	spread := max(1, half/m)
-	return i/half*half + i%half*spread
+	return i * (stride / m)
 }
 
 // Level returns the lowest level of the vector's ciphertexts.

@@ -86,6 +86,9 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 			return nil, fl.Fail(ctx, t, err)
 		}
 	}
+	if err := checkLink(opt.LinkMbps); err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
 	if opt.PlanBytes == 0 {
 		opt.PlanBytes = 2 << 30
 	}
@@ -146,7 +149,7 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 	if err != nil {
 		return nil, err
 	}
-	a := &activeTrainer{t: t, p: p, party: party, o: o, bins: bins, nb: make([]int, d), pnb: ack.Bins, K: K}
+	a := &activeTrainer{t: t, p: p, party: party, o: o, bins: bins, nb: make([]int, d), pnb: ack.Bins, K: K, linkMbps: opt.LinkMbps}
 	if binning.Categorical != nil || ack.Categorical != nil {
 		a.search.Categorical = make([]bool, d+len(ack.Bins))
 		copy(a.search.Categorical, binning.Categorical)
@@ -154,7 +157,7 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 	}
 	a.search.Noise = make([]float64, d+len(ack.Bins))
 	if opt.DP != nil {
-		a.fixedScale = dpScale(n, opt.DP.Sigma(o, len(ack.Bins), K))
+		a.fixedScale = dpScale(n, opt.DP.Sigma(o, len(ack.Bins), dpWidth(K, opt.LinkMbps)))
 	}
 	for f := range a.nb {
 		a.nb[f] = binning.NumBins(f)
@@ -267,6 +270,7 @@ type activeTrainer struct {
 	nb         []int // the bank's bins per feature
 	pnb        []int // the center's
 	K          int
+	linkMbps   float64 // Options.LinkMbps: chooses each level's layout
 	g, h       []float64
 	// search reads the bank's features, then the center's: which are
 	// categorical, and the level's decryption noise on the center's sums.
@@ -438,7 +442,8 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		// and computes nothing.
 		return a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(encodeLevel(desc), nil, nil)})
 	}
-	S := desc.chunk(a.p, a.K, len(a.pnb))
+	lay := desc.layout(a.p, a.K, len(a.pnb), a.linkMbps)
+	S := lay.S
 	// Rows in packed order, -1 for padding: every group but the last is
 	// padded to the chunk boundary.
 	var packed []int32
@@ -452,7 +457,7 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 	}
 	// Scale g and h by a power of two that fills the decryption headroom:
 	// the flooding noise is fixed in absolute terms, so the larger the
-	// values, the smaller the relative error (about 2^-37.5 of the largest
+	// values, the smaller the relative error (about 2^-34.6 of the largest
 	// sum).
 	var sumG, sumH float64
 	for _, i := range packed {
@@ -527,7 +532,7 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		if err != nil {
 			return fl.Fail(ctx, a.t, fmt.Errorf("boost: decryption share from the center: %w", err))
 		}
-		if err := joint.CheckVector(a.p, v, "histogram", joint.VectorWant{Layout: he.CoeffGrid, Len: len(compute) * F * a.K, Level: joint.AnyLevel}); err != nil {
+		if err := joint.CheckVector(a.p, v, "histogram", joint.VectorWant{Layout: he.CoeffGrid, Len: len(compute) * F * lay.Width, Level: joint.AnyLevel}); err != nil {
 			return fl.Fail(ctx, a.t, fmt.Errorf("boost: histogram from the center: %w", err))
 		}
 		if vals[i], err = a.party.Decrypt(v, share); err != nil {
@@ -541,7 +546,7 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		nd := lvl[k]
 		nd.pg, nd.ph = make([][]float64, F), make([][]float64, F)
 		for f := 0; f < F; f++ {
-			base := (gi*F + f) * a.K
+			base := (gi*F + f) * lay.Width
 			nd.pg[f] = vals[0][base : base+a.pnb[f]]
 			nd.ph[f] = vals[1][base : base+a.pnb[f]]
 		}

@@ -30,8 +30,9 @@ const (
 // the minimum node size; version 6 the center's merged bins
 // (model.MergeThinBins), sent with its histograms; version 7 categorical
 // features: the center's marks in its setup reply, a set of bins for a
-// split on one of them.
-const protocolVersion = 7
+// split on one of them; version 8 the layout of each level (histLayout),
+// gradients in parts of 8 bins on a slow link (Options.LinkMbps).
+const protocolVersion = 8
 
 // levelChunks is the number of ciphertexts per vector in one part of a
 // level message (64 MiB per vector).
@@ -67,6 +68,15 @@ func categoricalMarks(data Data, marks []bool, field string) ([]bool, error) {
 // center may spend on the root's histogram plan.
 type Options struct {
 	model.GBDTOptions
+	// LinkMbps is the bandwidth of the link between the parties in
+	// Mbit/s, as the bank plans for it (0: not given). With it, a level
+	// whose gradients would take longer on the link than the extra
+	// packing of the parted layout costs the center sends them in parts
+	// of 8 bins, 1,024 rows per ciphertext instead of 256 for 32 bins: a
+	// quarter of the bytes (histLayout). Without it every level uses the
+	// whole layout, the least computation. The result is the same either
+	// way.
+	LinkMbps float64 `json:"link_mbps,omitempty"`
 	// PlanBytes caps the center's cache of root binning polynomials
 	// (default 2 GiB); beyond it they are rebuilt every tree.
 	PlanBytes int64 `json:"plan_bytes"`
@@ -192,15 +202,16 @@ type level struct {
 	Compute []int
 }
 
-// chunk is the number of rows per gradient ciphertext of the level: both
-// parties derive it from the computed nodes' rows and the center's column
-// count (he.HistogramChunk).
-func (l level) chunk(p he.Params, K, centerCols int) int {
+// layout is how the level's gradients travel and its histograms are
+// computed (histLayout): both parties derive it from the computed nodes'
+// rows, the center's column count and bins, and the bank's link speed
+// (Options.LinkMbps).
+func (l level) layout(p he.Params, K, centerCols int, linkMbps float64) histLayout {
 	rows := 0
 	for _, k := range l.Compute {
 		rows += len(l.Rows[k])
 	}
-	return he.HistogramChunk(p, K, len(l.Compute)*centerCols, rows)
+	return chooseLayout(p, K, centerCols, len(l.Compute), rows, linkMbps)
 }
 
 func encodeLevel(l level) []byte {
@@ -320,7 +331,12 @@ func checkLimits(o model.GBDTOptions, rows, centerCols, K int) error {
 		if d > 0 {
 			nodes = min(1<<(d-1), max(rows/(2*o.MinNodeRows), 1))
 		}
-		coeffs += 2 * he.HistogramCiphertexts(p, K, nodes*centerCols) * p.N()
+		// The larger of the two layouts' ciphertexts (histLayout).
+		cts := he.HistogramCiphertexts(p, K, nodes*centerCols)
+		for _, B := range partSizes {
+			cts = max(cts, he.HistogramCiphertexts(p, B, nodes*centerCols*partsOf(K, B)))
+		}
+		coeffs += 2 * cts * p.N()
 	}
 	if budget := set.MaxDecrypted(); budget > 0 && o.Trees*coeffs > budget {
 		return fmt.Errorf("%w: %d trees of depth %d over %d center features could decrypt %d coefficients of histograms, over the %d the flooding of he.%s is sized for: fewer trees, a smaller depth or a larger MinNodeRows",
@@ -342,7 +358,8 @@ const StepHistograms = "boost.histograms"
 //
 // A histogram covers the level's computed nodes, so its length varies from
 // level to level: the plan declares the longest, maxNodes(o, rows) nodes of
-// centerCols*K bins (the count checkLimits sizes the flooding for). The
+// centerCols*layoutWidth(K) values (the count checkLimits sizes the
+// flooding for, in either layout). The
 // level is the decryption level of he.Hist13, the scale its own (the
 // center's histogram products leave it unchanged).
 func DisclosurePlan(o model.GBDTOptions, rows, centerCols, K, fromTree int) *joint.Plan {
@@ -350,7 +367,7 @@ func DisclosurePlan(o model.GBDTOptions, rows, centerCols, K, fromTree int) *joi
 	set := params().Set()
 	return joint.NewPlan(joint.Disclosure{Step: StepHistograms, To: fl.RoleActive,
 		What:   fmt.Sprintf("the cumulative sums of g and h in the center's %d features' bins, at every node of at least %d rows whose sibling has as many, released at bins where each gap holds no rows or at least %d", centerCols, o.MinNodeRows, o.MinBinRows),
-		Layout: he.CoeffGrid, Len: joint.AnyLen, MaxLen: maxNodes(o, rows) * centerCols * K,
+		Layout: he.CoeffGrid, Len: joint.AnyLen, MaxLen: maxNodes(o, rows) * centerCols * layoutWidth(K),
 		Level: set.DecryptLevel, LogScale: set.LogScale, Vectors: 2 * levels})
 }
 

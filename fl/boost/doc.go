@@ -12,7 +12,11 @@
 //     the parent minus it), encryptions of g and h packed node by node,
 //     under the bank's own key share with a public seed (he.SeededVector:
 //     a third of a public-key encryption's cost, half its bytes), which the
-//     center joins to the collective key. The center computes the encrypted cumulative histograms of those nodes
+//     center joins to the collective key: 256 rows per ciphertext for 32
+//     bins, or, on a link slow enough that the bytes cost more than the
+//     center's extra packing (Options.LinkMbps), 1,024 in the parted
+//     layout, where each center feature counts as ceil(K/8) features of 8
+//     bins (histLayout; the sums released are the same). The center computes the encrypted cumulative histograms of those nodes
 //     over its binned features (he.Histograms; the root's binning
 //     polynomials are prepared once per training) and the pair decrypts them
 //     to the bank only.
@@ -67,7 +71,7 @@
 // to compute, and it refuses a training whose minima are below its own
 // (PassiveOptions.MinNodeRows, MinBinRows). What remains: each released
 // sum covers either no rows or at least 32 of a node's at least 96, known
-// to about 2^-37.5 of its range (two numbers, g and h, about 75 bits);
+// to about 2^-34.6 of its range (two numbers, g and h, about 69 bits);
 // identifying the 32 rows of a gap among a node's 96 means telling one of
 // C(96, 32) > 2^84 subsets, of which about 2^9 share any pair of sums, and
 // the count grows quickly with the node (2^200 for 32 of 1,000 rows). This
@@ -95,8 +99,10 @@
 //
 // DisclosurePlan declares the one step that decrypts, boost.histograms, to
 // the bank: per level of a tree at most two vectors, the cumulative sums of
-// g and of h, in the CoeffGrid layout, of at most m * centerCols * K
-// values, m the most nodes a level computes (the root, then one child per
+// g and of h, in the CoeffGrid layout, of at most m * centerCols * W
+// values (W = 8 ceil(K/8) >= K, the wider of the two layouts: the sums
+// past a feature's last bin repeat its total, as they do for a feature of
+// fewer bins than K), m the most nodes a level computes (the root, then one child per
 // split: at most 2^(depth-1) nodes, and no more than rows / (2
 // MinNodeRows)), at Hist13's decryption level and scale; MaxDepth levels
 // per tree. The center admits every histogram against it (joint.Plan)

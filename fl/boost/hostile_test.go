@@ -208,10 +208,10 @@ func TestUndeclaredHistogramLength(t *testing.T) {
 			return m // the root
 		}
 		rows := lvl.Rows[lvl.Compute[0]]
-		S := lvl.chunk(p, K, dc)
+		S := lvl.layout(p, K, dc, 0).S
 		cut := (o.MinNodeRows + S - 1) / S * S // the first group fills whole chunks
 		both := level{Rows: [][]int32{rows[:min(cut, len(rows))], rows[min(cut, len(rows)):]}, Compute: []int{0, 1}}
-		if len(rows)-cut < o.MinNodeRows || both.chunk(p, K, dc) != S {
+		if len(rows)-cut < o.MinNodeRows || both.layout(p, K, dc, 0).S != S {
 			why = fmt.Sprintf("a child of %d rows in chunks of %d cannot be cut in two nodes of %d", len(rows), S, o.MinNodeRows)
 			return m
 		}

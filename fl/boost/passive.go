@@ -37,6 +37,7 @@ type Passive struct {
 	bins        [][]uint8
 	nb          []int
 	K           int
+	linkMbps    float64 // the bank's Options.LinkMbps: each level's layout
 	gaps        *gapTracker
 	plan        *he.HistogramPlan
 	disclosures *joint.Plan
@@ -115,6 +116,9 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 		return nil, fl.Fail(ctx, t, err)
 	}
 	nb, K := binning.Sizes()
+	if err := checkLink(s.Options.LinkMbps); err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
 	if err := checkLimits(o, n, d, K); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -126,7 +130,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	if local.MaxEpsilon > 0 && (s.Options.DP == nil || s.Options.DP.Epsilon > local.MaxEpsilon) {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: this center releases histograms only with differential privacy of epsilon at most %v (boost.Options.DP)", model.ErrOptions, local.MaxEpsilon))
 	}
-	noise, err := newDPNoise(s.Options.DP, o, d, K, n)
+	noise, err := newDPNoise(s.Options.DP, o, d, dpWidth(K, s.Options.LinkMbps), n)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
@@ -145,7 +149,8 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	// The root's merged bins are the same every tree: its binning
 	// polynomials are prepared once.
 	gaps := newGapTracker(bins, nb, o.MinBinRows)
-	plan, err := party.PrepareHistograms(he.HistogramSpec{Bins: gaps.rootBins, K: K}, n, s.Options.PlanBytes)
+	root := chooseLayout(p, K, d, 1, n, s.Options.LinkMbps)
+	plan, err := party.PrepareHistogramsChunk(he.HistogramSpec{Bins: root.kernelBins(gaps.rootBins), K: root.K}, n, root.S, s.Options.PlanBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +169,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 		}
 		res.Splits, res.Resumed = st.Splits, resume
 	}
-	return &Passive{t: t, o: o, n: n, d: d, p: p, party: party, binning: binning, bins: bins, nb: nb, K: K,
+	return &Passive{t: t, o: o, n: n, d: d, p: p, party: party, binning: binning, bins: bins, nb: nb, K: K, linkMbps: s.Options.LinkMbps,
 		gaps: gaps, plan: plan, disclosures: disclosures, noise: noise, store: store, digest: digest, res: res, next: resume, start: start}, nil
 }
 
@@ -211,12 +216,12 @@ func (c *Passive) Tree(ctx context.Context) (err error) {
 			return fl.Fail(ctx, t, err)
 		}
 		if len(lvl.Compute) > 0 {
-			S := lvl.chunk(p, K, d)
-			gh, err := recvGradients(ctx, t, party, lvl, parts[1:], S)
+			lay := lvl.layout(p, K, d, c.linkMbps)
+			gh, err := recvGradients(ctx, t, party, lvl, parts[1:], lay.S)
 			if err != nil {
 				return err
 			}
-			if err := passiveHist(ctx, t, party, p, lvl, gh, bins, lg, plan, K, S, disclosures, noise); err != nil {
+			if err := passiveHist(ctx, t, party, p, lvl, gh, bins, lg, plan, lay, disclosures, noise); err != nil {
 				return err
 			}
 		}
@@ -438,7 +443,7 @@ func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl lev
 // passiveHist computes the encrypted histograms of the level's computed
 // nodes and sends them with this party's decryption shares: the bank, and
 // only the bank, decrypts them.
-func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, gaps [][]model.BinGaps, plan *he.HistogramPlan, K, S int, disclosures *joint.Plan, noise *dpNoise) error {
+func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, gaps [][]model.BinGaps, plan *he.HistogramPlan, lay histLayout, disclosures *joint.Plan, noise *dpNoise) error {
 	n := len(bins[0])
 	var hs []*he.Vector
 	var err error
@@ -446,7 +451,9 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 		hs, err = party.HistogramsPlanned(gh, plan) // the root: binning prepared once
 	} else {
 		// Each row in its node's merged bin (model.MergeThinBins).
-		spec := he.HistogramSpec{K: K, Bins: make([][]uint8, len(bins))}
+		S := lay.S
+		spec := he.HistogramSpec{K: lay.K}
+		merged := make([][]uint8, len(bins))
 		var packed, node []int32
 		for i, k := range lvl.Compute {
 			spec.Groups = append(spec.Groups, len(packed))
@@ -463,15 +470,16 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 		}
 		spec.Groups = append(spec.Groups, len(packed))
 		for f, col := range bins {
-			spec.Bins[f] = make([]uint8, len(packed))
+			merged[f] = make([]uint8, len(packed))
 			for j, i := range packed {
 				if i < 0 {
-					spec.Bins[f][j] = model.MissingBin
+					merged[f][j] = model.MissingBin
 				} else {
-					spec.Bins[f][j] = gaps[node[j]][f].Map(col[i])
+					merged[f][j] = gaps[node[j]][f].Map(col[i])
 				}
 			}
 		}
+		spec.Bins = lay.kernelBins(merged)
 		hs, err = party.Histograms(gh, spec)
 	}
 	if err != nil {

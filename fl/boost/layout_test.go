@@ -1,0 +1,219 @@
+package boost
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
+	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/model"
+)
+
+// TestKernelBins: the parted layout's kernel bins give, part by part, the
+// cumulative sums of the whole layout (feature f's sum at bin b at part
+// b/8, bin b%8), and past the feature's last bin the total of its present
+// rows; a missing row counts nowhere.
+func TestKernelBins(t *testing.T) {
+	p := params()
+	for _, K := range []int{2, 8, 13, 32, 33} {
+		t.Run(fmt.Sprint(K), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(K), 1))
+			const n, F = 300, 3
+			bins := make([][]uint8, F)
+			vals := make([]float64, n)
+			for j := range vals {
+				vals[j] = r.NormFloat64()
+			}
+			for f := range bins {
+				bins[f] = make([]uint8, n)
+				for j := range bins[f] {
+					bins[f][j] = uint8(r.IntN(K))
+					if r.IntN(10) == 0 {
+						bins[f][j] = model.MissingBin
+					}
+				}
+			}
+			for _, B := range partSizes {
+				lay := partedLayout(p, K, B)
+				require.Equal(t, B, lay.K)
+				require.Equal(t, (K+B-1)/B, lay.P)
+				require.GreaterOrEqual(t, lay.Width, K)
+				require.LessOrEqual(t, lay.Width, layoutWidth(K))
+				require.Equal(t, he.HistogramStride(p, B), lay.S)
+				kb := lay.kernelBins(bins)
+				require.Len(t, kb, F*lay.P)
+				for f := range F {
+					for b := range lay.Width {
+						var want, got float64
+						for j, v := range vals {
+							if bins[f][j] != model.MissingBin && int(bins[f][j]) <= b {
+								want += v
+							}
+							if vb := kb[f*lay.P+b/B][j]; int(vb) < B && int(vb) <= b%B {
+								got += v
+							}
+						}
+						require.InDelta(t, want, got, 1e-9, "%d bins a part: feature %d bin %d", B, f, b)
+					}
+				}
+			}
+			whole := wholeLayout(p, K, F, n)
+			require.Equal(t, slices.Concat(bins...), slices.Concat(whole.kernelBins(bins)...), "the whole layout keeps the bins")
+		})
+	}
+}
+
+// TestChooseLayout: without a link speed every level is whole; on a
+// 100 Mbit/s link the parted layout wins where the bytes dominate (few
+// center features, many rows) and loses where the packing does (hundreds
+// of features over many nodes).
+func TestChooseLayout(t *testing.T) {
+	p := params()
+	for _, c := range []struct {
+		K, F, nodes, rows int
+		mbps              float64
+		B                 int // bins a part; 0: the whole layout
+	}{
+		{32, 10, 1, 24_000, 0, 0},
+		{32, 10, 1, 24_000, 100, 4},  // default_credit's root
+		{32, 10, 2, 12_000, 100, 8},  // two nodes of half the rows: more packing
+		{32, 10, 1, 24_000, 1000, 8}, // a fast link: less packing
+		{32, 10, 1, 24_000, 10, 2},   // a slow one: the fewest bytes
+		{32, 300, 1, 100_000, 0, 0},
+		{32, 300, 1, 100_000, 100, 8},
+		{32, 300, 8, 50_000, 100, 0},
+		{8, 10, 1, 24_000, 100, 2},
+		{2, 10, 1, 24_000, 100, 0}, // nothing to part
+	} {
+		got := chooseLayout(p, c.K, c.F, c.nodes, c.rows, c.mbps)
+		if c.B == 0 {
+			require.Equal(t, wholeLayout(p, c.K, c.nodes*c.F, c.rows), got, "%+v", c)
+		} else {
+			require.Equal(t, partedLayout(p, c.K, c.B), got, "%+v", c)
+		}
+	}
+	require.Error(t, checkLink(math.NaN()))
+	require.Error(t, checkLink(-1))
+	require.Error(t, checkLink(math.Inf(1)))
+	require.NoError(t, checkLink(0))
+}
+
+// kindBytes returns the payload bytes per message type of msgs.
+func kindBytes(msgs []fl.Message) map[string]int {
+	out := map[string]int{}
+	for _, m := range msgs {
+		out[m.Type] += len(m.Payload)
+	}
+	return out
+}
+
+func formatKinds(k map[string]int) string {
+	var names []string
+	for n := range k {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, " %s %.2f MiB;", n, float64(k[n])/(1<<20))
+	}
+	return b.String()
+}
+
+// trainRecorded trains a pair and returns both results and the messages
+// each party sent.
+func trainRecorded(t *testing.T, xb, xc, y []float64, db, dc int, opt Options) (*ActiveResult, *PassiveResult, []fl.Message, []fl.Message) {
+	t.Helper()
+	ta, tc := fl.NewPipe()
+	defer ta.Close()
+	defer tc.Close()
+	ra, rc := fltest.Record(ta), fltest.Record(tc)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	seed := []byte("boost-test-joint-seed-0123456789a")
+	var pr *PassiveResult
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		pr, err = TrainPassive(ctx, rc, seed, Data{X: xc, Cols: dc})
+		done <- err
+	}()
+	ar, err := TrainActive(ctx, ra, seed, Data{X: xb, Cols: db, Y: y}, opt, nil)
+	require.NoError(t, err)
+	require.NoError(t, <-done)
+	return ar, pr, ra.Sent(), rc.Sent()
+}
+
+// TestPartedLayout: with a link speed the levels go in the parted layout,
+// the trees stay the plaintext twin's node for node (with bins a multiple
+// of 8 and not), and the bank's gradient messages (boost.level) shrink to
+// about a quarter of the whole layout's for the same training; the bytes
+// of every message kind are logged.
+func TestPartedLayout(t *testing.T) {
+	const db, dc = 3, 4
+	n, trees := 3000, 3
+	if testing.Short() {
+		n, trees = 1500, 2
+	}
+	xb, xc, y := synthetic(n, db, dc, 1)
+	for _, c := range []struct {
+		bins  int
+		ratio float64 // the most parted/whole gradient bytes (small nodes pad their chunks)
+	}{{32, 0.5}, {13, 0.7}} {
+		bins := c.bins
+		t.Run(fmt.Sprint(bins), func(t *testing.T) {
+			gb := model.GBDTOptions{Trees: trees, MaxDepth: 3, Bins: bins}
+			ref, err := model.TrainVerticalGBDT(xb, db, xc, dc, y, gb)
+			require.NoError(t, err)
+			var levelBytes [2]int
+			for i, mbps := range []float64{0, 100} {
+				ar, pr, sent, recv := trainRecorded(t, xb, xc, y, db, dc, Options{GBDTOptions: gb, LinkMbps: mbps})
+				same, total := compareTrees(t, ar, pr, ref, db)
+				require.Equal(t, total, same, "every node identical to the plaintext twin at %v Mbit/s", mbps)
+				require.NotEmpty(t, pr.Splits)
+				bk, ck := kindBytes(sent), kindBytes(recv)
+				levelBytes[i] = bk[TypeLevel]
+				t.Logf("link %v Mbit/s: bank sent %.2f MiB:%s center sent %.2f MiB:%s", mbps,
+					float64(ar.Stats.SentBytes)/(1<<20), formatKinds(bk), float64(ar.Stats.RecvBytes)/(1<<20), formatKinds(ck))
+			}
+			ratio := float64(levelBytes[1]) / float64(levelBytes[0])
+			t.Logf("parted/whole gradient bytes: %.3f", ratio)
+			require.Less(t, ratio, c.ratio, "fewer ciphertexts for the same rows")
+		})
+	}
+}
+
+// TestRealDataBytes trains default_credit from ../shared/data (30 trees
+// of depth 3, 32 bins, the TestRealData split) without and with a link
+// speed of 100 Mbit/s, checks both against the plaintext twin node for
+// node, and logs the time and the bytes of every message kind each way.
+func TestRealDataBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping the real-data training in -short mode")
+	}
+	if _, err := os.Stat(sharedData); err != nil {
+		t.Skipf("skipping: %s is absent", sharedData)
+	}
+	btr, _, ctr, _ := sharedSplit(t, "default_credit")
+	db, dc := btr.Cols(), ctr.Cols()
+	gb := model.GBDTOptions{Trees: 30, MaxDepth: 3, Bins: 32, LearningRate: 0.3, Lambda: 1}
+	ref, err := model.TrainVerticalGBDT(btr.X, db, ctr.X, dc, btr.Labels, gb)
+	require.NoError(t, err)
+	for _, mbps := range []float64{0, 100} {
+		ar, pr, sent, recv := trainRecorded(t, btr.X, ctr.X, btr.Labels, db, dc, Options{GBDTOptions: gb, LinkMbps: mbps})
+		same, total := compareTrees(t, ar, pr, ref, db)
+		t.Logf("default_credit, link %v Mbit/s: %d/%d nodes identical, %.1f s; bank sent %.1f MiB:%s center sent %.1f MiB:%s", mbps, same, total,
+			ar.Duration.Seconds(), float64(ar.Stats.SentBytes)/(1<<20), formatKinds(kindBytes(sent)), float64(ar.Stats.RecvBytes)/(1<<20), formatKinds(kindBytes(recv)))
+		require.Equal(t, total, same)
+	}
+}
