@@ -94,10 +94,11 @@
 // (floodSigmas). It costs precision, growing linearly with the optimizer
 // steps and the learning rate: each decoded weight carries Gaussian noise of
 // standard deviation sqrt(Block) sigma / 2^90, for sigma the flooding's per
-// coefficient and Block the period of its party's weight layout (1.6e-8 for
+// coefficient and Block the period of its party's weight layout (6.8e-9 for
 // the bank's 15 columns after 3 full-batch epochs of the defaults,
-// TestFinalRevealFlooding; so 1.6e-7 after 30 epochs, and ten times that
-// with ten batches an epoch); each epoch's mean loss carries noise of
+// TestFinalRevealFlooding, whose short training takes narrow blocks; ten
+// times that per block width after 30 epochs, and ten times more with ten
+// batches an epoch); each epoch's mean loss carries noise of
 // standard deviation 2^-21 sqrt(epochs) whatever the rows (2.6e-6 for 30
 // epochs, TestEarlyStop), so a Tol near 1e-5 or below decides on the noise.
 //
