@@ -295,7 +295,7 @@ func (r *runner) woe(ctx context.Context, data *Prepared) (*Model, error) {
 		return nil, err
 	}
 	half.Training = m.Training
-	m.Scorecard = half
+	m.Scorecard, m.Card = half, r.spec.Scorecard
 	if err := r.save("scorecard", half); err != nil {
 		return nil, err
 	}

@@ -127,6 +127,9 @@ type Model struct {
 	SBTPassive *boost.PassiveModel
 	Scorecard  *model.ScorecardHalf
 	WOEData    *Prepared
+	// Card is the scaling of the scorecard's points (WOE), the bank's,
+	// which both halves were built on and scoring needs at both parties.
+	Card model.Scorecard
 }
 
 // Model returns the result's model of kind k, or nil.

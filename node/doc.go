@@ -52,7 +52,7 @@
 //
 // The approve output is one cut: the boundary below the bank's
 // score.yaml approve grades among the center's scoring.grades; the bank
-// learns approved or not, and nothing finer. Scoring a woe scorecard
-// through the node is not supported yet (fl/score's Service serves LR and
-// trees).
+// learns approved or not, and nothing finer. Each scoring service keeps
+// its half's columns encoded and its daily quotas for as long as the node
+// runs (until Reload): memory grows with the halves in use.
 package node

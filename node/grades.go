@@ -40,11 +40,11 @@ func (w Whitelist) Check(grades int) error {
 
 // WriteGrades writes dir/grades.csv (id, grade: A is the lowest
 // probability of default; with scores the probability of default and the
-// scorecard points) and dir/whitelist.csv (id, grade, credit line, rate of
+// points on card's scale) and dir/whitelist.csv (id, grade, credit line, rate of
 // the enterprises in wl's approved grades). It returns the count per grade
 // and the number approved. grades is the number of grades (cut points
 // plus one).
-func WriteGrades(dir string, res *score.Scored, grades int, scores bool, wl Whitelist) (counts []int, approved int, err error) {
+func WriteGrades(dir string, res *score.Scored, grades int, scores bool, card model.Scorecard, wl Whitelist) (counts []int, approved int, err error) {
 	if grades < 1 || grades > maxGrades+1 {
 		return nil, 0, fmt.Errorf("node: %d grades: want 1 .. %d", grades, maxGrades+1)
 	}
@@ -76,7 +76,6 @@ func WriteGrades(dir string, res *score.Scored, grades int, scores bool, wl Whit
 	if err := w.Write([]string{"id", "grade", "credit_line_yuan", "annual_rate_percent"}); err != nil {
 		return nil, 0, err
 	}
-	card := model.Scorecard{}
 	for i, id := range res.IDs {
 		b := res.Bands[i]
 		if b < 0 || b >= grades {

@@ -518,3 +518,31 @@ func TestTrainAndScore(t *testing.T) {
 	require.True(t, slices.Contains(bm.Files, halfFile(fl.RoleActive, "lr")))
 	require.False(t, errors.Is(err, ErrRefused))
 }
+
+// TestScorecardScoring: bank-a trains a WOE scorecard through the node and
+// scores with it (bands, then scores with its points): both registries
+// record the scaling, which the training id covers.
+func TestScorecardScoring(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a federated scorecard training and two scorings: not in -short")
+	}
+	f := newFixture(t, 600, 2, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	r, err := Train(ctx, f.jobConfig(t, "bank-a", "woe", "woe: {bins: 8, pdo: 40}\nlr: {epochs: 2}"), testLogger(t))
+	require.NoError(t, err)
+	require.Greater(t, r.AUC, 0.5)
+	cm, err := f.center.reg.Get("bank-a", "sme-credit", r.CenterVersion)
+	require.NoError(t, err)
+	require.Equal(t, 40.0, cm.Metrics["pdo"], "the center records the bank's scaling")
+	for _, output := range []string{OutputBands, OutputScores} {
+		res, err := Score(ctx, f.scoreConfig(t, "bank-a", output), testLogger(t))
+		require.NoError(t, err, output)
+		require.Greater(t, res.Scored, 300)
+		if output == OutputScores {
+			g, err := os.ReadFile(filepath.Join(res.Out, "grades.csv"))
+			require.NoError(t, err)
+			require.Contains(t, string(g), "probability_of_default,points")
+		}
+	}
+}

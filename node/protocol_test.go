@@ -12,6 +12,7 @@ import (
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/score"
+	"github.com/veil-fl/veil/model"
 )
 
 func TestDecodeRequest(t *testing.T) {
@@ -142,7 +143,7 @@ func TestWriteGrades(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			counts, approved, err := WriteGrades(dir, res, 3, tc.scores, wl)
+			counts, approved, err := WriteGrades(dir, res, 3, tc.scores, model.Scorecard{}, wl)
 			require.NoError(t, err)
 			require.Equal(t, []int{1, 2, 1}, counts)
 			require.Equal(t, 3, approved)
@@ -160,8 +161,8 @@ func TestWriteGrades(t *testing.T) {
 			}
 		})
 	}
-	_, _, err := WriteGrades(t.TempDir(), res, 2, false, wl)
+	_, _, err := WriteGrades(t.TempDir(), res, 2, false, model.Scorecard{}, wl)
 	require.ErrorContains(t, err, "grade 2 of 2")
-	_, _, err = WriteGrades(t.TempDir(), res, 3, false, Whitelist{Approve: 4, MaxLine: 1, RateMin: 1, RateMax: 1})
+	_, _, err = WriteGrades(t.TempDir(), res, 3, false, model.Scorecard{}, Whitelist{Approve: 4, MaxLine: 1, RateMin: 1, RateMax: 1})
 	require.ErrorContains(t, err, "approve 4")
 }

@@ -62,9 +62,6 @@ func (c *Center) scoreSession(bank string, pol config.Bank, ts *tableSet, req *r
 			Reason: fmt.Sprintf("the center's half of %s version %d is the %s model of training %s, the bank's the %s model of training %s: halves of different trainings make no model",
 				req.Name, req.ModelVersion, meta.Kind, meta.Training, req.Model, req.Training)}
 	}
-	if req.Model == string(job.WOE) {
-		return nil, refused("models", "scoring a woe scorecard through the node is not supported yet")
-	}
 	if !slices.Contains(pol.Tables, meta.Table) {
 		return nil, refused(c.cfg.Rule(bank, "tables"), "%s may no longer use table %q, which the model was trained on", bank, meta.Table)
 	}
@@ -138,6 +135,11 @@ func (c *Center) newService(bank string, meta registry.Meta, t *dataset.Table, o
 		svc.LR, err = model.LoadLRHalf(bytes.NewReader(b))
 	case string(job.SBT):
 		svc.Trees, err = boost.LoadPassiveModel(bytes.NewReader(b))
+	case string(job.WOE):
+		// The training id covers the scaling (job's options digest): the
+		// bank's half of this training was built on the same.
+		svc.Card = cardOf(meta)
+		svc.Scorecard, err = model.LoadScorecardHalf(bytes.NewReader(b))
 	default:
 		err = fmt.Errorf("node: no scoring service for a %s model", meta.Kind)
 	}
@@ -185,9 +187,6 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 	if err != nil {
 		return nil, fmt.Errorf("%s: model: %w", cfg.File, err)
 	}
-	if meta.Kind == string(job.WOE) {
-		return nil, fmt.Errorf("%s: model %s is a woe scorecard: scoring one through the node is not supported yet", cfg.File, cfg.Model)
-	}
 	hb, err := reg.ReadFile(meta, halfFile(fl.RoleActive, meta.Kind))
 	if err != nil {
 		return nil, err
@@ -203,6 +202,7 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 	var (
 		lr    *model.LRHalf
 		trees *boost.ActiveModel
+		card  *model.ScorecardHalf
 		x     *dataset.Table
 	)
 	switch meta.Kind {
@@ -222,6 +222,14 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 			return nil, err
 		}
 		x, err = encodeWith(x, trees.Encode)
+	case string(job.WOE):
+		if card, err = model.LoadScorecardHalf(bytes.NewReader(hb)); err != nil {
+			return nil, fmt.Errorf("registry %s/%d: %w", meta.Name, meta.Version, err)
+		}
+		if x, err = namedColumns(t, meta.Columns); err != nil {
+			return nil, err
+		}
+		x, err = encodeWith(x, card.Encode)
 	default:
 		return nil, fmt.Errorf("registry %s/%d: model kind %q", meta.Name, meta.Version, meta.Kind)
 	}
@@ -261,10 +269,13 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 	log.Info("scoring granted", "model", meta.Name, "version", meta.Version, "output", cfg.Output, "grades", len(rep.Grades)+1)
 	start := time.Now()
 	var res *score.Scored
-	if lr != nil {
+	switch {
+	case lr != nil:
 		res, err = score.RequestLR(ctx, tr, x.IDs, x.X, lr, opt)
-	} else {
+	case trees != nil:
 		res, err = score.RequestTrees(ctx, tr, x.IDs, x.X, x.Cols(), trees, opt)
+	default:
+		res, err = score.RequestScorecard(ctx, tr, x.IDs, x.X, x.Cols(), card, cardOf(meta), opt)
 	}
 	if err != nil {
 		return nil, err
@@ -278,7 +289,7 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, err
 	}
-	counts, approved, err := WriteGrades(cfg.Out, res, len(rep.Grades)+1, opt.Output == score.Scores, wl)
+	counts, approved, err := WriteGrades(cfg.Out, res, len(rep.Grades)+1, opt.Output == score.Scores, cardOf(meta), wl)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/job"
+	"github.com/veil-fl/veil/model"
 	"github.com/veil-fl/veil/node/config"
 	"github.com/veil-fl/veil/node/registry"
 )
@@ -95,6 +96,7 @@ func (r *trainRun) run(ctx context.Context, t fl.Transport, log *slog.Logger) er
 	meta := registry.Meta{Owner: r.bank, Name: r.req.Name, Kind: string(kind), Created: time.Now().UTC(), Training: m.Training,
 		ConfigDigest: r.req.ConfigDigest, AlignedDigest: hexDigest(res.AlignedDigest), Peer: r.bank, Table: r.req.Table, Columns: r.table.Columns,
 		Metrics: map[string]float64{"rows_aligned": float64(res.RowsAligned)}}
+	addCard(meta.Metrics, m)
 	meta, err = r.c.reg.Put(meta, map[string][]byte{halfFile(fl.RolePassive, string(kind)): half})
 	if err != nil {
 		log.Error("storing the center's half failed", "err", err)
@@ -102,6 +104,19 @@ func (r *trainRun) run(ctx context.Context, t fl.Transport, log *slog.Logger) er
 	}
 	log.Info("center's half stored", "version", meta.Version, "training", meta.Training)
 	return fl.SendJSON(ctx, t, TypeStored, stored{Version: meta.Version, Training: meta.Training})
+}
+
+// addCard records a scorecard's points scaling in a registry entry's
+// metrics: scoring needs it at both parties.
+func addCard(metrics map[string]float64, m *job.Model) {
+	if m.Kind == job.WOE {
+		metrics["base_points"], metrics["pdo"], metrics["base_odds"] = m.Card.BasePoints, m.Card.PDO, m.Card.BaseOdds
+	}
+}
+
+// cardOf is the scorecard scaling addCard recorded.
+func cardOf(meta registry.Meta) model.Scorecard {
+	return model.Scorecard{BasePoints: meta.Metrics["base_points"], PDO: meta.Metrics["pdo"], BaseOdds: meta.Metrics["base_odds"]}
 }
 
 // halfBytes is a party's half of m as its file holds it.
@@ -221,6 +236,7 @@ func Train(ctx context.Context, cfg *config.Job, log *slog.Logger) (*TrainResult
 		ConfigDigest: cfg.Digest, AlignedDigest: hexDigest(res.AlignedDigest), Peer: cfg.CenterName, Table: cfg.Table, Columns: spec.Train.Columns,
 		Metrics: map[string]float64{"auc": m.AUC, "ks": m.KS, "rows_aligned": float64(res.RowsAligned),
 			"center_columns": float64(rep.Columns), "center_version": float64(st.Version)}}
+	addCard(meta.Metrics, m)
 	files := map[string][]byte{halfFile(fl.RoleActive, cfg.Model): half}
 	put, err := reg.Put(meta, files)
 	if errors.Is(err, registry.ErrExists) {

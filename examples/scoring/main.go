@@ -454,6 +454,6 @@ func selectColumns(t *dataset.Table, cols []int) *dataset.Table {
 // the node's bank does); it returns the count per grade and the number
 // pre-approved.
 func writeOutputs(f *flags, res *score.Scored) ([]int, int, error) {
-	return node.WriteGrades(f.out, res, len(f.grades)+1, f.scores,
+	return node.WriteGrades(f.out, res, len(f.grades)+1, f.scores, model.Scorecard{},
 		node.Whitelist{Approve: f.approve, MaxLine: f.maxLine, RateMin: f.rateMin, RateMax: f.rateMax})
 }

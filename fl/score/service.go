@@ -36,8 +36,9 @@ const TypeRequest = "score.request"
 
 // Model names for a session's request.
 const (
-	ModelLR    = "lr"
-	ModelTrees = "trees"
+	ModelLR        = "lr"
+	ModelTrees     = "trees"
+	ModelScorecard = "scorecard"
 )
 
 type request struct {
@@ -130,10 +131,14 @@ type Service struct {
 	// columns named by LR.Features are used; for trees, the table's columns
 	// in the order the ensemble was trained on.
 	Table *dataset.Table
-	// LR and Trees are the center's halves of the models it serves; either
-	// may be nil.
-	LR    *model.LRHalf
-	Trees *boost.PassiveModel
+	// LR, Trees and Scorecard are the center's halves of the models it
+	// serves; any may be nil. For trees and the scorecard, the table's
+	// columns are in the order the model was trained on. Card is the
+	// scorecard's points scaling, the one both halves were built on.
+	LR        *model.LRHalf
+	Trees     *boost.PassiveModel
+	Scorecard *model.ScorecardHalf
+	Card      model.Scorecard
 	// Options is what the center agrees to: the output (Bands keeps raw
 	// scores from the bank) and the cut points. A bank asking for anything
 	// else is refused. Its Progress and Logger, if set, hear the scoring
@@ -180,6 +185,7 @@ type Service struct {
 	output  Output    // Options.Output, normalized
 	lrX     []float64 // the LR half's columns of the table, encoded
 	treeX   []float64 // the table encoded for the trees
+	cardX   []float64 // the table encoded for the scorecard
 	mu      sync.Mutex
 	banks   map[string]*bankState
 }
@@ -193,7 +199,7 @@ func (s *Service) Prepare() error {
 	if s.Table == nil || s.Table.Rows() == 0 {
 		return fmt.Errorf("%w: the service has no enterprises", ErrOptions)
 	}
-	if s.LR == nil && s.Trees == nil {
+	if s.LR == nil && s.Trees == nil && s.Scorecard == nil {
 		return fmt.Errorf("%w: the service has no model", ErrOptions)
 	}
 	o, err := s.Options.normalize()
@@ -231,6 +237,14 @@ func (s *Service) Prepare() error {
 		}
 		if s.lrX, err = s.LR.Encode(dicts, x); err != nil {
 			return fmt.Errorf("the LR model and the table %s: %w", s.Table.Name, err)
+		}
+	}
+	if s.Scorecard != nil {
+		if err := s.Scorecard.Validate(); err != nil {
+			return err
+		}
+		if s.cardX, err = s.Scorecard.Encode(s.Table.Categories, s.Table.X, s.Table.Cols()); err != nil {
+			return fmt.Errorf("the scorecard and the table %s: %w", s.Table.Name, err)
 		}
 	}
 	if s.Trees != nil {
@@ -437,7 +451,7 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 		return 0, "", err
 	}
 	switch {
-	case req.Model == ModelLR && s.LR != nil, req.Model == ModelTrees && s.Trees != nil:
+	case req.Model == ModelLR && s.LR != nil, req.Model == ModelTrees && s.Trees != nil, req.Model == ModelScorecard && s.Scorecard != nil:
 	default:
 		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the service does not serve model %q", ErrMismatch, req.Model))
 	}
@@ -475,9 +489,16 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 		return n, req.Model, linearPassive(ctx, t, party, u, s.Options, s.LR.Training)
 	}
 	d := s.Table.Cols()
+	src := s.treeX
+	if req.Model == ModelScorecard {
+		src = s.cardX
+	}
 	x := make([]float64, n*d)
 	for i, r := range rows {
-		copy(x[i*d:(i+1)*d], s.treeX[r*d:(r+1)*d])
+		copy(x[i*d:(i+1)*d], src[r*d:(r+1)*d])
+	}
+	if req.Model == ModelScorecard {
+		return n, req.Model, ScorecardPassive(ctx, t, party, s.Card, s.Scorecard, x, d, s.Options)
 	}
 	return n, req.Model, TreesPassive(ctx, t, party, s.Trees, x, d, s.Options)
 }
@@ -531,6 +552,8 @@ func (s *Service) training(name string) string {
 		return s.LR.Training
 	case name == ModelTrees && s.Trees != nil:
 		return s.Trees.Training
+	case name == ModelScorecard && s.Scorecard != nil:
+		return s.Scorecard.Training
 	}
 	return ""
 }
@@ -579,6 +602,26 @@ func RequestTrees(ctx context.Context, t fl.Transport, ids []string, x []float64
 			copy(sel[i*d:(i+1)*d], x[r*d:(r+1)*d])
 		}
 		return TreesActive(ctx, t, party, m, sel, d, opt)
+	})
+}
+
+// RequestScorecard is RequestLR for the bank's half of a WOE scorecard,
+// card the points' scaling both halves were built on; x holds the bank's
+// raw features, d per enterprise, in training order, categorical ones as
+// the half's levels (model.ScorecardHalf.Encode).
+func RequestScorecard(ctx context.Context, t fl.Transport, ids []string, x []float64, d int, half *model.ScorecardHalf, card model.Scorecard, opt Options) (*Scored, error) {
+	if d < 1 || len(x) != len(ids)*d {
+		return nil, fmt.Errorf("%w: %d values for %d enterprises x %d features", model.ErrShape, len(x), len(ids), d)
+	}
+	if err := half.Validate(); err != nil {
+		return nil, err
+	}
+	return runRequest(ctx, t, ModelScorecard, half.Training, opt, ids, func(t fl.Transport, party *he.Party, rows []int) (*Result, error) {
+		sel := make([]float64, len(rows)*d)
+		for i, r := range rows {
+			copy(sel[i*d:(i+1)*d], x[r*d:(r+1)*d])
+		}
+		return ScorecardActive(ctx, t, party, card, half, sel, d, opt)
 	})
 }
 
