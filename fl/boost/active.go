@@ -524,18 +524,18 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 	}
 	var vals [2][]float64
 	for i := 0; i < 2; i++ {
-		v, err := a.p.UnmarshalVector(parts[i])
+		v, err := a.p.UnmarshalVectorC1(parts[i])
 		if err != nil {
 			return fl.Fail(ctx, a.t, fmt.Errorf("boost: histogram from the center: %w", err))
 		}
-		share, err := a.p.UnmarshalDecryptionShare(parts[2+i])
+		share, err := a.p.UnmarshalPartialDecryption(parts[2+i])
 		if err != nil {
 			return fl.Fail(ctx, a.t, fmt.Errorf("boost: decryption share from the center: %w", err))
 		}
 		if err := joint.CheckVector(a.p, v, "histogram", joint.VectorWant{Layout: he.CoeffGrid, Len: len(compute) * F * lay.Width, Level: joint.AnyLevel}); err != nil {
 			return fl.Fail(ctx, a.t, fmt.Errorf("boost: histogram from the center: %w", err))
 		}
-		if vals[i], err = a.party.Decrypt(v, share); err != nil {
+		if vals[i], err = a.party.DecryptPartial(v, share); err != nil {
 			return fl.Fail(ctx, a.t, err)
 		}
 		for j := range vals[i] {

@@ -31,7 +31,10 @@ const (
 // (model.MergeThinBins), sent with its histograms; version 7 categorical
 // features: the center's marks in its setup reply, a set of bins for a
 // split on one of them; version 8 the layout of each level (histLayout),
-// gradients in parts of 8 bins on a slow link (Options.LinkMbps).
+// gradients in parts of 8, 4 or 2 bins on a slow link (Options.LinkMbps),
+// and the histograms' c1 components with a partial decryption at the sums'
+// coefficients (he.PartialDecryption) instead of the vectors and full
+// shares.
 const protocolVersion = 8
 
 // levelChunks is the number of ciphertexts per vector in one part of a

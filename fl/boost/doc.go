@@ -19,7 +19,9 @@
 //     bins (histLayout; the sums released are the same). The center computes the encrypted cumulative histograms of those nodes
 //     over its binned features (he.Histograms; the root's binning
 //     polynomials are prepared once per training) and the pair decrypts them
-//     to the bank only.
+//     to the bank only: the center sends their c1 components and, at the
+//     coefficients of the sums alone, c0 plus its flooded decryption share
+//     (he.PartialDecryption), no other coefficient of either.
 //  3. The bank finds each node's best split over both parties' candidates
 //     (model.BestSplit, the same function and tie-break the plaintext
 //     reference uses). For a split on a center feature it sends the feature

@@ -441,7 +441,8 @@ func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl lev
 }
 
 // passiveHist computes the encrypted histograms of the level's computed
-// nodes and sends them with this party's decryption shares: the bank, and
+// nodes and sends their c1 components with this party's partial
+// decryptions (he.PartialDecryption): the bank, and
 // only the bank, decrypts them.
 func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, gaps [][]model.BinGaps, plan *he.HistogramPlan, lay histLayout, disclosures *joint.Plan, noise *dpNoise) error {
 	n := len(bins[0])
@@ -506,15 +507,18 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 		if err := disclosures.Admit(p, StepHistograms, h); err != nil {
 			return fl.Fail(ctx, t, err)
 		}
-		share, err := party.DecryptShare(h)
+		// The bank gets the c1 components and, at the coefficients of the
+		// sums only, c0 plus this party's flooded share (he.PartialDecryption):
+		// a third of the vector and a full share.
+		share, err := party.DecryptPartialShare(h)
 		if err != nil {
 			return err
 		}
-		mv, err := p.MarshalVector(h)
+		mv, err := p.MarshalVectorC1(h)
 		if err != nil {
 			return err
 		}
-		ms, err := p.MarshalDecryptionShare(share)
+		ms, err := p.MarshalPartialDecryption(share)
 		if err != nil {
 			return err
 		}
