@@ -1,7 +1,9 @@
 package config
 
 import (
+	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -242,4 +244,39 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLoadTables: the tables load from their sources, and a bank's column
+// that no table it may use holds is an error at its key's line.
+func TestLoadTables(t *testing.T) {
+	dir := t.TempDir()
+	csv := "id,c0,c1,c2,c3\na,1,2,3,4\nb,5,6,7,8\n"
+	if err := os.WriteFile(filepath.Join(dir, "center.csv"), []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "center.yaml")
+	c, err := ParseCenter(path, []byte(centerYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := c.LoadTables(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tab := tables["enterprises"]; tab.Rows() != 2 || tab.Cols() != 4 {
+		t.Errorf("table %d x %d", tab.Rows(), tab.Cols())
+	}
+	c, err = ParseCenter(path, []byte(strings.Replace(centerYAML, "columns: [c0, c1, c2]", "columns: [c0, c9]", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.LoadTables(context.Background())
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Line != 10 || ce.Key != "banks.bank-b.columns" || !strings.Contains(ce.Msg, `"c9"`) {
+		t.Errorf("unknown column: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "center.csv"))
+	if _, err := c.LoadTables(context.Background()); err == nil || !strings.Contains(err.Error(), "tables.enterprises") {
+		t.Errorf("missing source: %v", err)
+	}
 }
