@@ -45,6 +45,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -139,6 +140,7 @@ func need(flags map[string]string) error {
 		}
 	}
 	if len(missing) > 0 {
+		slices.Sort(missing)
 		return &usageError{"missing " + strings.Join(missing, ", ")}
 	}
 	return nil
