@@ -271,7 +271,12 @@ type activeTrainer struct {
 	pnb        []int // the center's
 	K          int
 	linkMbps   float64 // Options.LinkMbps: chooses each level's layout
-	g, h       []float64
+	// rootLay is the layout of the tree's root level when the center keeps
+	// its gradients for the levels below (a link speed given), rootScale
+	// their scale.
+	rootLay   *histLayout
+	rootScale float64
+	g, h      []float64
 	// search reads the bank's features, then the center's: which are
 	// categorical, and the level's decryption noise on the center's sums.
 	search model.SplitSearch
@@ -442,7 +447,14 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		// and computes nothing.
 		return a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(encodeLevel(desc), nil, nil)})
 	}
-	lay := desc.layout(a.p, a.K, len(a.pnb), a.linkMbps)
+	isRoot := len(lvl) == 1 && lvl[0].id == 0
+	if isRoot {
+		a.rootLay = nil // a new tree: the center keeps the root's gradients only
+	}
+	lay, reuse := desc.plan(a.p, a.K, len(a.pnb), len(a.g), a.rootLay, a.linkMbps)
+	if isRoot && a.linkMbps > 0 {
+		a.rootLay = &lay
+	}
 	S := lay.S
 	// Rows in packed order, -1 for padding: every group but the last is
 	// padded to the chunk boundary.
@@ -469,6 +481,19 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 	scale := math.Exp2(math.Floor(histHeadroom - math.Log2(max(sumG, sumH, 1))))
 	if a.fixedScale > 0 {
 		scale = a.fixedScale
+	}
+	if reuse {
+		// The center computes the level from the root's ciphertexts, at the
+		// root's scale (the level's sums are the root's in part: within the
+		// headroom).
+		scale = a.rootScale
+		if err := a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(encodeLevel(desc), nil, nil)}); err != nil {
+			return err
+		}
+		return a.receiveHistograms(ctx, lvl, compute, lay, scale)
+	}
+	if isRoot {
+		a.rootScale = scale
 	}
 	gv, hv := make([]float64, len(packed)), make([]float64, len(packed))
 	for j, i := range packed {
@@ -498,6 +523,13 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		}
 		msg = nil
 	}
+	return a.receiveHistograms(ctx, lvl, compute, lay, scale)
+}
+
+// receiveHistograms decrypts the center's histograms of the level's
+// computed nodes (in layout lay, values scaled by scale) and gives every
+// node of the level its cumulative histograms.
+func (a *activeTrainer) receiveHistograms(ctx context.Context, lvl []*anode, compute []int, lay histLayout, scale float64) error {
 	b, err := fl.Expect(ctx, a.t, TypeHist)
 	if err != nil {
 		return err

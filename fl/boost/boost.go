@@ -32,6 +32,7 @@ const (
 // features: the center's marks in its setup reply, a set of bins for a
 // split on one of them; version 8 the layout of each level (histLayout),
 // gradients in parts of 8, 4 or 2 bins on a slow link (Options.LinkMbps),
+// levels computed from the root's gradients without any (chooseLevel),
 // and the histograms' c1 components with a partial decryption at the sums'
 // coefficients (he.PartialDecryption) instead of the vectors and full
 // shares.
@@ -210,11 +211,20 @@ type level struct {
 // rows, the center's column count and bins, and the bank's link speed
 // (Options.LinkMbps).
 func (l level) layout(p he.Params, K, centerCols int, linkMbps float64) histLayout {
+	lay, _ := l.plan(p, K, centerCols, 0, nil, linkMbps)
+	return lay
+}
+
+// plan is layout for a level below a root of n rows whose gradients the
+// center keeps in layout root (nil: none kept, or the root itself), and
+// whether the level's histograms are computed from them (chooseLevel):
+// the bank then sends no gradients for the level.
+func (l level) plan(p he.Params, K, centerCols, n int, root *histLayout, linkMbps float64) (histLayout, bool) {
 	rows := 0
 	for _, k := range l.Compute {
 		rows += len(l.Rows[k])
 	}
-	return chooseLayout(p, K, centerCols, len(l.Compute), rows, linkMbps)
+	return chooseLevel(p, K, centerCols, len(l.Compute), rows, n, root, linkMbps)
 }
 
 func encodeLevel(l level) []byte {

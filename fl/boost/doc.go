@@ -16,7 +16,12 @@
 //     bins, or, on a link slow enough that the bytes cost more than the
 //     center's extra packing (Options.LinkMbps), 1,024 in the parted
 //     layout, where each center feature counts as ceil(K/8) features of 8
-//     bins (histLayout; the sums released are the same). The center computes the encrypted cumulative histograms of those nodes
+//     bins (histLayout; the sums released are the same). With a link speed
+//     the center also keeps the root's gradients for the tree, and a level
+//     below may be computed from them when the kernel's extra work (every
+//     node over all rows, the rows outside it in no bin) costs less than
+//     sending its rows' gradients (chooseLevel): the bank then sends the
+//     level's rows only. The center computes the encrypted cumulative histograms of those nodes
 //     over its binned features (he.Histograms; the root's binning
 //     polynomials are prepared once per training) and the pair decrypts them
 //     to the bank only: the center sends their c1 components and, at the

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,6 +101,29 @@ func TestChooseLayout(t *testing.T) {
 			require.Equal(t, wholeLayout(p, c.K, c.nodes*c.F, c.rows), got, "%+v", c)
 		} else {
 			require.Equal(t, partedLayout(p, c.K, c.B), got, "%+v", c)
+		}
+	}
+	// Below a root whose gradients the center keeps: few features reuse
+	// them, hundreds over many nodes do not; never without a link.
+	root := partedLayout(p, 32, 4)
+	for _, c := range []struct {
+		F, nodes, rows, n int
+		mbps              float64
+		reuse             bool
+	}{
+		{10, 1, 12_000, 24_000, 100, true},
+		{10, 2, 12_000, 24_000, 100, false}, // two nodes: the root's 4-bin packing costs more than 8-bin gradients
+		{10, 2, 12_000, 24_000, 0, false},
+		{300, 8, 50_000, 100_000, 100, false},
+	} {
+		var keep *histLayout
+		if c.mbps > 0 {
+			keep = &root
+		}
+		got, reuse := chooseLevel(p, 32, c.F, c.nodes, c.rows, c.n, keep, c.mbps)
+		require.Equal(t, c.reuse, reuse, "%+v", c)
+		if reuse {
+			require.Equal(t, root, got, "the root's layout")
 		}
 	}
 	require.Error(t, checkLink(math.NaN()))
@@ -216,4 +240,44 @@ func TestRealDataBytes(t *testing.T) {
 			ar.Duration.Seconds(), float64(ar.Stats.SentBytes)/(1<<20), formatKinds(kindBytes(sent)), float64(ar.Stats.RecvBytes)/(1<<20), formatKinds(kindBytes(recv)))
 		require.Equal(t, total, same)
 	}
+}
+
+// TestReuseLevelRefusesGradients: on a level the center computes from the
+// root's gradients, a bank that sends gradients anyway is refused, and the
+// training stops on both sides.
+func TestReuseLevelRefusesGradients(t *testing.T) {
+	const n, db, dc = 1500, 2, 3
+	xb, xc, y := synthetic(n, db, dc, 3)
+	var hit atomic.Bool
+	tamper := func(m fl.Message) fl.Message {
+		parts, err := fl.SplitParts(m.Payload, 3)
+		if m.Type != TypeLevel || hit.Load() || err != nil || len(parts[0]) == 0 || len(parts[1]) != 0 {
+			return m
+		}
+		lvl, err := decodeLevel(parts[0], n)
+		if err != nil || len(lvl.Compute) == 0 {
+			return m
+		}
+		hit.Store(true)
+		m.Payload = fl.JoinParts(parts[0], []byte("gradients"), parts[2])
+		return m
+	}
+	ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
+	defer ta.Close()
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	seed := []byte("boost-test-joint-seed-0123456789d")
+	var center error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, center = TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
+	}()
+	_, bank := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, Options{GBDTOptions: model.GBDTOptions{Trees: 2, MaxDepth: 3}, LinkMbps: 100}, nil)
+	<-done
+	require.True(t, hit.Load(), "a level computed from the root's gradients")
+	require.ErrorIs(t, center, ErrProtocol)
+	require.ErrorContains(t, center, "gradients with a level computed from the root's")
+	require.ErrorIs(t, bank, fl.ErrPeerAborted)
 }

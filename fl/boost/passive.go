@@ -28,16 +28,20 @@ type PassiveResult struct {
 // Result returns the center's splits so far. TrainPassive drives it to the
 // end.
 type Passive struct {
-	t           fl.Transport
-	o           model.GBDTOptions
-	n, d        int
-	p           he.Params
-	party       *he.Party
-	binning     model.Binning
-	bins        [][]uint8
-	nb          []int
-	K           int
-	linkMbps    float64 // the bank's Options.LinkMbps: each level's layout
+	t        fl.Transport
+	o        model.GBDTOptions
+	n, d     int
+	p        he.Params
+	party    *he.Party
+	binning  model.Binning
+	bins     [][]uint8
+	nb       []int
+	K        int
+	linkMbps float64 // the bank's Options.LinkMbps: each level's layout
+	// rootLay and rootGH are the layout and gradients of the tree's root
+	// level, kept for the levels below with a link speed (nil: none).
+	rootLay     *histLayout
+	rootGH      []*he.Vector
 	gaps        *gapTracker
 	plan        *he.HistogramPlan
 	disclosures *joint.Plan
@@ -216,12 +220,27 @@ func (c *Passive) Tree(ctx context.Context) (err error) {
 			return fl.Fail(ctx, t, err)
 		}
 		if len(lvl.Compute) > 0 {
-			lay := lvl.layout(p, K, d, c.linkMbps)
-			gh, err := recvGradients(ctx, t, party, lvl, parts[1:], lay.S)
-			if err != nil {
-				return err
+			if depth == 0 {
+				c.rootLay, c.rootGH = nil, nil // a new tree
 			}
-			if err := passiveHist(ctx, t, party, p, lvl, gh, bins, lg, plan, lay, disclosures, noise); err != nil {
+			lay, reuse := lvl.plan(p, K, d, n, c.rootLay, c.linkMbps)
+			var gh []*he.Vector
+			if reuse {
+				// The level's nodes from the root's gradients: the bank
+				// sends none.
+				if len(parts[1]) != 0 || len(parts[2]) != 0 || c.rootGH == nil {
+					return fl.Fail(ctx, t, fmt.Errorf("%w: gradients with a level computed from the root's", ErrProtocol))
+				}
+				gh = c.rootGH
+			} else {
+				if gh, err = recvGradients(ctx, t, party, lvl, parts[1:], lay.S); err != nil {
+					return err
+				}
+				if depth == 0 && c.linkMbps > 0 && inOrder(lvl.Rows[0]) {
+					c.rootLay, c.rootGH = &lay, gh
+				}
+			}
+			if err := passiveHist(ctx, t, party, p, lvl, gh, bins, lg, plan, lay, reuse, disclosures, noise); err != nil {
 				return err
 			}
 		}
@@ -444,13 +463,36 @@ func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl lev
 // nodes and sends their c1 components with this party's partial
 // decryptions (he.PartialDecryption): the bank, and
 // only the bank, decrypts them.
-func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, gaps [][]model.BinGaps, plan *he.HistogramPlan, lay histLayout, disclosures *joint.Plan, noise *dpNoise) error {
+func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, gaps [][]model.BinGaps, plan *he.HistogramPlan, lay histLayout, reuse bool, disclosures *joint.Plan, noise *dpNoise) error {
 	n := len(bins[0])
 	var hs []*he.Vector
 	var err error
-	if len(lvl.Compute) == 1 && len(lvl.Rows[lvl.Compute[0]]) == n && inOrder(lvl.Rows[lvl.Compute[0]]) {
+	switch {
+	case len(lvl.Compute) == 1 && len(lvl.Rows[lvl.Compute[0]]) == n && inOrder(lvl.Rows[lvl.Compute[0]]):
 		hs, err = party.HistogramsPlanned(gh, plan) // the root: binning prepared once
-	} else {
+	case reuse:
+		// Every computed node over all the rows, in their order (the
+		// root's gradients): a row outside the node in no bin of its
+		// features.
+		merged := make([][]uint8, 0, len(lvl.Compute)*len(bins))
+		for _, k := range lvl.Compute {
+			in := make([]bool, n)
+			for _, i := range lvl.Rows[k] {
+				in[i] = true
+			}
+			for f, col := range bins {
+				mb := make([]uint8, n)
+				for i, b := range col {
+					mb[i] = model.MissingBin
+					if in[i] {
+						mb[i] = gaps[k][f].Map(b)
+					}
+				}
+				merged = append(merged, mb)
+			}
+		}
+		hs, err = party.Histograms(gh, he.HistogramSpec{K: lay.K, Bins: lay.kernelBins(merged)})
+	default:
 		// Each row in its node's merged bin (model.MergeThinBins).
 		S := lay.S
 		spec := he.HistogramSpec{K: lay.K}
