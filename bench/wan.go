@@ -59,11 +59,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -83,11 +85,15 @@ type wanConfig struct {
 	Trees   int           // SecureBoost trees
 	Depth   int           // SecureBoost depth
 	Shared  string        // the shared data folder ("": look for ../shared/data)
-	Timeout time.Duration // deadline of one party's job
+	// PlanMbps is the link speed the bank plans SecureBoost for
+	// (boost.Options.LinkMbps) in both runs: negative means Rate's, 0
+	// none (every level in the whole layout).
+	PlanMbps float64
+	Timeout  time.Duration // deadline of one party's job
 }
 
 func defaultWANConfig() wanConfig {
-	return wanConfig{Rate: "100mbit", Burst: "256kb", Latency: "50ms", Rows: 30_000, Epochs: 30, Trees: 30, Depth: 3, Timeout: time.Hour}
+	return wanConfig{Rate: "100mbit", Burst: "256kb", Latency: "50ms", Rows: 30_000, Epochs: 30, Trees: 30, Depth: 3, PlanMbps: -1, Timeout: time.Hour}
 }
 
 // wanFlags returns a flag set that fills c.
@@ -101,16 +107,43 @@ func wanFlags(c *wanConfig) *flag.FlagSet {
 	fs.IntVar(&c.Depth, "wan-depth", c.Depth, "WAN figures: SecureBoost depth")
 	fs.StringVar(&c.Shared, "wan-shared", c.Shared, "WAN figures: the shared data folder holding default_credit (default: ../shared/data when present)")
 	fs.DurationVar(&c.Timeout, "wan-timeout", c.Timeout, "WAN figures: deadline of each party's job")
+	fs.Float64Var(&c.PlanMbps, "wan-plan-mbps", c.PlanMbps, "WAN figures: the link speed in Mbit/s the bank plans SecureBoost for (boost.Options.LinkMbps), in the shaped and the unshaped run alike (negative: -wan-rate's; 0: none)")
 	return fs
 }
 
-var tcRate = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)$`)
+var tcRate = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)$`)
+
+// rateMbps reads a tc rate (decimal prefixes; bit is bits per second, bps
+// bytes per second, as tc reads them) in Mbit/s.
+func rateMbps(rate string) (float64, error) {
+	m := tcRate.FindStringSubmatch(rate)
+	if m == nil {
+		return 0, fmt.Errorf("-wan-rate %q: want a tc rate such as 100mbit or 1gbit", rate)
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("-wan-rate %q: want a positive rate", rate)
+	}
+	scale := map[string]float64{"bit": 1e-6, "kbit": 1e-3, "mbit": 1, "gbit": 1e3, "bps": 8e-6, "kbps": 8e-3, "mbps": 8, "gbps": 8e3}
+	return v * scale[m[3]], nil
+}
+
+// planMbps is the link speed the bank plans for: PlanMbps, or Rate's.
+func (c wanConfig) planMbps() float64 {
+	if c.PlanMbps >= 0 {
+		return c.PlanMbps
+	}
+	r, _ := rateMbps(c.Rate) // checked
+	return r
+}
 
 func (c wanConfig) check() error {
-	if !tcRate.MatchString(c.Rate) {
-		return fmt.Errorf("-wan-rate %q: want a tc rate such as 100mbit or 1gbit", c.Rate)
+	if _, err := rateMbps(c.Rate); err != nil {
+		return err
 	}
 	switch {
+	case math.IsNaN(c.PlanMbps) || math.IsInf(c.PlanMbps, 0):
+		return fmt.Errorf("-wan-plan-mbps %v: want a finite speed", c.PlanMbps)
 	case c.Delay < 0 || c.Delay > 10*time.Second:
 		return fmt.Errorf("-wan-delay %v: want 0 to 10s", c.Delay)
 	case c.Rows < 100 || c.Rows > 10_000_000:
@@ -391,6 +424,11 @@ func wanFigures(j wanJob, unshaped, shaped wanRun) []figure {
 	what, unit, units := fmt.Sprintf("LR, %d epochs full batch (secret-shared weights, degree-5 sigmoid)", b.Epochs), "epoch", b.Epochs
 	if j.Model == "sbt" {
 		what, unit, units = fmt.Sprintf("SecureBoost, %d trees of depth %d, 32 bins", b.Trees, j.Cfg.Depth), "tree", b.Trees
+		if p := j.Cfg.planMbps(); p > 0 {
+			what += fmt.Sprintf(", the bank planning for %g Mbit/s in both runs (boost.Options.LinkMbps)", p)
+		} else {
+			what += ", no link speed given (boost.Options.LinkMbps 0)"
+		}
 	}
 	units = max(units, 1)
 	each := fmt.Sprintf("bank to center %.1f MB, center to bank %.1f MB (the job's frames; IP packets on the veth %.1f and %.1f MB)",

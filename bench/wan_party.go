@@ -171,7 +171,8 @@ func partyArgs(j wanJob, party, pkiDir string) []string {
 	c := j.Cfg
 	args := []string{"-wan-party", party, "-wan-model", j.Model, "-wan-data", j.Data, "-wan-pki", pkiDir,
 		"-wan-rows", strconv.Itoa(c.Rows), "-wan-epochs", strconv.Itoa(c.Epochs), "-wan-trees", strconv.Itoa(c.Trees),
-		"-wan-depth", strconv.Itoa(c.Depth), "-wan-timeout", c.Timeout.String(), "-wan-delay", c.Delay.String()}
+		"-wan-depth", strconv.Itoa(c.Depth), "-wan-timeout", c.Timeout.String(), "-wan-delay", c.Delay.String(),
+		"-wan-plan-mbps", strconv.FormatFloat(c.planMbps(), 'g', -1, 64)}
 	if j.Shared != "" {
 		args = append(args, "-wan-shared", j.Shared)
 	}
@@ -240,7 +241,8 @@ func partySpec(j wanJob, train *dataset.Table, log *slog.Logger) (job.Spec, erro
 	s := job.Spec{Train: train, TestFraction: 0.2, Seed: 42, Logger: log,
 		LR: vlr.Options{Epochs: j.Cfg.Epochs, Seed: 42, Degree: 5, Bound: 8, TrackLoss: true,
 			Optimizer: model.OptimizerOptions{Name: "momentum", L2: -1}},
-		SBT: boost.Options{GBDTOptions: model.GBDTOptions{Trees: j.Cfg.Trees, MaxDepth: j.Cfg.Depth, Bins: 32, LearningRate: 0.3, Lambda: 1}},
+		SBT: boost.Options{GBDTOptions: model.GBDTOptions{Trees: j.Cfg.Trees, MaxDepth: j.Cfg.Depth, Bins: 32, LearningRate: 0.3, Lambda: 1},
+			LinkMbps: j.Cfg.planMbps()},
 	}
 	switch j.Model {
 	case "lr":

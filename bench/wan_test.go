@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -54,6 +55,7 @@ func TestWANConfigCheck(t *testing.T) {
 		{"no trees", func(c *wanConfig) { c.Trees = 0 }, "-wan-trees"},
 		{"no depth", func(c *wanConfig) { c.Depth = 0 }, "-wan-depth"},
 		{"no timeout", func(c *wanConfig) { c.Timeout = 0 }, "-wan-timeout"},
+		{"infinite plan", func(c *wanConfig) { c.PlanMbps = math.Inf(1) }, "-wan-plan-mbps"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := defaultWANConfig()
@@ -61,6 +63,27 @@ func TestWANConfigCheck(t *testing.T) {
 			require.ErrorContains(t, c.check(), tc.want)
 		})
 	}
+}
+
+func TestRateMbps(t *testing.T) {
+	for _, tc := range []struct {
+		rate string
+		mbps float64
+	}{{"100mbit", 100}, {"1gbit", 1000}, {"512kbit", 0.512}, {"2.5mbit", 2.5}, {"10mbps", 80}, {"1000000bit", 1}} {
+		got, err := rateMbps(tc.rate)
+		require.NoError(t, err, tc.rate)
+		require.InDelta(t, tc.mbps, got, 1e-9, tc.rate)
+	}
+	for _, bad := range []string{"", "100", "mbit", "0mbit", "-1mbit", "1e3mbit", "100 mbit", "100mbit;"} {
+		_, err := rateMbps(bad)
+		require.Error(t, err, bad)
+	}
+	c := defaultWANConfig()
+	require.Equal(t, 100.0, c.planMbps(), "the bank plans for the shaped rate by default")
+	c.PlanMbps = 0
+	require.Equal(t, 0.0, c.planMbps())
+	c.PlanMbps, c.Rate = -1, "1gbit"
+	require.Equal(t, 1000.0, c.planMbps())
 }
 
 func TestDecodePartyResult(t *testing.T) {
