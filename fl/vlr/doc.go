@@ -160,9 +160,10 @@
 // whom. The party that helps decrypt or opens one admits it against the
 // plan first (joint.Plan) and refuses, aborting the session, anything else:
 // another receiver, layout, length, level or scale, or one vector more than
-// declared. Per batch of every epoch: vlr.scores, the batch's scores opened
-// to the bank as a masked share (slot layout, at most the batch's rows, at
-// Shared15's decryption level and scale); vlr.bank-gradient and
+// declared. Per batch of every epoch: vlr.scores, the batch's scores
+// (twice them) opened to the bank as a masked share, two chunks of 16384
+// rows per ciphertext (slot-complex, at most the batch's even chunks' rows
+// as pairs, at Shared15's decryption level and scale); vlr.bank-gradient and
 // vlr.center-gradient, each party's unfolded gradient opened to the other
 // as a masked share (slot-split, the length of the weights' layout, at the
 // decryption level). Per epoch, with TrackLoss or Tol: vlr.loss, the loss

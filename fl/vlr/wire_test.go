@@ -3,6 +3,7 @@ package vlr
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 )
 
 // kindCounter counts, at one end of a transport, the wire bytes of every
@@ -88,11 +90,19 @@ func (k *kindCounter) table(rows int) (string, uint64) {
 	return sb.String(), total
 }
 
-// epochWire runs the setup and one full-batch epoch and returns the bank
-// end's counter of that epoch's messages.
+// epochWire runs the setup and one full-batch epoch on synthetic data and
+// returns the bank end's counter of that epoch's messages.
 func epochWire(t *testing.T, n, db, dc int) *kindCounter {
 	t.Helper()
 	xb, xc, y := synthetic(n, db, dc, 5)
+	k, _ := epochWireOf(t, xb, xc, y, db, dc)
+	return k
+}
+
+// epochWireOf is epochWire on given data; it also returns the bytes of the
+// setup (options, key generation), both directions.
+func epochWireOf(t *testing.T, xb, xc, y []float64, db, dc int) (*kindCounter, uint64) {
+	t.Helper()
 	ta, tc := fl.NewPipe()
 	defer ta.Close()
 	defer tc.Close()
@@ -112,13 +122,40 @@ func epochWire(t *testing.T, n, db, dc int) *kindCounter {
 	active, err := NewActive(ctx, k, seed, Data{X: xb, Cols: db, Y: y}, Options{Epochs: 30})
 	require.NoError(t, err)
 	require.NoError(t, <-ready)
+	st := ta.Stats()
+	setup := st.SentBytes + st.RecvBytes
 	k.start()
 	done := make(chan error, 1)
 	go func() { done <- passive.Epoch(ctx) }()
 	_, err = active.Epoch(ctx)
 	require.NoError(t, err)
 	require.NoError(t, <-done)
-	return k
+	return k, setup
+}
+
+// TestEpochWireBytesDefaultCredit counts one epoch's bytes on the shared
+// default_credit data (30,000 rows, the issue's 732 bytes a row an epoch
+// before issue 18), and the setup's, which a 30-epoch training spreads.
+func TestEpochWireBytesDefaultCredit(t *testing.T) {
+	if _, err := os.Stat(sharedData); err != nil {
+		t.Skipf("skipping: %s is absent", sharedData)
+	}
+	if testing.Short() {
+		t.Skip("skipping the real-data epoch in -short mode")
+	}
+	bank, center := fltest.SharedPair(t, sharedData, "default_credit")
+	all := make([]int, bank.Rows())
+	for i := range all {
+		all[i] = i
+	}
+	xb, _ := standardizeSplit(t, bank, all, nil, 5)
+	xc, _ := standardizeSplit(t, center, all, nil, 5)
+	n := bank.Rows()
+	k, setup := epochWireOf(t, xb, xc, bank.Labels, bank.Cols(), center.Cols())
+	tab, total := k.table(n)
+	t.Logf("default_credit, one epoch, %d rows x (%d + %d) columns:\n%s\nsetup %.1f MiB: %.1f bytes/row/epoch over 30 epochs with the epochs'",
+		n, bank.Cols(), center.Cols(), tab, float64(setup)/(1<<20), (float64(setup)/30+float64(total))/float64(n))
+	require.Less(t, float64(total)/float64(n), 450.0)
 }
 
 // TestEpochWireBytes counts the bytes of each message kind in one epoch of
