@@ -107,8 +107,8 @@ func init() {
 	})
 	fig(ubName+"_first", 0, func(r *ubResult) figure {
 		return figure{Value: r.first.seconds, Unit: "s",
-			Note: fmt.Sprintf("first session of an epoch: the center encodes its %d ids, sends them all (%.1f MB), the bank checks and indexes them; %s; %s",
-				ubCenter, float64(r.first.toBank)/1e6, ubNotes[0], sizes(r))}
+			Note: fmt.Sprintf("first session of an epoch: the center encodes its %d ids and sends them all (%.1f MB), the bank checks and indexes them, then the session as later ones (the bank received %.1f MB in all); %.1f CPU-seconds for both parties; %s; %s",
+				ubCenter, float64(ubCenter*psi.PointSize)/1e6, float64(r.first.toBank)/1e6, r.first.cpu, ubNotes[0], sizes(r))}
 	})
 	fig(ubName+"_to_center_mb", 0, func(r *ubResult) figure {
 		return figure{Value: float64(r.later.toCenter) / 1e6, Unit: "MB",
