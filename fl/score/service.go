@@ -41,9 +41,16 @@ const (
 	ModelScorecard = "scorecard"
 )
 
+// requestVersion is the version of a session's request and the messages
+// after it: 2 aligns in the unbalanced mode unless the request says
+// balanced (psi.cache first, not psi.blinded). A request without a version
+// is of version 1.
+const requestVersion = 2
+
 type request struct {
-	Model  string `json:"model"`
-	Output Output `json:"output"`
+	Version int    `json:"version,omitempty"`
+	Model   string `json:"model"`
+	Output  Output `json:"output"`
 	// Training is the training id of the bank's half ("" for a half that
 	// records none).
 	Training string `json:"training,omitempty"`
@@ -450,6 +457,9 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 	if err := fl.RecvJSON(ctx, t, TypeRequest, &req); err != nil {
 		return 0, "", err
 	}
+	if v := max(req.Version, 1); v != requestVersion {
+		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the bank's scoring request is of version %d, this center speaks %d", ErrMismatch, v, requestVersion))
+	}
 	switch {
 	case req.Model == ModelLR && s.LR != nil, req.Model == ModelTrees && s.Trees != nil, req.Model == ModelScorecard && s.Scorecard != nil:
 	default:
@@ -637,7 +647,7 @@ func runRequest(ctx context.Context, t fl.Transport, modelName, training string,
 		return nil, err
 	}
 	bt := fl.Bind(t, sess)
-	if err := fl.SendJSON(ctx, bt, TypeRequest, request{Model: modelName, Output: o.Output, Training: training, BalancedPSI: opt.BalancedPSI}); err != nil {
+	if err := fl.SendJSON(ctx, bt, TypeRequest, request{Version: requestVersion, Model: modelName, Output: o.Output, Training: training, BalancedPSI: opt.BalancedPSI}); err != nil {
 		return nil, err
 	}
 	ao := align.Options{Progress: opt.Progress, Logger: opt.Logger}

@@ -472,7 +472,7 @@ func holdSession(ctx context.Context, addr string, pki *fltest.PKI, k int) (fl.T
 			return err
 		}
 		bt := fl.Bind(t, sess)
-		if err := fl.SendJSON(ctx, bt, TypeRequest, request{Model: ModelLR, Output: Scores}); err != nil {
+		if err := fl.SendJSON(ctx, bt, TypeRequest, request{Version: requestVersion, Model: ModelLR, Output: Scores}); err != nil {
 			return err
 		}
 		st, err := psi.NewCache("", "").State().MarshalBinary()
@@ -513,4 +513,24 @@ func TestQuotaBounds(t *testing.T) {
 	require.ErrorContains(t, err, "quota of scores per enterprise and day")
 	require.EqualValues(t, MaxScoresPerDay, b.scored[ModelLR][0])
 	require.NoError(t, svc.countScores("bank0", b, ModelTrees, []int{0}), "another model has its own count")
+}
+
+// TestRequestVersion: a bank of an older build (its request has no
+// version: it would align in the balanced mode's messages) is refused at
+// its request with the versions named, not at the first PSI message.
+func TestRequestVersion(t *testing.T) {
+	f := newServiceFixture(t, 100)
+	addr, pki := f.serve(t, Options{Output: Scores}, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tr, err := link.Dial(ctx, addr, link.GRPCOptions{TLS: pki.ClientTLS("bank0", "center")})
+	require.NoError(t, err)
+	defer tr.Close()
+	sess, err := fl.Handshake(ctx, tr, fl.Hello{Role: fl.RoleActive, Params: he.Linear14.ID})
+	require.NoError(t, err)
+	bt := fl.Bind(tr, sess)
+	require.NoError(t, fl.SendJSON(ctx, bt, TypeRequest, request{Model: ModelLR, Output: Scores}))
+	_, err = fl.Expect(ctx, bt, align.TypeUpdate)
+	require.ErrorIs(t, err, fl.ErrPeerAborted)
+	require.ErrorContains(t, err, "version 1, this center speaks 2")
 }
