@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/ring"
@@ -32,11 +33,13 @@ const (
 	// Stride groups of Chunk values (Stride even, Stride*Chunk <= N); item b
 	// of group i sits at coefficient Stride*b + i for a ciphertext of more
 	// than Stride/2 groups. One of m' <= Stride/2 groups packs with fewer
-	// automorphisms when its groups are spread out over the whole stride,
-	// so that the packing's first rounds merge pairs instead of turning
-	// each group alone: with m the power of two at or above m', group i sits
-	// at offset i*Stride/m. Value index g*Chunk + b is item b of group g, in
-	// ciphertext g / Stride.
+	// automorphisms when its groups are spread out over the whole stride in
+	// bit-reversed order, so that every round of the packing merges pairs
+	// (groups 2j and 2j+1 in the first, whose offsets differ by Stride/2)
+	// instead of turning groups alone: about m' automorphisms in all rather
+	// than 2m'. With m = 2^b the power of two at or above m', group i sits
+	// at offset rev_b(i)*Stride/m, rev_b reversing i's b low bits. Value
+	// index g*Chunk + b is item b of group g, in ciphertext g / Stride.
 	CoeffGrid
 )
 
@@ -100,11 +103,11 @@ func gridOffset(stride, groups, i int) int {
 	if groups > stride/2 {
 		return i
 	}
-	m := 1
+	m, b := 1, 0
 	for m < groups {
-		m <<= 1
+		m, b = m<<1, b+1
 	}
-	return i * (stride / m)
+	return int(bits.Reverse64(uint64(i))>>(64-b)) * (stride / m)
 }
 
 // Level returns the lowest level of the vector's ciphertexts.

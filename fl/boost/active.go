@@ -39,6 +39,7 @@ type anode struct {
 	pg, ph   [][]float64 // the center's, decrypted
 	sibling  *anode      // the child computed directly, for the other child
 	parent   *anode
+	pos      int             // its index in its level
 	gaps     []model.BinGaps // the center's merged bins at this node
 	computed bool
 	// leaf: the node may not be split (it or its sibling holds fewer than
@@ -442,10 +443,17 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		rows[k] = nd.rows
 	}
 	desc := level{Rows: rows, Compute: compute}
+	for k, nd := range lvl {
+		nd.pos = k
+	}
+	rowsMsg, err := encodeNodes(lvl, compute)
+	if err != nil {
+		return err
+	}
 	if len(compute) == 0 {
 		// Every node of the level is a leaf: the center is told the rows
 		// and computes nothing.
-		return a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(encodeLevel(desc), nil, nil)})
+		return a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(rowsMsg, nil, nil)})
 	}
 	isRoot := len(lvl) == 1 && lvl[0].id == 0
 	if isRoot {
@@ -487,7 +495,7 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 		// root's scale (the level's sums are the root's in part: within the
 		// headroom).
 		scale = a.rootScale
-		if err := a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(encodeLevel(desc), nil, nil)}); err != nil {
+		if err := a.t.Send(ctx, fl.Message{Type: TypeLevel, Payload: frame(rowsMsg, nil, nil)}); err != nil {
 			return err
 		}
 		return a.receiveHistograms(ctx, lvl, compute, lay, scale)
@@ -505,7 +513,7 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 	// neither party ever holds the whole level's serialised gradients and no
 	// message outgrows the transport's limit; the first part carries the
 	// level's rows.
-	msg := encodeLevel(desc)
+	msg := rowsMsg
 	for lo := 0; lo < len(packed); lo += levelChunks * S {
 		hi := min(lo+levelChunks*S, len(packed))
 		var ms [2][]byte
@@ -706,4 +714,35 @@ func cumulate(per [][]float64) [][]float64 {
 		out[f] = c
 	}
 	return out
+}
+
+// encodeNodes encodes the level lvl's nodes for the center: the root with
+// its rows, a level below as its parents' splits (levelSplits), a bit a
+// row of each parent.
+func encodeNodes(lvl []*anode, compute []int) ([]byte, error) {
+	if len(lvl) == 1 && lvl[0].parent == nil {
+		return encodeLevel(level{Rows: [][]int32{lvl[0].rows}, Compute: compute}), nil
+	}
+	var parents []int
+	var lefts [][]byte
+	for k := 0; k < len(lvl); k += 2 {
+		par := lvl[k].parent
+		if k+1 >= len(lvl) || par == nil || lvl[k+1].parent != par {
+			return nil, fmt.Errorf("boost: level node %d is not a left child beside its sibling", k)
+		}
+		bits := make([]byte, (len(par.rows)+7)/8)
+		left := lvl[k].rows
+		j := 0
+		for r, i := range par.rows {
+			if j < len(left) && left[j] == i {
+				bits[r/8] |= 1 << (r % 8)
+				j++
+			}
+		}
+		if j != len(left) || len(left)+len(lvl[k+1].rows) != len(par.rows) {
+			return nil, fmt.Errorf("boost: level node %d's rows are not its parent's in order", k)
+		}
+		parents, lefts = append(parents, par.pos), append(lefts, bits)
+	}
+	return encodeLevelSplits(parents, lefts, compute), nil
 }

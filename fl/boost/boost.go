@@ -33,6 +33,7 @@ const (
 // split on one of them; version 8 the layout of each level (histLayout),
 // gradients in parts of 8, 4 or 2 bins on a slow link (Options.LinkMbps),
 // levels computed from the root's gradients without any (chooseLevel),
+// levels below the root as their parents' splits, a bit a row,
 // and the histograms' c1 components with a partial decryption at the sums'
 // coefficients (he.PartialDecryption) instead of the vectors and full
 // shares.
@@ -227,23 +228,62 @@ func (l level) plan(p he.Params, K, centerCols, n int, root *histLayout, linkMbp
 	return chooseLevel(p, K, centerCols, len(l.Compute), rows, n, root, linkMbps)
 }
 
+// Level message formats: the first byte says which.
+const (
+	// levelRows lists every node's rows (4 bytes a row): the root's level.
+	levelRows byte = iota
+	// levelSplits gives a level below the root by its parents' splits:
+	// per split node of the previous level its index and a bit per row
+	// of it, 1 for the left child; the level's nodes are the children,
+	// left then right, split after split, their rows in the parent's
+	// order. A bit a row instead of 4 bytes.
+	levelSplits
+)
+
+// encodeLevel encodes l with every node's rows.
 func encodeLevel(l level) []byte {
-	b := binary.LittleEndian.AppendUint32(nil, uint32(len(l.Rows)))
+	b := []byte{levelRows}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(l.Rows)))
 	for _, r := range l.Rows {
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(r)))
 		for _, i := range r {
 			b = binary.LittleEndian.AppendUint32(b, uint32(i))
 		}
 	}
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(l.Compute)))
-	for _, c := range l.Compute {
+	return appendCompute(b, l.Compute)
+}
+
+func appendCompute(b []byte, compute []int) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(compute)))
+	for _, c := range compute {
 		b = binary.LittleEndian.AppendUint32(b, uint32(c))
 	}
 	return b
 }
 
-func decodeLevel(b []byte, n int) (level, error) {
+// encodeLevelSplits encodes a level whose nodes are the children (left,
+// right) of the previous level's nodes parents, in order: lefts[j] is a
+// bit per row of prev[parents[j]], set for the rows of node 2j.
+func encodeLevelSplits(parents []int, lefts [][]byte, compute []int) []byte {
+	b := []byte{levelSplits}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(parents)))
+	for j, p := range parents {
+		b = binary.LittleEndian.AppendUint32(b, uint32(p))
+		b = append(b, lefts[j]...)
+	}
+	return appendCompute(b, compute)
+}
+
+// decodeLevel decodes a level message for n training rows; prev are the
+// previous level's nodes' rows (nil at the root), which a levelSplits
+// message splits.
+func decodeLevel(b []byte, n int, prev [][]int32) (level, error) {
 	var l level
+	if len(b) == 0 {
+		return l, fmt.Errorf("%w: an empty level message", ErrProtocol)
+	}
+	format := b[0]
+	b = b[1:]
 	rd := func() (uint32, bool) {
 		if len(b) < 4 {
 			return 0, false
@@ -252,24 +292,61 @@ func decodeLevel(b []byte, n int) (level, error) {
 		b = b[4:]
 		return v, true
 	}
-	nodes, ok := rd()
-	if !ok || int(nodes) > n+1 {
-		return l, fmt.Errorf("%w: level message with %d nodes", ErrProtocol, nodes)
-	}
-	for k := 0; k < int(nodes); k++ {
-		m, ok := rd()
-		if !ok || int(m) > len(b)/4 || int(m) > n {
-			return l, fmt.Errorf("%w: node %d of the level message", ErrProtocol, k)
+	switch format {
+	case levelRows:
+		nodes, ok := rd()
+		if !ok || int(nodes) > n+1 {
+			return l, fmt.Errorf("%w: level message with %d nodes", ErrProtocol, nodes)
 		}
-		rows := make([]int32, m)
-		for j := range rows {
-			v, _ := rd()
-			if int(v) >= n {
-				return l, fmt.Errorf("%w: row %d beyond the %d training rows", ErrProtocol, v, n)
+		for k := 0; k < int(nodes); k++ {
+			m, ok := rd()
+			if !ok || int(m) > len(b)/4 || int(m) > n {
+				return l, fmt.Errorf("%w: node %d of the level message", ErrProtocol, k)
 			}
-			rows[j] = int32(v)
+			rows := make([]int32, m)
+			for j := range rows {
+				v, _ := rd()
+				if int(v) >= n {
+					return l, fmt.Errorf("%w: row %d beyond the %d training rows", ErrProtocol, v, n)
+				}
+				rows[j] = int32(v)
+			}
+			l.Rows = append(l.Rows, rows)
 		}
-		l.Rows = append(l.Rows, rows)
+	case levelSplits:
+		splits, ok := rd()
+		if !ok || int(splits) > len(prev) {
+			return l, fmt.Errorf("%w: level message splits %d of the %d nodes above", ErrProtocol, splits, len(prev))
+		}
+		last := -1
+		for j := 0; j < int(splits); j++ {
+			p, ok := rd()
+			if !ok || int(p) <= last || int(p) >= len(prev) {
+				return l, fmt.Errorf("%w: split %d of the level message names node %d of %d (after %d)", ErrProtocol, j, p, len(prev), last)
+			}
+			last = int(p)
+			rows := prev[p]
+			nb := (len(rows) + 7) / 8
+			if len(b) < nb {
+				return l, fmt.Errorf("%w: split %d of the level message: %d bytes for %d rows", ErrProtocol, j, len(b), len(rows))
+			}
+			bits := b[:nb]
+			b = b[nb:]
+			if r := len(rows) % 8; r != 0 && bits[nb-1]>>r != 0 {
+				return l, fmt.Errorf("%w: split %d of the level message sets bits past its node's rows", ErrProtocol, j)
+			}
+			var left, right []int32
+			for k, i := range rows {
+				if bits[k/8]>>(k%8)&1 == 1 {
+					left = append(left, i)
+				} else {
+					right = append(right, i)
+				}
+			}
+			l.Rows = append(l.Rows, left, right)
+		}
+	default:
+		return l, fmt.Errorf("%w: level message format %d", ErrProtocol, format)
 	}
 	c, ok := rd()
 	if !ok || int(c) > len(l.Rows) {

@@ -2,17 +2,26 @@ package boost
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 )
 
-// FuzzDecodeLevel feeds arbitrary level messages to the center's decoder:
-// every row it returns is a training row, every computed node exists.
+// FuzzDecodeLevel feeds arbitrary level messages to the center's decoder,
+// below a previous level of two nodes (the rows' halves): every row it
+// returns is a training row, every computed node exists, a level given by
+// its rows re-encodes to itself and one given by splits splits its parents
+// (each pair of children holds its parent's rows, in order).
 func FuzzDecodeLevel(f *testing.F) {
 	f.Add(encodeLevel(level{Rows: [][]int32{{0, 1, 2}, {3}}, Compute: []int{1}}), 4)
+	f.Add(encodeLevelSplits([]int{0, 1}, [][]byte{{1}, {2}}, []int{0, 3}), 4)
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff}, 10)
 	f.Fuzz(func(t *testing.T, b []byte, n int) {
 		n = n & 0xffff
-		l, err := decodeLevel(b, n)
+		prev := [][]int32{{}, {}}
+		for i := range n {
+			prev[i*2/max(n, 1)] = append(prev[i*2/max(n, 1)], int32(i))
+		}
+		l, err := decodeLevel(b, n, prev)
 		if err != nil {
 			return
 		}
@@ -27,6 +36,16 @@ func FuzzDecodeLevel(f *testing.F) {
 			if c < 0 || c >= len(l.Rows) {
 				t.Fatalf("compute %d of %d nodes accepted", c, len(l.Rows))
 			}
+		}
+		if b[0] == levelSplits {
+			for k := 0; k < len(l.Rows); k += 2 {
+				got := append(append([]int32{}, l.Rows[k]...), l.Rows[k+1]...)
+				slices.Sort(got)
+				if !slices.Equal(got, prev[0]) && !slices.Equal(got, prev[1]) {
+					t.Fatalf("children %d and %d do not split a parent", k, k+1)
+				}
+			}
+			return
 		}
 		if !bytes.Equal(encodeLevel(l), b) {
 			t.Fatal("accepted a level message that does not re-encode to itself")

@@ -198,12 +198,14 @@ func TestUndeclaredHistogramLength(t *testing.T) {
 	seed := []byte("boost-test-joint-seed-0123456789c")
 	var hit atomic.Bool
 	var why string
+	var prev [][]int32 // the last level's rows, to decode a level of splits
 	tamper := func(m fl.Message) fl.Message {
 		parts, err := fl.SplitParts(m.Payload, 3)
 		if m.Type != TypeLevel || hit.Load() || err != nil || len(parts[0]) == 0 {
 			return m
 		}
-		lvl, err := decodeLevel(parts[0], n)
+		lvl, err := decodeLevel(parts[0], n, prev)
+		prev = lvl.Rows
 		if err != nil || len(lvl.Rows) != 2 || len(lvl.Compute) != 1 {
 			return m // the root
 		}

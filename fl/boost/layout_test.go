@@ -249,12 +249,17 @@ func TestReuseLevelRefusesGradients(t *testing.T) {
 	const n, db, dc = 1500, 2, 3
 	xb, xc, y := synthetic(n, db, dc, 3)
 	var hit atomic.Bool
+	var prev [][]int32 // the last level's rows, to decode a level of splits
 	tamper := func(m fl.Message) fl.Message {
 		parts, err := fl.SplitParts(m.Payload, 3)
-		if m.Type != TypeLevel || hit.Load() || err != nil || len(parts[0]) == 0 || len(parts[1]) != 0 {
+		if m.Type != TypeLevel || hit.Load() || err != nil || len(parts[0]) == 0 {
 			return m
 		}
-		lvl, err := decodeLevel(parts[0], n)
+		lvl, err := decodeLevel(parts[0], n, prev)
+		prev = lvl.Rows
+		if len(parts[1]) != 0 {
+			return m
+		}
 		if err != nil || len(lvl.Compute) == 0 {
 			return m
 		}
@@ -280,4 +285,32 @@ func TestReuseLevelRefusesGradients(t *testing.T) {
 	require.ErrorIs(t, center, ErrProtocol)
 	require.ErrorContains(t, center, "gradients with a level computed from the root's")
 	require.ErrorIs(t, bank, fl.ErrPeerAborted)
+}
+
+// TestLevelSplits: a level below the root travels as its parents' splits,
+// a bit a row, and decodes to the same nodes; the decoder refuses parents
+// out of order or out of range, bits past a parent's rows, missing bits
+// and other formats.
+func TestLevelSplits(t *testing.T) {
+	prev := [][]int32{{0, 2, 4, 6, 8, 10, 12, 14, 16}, {1, 3}, {5, 7, 9}}
+	b := encodeLevelSplits([]int{0, 2}, [][]byte{{0b1010_0101, 0b1}, {0b010}}, []int{1, 2})
+	l, err := decodeLevel(b, 20, prev)
+	require.NoError(t, err)
+	require.Equal(t, level{Rows: [][]int32{{0, 4, 10, 14, 16}, {2, 6, 8, 12}, {7}, {5, 9}}, Compute: []int{1, 2}}, l)
+	rows := len(encodeLevel(l))
+	t.Logf("%d bytes as splits, %d as rows", len(b), rows)
+	require.Less(t, len(b), rows)
+	for name, bad := range map[string][]byte{
+		"parents out of order": encodeLevelSplits([]int{2, 0}, [][]byte{{0}, {0, 0}}, nil),
+		"parent out of range":  encodeLevelSplits([]int{3}, [][]byte{{0}}, nil),
+		"bits past the rows":   encodeLevelSplits([]int{1}, [][]byte{{0b100}}, nil),
+		"missing bits":         encodeLevelSplits([]int{0}, [][]byte{{0}}, nil),
+		"other format":         append([]byte{7}, b[1:]...),
+		"empty":                nil,
+	} {
+		_, err := decodeLevel(bad, 20, prev)
+		require.ErrorIs(t, err, ErrProtocol, name)
+	}
+	_, err = decodeLevel(b, 20, nil)
+	require.ErrorIs(t, err, ErrProtocol, "no level above the root")
 }

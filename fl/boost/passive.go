@@ -198,6 +198,7 @@ func (c *Passive) Tree(ctx context.Context) (err error) {
 	party, gaps, plan, disclosures, noise := c.party, c.gaps, c.plan, c.disclosures, c.noise
 	store, digest := c.store, c.digest
 	depth := 0
+	var prev [][]int32 // the previous level's nodes' rows
 	for last := false; !last; {
 		// A level: histograms, then the splits.
 		b, err := fl.Expect(ctx, t, TypeLevel)
@@ -208,7 +209,7 @@ func (c *Passive) Tree(ctx context.Context) (err error) {
 		if err != nil {
 			return fl.Fail(ctx, t, err)
 		}
-		lvl, err := decodeLevel(parts[0], n)
+		lvl, err := decodeLevel(parts[0], n, prev)
 		if err != nil {
 			return fl.Fail(ctx, t, err)
 		}
@@ -287,7 +288,7 @@ func (c *Passive) Tree(ctx context.Context) (err error) {
 		if err := t.Send(ctx, fl.Message{Type: TypeLeft, Payload: frame(lefts...)}); err != nil {
 			return err
 		}
-		last = sm.Last
+		last, prev = sm.Last, lvl.Rows
 	}
 	if store != nil {
 		if err := fl.SaveCheckpoint(store, tree+1, digest, &passiveState{Tree: tree + 1, Splits: res.Splits}); err != nil {
