@@ -20,16 +20,23 @@ import (
 // only the c1 components of a vector (MarshalVectorC1), for protocols where
 // the peer combines them with its own ciphertexts and the c0 components
 // stay with their owner.
+// The key generation's two rounds travel packed too (their kinds 1 and 4
+// are no longer written or read: a peer of an earlier build is told the
+// kind it sent).
 const (
 	kindVectorPacked byte = iota + 16
 	kindSeededSharesPacked
 	kindVectorC1
+	kindKeyGenRound1Packed
+	kindKeyGenRound2Packed
 )
 
 func init() {
 	kindNames[kindVectorPacked] = "packed vector"
 	kindNames[kindSeededSharesPacked] = "packed encrypted shares"
 	kindNames[kindVectorC1] = "vector's c1 components"
+	kindNames[kindKeyGenRound1Packed] = "key-generation round 1"
+	kindNames[kindKeyGenRound2Packed] = "key-generation round 2"
 }
 
 // packedBytes is the size of fields written bit-packed.

@@ -331,10 +331,11 @@ func (kg *KeyGen) round1Fields(r *KeyGenRound1) []polyField {
 	return f
 }
 
-// MarshalRound1 encodes this party's first key-generation message.
+// MarshalRound1 encodes this party's first key-generation message, its
+// coefficients packed in the bits of their primes.
 func (kg *KeyGen) MarshalRound1() []byte {
 	r := kg.Round1()
-	b := kg.params.header(kindKeyGenRound1)
+	b := kg.params.header(kindKeyGenRound1Packed)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(r.GaloisEls)))
 	for _, el := range r.GaloisEls {
 		b = binary.LittleEndian.AppendUint64(b, el)
@@ -344,16 +345,16 @@ func (kg *KeyGen) MarshalRound1() []byte {
 		relin = 1
 	}
 	b = append(b, relin)
-	return appendPolys(b, kg.round1Fields(r))
+	return appendPacked(b, kg.round1Fields(r))
 }
 
 // UnmarshalRound1 decodes the peer's first message. The shape comes from the
 // local key spec: a peer with other Galois elements or relinearisation choice
 // is refused with ErrKeySpecMismatch before anything is allocated.
 func (kg *KeyGen) UnmarshalRound1(data []byte) (*KeyGenRound1, error) {
-	rest, err := kg.params.readHeader(data, kindKeyGenRound1)
+	rest, err := kg.params.readHeader(data, kindKeyGenRound1Packed)
 	if err != nil {
-		if errors.Is(err, ErrMalformed) && len(data) > 5 && data[2] == kindKeyGenRound1 {
+		if errors.Is(err, ErrMalformed) && len(data) > 5 && data[2] == kindKeyGenRound1Packed {
 			return nil, fmt.Errorf("%w: %w", ErrKeySpecMismatch, err)
 		}
 		return nil, err
@@ -385,7 +386,7 @@ func (kg *KeyGen) UnmarshalRound1(data []byte) (*KeyGenRound1, error) {
 		r.Galois[i] = kg.gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params, el)...)
 		r.Galois[i].GaloisElement = el
 	}
-	if err := readPolys(rd.b, kg.round1Fields(r), "key-generation round 1"); err != nil {
+	if err := readPacked(rd.b, kg.round1Fields(r), "key-generation round 1"); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -397,16 +398,16 @@ func (kg *KeyGen) MarshalRound2() ([]byte, error) {
 	if kg.r2 == nil {
 		return nil, errors.New("he: MarshalRound2 called before Round2")
 	}
-	b := kg.params.header(kindKeyGenRound2)
+	b := kg.params.header(kindKeyGenRound2Packed)
 	if kg.r2.Relin == nil {
 		return append(b, 0), nil
 	}
-	return appendPolys(append(b, 1), kg.params.gadgetFields(kg.r2.Relin.GadgetCiphertext)), nil
+	return appendPacked(append(b, 1), kg.params.gadgetFields(kg.r2.Relin.GadgetCiphertext)), nil
 }
 
 // UnmarshalRound2 decodes the peer's second message.
 func (kg *KeyGen) UnmarshalRound2(data []byte) (*KeyGenRound2, error) {
-	rest, err := kg.params.readHeader(data, kindKeyGenRound2)
+	rest, err := kg.params.readHeader(data, kindKeyGenRound2Packed)
 	if err != nil {
 		return nil, err
 	}
@@ -421,7 +422,7 @@ func (kg *KeyGen) UnmarshalRound2(data []byte) (*KeyGenRound2, error) {
 		return r, nil
 	}
 	_, _, s2 := kg.rkg.AllocateShare()
-	if err := readPolys(rest[1:], kg.params.gadgetFields(s2.GadgetCiphertext), "key-generation round 2"); err != nil {
+	if err := readPacked(rest[1:], kg.params.gadgetFields(s2.GadgetCiphertext), "key-generation round 2"); err != nil {
 		return nil, err
 	}
 	r.Relin = &s2
