@@ -164,6 +164,9 @@ func TestEpochWireBytesDefaultCredit(t *testing.T) {
 // the residual two chunks per ciphertext. Before these, this epoch sent
 // 1311 bytes a row (26.2 MB).
 func TestEpochWireBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping an epoch of 20,000 rows in -short mode (the race pass)")
+	}
 	const n, db, dc = 20_000, 8, 60
 	k := epochWire(t, n, db, dc)
 	tab, total := k.table(n)
