@@ -171,13 +171,23 @@ func (p *Plan) Admit(params he.Params, step string, v *he.Vector) error {
 	}
 	return p.admit(step, check, func() budget {
 		return budget{coeffs: len(v.Cts) * params.N(), max: params.Set().MaxDecrypted(), set: params.ID()}
-	})
+	}, shape{v.Layout, v.Len, len(v.Cts)})
+}
+
+// shape is an admitted vector's, for the observer (Admission).
+type shape struct {
+	layout he.Layout
+	n, cts int
 }
 
 // AdmitShares is Admit for a share about to be revealed (he.SharedVector,
 // which has no level and no flooding budget: Params.Flood sizes its own).
 // A step that declares a level is one of ciphertexts, and refuses shares.
 func (p *Plan) AdmitShares(step string, sv *he.SharedVector) error {
+	var sh shape
+	if sv != nil {
+		sh = shape{sv.Layout, sv.Len, len(sv.Shares)}
+	}
 	return p.admit(step, func(d Disclosure) *UndeclaredError {
 		mis := func(field, got, want string) *UndeclaredError {
 			return &UndeclaredError{Step: step, Field: field, Got: got, Want: want}
@@ -198,7 +208,7 @@ func (p *Plan) AdmitShares(step string, sv *he.SharedVector) error {
 			return mis("scale", fmt.Sprintf("2^%.3f", s), fmt.Sprintf("2^%.3f", d.LogScale))
 		}
 		return nil
-	}, nil)
+	}, nil, sh)
 }
 
 // budget is what one admitted vector costs of its parameter set's
@@ -221,8 +231,11 @@ func peerOf(r fl.Role) fl.Role {
 }
 
 // admit checks the receiver, the vector's shape, the step's count and the
-// run's flooding budget, in that order, and only then counts the vector.
-func (p *Plan) admit(step string, check func(Disclosure) *UndeclaredError, cost func() budget) error {
+// run's flooding budget, in that order, then tells the calling
+// goroutine's observer (Observe), and only then counts the vector. An
+// observer's error refuses the vector: nothing is revealed that the
+// observer could not record.
+func (p *Plan) admit(step string, check func(Disclosure) *UndeclaredError, cost func() budget, sh shape) error {
 	if p == nil {
 		return &UndeclaredError{Step: step, Field: "plan"}
 	}
@@ -251,6 +264,11 @@ func (p *Plan) admit(step string, check func(Disclosure) *UndeclaredError, cost 
 	}
 	if b.max > 0 && p.coeffs+b.coeffs > b.max {
 		return fmt.Errorf("%w: step %s: %w: the run would decrypt %d coefficients, over the %d the flooding of %s is sized for", ErrUndeclared, step, he.ErrLimit, p.coeffs+b.coeffs, b.max, b.set)
+	}
+	a := Admission{Holder: p.holder, To: d.To, Step: d.Step, What: d.What, Masked: d.Masked,
+		Layout: sh.layout, Len: sh.n, Ciphertexts: sh.cts, FixedLen: d.Len != AnyLen}
+	if err := notify(a); err != nil {
+		return fmt.Errorf("joint: step %s: the disclosure could not be recorded, so it is refused: %w", step, err)
 	}
 	p.used[step]++
 	if b.max > 0 {
