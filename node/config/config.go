@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -74,6 +75,11 @@ type Center struct {
 	Banks   map[string]Bank `yaml:"banks,required"`
 	Limits  Limits          `yaml:"limits"`
 	Scoring Scoring         `yaml:"scoring"`
+	// Audit is the path of the center's audit log (package node/audit);
+	// "" keeps none. Metrics is the host:port of the Prometheus metrics
+	// listener (package node/metrics); "" serves none.
+	Audit   string `yaml:"audit"`
+	Metrics string `yaml:"metrics"`
 	// File is the config file's path (set by LoadCenter).
 	File string `yaml:"-"`
 
@@ -194,6 +200,8 @@ type Job struct {
 	SBT        SBT     `yaml:"sbt"`
 	WOE        WOE     `yaml:"woe"`
 	Checkpoint string  `yaml:"checkpoint"`
+	// Audit is the path of the bank's own audit log ("" keeps none).
+	Audit string `yaml:"audit"`
 	// File is the config file's path, Digest the hex SHA-256 of its bytes.
 	File   string `yaml:"-"`
 	Digest string `yaml:"-"`
@@ -222,6 +230,8 @@ type Score struct {
 	MaxLine float64 `yaml:"max_line"`
 	RateMin float64 `yaml:"rate_min"`
 	RateMax float64 `yaml:"rate_max"`
+	// Audit is the path of the bank's own audit log ("" keeps none).
+	Audit string `yaml:"audit"`
 	// File is the config file's path, Digest the hex SHA-256 of its bytes.
 	File   string `yaml:"-"`
 	Digest string `yaml:"-"`
@@ -361,6 +371,12 @@ func CheckName(s string) error {
 func (c *Center) check() error {
 	d := c.dec
 	c.Cert, c.Key, c.CA, c.Registry = resolve(c.File, c.Cert), resolve(c.File, c.Key), resolve(c.File, c.CA), resolve(c.File, c.Registry)
+	c.Audit = resolve(c.File, c.Audit)
+	if c.Metrics != "" {
+		if _, port, err := net.SplitHostPort(c.Metrics); err != nil || port == "" {
+			return d.errKey("metrics", "%q is not host:port (127.0.0.1:9464)", c.Metrics)
+		}
+	}
 	if len(c.Tables) == 0 {
 		return d.errKey("tables", "no table: the center serves at least one")
 	}
@@ -644,6 +660,7 @@ func (dt *Data) check(d *decoder, file, key string, label bool) error {
 func (j *Job) check(d *decoder) error {
 	f := j.File
 	j.Cert, j.Key, j.CA, j.Registry, j.Checkpoint = resolve(f, j.Cert), resolve(f, j.Key), resolve(f, j.CA), resolve(f, j.Registry), resolve(f, j.Checkpoint)
+	j.Audit = resolve(f, j.Audit)
 	if err := j.Data.check(d, f, "data", true); err != nil {
 		return err
 	}
@@ -741,6 +758,7 @@ func (j *Job) WOEOptions() woe.Options {
 func (s *Score) check(d *decoder) error {
 	f := s.File
 	s.Cert, s.Key, s.CA, s.Registry, s.Out = resolve(f, s.Cert), resolve(f, s.Key), resolve(f, s.CA), resolve(f, s.Registry), resolve(f, s.Out)
+	s.Audit = resolve(f, s.Audit)
 	if err := s.Data.check(d, f, "data", false); err != nil {
 		return err
 	}

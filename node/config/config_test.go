@@ -109,7 +109,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{"misspelt key", "center", strings.Replace(centerYAML, "models: [lr]", "modles: [lr]", 1),
 			"center.yaml:10:35: banks.bank-b.modles: unknown key"},
-		{"unknown top key", "center", centerYAML + "audit: a.jsonl\n", "center.yaml:11:1: audit: unknown key"},
+		{"unknown top key", "center", centerYAML + "audits: a.jsonl\n", "center.yaml:11:1: audits: unknown key"},
 		{"missing required", "center", strings.Replace(centerYAML, "ca: ca.pem\n", "", 1), "center.yaml:1:1: ca: missing required key"},
 		{"missing nested", "center", strings.Replace(centerYAML, "{source: center.csv, id: id}", "{id: id}", 1),
 			"center.yaml:7:16: tables.enterprises.source: missing required key"},
@@ -278,5 +278,40 @@ func TestLoadTables(t *testing.T) {
 	os.Remove(filepath.Join(dir, "center.csv"))
 	if _, err := c.LoadTables(context.Background()); err == nil || !strings.Contains(err.Error(), "tables.enterprises") {
 		t.Errorf("missing source: %v", err)
+	}
+}
+
+// TestAuditAndMetrics: center.yaml's audit (resolved against the file's
+// folder) and metrics (host:port) keys, and the banks' optional audit;
+// a metrics address without a port is refused at its key.
+func TestAuditAndMetrics(t *testing.T) {
+	c, err := ParseCenter("/etc/veil/center.yaml", []byte(centerYAML+"audit: audit.jsonl\nmetrics: 127.0.0.1:9464\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Audit != "/etc/veil/audit.jsonl" || c.Metrics != "127.0.0.1:9464" {
+		t.Errorf("audit %q, metrics %q", c.Audit, c.Metrics)
+	}
+	c, err = ParseCenter("/etc/veil/center.yaml", []byte(centerYAML))
+	if err != nil || c.Audit != "" || c.Metrics != "" {
+		t.Errorf("without the keys: audit %q, metrics %q, err %v", c.Audit, c.Metrics, err)
+	}
+	_, err = ParseCenter("/etc/veil/center.yaml", []byte(centerYAML+"metrics: 9464\n"))
+	if err == nil || !strings.Contains(err.Error(), "metrics") {
+		t.Errorf("metrics: 9464: err %v, want one naming metrics", err)
+	}
+	j, err := ParseJob("/home/bank/job.yaml", []byte(jobYAML+"audit: bank-audit.jsonl\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Audit != "/home/bank/bank-audit.jsonl" {
+		t.Errorf("job audit %q", j.Audit)
+	}
+	s, err := ParseScore("/home/bank/score.yaml", []byte(scoreYAML+"audit: bank-audit.jsonl\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Audit != "/home/bank/bank-audit.jsonl" {
+		t.Errorf("score audit %q", s.Audit)
 	}
 }

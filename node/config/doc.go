@@ -27,6 +27,8 @@
 //	key: center-key.pem            # required:   its private key,
 //	ca: ca.pem                     # required:   and the CA banks are checked against
 //	registry: center-models/       # required: the center's model registry (package registry)
+//	audit: audit.jsonl             # the center's audit log (package node/audit; default none)
+//	metrics: 127.0.0.1:9464        # Prometheus metrics listener, host:port (package node/metrics; default none)
 //	tables:                        # required: the center's tables, by name
 //	  enterprises:
 //	    source: center.csv         # required: a CSV path, a .parquet path or a postgres:// URL
@@ -77,6 +79,7 @@
 //	model: lr                      # required: lr, sbt or woe
 //	name: sme-credit               # required: the model's name in both registries
 //	checkpoint: ckpt/              # folder for checkpoints (default none)
+//	audit: bank-audit.jsonl        # the bank's own audit log (package node/audit; default none)
 //	lr:                            # model lr (and woe, whose scorecard is an LR)
 //	  epochs: 30                   # default 30
 //	  batch: 0                     # mini-batch rows (default 0: full batch)
@@ -113,6 +116,7 @@
 // # score.yaml (a bank's scoring)
 //
 //	center, center_name, cert, key, ca, registry   # as in job.yaml
+//	audit: bank-audit.jsonl                        # as in job.yaml
 //	data: {source: applicants.csv, id: id}         # required: source; no label
 //	model: sme-credit              # required: the registered model's name
 //	version: 0                     # default 0: the latest
