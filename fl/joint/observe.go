@@ -29,6 +29,10 @@ type Admission struct {
 	// FixedLen: the step declares one length for all its vectors (not
 	// AnyLen).
 	FixedLen bool
+	// Undecrypted: not a vector but a step that reveals Len values
+	// without a decryption (a secure comparison's outputs), reported once
+	// when the plan is taken up (Plan.HeldBy) with its declared values.
+	Undecrypted bool
 }
 
 // observers maps a goroutine to the observer it installed (Observe).

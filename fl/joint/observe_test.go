@@ -61,6 +61,16 @@ func TestObserve(t *testing.T) {
 	require.ErrorIs(t, err, full)
 	require.Equal(t, 0, plan.Used("hist"), "a vector the observer could not record is not counted")
 
+	// A step revealed without decryption is reported when the plan is
+	// taken up, to the holder's peer only.
+	var got []Admission
+	stop = Observe(func(a Admission) error { got = append(got, a); return nil })
+	cmp := NewPlan(Disclosure{Step: "bands", To: fl.RoleActive, What: "bands", Layout: he.SlotReal, Len: AnyLen, Level: AnyLevel, Vectors: 0, Values: 1800})
+	cmp.HeldBy(fl.RolePassive)
+	cmp.HeldBy(fl.RoleActive)
+	stop()
+	require.Equal(t, []Admission{{Holder: fl.RolePassive, To: fl.RoleActive, Step: "bands", What: "bands", Layout: he.SlotReal, Len: 1800, Undecrypted: true}}, got)
+
 	before := Unobserved()
 	require.NoError(t, plan.Admit(p, "hist", v))
 	require.Equal(t, before+1, Unobserved())

@@ -122,9 +122,23 @@ func NewPlan(ds ...Disclosure) *Plan {
 // yet, held by the party self: every vector it admits is decrypted or
 // opened to self's peer, so it admits only the steps declared to the peer.
 // Both parties build the same plan; each holds its own copy.
+//
+// A step declared to the peer with no vector and some values (what a
+// secure comparison reveals, such as scoring's bands: nothing is
+// decrypted, so nothing is admitted) is reported to the calling
+// goroutine's observer here, once, with its declared values (Admission's
+// Undecrypted).
 func (p *Plan) HeldBy(self fl.Role) *Plan {
 	q := NewPlan(p.Disclosures()...)
 	q.holder = self
+	for _, d := range q.Disclosures() {
+		if d.To == peerOf(self) && d.Vectors == 0 && d.Values > 0 {
+			// HeldBy cannot refuse: an observer's error here is its own
+			// to report.
+			_ = notify(Admission{Holder: self, To: d.To, Step: d.Step, What: d.What, Masked: d.Masked,
+				Layout: d.Layout, Len: d.Values, Undecrypted: true})
+		}
+	}
 	return q
 }
 
