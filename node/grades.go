@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,29 +12,25 @@ import (
 	"github.com/veil-fl/veil/model"
 )
 
-// Whitelist is the bank's pricing of pre-approved enterprises: the Approve
-// best grades are approved; grade k (A = 0) gets a collateral-free credit
-// line of MaxLine*(Approve-k)/Approve yuan, rounded, and an annual rate
-// going linearly from RateMin percent (grade A) to RateMax (the last
-// approved grade).
+// Whitelist is the bank's pre-approval of its best grades: the Approve
+// best grades (A = 0 first) are approved and priced by Pricing. Disclosed
+// names the center's flags this scoring disclosed (for the whitelisted
+// enterprises only), and Flags holds each scored record's (nil when none
+// were disclosed; a record not whitelisted has none).
 type Whitelist struct {
-	Approve          int
-	MaxLine          float64
-	RateMin, RateMax float64
+	Approve   int
+	Pricing   Pricing
+	Disclosed Flags
+	Flags     []Flags
 }
 
 // Check reports a whitelist that cannot price: Approve below 1 or above
-// grades, a line not positive, rates not 0 < RateMin <= RateMax.
+// grades, or a pricing that cannot price Approve grades (Pricing.Check).
 func (w Whitelist) Check(grades int) error {
-	switch {
-	case w.Approve < 1 || w.Approve > grades:
+	if w.Approve < 1 || w.Approve > grades {
 		return fmt.Errorf("node: approve %d grades: want 1 .. %d", w.Approve, grades)
-	case !(w.MaxLine > 0) || math.IsInf(w.MaxLine, 0):
-		return fmt.Errorf("node: credit line %v: want a positive number", w.MaxLine)
-	case !(w.RateMin > 0) || !(w.RateMax >= w.RateMin) || math.IsInf(w.RateMax, 0):
-		return fmt.Errorf("node: rates %v .. %v: want 0 < min <= max", w.RateMin, w.RateMax)
 	}
-	return nil
+	return w.Pricing.Check(w.Approve)
 }
 
 // WriteGrades writes dir/grades.csv (id, grade: A is the lowest
@@ -51,8 +46,8 @@ func WriteGrades(dir string, res *score.Scored, grades int, scores bool, card mo
 	if err := wl.Check(grades); err != nil {
 		return nil, 0, err
 	}
-	if len(res.Bands) != len(res.IDs) || (scores && len(res.Logits) != len(res.IDs)) {
-		return nil, 0, fmt.Errorf("node: %d ids, %d grades, %d scores", len(res.IDs), len(res.Bands), len(res.Logits))
+	if len(res.Bands) != len(res.IDs) || (scores && len(res.Logits) != len(res.IDs)) || (wl.Flags != nil && len(wl.Flags) != len(res.IDs)) {
+		return nil, 0, fmt.Errorf("node: %d ids, %d grades, %d scores, %d records' flags", len(res.IDs), len(res.Bands), len(res.Logits), len(wl.Flags))
 	}
 	counts = make([]int, grades)
 	gf, err := os.Create(filepath.Join(dir, "grades.csv"))
@@ -73,7 +68,7 @@ func WriteGrades(dir string, res *score.Scored, grades int, scores bool, card mo
 	if err := g.Write(head); err != nil {
 		return nil, 0, err
 	}
-	if err := w.Write([]string{"id", "grade", "credit_line_yuan", "annual_rate_percent"}); err != nil {
+	if err := w.Write([]string{"id", "grade", "credit_line_yuan", "annual_rate_percent", "coupon_discount_points", "category_discount_points", "flags"}); err != nil {
 		return nil, 0, err
 	}
 	for i, id := range res.IDs {
@@ -92,13 +87,14 @@ func WriteGrades(dir string, res *score.Scored, grades int, scores bool, card mo
 			return nil, 0, err
 		}
 		if b < wl.Approve {
-			line := wl.MaxLine * float64(wl.Approve-b) / float64(wl.Approve)
-			rate := wl.RateMin
-			if wl.Approve > 1 {
-				rate += (wl.RateMax - wl.RateMin) * float64(b) / float64(wl.Approve-1)
+			var f Flags
+			if wl.Flags != nil {
+				f = wl.Flags[i] & wl.Disclosed
 			}
+			o := wl.Pricing.Price(b, wl.Approve, f)
 			approved++
-			if err := w.Write([]string{id, grade, strconv.FormatFloat(math.Round(line), 'f', 0, 64), strconv.FormatFloat(rate, 'f', 2, 64)}); err != nil {
+			pts := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+			if err := w.Write([]string{id, grade, strconv.FormatFloat(o.Line, 'f', 0, 64), pts(o.Rate), pts(o.Coupon), pts(o.Category), f.String()}); err != nil {
 				return nil, 0, err
 			}
 		}

@@ -130,7 +130,7 @@ func FuzzDecodeReply(f *testing.F) {
 
 func TestWriteGrades(t *testing.T) {
 	res := &score.Scored{IDs: []string{"e1", "e2", "e3", "e4"}, Result: &score.Result{Bands: []int{0, 1, 2, 1}, Logits: []float64{-4, -2, 0, -2.5}}}
-	wl := Whitelist{Approve: 2, MaxLine: 3_000_000, RateMin: 3.8, RateMax: 4.2}
+	wl := Whitelist{Approve: 2, Pricing: DefaultPricing()}
 	for _, tc := range []struct {
 		name     string
 		scores   bool
@@ -138,7 +138,8 @@ func TestWriteGrades(t *testing.T) {
 		whitelst []string
 	}{
 		{"bands", false, []string{"id,grade", "e1,A", "e2,B", "e3,C", "e4,B"},
-			[]string{"id,grade,credit_line_yuan,annual_rate_percent", "e1,A,3000000,3.80", "e2,B,1500000,4.20", "e4,B,1500000,4.20"}},
+			[]string{"id,grade,credit_line_yuan,annual_rate_percent,coupon_discount_points,category_discount_points,flags",
+				"e1,A,3000000,4.20,0.00,0.00,", "e2,B,1500000,4.20,0.00,0.00,", "e4,B,1500000,4.20,0.00,0.00,"}},
 		{"scores", true, []string{"id,grade,probability_of_default,points", "e1,A,0.017986,", "e2,B,0.119203,", "e3,C,0.500000,", "e4,B,0.075858,"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,6 +164,6 @@ func TestWriteGrades(t *testing.T) {
 	}
 	_, _, err := WriteGrades(t.TempDir(), res, 2, false, model.Scorecard{}, wl)
 	require.ErrorContains(t, err, "grade 2 of 2")
-	_, _, err = WriteGrades(t.TempDir(), res, 3, false, model.Scorecard{}, Whitelist{Approve: 4, MaxLine: 1, RateMin: 1, RateMax: 1})
+	_, _, err = WriteGrades(t.TempDir(), res, 3, false, model.Scorecard{}, Whitelist{Approve: 4, Pricing: DefaultPricing()})
 	require.ErrorContains(t, err, "approve 4")
 }

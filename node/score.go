@@ -281,10 +281,16 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 		return nil, err
 	}
 	secs := time.Since(start).Seconds()
-	wl := Whitelist{Approve: min(cfg.Approve, len(rep.Grades)+1), MaxLine: cfg.MaxLine, RateMin: cfg.RateMin, RateMax: cfg.RateMax}
+	wl := Whitelist{Approve: min(cfg.Approve, len(rep.Grades)+1), Pricing: PricingOf(cfg)}
 	if cfg.Output == OutputApprove {
 		// One cut: band 0 is approved, at grade A's line and rate.
 		wl.Approve = 1
+	}
+	if wl.Pricing.Lines != nil {
+		wl.Pricing.Lines = wl.Pricing.Lines[:wl.Approve]
+	}
+	if wl.Pricing.Rates != nil {
+		wl.Pricing.Rates = wl.Pricing.Rates[:wl.Approve]
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, err

@@ -93,7 +93,32 @@ type Table struct {
 	ID          string   `yaml:"id"`
 	Query       string   `yaml:"query"`
 	Categorical []string `yaml:"categorical"`
+	// Flags name the table's 0/1 columns that hold the center's flags
+	// (Flags: coupon, specialised, technology, a_taxpayer, trade), e.g.
+	// {coupon: has_coupon}; a flag without a column is never disclosed.
+	Flags map[string]string `yaml:"flags"`
 }
+
+// The center's flags an enterprise may hold, which it discloses to a bank
+// only for the enterprises that bank's scoring puts on its whitelist, and
+// only those its policy lists (Bank.Flags): the credit center's digital
+// credit coupon, then the categories the whitelist's pricing discounts once
+// (specialised-and-innovative, technology-based, A-grade taxpayer,
+// importer/exporter).
+const (
+	FlagCoupon      = "coupon"
+	FlagSpecialised = "specialised"
+	FlagTechnology  = "technology"
+	FlagATaxpayer   = "a_taxpayer"
+	FlagTrade       = "trade"
+)
+
+var (
+	// Flags lists the flags in their bit order (node.Flags).
+	Flags = []string{FlagCoupon, FlagSpecialised, FlagTechnology, FlagATaxpayer, FlagTrade}
+	// CategoryFlags are the flags of the category discount.
+	CategoryFlags = []string{FlagSpecialised, FlagTechnology, FlagATaxpayer, FlagTrade}
+)
 
 // Bank is one bank's policy. Columns empty means all of the tables'
 // feature columns; MaxSessions and MaxRows 0 take Limits' PerBank and Rows.
@@ -104,6 +129,11 @@ type Bank struct {
 	Columns     []string `yaml:"columns"`
 	MaxSessions int      `yaml:"max_sessions"`
 	MaxRows     int      `yaml:"max_rows"`
+	// Flags are the center's flags the bank may receive for its
+	// whitelisted enterprises (default none), and FlagGrades the most
+	// grades (A, B, ...) whose enterprises may receive them (default 2).
+	Flags      []string `yaml:"flags"`
+	FlagGrades int      `yaml:"flag_grades"`
 }
 
 // Limits bound the node's sessions.
@@ -223,13 +253,20 @@ type Score struct {
 	Out     string `yaml:"out"`
 	// Grades: the cut points asked for (nil: the center's).
 	Grades []float64 `yaml:"grades"`
-	// The whitelist's pricing (approve output): the Approve best grades
-	// are pre-approved; grade k gets MaxLine*(Approve-k)/Approve yuan, the
-	// rate going from RateMin (grade A) to RateMax (the last approved).
-	Approve int     `yaml:"approve"`
-	MaxLine float64 `yaml:"max_line"`
-	RateMin float64 `yaml:"rate_min"`
-	RateMax float64 `yaml:"rate_max"`
+	// The whitelist's pricing (node.Pricing): the Approve best grades are
+	// pre-approved; grade k's line is Lines[k] (nil: MaxLine*(Approve-k)/Approve),
+	// its rate Rates[k] (nil: RateMax) less CouponDiscount for the center's
+	// coupon and CategoryDiscount for any category flag, never below
+	// RateMin. Flags are the center's flags asked for (config.Flags).
+	Approve          int       `yaml:"approve"`
+	MaxLine          float64   `yaml:"max_line"`
+	RateMin          float64   `yaml:"rate_min"`
+	RateMax          float64   `yaml:"rate_max"`
+	CouponDiscount   float64   `yaml:"coupon_discount"`
+	CategoryDiscount float64   `yaml:"category_discount"`
+	Lines            []float64 `yaml:"lines"`
+	Rates            []float64 `yaml:"rates"`
+	Flags            []string  `yaml:"flags"`
 	// Audit is the path of the bank's own audit log ("" keeps none).
 	Audit string `yaml:"audit"`
 	// File is the config file's path, Digest the hex SHA-256 of its bytes.
@@ -290,7 +327,8 @@ func LoadJob(path string) (*Job, error) {
 
 // ParseScore decodes and checks a scoring config held in data.
 func ParseScore(file string, data []byte) (*Score, error) {
-	s := &Score{CenterName: DefaultCenterName, Output: OutputBands, Out: DefaultOut, Approve: 2, MaxLine: 3_000_000, RateMin: 3.8, RateMax: 4.2}
+	s := &Score{CenterName: DefaultCenterName, Output: OutputBands, Out: DefaultOut, Approve: 2, MaxLine: 3_000_000, RateMin: 3.8, RateMax: 4.2,
+		CouponDiscount: 0.2, CategoryDiscount: 0.2}
 	d := &decoder{file: file}
 	if err := d.parse(data, s); err != nil {
 		return nil, err
@@ -394,6 +432,14 @@ func (c *Center) check() error {
 		if t.ID == "" {
 			t.ID = DefaultIDColumn
 		}
+		for _, f := range sortedKeys(t.Flags) {
+			if !slices.Contains(Flags, f) {
+				return d.errKey(key+".flags", "unknown flag %q: want some of %s", f, strings.Join(Flags, ", "))
+			}
+			if t.Flags[f] == "" || t.Flags[f] == t.ID {
+				return d.errKey(key+".flags", "flag %q: want a column of the table other than its id", f)
+			}
+		}
 		t.Source = resolve(c.File, t.Source)
 		c.Tables[name] = t
 	}
@@ -431,6 +477,16 @@ func (c *Center) check() error {
 		}
 		if b.MaxRows < 0 {
 			return d.errKey(key+".max_rows", "negative")
+		}
+		if err := checkFlags(b.Flags); err != nil {
+			return d.errKey(key+".flags", "%v", err)
+		}
+		if b.FlagGrades < 0 {
+			return d.errKey(key+".flag_grades", "negative")
+		}
+		if b.FlagGrades == 0 {
+			b.FlagGrades = DefaultFlagGrades
+			c.Banks[name] = b
 		}
 	}
 	l := c.Limits
@@ -796,6 +852,47 @@ func (s *Score) check(d *decoder) error {
 	}
 	if !(s.RateMin > 0 && s.RateMax >= s.RateMin) {
 		return d.errKey("rate_min", "want 0 < rate_min <= rate_max")
+	}
+	if !(s.CouponDiscount >= 0) {
+		return d.errKey("coupon_discount", "negative")
+	}
+	if !(s.CategoryDiscount >= 0) {
+		return d.errKey("category_discount", "negative")
+	}
+	if s.Lines != nil && len(s.Lines) != s.Approve {
+		return d.errKey("lines", "%d line caps for %d approved grades", len(s.Lines), s.Approve)
+	}
+	for _, l := range s.Lines {
+		if !(l > 0 && l <= s.MaxLine) {
+			return d.errKey("lines", "line cap %v: want (0, max_line]", l)
+		}
+	}
+	if s.Rates != nil && len(s.Rates) != s.Approve {
+		return d.errKey("rates", "%d base rates for %d approved grades", len(s.Rates), s.Approve)
+	}
+	for _, r := range s.Rates {
+		if !(r >= s.RateMin && r <= s.RateMax) {
+			return d.errKey("rates", "base rate %v: want [rate_min, rate_max]", r)
+		}
+	}
+	if err := checkFlags(s.Flags); err != nil {
+		return d.errKey("flags", "%v", err)
+	}
+	return nil
+}
+
+// DefaultFlagGrades is a bank's flag_grades when its policy gives none.
+const DefaultFlagGrades = 2
+
+// checkFlags refuses an unknown or repeated flag name.
+func checkFlags(flags []string) error {
+	for _, f := range flags {
+		if !slices.Contains(Flags, f) {
+			return fmt.Errorf("unknown flag %q: want some of %s", f, strings.Join(Flags, ", "))
+		}
+	}
+	if dup := firstDup(flags); dup != "" {
+		return fmt.Errorf("flag %q named twice", dup)
 	}
 	return nil
 }

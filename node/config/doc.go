@@ -35,6 +35,10 @@
 //	    id: id                     # id column (default "id")
 //	    query: SELECT ...          # the SQL query of a postgres:// source (required then, refused otherwise)
 //	    categorical: [c7]          # numeric columns to read as categorical (text columns are without it)
+//	    flags: {coupon: has_coupon, trade: imp_exp}  # the 0/1 columns of the center's flags (default none):
+//	                               # coupon (its digital credit coupon), specialised (specialised-and-
+//	                               # innovative), technology (technology-based), a_taxpayer (A-grade
+//	                               # taxpayer), trade (importer/exporter)
 //	banks:                         # required: the banks served, by their certificate's name;
 //	                               # any other certificate is refused at the handshake
 //	  bank-a:
@@ -44,6 +48,9 @@
 //	    columns: [c0, c1]          # the table columns it may train on (default: all)
 //	    max_sessions: 4            # its sessions at once (default and ceiling: limits.per_bank)
 //	    max_rows: 100000           # ids it may bring to a session (default and ceiling: limits.rows)
+//	    flags: [coupon, specialised, technology, a_taxpayer, trade]  # the center's flags it may
+//	                               # receive for the enterprises its scoring whitelists (default none)
+//	    flag_grades: 2             # the most grades (A, B, ...) a whitelist may span for flags (default 2)
 //	limits:                        # optional
 //	  sessions: 32                 # sessions at once, all banks (default 32)
 //	  per_bank: 4                  # sessions of one bank at once (default 4)
@@ -125,6 +132,15 @@
 //	grades: [0.02, 0.05, 0.10, 0.20]  # cut points asked for (default: the center's)
 //	approve: 2                     # best grades pre-approved (default 2)
 //	max_line: 3000000              # credit line of grade A, yuan (default 3,000,000)
-//	rate_min: 3.8                  # annual rate of grade A, percent (default 3.8)
-//	rate_max: 4.2                  # of the last approved grade (default 4.2)
+//	rate_max: 4.2                  # the rate ceiling: every approved grade's base rate, percent (default 4.2)
+//	rate_min: 3.8                  # the rate floor (default 3.8)
+//	coupon_discount: 0.2           # points off for the center's credit coupon (default 0.2)
+//	category_discount: 0.2         # points off, once, for any category flag (default 0.2)
+//	lines: [3000000, 1500000]      # line cap per approved grade, A first (default max_line*(approve-k)/approve)
+//	rates: [4.2, 4.2]              # base rate per approved grade (default rate_max each)
+//	flags: [coupon, technology]    # the center's flags asked for (default none): disclosed
+//	                               # for whitelisted enterprises only, if the center's policy lists them
+//
+// The whitelist's pricing is node.Pricing: grade k's rate is its base rate
+// less the coupon's and the categories' discounts, never below rate_min.
 package config
