@@ -74,13 +74,15 @@ func categoricalMarks(data Data, marks []bool, field string) ([]bool, error) {
 type Options struct {
 	model.GBDTOptions
 	// LinkMbps is the bandwidth of the link between the parties in
-	// Mbit/s, as the bank plans for it (0: not given). With it, a level
-	// whose gradients would take longer on the link than the extra
-	// packing of the parted layout costs the center sends them in parts
-	// of 8 bins, 1,024 rows per ciphertext instead of 256 for 32 bins: a
-	// quarter of the bytes (histLayout). Without it every level uses the
-	// whole layout, the least computation. The result is the same either
-	// way.
+	// Mbit/s, as the bank plans for it (0: not given). With it, each level
+	// takes the layout whose bytes on such a link plus the center's work
+	// is the least (chooseLevel): its gradients in parts of 8, 4 or 2
+	// bins, 1,024 to 4,096 rows per ciphertext instead of 256 for 32 bins
+	// (histLayout), or, below the root, none at all, the center computing
+	// the level from the root's gradients. Each costs the center packing
+	// (an automorphism per part of a feature and node) or kernel work.
+	// Without it every level uses the whole layout, the least computation.
+	// The trees are the same either way.
 	LinkMbps float64 `json:"link_mbps,omitempty"`
 	// PlanBytes caps the center's cache of root binning polynomials
 	// (default 2 GiB); beyond it they are rebuilt every tree.

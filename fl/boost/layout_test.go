@@ -314,3 +314,73 @@ func TestLevelSplits(t *testing.T) {
 	_, err = decodeLevel(b, 20, nil)
 	require.ErrorIs(t, err, ErrProtocol, "no level above the root")
 }
+
+// TestPartedLayoutCategorical: categorical features at both parties, with
+// a link speed (parted layouts, levels from the root's gradients): the
+// trees are the plaintext twin's node for node.
+func TestPartedLayoutCategorical(t *testing.T) {
+	rows, trees := 3000, 4
+	if testing.Short() {
+		rows, trees = 1500, 2
+	}
+	bank, center := categoricalTables(t, rows, 5)
+	opt := Options{GBDTOptions: model.GBDTOptions{Trees: trees, MaxDepth: 3}, LinkMbps: 100}
+	ar, pr := trainSides(t, bank, center, opt)
+	ref, err := model.TrainVerticalGBDTCategorical(bank.x, bank.cols(), bank.cat, center.x, center.cols(), center.cat, bank.t.Labels, opt.GBDTOptions)
+	require.NoError(t, err)
+	same, total := compareTrees(t, ar, pr, ref, bank.cols())
+	centerCat := 0
+	for _, s := range pr.Splits {
+		if s.LeftBins != nil {
+			centerCat++
+		}
+	}
+	t.Logf("%d of %d nodes identical; %d center categorical splits", same, total, centerCat)
+	require.Equal(t, total, same)
+	require.Positive(t, centerCat)
+}
+
+// TestPartedLayoutDP: differentially private histograms with a link speed
+// hide the first tree's defaulter counts as they do without (the attack of
+// TestDPHistograms reads almost none exactly).
+func TestPartedLayoutDP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the DP attack test runs in the full suite")
+	}
+	const n, db, dc = 2000, 2, 3
+	xb, xc, y := synthetic(n, db, dc, 31)
+	binning, err := model.FitBinning(xc, dc, 32)
+	require.NoError(t, err)
+	bins, err := binning.Bin(xc, dc)
+	require.NoError(t, err)
+	count := func(seen []seenNode) (exact, total int) {
+		root := seen[0]
+		p0 := root.g[root.rows[0]]
+		if p0 < 0 {
+			p0++
+		}
+		h0 := root.h[root.rows[0]]
+		for f := 0; f < dc; f++ {
+			for b := range root.pg[f] {
+				truth := 0
+				for _, i := range root.rows {
+					if bins[f][i] != model.MissingBin && int(bins[f][i]) <= b && y[i] == 1 {
+						truth++
+					}
+				}
+				got := p0*root.ph[f][b]/h0 - root.pg[f][b]
+				if math.Abs(got-float64(truth)) < 0.01 {
+					exact++
+				}
+				total++
+			}
+		}
+		return exact, total
+	}
+	base := model.GBDTOptions{Trees: 2, MaxDepth: 3}
+	exact, total := count(trainSeen(t, xb, xc, y, db, dc, Options{GBDTOptions: base, LinkMbps: 100}, 0))
+	require.Equal(t, total, exact, "the attack works without DP, parted too")
+	exact, total = count(trainSeen(t, xb, xc, y, db, dc, Options{GBDTOptions: base, LinkMbps: 100, DP: &DP{Epsilon: 8, Delta: 1e-5}}, 0))
+	t.Logf("with DP and a link speed: %d of %d counts read exactly", exact, total)
+	require.Less(t, exact, total/10)
+}
