@@ -19,7 +19,9 @@ import (
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/fl/score"
+	"github.com/veil-fl/veil/node/audit"
 	"github.com/veil-fl/veil/node/config"
+	"github.com/veil-fl/veil/node/metrics"
 	"github.com/veil-fl/veil/node/registry"
 )
 
@@ -50,6 +52,12 @@ type Center struct {
 	srv  *link.Server
 	lis  net.Listener
 	addr net.Addr
+
+	// audit is the audit log (nil without cfg.Audit); met the metrics,
+	// served on metLis (nil without cfg.Metrics).
+	audit  *audit.Log
+	met    *metrics.Metrics
+	metLis net.Listener
 }
 
 // tableSet is the center's tables as one load read them.
@@ -88,7 +96,44 @@ func NewCenter(cfg *config.Center, log *slog.Logger) (*Center, error) {
 		return nil, err
 	}
 	c.tables.Store(ts)
+	if cfg.Metrics != "" {
+		if c.met, err = metrics.New(metrics.Options{Banks: cfg.BankNames()}); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Audit != "" {
+		// Last: the log stays locked until Close (or Serve's return).
+		if c.audit, err = audit.Open(cfg.Audit, audit.Options{}); err != nil {
+			return nil, fmt.Errorf("%s: audit: %w", cfg.File, err)
+		}
+		if err := closeUnfinished(c.audit, log); err != nil {
+			_ = c.audit.Close()
+			return nil, err
+		}
+		log.Info("audit log open", "path", cfg.Audit, "records", c.audit.Head().Seq, "head", c.audit.Head().Hash)
+	}
 	return c, nil
+}
+
+// Close closes the audit log (releasing its lock) and the listeners; Serve
+// does it when it returns. It is idempotent.
+func (c *Center) Close() error {
+	if c.metLis != nil {
+		_ = c.metLis.Close()
+	}
+	if c.audit != nil {
+		return c.audit.Close()
+	}
+	return nil
+}
+
+// MetricsAddr is the address the metrics listen on (nil before Listen, or
+// without cfg.Metrics).
+func (c *Center) MetricsAddr() net.Addr {
+	if c.metLis == nil {
+		return nil
+	}
+	return c.metLis.Addr()
 }
 
 func withDefaults(l config.Limits) config.Limits {
@@ -228,6 +273,12 @@ func (c *Center) Listen() error {
 	if err != nil {
 		return fmt.Errorf("%s: listen %s: %w", c.cfg.File, c.cfg.Listen, err)
 	}
+	if c.met != nil {
+		if c.metLis, err = net.Listen("tcp", c.cfg.Metrics); err != nil {
+			_ = lis.Close()
+			return fmt.Errorf("%s: metrics: listen %s: %w", c.cfg.File, c.cfg.Metrics, err)
+		}
+	}
 	c.srv, c.lis, c.addr = srv, lis, lis.Addr()
 	return nil
 }
@@ -242,7 +293,20 @@ func (c *Center) Serve(ctx context.Context) error {
 	if err := c.Listen(); err != nil {
 		return err
 	}
+	defer c.Close()
 	c.log.Info("center listening", "addr", c.addr.String(), "banks", len(c.cfg.Banks), "tables", len(c.cfg.Tables))
+	if c.metLis != nil {
+		// The metrics outlive the drain below: a scrape shows the sessions
+		// ending.
+		mctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		go func() {
+			if err := c.met.Serve(mctx, c.metLis); err != nil {
+				c.log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+		c.log.Info("metrics listening", "addr", c.metLis.Addr().String())
+	}
 	served := make(chan error, 1)
 	go func() { served <- c.srv.Serve(c.lis) }()
 	select {
@@ -293,14 +357,17 @@ func (c *Center) handle(ctx context.Context, t fl.Transport) error {
 	req, err := decodeRequest(b)
 	if err != nil {
 		log.Warn("malformed request", "err", err)
+		c.refused(id.Name, reasonMalformed)
 		return fl.Fail(ctx, idle, err)
 	}
 	log = log.With("kind", req.Kind, "model", req.Model, "name", req.Name)
 	if !ok {
+		c.refused("", reasonUnknown)
 		return c.refuse(ctx, idle, log, refused("banks", "the session carries no verified client certificate"))
 	}
 	bank, ok := c.cfg.Banks[id.Name]
 	if !ok {
+		c.refused(id.Name, reasonUnknown)
 		return c.refuse(ctx, idle, log, refused("banks", "no bank %q in the center's banks", id.Name))
 	}
 	ts := c.tables.Load()
@@ -314,6 +381,7 @@ func (c *Center) handle(ctx context.Context, t fl.Transport) error {
 	if err != nil {
 		var perr *PolicyError
 		if errors.As(err, &perr) {
+			c.refused(id.Name, reasonOf(perr))
 			return c.refuse(ctx, idle, log, perr)
 		}
 		log.Error("session setup failed", "err", err)
@@ -321,26 +389,73 @@ func (c *Center) handle(ctx context.Context, t fl.Transport) error {
 	}
 	release, perr := c.admit(id.Name, req.Kind == KindTrain)
 	if perr != nil {
+		c.refused(id.Name, reasonOf(perr))
 		return c.refuse(ctx, idle, log, perr)
 	}
 	defer release()
+	// The session's accounting (record): its begin record, then, on this
+	// goroutine, a step record for each value revealed to the bank, each
+	// fsync'd before the value leaves (the grant's counts here; the
+	// protocols' decryptions as their plans admit them), and the session
+	// record before its result is released.
+	rec, err := startRecord(c.audit, c.met, log, fl.RolePassive, CenterName, id.Name, req.Kind, c.begin(s, req, newSessionID(), peerOf(id)))
+	if err != nil {
+		log.Error("session not started", "err", err)
+		return fl.Fail(ctx, idle, errors.New("node: the center cannot record the session (the reason is in its log)"))
+	}
+	stop := rec.observe()
+	defer stop()
+	log = rec.log
+	if err := rec.disclose(granted(s, id.Name)); err != nil {
+		_ = rec.end(ctx, err, t.Stats())
+		return fl.Fail(ctx, idle, errors.New("node: the center cannot record the session (the reason is in its log)"))
+	}
 	if err := sendReply(ctx, idle, nil, s.grant()); err != nil {
+		_ = rec.end(ctx, err, t.Stats())
 		return err
 	}
-	start := time.Now()
-	log.Info("session start")
-	if err := s.run(ctx, t, log); err != nil {
-		log.Warn("session failed", "seconds", time.Since(start).Seconds(), "err", err)
-		return err
+	if r, ok := s.(recordedSession); ok {
+		err = r.runRecorded(ctx, t, log, rec)
+	} else {
+		err = s.run(ctx, t, log)
 	}
-	log.Info("session end", "seconds", time.Since(start).Seconds())
-	return nil
+	if rerr := rec.end(ctx, err, t.Stats()); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 // session is a granted session's work.
 type session interface {
 	grant() reply
 	run(ctx context.Context, t fl.Transport, log *slog.Logger) error
+}
+
+// recordedSession is a session that releases a result after its protocol
+// (a training's stored half): it writes its session record (rec.end)
+// before it does. A session record of any other is written when run
+// returns: a scoring releases nothing after, and each value it revealed
+// is in a step record already.
+type recordedSession interface {
+	runRecorded(ctx context.Context, t fl.Transport, log *slog.Logger, rec *record) error
+}
+
+// refused counts a refusal in the metrics.
+func (c *Center) refused(bank, reason string) {
+	if c.met != nil {
+		c.met.Refused(bank, reason)
+	}
+}
+
+// reasonOf is a policy error's refusal reason in the metrics.
+func reasonOf(perr *PolicyError) string {
+	switch perr.Code {
+	case codeBusy:
+		return reasonBusy
+	case codeMismatch:
+		return reasonMismatch
+	}
+	return reasonPolicy
 }
 
 // refuse tells the bank why its request is refused and ends the session.

@@ -60,6 +60,13 @@ limits:
 // center's config, and starts the center.
 func newFixture(t *testing.T, rows, trainings, perBank int) *fixture {
 	t.Helper()
+	return newFixtureWith(t, rows, trainings, perBank, "")
+}
+
+// newFixtureWith is newFixture with more lines of center.yaml (audit:,
+// metrics:).
+func newFixtureWith(t *testing.T, rows, trainings, perBank int, extra string) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	pilot, err := pki.NewPilot("center", "bank-a", "bank-b", "bank-x")
 	require.NoError(t, err)
@@ -72,7 +79,7 @@ func newFixture(t *testing.T, rows, trainings, perBank int) *fixture {
 	applicants.Labels = nil
 	writeCSV(t, filepath.Join(dir, "applicants.csv"), &applicants)
 	path := filepath.Join(dir, "center.yaml")
-	require.NoError(t, os.WriteFile(path, fmt.Appendf(nil, centerYAML, strings.Join(bankBColumns, ", "), trainings, perBank), 0o644))
+	require.NoError(t, os.WriteFile(path, append(fmt.Appendf(nil, centerYAML, strings.Join(bankBColumns, ", "), trainings, perBank), extra...), 0o644))
 	cfg, err := config.LoadCenter(path)
 	require.NoError(t, err)
 	c, err := NewCenter(cfg, testLogger(t))

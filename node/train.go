@@ -69,9 +69,20 @@ func (c *Center) trainSession(bank string, pol config.Bank, ts *tableSet, req *r
 	return &trainRun{c: c, bank: bank, req: req, table: t, maxRows: maxRows}, nil
 }
 
-// run runs the center's side of the job, stores its half and tells the
-// bank the version.
 func (r *trainRun) run(ctx context.Context, t fl.Transport, log *slog.Logger) error {
+	return r.runRecorded(ctx, t, log, nil)
+}
+
+// runRecorded runs the center's side of the job, stores its half, writes
+// the session's record and tells the bank the version. The order: the
+// center's half goes into its registry first, then the session record
+// (fsync'd), then the bank hears the version. A half is usable only with
+// the bank's, which the bank stores only once it hears the version: a
+// crash before the record leaves an unpaired half and a session the log
+// closes as aborted at the restart; a failed record withholds the version
+// (the bank's training fails, and stores nothing). So the log never shows
+// a session less than what the bank obtained.
+func (r *trainRun) runRecorded(ctx context.Context, t fl.Transport, log *slog.Logger, rec *record) error {
 	// The job's messages (ciphertexts) are large; its alignment bounds the
 	// bank's ids (MaxPeerRows).
 	fl.SetMessageLimit(t, link.DefaultMaxMessageSize)
@@ -85,6 +96,7 @@ func (r *trainRun) run(ctx context.Context, t fl.Transport, log *slog.Logger) er
 	if err != nil {
 		return err
 	}
+	rec.setRows(res.RowsAligned)
 	m := res.Model(kind)
 	if m == nil {
 		return fl.Fail(ctx, t, fmt.Errorf("node: the job returned no %s model", kind))
@@ -103,6 +115,9 @@ func (r *trainRun) run(ctx context.Context, t fl.Transport, log *slog.Logger) er
 		return fl.Fail(ctx, t, errors.New("node: the center could not store its half of the model (the reason is in its log)"))
 	}
 	log.Info("center's half stored", "version", meta.Version, "training", meta.Training)
+	if err := rec.end(ctx, nil, t.Stats()); err != nil {
+		return fl.Fail(ctx, t, errors.New("node: the center could not record the session (the reason is in its log)"))
+	}
 	return fl.SendJSON(ctx, t, TypeStored, stored{Version: meta.Version, Training: meta.Training})
 }
 

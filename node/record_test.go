@@ -1,0 +1,297 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/joint"
+	"github.com/veil-fl/veil/fl/vlr"
+	"github.com/veil-fl/veil/job"
+	"github.com/veil-fl/veil/node/audit"
+)
+
+const auditYAML = "audit: audit.jsonl\nmetrics: 127.0.0.1:0\n"
+
+// counting is a transport that counts the messages sent through it, by
+// type.
+type counting struct {
+	fl.Transport
+	mu   sync.Mutex
+	sent map[string]int
+}
+
+func (c *counting) Send(ctx context.Context, m fl.Message) error {
+	c.mu.Lock()
+	if c.sent == nil {
+		c.sent = map[string]int{}
+	}
+	c.sent[m.Type]++
+	c.mu.Unlock()
+	return c.Transport.Send(ctx, m)
+}
+
+func (c *counting) count(typ string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sent[typ]
+}
+
+// scrape GETs the center's metrics, as curl would, and returns the text.
+func scrape(t *testing.T, c *Center) string {
+	t.Helper()
+	require.NotNil(t, c.MetricsAddr(), "the center serves metrics")
+	resp, err := http.Get("http://" + c.MetricsAddr().String() + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// readAudit reads and verifies the audit log at path.
+func readAudit(t *testing.T, path string) []audit.Record {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, _, err := audit.Read(f)
+	require.NoError(t, err, "the audit log verifies")
+	return recs
+}
+
+// sessionsOf returns the session records of a log, and the step records'
+// disclosures summed per session.
+func sessionsOf(recs []audit.Record) (sessions []audit.Session, steps map[string]map[string]int) {
+	steps = map[string]map[string]int{}
+	for _, r := range recs {
+		switch r.Type {
+		case audit.TypeSession:
+			sessions = append(sessions, *r.Session)
+		case audit.TypeStep:
+			if steps[r.Step.Session] == nil {
+				steps[r.Step.Session] = map[string]int{}
+			}
+			for _, d := range r.Step.Disclosures {
+				steps[r.Step.Session][d.Step] += d.Count
+			}
+		}
+	}
+	return sessions, steps
+}
+
+// TestAuditTrainingMatchesWire: a small LR training served by the center
+// (its session handler over an in-memory pipe, the bank's side run as
+// Train runs it) leaves a session record whose disclosure counts, taken
+// from the center's plan admissions, equal the messages on the wire that
+// reveal those values to the bank: each opened score batch, each opened
+// center gradient, each loss share and the bank's final weights; the step
+// records add up to the same; no id or feature value of either party is
+// in the log or the center's structured log. Without the observer (the
+// admit path's hook) only the grant would be counted and the test fails.
+func TestAuditTrainingMatchesWire(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a federated LR training: not in -short")
+	}
+	f := newFixtureWith(t, 300, 2, 4, auditYAML)
+	var logBuf syncBuffer
+	f.center.log = slog.New(slog.NewJSONHandler(&logBuf, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	cfg := f.jobConfig(t, "bank-a", "lr", "lr: {epochs: 2}")
+	spec, err := cfg.Spec()
+	require.NoError(t, err)
+	spec.Train, err = cfg.Data.Load(ctx)
+	require.NoError(t, err)
+
+	bankEnd, centerEnd := fl.NewPipe()
+	wire := &counting{Transport: centerEnd}
+	id := fl.Identity{Name: "bank-a", Fingerprint: sha256.Sum256([]byte("bank-a's certificate"))}
+	served := make(chan error, 1)
+	go func() { served <- f.center.handle(fl.WithPeerIdentity(ctx, id), wire) }()
+
+	req := request{Version: requestVersion, Kind: KindTrain, Table: "enterprises", Model: "lr", Name: "sme-credit",
+		ConfigDigest: cfg.Digest, Rows: spec.Train.Rows()}
+	rep, err := ask(ctx, bankEnd, req)
+	require.NoError(t, err)
+	require.Contains(t, scrape(t, f.center), `veil_sessions_active{kind="train"} 1`, "the session is active once granted")
+	res, err := job.RunActive(ctx, bankEnd, spec)
+	require.NoError(t, err)
+	var st stored
+	require.NoError(t, fl.RecvJSON(ctx, bankEnd, TypeStored, &st))
+	require.Equal(t, 1, st.Version)
+	require.NoError(t, <-served)
+	require.Positive(t, rep.Columns)
+
+	recs := readAudit(t, filepath.Join(f.dir, "audit.jsonl"))
+	sessions, steps := sessionsOf(recs)
+	require.Len(t, sessions, 1)
+	s := sessions[0]
+	t.Logf("%s", s.Summary())
+	require.Equal(t, audit.OutcomeOK, s.Outcome)
+	require.Equal(t, "bank-a", s.Peer.Name)
+	require.Equal(t, "vlr", s.Protocol)
+	require.Equal(t, res.RowsAligned, s.Rows)
+	require.Len(t, s.Peer.Fingerprint, 64)
+	got := map[string]int{}
+	for _, d := range s.Disclosures {
+		require.Equal(t, "bank-a", d.To, "the center's plan admits what the bank learns")
+		got[d.Step] += d.Count
+	}
+	// What reveals each step's values to the bank, as the center sends it.
+	want := map[string]int{
+		stepGrantColumns:       wire.count(TypeReply),
+		vlr.StepScores:         wire.count(vlr.TypeOpenScores),
+		vlr.StepCenterGradient: wire.count(vlr.TypeOpenGradient),
+		vlr.StepLoss:           wire.count(joint.TypeSumShare),
+		vlr.StepBankWeights:    wire.count(vlr.TypeFinal),
+	}
+	for step, n := range want {
+		require.Positive(t, n, "step %s on the wire", step)
+	}
+	require.Equal(t, want, got, "the logged counts are the messages on the wire")
+	require.Equal(t, got, steps[s.ID], "the step records add up to the session's")
+	// The record is written before the stored reply, its bytes too.
+	require.LessOrEqual(t, s.BytesSent, wire.Stats().SentBytes)
+	require.Greater(t, s.BytesSent, wire.Stats().SentBytes-1024)
+
+	m := scrape(t, f.center)
+	require.Contains(t, m, `veil_sessions_ended_total{bank="bank-a",kind="train",outcome="ok"} 1`)
+	require.Contains(t, m, `veil_sessions_active{kind="train"} 0`)
+
+	// No raw value, id or key material: a few ids of each party, the
+	// labels' and features' values as a CSV or JSON would print them.
+	log, err := os.ReadFile(filepath.Join(f.dir, "audit.jsonl"))
+	require.NoError(t, err)
+	text := string(log) + logBuf.String()
+	require.Contains(t, logBuf.String(), `"session":"`+s.ID+`"`, "the structured log names the session")
+	tables, err := f.center.cfg.LoadTables(ctx)
+	require.NoError(t, err)
+	for _, tb := range []*struct {
+		ids []string
+		x   []float64
+	}{{spec.Train.IDs, spec.Train.X}, {tables["enterprises"].IDs, tables["enterprises"].X}} {
+		for i := 0; i < len(tb.ids); i += len(tb.ids) / 7 {
+			require.NotContains(t, text, `"`+tb.ids[i]+`"`, "id %s in the logs", tb.ids[i])
+		}
+		checked := 0
+		for _, v := range tb.x {
+			s := strconv.FormatFloat(v, 'g', -1, 64)
+			if len(s) < 6 { // 0, 1, small counts: in any text
+				continue
+			}
+			require.NotContains(t, text, s, "value %s in the logs", s)
+			if checked++; checked == 50 {
+				break
+			}
+		}
+		require.Equal(t, 50, checked)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestAuditRestart: a session the bank drops after its grant is recorded
+// (begin, the grant's step, an aborted session record) and counted in the
+// metrics, which a GET shows active during the session and ended after;
+// a refusal is counted by its reason word; a restarted center continues
+// the chain and closes a session its previous run left unfinished with an
+// aborted record; the whole file verifies.
+func TestAuditRestart(t *testing.T) {
+	f := newFixtureWith(t, 200, 1, 1, auditYAML)
+	path := filepath.Join(f.dir, "audit.jsonl")
+
+	tr, rep, err := f.ask(t, "bank-b", trainReq("enterprises", "lr"))
+	require.NoError(t, err)
+	require.Equal(t, len(bankBColumns), rep.Columns)
+	require.Contains(t, scrape(t, f.center), `veil_sessions_active{kind="train"} 1`)
+	// bank-b has one session at most: a second is refused as busy.
+	_, err = f.askClose(t, "bank-b", trainReq("enterprises", "lr"))
+	require.ErrorIs(t, err, ErrBusy)
+	require.NoError(t, tr.Close())
+	require.Eventually(t, func() bool {
+		return strings.Contains(scrape(t, f.center), `veil_sessions_ended_total{bank="bank-b",kind="train",outcome="aborted"} 1`)
+	}, time.Minute, 50*time.Millisecond)
+	m := scrape(t, f.center)
+	require.Contains(t, m, `veil_sessions_active{kind="train"} 0`)
+	require.Contains(t, m, `veil_sessions_refused_total{bank="bank-b",reason="busy"} 1`)
+
+	// Stop the center (Serve closes the log), leave a begun session in
+	// the file as a killed node would, and start it again.
+	f.cancel()
+	err = <-f.served
+	f.served <- err // for the fixture's cleanup
+	require.NoError(t, err)
+	al, err := audit.Open(path, audit.Options{})
+	require.NoError(t, err)
+	_, err = al.Append(audit.Begin{ID: "killed-session", Peer: audit.Peer{Name: "bank-a"}, Protocol: "boost"})
+	require.NoError(t, err)
+	_, err = al.Append(audit.Step{Session: "killed-session", Disclosures: []audit.Disclosure{{To: "bank-a", Step: "boost.histograms", Count: 3, Values: 96}}})
+	require.NoError(t, err)
+	require.NoError(t, al.Close())
+
+	c2, err := NewCenter(f.center.cfg, testLogger(t))
+	require.NoError(t, err)
+	require.NoError(t, c2.Close())
+
+	recs := readAudit(t, path)
+	var opens []audit.Opened
+	for _, r := range recs {
+		if r.Type == audit.TypeOpen {
+			opens = append(opens, *r.Open)
+		}
+	}
+	require.Len(t, opens, 3, "the center's first run, the test's append, the restart")
+	require.False(t, opens[0].Continued)
+	require.True(t, opens[2].Continued)
+	require.Equal(t, 1, opens[2].Unfinished)
+	sessions, _ := sessionsOf(recs)
+	require.Len(t, sessions, 2)
+	dropped, killed := sessions[0], sessions[1]
+	require.Equal(t, audit.OutcomeAborted, dropped.Outcome)
+	require.Equal(t, "bank-b", dropped.Peer.Name)
+	require.Equal(t, []audit.Disclosure{{To: "bank-b", Step: stepGrantColumns, What: "how many of the center's columns the training uses", Count: 1, Values: 1}}, dropped.Disclosures)
+	require.Equal(t, bankBColumns, dropped.Columns)
+	require.Equal(t, "killed-session", killed.ID)
+	require.Equal(t, audit.OutcomeAborted, killed.Outcome)
+	require.Equal(t, 3, killed.Disclosures[0].Count, "the aborted record carries what the steps recorded")
+	last := recs[len(recs)-1]
+	require.Equal(t, audit.TypeSession, last.Type)
+
+	// The records' JSON names no column value: a spot check of the form.
+	b, err := json.Marshal(dropped)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), f.bank.IDs[0])
+}
