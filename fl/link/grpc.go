@@ -65,6 +65,9 @@ const (
 	// abortGrace is how long a torn-down client stream lingers so that an
 	// abort frame to the peer can leave.
 	abortGrace = time.Second
+	// peerGoneGrace is how long a server's Recv whose ctx was cancelled
+	// waits for the reader to say whether the peer went away.
+	peerGoneGrace = 200 * time.Millisecond
 )
 
 func (o GRPCOptions) normalize(server bool) (GRPCOptions, error) {
@@ -195,14 +198,17 @@ func (t *grpcTransport) Send(ctx context.Context, m fl.Message) error {
 			m.Type, fl.ErrTooLarge, len(m.Payload), t.o.MaxMessageSize)
 	}
 	if err := t.sendMu.Lock(ctx); err != nil {
+		if ctx.Err() != nil {
+			err = t.ctxErr(ctx)
+		}
 		return fmt.Errorf("fl: send %q: waiting for another send: %w", m.Type, err)
 	}
 	defer t.sendMu.Unlock()
 	if err := t.usable(); err != nil {
 		return fmt.Errorf("fl: send %q: %w", m.Type, err)
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("fl: send %q: %w", m.Type, err)
+	if ctx.Err() != nil {
+		return fmt.Errorf("fl: send %q: %w", m.Type, t.ctxErr(ctx))
 	}
 	// A message cut off halfway would desynchronise the stream, so a ctx
 	// that ends mid-send ends the session.
@@ -211,7 +217,7 @@ func (t *grpcTransport) Send(ctx context.Context, m fl.Message) error {
 	})
 	err := t.sendFrames(m)
 	if !stop() {
-		return fmt.Errorf("fl: send %q: %w", m.Type, ctx.Err())
+		return fmt.Errorf("fl: send %q: %w", m.Type, t.ctxErr(ctx))
 	}
 	if err != nil {
 		return fmt.Errorf("fl: send %q: %w", m.Type, err)
@@ -299,7 +305,7 @@ func (t *grpcTransport) Recv(ctx context.Context) (fl.Message, error) {
 	case m := <-t.msgs:
 		return m, nil
 	case <-ctx.Done():
-		return fl.Message{}, fmt.Errorf("fl: recv: %w", ctx.Err())
+		return fl.Message{}, fmt.Errorf("fl: recv: %w", t.ctxErr(ctx))
 	case <-t.closed:
 		return fl.Message{}, fmt.Errorf("fl: recv: %w", fl.ErrClosed)
 	case <-t.broken:
@@ -307,6 +313,26 @@ func (t *grpcTransport) Recv(ctx context.Context) (fl.Message, error) {
 	case <-t.readDone:
 		return fl.Message{}, fmt.Errorf("fl: recv: %w", t.readErr)
 	}
+}
+
+// ctxErr is why a send or a wait whose ctx ended stopped. A server's
+// session ctx is its stream's, which gRPC ends when the peer's connection
+// drops or the peer cancels: then the reader, ending at the same moment,
+// says how (ErrConnLost, ErrClosed), where ctx.Err would only say "context
+// canceled".
+func (t *grpcTransport) ctxErr(ctx context.Context) error {
+	s, ok := t.stream.(interface{ Context() context.Context })
+	if !t.server || !ok || !errors.Is(ctx.Err(), context.Canceled) || s.Context().Err() == nil {
+		return ctx.Err()
+	}
+	select {
+	case <-t.readDone:
+		if errors.Is(t.readErr, fl.ErrConnLost) || errors.Is(t.readErr, fl.ErrClosed) {
+			return t.readErr
+		}
+	case <-time.After(peerGoneGrace):
+	}
+	return fmt.Errorf("%w: peer %s went away (%v)", fl.ErrConnLost, t.peer, ctx.Err())
 }
 
 // readLoop assembles frames into messages until the stream ends. The

@@ -1,0 +1,178 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/veil-fl/veil/fl"
+)
+
+// faultTraining is the fault tests' model: the cheapest training the node
+// runs (SecureBoost, one level), a second or so on two cores.
+const faultTraining = "sbt: {trees: 2, depth: 1, bins: 8}"
+
+// TestBankFaults: a bank whose session ends mid-training or mid-scoring,
+// by its context ending (the process shutting down its work) or by its
+// connection being reset under it (a proxy between bank and center sends
+// RSTs half-way through the session's bytes: a dead host or link). In
+// every case the bank's call returns promptly with an error naming what
+// happened (context.Canceled, fl.ErrConnLost); the center logs the
+// session as failed within seconds, not at its idle or session timeout,
+// with an error naming the message it waited for or sent, and the kind: fl.ErrConnLost
+// when the link was reset (not the "context canceled" of the session's
+// context, which gRPC ends with the stream), fl.ErrClosed or
+// fl.ErrConnLost when the bank closed or cancelled its end (or, when the
+// stream ended under a concurrent receive of the session's, the session's
+// context.Canceled);
+// neither registry
+// holds a half of the cut training nor a temporary folder, the cut
+// scoring writes no output; the center goes on serving, and rerunning the
+// same job or scoring succeeds.
+func TestBankFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four trainings and four scorings through the node: not in -short")
+	}
+	// A long idle timeout: the center must notice the fault from the
+	// connection, well before it.
+	f, watch := newWatchedFixture(t, 300, 5*time.Minute)
+	job := f.jobConfig(t, "bank-a", "sbt", faultTraining)
+	centerReg, bankReg := filepath.Join(f.dir, "center-models"), filepath.Join(f.dir, "bank-a-models")
+	const prompt = 20 * time.Second // a generous bound on noticing a fault; the timeouts are minutes
+
+	// failedAfter waits for the center's "session failed" line after mark
+	// and checks its error's kind and promptness.
+	failedAfter := func(t *testing.T, mark int, cut time.Time, kinds ...error) {
+		t.Helper()
+		e := watch.waitFor(t, mark, "session failed", nil, prompt)
+		err := e.err("err")
+		require.Error(t, err)
+		require.True(t, slices.ContainsFunc(kinds, func(k error) bool { return errors.Is(err, k) }), "the center's error %q is none of %v", err, kinds)
+		require.Regexp(t, `fl: (waiting for|send) "[a-z0-9.-]+"`, err.Error(), "the center's error names the message it waited for or sent")
+		require.Less(t, e.at.Sub(cut), prompt)
+		t.Logf("center: %v after %.2fs: %v", e.str("kind"), e.at.Sub(cut).Seconds(), err)
+	}
+	var trainBytes, scoreBytes uint64
+	// Each case builds on the one before (the models trained, the bytes
+	// of a whole session).
+	step := func(name string, fn func(t *testing.T)) {
+		if !t.Run(name, fn) {
+			t.FailNow()
+		}
+	}
+
+	step("training, bank's context ends after the alignment", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var cut time.Time
+		watch.once("aligned rows by PSI", func(logEvent) { cut = time.Now(); cancel() })
+		mark := watch.mark()
+		start := time.Now()
+		_, err := Train(ctx, job, nil)
+		require.Error(t, err)
+		require.ErrorIs(t, err, context.Canceled)
+		require.False(t, cut.IsZero(), "the hook ran")
+		require.Less(t, time.Since(cut), prompt, "the bank returned promptly")
+		failedAfter(t, mark, cut, fl.ErrClosed, fl.ErrConnLost, context.Canceled)
+		require.Zero(t, watch.count(mark, "model done"), "the cut came before the model was trained")
+		noDebris(t, centerReg)
+		noDebris(t, bankReg)
+		t.Logf("bank: %v (%.1fs)", err, time.Since(start).Seconds())
+
+		res, err := Train(context.Background(), job, nil)
+		require.NoError(t, err, "the rerun")
+		require.Equal(t, 1, res.Version)
+		trainBytes = res.BytesReceived
+		noDebris(t, centerReg, "bank-a/sme-credit/1")
+		noDebris(t, bankReg, "sme-credit/1")
+	})
+
+	step("training, connection reset mid-training", func(t *testing.T) {
+		require.NotZero(t, trainBytes)
+		// Half of a whole training's bytes from the center: past the
+		// alignment (a few kilobytes), within the training.
+		p := newCutProxy(t, f.addr, int64(trainBytes/2))
+		viaProxy := *job
+		viaProxy.Center = p.addr()
+		mark := watch.mark()
+		_, err := Train(context.Background(), &viaProxy, nil)
+		cut := time.Now()
+		require.Error(t, err)
+		require.Equal(t, int32(1), p.cuts.Load(), "the proxy cut the session")
+		require.ErrorIs(t, err, fl.ErrConnLost, "the bank's error says the connection was lost: %v", err)
+		failedAfter(t, mark, cut, fl.ErrConnLost)
+		watch.waitFor(t, mark, "aligned rows by PSI", nil, 0)
+		require.Zero(t, watch.count(mark, "model done"))
+		noDebris(t, centerReg, "bank-a/sme-credit/1")
+		noDebris(t, bankReg, "sme-credit/1")
+		t.Logf("bank: %v", err)
+
+		res, err := Train(context.Background(), job, nil)
+		require.NoError(t, err, "the rerun")
+		require.Equal(t, 2, res.Version)
+		noDebris(t, centerReg, "bank-a/sme-credit/1", "bank-a/sme-credit/2")
+		noDebris(t, bankReg, "sme-credit/1", "sme-credit/2")
+	})
+
+	// Each scoring case has its own model version: an enterprise may be
+	// scored 3 times a day per model (score.Quota), and a cut session's
+	// ids count.
+	step("scoring, bank's context ends once the scoring starts", func(t *testing.T) {
+		cfg := f.scoreConfig(t, "bank-a", OutputBands)
+		cfg.Version = 1
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var cut time.Time
+		watch.once("scoring session start", func(logEvent) { cut = time.Now(); cancel() })
+		mark := watch.mark()
+		_, err := Score(ctx, cfg, nil)
+		require.Error(t, err)
+		require.ErrorIs(t, err, context.Canceled)
+		require.Less(t, time.Since(cut), prompt)
+		failedAfter(t, mark, cut, fl.ErrClosed, fl.ErrConnLost, context.Canceled)
+		_, serr := os.Stat(filepath.Join(cfg.Out, "grades.csv"))
+		require.ErrorIs(t, serr, os.ErrNotExist, "a cut scoring writes no grades")
+
+		res, err := Score(context.Background(), cfg, nil)
+		require.NoError(t, err, "the rerun")
+		require.Greater(t, res.Scored, 200)
+		scoreBytes = res.BytesRecv
+	})
+
+	step("scoring, connection reset mid-scoring", func(t *testing.T) {
+		require.NotZero(t, scoreBytes)
+		p := newCutProxy(t, f.addr, int64(scoreBytes/2))
+		cfg := f.scoreConfig(t, "bank-a", OutputBands)
+		cfg.Version, cfg.Out = 2, filepath.Join(f.dir, "bank-a-out-2")
+		viaProxy := *cfg
+		viaProxy.Center = p.addr()
+		mark := watch.mark()
+		_, err := Score(context.Background(), &viaProxy, nil)
+		cut := time.Now()
+		require.Error(t, err)
+		require.Equal(t, int32(1), p.cuts.Load(), "the proxy cut the session")
+		require.ErrorIs(t, err, fl.ErrConnLost, "the bank's error says the connection was lost: %v", err)
+		watch.waitFor(t, mark, "scoring session start", nil, 0)
+		failedAfter(t, mark, cut, fl.ErrConnLost)
+		_, serr := os.Stat(filepath.Join(cfg.Out, "grades.csv"))
+		require.ErrorIs(t, serr, os.ErrNotExist, "a cut scoring writes no grades")
+		t.Logf("bank: %v", err)
+
+		res, err := Score(context.Background(), cfg, nil)
+		require.NoError(t, err, "the rerun")
+		require.Greater(t, res.Scored, 200)
+	})
+
+	// Nothing of the faults stays behind: the center runs no session.
+	require.Eventually(t, func() bool {
+		f.center.mu.Lock()
+		defer f.center.mu.Unlock()
+		return f.center.running == 0 && f.center.trainings == 0 && f.center.perBank["bank-a"] == 0
+	}, 10*time.Second, 10*time.Millisecond, "every cut session released its slot")
+}
