@@ -39,6 +39,7 @@ func cmdCenter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	defer c.Close() // the audit log's lock, if Serve is never reached
 	// SIGINT/SIGTERM: drain and stop; a second one kills (the default
 	// handling is restored once draining starts). SIGHUP: reload tables.
 	// Both are caught before "listening" is printed.

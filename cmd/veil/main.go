@@ -5,6 +5,8 @@
 //	veil train -config job.yaml [-json]
 //	veil score -config score.yaml [-json]
 //	veil models -registry DIR [-json]
+//	veil audit verify FILE [-head HASH]
+//	veil audit report FILE [-bank NAME] [-since T] [-until T] [-per day|month|all]
 //
 // pki writes a throwaway CA and one certificate per name (ca.pem, NAME.pem,
 // NAME-key.pem), for pilots; production uses the institutions' own PKI.
@@ -31,10 +33,18 @@
 // models lists a registry: name, version, kind, created, test metrics and
 // the job config's digest, with the owner (the bank) on a center's.
 //
+// audit verify checks an audit log's hash chain (package node/audit) and
+// prints its head, or names the first altered, removed or reordered line
+// (exit status 1); -head also checks that the log still holds a head kept
+// apart. audit report prints a verified log's disclosures per bank and
+// period as a table: sessions, bytes each way and, per kind of disclosure,
+// what was revealed to whom, as counts and shapes.
+//
 // The config files are documented in package config
 // (github.com/veil-fl/veil/node/config), with a commented example of each
 // in cmd/veil/testdata. Exit status: 0 done, 1 error, 2 usage. Logs and
-// errors go to stderr, results to stdout.
+// errors go to stderr, results to stdout; the logs are JSON lines
+// (log/slog) unless stderr is a terminal.
 package main
 
 import (
@@ -47,6 +57,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // Exit statuses.
@@ -62,6 +74,8 @@ const usage = `usage:
   veil train -config job.yaml [-json]
   veil score -config score.yaml [-json]
   veil models -registry DIR [-json]
+  veil audit verify FILE [-head HASH]
+  veil audit report FILE [-bank NAME] [-since T] [-until T] [-per day|month|all]
 Run "veil COMMAND -h" for a command's flags.
 `
 
@@ -82,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"pki": cmdPKI, "center": cmdCenter, "train": cmdTrain, "score": cmdScore, "models": cmdModels,
+		"pki": cmdPKI, "center": cmdCenter, "train": cmdTrain, "score": cmdScore, "models": cmdModels, "audit": cmdAudit,
 	}
 	name := args[0]
 	if name == "-h" || name == "-help" || name == "--help" || name == "help" {
@@ -153,6 +167,12 @@ func logLevel(fs *flag.FlagSet) *slog.LevelVar {
 	return lv
 }
 
+// newLogger logs to w: text on a terminal, JSON lines otherwise (a
+// service's log collector).
 func newLogger(w io.Writer, lv *slog.LevelVar) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+	opts := &slog.HandlerOptions{Level: lv}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }

@@ -539,7 +539,7 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if !strings.Contains(stderr.String(), `msg="center draining" running=1`) {
+	if !strings.Contains(stderr.String(), `"msg":"center draining","running":1`) {
 		t.Errorf("the training was not running when the center began draining:\n%s", stderr.String())
 	}
 	// New sessions are refused while draining.
