@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/joint"
+	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/node/audit"
 	"github.com/veil-fl/veil/node/metrics"
@@ -273,4 +275,32 @@ func granted(s session, bank string) audit.Disclosure {
 		return audit.Disclosure{To: bank, Step: stepGrantGrades, What: "the scoring's grade cut points", Count: 1, Values: int64(n), Shape: []int{n}}
 	}
 	return audit.Disclosure{To: bank, Step: "node.grant", Count: 1}
+}
+
+// openBankAudit opens a bank's own audit log at path ("" for none) and
+// closes the sessions a killed run left unfinished.
+func openBankAudit(path string, log *slog.Logger) (*audit.Log, error) {
+	if path == "" {
+		return nil, nil
+	}
+	al, err := audit.Open(path, audit.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if err := closeUnfinished(al, log); err != nil {
+		_ = al.Close()
+		return nil, err
+	}
+	return al, nil
+}
+
+// selfName is the name in a bank's certificate ("bank" if it cannot be
+// read): how its audit records name it as a receiver.
+func selfName(opts link.GRPCOptions) string {
+	if opts.TLS != nil && len(opts.TLS.Certificates) > 0 && len(opts.TLS.Certificates[0].Certificate) > 0 {
+		if c, err := x509.ParseCertificate(opts.TLS.Certificates[0].Certificate[0]); err == nil {
+			return fl.IdentityOf(c).Name
+		}
+	}
+	return "bank"
 }

@@ -295,3 +295,70 @@ func TestAuditRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, string(b), f.bank.IDs[0])
 }
+
+// TestAuditBankAndScoring: a bank's training with its own audit log (job
+// config audit:) records what its plans revealed to the center, the
+// mirror of the center's record (as many bank gradients opened as center
+// gradients, the center's final weights once); a scoring's record at the
+// center counts the bands revealed (the rows the bank scored) and the
+// grade cut points of the grant, and the metrics count the rows scored.
+func TestAuditBankAndScoring(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a federated training and scoring: not in -short")
+	}
+	f := newFixtureWith(t, 300, 2, 4, auditYAML)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	tr, err := Train(ctx, f.jobConfig(t, "bank-a", "lr", "lr: {epochs: 1}\naudit: bank-audit.jsonl"), testLogger(t))
+	require.NoError(t, err)
+	res, err := Score(ctx, f.scoreConfig(t, "bank-a", OutputBands), testLogger(t))
+	require.NoError(t, err)
+
+	bankSessions, _ := sessionsOf(readAudit(t, filepath.Join(f.dir, "bank-audit.jsonl")))
+	require.Len(t, bankSessions, 1)
+	bs := bankSessions[0]
+	t.Logf("bank: %s", bs.Summary())
+	require.Equal(t, audit.OutcomeOK, bs.Outcome)
+	require.Equal(t, "center", bs.Peer.Name)
+	require.Equal(t, tr.RowsAligned, bs.Rows)
+	require.Equal(t, tr.CenterColumns, bs.PeerColumns)
+	bank := map[string]int{}
+	for _, d := range bs.Disclosures {
+		require.Equal(t, "center", d.To)
+		bank[d.Step] += d.Count
+	}
+
+	// The center ends its side of the scoring after the bank has its
+	// result: wait for its record.
+	var centerSessions []audit.Session
+	require.Eventually(t, func() bool {
+		centerSessions, _ = sessionsOf(readAudit(t, filepath.Join(f.dir, "audit.jsonl")))
+		return len(centerSessions) == 2
+	}, time.Minute, 20*time.Millisecond)
+	train, scoring := centerSessions[0], centerSessions[1]
+	t.Logf("center, training: %s", train.Summary())
+	t.Logf("center, scoring: %s", scoring.Summary())
+	center := map[string]int{}
+	for _, d := range train.Disclosures {
+		center[d.Step] += d.Count
+	}
+	require.Equal(t, map[string]int{vlr.StepBankGradient: center[vlr.StepCenterGradient], vlr.StepCenterWeights: 1}, bank)
+
+	require.Equal(t, "score", scoring.Protocol)
+	require.Equal(t, "enterprises", scoring.Table)
+	require.Equal(t, res.Scored, scoring.Rows)
+	var bands, cuts int
+	for _, d := range scoring.Disclosures {
+		switch d.Step {
+		case "score.bands":
+			bands += d.Count
+		case stepGrantGrades:
+			cuts = int(d.Values)
+		}
+	}
+	require.Equal(t, res.Scored, bands, "one band per record scored")
+	require.Equal(t, len(res.Grades)-1, cuts, "the grant's cut points")
+	require.Eventually(t, func() bool {
+		return strings.Contains(scrape(t, f.center), `veil_rows_scored_total{bank="bank-a"} `+strconv.Itoa(res.Scored))
+	}, time.Minute, 20*time.Millisecond)
+}

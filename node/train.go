@@ -16,6 +16,7 @@ import (
 	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/job"
 	"github.com/veil-fl/veil/model"
+	"github.com/veil-fl/veil/node/audit"
 	"github.com/veil-fl/veil/node/config"
 	"github.com/veil-fl/veil/node/registry"
 )
@@ -185,7 +186,12 @@ type TrainResult struct {
 // grants or refuses by its policy), runs job.RunActive, and stores the
 // bank's half in its registry under the version the center stored its own
 // (the next free one if that is taken), with the test AUC and KS.
-func Train(ctx context.Context, cfg *config.Job, log *slog.Logger) (*TrainResult, error) {
+//
+// With cfg.Audit the bank keeps its own audit log: the session's begin,
+// a step record for each value its plans reveal to the center, fsync'd
+// before it leaves, and the session record before the bank's half is
+// stored.
+func Train(ctx context.Context, cfg *config.Job, log *slog.Logger) (_ *TrainResult, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -213,6 +219,13 @@ func Train(ctx context.Context, cfg *config.Job, log *slog.Logger) (*TrainResult
 		return nil, err
 	}
 	opts.Logger = log
+	al, err := openBankAudit(cfg.Audit, log)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.File, err)
+	}
+	if al != nil {
+		defer al.Close()
+	}
 	t, err := link.Dial(ctx, cfg.Center, opts)
 	if err != nil {
 		return nil, fmt.Errorf("dialing the center at %s: %w", cfg.Center, err)
@@ -225,6 +238,15 @@ func Train(ctx context.Context, cfg *config.Job, log *slog.Logger) (*TrainResult
 		return nil, err
 	}
 	log.Info("training granted", "model", cfg.Model, "table", cfg.Table, "center_columns", rep.Columns)
+	rec, err := startRecord(al, nil, log, fl.RoleActive, selfName(opts), cfg.CenterName, KindTrain, audit.Begin{ID: newSessionID(),
+		Peer: audit.Peer{Name: cfg.CenterName}, Protocol: protocolOf(cfg.Model), Model: cfg.Name, Table: cfg.Table,
+		Columns: spec.Train.Columns, PeerColumns: rep.Columns})
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	defer func() { _ = rec.end(ctx, err, t.Stats()) }() // a no-op after the one below
+	stop := rec.observe()
+	defer stop()
 	start := time.Now()
 	res, err := job.RunActive(ctx, t, spec)
 	if err != nil {
@@ -245,6 +267,10 @@ func Train(ctx context.Context, cfg *config.Job, log *slog.Logger) (*TrainResult
 	}
 	half, err := halfBytes(m, fl.RoleActive)
 	if err != nil {
+		return nil, err
+	}
+	rec.setRows(res.RowsAligned)
+	if err := rec.end(ctx, nil, t.Stats()); err != nil {
 		return nil, err
 	}
 	meta := registry.Meta{Name: cfg.Name, Version: st.Version, Kind: cfg.Model, Created: time.Now().UTC(), Training: m.Training,
