@@ -199,7 +199,20 @@ func checkBandInputs(u []float64, whose string) error {
 
 // linearBandsCenter is LinearPassive with band output.
 func linearBandsCenter(ctx context.Context, t fl.Transport, u []float64, o Options) error {
-	c, err := otSetupCenter(ctx, t)
+	DisclosurePlan(o, len(u)).HeldBy(fl.RolePassive) // reports what the run reveals
+	if err := checkDiscloseValues(o, len(u)); err != nil {
+		return fl.Fail(ctx, t, err)
+	}
+	var (
+		c   *ot.Chooser
+		rev *ot.Offerer
+		err error
+	)
+	if o.Disclose != nil {
+		rev, err = otReverseCenter(ctx, t)
+	} else {
+		c, err = otSetupCenter(ctx, t)
+	}
 	if err != nil {
 		return err
 	}
@@ -211,7 +224,12 @@ func linearBandsCenter(ctx context.Context, t fl.Transport, u []float64, o Optio
 		for i := range x {
 			x[i] = toFixed(u[lo+i])
 		}
-		if err := helpCompare(ctx, t, c, x, o.Cuts.Len()); err != nil {
+		if rev != nil {
+			err = discloseBatch(ctx, t, rev, x, o.Disclose.Values[lo:hi], o, true)
+		} else {
+			err = helpCompare(ctx, t, c, x, o.Cuts.Len())
+		}
+		if err != nil {
 			return err
 		}
 		o.progress(b+1, nb)
@@ -221,11 +239,20 @@ func linearBandsCenter(ctx context.Context, t fl.Transport, u []float64, o Optio
 
 // linearBandsBank is LinearActive with band output.
 func linearBandsBank(ctx context.Context, t fl.Transport, u []float64, o Options) (*Result, error) {
-	of, err := otSetupBank(ctx, t)
+	var (
+		of  *ot.Offerer
+		rev *ot.Chooser
+		err error
+	)
+	if o.Disclose != nil {
+		rev, err = otReverseBank(ctx, t)
+	} else {
+		of, err = otSetupBank(ctx, t)
+	}
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Bands: make([]int, len(u))}
+	res := newBandResult(len(u), o)
 	nb := o.batches(len(u))
 	o.progress(0, nb)
 	for b := range nb {
@@ -234,7 +261,14 @@ func linearBandsBank(ctx context.Context, t fl.Transport, u []float64, o Options
 		for i := range own {
 			own[i] = toFixed(u[lo+i])
 		}
-		if err := learnCompare(ctx, t, of, bankShares(own, o.Cuts.v), o.Cuts.Len(), res.Bands[lo:hi]); err != nil {
+		if rev != nil {
+			// The bank's one input a record: its partial score, range
+			// checked inside the circuit.
+			err = receiveBatch(ctx, t, rev, own, o, true, res, lo)
+		} else {
+			err = learnCompare(ctx, t, of, bankShares(own, o.Cuts.v), o.Cuts.Len(), res.Bands[lo:hi])
+		}
+		if err != nil {
 			return nil, err
 		}
 		o.progress(b+1, nb)
@@ -246,9 +280,19 @@ func linearBandsBank(ctx context.Context, t fl.Transport, u []float64, o Options
 // OTs on its path indicators give it a share of each record's score, which
 // it compares.
 func treesBandsCenter(ctx context.Context, t fl.Transport, m *boost.PassiveModel, links []splitLink, bins [][]uint8, rows int, o Options) error {
+	DisclosurePlan(o, rows).HeldBy(fl.RolePassive) // reports what the run reveals
+	if err := checkDiscloseValues(o, rows); err != nil {
+		return fl.Fail(ctx, t, err)
+	}
 	c, err := otSetupCenter(ctx, t)
 	if err != nil {
 		return err
+	}
+	var rev *ot.Offerer
+	if o.Disclose != nil {
+		if rev, err = otReverseCenter(ctx, t); err != nil {
+			return err
+		}
 	}
 	s := len(links)
 	nb := o.batches(rows)
@@ -286,7 +330,12 @@ func treesBandsCenter(ctx context.Context, t fl.Transport, m *boost.PassiveModel
 				x[i/s] += uint32(v)
 			}
 		}
-		if err := helpCompare(ctx, t, c, x, o.Cuts.Len()); err != nil {
+		if rev != nil {
+			err = discloseBatch(ctx, t, rev, x, o.Disclose.Values[lo:hi], o, false)
+		} else {
+			err = helpCompare(ctx, t, c, x, o.Cuts.Len())
+		}
+		if err != nil {
 			return err
 		}
 		o.progress(b+1, nb)
@@ -302,8 +351,14 @@ func treesBandsBank(ctx context.Context, t fl.Transport, pl *treePlan, bins [][]
 	if err != nil {
 		return nil, err
 	}
+	var rev *ot.Chooser
+	if o.Disclose != nil {
+		if rev, err = otReverseBank(ctx, t); err != nil {
+			return nil, err
+		}
+	}
 	s := len(pl.links)
-	res := &Result{Bands: make([]int, rows)}
+	res := newBandResult(rows, o)
 	nb := o.batches(rows)
 	o.progress(0, nb)
 	for b := range nb {
@@ -348,10 +403,158 @@ func treesBandsBank(ctx context.Context, t fl.Transport, pl *treePlan, bins [][]
 				own[i/s] += uint32(v)
 			}
 		}
-		if err := learnCompare(ctx, t, of, bankShares(own, o.Cuts.v), o.Cuts.Len(), res.Bands[lo:hi]); err != nil {
+		if rev != nil {
+			// A random share: the circuit checks the sum's window instead.
+			err = receiveBatch(ctx, t, rev, own, o, false, res, lo)
+		} else {
+			err = learnCompare(ctx, t, of, bankShares(own, o.Cuts.v), o.Cuts.Len(), res.Bands[lo:hi])
+		}
+		if err != nil {
 			return nil, err
 		}
 		o.progress(b+1, nb)
 	}
 	return res, nil
+}
+
+// Flags (Options.Disclose) replace the batch's comparisons with a
+// conditional disclosure (mpc/compare: Discloser, Recipient): a garbled
+// circuit of the same comparisons that the center garbles and the bank
+// evaluates on its one input a record, releasing each record's flags
+// exactly when its logit is at or below cut At. The bank is the OT chooser
+// there: a second OT setup, with the roles the other way round.
+
+// releaseBatchRows is the batch of a run with flags: up to 4096 records,
+// fewer when the center's garbled message would pass 32 MiB.
+func releaseBatchRows(cuts int) int {
+	rows := 4096
+	for rows > 64 {
+		_, d := compare.ReleaseMessageBytes(rows, compare.ReleaseOptions{Cuts: make([]uint32, cuts), Bounded: true, SecretBits: compare.MaxSecretBits})
+		if d <= 32<<20 {
+			break
+		}
+		rows /= 2
+	}
+	return rows
+}
+
+// releaseOptions are a run's terms of disclosure: the cut constants the
+// bank's shares subtract (bankShares), the release cut and the flags'
+// width.
+func releaseOptions(o Options, bounded bool) compare.ReleaseOptions {
+	ks := make([]uint32, o.Cuts.Len())
+	for j, c := range o.Cuts.v {
+		ks[j] = toFixed(c) + 1
+	}
+	return compare.ReleaseOptions{Cuts: ks, At: o.Disclose.At, Bounded: bounded, SecretBits: len(o.Disclose.Flags)}
+}
+
+// checkDiscloseValues refuses a center run whose flags are not one value
+// a record; the error names counts only.
+func checkDiscloseValues(o Options, rows int) error {
+	if o.Disclose != nil && len(o.Disclose.Values) != rows {
+		return fmt.Errorf("%w: the center's flags hold %d values for %d records", ErrOptions, len(o.Disclose.Values), rows)
+	}
+	return nil
+}
+
+func newBandResult(rows int, o Options) *Result {
+	res := &Result{Bands: make([]int, rows)}
+	if o.Disclose != nil {
+		res.Disclosed, res.Flags = make([]bool, rows), make([]uint64, rows)
+	}
+	return res
+}
+
+// otReverseCenter runs the center's side of the second OT setup, in which
+// it is the offerer.
+func otReverseCenter(ctx context.Context, t fl.Transport) (*ot.Offerer, error) {
+	offer, err := fl.Expect(ctx, t, TypeOT)
+	if err != nil {
+		return nil, err
+	}
+	o, answer, err := ot.NewOfferer(offer)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("score: the bank's OT setup: %w", err))
+	}
+	if err := t.Send(ctx, fl.Message{Type: TypeOT, Payload: answer}); err != nil {
+		return nil, err
+	}
+	sealed, err := fl.Expect(ctx, t, TypeOT)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Finish(sealed); err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("score: the bank's OT setup: %w", err))
+	}
+	return o, nil
+}
+
+// otReverseBank runs the bank's side of the second OT setup: it chooses.
+func otReverseBank(ctx context.Context, t fl.Transport) (*ot.Chooser, error) {
+	c, offer, err := ot.NewChooser()
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	if err := t.Send(ctx, fl.Message{Type: TypeOT, Payload: offer}); err != nil {
+		return nil, err
+	}
+	answer, err := fl.Expect(ctx, t, TypeOT)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := c.Accept(answer)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("score: the center's OT setup: %w", err))
+	}
+	return c, t.Send(ctx, fl.Message{Type: TypeOT, Payload: sealed})
+}
+
+// discloseBatch is the center's side of one batch with flags: x its
+// shares, values the records' flags.
+func discloseBatch(ctx context.Context, t fl.Transport, of *ot.Offerer, x []uint32, values []uint64, o Options, bounded bool) error {
+	d, err := compare.NewDiscloser(of, x, values, releaseOptions(o, bounded))
+	if err != nil {
+		return fl.Fail(ctx, t, err)
+	}
+	msg, err := fl.Expect(ctx, t, TypeBand)
+	if err != nil {
+		return err
+	}
+	out, err := d.Respond(msg)
+	if err != nil {
+		return fl.Fail(ctx, t, fmt.Errorf("score: the bank's input labels: %w", err))
+	}
+	return t.Send(ctx, fl.Message{Type: TypeBand, Payload: out})
+}
+
+// receiveBatch is the bank's side: y its one input a record; it fills
+// res's bands, Disclosed and Flags from record lo on.
+func receiveBatch(ctx context.Context, t fl.Transport, c *ot.Chooser, y []uint32, o Options, bounded bool, res *Result, lo int) error {
+	r, err := compare.NewRecipient(c, y, releaseOptions(o, bounded))
+	if err != nil {
+		return fl.Fail(ctx, t, err)
+	}
+	msg, err := r.Start()
+	if err != nil {
+		return fl.Fail(ctx, t, err)
+	}
+	if err := t.Send(ctx, fl.Message{Type: TypeBand, Payload: msg}); err != nil {
+		return err
+	}
+	in, err := fl.Expect(ctx, t, TypeBand)
+	if err != nil {
+		return err
+	}
+	rel, err := r.Finish(in)
+	if err != nil {
+		return fl.Fail(ctx, t, fmt.Errorf("score: the center's garbled comparisons: %w", err))
+	}
+	cuts := o.Cuts.Len()
+	for i, bit := range rel.Bits {
+		res.Bands[lo+i/cuts] += int(bit)
+	}
+	copy(res.Disclosed[lo:], rel.Released)
+	copy(res.Flags[lo:], rel.Secrets)
+	return nil
 }

@@ -72,7 +72,7 @@ func linearActive(ctx context.Context, t fl.Transport, p *he.Party, u []float64,
 	if err := finiteScores(u, "the bank's"); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
-	s := setup{Kind: kindLinear, Rows: len(u), Output: o.Output, Cuts: o.Cuts.v, BatchRows: o.BatchRows, Training: training}
+	s := setup{Kind: kindLinear, Rows: len(u), Output: o.Output, Cuts: o.Cuts.v, BatchRows: o.BatchRows, Training: training, Disclose: setupDisclose(o.Disclose)}
 	if o.Output == Bands {
 		if err := checkBandInputs(u, "the bank's"); err != nil {
 			return nil, fl.Fail(ctx, t, err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/veil-fl/veil/fl"
@@ -143,6 +144,11 @@ type Options struct {
 	// ask for the same. With it, a bank refused by its quota of scores per
 	// enterprise learns no membership from the refused session (Quota).
 	BalancedPSI bool
+	// Disclose, with Bands, has the center release its flags of the
+	// records the bank's bands whitelist (bands.go: conditional
+	// disclosure). Both parties set it alike (At and Flags); the center's
+	// carries the values. nil: no flags.
+	Disclose *Disclose
 	// PSICache is the bank's cache of a Service's encoded table for the
 	// unbalanced alignment (psi.OpenCache, kept across sessions); nil
 	// caches it for one session only, so that the whole table comes every
@@ -197,6 +203,14 @@ func (o Options) normalizeFor(batchRows, bandOTs int) (Options, error) {
 	if o.Output == Bands && o.Cuts.Len() == 0 {
 		return o, fmt.Errorf("%w: band output needs cut points", ErrOptions)
 	}
+	if o.Disclose != nil {
+		if o.Output != Bands {
+			return o, fmt.Errorf("%w: flags are disclosed with band output only", ErrOptions)
+		}
+		if err := o.Disclose.check(o.Cuts.Len()); err != nil {
+			return o, err
+		}
+	}
 	if o.Cuts.Len() > compare.MaxCuts {
 		return o, fmt.Errorf("%w: %d cut points, at most %d", ErrOptions, o.Cuts.Len(), compare.MaxCuts)
 	}
@@ -209,6 +223,9 @@ func (o Options) normalizeFor(batchRows, bandOTs int) (Options, error) {
 		o.BatchRows = batchRows
 		if o.Output == Bands {
 			o.BatchRows = bandBatchRows(comparisonOTs(o.Cuts.Len()) + bandOTs)
+		}
+		if o.Disclose != nil {
+			o.BatchRows = min(o.BatchRows, releaseBatchRows(o.Cuts.Len()))
 		}
 	}
 	if o.BatchRows < 1 || o.BatchRows > 1<<20 {
@@ -238,12 +255,49 @@ func KeysWith(ctx context.Context, t fl.Transport, seed []byte, opt Options) (_ 
 	return joint.GenerateKeysWith(ctx, t, Params(), KeySpec(), seed, joint.KeyOptions{Progress: opt.Progress, Logger: opt.Logger})
 }
 
+// Disclose is a release of the center's flags to the bank, for exactly the
+// records whose band is At or better (their logit at or below cut At: the
+// whitelist of the At+1 best grades), decided inside the comparison so
+// that the center does not learn which records those are (mpc/compare,
+// conditional disclosure).
+type Disclose struct {
+	// At is the release cut, an index into Options.Cuts.
+	At int
+	// Flags names the flags, bit i of a record's value being Flags[i]: 1
+	// to 64 distinct names, both parties' the same.
+	Flags []string
+	// Values, the center's only, hold one value per record in the aligned
+	// order (a Service fills them from Service.Flags); bits past
+	// len(Flags) are ignored.
+	Values []uint64
+}
+
+func (d *Disclose) check(cuts int) error {
+	if d.At < 0 || d.At >= cuts {
+		return fmt.Errorf("%w: the flags' release cut %d of %d cuts", ErrOptions, d.At, cuts)
+	}
+	if len(d.Flags) < 1 || len(d.Flags) > compare.MaxSecretBits {
+		return fmt.Errorf("%w: %d flags to disclose, want 1 .. %d", ErrOptions, len(d.Flags), compare.MaxSecretBits)
+	}
+	for i, f := range d.Flags {
+		if f == "" || slices.Contains(d.Flags[:i], f) {
+			return fmt.Errorf("%w: flag names %q: want distinct, non-empty names", ErrOptions, d.Flags)
+		}
+	}
+	return nil
+}
+
 // Result is what a scoring run gives the bank, one entry per record.
 type Result struct {
 	// Logits are the decrypted logits (Scores output only).
 	Logits []float64
 	// Bands are the records' bands (when cut points were given).
 	Bands []int
+	// Disclosed reports, with Options.Disclose, each record whose flags
+	// the center released (its band At or better), and Flags holds them
+	// (bit i: Disclose.Flags[i]; 0 where not released).
+	Disclosed []bool
+	Flags     []uint64
 }
 
 // Probabilities returns the probabilities of default of a Scores result.
@@ -315,6 +369,20 @@ type setup struct {
 	// Training is the training id the bank's half records ("" for none):
 	// the center refuses halves of different trainings (checkTraining).
 	Training string `json:"training,omitempty"`
+	// Disclose asks for the center's flags (Options.Disclose, no values).
+	Disclose *discloseSetup `json:"disclose,omitempty"`
+}
+
+type discloseSetup struct {
+	At    int      `json:"at"`
+	Flags []string `json:"flags"`
+}
+
+func setupDisclose(d *Disclose) *discloseSetup {
+	if d == nil {
+		return nil
+	}
+	return &discloseSetup{At: d.At, Flags: d.Flags}
 }
 
 const (
@@ -335,6 +403,10 @@ func (s setup) check(kind string, rows int, o Options) error {
 		return fmt.Errorf("%w: cut points %v (bank) and %v (center)", ErrMismatch, s.Cuts, o.Cuts.v)
 	case s.BatchRows != o.BatchRows:
 		return fmt.Errorf("%w: batches of %d (bank) and %d (center) rows", ErrMismatch, s.BatchRows, o.BatchRows)
+	case (s.Disclose == nil) != (o.Disclose == nil):
+		return fmt.Errorf("%w: flags asked for: %v (bank), offered: %v (center)", ErrMismatch, s.Disclose != nil, o.Disclose != nil)
+	case s.Disclose != nil && (s.Disclose.At != o.Disclose.At || !slices.Equal(s.Disclose.Flags, o.Disclose.Flags)):
+		return fmt.Errorf("%w: flags %q released at cut %d (bank), %q at cut %d (center)", ErrMismatch, s.Disclose.Flags, s.Disclose.At, o.Disclose.Flags, o.Disclose.At)
 	}
 	return nil
 }
@@ -603,6 +675,7 @@ func checkBudget(o Options, rows int) error {
 const (
 	StepScores = "score.scores" // each record's logit, to the bank (Output Scores)
 	StepBands  = "score.bands"  // each record's band, to the bank (Output Bands; nothing decrypted)
+	StepFlags  = "score.flags"  // the center's flags of the whitelisted records, to the bank (Options.Disclose)
 )
 
 // DisclosurePlan returns what a scoring session with options o (defaults
@@ -617,9 +690,19 @@ func DisclosurePlan(o Options, rows int) *joint.Plan {
 	if o.Output == Bands {
 		// Vectors 0: the step admits no vector, whatever its shape, so the
 		// shape is left open.
-		return joint.NewPlan(joint.Disclosure{Step: StepBands, To: fl.RoleActive,
+		ds := []joint.Disclosure{{Step: StepBands, To: fl.RoleActive,
 			What:   fmt.Sprintf("each record's band among %d cuts (secure comparison; nothing decrypted)", o.Cuts.Len()),
-			Layout: he.SlotReal, Len: joint.AnyLen, Level: joint.AnyLevel, Vectors: 0, Values: rows})
+			Layout: he.SlotReal, Len: joint.AnyLen, Level: joint.AnyLevel, Vectors: 0, Values: rows}}
+		if d := o.Disclose; d != nil {
+			// Values: records x flags offered, the most the bank can
+			// receive; the center never learns how many records were
+			// released (that would be the bank's whitelist).
+			ds = append(ds, joint.Disclosure{Step: StepFlags, To: fl.RoleActive,
+				What: fmt.Sprintf("the center's flags %s of each record in bands 0..%d (at most %d records x %d flags; released inside the comparison, the center does not learn which records)",
+					strings.Join(d.Flags, ", "), d.At, rows, len(d.Flags)),
+				Layout: he.SlotReal, Len: joint.AnyLen, Level: joint.AnyLevel, Vectors: 0, Values: rows * len(d.Flags)})
+		}
+		return joint.NewPlan(ds...)
 	}
 	set := he.Linear14
 	return joint.NewPlan(joint.Disclosure{Step: StepScores, To: fl.RoleActive, What: "each record's score (logit)",

@@ -43,9 +43,10 @@ const (
 
 // requestVersion is the version of a session's request and the messages
 // after it: 2 aligns in the unbalanced mode unless the request says
-// balanced (psi.cache first, not psi.blinded). A request without a version
-// is of version 1.
-const requestVersion = 2
+// balanced (psi.cache first, not psi.blinded); 3 adds the setup's flags
+// (Options.Disclose: a second OT setup and garbled comparisons in place of
+// the comparisons). A request without a version is of version 1.
+const requestVersion = 3
 
 type request struct {
 	Version int    `json:"version,omitempty"`
@@ -152,6 +153,17 @@ type Service struct {
 	// runs of all sessions, concurrently and without naming them: Logger
 	// below is the one that names sessions.
 	Options Options
+	// Flags, with Options.Disclose, hold the center's flags of each row of
+	// Table (bit i: Options.Disclose.Flags[i]), released to a bank for the
+	// rows its bands whitelist only; Options.Disclose.Values is filled from
+	// them for each session's aligned rows.
+	Flags []uint64
+	// OnDisclose, if set, is told of every session run with flags before
+	// its comparisons start: the bank's name and the records x flags
+	// offered, the most the bank can receive (the center does not learn how
+	// many records were released: that is the bank's whitelist). The audit
+	// log records the same from the run's disclosure plan (StepFlags).
+	OnDisclose func(bank string, records int, flags []string)
 	// MaxSessions bounds concurrent sessions (default 32); more are refused
 	// with ErrBusy, so memory stays bounded: per session, the alignment of
 	// the bank's ids (32 bytes per id and party; serve with
@@ -264,6 +276,9 @@ func (s *Service) Prepare() error {
 		if s.treeX, err = s.Trees.Encode(s.Table.Categories, s.Table.X, s.Table.Cols()); err != nil {
 			return fmt.Errorf("the trees and the table %s: %w", s.Table.Name, err)
 		}
+	}
+	if o.Disclose != nil && len(s.Flags) != s.Table.Rows() {
+		return fmt.Errorf("%w: the service discloses flags %q but holds %d rows of flags for the table's %d", ErrOptions, o.Disclose.Flags, len(s.Flags), s.Table.Rows())
 	}
 	if len(s.Banks) == 0 {
 		return fmt.Errorf("%w: the service lists no bank (Service.Banks): it serves only the banks it names", ErrOptions)
@@ -486,6 +501,17 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 		}
 	}
 	n := len(rows)
+	opt := s.Options
+	if d := opt.Disclose; d != nil {
+		sel := make([]uint64, n)
+		for i, r := range rows {
+			sel[i] = s.Flags[r]
+		}
+		opt.Disclose = &Disclose{At: d.At, Flags: d.Flags, Values: sel}
+		if s.OnDisclose != nil {
+			s.OnDisclose(name, n, d.Flags)
+		}
+	}
 	if req.Model == ModelLR {
 		d := len(s.LR.Features)
 		x := make([]float64, n*d)
@@ -496,7 +522,7 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 		if err := s.LR.PartialScore(x, u); err != nil {
 			return n, req.Model, fl.Fail(ctx, t, withheld(err, "the center's"))
 		}
-		return n, req.Model, linearPassive(ctx, t, party, u, s.Options, s.LR.Training)
+		return n, req.Model, linearPassive(ctx, t, party, u, opt, s.LR.Training)
 	}
 	d := s.Table.Cols()
 	src := s.treeX
@@ -508,9 +534,9 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 		copy(x[i*d:(i+1)*d], src[r*d:(r+1)*d])
 	}
 	if req.Model == ModelScorecard {
-		return n, req.Model, ScorecardPassive(ctx, t, party, s.Card, s.Scorecard, x, d, s.Options)
+		return n, req.Model, ScorecardPassive(ctx, t, party, s.Card, s.Scorecard, x, d, opt)
 	}
-	return n, req.Model, TreesPassive(ctx, t, party, s.Trees, x, d, s.Options)
+	return n, req.Model, TreesPassive(ctx, t, party, s.Trees, x, d, opt)
 }
 
 // alignCharged is the center's side of the private set intersection

@@ -532,5 +532,5 @@ func TestRequestVersion(t *testing.T) {
 	require.NoError(t, fl.SendJSON(ctx, bt, TypeRequest, request{Model: ModelLR, Output: Scores}))
 	_, err = fl.Expect(ctx, bt, align.TypeUpdate)
 	require.ErrorIs(t, err, fl.ErrPeerAborted)
-	require.ErrorContains(t, err, "version 1, this center speaks 2")
+	require.ErrorContains(t, err, "version 1, this center speaks 3")
 }

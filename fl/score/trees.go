@@ -258,7 +258,7 @@ func TreesActive(ctx context.Context, t fl.Transport, p *he.Party, m *boost.Acti
 	rows := len(x) / max(d, 1)
 	defer o.logRun(kindTrees, rows)(&err)
 	pl := newTreePlan(m)
-	s := setup{Kind: kindTrees, Rows: rows, Output: o.Output, Cuts: o.Cuts.v, BatchRows: o.BatchRows, Splits: pl.links, Training: m.Training}
+	s := setup{Kind: kindTrees, Rows: rows, Output: o.Output, Cuts: o.Cuts.v, BatchRows: o.BatchRows, Splits: pl.links, Training: m.Training, Disclose: setupDisclose(o.Disclose)}
 	if err := fl.SendJSON(ctx, t, TypeSetup, s); err != nil {
 		return nil, err
 	}

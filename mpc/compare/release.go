@@ -297,7 +297,11 @@ func (d *Discloser) Respond(msg []byte) ([]byte, error) {
 		}
 		decode.Set(r*p.decodeBits()+p.cuts, uint(rel.lsb()))
 		pad := g.h.hash(rel.xor(delta), secretTweak|uint64(r))
-		s := d.secrets[r] ^ pad[0]
+		s := d.secrets[r]
+		if p.secretBits < 64 {
+			s &= 1<<p.secretBits - 1 // no bit past the secret's width leaves
+		}
+		s ^= pad[0]
 		for b := range sb {
 			masked[r*sb+b] = byte(s >> (8 * b))
 		}
