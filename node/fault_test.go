@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/node/audit"
 )
 
 // faultTraining is the fault tests' model: the cheapest training the node
@@ -22,19 +23,21 @@ const faultTraining = "sbt: {trees: 2, depth: 1, bins: 8}"
 // by its context ending (the process shutting down its work) or by its
 // connection being reset under it (a proxy between bank and center sends
 // RSTs half-way through the session's bytes: a dead host or link). In
-// every case the bank's call returns promptly with an error naming what
-// happened (context.Canceled, fl.ErrConnLost); the center logs the
-// session as failed within seconds, not at its idle or session timeout,
-// with an error naming the message it waited for or sent, and the kind: fl.ErrConnLost
-// when the link was reset (not the "context canceled" of the session's
-// context, which gRPC ends with the stream), fl.ErrClosed or
-// fl.ErrConnLost when the bank closed or cancelled its end (or, when the
-// stream ended under a concurrent receive of the session's, the session's
-// context.Canceled);
-// neither registry
-// holds a half of the cut training nor a temporary folder, the cut
-// scoring writes no output; the center goes on serving, and rerunning the
-// same job or scoring succeeds.
+// every case:
+//   - the bank's call returns promptly with an error naming what happened
+//     (context.Canceled, fl.ErrConnLost);
+//   - the center ends the session within seconds, not at its idle or
+//     session timeout, with an error naming the message it waited for or
+//     sent and the kind: fl.ErrConnLost when the link was reset (not the
+//     "context canceled" of the session's context, which gRPC ends with
+//     the stream); fl.ErrClosed or fl.ErrConnLost when the bank closed or
+//     cancelled its end (or the session's context.Canceled, when the
+//     stream ended under a concurrent receive);
+//   - its audit log verifies and records each cut session, once, as
+//     aborted with its error, and each rerun as ok;
+//   - neither registry holds a half of the cut training nor a temporary
+//     folder; the cut scoring writes no output; no slot stays taken;
+//   - rerunning the same job or scoring succeeds.
 func TestBankFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("four trainings and four scorings through the node: not in -short")
@@ -48,9 +51,33 @@ func TestBankFaults(t *testing.T) {
 
 	// failedAfter waits for the center's "session failed" line after mark
 	// and checks its error's kind and promptness.
+	auditPath := filepath.Join(f.dir, "audit.jsonl")
+	sessions := 0 // session records so far
+	// recorded checks that the audit log verifies and holds one more
+	// session record than before, of the kind and outcome given.
+	recorded := func(t *testing.T, kind bool, outcome string) audit.Session {
+		t.Helper()
+		var ss []audit.Session
+		require.Eventually(t, func() bool {
+			ss = sessionRecords(auditRecords(t, auditPath))
+			return len(ss) > sessions
+		}, prompt, 10*time.Millisecond, "no session record")
+		require.Len(t, ss, sessions+1, "one session record a session")
+		sessions++
+		s := ss[len(ss)-1]
+		require.Equal(t, "bank-a", s.Peer.Name)
+		require.Equal(t, outcome, s.Outcome, "the session's outcome (its error: %s)", s.Error)
+		require.Equal(t, kind, s.Protocol == "boost", "a training's protocol is boost: %s", s.Protocol)
+		if outcome != audit.OutcomeOK {
+			require.NotEmpty(t, s.Error)
+		}
+		return s
+	}
+	const training, scoring = true, false
 	failedAfter := func(t *testing.T, mark int, cut time.Time, kinds ...error) {
 		t.Helper()
-		e := watch.waitFor(t, mark, "session failed", nil, prompt)
+		e := watch.waitFor(t, mark, "session end", func(e logEvent) bool { return e.err("err") != nil }, prompt)
+		require.Equal(t, audit.OutcomeAborted, e.str("outcome"))
 		err := e.err("err")
 		require.Error(t, err)
 		require.True(t, slices.ContainsFunc(kinds, func(k error) bool { return errors.Is(err, k) }), "the center's error %q is none of %v", err, kinds)
@@ -83,6 +110,7 @@ func TestBankFaults(t *testing.T) {
 		require.Zero(t, watch.count(mark, "model done"), "the cut came before the model was trained")
 		noDebris(t, centerReg)
 		noDebris(t, bankReg)
+		recorded(t, training, audit.OutcomeAborted)
 		t.Logf("bank: %v (%.1fs)", err, time.Since(start).Seconds())
 
 		res, err := Train(context.Background(), job, nil)
@@ -91,6 +119,7 @@ func TestBankFaults(t *testing.T) {
 		trainBytes = res.BytesReceived
 		noDebris(t, centerReg, "bank-a/sme-credit/1")
 		noDebris(t, bankReg, "sme-credit/1")
+		recorded(t, training, audit.OutcomeOK)
 	})
 
 	step("training, connection reset mid-training", func(t *testing.T) {
@@ -111,6 +140,7 @@ func TestBankFaults(t *testing.T) {
 		require.Zero(t, watch.count(mark, "model done"))
 		noDebris(t, centerReg, "bank-a/sme-credit/1")
 		noDebris(t, bankReg, "sme-credit/1")
+		recorded(t, training, audit.OutcomeAborted)
 		t.Logf("bank: %v", err)
 
 		res, err := Train(context.Background(), job, nil)
@@ -118,6 +148,7 @@ func TestBankFaults(t *testing.T) {
 		require.Equal(t, 2, res.Version)
 		noDebris(t, centerReg, "bank-a/sme-credit/1", "bank-a/sme-credit/2")
 		noDebris(t, bankReg, "sme-credit/1", "sme-credit/2")
+		recorded(t, training, audit.OutcomeOK)
 	})
 
 	// Each scoring case has its own model version: an enterprise may be
@@ -138,10 +169,12 @@ func TestBankFaults(t *testing.T) {
 		failedAfter(t, mark, cut, fl.ErrClosed, fl.ErrConnLost, context.Canceled)
 		_, serr := os.Stat(filepath.Join(cfg.Out, "grades.csv"))
 		require.ErrorIs(t, serr, os.ErrNotExist, "a cut scoring writes no grades")
+		recorded(t, scoring, audit.OutcomeAborted)
 
 		res, err := Score(context.Background(), cfg, nil)
 		require.NoError(t, err, "the rerun")
 		require.Greater(t, res.Scored, 200)
+		recorded(t, scoring, audit.OutcomeOK)
 		scoreBytes = res.BytesRecv
 	})
 
@@ -162,11 +195,13 @@ func TestBankFaults(t *testing.T) {
 		failedAfter(t, mark, cut, fl.ErrConnLost)
 		_, serr := os.Stat(filepath.Join(cfg.Out, "grades.csv"))
 		require.ErrorIs(t, serr, os.ErrNotExist, "a cut scoring writes no grades")
+		recorded(t, scoring, audit.OutcomeAborted)
 		t.Logf("bank: %v", err)
 
 		res, err := Score(context.Background(), cfg, nil)
 		require.NoError(t, err, "the rerun")
 		require.Greater(t, res.Scored, 200)
+		recorded(t, scoring, audit.OutcomeOK)
 	})
 
 	// Nothing of the faults stays behind: the center runs no session.

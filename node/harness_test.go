@@ -19,6 +19,7 @@ import (
 
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl/pki"
+	"github.com/veil-fl/veil/node/audit"
 	"github.com/veil-fl/veil/node/config"
 	"github.com/veil-fl/veil/node/registry"
 )
@@ -194,7 +195,8 @@ func (w *logWatch) dump() string {
 
 // newWatchedFixture is newFixture's center (bank-a and bank-b on
 // loopback, synthetic tables of rows enterprises) logging into a
-// logWatch, with the given idle timeout.
+// logWatch, with the given idle timeout and its audit log in
+// audit.jsonl.
 func newWatchedFixture(t *testing.T, rows int, idle time.Duration) (*fixture, *logWatch) {
 	t.Helper()
 	dir := t.TempDir()
@@ -209,6 +211,7 @@ func newWatchedFixture(t *testing.T, rows int, idle time.Duration) (*fixture, *l
 	applicants.Labels = nil
 	writeCSV(t, filepath.Join(dir, "applicants.csv"), &applicants)
 	yaml := strings.Replace(fmt.Sprintf(centerYAML, strings.Join(bankBColumns, ", "), 2, 4), "idle_timeout: 30s", "idle_timeout: "+idle.String(), 1)
+	yaml += "audit: audit.jsonl\n"
 	path := filepath.Join(dir, "center.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o644))
 	cfg, err := config.LoadCenter(path)
@@ -323,6 +326,29 @@ func (p *cutProxy) pipe(bank, center *net.TCPConn) {
 			return
 		}
 	}
+}
+
+// auditRecords verifies the audit log at path (its whole chain) and
+// returns its records.
+func auditRecords(t *testing.T, path string) []audit.Record {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, _, err := audit.Read(f)
+	require.NoError(t, err, "the audit log verifies")
+	return recs
+}
+
+// sessionRecords are the session records among recs, in order.
+func sessionRecords(recs []audit.Record) []audit.Session {
+	var out []audit.Session
+	for _, r := range recs {
+		if r.Type == audit.TypeSession {
+			out = append(out, *r.Session)
+		}
+	}
+	return out
 }
 
 // noDebris checks that a registry folder holds only whole versions: List
