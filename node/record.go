@@ -16,7 +16,9 @@ import (
 	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/node/audit"
+	"github.com/veil-fl/veil/node/config"
 	"github.com/veil-fl/veil/node/metrics"
+	"github.com/veil-fl/veil/node/registry"
 )
 
 // CenterName is how the center's audit records name the center as a
@@ -303,4 +305,55 @@ func selfName(opts link.GRPCOptions) string {
 		}
 	}
 	return "bank"
+}
+
+// bankScoring is a bank's scoring session's accounting (score.yaml
+// audit:): its record, and the log it opened.
+type bankScoring struct {
+	rec  *record
+	al   *audit.Log
+	stop func()
+}
+
+// startScoring opens the bank's audit log (if cfg names one) and begins
+// the scoring's record, observing the bank's plans on this goroutine (a
+// scoring reveals nothing of the bank's by decryption: its plans declare
+// nothing to the center, which the record shows).
+func startScoring(cfg *config.Score, opts link.GRPCOptions, meta registry.Meta, log *slog.Logger) (*bankScoring, error) {
+	al, err := openBankAudit(cfg.Audit, log)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.File, err)
+	}
+	rec, err := startRecord(al, nil, log, fl.RoleActive, selfName(opts), cfg.CenterName, KindScore, audit.Begin{ID: newSessionID(),
+		Peer: audit.Peer{Name: cfg.CenterName}, Protocol: "score", Model: meta.Name, Table: meta.Table, Columns: meta.Columns})
+	if err != nil {
+		if al != nil {
+			_ = al.Close()
+		}
+		return nil, err
+	}
+	return &bankScoring{rec: rec, al: al, stop: rec.observe()}, nil
+}
+
+// finish writes the scoring's session record (rows: the records scored)
+// before the bank writes its result, and returns err, or the record's
+// error.
+func (b *bankScoring) finish(ctx context.Context, err error, st fl.Stats, res *score.Scored) error {
+	b.stop()
+	if res != nil {
+		b.rec.setRows(len(res.IDs))
+	}
+	if rerr := b.rec.end(ctx, err, st); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// close ends the record if finish did not (an error), and closes the log.
+func (b *bankScoring) close(ctx context.Context, st fl.Stats) {
+	b.stop()
+	_ = b.rec.end(ctx, errors.New("node: the scoring ended early"), st)
+	if b.al != nil {
+		_ = b.al.Close()
+	}
 }

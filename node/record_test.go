@@ -23,6 +23,7 @@ import (
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/job"
 	"github.com/veil-fl/veil/node/audit"
+	"github.com/veil-fl/veil/node/config"
 )
 
 const auditYAML = "audit: audit.jsonl\nmetrics: 127.0.0.1:0\n"
@@ -311,11 +312,21 @@ func TestAuditBankAndScoring(t *testing.T) {
 	defer cancel()
 	tr, err := Train(ctx, f.jobConfig(t, "bank-a", "lr", "lr: {epochs: 1}\naudit: bank-audit.jsonl"), testLogger(t))
 	require.NoError(t, err)
-	res, err := Score(ctx, f.scoreConfig(t, "bank-a", OutputBands), testLogger(t))
+	scfg := f.scoreConfig(t, "bank-a", OutputBands)
+	b, err := os.ReadFile(scfg.File)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(scfg.File, append(b, "audit: bank-audit.jsonl\n"...), 0o644))
+	scfg, err = config.LoadScore(scfg.File)
+	require.NoError(t, err)
+	res, err := Score(ctx, scfg, testLogger(t))
 	require.NoError(t, err)
 
 	bankSessions, _ := sessionsOf(readAudit(t, filepath.Join(f.dir, "bank-audit.jsonl")))
-	require.Len(t, bankSessions, 1)
+	require.Len(t, bankSessions, 2, "the training's and the scoring's, one chain")
+	require.Equal(t, "score", bankSessions[1].Protocol)
+	require.Equal(t, res.Scored, bankSessions[1].Rows)
+	require.Empty(t, bankSessions[1].Disclosures, "a scoring decrypts nothing of the bank's for the center")
+	require.Equal(t, audit.OutcomeOK, bankSessions[1].Outcome)
 	bs := bankSessions[0]
 	t.Logf("bank: %s", bs.Summary())
 	require.Equal(t, audit.OutcomeOK, bs.Outcome)

@@ -267,6 +267,11 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 		opt.Output = score.Scores
 	}
 	log.Info("scoring granted", "model", meta.Name, "version", meta.Version, "output", cfg.Output, "grades", len(rep.Grades)+1)
+	acct, err := startScoring(cfg, opts, meta, log) // the bank's audit log (score.yaml audit:)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { acct.close(ctx, tr.Stats()) }()
 	start := time.Now()
 	var res *score.Scored
 	switch {
@@ -277,7 +282,7 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 	default:
 		res, err = score.RequestScorecard(ctx, tr, x.IDs, x.X, x.Cols(), card, cardOf(meta), opt)
 	}
-	if err != nil {
+	if err = acct.finish(ctx, err, tr.Stats(), res); err != nil { // recorded before the result is written
 		return nil, err
 	}
 	secs := time.Since(start).Seconds()

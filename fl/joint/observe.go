@@ -56,19 +56,22 @@ var observers sync.Map // uint64 -> func(Admission) error
 // protocol that came to admit from a goroutine of its own) reaches no
 // observer: Unobserved counts them, so that a node can check none was
 // missed. One observer a goroutine: a second Observe replaces the first
-// until its stop.
+// until its stop. stop is idempotent.
 func Observe(fn func(Admission) error) (stop func()) {
 	if fn == nil {
 		return func() {}
 	}
 	id := goid()
 	prev, had := observers.Swap(id, fn)
+	var once sync.Once
 	return func() {
-		if had {
-			observers.Store(id, prev)
-		} else {
-			observers.Delete(id)
-		}
+		once.Do(func() {
+			if had {
+				observers.Store(id, prev)
+			} else {
+				observers.Delete(id)
+			}
+		})
 	}
 }
 
