@@ -45,6 +45,33 @@
 // bank's sessions, models or policy; a busy refusal says how many sessions
 // run, and nothing more of them.
 //
+// Accountability. With `audit:` in its config the center keeps an audit
+// log (node/audit: JSON lines, hash-chained, each fsync'd): for each
+// granted session a begin record (a random session id, the bank's
+// certificate name and fingerprint, protocol, model, table and the names
+// of the center's columns it uses), then a step record for each value
+// revealed to the bank, written before the value leaves the center, and a
+// session record at the end (rows aligned or scored, the disclosures'
+// totals, bytes each way, duration, outcome, error). The disclosures are
+// counted where they happen: the grant's (how many center columns a
+// training uses; a scoring's grade cut points) and every vector the
+// protocols' disclosure plans admit for the bank (fl/joint.Observe, on the
+// session's goroutine), including a scoring's bands, one per record,
+// counted when its plan is taken up. A training's result is released in
+// this order: the center's half stored in its registry, the session
+// record written, then the version sent to the bank; a half is usable
+// only with the bank's, which the bank stores only on hearing the version,
+// so the log never shows less than a bank obtained (a crash in between
+// leaves an unpaired half and a session NewCenter closes as aborted when
+// it restarts). A record that cannot be written refuses the disclosure or
+// withholds the result. A bank's job and scoring configs may name a log of
+// its own (`audit:`), recording what its plans revealed to the center.
+// With `metrics:` the center serves Prometheus metrics (node/metrics):
+// sessions started, ended and active by bank and kind, refusals by a
+// fixed reason word (policy, busy, mismatch, unknown-bank, malformed),
+// durations, bytes and rows scored. Its structured log has one line when
+// a session starts and one when it ends, with the session id; never data.
+//
 // The center loads its tables once (NewCenter) and shares them read-only;
 // Reload (SIGHUP) reads them again for new sessions, running ones keep
 // theirs. Serve stops accepting sessions when its ctx ends and returns once

@@ -71,6 +71,9 @@ type record struct {
 	kind     string // the request's kind (train, score)
 	start    time.Time
 	tally    audit.Tally
+	// unobserved is joint.Unobserved at the start: admissions made on a
+	// goroutine without an observer escape every record, and end warns.
+	unobserved int64
 
 	mu    sync.Mutex
 	rows  int
@@ -80,7 +83,8 @@ type record struct {
 
 // startRecord writes the session's begin record and its start line.
 func startRecord(al *audit.Log, met *metrics.Metrics, log *slog.Logger, selfRole fl.Role, self, peer, kind string, b audit.Begin) (*record, error) {
-	r := &record{audit: al, log: log.With("session", b.ID), self: self, peer: peer, selfRole: selfRole, begin: b, kind: kind, start: time.Now()}
+	r := &record{audit: al, log: log.With("session", b.ID), self: self, peer: peer, selfRole: selfRole, begin: b, kind: kind,
+		start: time.Now(), unobserved: joint.Unobserved()}
 	if al != nil {
 		if _, err := al.Append(b); err != nil {
 			return nil, fmt.Errorf("node: audit log: session %s's begin: %w", b.ID, err)
@@ -177,6 +181,11 @@ func (r *record) end(ctx context.Context, err error, st fl.Stats) error {
 	}
 	if r.met != nil {
 		r.met.End(metrics.Result{Outcome: mOutcome, BytesSent: st.SentBytes, BytesReceived: st.RecvBytes, RowsScored: scored(total)})
+	}
+	if n := joint.Unobserved() - r.unobserved; n > 0 {
+		// A protocol admitted on a goroutine of its own: the process's
+		// records (this one's or a concurrent session's) miss n vectors.
+		r.log.Error("audit: vectors were admitted outside any session's observer and are in no record", "vectors", n)
 	}
 	attrs := []any{"outcome", outcome, "seconds", dur.Seconds(), "rows", rows, "bytes_sent", st.SentBytes, "bytes_received", st.RecvBytes}
 	if err != nil {

@@ -439,8 +439,10 @@ func TestConfigErrors(t *testing.T) {
 
 // TestExampleConfigs: the commented examples in testdata decode.
 func TestExampleConfigs(t *testing.T) {
-	if _, err := config.LoadCenter("testdata/center.yaml"); err != nil {
+	if c, err := config.LoadCenter("testdata/center.yaml"); err != nil {
 		t.Error(err)
+	} else if c.Audit != filepath.Join("testdata", "audit.jsonl") || c.Metrics != "127.0.0.1:9464" {
+		t.Errorf("center audit %q, metrics %q", c.Audit, c.Metrics)
 	}
 	j, err := config.LoadJob("testdata/job.yaml")
 	if err != nil {
