@@ -454,6 +454,18 @@ func selectColumns(t *dataset.Table, cols []int) *dataset.Table {
 // the node's bank does); it returns the count per grade and the number
 // pre-approved.
 func writeOutputs(f *flags, res *score.Scored) ([]int, int, error) {
+	// No center flags here: each grade's base rate, from -rate-min for
+	// grade A to -rate-max for the last approved (node.Pricing.Rates).
+	pricing := node.DefaultPricing()
+	pricing.MaxLine, pricing.Floor, pricing.Ceiling = f.maxLine, f.rateMin, f.rateMax
+	approve := min(f.approve, len(f.grades)+1)
+	pricing.Rates = make([]float64, approve)
+	for k := range pricing.Rates {
+		pricing.Rates[k] = f.rateMin
+		if approve > 1 {
+			pricing.Rates[k] += (f.rateMax - f.rateMin) * float64(k) / float64(approve-1)
+		}
+	}
 	return node.WriteGrades(f.out, res, len(f.grades)+1, f.scores, model.Scorecard{},
-		node.Whitelist{Approve: f.approve, MaxLine: f.maxLine, RateMin: f.rateMin, RateMax: f.rateMax})
+		node.Whitelist{Approve: f.approve, Pricing: pricing})
 }

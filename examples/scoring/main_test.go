@@ -79,7 +79,7 @@ func TestWhitelist(t *testing.T) {
 				require.Equal(t, want, r[1], "enterprise %s with PD %v", r[0], p)
 			}
 			white := readCSV(t, filepath.Join(dir, "whitelist.csv"))
-			require.Equal(t, []string{"id", "grade", "credit_line_yuan", "annual_rate_percent"}, white[0])
+			require.Equal(t, []string{"id", "grade", "credit_line_yuan", "annual_rate_percent", "coupon_discount_points", "category_discount_points", "flags"}, white[0])
 			approved := 0
 			for _, g := range grade {
 				if g <= "C" {
