@@ -384,3 +384,20 @@ func TestPartedLayoutDP(t *testing.T) {
 	t.Logf("with DP and a link speed: %d of %d counts read exactly", exact, total)
 	require.Less(t, exact, total/10)
 }
+
+// TestPartedLayoutResume: with a link speed, a training cut off and
+// resumed ends with the uninterrupted model bit for bit.
+func TestPartedLayoutResume(t *testing.T) {
+	const n, db, dc = 1500, 3, 4
+	xb, xc, y := synthetic(n, db, dc, 21)
+	opt := Options{GBDTOptions: model.GBDTOptions{Trees: 3, MaxDepth: 3}, LinkMbps: 100}
+	ref := runPipe(xb, xc, y, db, dc, opt, "", "")
+	require.NoError(t, ref.BankErr)
+	require.NoError(t, ref.CenterErr)
+	h := resumeHarness(xb, xc, y, db, dc, opt)
+	h.AfterFaults(t, ref.Messages, []float64{0.7}, func(t *testing.T, drop int, res pairResult, _, _ string) {
+		t.Logf("drop after %d of %d messages: resumed at tree %d of %d", drop, ref.Messages, res.Bank.Resumed, opt.Trees)
+		require.Positive(t, res.Bank.Resumed)
+		requireSameModel(t, ref, res)
+	})
+}
