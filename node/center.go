@@ -336,6 +336,7 @@ type serviceKey struct {
 	output     string
 	approve    int
 	gen        int
+	flags      string // the flags disclosed, comma-separated
 }
 
 // handle serves one session: the request, the policy and limits, then a

@@ -75,7 +75,12 @@ type request struct {
 	SeparateTest bool `json:"separate_test,omitempty"`
 	// Approve is, for the approve output, how many of the center's grades
 	// are approved: the one cut is the boundary below grade Approve+1.
+	// With Flags it is also sent for band output: the whitelist's grades,
+	// whose enterprises' flags are released.
 	Approve int `json:"approve,omitempty"`
+	// Flags are the center's flags asked for (score.yaml flags:),
+	// released for the whitelisted enterprises only (fl/score Disclose).
+	Flags []string `json:"flags,omitempty"`
 }
 
 // reply is the center's answer. A refusal has Code "refused" or "busy",

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/veil-fl/veil/dataset"
@@ -84,12 +86,17 @@ func (c *Center) scoreSession(bank string, pol config.Bank, ts *tableSet, req *r
 		}
 		grades = grades[req.Approve-1 : req.Approve]
 	}
-	key := serviceKey{bank: bank, name: meta.Name, version: meta.Version, output: req.Output, approve: req.Approve, gen: ts.gen}
+	disclose, flagCols, err := c.flagsPolicy(bank, pol, meta.Table, req, len(grades))
+	if err != nil {
+		return nil, err
+	}
+	key := serviceKey{bank: bank, name: meta.Name, version: meta.Version, output: req.Output, approve: req.Approve, gen: ts.gen,
+		flags: strings.Join(req.Flags, ",")}
 	c.mu.Lock()
 	svc := c.services[key]
 	c.mu.Unlock()
 	if svc == nil {
-		if svc, err = c.newService(bank, meta, ts.tables[meta.Table], req.Output, grades, maxRows); err != nil {
+		if svc, err = c.newService(bank, meta, ts.tables[meta.Table], req.Output, grades, maxRows, disclose, flagCols); err != nil {
 			return nil, err
 		}
 		c.mu.Lock()
@@ -103,11 +110,79 @@ func (c *Center) scoreSession(bank string, pol config.Bank, ts *tableSet, req *r
 	return &scoreRun{svc: svc, grades: grades, batch: c.cfg.Scoring.BatchRows}, nil
 }
 
+// flagsPolicy checks a scoring's request for the center's flags against
+// the bank's policy (banks.NAME.flags, flag_grades) and the table's flag
+// columns (tables.NAME.flags). It returns the release (nil: no flags
+// asked) and the columns holding the flags, in the request's order. With
+// band output the release cut is the boundary below grade Approve+1; with
+// the approve output it is the one cut.
+func (c *Center) flagsPolicy(bank string, pol config.Bank, table string, req *request, cuts int) (*score.Disclose, []string, error) {
+	if len(req.Flags) == 0 {
+		return nil, nil, nil
+	}
+	if req.Output == OutputScores {
+		return nil, nil, refused(c.cfg.Rule(bank, "outputs"), "flags are disclosed with the bands or approve output only")
+	}
+	cols := make([]string, len(req.Flags))
+	for i, f := range req.Flags {
+		if !slices.Contains(pol.Flags, f) || slices.Contains(req.Flags[:i], f) {
+			return nil, nil, refused(c.cfg.Rule(bank, "flags"), "%s may not receive the center's flag %q (or asks for it twice)", bank, f)
+		}
+		col := c.cfg.Tables[table].Flags[f]
+		if col == "" {
+			return nil, nil, refused("tables."+table+".flags", "the center holds no %q flag in table %q", f, table)
+		}
+		cols[i] = col
+	}
+	if req.Approve < 1 || req.Approve > pol.FlagGrades {
+		return nil, nil, refused(c.cfg.Rule(bank, "flag_grades"), "flags for a whitelist of %d grades, %s's at most %d", req.Approve, bank, pol.FlagGrades)
+	}
+	at := req.Approve - 1
+	if req.Output == OutputApprove {
+		at = 0
+	} else if at >= cuts {
+		return nil, nil, refused("scoring.grades", "flags for a whitelist of %d grades of the center's %d: a whitelist of all grades discloses to all", req.Approve, cuts+1)
+	}
+	return &score.Disclose{At: at, Flags: slices.Clone(req.Flags)}, cols, nil
+}
+
+// flagValues reads the flag columns of the center's table: bit i of a
+// row's value is set when column cols[i] is non-zero (a missing value is
+// 0).
+func flagValues(t *dataset.Table, cols []string) ([]uint64, error) {
+	idx := make([]int, len(cols))
+	for i, name := range cols {
+		j, ok := t.ColumnIndex(name)
+		if !ok {
+			return nil, fmt.Errorf("node: the flag column %q is not in the table %s", name, t.Name)
+		}
+		idx[i] = j
+	}
+	d := t.Cols()
+	v := make([]uint64, t.Rows())
+	for r := range v {
+		for i, j := range idx {
+			if x := t.X[r*d+j]; x != 0 && !math.IsNaN(x) {
+				v[r] |= 1 << i
+			}
+		}
+	}
+	return v, nil
+}
+
 // newService builds the scoring service of one half of the bank's, on the
-// columns it was trained on.
-func (c *Center) newService(bank string, meta registry.Meta, t *dataset.Table, output string, grades []float64, maxRows int) (*score.Service, error) {
+// columns it was trained on, disclosing the flags of flagCols (nil: none).
+func (c *Center) newService(bank string, meta registry.Meta, t *dataset.Table, output string, grades []float64, maxRows int,
+	disclose *score.Disclose, flagCols []string) (*score.Service, error) {
 	if t == nil {
 		return nil, fmt.Errorf("node: the model's table is not loaded")
+	}
+	var flags []uint64
+	if disclose != nil {
+		var err error
+		if flags, err = flagValues(t, flagCols); err != nil {
+			return nil, err
+		}
 	}
 	t, err := namedColumns(t, meta.Columns)
 	if err != nil {
@@ -117,11 +192,11 @@ func (c *Center) newService(bank string, meta registry.Meta, t *dataset.Table, o
 	if err != nil {
 		return nil, err
 	}
-	opt := score.Options{Output: score.Bands, Cuts: cuts, BatchRows: c.cfg.Scoring.BatchRows}
+	opt := score.Options{Output: score.Bands, Cuts: cuts, BatchRows: c.cfg.Scoring.BatchRows, Disclose: disclose}
 	if output == OutputScores {
 		opt.Output = score.Scores
 	}
-	svc := &score.Service{Table: t, Options: opt, MaxSessions: c.limits.Sessions,
+	svc := &score.Service{Table: t, Options: opt, Flags: flags, MaxSessions: c.limits.Sessions,
 		SessionTimeout: c.limits.SessionTimeout, IdleTimeout: c.limits.IdleTimeout, Logger: c.log,
 		// The node enforces the sessions at once; the service its daily
 		// quotas, with the rows the node allows.
@@ -160,14 +235,18 @@ type ScoreResult struct {
 	Output  string `json:"output"`
 	// Rows are the bank's enterprises, Scored those the center knows too,
 	// Whitelisted those pre-approved.
-	Rows        int     `json:"rows"`
-	Scored      int     `json:"scored"`
-	Whitelisted int     `json:"whitelisted"`
-	Grades      []int   `json:"grades"` // enterprises per grade, A first
-	Seconds     float64 `json:"seconds"`
-	BytesSent   uint64  `json:"bytes_sent"`
-	BytesRecv   uint64  `json:"bytes_received"`
-	Out         string  `json:"out"`
+	Rows        int `json:"rows"`
+	Scored      int `json:"scored"`
+	Whitelisted int `json:"whitelisted"`
+	// FlagsDisclosed is how many enterprises' flags the center released
+	// (the whitelisted ones, each with the score.yaml's flags): the bank's
+	// count of the disclosure, which its audit log may record.
+	FlagsDisclosed int     `json:"flags_disclosed,omitempty"`
+	Grades         []int   `json:"grades"` // enterprises per grade, A first
+	Seconds        float64 `json:"seconds"`
+	BytesSent      uint64  `json:"bytes_sent"`
+	BytesRecv      uint64  `json:"bytes_received"`
+	Out            string  `json:"out"`
 }
 
 // Score is the bank's side of a scoring with the center: it loads its
@@ -248,9 +327,10 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 	defer tr.Close()
 	req := request{Version: requestVersion, Kind: KindScore, Model: meta.Kind, Name: meta.Name, ModelVersion: centerVersion,
 		Training: meta.Training, Output: cfg.Output, Rows: x.Rows()}
-	if cfg.Output == OutputApprove {
+	if cfg.Output == OutputApprove || len(cfg.Flags) > 0 {
 		req.Approve = cfg.Approve
 	}
+	req.Flags = cfg.Flags
 	rep, err := ask(ctx, tr, req)
 	if err != nil {
 		return nil, err
@@ -265,6 +345,14 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 	opt := score.Options{Output: score.Bands, Cuts: cuts, BatchRows: rep.BatchRows}
 	if cfg.Output == OutputScores {
 		opt.Output = score.Scores
+	}
+	if len(cfg.Flags) > 0 {
+		// The center granted the flags for the whitelist's grades: the
+		// release cut is the whitelist's (the one cut of approve output).
+		opt.Disclose = &score.Disclose{At: cfg.Approve - 1, Flags: cfg.Flags}
+		if cfg.Output == OutputApprove {
+			opt.Disclose.At = 0
+		}
 	}
 	log.Info("scoring granted", "model", meta.Name, "version", meta.Version, "output", cfg.Output, "grades", len(rep.Grades)+1)
 	acct, err := startScoring(cfg, opts, meta, log) // the bank's audit log (score.yaml audit:)
@@ -297,6 +385,12 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 	if wl.Pricing.Rates != nil {
 		wl.Pricing.Rates = wl.Pricing.Rates[:wl.Approve]
 	}
+	disclosed := 0
+	if opt.Disclose != nil {
+		if wl.Disclosed, wl.Flags, disclosed, err = flagsOf(cfg.Flags, res.Result); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, err
 	}
@@ -306,7 +400,32 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 	}
 	st := tr.Stats()
 	return &ScoreResult{Model: meta.Name, Kind: meta.Kind, Version: meta.Version, Output: cfg.Output, Rows: t.Rows(), Scored: len(res.IDs),
-		Whitelisted: approved, Grades: counts, Seconds: secs, BytesSent: st.SentBytes, BytesRecv: st.RecvBytes, Out: cfg.Out}, nil
+		Whitelisted: approved, FlagsDisclosed: disclosed, Grades: counts, Seconds: secs, BytesSent: st.SentBytes, BytesRecv: st.RecvBytes, Out: cfg.Out}, nil
+}
+
+// flagsOf maps a scoring's disclosed flags (bit i: names[i]) to Flags,
+// and counts the records released.
+func flagsOf(names []string, res *score.Result) (disclosed Flags, per []Flags, records int, err error) {
+	if disclosed, err = FlagsOf(names...); err != nil {
+		return 0, nil, 0, err
+	}
+	bit := make([]Flags, len(names))
+	for i, n := range names {
+		bit[i], _ = FlagsOf(n)
+	}
+	per = make([]Flags, len(res.Flags))
+	for r, v := range res.Flags {
+		if !res.Disclosed[r] {
+			continue
+		}
+		records++
+		for i := range names {
+			if v>>i&1 == 1 {
+				per[r] |= bit[i]
+			}
+		}
+	}
+	return disclosed, per, records, nil
 }
 
 // encodeWith returns t with its categorical columns' codes mapped to a

@@ -578,6 +578,10 @@ func (c *Center) Rule(bank, rule string) string {
 		v = b.Outputs
 	case "columns":
 		v = b.Columns
+	case "flags":
+		v = b.Flags
+	case "flag_grades":
+		return fmt.Sprintf("banks.%s.flag_grades: %d", bank, b.FlagGrades)
 	default:
 		return "banks." + bank + "." + rule
 	}
