@@ -528,6 +528,33 @@ func policyColumns(t *dataset.Table, cols []string) (*dataset.Table, error) {
 	return selectColumns(t, idx), nil
 }
 
+// trainable returns the columns a bank's policy lets it train on: its
+// columns, or when it lists none every column of the table but the flag
+// columns (tables.NAME.flags). A model trained on a flag would carry it
+// into scores the center helps compute for every enterprise, not only the
+// whitelisted ones; a center that wants it listed names it in columns.
+func trainable(t *dataset.Table, policy []string, tc config.Table) []string {
+	if len(policy) > 0 || len(tc.Flags) == 0 {
+		return policy
+	}
+	var cols []string
+	for _, name := range t.Columns {
+		if !isFlagColumn(tc, name) {
+			cols = append(cols, name)
+		}
+	}
+	return cols
+}
+
+func isFlagColumn(tc config.Table, name string) bool {
+	for _, col := range tc.Flags {
+		if col == name {
+			return true
+		}
+	}
+	return false
+}
+
 // namedColumns returns t with the named columns, in that order.
 func namedColumns(t *dataset.Table, names []string) (*dataset.Table, error) {
 	idx := make([]int, len(names))

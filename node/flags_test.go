@@ -170,6 +170,27 @@ func TestScoreWithFlags(t *testing.T) {
 		require.Equal(t, 2*s.Rows, flags, "records x flags offered")
 	}
 
+	// A model trained on a flag column is not scored: its scores would
+	// carry the flag of every enterprise.
+	withFlag := &dataset.Table{Name: "enterprises", IDs: flagged.IDs, Columns: flagged.Columns[d : d+1], X: make([]float64, flagged.Rows())}
+	for i := range withFlag.X {
+		withFlag.X[i] = flagged.X[i*(d+2)+d]
+	}
+	_, err = creg.Put(registry.Meta{Owner: "bank-a", Name: "coupon-model", Kind: "lr", Training: training1, Table: "enterprises", Columns: []string{"has_coupon"}},
+		map[string][]byte{halfFile(fl.RolePassive, "lr"): half(model.Passive, withFlag)})
+	require.NoError(t, err)
+	breg, err := registry.Open(filepath.Join(dir, "bank-a-models"))
+	require.NoError(t, err)
+	_, err = breg.Put(registry.Meta{Name: "coupon-model", Kind: "lr", Training: training1, Table: "enterprises", Columns: bank.Columns},
+		map[string][]byte{halfFile(fl.RoleActive, "lr"): half(model.Active, bank)})
+	require.NoError(t, err)
+	sc := scoreCfg("bank-a", OutputBands, "")
+	sc.Model = "coupon-model"
+	_, err = Score(ctx, sc, nil)
+	require.ErrorIs(t, err, ErrRefused)
+	require.ErrorContains(t, err, "tables.enterprises.flags")
+	require.NotContains(t, err.Error(), "has_coupon", "the refusal names no column of the center's")
+
 	// Refusals name the rule.
 	_, err = Score(ctx, scoreCfg("bank-b", OutputBands, "flags: [coupon]\n"), nil)
 	require.ErrorIs(t, err, ErrRefused)
@@ -177,6 +198,16 @@ func TestScoreWithFlags(t *testing.T) {
 	_, err = Score(ctx, scoreCfg("bank-a", OutputBands, "flags: [coupon]\napprove: 3\n"), nil)
 	require.ErrorIs(t, err, ErrRefused)
 	require.ErrorContains(t, err, "flag_grades")
+}
+
+// TestTrainableColumns: a policy without columns trains on every column
+// of the table but its flag columns; a policy's own list stands.
+func TestTrainableColumns(t *testing.T) {
+	tb := &dataset.Table{Columns: []string{"a", "has_coupon", "b", "high_tech"}}
+	tc := config.Table{Flags: map[string]string{config.FlagCoupon: "has_coupon", config.FlagTechnology: "high_tech"}}
+	require.Equal(t, []string{"a", "b"}, trainable(tb, nil, tc))
+	require.Equal(t, []string{"a", "has_coupon"}, trainable(tb, []string{"a", "has_coupon"}, tc))
+	require.Nil(t, trainable(tb, nil, config.Table{}))
 }
 
 func readCSVRows(t *testing.T, path string) [][]string {

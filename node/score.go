@@ -67,6 +67,12 @@ func (c *Center) scoreSession(bank string, pol config.Bank, ts *tableSet, req *r
 	if !slices.Contains(pol.Tables, meta.Table) {
 		return nil, refused(c.cfg.Rule(bank, "tables"), "%s may no longer use table %q, which the model was trained on", bank, meta.Table)
 	}
+	for _, col := range meta.Columns {
+		if isFlagColumn(c.cfg.Tables[meta.Table], col) && !slices.Contains(pol.Columns, col) {
+			// As for columns: the key only, never the center's column name.
+			return nil, refused("tables."+meta.Table+".flags", "the model uses a flag column of the center's that %s's columns do not list", bank)
+		}
+	}
 	if len(pol.Columns) > 0 {
 		for _, col := range meta.Columns {
 			if !slices.Contains(pol.Columns, col) {

@@ -63,7 +63,7 @@ func (c *Center) trainSession(bank string, pol config.Bank, ts *tableSet, req *r
 	if !ok {
 		return nil, fmt.Errorf("node: table %q of the policy is not loaded", req.Table)
 	}
-	t, err := policyColumns(t, pol.Columns)
+	t, err := policyColumns(t, trainable(t, pol.Columns, c.cfg.Tables[req.Table]))
 	if err != nil {
 		return nil, err
 	}
