@@ -38,7 +38,8 @@
 //	    flags: {coupon: has_coupon, trade: imp_exp}  # the 0/1 columns of the center's flags (default none):
 //	                               # coupon (its digital credit coupon), specialised (specialised-and-
 //	                               # innovative), technology (technology-based), a_taxpayer (A-grade
-//	                               # taxpayer), trade (importer/exporter)
+//	                               # taxpayer), trade (importer/exporter); a flag column is never
+//	                               # trained on unless banks.NAME.columns lists it
 //	banks:                         # required: the banks served, by their certificate's name;
 //	                               # any other certificate is refused at the handshake
 //	  bank-a:
