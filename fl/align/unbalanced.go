@@ -30,26 +30,30 @@ func alignCenter(ctx context.Context, t fl.Transport, ids []string, o Options, p
 	if err := sendBinary(ctx, t, TypeUpdate, set.UpdateFor(&st)); err != nil {
 		return nil, err
 	}
-	var query psi.Message
-	if err := recvBinary(ctx, t, TypeQuery, &query); err != nil {
+	var ask psi.Ask
+	if err := recvBinary(ctx, t, TypeQuery, &ask); err != nil {
 		return nil, err
 	}
-	if o.MaxPeerIDs > 0 && query.Len() > o.MaxPeerIDs {
-		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d ids, at most %d", ErrTooManyIDs, query.Len(), o.MaxPeerIDs))
+	if o.MaxPeerIDs > 0 && ask.IDs() > o.MaxPeerIDs {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d ids, at most %d", ErrTooManyIDs, ask.IDs(), o.MaxPeerIDs))
 	}
-	reply, err := set.Reblind(ctx, &query)
-	if err != nil {
-		return nil, fl.Fail(ctx, t, peerFault(err))
-	}
-	if err := sendBinary(ctx, t, TypeReply, reply); err != nil {
-		return nil, err
+	// Ids whose answers the bank remembers from earlier sessions of the
+	// epoch are not asked again: no reply when none is new.
+	if ask.Len() > 0 {
+		reply, err := set.Reblind(ctx, ask.Blinded())
+		if err != nil {
+			return nil, fl.Fail(ctx, t, peerFault(err))
+		}
+		if err := sendBinary(ctx, t, TypeReply, reply); err != nil {
+			return nil, err
+		}
 	}
 	progress(2)
 	var slots psi.SlotList
 	if err := recvBinary(ctx, t, TypeSlots, &slots); err != nil {
 		return nil, err
 	}
-	res, err := set.Match(&slots, query.Len())
+	res, err := set.Match(&slots, ask.IDs())
 	if err != nil {
 		return nil, fl.Fail(ctx, t, peerFault(err))
 	}
@@ -68,11 +72,6 @@ func alignBank(ctx context.Context, t fl.Transport, ids []string, o Options, pro
 	if err != nil {
 		return nil, failOwnIDs(ctx, t, err)
 	}
-	blinded, err := q.Blind(ctx)
-	if err != nil {
-		return nil, err
-	}
-	progress(1)
 	if err := sendBinary(ctx, t, TypeCacheState, o.Cache.State()); err != nil {
 		return nil, err
 	}
@@ -83,20 +82,32 @@ func alignBank(ctx context.Context, t fl.Transport, ids []string, o Options, pro
 	if err := o.Cache.Apply(ctx, &u); err != nil {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %s from peer: %w", ErrProtocol, TypeUpdate, err))
 	}
-	if u.Len() > 0 || u.Removed() > 0 {
-		if err := o.Cache.Save(); err != nil {
-			return nil, &localError{err: fmt.Errorf("align: saving the cache: %w", err),
-				told: fl.Fail(ctx, t, errors.New("align: the peer cannot keep its cache"))}
+	// Only the ids whose answers the cache does not remember for the epoch
+	// are blinded and sent.
+	ask, err := q.Ask(ctx, o.Cache)
+	if err != nil {
+		return nil, err
+	}
+	progress(1)
+	if err := sendBinary(ctx, t, TypeQuery, ask); err != nil {
+		return nil, err
+	}
+	var reply *psi.Message
+	if ask.Len() > 0 {
+		reply = new(psi.Message)
+		if err := recvBinary(ctx, t, TypeReply, reply); err != nil {
+			return nil, err
 		}
 	}
-	if err := sendBinary(ctx, t, TypeQuery, blinded); err != nil {
-		return nil, err
+	m, err := q.Finish(ctx, reply, o.Cache)
+	if err == nil || errors.Is(err, psi.ErrEmptyIntersection) {
+		if u.Len() > 0 || u.Removed() > 0 || o.Cache.Changed() {
+			if err := o.Cache.Save(); err != nil {
+				return nil, &localError{err: fmt.Errorf("align: saving the cache: %w", err),
+					told: fl.Fail(ctx, t, errors.New("align: the peer cannot keep its cache"))}
+			}
+		}
 	}
-	var reply psi.Message
-	if err := recvBinary(ctx, t, TypeReply, &reply); err != nil {
-		return nil, err
-	}
-	m, err := q.Finish(ctx, &reply, o.Cache)
 	if errors.Is(err, psi.ErrEmptyIntersection) {
 		// The center learns it from the empty list, as the balanced mode's
 		// peer does from its own Finish.

@@ -1,6 +1,7 @@
 package psi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -11,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,6 +26,9 @@ const (
 	setFileMagic   = "VPSS"
 	cacheFileMagic = "VPSK"
 	fileVersion    = 1
+	// cacheFileVersion 2 adds the memo of the center's answers; a version
+	// 1 cache loads with an empty memo.
+	cacheFileVersion = 2
 )
 
 // ErrCorruptFile means a stored set or cache failed its integrity check or
@@ -373,7 +378,7 @@ func (c *Cache) Save() error {
 	if c.file == "" || c.index == nil {
 		return nil
 	}
-	b := append([]byte(cacheFileMagic), fileVersion, 0, 0, 0)
+	b := append([]byte(cacheFileMagic), cacheFileVersion, 0, 0, 0)
 	b = append(b, c.nonce[:]...)
 	b = binary.BigEndian.AppendUint64(b, c.version)
 	b = append(b, c.digest[:]...)
@@ -381,24 +386,65 @@ func (c *Cache) Save() error {
 	b = appendStr(b, c.bank)
 	b = binary.BigEndian.AppendUint64(b, uint64(len(c.slots)/PointSize))
 	b = append(b, c.slots...)
-	return writeFile(c.path(), b)
+	// The memo, in the order of its keys (the same cache, the same file).
+	keys := make([][32]byte, 0, len(c.memo))
+	for k := range c.memo {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	b = binary.BigEndian.AppendUint64(b, uint64(len(keys)))
+	for _, k := range keys {
+		v := c.memo[k]
+		b = append(b, k[:]...)
+		b = append(b, v[:]...)
+	}
+	if err := writeFile(c.path(), b); err != nil {
+		return err
+	}
+	c.memoDirty = false
+	return nil
 }
+
+// Changed reports whether the cache's memo changed since it was loaded or
+// saved (the slots change only by [Cache.Apply], whose caller knows).
+func (c *Cache) Changed() bool { return c.memoDirty }
 
 func (c *Cache) unmarshal(body []byte) error {
 	r := &reader{b: body}
 	head := r.take(8)
-	if r.err == nil && (string(head[:4]) != cacheFileMagic || head[4] != fileVersion) {
-		return fmt.Errorf("%w: not a cache file of version %d", ErrCorruptFile, fileVersion)
+	if r.err == nil && (string(head[:4]) != cacheFileMagic || head[4] != 1 && head[4] != cacheFileVersion) {
+		return fmt.Errorf("%w: not a cache file of version 1 or %d", ErrCorruptFile, cacheFileVersion)
 	}
+	fv := head[4]
 	nonce := [32]byte(r.take(32))
 	v := r.u64()
 	digest := [32]byte(r.take(32))
 	center, bank := r.str(), r.str()
 	n := r.u64()
-	if r.err == nil && n != uint64(len(r.b))/PointSize {
+	if r.err == nil && (fv == 1 && n != uint64(len(r.b))/PointSize || n > uint64(len(r.b))/PointSize) {
 		return fmt.Errorf("%w: %d slots in %d bytes", ErrCorruptFile, n, len(r.b))
 	}
 	slots := r.take(n * PointSize)
+	var memo map[[32]byte][PointSize]byte
+	if fv >= 2 {
+		m := r.u64()
+		if r.err == nil && m != uint64(len(r.b))/(32+PointSize) {
+			return fmt.Errorf("%w: %d remembered answers in %d bytes", ErrCorruptFile, m, len(r.b))
+		}
+		if m > 0 {
+			memo = make(map[[32]byte][PointSize]byte, m)
+		}
+		for range m {
+			if r.err != nil {
+				break
+			}
+			k := [32]byte(r.take(32))
+			memo[k] = [PointSize]byte(r.take(PointSize))
+		}
+		if r.err == nil && uint64(len(memo)) != m {
+			return fmt.Errorf("%w: the memo repeats an id", ErrCorruptFile)
+		}
+	}
 	if r.err != nil {
 		return r.err
 	}
@@ -426,5 +472,6 @@ func (c *Cache) unmarshal(body []byte) error {
 	c.center, c.bank = center, bank
 	c.nonce, c.epoch, c.version, c.digest = nonce, epoch, v, digest
 	c.slots, c.index = append([]byte(nil), slots...), index
+	c.memo, c.memoDirty = memo, false
 	return nil
 }

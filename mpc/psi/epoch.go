@@ -240,3 +240,86 @@ func (l *SlotList) UnmarshalBinary(data []byte) error {
 	l.pos = pos
 	return nil
 }
+
+// askMagic starts an encoded [Ask]; askHeaderLen is its header's size.
+const (
+	askMagic     = "VPSQ"
+	askHeaderLen = 24
+)
+
+// Ask is the bank's request of an unbalanced session ([Query.Ask]): the
+// number of ids it aligns, and H(b)^beta for those of them whose answer
+// its cache does not remember for the epoch (none in a later session with
+// the same ids). The center learns both counts: the number of the bank's
+// ids, as in every mode, and how many of them the bank asks it for the
+// first time this epoch.
+//
+// Its encoding is a 24-byte header ("VPSQ", version 1, three zero bytes,
+// the number of ids as 8 bytes, the number of points as 8 bytes, at most
+// the number of ids), then 32 bytes a point.
+type Ask struct {
+	ids     uint64
+	blinded *Message // nil or no point: nothing asked
+}
+
+// IDs returns the number of ids the bank aligns in the session.
+func (a *Ask) IDs() int { return int(a.ids) }
+
+// Len returns the number of ids the bank asks the center to answer.
+func (a *Ask) Len() int {
+	if a.blinded == nil {
+		return 0
+	}
+	return a.blinded.Len()
+}
+
+// Blinded returns the points to answer, a [Blinded] message for
+// [CenterSet.Reblind], or nil if there are none.
+func (a *Ask) Blinded() *Message {
+	if a.Len() == 0 {
+		return nil
+	}
+	return a.blinded
+}
+
+// MarshalBinary encodes a.
+func (a *Ask) MarshalBinary() ([]byte, error) {
+	if a.ids == 0 || uint64(a.Len()) > a.ids {
+		return nil, fmt.Errorf("psi: cannot marshal an Ask that no Query made")
+	}
+	b := make([]byte, 0, askHeaderLen+a.Len()*PointSize)
+	b = append(b, askMagic...)
+	b = append(b, epochWire, 0, 0, 0)
+	b = binary.BigEndian.AppendUint64(b, a.ids)
+	b = binary.BigEndian.AppendUint64(b, uint64(a.Len()))
+	if a.Len() > 0 {
+		b = append(b, a.blinded.points...)
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes an Ask made by MarshalBinary, checking its header
+// and length ([CenterSet.Reblind] checks the points). Every error wraps
+// [ErrMalformedMessage].
+func (a *Ask) UnmarshalBinary(data []byte) error {
+	if len(data) < askHeaderLen {
+		return fmt.Errorf("%w: ask of %d bytes, shorter than the %d-byte header", ErrMalformedMessage, len(data), askHeaderLen)
+	}
+	if err := checkHead(data, askMagic, 3); err != nil {
+		return err
+	}
+	ids, n := binary.BigEndian.Uint64(data[8:16]), binary.BigEndian.Uint64(data[16:24])
+	switch {
+	case ids == 0:
+		return fmt.Errorf("%w: an ask for no id", ErrMalformedMessage)
+	case ids > maxPoints || n > ids:
+		return fmt.Errorf("%w: an ask of %d points for %d ids", ErrMalformedMessage, n, ids)
+	case uint64(len(data)-askHeaderLen) != n*PointSize:
+		return fmt.Errorf("%w: the header announces %d points but the ask has %d bytes", ErrMalformedMessage, n, len(data))
+	}
+	a.ids, a.blinded = ids, nil
+	if n > 0 {
+		a.blinded = &Message{kind: Blinded, points: append([]byte(nil), data[askHeaderLen:]...)}
+	}
+	return nil
+}

@@ -391,6 +391,11 @@ type Cache struct {
 	slots        []byte
 	index        map[[PointSize]byte]uint32
 	file         string // where Save writes ("": nowhere)
+	// memo holds the center's answers H(b)^alpha for the bank's ids it
+	// has asked in this epoch, by memoKey; a whole set (a new epoch)
+	// drops it.
+	memo      map[[32]byte][PointSize]byte
+	memoDirty bool // memo changed since the last Save or load
 }
 
 // NewCache returns an empty cache for the center's set, for bank: the
@@ -407,6 +412,10 @@ func (c *Cache) State() *CacheState {
 
 // Len returns the number of the center's ids the cache holds.
 func (c *Cache) Len() int { return len(c.index) }
+
+// Remembered returns the number of the bank's ids whose answers the cache
+// holds for its epoch (see [Query.Ask]).
+func (c *Cache) Remembered() int { return len(c.memo) }
 
 // Apply brings the cache to the center's update: a whole set replaces it,
 // a delta adds and removes slots. It checks everything: the epoch is bound
@@ -511,19 +520,44 @@ func (c *Cache) Apply(ctx context.Context, u *Update) error {
 	}
 	c.center, c.bank = u.center, u.bank
 	c.nonce, c.epoch, c.version, c.digest, c.slots, c.index = u.nonce, epoch, u.version, u.digest, slots, index
+	if u.full && len(c.memo) > 0 {
+		// A whole set starts afresh: the answers may be under another
+		// key (a new epoch), so none is trusted.
+		c.memo, c.memoDirty = nil, true
+	}
 	return nil
 }
 
 // Query is the bank's side of one session of the unbalanced protocol: it
 // blinds the bank's ids with a fresh key beta, and finds them in the cache
-// once the center has raised them to alpha. Call [Query.Blind] and then
-// [Query.Finish], once each.
+// once the center has raised them to alpha. Call [Query.Ask] (or
+// [Query.Blind]) and then [Query.Finish], once each.
+//
+// The center's answer for an id b, H(b)^alpha, is the same for the whole
+// key epoch, so [Query.Finish] remembers it in the cache (its memo), and
+// [Query.Ask] blinds only the ids whose answer the cache does not hold for
+// its epoch: a later session with the same ids costs the bank lookups only
+// and the center nothing.
 type Query struct {
 	ids     []string
+	keys    [][32]byte // memoKey of each id
 	key     *ristretto255.Scalar
-	perm    []int32
+	perm    []int32 // the rows blinded, in the sending order
+	answers []byte  // PointSize bytes a row: its H(b)^alpha once known
+	known   []bool
+	epoch   [32]byte // the cache's epoch when Ask took answers from its memo
+	memo    bool     // answers were taken from a memo
 	blinded bool
 	done    bool
+}
+
+// memoKey names an id in a cache's memo (a fixed size; the memo is the
+// bank's, beside its own ids).
+func memoKey(id string) [32]byte {
+	h := sha256.New()
+	h.Write([]byte("veil psi memo v1\x00"))
+	h.Write([]byte(id))
+	return [32]byte(h.Sum(nil))
 }
 
 // NewQuery checks ids (non-empty, distinct) and returns a Query with a
@@ -550,15 +584,24 @@ func NewQuery(ids []string, rng io.Reader) (*Query, error) {
 	}
 	shuffle := mrand.New(mrand.NewChaCha8([32]byte(seed[64:])))
 	shuffle.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-	return &Query{ids: ids, key: key, perm: perm}, nil
+	keys := make([][32]byte, len(ids))
+	for i, id := range ids {
+		keys[i] = memoKey(id)
+	}
+	return &Query{ids: ids, keys: keys, key: key, perm: perm,
+		answers: make([]byte, len(ids)*PointSize), known: make([]bool, len(ids))}, nil
 }
 
-// Blind returns H(b)^beta for the bank's ids, in a secret order, for
+// Blind returns H(b)^beta for all the bank's ids, in a secret order, for
 // [CenterSet.Reblind].
 func (q *Query) Blind(ctx context.Context) (*Message, error) {
 	if q.blinded {
 		return nil, errors.New("psi: Blind called twice")
 	}
+	return q.blind(ctx)
+}
+
+func (q *Query) blind(ctx context.Context) (*Message, error) {
 	pts := make([]byte, len(q.perm)*PointSize)
 	err := parallel(ctx, len(q.perm), func(s *scratch, lo, hi int) error {
 		for j := lo; j < hi; j++ {
@@ -575,6 +618,40 @@ func (q *Query) Blind(ctx context.Context) (*Message, error) {
 	return &Message{kind: Blinded, points: pts}, nil
 }
 
+// Ask returns the bank's request of the session (an [Ask]): the number of
+// its ids and H(b)^beta, in a secret order, for those of its ids b whose
+// answer c's memo does not hold for c's epoch (all of them for an empty
+// cache or a new epoch). Call it once c holds the center's current epoch
+// ([Cache.Apply]). When every answer is remembered, the Ask carries no
+// point and the session needs no reply: call [Query.Finish] with nil.
+func (q *Query) Ask(ctx context.Context, c *Cache) (*Ask, error) {
+	if q.blinded {
+		return nil, errors.New("psi: Ask called after Blind or twice")
+	}
+	if c == nil || c.index == nil {
+		return nil, errors.New("psi: Ask needs a filled cache")
+	}
+	n := len(q.known)
+	if len(c.memo) > 0 {
+		fresh := q.perm[:0]
+		for _, row := range q.perm {
+			if enc, ok := c.memo[q.keys[row]]; ok {
+				copy(q.answers[int(row)*PointSize:], enc[:])
+				q.known[row] = true
+			} else {
+				fresh = append(fresh, row)
+			}
+		}
+		q.perm = fresh
+		q.epoch, q.memo = c.epoch, true
+	}
+	m, err := q.blind(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Ask{ids: uint64(n), blinded: m}, nil
+}
+
 // Match is the bank's view of an unbalanced session's intersection.
 type Match struct {
 	// Result holds the bank's rows whose ids the center holds, in
@@ -584,12 +661,17 @@ type Match struct {
 	// Slots lists, for the center's [CenterSet.Match], the slots of the
 	// matched ids.
 	Slots *SlotList
+	// Asked is the number of ids the session sent the center; the others'
+	// answers came from the cache's memo.
+	Asked int
 }
 
-// Finish takes the center's [Reblinded] reply (the bank's points raised to
-// alpha, in the bank's order), removes beta, and looks each H(b)^alpha up
-// in the cache. It costs one scalar multiplication an id. It returns
-// [ErrEmptyIntersection] if no id matches; it wipes the key.
+// Finish takes the center's [Reblinded] reply (the points the bank sent
+// raised to alpha, in the bank's order; nil if it sent none), removes
+// beta, remembers each answer H(b)^alpha in c's memo, and looks every id's
+// answer up in the cache. It costs one scalar multiplication an id sent.
+// It returns [ErrEmptyIntersection] if no id matches (the answers are
+// remembered all the same); it wipes the key.
 func (q *Query) Finish(ctx context.Context, reply *Message, c *Cache) (*Match, error) {
 	switch {
 	case q.done:
@@ -598,30 +680,28 @@ func (q *Query) Finish(ctx context.Context, reply *Message, c *Cache) (*Match, e
 		return nil, errors.New("psi: Finish called before Blind")
 	case c == nil || c.index == nil:
 		return nil, errors.New("psi: Finish needs a filled cache")
-	}
-	if reply == nil || reply.kind != Reblinded {
-		return nil, fmt.Errorf("%w: Finish wants a %v message, got %v", ErrMalformedMessage, Reblinded, kindOf(reply))
+	case q.memo && c.epoch != q.epoch:
+		return nil, errors.New("psi: the cache changed epoch between Ask and Finish")
 	}
 	n := len(q.perm)
-	if reply.Len() != n {
-		return nil, fmt.Errorf("%w: the center's reply has %d points, want %d (one per id blinded)", ErrMalformedMessage, reply.Len(), n)
+	if n > 0 || reply != nil {
+		if reply == nil || reply.kind != Reblinded {
+			return nil, fmt.Errorf("%w: Finish wants a %v message, got %v", ErrMalformedMessage, Reblinded, kindOf(reply))
+		}
+		if reply.Len() != n {
+			return nil, fmt.Errorf("%w: the center's reply has %d points, want %d (one per id blinded)", ErrMalformedMessage, reply.Len(), n)
+		}
 	}
 	inv := ristretto255.NewScalar().Invert(q.key)
 	defer inv.Zero()
-	slot := make([]int64, n)
 	err := parallel(ctx, n, func(s *scratch, lo, hi int) error {
-		var enc [PointSize]byte
 		for j := lo; j < hi; j++ {
 			if err := decodePoint(&s.a, reply.point(j)); err != nil {
 				return fmt.Errorf("%w: point %d of the center's reply: %v", ErrMalformedMessage, j, err)
 			}
 			s.b.ScalarMult(inv, &s.a)
-			s.b.Encode(enc[:0])
-			if p, ok := c.index[enc]; ok {
-				slot[j] = int64(p)
-			} else {
-				slot[j] = -1
-			}
+			row := int(q.perm[j])
+			s.b.Encode(q.answers[row*PointSize : row*PointSize : (row+1)*PointSize])
 		}
 		return nil
 	})
@@ -630,21 +710,31 @@ func (q *Query) Finish(ctx context.Context, reply *Message, c *Cache) (*Match, e
 	if err != nil {
 		return nil, err
 	}
+	if n > 0 {
+		if c.memo == nil {
+			c.memo = make(map[[32]byte][PointSize]byte, n)
+		}
+		for _, row := range q.perm {
+			q.known[row] = true
+			c.memo[q.keys[row]] = [PointSize]byte(q.answers[int(row)*PointSize:])
+		}
+		c.memoDirty = true
+	}
 	type hit struct {
 		slot uint32
 		row  int32
 	}
 	var hits []hit
-	for j, p := range slot {
-		if p >= 0 {
-			hits = append(hits, hit{uint32(p), q.perm[j]})
+	for row := range q.known {
+		if p, ok := c.index[[PointSize]byte(q.answers[row*PointSize:])]; ok {
+			hits = append(hits, hit{p, int32(row)})
 		}
 	}
 	if len(hits) == 0 {
 		return nil, ErrEmptyIntersection
 	}
 	slices.SortFunc(hits, func(a, b hit) int { return int64Cmp(int64(a.slot), int64(b.slot)) })
-	m := &Match{Result: Result{Rows: make([]int, len(hits))}, Slots: &SlotList{pos: make([]uint32, len(hits))}}
+	m := &Match{Result: Result{Rows: make([]int, len(hits))}, Slots: &SlotList{pos: make([]uint32, len(hits))}, Asked: n}
 	for i, h := range hits {
 		if i > 0 && h.slot == hits[i-1].slot {
 			return nil, fmt.Errorf("%w: the center's reply maps two ids to one slot", ErrMalformedMessage)
