@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -19,8 +20,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/fl/vlr"
+	"github.com/veil-fl/veil/fl/woe"
 	"github.com/veil-fl/veil/job"
 	"github.com/veil-fl/veil/node/audit"
 	"github.com/veil-fl/veil/node/config"
@@ -29,27 +32,58 @@ import (
 const auditYAML = "audit: audit.jsonl\nmetrics: 127.0.0.1:0\n"
 
 // counting is a transport that counts the messages sent through it, by
-// type.
+// type, and the parts of each type's multi-part payloads (fl.JoinParts).
 type counting struct {
 	fl.Transport
-	mu   sync.Mutex
-	sent map[string]int
+	mu          sync.Mutex
+	sent, parts map[string]int
 }
 
 func (c *counting) Send(ctx context.Context, m fl.Message) error {
 	c.mu.Lock()
 	if c.sent == nil {
-		c.sent = map[string]int{}
+		c.sent, c.parts = map[string]int{}, map[string]int{}
 	}
 	c.sent[m.Type]++
+	// A session's messages carry its binding first (fl.Bind: the session
+	// id and a sequence number).
+	if n := countParts(m.Payload); n > 0 {
+		c.parts[m.Type] += n
+	} else if bound := fl.SessionIDLength + 8; len(m.Payload) > bound {
+		c.parts[m.Type] += countParts(m.Payload[bound:])
+	}
 	c.mu.Unlock()
 	return c.Transport.Send(ctx, m)
+}
+
+// countParts is how many parts fl.JoinParts packed into b (0 for a
+// payload that is not such a sequence).
+func countParts(b []byte) int {
+	n := 0
+	for len(b) >= 8 {
+		l := binary.LittleEndian.Uint64(b)
+		if l > uint64(len(b)-8) {
+			return 0
+		}
+		b = b[8+l:]
+		n++
+	}
+	if len(b) > 0 {
+		return 0
+	}
+	return n
 }
 
 func (c *counting) count(typ string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.sent[typ]
+}
+
+func (c *counting) partsOf(typ string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.parts[typ]
 }
 
 // scrape GETs the center's metrics, as curl would, and returns the text.
@@ -372,4 +406,68 @@ func TestAuditBankAndScoring(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return strings.Contains(scrape(t, f.center), `veil_rows_scored_total{bank="bank-a"} `+strconv.Itoa(res.Scored))
 	}, time.Minute, 20*time.Millisecond)
+}
+
+// trainOverPipe runs a training of kind as bank-a against the center's
+// session handler over an in-memory pipe whose center end counts what it
+// sends, and returns the counts and the session's record.
+func trainOverPipe(t *testing.T, f *fixture, kind, settings string) (*counting, audit.Session, map[string]int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cfg := f.jobConfig(t, "bank-a", kind, settings)
+	spec, err := cfg.Spec()
+	require.NoError(t, err)
+	spec.Train, err = cfg.Data.Load(ctx)
+	require.NoError(t, err)
+	bankEnd, centerEnd := fl.NewPipe()
+	wire := &counting{Transport: centerEnd}
+	served := make(chan error, 1)
+	go func() { served <- f.center.handle(fl.WithPeerIdentity(ctx, fl.Identity{Name: "bank-a"}), wire) }()
+	_, err = ask(ctx, bankEnd, request{Version: requestVersion, Kind: KindTrain, Table: "enterprises", Model: kind, Name: "m-" + kind,
+		ConfigDigest: cfg.Digest, Rows: spec.Train.Rows()})
+	require.NoError(t, err)
+	_, err = job.RunActive(ctx, bankEnd, spec)
+	require.NoError(t, err)
+	var st stored
+	require.NoError(t, fl.RecvJSON(ctx, bankEnd, TypeStored, &st))
+	require.NoError(t, <-served)
+	sessions, steps := sessionsOf(readAudit(t, filepath.Join(f.dir, "audit.jsonl")))
+	s := sessions[len(sessions)-1]
+	t.Logf("%s: %s", kind, s.Summary())
+	require.Equal(t, audit.OutcomeOK, s.Outcome)
+	got := map[string]int{}
+	for _, d := range s.Disclosures {
+		got[d.Step] += d.Count
+	}
+	require.Equal(t, got, steps[s.ID], "the step records add up to the session's")
+	return wire, s, got
+}
+
+// TestAuditTreesAndScorecardMatchWire: as TestAuditTrainingMatchesWire
+// for SecureBoost (each level's message carries a vector and a partial
+// decryption per histogram, and the level's gaps) and the WOE scorecard
+// (one message of event counts and its share, then the LR of its points):
+// the logged counts are the vectors on the wire.
+func TestAuditTreesAndScorecardMatchWire(t *testing.T) {
+	if testing.Short() {
+		t.Skip("federated SBT and WOE trainings: not in -short")
+	}
+	f := newFixtureWith(t, 300, 2, 4, auditYAML)
+
+	wire, s, got := trainOverPipe(t, f, "sbt", "sbt: {trees: 2, depth: 2}")
+	require.Equal(t, "boost", s.Protocol)
+	hist := wire.partsOf(boost.TypeHist)
+	require.Equal(t, 0, (hist-wire.count(boost.TypeHist))%2, "each level: 2 parts a histogram, and the gaps")
+	require.Equal(t, map[string]int{stepGrantColumns: 1, boost.StepHistograms: (hist - wire.count(boost.TypeHist)) / 2}, got)
+	require.Positive(t, got[boost.StepHistograms])
+
+	// The scorecard's points come from an LR on the WOE values.
+	wire, s, got = trainOverPipe(t, f, "woe", "lr: {epochs: 2}")
+	require.Equal(t, "woe", s.Protocol)
+	require.Equal(t, map[string]int{stepGrantColumns: 1, woe.StepCounts: wire.count(woe.TypeHist),
+		vlr.StepScores: wire.count(vlr.TypeOpenScores), vlr.StepCenterGradient: wire.count(vlr.TypeOpenGradient),
+		vlr.StepLoss: wire.count(joint.TypeSumShare), vlr.StepBankWeights: wire.count(vlr.TypeFinal)}, got)
+	require.Equal(t, 1, got[woe.StepCounts])
+	require.Equal(t, 2, got[vlr.StepLoss])
 }
