@@ -10,11 +10,18 @@ package main
 // ECDH PSI of the same sets, the baseline.
 //
 //	psi_unbalanced_200k_800k               later session, one process (s; baseline: balanced)
+//	psi_unbalanced_200k_800k_10pct_new     a later session with 10% of the bank's ids new, one process (s)
 //	psi_unbalanced_200k_800k_first         first session, one process (s)
 //	psi_unbalanced_200k_800k_to_center_mb  later session's bytes, bank to center
 //	psi_unbalanced_200k_800k_to_bank_mb    later session's bytes, center to bank
 //	psi_unbalanced_200k_800k_2proc         later session, two processes (s)
 //	psi_unbalanced_200k_800k_2proc_first   first session, two processes (s)
+//	psi_unbalanced_200k_800k_2proc_10pct_new  10% new, two processes (s)
+//
+// A later session with the same ids asks the center nothing: the bank's
+// cache remembers the center's answers for its ids (psi.Query.Ask), so it
+// costs the center's sync of its table and the bank's lookups. The 10%
+// session replaces 20,000 of the bank's ids, half of them the center's.
 
 import (
 	"bufio"
@@ -59,6 +66,21 @@ func ubIDs() (bank, center []string) {
 	return bank, center
 }
 
+// ubMoved returns the bank's ids of the 10% session: the first 20,000
+// replaced by 10,000 of the center's ids the bank did not hold and 10,000
+// that no one holds.
+func ubMoved(bank []string) []string {
+	moved := append([]string(nil), bank...)
+	for i := range ubBank / 10 {
+		if i%2 == 0 {
+			moved[i] = fmt.Sprintf("91210200%010d", i)
+		} else {
+			moved[i] = fmt.Sprintf("91210299%010d", i)
+		}
+	}
+	return moved
+}
+
 // ubSession is one measured session.
 type ubSession struct {
 	seconds          float64
@@ -69,7 +91,8 @@ type ubSession struct {
 
 type ubResult struct {
 	first, later ubSession
-	balanced     float64 // one process only
+	moved        ubSession // the 10% session, after later
+	balanced     float64   // one process only
 	balancedCPU  float64
 	err          error
 }
@@ -102,8 +125,13 @@ func init() {
 	fig(ubName, 0, func(r *ubResult) figure {
 		ratio := r.balanced / r.later.seconds
 		return figure{Value: r.later.seconds, Unit: "s", Baseline: &r.balanced, Ratio: &ratio,
-			Note: fmt.Sprintf("later session of the epoch (the bank's cache used, the center's set synced): %s; %.1f CPU-seconds for both parties (balanced: %.1f); baseline: balanced ECDH PSI of the same sets in the same run; first session %.1f s (%.1f CPU-s); %s",
+			Note: fmt.Sprintf("later session of the epoch with the same bank ids (the bank's cache and its memo of the center's answers used: no id asked; the center's set synced): %s; %.1f CPU-seconds for both parties (balanced: %.1f); baseline: balanced ECDH PSI of the same sets in the same run; first session %.1f s (%.1f CPU-s); %s",
 				ubNotes[0], r.later.cpu, r.balancedCPU, r.first.seconds, r.first.cpu, sizes(r))}
+	})
+	fig(ubName+"_10pct_new", 0, func(r *ubResult) figure {
+		return figure{Value: r.moved.seconds, Unit: "s",
+			Note: fmt.Sprintf("a later session after the one above in which %d of the bank's %d ids are new to the epoch (half of them the center's): only those are asked; %.1f CPU-seconds for both parties; bank to center %.2f MB, back %.2f MB; %d aligned; %s; %s",
+				ubBank/10, ubBank, r.moved.cpu, float64(r.moved.toCenter)/1e6, float64(r.moved.toBank)/1e6, r.moved.rows, ubNotes[0], sizes(r))}
 	})
 	fig(ubName+"_first", 0, func(r *ubResult) figure {
 		return figure{Value: r.first.seconds, Unit: "s",
@@ -123,6 +151,11 @@ func init() {
 			Note: fmt.Sprintf("later session, %s; bytes at the bank's end (frames): sent %.1f MB, received %.1f MB; first session %.1f s; %s",
 				ubNotes[1], float64(r.later.toCenter)/1e6, float64(r.later.toBank)/1e6, r.first.seconds, sizes(r))}
 	})
+	fig(ubName+"_2proc_10pct_new", 1, func(r *ubResult) figure {
+		return figure{Value: r.moved.seconds, Unit: "s",
+			Note: fmt.Sprintf("a later session with %d of the bank's %d ids new to the epoch, %s; bank sent %.2f MB, received %.2f MB; %s",
+				ubBank/10, ubBank, ubNotes[1], float64(r.moved.toCenter)/1e6, float64(r.moved.toBank)/1e6, sizes(r))}
+	})
 	fig(ubName+"_2proc_first", 1, func(r *ubResult) figure {
 		return figure{Value: r.first.seconds, Unit: "s",
 			Note: fmt.Sprintf("first session, %s; the bank received %.1f MB; %s", ubNotes[1], float64(r.first.toBank)/1e6, sizes(r))}
@@ -133,20 +166,20 @@ func init() {
 // session (medians), and in one process the balanced baseline.
 func ubMeasure(proc, runs int) ubResult {
 	bankIDs, centerIDs := ubIDs()
-	var firsts, laters []ubSession
+	var firsts, laters, moveds []ubSession
 	var balanced, balancedCPU []float64
 	for range runs {
-		var first, later ubSession
+		var first, later, moved ubSession
 		var err error
 		if proc == 0 {
-			first, later, err = ubOneProcess(bankIDs, centerIDs)
+			first, later, moved, err = ubOneProcess(bankIDs, centerIDs)
 		} else {
-			first, later, err = ubTwoProcesses(bankIDs)
+			first, later, moved, err = ubTwoProcesses(bankIDs)
 		}
 		if err != nil {
 			return ubResult{err: err}
 		}
-		firsts, laters = append(firsts, first), append(laters, later)
+		firsts, laters, moveds = append(firsts, first), append(laters, later), append(moveds, moved)
 		if proc == 0 {
 			s, err := ubBalanced(bankIDs, centerIDs)
 			if err != nil {
@@ -155,7 +188,7 @@ func ubMeasure(proc, runs int) ubResult {
 			balanced, balancedCPU = append(balanced, s.seconds), append(balancedCPU, s.cpu)
 		}
 	}
-	r := ubResult{first: ubMedian(firsts), later: ubMedian(laters)}
+	r := ubResult{first: ubMedian(firsts), later: ubMedian(laters), moved: ubMedian(moveds)}
 	if proc == 0 {
 		r.balanced, r.balancedCPU = ubMedianOf(balanced), ubMedianOf(balancedCPU)
 	}
@@ -226,7 +259,7 @@ func ubCPU() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-func ubOneProcess(bankIDs, centerIDs []string) (first, later ubSession, err error) {
+func ubOneProcess(bankIDs, centerIDs []string) (first, later, moved ubSession, err error) {
 	store := &psi.CenterStore{Center: "center"}
 	cache := psi.NewCache("center", "bank")
 	center := func(ctx context.Context) (align.Options, error) {
@@ -237,7 +270,11 @@ func ubOneProcess(bankIDs, centerIDs []string) (first, later ubSession, err erro
 		return
 	}
 	runtime.GC()
-	later, err = ubPair(bankIDs, centerIDs, align.Options{Cache: cache}, center)
+	if later, err = ubPair(bankIDs, centerIDs, align.Options{Cache: cache}, center); err != nil {
+		return
+	}
+	runtime.GC()
+	moved, err = ubPair(ubMoved(bankIDs), centerIDs, align.Options{Cache: cache}, center)
 	return
 }
 
@@ -248,7 +285,7 @@ func ubBalanced(bankIDs, centerIDs []string) (ubSession, error) {
 
 // ubTwoProcesses starts this executable as the center (ubCenterMain) and
 // runs two sessions against it as the bank.
-func ubTwoProcesses(bankIDs []string) (first, later ubSession, err error) {
+func ubTwoProcesses(bankIDs []string) (first, later, moved ubSession, err error) {
 	dir, err := os.MkdirTemp("", "veil-psi-ub-")
 	if err != nil {
 		return
@@ -287,7 +324,7 @@ func ubTwoProcesses(bankIDs []string) (first, later ubSession, err error) {
 	}()
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		return first, later, fmt.Errorf("the center's process gave no address: %w", err)
+		return first, later, moved, fmt.Errorf("the center's process gave no address: %w", err)
 	}
 	addr := strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))
 	id, err := fl.LoadTLS(filepath.Join(dir, "bank.pem"), filepath.Join(dir, "bank-key.pem"), filepath.Join(dir, "ca.pem"))
@@ -295,7 +332,7 @@ func ubTwoProcesses(bankIDs []string) (first, later ubSession, err error) {
 		return
 	}
 	cache := psi.NewCache("center", "bank")
-	session := func() (ubSession, error) {
+	session := func(bankIDs []string) (ubSession, error) {
 		ctx := context.Background()
 		start := time.Now()
 		t, err := link.Dial(ctx, addr, link.GRPCOptions{TLS: id.ClientTLS("center")})
@@ -310,11 +347,15 @@ func ubTwoProcesses(bankIDs []string) (first, later ubSession, err error) {
 		st := t.Stats()
 		return ubSession{seconds: time.Since(start).Seconds(), toCenter: st.SentBytes, toBank: st.RecvBytes, rows: len(res.Rows)}, nil
 	}
-	if first, err = session(); err != nil {
+	if first, err = session(bankIDs); err != nil {
 		return
 	}
 	runtime.GC()
-	later, err = session()
+	if later, err = session(bankIDs); err != nil {
+		return
+	}
+	runtime.GC()
+	moved, err = session(ubMoved(bankIDs))
 	return
 }
 

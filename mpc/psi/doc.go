@@ -80,18 +80,36 @@
 //     version, or the whole set for an empty cache or one of another epoch,
 //     center or bank. [Cache.Apply] checks it (valid points, no repeats, the
 //     announced digest of the whole set).
-//  2. [Query.Blind]: the bank sends H(b)^beta for its ids under a fresh key
-//     beta, in a secret order (a [Blinded] [Message]).
-//  3. [CenterSet.Reblind]: the center returns H(b)^(beta alpha), in that order.
-//  4. [Query.Finish]: the bank removes beta and looks each H(b)^alpha up in the
-//     cache; it sends the matched slots, in increasing order (a [SlotList]),
-//     and [CenterSet.Match] gives the center its rows of them. Both list their
-//     rows in increasing slot order, and compute the same [Result.Digest] over
-//     the matched slots' encodings.
+//  2. [Query.Ask]: the bank sends the number of its ids and H(b)^beta under
+//     a fresh key beta, in a secret order, for those of its ids b whose
+//     answer its cache does not remember for the epoch (an [Ask]; all of
+//     them in the epoch's first session, none in a later one with the same
+//     ids).
+//  3. [CenterSet.Reblind]: the center returns H(b)^(beta alpha), in that
+//     order (no reply when nothing was asked).
+//  4. [Query.Finish]: the bank removes beta, remembers each H(b)^alpha in
+//     the cache (its memo), and looks every id's H(b)^alpha up in the
+//     cache; it sends the matched slots, in increasing order (a
+//     [SlotList]), and [CenterSet.Match] gives the center its rows of them.
+//     Both list their rows in increasing slot order, and compute the same
+//     [Result.Digest] over the matched slots' encodings.
 //
-// A session costs the bank two scalar multiplications an id (blind, unblind)
-// and the center one; the bytes are 32 an id each way, 4 a matched id, and the
-// update. Encoding the center's set costs one hash and one multiplication an
+// The memo. The center's answer for an id, H(b)^alpha, is fixed for the
+// epoch: it is the OPRF output of the bank's own id under the epoch's key,
+// which the bank's first query of that id gave it. The cache keeps it (32
+// bytes for a hash of the id and 32 for the answer, in the cache's file,
+// under the same integrity check and epoch), so a later session of the
+// epoch asks the center only for the ids it has not asked before and costs
+// lookups for the rest. The memo is dropped with the epoch: a whole set
+// (a new key) replaces the cache and empties it. Against a set that
+// changed within the epoch the remembered answers are looked up in the
+// updated cache, so an id the center added since is found, and one it
+// removed is not, without asking.
+//
+// A session costs the bank two scalar multiplications an id it asks
+// (blind, unblind) and the center one; the bytes are 32 an id asked each
+// way, 4 a matched id, and the update. The ids already asked in the epoch
+// cost a hash and two map lookups each. Encoding the center's set costs one hash and one multiplication an
 // id, once per epoch and bank (about 20 s for 800,000 ids on 2 idle cores).
 // Measured on the 2-core machine under other load (bench/psi_unbalanced.go),
 // 200,000 bank ids against 800,000: a later session 38.3 CPU-seconds for both
@@ -114,6 +132,20 @@
 // assumption), so the ids it may submit (a scoring service's quota) bound what
 // it learns. It also sees the churn of the center's set within the epoch (how
 // many ids came and went, and whether an id it tests came since it cached).
+// The memo changes neither party's knowledge of ids: the bank keeps
+// answers it was given (a curious bank could keep them without it), and
+// with them it can check, after each update of the epoch, whether an id it
+// asked about earlier has come or gone without submitting it again, which
+// the churn above already lets it follow for ids it submits; it learns no
+// id it has not asked about. The center learns, besides the number of the
+// bank's ids in each session (the [Ask]'s count, as before), how many of
+// them the bank asks for the first time this epoch: a measure of the
+// bank's new customers since its earlier sessions of the epoch. In a
+// scoring service the quota of ids (a session's count) bounds how many ids
+// a session may ask and match; its count of scorings is charged on the
+// rows the center learns from the slot list, which lists every matched id,
+// remembered or asked, so the memo does not let a bank get a row scored
+// uncharged.
 // A cache is bound to its bank and center: the epoch id is a hash of both
 // names and the epoch's nonce, and each bank has its own alpha, so a bank
 // cannot use another bank's cache (the encodings differ), and a cache of
