@@ -75,3 +75,30 @@ func TestObserve(t *testing.T) {
 	require.NoError(t, plan.Admit(p, "hist", v))
 	require.Equal(t, before+1, Unobserved())
 }
+
+// BenchmarkAdmit is one admission, with and without an observer on the
+// goroutine: the observer's lookup (the goroutine's id from its stack
+// trace) is the cost Observe adds to each decryption.
+func BenchmarkAdmit(b *testing.B) {
+	p := he.MustParams(he.Hist13)
+	a, _, err := hetest.LocalPair(p, he.KeySpec{}, []byte("plan-observe-bench-seed-01234567"))
+	require.NoError(b, err)
+	v, err := a.EncryptCoeffs([]float64{1, 2, 3}, 8)
+	require.NoError(b, err)
+	a.DropToDecryptLevel(v)
+	decl := NewPlan(Disclosure{Step: "hist", To: fl.RoleActive, Layout: he.Coeff, Len: 3, Level: AnyLevel, Vectors: 1 << 30})
+	for _, observed := range []bool{false, true} {
+		b.Run(map[bool]string{false: "unobserved", true: "observed"}[observed], func(b *testing.B) {
+			plan := decl.HeldBy(fl.RolePassive)
+			if observed {
+				n := 0
+				defer Observe(func(Admission) error { n++; return nil })()
+			}
+			for b.Loop() {
+				if err := plan.Admit(p, "hist", v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
