@@ -5,6 +5,8 @@ import (
 	"crypto/cipher"
 	"encoding/binary"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/veil-fl/veil/mpc/ot"
 )
@@ -264,54 +266,66 @@ func (d *Discloser) Respond(msg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compare: input choices: %w", err)
 	}
-	g := garbler{h: newGCHash(), delta: delta, tables: make([]label, 0, 2*p.n*p.ands())}
+	h := newGCHash()
+	tables := make([]label, 2*p.n*p.ands())
 	zeros := make([]label, p.n)
-	decode := ot.NewBits(p.n * p.decodeBits())
+	for r := range zeros {
+		zeros[r] = draw()
+	}
+	decode := make([]uint8, p.n*p.decodeBits())
 	sb := p.secretBytes()
 	masked := make([]byte, p.n*sb)
-	for r := range p.n {
-		zeros[r] = draw()
-		y := in[r*otBits : (r+1)*otBits]
-		var sign, s30 label
-		for j, k := range d.ks {
-			s31, s30j := g.sum(d.x[r]-k, y, zeros[r])
-			decode.Set(r*p.decodeBits()+j, uint(s31.lsb()))
-			if j == p.at {
-				sign, s30 = s31, s30j
+	// Records garble apart: each has its own gates (from r*ands) and bytes.
+	parallelRecords(p.n, func(lo, hi int) {
+		g := garbler{h: h, delta: delta, tables: tables}
+		for r := lo; r < hi; r++ {
+			g.gate = uint64(r * p.ands())
+			y := in[r*otBits : (r+1)*otBits]
+			var sign, s30 label
+			for j, k := range d.ks {
+				s31, s30j := g.sum(d.x[r]-k, y, zeros[r])
+				decode[r*p.decodeBits()+j] = uint8(s31.lsb())
+				if j == p.at {
+					sign, s30 = s31, s30j
+				}
+			}
+			var rel label
+			switch {
+			case weakRelease:
+				rel = sign
+			case p.bounded:
+				// y's top bits equal: not(y29 ^ y30) and not(y30 ^ y31).
+				e1 := y[BoundBits].xor(y[BoundBits+1]).xor(delta)
+				e2 := y[BoundBits+1].xor(y[BoundBits+2]).xor(delta)
+				rel = g.and(sign, g.and(e1, e2))
+			default:
+				// The sum in [-2^30, 0): its top two bits set. Honest sums
+				// lie in (-2^30, 2^30) (MaxBandInput), so the window holds
+				// every negative one.
+				rel = g.and(sign, s30)
+			}
+			decode[r*p.decodeBits()+p.cuts] = uint8(rel.lsb())
+			pad := h.hash(rel.xor(delta), secretTweak|uint64(r))
+			s := d.secrets[r]
+			if p.secretBits < 64 {
+				s &= 1<<p.secretBits - 1 // no bit past the secret's width leaves
+			}
+			s ^= pad[0]
+			for b := range sb {
+				masked[r*sb+b] = byte(s >> (8 * b))
 			}
 		}
-		var rel label
-		switch {
-		case weakRelease:
-			rel = sign
-		case p.bounded:
-			// y's top bits equal: not(y29 ^ y30) and not(y30 ^ y31).
-			e1 := y[BoundBits].xor(y[BoundBits+1]).xor(delta)
-			e2 := y[BoundBits+1].xor(y[BoundBits+2]).xor(delta)
-			rel = g.and(sign, g.and(e1, e2))
-		default:
-			// The sum in [-2^30, 0): its top two bits set. Honest sums lie
-			// in (-2^30, 2^30) (MaxBandInput), so the window holds every
-			// negative one.
-			rel = g.and(sign, s30)
-		}
-		decode.Set(r*p.decodeBits()+p.cuts, uint(rel.lsb()))
-		pad := g.h.hash(rel.xor(delta), secretTweak|uint64(r))
-		s := d.secrets[r]
-		if p.secretBits < 64 {
-			s &= 1<<p.secretBits - 1 // no bit past the secret's width leaves
-		}
-		s ^= pad[0]
-		for b := range sb {
-			masked[r*sb+b] = byte(s >> (8 * b))
-		}
+	})
+	bits := ot.NewBits(len(decode))
+	for i, v := range decode {
+		bits.Set(i, uint(v))
 	}
-	return join(o0, o1, labelsBytes(zeros), labelsBytes(g.tables), bitsBytes(decode, p.n*p.decodeBits()), masked), nil
+	return join(o0, o1, labelsBytes(zeros), labelsBytes(tables), bitsBytes(bits, len(decode)), masked), nil
 }
 
 // garbler garbles AND gates by half-gates (Zahur, Rosulek and Evans, "Two
 // Halves Make a Whole", EUROCRYPT 2015) under the free-XOR offset delta,
-// appending each gate's two ciphertexts to tables.
+// writing gate g's two ciphertexts at tables[2g], tables[2g+1].
 type garbler struct {
 	h      gcHash
 	delta  label
@@ -330,7 +344,7 @@ func (g *garbler) and(a, b label) label {
 	wg := ha0.xor(if1(pa, tg))
 	te := hb0.xor(hb1).xor(a)
 	we := hb0.xor(if1(pb, te.xor(a)))
-	g.tables = append(g.tables, tg, te)
+	g.tables[j], g.tables[j+1] = tg, te
 	return wg.xor(we)
 }
 
@@ -418,48 +432,68 @@ func (r *Recipient) Finish(msg []byte) (*Release, error) {
 	if len(parts[5]) != p.n*sb {
 		return nil, fmt.Errorf("%w: %d bytes of secrets for %d records of %d bytes", ErrMessage, len(parts[5]), p.n, sb)
 	}
-	e := evaluator{h: newGCHash(), tables: tables}
+	h := newGCHash()
 	res := &Release{Bits: make([]uint8, p.n*p.cuts), Released: make([]bool, p.n), Secrets: make([]uint64, p.n)}
-	y := make([]label, otBits)
-	for rec := range p.n {
-		for i := range y {
-			y[i] = label{lo[rec*otBits+i], hi[rec*otBits+i]}
-		}
-		var sign, s30 label
-		for j := range p.cuts {
-			s31, s30j := e.sum(y, zeros[rec])
-			// The sign bit decodes to 1 for a negative sum.
-			neg := s31.lsb() ^ uint64(bytesBit(parts[4], rec*p.decodeBits()+j))
-			res.Bits[rec*p.cuts+j] = uint8(1 ^ neg)
-			if j == p.at {
-				sign, s30 = s31, s30j
+	r.rel = make([]label, p.n)
+	parallelRecords(p.n, func(first, end int) {
+		e := evaluator{h: h, tables: tables}
+		y := make([]label, otBits)
+		for rec := first; rec < end; rec++ {
+			e.gate = uint64(rec * p.ands())
+			for i := range y {
+				y[i] = label{lo[rec*otBits+i], hi[rec*otBits+i]}
+			}
+			var sign, s30 label
+			for j := range p.cuts {
+				s31, s30j := e.sum(y, zeros[rec])
+				// The sign bit decodes to 1 for a negative sum.
+				neg := s31.lsb() ^ uint64(bytesBit(parts[4], rec*p.decodeBits()+j))
+				res.Bits[rec*p.cuts+j] = uint8(1 ^ neg)
+				if j == p.at {
+					sign, s30 = s31, s30j
+				}
+			}
+			var rel label
+			switch {
+			case weakRelease:
+				rel = sign
+			case p.bounded:
+				rel = e.and(sign, e.and(y[BoundBits].xor(y[BoundBits+1]), y[BoundBits+1].xor(y[BoundBits+2])))
+			default:
+				rel = e.and(sign, s30)
+			}
+			r.rel[rec] = rel
+			if rel.lsb()^uint64(bytesBit(parts[4], rec*p.decodeBits()+p.cuts)) == 1 {
+				res.Released[rec] = true
+				var s uint64
+				for b := range sb {
+					s |= uint64(parts[5][rec*sb+b]) << (8 * b)
+				}
+				s ^= h.hash(rel, secretTweak|uint64(rec))[0]
+				if p.secretBits < 64 {
+					s &= 1<<p.secretBits - 1
+				}
+				res.Secrets[rec] = s
 			}
 		}
-		var rel label
-		switch {
-		case weakRelease:
-			rel = sign
-		case p.bounded:
-			rel = e.and(sign, e.and(y[BoundBits].xor(y[BoundBits+1]), y[BoundBits+1].xor(y[BoundBits+2])))
-		default:
-			rel = e.and(sign, s30)
-		}
-		r.rel = append(r.rel, rel)
-		if rel.lsb()^uint64(bytesBit(parts[4], rec*p.decodeBits()+p.cuts)) == 1 {
-			res.Released[rec] = true
-			var s uint64
-			for b := range sb {
-				s |= uint64(parts[5][rec*sb+b]) << (8 * b)
-			}
-			s ^= e.h.hash(rel, secretTweak|uint64(rec))[0]
-			if p.secretBits < 64 {
-				s &= 1<<p.secretBits - 1
-			}
-			res.Secrets[rec] = s
-		}
-	}
+	})
 	r.res = res
 	return res, nil
+}
+
+// parallelRecords runs f over n records in one chunk per core.
+func parallelRecords(n int, f func(lo, hi int)) {
+	w := min(runtime.GOMAXPROCS(0), n)
+	if w <= 1 {
+		f(0, n)
+		return
+	}
+	chunk := (n + w - 1) / w
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += chunk {
+		wg.Go(func() { f(lo, min(lo+chunk, n)) })
+	}
+	wg.Wait()
 }
 
 func labelsBytes(ls []label) []byte {
