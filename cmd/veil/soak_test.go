@@ -53,17 +53,19 @@ func soakScaleOf(t *testing.T) soakScale {
 }
 
 // TestSoak: 41 banks, each with its own certificate, registry and policy,
-// train a model (SecureBoost, the cheapest of the node's trainings: about a
-// second at 300 rows against LR's and WOE's seven, both paying for
-// Shared15 keys) and score their enterprises (bands) against one center,
-// `veil center` in a process of its own with limits of 8 sessions and 2
-// trainings at once, all starting together. Every session either succeeds
-// or is refused as busy (node.ErrBusy) and retried with backoff; no other
-// error. The center never runs more sessions (or trainings) at once than
-// its limits (its log's session start and end lines; its metrics' active
-// sessions); its refusals for busy in its metrics are the banks' count;
-// its goroutines return to where they were; its peak resident memory
-// (VmHWM of /proc/PID/status: the process's own, not this test's) stays
+// train a model (SecureBoost of one level, the cheapest of the node's
+// trainings: 0.8 s at 200 rows, measured, against 6.7 s for LR and 7.1 s
+// for WOE, both paying for Shared15 keys) and score their enterprises
+// (bands, which need no keys) against one center, `veil center` in a
+// process of its own with limits of 3 sessions and 2 trainings at once
+// (1 a bank), all starting together. Every session either succeeds or is
+// refused as busy (node.ErrBusy, naming the limit) and retried with
+// backoff; no other error. The center never runs more sessions (or
+// trainings) at once than its limits, and reaches them (its log's session
+// start and end lines; its metrics' active sessions); its metrics count
+// the banks' busy refusals, sessions and rows scored; its goroutines
+// return to where they were; its peak resident memory (VmHWM of
+// /proc/PID/status: the center process's own, not this test's) stays
 // under a bound. The audit log verifies (`veil audit verify`) and holds
 // exactly one open record, and for each session one begin and one session
 // record, ok, with its step records, and nothing else; both registries
