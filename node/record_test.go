@@ -188,6 +188,9 @@ func TestAuditTrainingMatchesWire(t *testing.T) {
 	for _, d := range s.Disclosures {
 		require.Equal(t, "bank-a", d.To, "the center's plan admits what the bank learns")
 		got[d.Step] += d.Count
+		if d.Step == vlr.StepLoss {
+			require.Equal(t, int64(d.Count), d.Values, "a sum's decryption reveals one value")
+		}
 	}
 	// What reveals each step's values to the bank, as the center sends it.
 	want := map[string]int{

@@ -86,6 +86,7 @@ cert: pki/center.pem
 key: pki/center-key.pem
 ca: pki/ca.pem
 registry: center-models
+audit: audit.jsonl
 tables:
   enterprises: {source: center.csv, id: id}
 banks:
@@ -380,6 +381,20 @@ name: x
 	if log := centerLog.String(); !strings.Contains(log, "center stopped") {
 		t.Errorf("center log lacks its stop:\n%s", log)
 	}
+
+	// The center's audit log verifies, and its report shows what each
+	// bank obtained.
+	auditLog := filepath.Join(p.dir, "audit.jsonl")
+	if code, out, errs := veil(ctx, "audit", "verify", auditLog); code != 0 || !strings.HasPrefix(out, "ok ") {
+		t.Errorf("veil audit verify: %d %s%s", code, out, errs)
+	}
+	code, out, errs = veil(ctx, "audit", "report", auditLog, "-per", "all")
+	for _, want := range []string{"bank-a", "bank-b", "boost.histograms", "vlr.center-gradient", "score.bands", "node.grant-grades"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("veil audit report: %d, no %q:\n%s%s", code, want, out, errs)
+		}
+	}
+	t.Logf("veil audit report:\n%s", out)
 }
 
 func readCSV(t *testing.T, path string) [][]string {

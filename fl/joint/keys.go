@@ -181,7 +181,9 @@ func recvToDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan,
 	}
 	v, err := p.Params().UnmarshalVector(b)
 	if err == nil {
-		err = plan.Admit(p.Params(), step, v)
+		// A sum's decryption reveals one value, whatever the vector's
+		// length: its observer hears so.
+		err = plan.admitVector(p.Params(), step, v, typ == TypeDecryptSum)
 	}
 	if err != nil {
 		_ = fl.Abort(ctx, t, err)

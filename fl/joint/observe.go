@@ -29,6 +29,9 @@ type Admission struct {
 	// FixedLen: the step declares one length for all its vectors (not
 	// AnyLen).
 	FixedLen bool
+	// Sum: only the sum of the vector's values is revealed
+	// (HelpDecryptSum); Len is then 1.
+	Sum bool
 	// Undecrypted: not a vector but a step that reveals Len values
 	// without a decryption (a secure comparison's outputs), reported once
 	// when the plan is taken up (Plan.HeldBy) with its declared values.

@@ -177,6 +177,12 @@ func (p *Plan) Used(step string) int {
 // statistical distance of the whole run would exceed 2^-40, and the vector
 // is refused with he.ErrLimit.
 func (p *Plan) Admit(params he.Params, step string, v *he.Vector) error {
+	return p.admitVector(params, step, v, false)
+}
+
+// admitVector is Admit; sum: only the sum of v's values is to be revealed
+// (HelpDecryptSum), which the observer hears as one value.
+func (p *Plan) admitVector(params he.Params, step string, v *he.Vector, sum bool) error {
 	check := func(d Disclosure) *UndeclaredError {
 		if m := d.want().check(params, v); m != nil {
 			return &UndeclaredError{Step: step, Field: m.field, Got: m.got, Want: m.want}
@@ -185,13 +191,14 @@ func (p *Plan) Admit(params he.Params, step string, v *he.Vector) error {
 	}
 	return p.admit(step, check, func() budget {
 		return budget{coeffs: len(v.Cts) * params.N(), max: params.Set().MaxDecrypted(), set: params.ID()}
-	}, shape{v.Layout, v.Len, len(v.Cts)})
+	}, shape{v.Layout, v.Len, len(v.Cts), sum})
 }
 
 // shape is an admitted vector's, for the observer (Admission).
 type shape struct {
 	layout he.Layout
 	n, cts int
+	sum    bool
 }
 
 // AdmitShares is Admit for a share about to be revealed (he.SharedVector,
@@ -200,7 +207,7 @@ type shape struct {
 func (p *Plan) AdmitShares(step string, sv *he.SharedVector) error {
 	var sh shape
 	if sv != nil {
-		sh = shape{sv.Layout, sv.Len, len(sv.Shares)}
+		sh = shape{sv.Layout, sv.Len, len(sv.Shares), false}
 	}
 	return p.admit(step, func(d Disclosure) *UndeclaredError {
 		mis := func(field, got, want string) *UndeclaredError {
@@ -280,7 +287,10 @@ func (p *Plan) admit(step string, check func(Disclosure) *UndeclaredError, cost 
 		return fmt.Errorf("%w: step %s: %w: the run would decrypt %d coefficients, over the %d the flooding of %s is sized for", ErrUndeclared, step, he.ErrLimit, p.coeffs+b.coeffs, b.max, b.set)
 	}
 	a := Admission{Holder: p.holder, To: d.To, Step: d.Step, What: d.What, Masked: d.Masked,
-		Layout: sh.layout, Len: sh.n, Ciphertexts: sh.cts, FixedLen: d.Len != AnyLen}
+		Layout: sh.layout, Len: sh.n, Ciphertexts: sh.cts, FixedLen: d.Len != AnyLen && !sh.sum, Sum: sh.sum}
+	if sh.sum {
+		a.Len = 1
+	}
 	if err := notify(a); err != nil {
 		return fmt.Errorf("joint: step %s: the disclosure could not be recorded, so it is refused: %w", step, err)
 	}
