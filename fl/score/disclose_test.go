@@ -182,3 +182,147 @@ func TestDiscloseOptions(t *testing.T) {
 	require.ErrorContains(t, ce, "3 values for 2 records")
 	require.ErrorIs(t, be, fl.ErrPeerAborted)
 }
+
+// cheatingBank is linearActive's band path with flags, its inputs shifted
+// by delta (fixed point) before the garbled comparisons: a bank that lies
+// about its partial scores.
+func cheatingBank(ctx context.Context, t fl.Transport, u []float64, o Options, delta uint32, bounded bool) (*Result, error) {
+	o, err := o.normalize()
+	if err != nil {
+		return nil, err
+	}
+	s := setup{Kind: kindLinear, Rows: len(u), Output: o.Output, Cuts: o.Cuts.v, BatchRows: o.BatchRows, Disclose: setupDisclose(o.Disclose)}
+	if err := fl.SendJSON(ctx, t, TypeSetup, s); err != nil {
+		return nil, err
+	}
+	rev, err := otReverseBank(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	res := newBandResult(len(u), o)
+	for b := range o.batches(len(u)) {
+		lo, hi := o.bounds(b, len(u))
+		own := make([]uint32, hi-lo)
+		for i := range own {
+			own[i] = toFixed(u[lo+i]) + delta
+		}
+		if err := receiveBatch(ctx, t, rev, own, o, bounded, res, lo); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// windowCenter is linearPassive's band path with flags but the trees'
+// check (the sum's window) in place of the range check on the bank's
+// input: the weak variant for a linear model.
+func windowCenter(ctx context.Context, t fl.Transport, u []float64, o Options) error {
+	o, err := o.normalize()
+	if err != nil {
+		return err
+	}
+	if _, err := recvSetup(ctx, t, kindLinear, len(u), o, ""); err != nil {
+		return err
+	}
+	rev, err := otReverseCenter(ctx, t)
+	if err != nil {
+		return err
+	}
+	for b := range o.batches(len(u)) {
+		lo, hi := o.bounds(b, len(u))
+		x := make([]uint32, hi-lo)
+		for i := range x {
+			x[i] = toFixed(u[lo+i])
+		}
+		if err := discloseBatch(ctx, t, rev, x, o.Disclose.Values[lo:hi], o, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestCheatingBankFlags: a bank that shifts its inputs by -2^30 receives
+// no flags at all; against the weak variant without the range check on
+// its input (windowCenter) the same shift moves the sum's window onto the
+// records above the cut and releases exactly their flags. A bank that
+// claims lower partial scores within range (-1.0) receives the flags of
+// more records, but every record it holds flags for has, in the same run,
+// a band on the whitelist: it cannot hold flags while learning that the
+// record's score is above the cut.
+func TestCheatingBankFlags(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	n := 600
+	ub, uc := normals(r, n, 2), normals(r, n, 1.5)
+	values := make([]uint64, n)
+	for i := range values {
+		values[i] = r.Uint64N(8)
+	}
+	flags := []string{"coupon", "technology", "trade"}
+	ob := Options{Output: Bands, Cuts: LogitCuts(-1, 0, 1), BatchRows: 256, Disclose: &Disclose{At: 1, Flags: flags}}
+	oc := ob
+	oc.Disclose = &Disclose{At: 1, Flags: flags, Values: values}
+	honest := 0
+	for i := range ub {
+		if ub[i]+uc[i] <= 0 {
+			honest++
+		}
+	}
+	above := make([]bool, n)
+	for i := range ub {
+		above[i] = ub[i]+uc[i] > 0
+	}
+	var res *Result
+	be, ce, _ := run(nil,
+		func(ctx context.Context, tr fl.Transport) (err error) {
+			res, err = cheatingBank(ctx, tr, ub, ob, neg32(1<<30), false)
+			return err
+		},
+		func(ctx context.Context, tr fl.Transport) error { return windowCenter(ctx, tr, uc, oc) })
+	require.NoError(t, be)
+	require.NoError(t, ce)
+	got := 0
+	for i, ok := range res.Disclosed {
+		if ok {
+			got++
+			require.True(t, above[i], "weak variant: record %d released", i)
+			require.Equal(t, values[i], res.Flags[i])
+		}
+	}
+	require.Equal(t, n-honest, got, "the weak variant gives the cheat the flags of every record above the cut")
+
+	for _, tc := range []struct {
+		name  string
+		delta uint32
+		none  bool
+	}{
+		{"window shift", neg32(1 << 30), true},
+		{"lower scores claimed", neg32(1 << BandFracBits), false},
+	} {
+		var res *Result
+		be, ce, _ := run(nil,
+			func(ctx context.Context, tr fl.Transport) (err error) {
+				res, err = cheatingBank(ctx, tr, ub, ob, tc.delta, true)
+				return err
+			},
+			func(ctx context.Context, tr fl.Transport) error { return LinearPassive(ctx, tr, nil, uc, oc) })
+		require.NoError(t, be, tc.name)
+		require.NoError(t, ce, tc.name)
+		released := 0
+		for i, ok := range res.Disclosed {
+			if !ok {
+				require.Zero(t, res.Flags[i])
+				continue
+			}
+			released++
+			require.LessOrEqual(t, res.Bands[i], 1, "%s: record %d's flags with band %d", tc.name, i, res.Bands[i])
+		}
+		t.Logf("%s: %d records released (%d honestly)", tc.name, released, honest)
+		if tc.none {
+			require.Zero(t, released, tc.name)
+		} else {
+			require.Greater(t, released, honest, tc.name)
+		}
+	}
+}
+
+func neg32(v uint32) uint32 { return -v }
