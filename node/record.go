@@ -130,7 +130,9 @@ func (r *record) disclose(d audit.Disclosure) error {
 	}
 	if _, err := r.audit.Append(audit.Step{Session: r.begin.ID, Disclosures: r.tally.Flush()}); err != nil {
 		r.log.Error("audit log: a disclosure could not be recorded; it is refused", "step", d.Step, "err", err)
-		return fmt.Errorf("node: audit log: %w", err)
+		// The error reaches the peer as the abort's reason: the log's
+		// path and failure stay in this node's log.
+		return errors.New("node: the audit log failed (the reason is in the node's log)")
 	}
 	return nil
 }

@@ -474,3 +474,42 @@ func TestAuditTreesAndScorecardMatchWire(t *testing.T) {
 	require.Equal(t, 1, got[woe.StepCounts])
 	require.Equal(t, 2, got[vlr.StepLoss])
 }
+
+// TestAuditWithheld: nothing is revealed that the audit log could not
+// record. With the log failing (closed under the center), a request is
+// answered with an error instead of a grant; and a training whose log
+// fails after the grant stops at its first disclosure: the bank's job
+// fails with the center's reason, and the center stores no half.
+func TestAuditWithheld(t *testing.T) {
+	f := newFixtureWith(t, 300, 2, 4, auditYAML)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	require.NoError(t, f.center.audit.Close())
+	_, err := f.askClose(t, "bank-a", trainReq("enterprises", "lr"))
+	require.ErrorIs(t, err, fl.ErrPeerAborted)
+	require.ErrorContains(t, err, "cannot record the session")
+
+	if testing.Short() {
+		t.Skip("the rest runs a training's setup: not in -short")
+	}
+	g := newFixtureWith(t, 300, 2, 4, auditYAML)
+	cfg := g.jobConfig(t, "bank-a", "lr", "lr: {epochs: 1}")
+	spec, err := cfg.Spec()
+	require.NoError(t, err)
+	spec.Train, err = cfg.Data.Load(ctx)
+	require.NoError(t, err)
+	bankEnd, centerEnd := fl.NewPipe()
+	served := make(chan error, 1)
+	go func() { served <- g.center.handle(fl.WithPeerIdentity(ctx, fl.Identity{Name: "bank-a"}), centerEnd) }()
+	_, err = ask(ctx, bankEnd, request{Version: requestVersion, Kind: KindTrain, Table: "enterprises", Model: "lr", Name: "sme-credit",
+		ConfigDigest: cfg.Digest, Rows: spec.Train.Rows()})
+	require.NoError(t, err)
+	require.NoError(t, g.center.audit.Close()) // the disk goes away after the grant
+	_, err = job.RunActive(ctx, bankEnd, spec)
+	require.ErrorIs(t, err, fl.ErrPeerAborted)
+	require.ErrorContains(t, err, "could not be recorded")
+	require.Error(t, <-served)
+	list, err := g.center.reg.List()
+	require.NoError(t, err)
+	require.Empty(t, list, "no half stored")
+}
