@@ -71,7 +71,16 @@
 // the cuts of a record at once (its partial score, which even an ideal
 // service takes on trust: see mpc/compare's doc for what that allows);
 // flipping its choice bits to turn the comparison over releases nothing
-// (compare's TestCheatingRecipient). The center agrees to At and Flags in
+// (compare's TestCheatingRecipient; TestCheatingBankFlags here, against
+// the variant without the range check, which a shift by 2^30 defeats).
+// For trees the bank's input is a random share, which nothing bounds: a
+// bank shifting it by 2^30 moves the window onto the records above the cut
+// and receives their flags, knowing they are above it; its leaf weights
+// give it that power in any protocol (it may negate them), so with trees
+// the flags hold against a semi-honest bank only. Either way a lying bank
+// can be released every record's flags by claiming every record approved
+// (and then learns no true band in that session): the quotas bound its
+// sessions. The center agrees to At and Flags in
 // its Options (a Service refuses a bank asking for other flags), holds
 // the values in Service.Flags, and tells Service.OnDisclose, per session,
 // the records x flags it offers; DisclosurePlan declares them as the step
