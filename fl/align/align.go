@@ -8,9 +8,24 @@
 //
 // # Two modes
 //
-// The balanced mode (Options without Center or Cache) blinds both parties'
-// ids afresh every session: 2 x (n_bank + n_center) scalar multiplications,
-// for parties whose sets are both fresh. The unbalanced mode is for a credit
+// The balanced mode (Options without Center or Cache) aligns both parties'
+// sets afresh every session, for parties whose sets are both fresh. It runs
+// mpc/psi's KKRT OT-extension PSI by default (Options.BalancedProtocol),
+// about 5 CPU-seconds for 10^6 ids a side where ECDH costs 2 x (n_bank +
+// n_center) scalar multiplications (about 260), or ECDH when both parties
+// ask for it. Each party first sends psi.mode: its protocol (the two must
+// be the same: ErrProtocolMismatch), its number of ids (which both learn
+// in either protocol; Options.MaxPeerIDs is checked on it), whether it has
+// a BeforeReveal hook and whether it accepts the ECDH fallback. In KKRT
+// the receiver learns the intersection first and tells the sender: the
+// party with BeforeReveal, else the party with fewer ids (the cuckoo table
+// is sized by the receiver's set), else a coin from both parties' random
+// bytes. If the receiver's ids do not fit their cuckoo table (psi.ErrCuckoo,
+// below 2^-40 for any set), it says so (psi.fallback) and both run ECDH
+// afresh, unless a party set Options.NoFallback, which ends the alignment
+// with ErrCuckoo instead; nothing of the failed KKRT run reaches ECDH. The
+// fallback shows the sender that the receiver's set did not fit a table
+// whose hash functions neither party chose alone, no more. The unbalanced mode is for a credit
 // center whose large table is aligned in every session: the center keeps
 // its ids encoded under a long-lived key of its own for the bank
 // (Options.Center, a psi.CenterSet from a psi.CenterStore) and the bank
@@ -21,8 +36,8 @@
 // the parties must agree on the mode (a party of the other mode fails at
 // the first message).
 //
-// Both modes give the same Result.Rows in the same common order (by id) at
-// both parties, so everything downstream is the same. What each learns is
+// Every mode and protocol gives the same Result.Rows in the same common
+// order (by id) at both parties, so everything downstream is the same. What each learns is
 // the same as well: the bank, which of its ids the center holds, and the
 // number of the center's ids; the center, the number of the bank's ids and,
 // from the slots the bank found its ids in (psi.SlotList), which of its rows
@@ -32,7 +47,10 @@
 // modes: in the unbalanced mode it is the same for the same intersection
 // throughout a key epoch.
 //
-// The messages: balanced, psi.blinded and psi.reblinded each way, then
+// The messages: balanced, psi.mode each way, then for KKRT psi.kkrt (the
+// sender's hello, the receiver's setup, the sender's base OTs, the
+// receiver's codes or psi.fallback, the sender's values, the receiver's
+// matches), for ECDH psi.blinded and psi.reblinded each way, then
 // psi.digest each way; unbalanced, psi.cache (the bank's cache state) to the
 // center, psi.update back, psi.query (the bank's blinded ids) to the
 // center, psi.reply back, psi.slots to the center, then psi.digest each way.
@@ -105,16 +123,16 @@ type Options struct {
 	// intersection (indices into its ids, in the common order Align
 	// returns; the slice is the hook's) once this party knows them and
 	// before it sends the message that shows the peer which of its ids
-	// this party holds (its psi.reblinded). A service charges a quota
+	// this party holds (KKRT's matches, ECDH's psi.reblinded). A service charges a quota
 	// there, so that a refused peer learns no membership. An error from
 	// the hook ends the alignment: AlignWith returns it, and its text is
 	// the peer's abort reason, so it must name no id, row or count of the
 	// intersection that the peer may not learn.
 	//
-	// To know the intersection first, the party with the hook receives the
-	// peer's psi.reblinded before it sends its own (the messages are those
-	// of Align). At most one party of a session may set it: two would each
-	// wait for the other's message until ctx ends.
+	// To know the intersection first, the party with the hook is KKRT's
+	// receiver, or in ECDH receives the peer's psi.reblinded before it
+	// sends its own. At most one party of a session may set it (psi.mode
+	// says who has one; two are refused).
 	//
 	// In the unbalanced mode only the center may set it, and it runs when
 	// the center learns the intersection (the bank's psi.slots), before
@@ -130,6 +148,15 @@ type Options struct {
 	// (psi.OpenCache). Neither: the balanced mode. Both: an error.
 	Center *psi.CenterSet
 	Cache  *psi.Cache
+	// BalancedProtocol is the balanced mode's PSI: KKRT (the zero value)
+	// or ECDH. Both parties must choose the same: the first message
+	// (psi.mode) refuses a peer of the other one with ErrProtocolMismatch.
+	BalancedProtocol Protocol
+	// NoFallback refuses to run ECDH when the KKRT receiver's ids do not
+	// fit their cuckoo table (below 2^-40 for any set): the alignment then
+	// fails with ErrCuckoo, and may be run again. By default, and when
+	// both parties accept it, the parties run ECDH instead.
+	NoFallback bool
 	// Progress, if set, is told how far the alignment is: step StepAlign,
 	// done of Phases, first with done 0 and last with done == total once
 	// the intersection is confirmed (a failed alignment stops short). It
@@ -188,6 +215,12 @@ func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (re
 		}
 		return alignBank(ctx, t, ids, o, progress)
 	}
+	return alignBalanced(ctx, t, ids, o, progress)
+}
+
+// alignECDH is the balanced mode's ECDH PSI, after psi.mode (peerIDs: the
+// number of ids the peer announced there).
+func alignECDH(ctx context.Context, t fl.Transport, ids []string, o Options, peerIDs int, progress func(int)) (res *psi.Result, err error) {
 	p, err := psi.NewParty(ids, rand.Reader)
 	if err != nil {
 		return nil, failOwnIDs(ctx, t, err)
@@ -203,6 +236,9 @@ func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (re
 	}
 	if o.MaxPeerIDs > 0 && peerBlinded.Len() > o.MaxPeerIDs {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %d ids, at most %d", ErrTooManyIDs, peerBlinded.Len(), o.MaxPeerIDs))
+	}
+	if peerBlinded.Len() != peerIDs {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the peer announced %d ids in %s and sent %d", ErrProtocol, peerIDs, TypeMode, peerBlinded.Len()))
 	}
 	reblinded, err := p.Exchange(ctx, peerBlinded)
 	if err != nil {
@@ -242,15 +278,7 @@ func AlignWith(ctx context.Context, t fl.Transport, ids []string, o Options) (re
 			return nil, fmt.Errorf("align: %w", err)
 		}
 	}
-	peerDigest, err := swapBytes(ctx, t, TypeDigest, res.Digest[:])
-	if err != nil {
-		return nil, err
-	}
-	if string(peerDigest) != string(res.Digest[:]) {
-		return nil, fl.Fail(ctx, t, ErrDisagree)
-	}
-	progress(Phases)
-	return res, nil
+	return confirm(ctx, t, res, progress)
 }
 
 // finish finds the intersection from the peer's psi.reblinded and puts this

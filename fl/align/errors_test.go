@@ -79,7 +79,8 @@ func runTapped(t *testing.T, bankIDs, centerIDs []string, opts func(center *tap)
 		defer close(done)
 		resC, errC = align.AlignWith(ctx, center, centerIDs, o)
 	}()
-	resB, errB = align.Align(ctx, bank, bankIDs)
+	// The bank runs the center's balanced protocol.
+	resB, errB = align.AlignWith(ctx, bank, bankIDs, align.Options{BalancedProtocol: o.BalancedProtocol, NoFallback: o.NoFallback})
 	<-done
 	require.NoError(t, ctx.Err(), "no party waited for the deadline")
 	return
@@ -149,8 +150,9 @@ func TestPeerFaultsAreProtocolErrors(t *testing.T) {
 	})
 }
 
-// TestBeforeReveal: the hook sees the center's rows of the intersection
-// before the center sends its psi.reblinded; a refusal reaches the bank as
+// TestBeforeReveal (ECDH; TestBeforeRevealKKRT for KKRT): the hook sees
+// the center's rows of the intersection before the center sends its
+// psi.reblinded; a refusal reaches the bank as
 // the hook's reason, before any message that shows it membership.
 func TestBeforeReveal(t *testing.T) {
 	bankIDs := []string{"e5", "e1", "e9", "e3", "e7"}
@@ -160,7 +162,7 @@ func TestBeforeReveal(t *testing.T) {
 		var got []int
 		sentBefore := -1
 		resB, resC, errB, errC, _, center := runTapped(t, bankIDs, centerIDs, func(center *tap) align.Options {
-			return align.Options{BeforeReveal: func(rows []int) error {
+			return align.Options{BalancedProtocol: align.ECDH, BeforeReveal: func(rows []int) error {
 				got = rows
 				sentBefore = len(center.sentOf(align.TypeReblinded))
 				return nil
@@ -184,7 +186,7 @@ func TestBeforeReveal(t *testing.T) {
 	t.Run("refuses", func(t *testing.T) {
 		errRefused := errors.New("quota: 2 enterprises over their daily count")
 		calls := 0
-		_, _, errB, errC, bank, center := run(t, bankIDs, centerIDs, align.Options{BeforeReveal: func([]int) error {
+		_, _, errB, errC, bank, center := run(t, bankIDs, centerIDs, align.Options{BalancedProtocol: align.ECDH, BeforeReveal: func([]int) error {
 			calls++
 			return errRefused
 		}})
@@ -200,7 +202,7 @@ func TestBeforeReveal(t *testing.T) {
 	})
 	t.Run("an empty intersection ends before the hook", func(t *testing.T) {
 		calls := 0
-		_, _, errB, errC, bank, _ := run(t, []string{"x1", "x2"}, centerIDs, align.Options{BeforeReveal: func([]int) error {
+		_, _, errB, errC, bank, _ := run(t, []string{"x1", "x2"}, centerIDs, align.Options{BalancedProtocol: align.ECDH, BeforeReveal: func([]int) error {
 			calls++
 			return nil
 		}})

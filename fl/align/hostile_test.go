@@ -14,7 +14,8 @@ import (
 	"github.com/veil-fl/veil/mpc/psi"
 )
 
-// TestHostilePeer corrupts each PSI message in turn: the parties stop with
+// TestHostilePeer corrupts each ECDH PSI message in turn (TestKKRTHostile
+// does KKRT's): the parties stop with
 // a matchable error, neither waits for its deadline, and their id lists are
 // untouched.
 func TestHostilePeer(t *testing.T) {
@@ -36,8 +37,9 @@ func TestHostilePeer(t *testing.T) {
 				var errB, errC error
 				var wg sync.WaitGroup
 				wg.Add(1)
-				go func() { defer wg.Done(); _, errC = align.Align(ctx, tc, centerIDs) }()
-				_, errB = align.Align(ctx, ta, bankIDs)
+				ecdh := align.Options{BalancedProtocol: align.ECDH}
+				go func() { defer wg.Done(); _, errC = align.AlignWith(ctx, tc, centerIDs, ecdh) }()
+				_, errB = align.AlignWith(ctx, ta, bankIDs, ecdh)
 				wg.Wait()
 				require.True(t, hit.Load())
 				require.NoError(t, ctx.Err(), "no party waited for the deadline")
