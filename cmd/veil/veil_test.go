@@ -86,7 +86,6 @@ cert: pki/center.pem
 key: pki/center-key.pem
 ca: pki/ca.pem
 registry: center-models
-audit: audit.jsonl
 tables:
   enterprises: {source: center.csv, id: id}
 banks:
@@ -95,6 +94,7 @@ banks:
 limits:
   trainings: 2
   session_timeout: 10m
+audit: audit.jsonl
 `
 
 func newPilot(t *testing.T, rows int) *pilot {
