@@ -22,10 +22,10 @@ import (
 // peer naming another version or other sets is refused at the handshake.
 func TestHandshakeParams(t *testing.T) {
 	got := job.HandshakeParams()
-	require.Equal(t, "veil-job/v4:hist13,linear14,shared15", got)
+	require.Equal(t, "veil-job/v5:hist13,linear14,shared15", got)
 	version, ids, ok := strings.Cut(got, ":")
 	require.True(t, ok)
-	require.Equal(t, "veil-job/v4", version)
+	require.Equal(t, "veil-job/v5", version)
 	list := strings.Split(ids, ",")
 	for name, p := range map[string]he.Params{
 		"boost": boost.Params(), "woe": woe.Params(),

@@ -61,7 +61,8 @@ func payload(ms []fl.Message, typ string) []byte {
 // TestJobPSIMode: a job aligns the center's table in the unbalanced mode
 // by default (the second job with the same store and cache sends only a
 // header for the center's set), in the balanced mode when both specs say
-// BalancedPSI, and refuses specs that disagree.
+// BalancedPSI (KKRT, or ECDH when both say so), and refuses specs that
+// disagree.
 func TestJobPSIMode(t *testing.T) {
 	bankT, centerT, err := dataset.Synthesize(dataset.SynthOptions{Rows: 300, Seed: 4})
 	require.NoError(t, err)
@@ -86,8 +87,20 @@ func TestJobPSIMode(t *testing.T) {
 	})
 	t.Run("balanced", func(t *testing.T) {
 		bs, _, _, _ := alignOnly(t, job.Spec{Train: bankT, BalancedPSI: true}, job.Spec{Train: centerT, BalancedPSI: true})
-		require.Contains(t, types(bs), align.TypeBlinded)
+		require.Contains(t, types(bs), align.TypeMode)
+		require.Contains(t, types(bs), align.TypeKKRT, "KKRT by default")
+		require.NotContains(t, types(bs), align.TypeBlinded)
 		require.False(t, slices.Contains(types(bs), align.TypeQuery))
+	})
+	t.Run("balanced ECDH", func(t *testing.T) {
+		bs, _, _, _ := alignOnly(t, job.Spec{Train: bankT, BalancedPSI: true, BalancedProtocol: align.ECDH}, job.Spec{Train: centerT, BalancedPSI: true, BalancedProtocol: align.ECDH})
+		require.Contains(t, types(bs), align.TypeBlinded)
+		require.NotContains(t, types(bs), align.TypeKKRT)
+	})
+	t.Run("protocols disagree", func(t *testing.T) {
+		_, _, errB, errC := runPair(t, job.Spec{Train: bankT, BalancedPSI: true, BalancedProtocol: align.ECDH}, job.Spec{Train: centerT, BalancedPSI: true})
+		require.ErrorContains(t, errC, "BalancedProtocol: the bank runs ecdh, this center kkrt")
+		require.ErrorIs(t, errB, fl.ErrPeerAborted)
 	})
 	t.Run("disagree", func(t *testing.T) {
 		_, _, errB, errC := runPair(t, job.Spec{Train: bankT, BalancedPSI: true}, job.Spec{Train: centerT})

@@ -33,8 +33,11 @@ const (
 // with. v3: the test rows' federated scoring (trees, scorecard) opens
 // with the halves' training ids, which a v2 peer neither sends nor reads.
 // v4: the alignment is unbalanced by default (align.Options.Center and
-// Cache), whose messages a v3 peer does not know.
-const handshakeVersion = "veil-job/v4"
+// Cache), whose messages a v3 peer does not know. v5: the unbalanced
+// mode's query carries the bank's id count and only the ids its cache
+// has no answer for (psi.Ask), and the balanced mode opens with psi.mode
+// and runs KKRT by default (Spec.BalancedProtocol).
+const handshakeVersion = "veil-job/v5"
 
 // HandshakeParams is what a job's handshake compares: the job's version and
 // the IDs of the parameter sets its protocols run (boost, woe, and vlr in
@@ -42,7 +45,7 @@ const handshakeVersion = "veil-job/v4"
 // protocols export, so that a build whose protocol moved to another set
 // announces it, and a peer still on the old one is refused at the
 // handshake instead of failing in key generation. For the sets of this
-// build: "veil-job/v4:hist13,linear14,shared15".
+// build: "veil-job/v5:hist13,linear14,shared15".
 func HandshakeParams() string {
 	ids := []string{boost.Params().ID(), woe.Params().ID(),
 		vlr.Params(vlr.Options{}).ID(), vlr.Params(vlr.Options{RevealGradients: true}).ID()}
@@ -65,8 +68,10 @@ type setupMsg struct {
 	// when it asks for WOE: both halves' points must be on one scale to
 	// add up, and the options digest already commits to it.
 	Scorecard *model.Scorecard `json:"scorecard,omitempty"`
-	// BalancedPSI is the bank's choice of the balanced alignment.
-	BalancedPSI bool `json:"balanced_psi,omitempty"`
+	// BalancedPSI is the bank's choice of the balanced alignment, and
+	// BalancedProtocol its protocol ("" for KKRT, "ecdh").
+	BalancedPSI      bool   `json:"balanced_psi,omitempty"`
+	BalancedProtocol string `json:"balanced_protocol,omitempty"`
 }
 
 // Result is one party's outcome of a job.
@@ -278,7 +283,7 @@ func (r *runner) run(ctx context.Context, spec Spec) (*Result, error) {
 // of this job's for the test table.
 func (r *runner) align(ctx context.Context, name string, ids []string, test bool) (*psi.Result, error) {
 	ev := r.step(name, align.Phases)
-	o := align.Options{MaxPeerIDs: r.spec.MaxPeerRows, Progress: ev.progress, Logger: r.spec.Logger}
+	o := align.Options{MaxPeerIDs: r.spec.MaxPeerRows, Progress: ev.progress, Logger: r.spec.Logger, BalancedProtocol: r.spec.BalancedProtocol}
 	switch {
 	case r.spec.BalancedPSI:
 	case r.active && (test || r.spec.PSICache == nil):
@@ -335,6 +340,9 @@ func (r *runner) agree(ctx context.Context) error {
 			r.options[k], hexes[k] = d, hex.EncodeToString(d[:])
 		}
 		s := setupMsg{Version: setupVersion, Models: r.spec.Models, SeparateTest: r.spec.Test != nil, TreeCurve: r.spec.TreeCurve, Options: hexes, BalancedPSI: r.spec.BalancedPSI}
+		if r.spec.BalancedPSI && r.spec.BalancedProtocol != align.KKRT {
+			s.BalancedProtocol = r.spec.BalancedProtocol.String()
+		}
 		if slices.Contains(r.spec.Models, WOE) {
 			s.Scorecard = &r.spec.Scorecard
 		}
@@ -353,6 +361,15 @@ func (r *runner) agree(ctx context.Context) error {
 		return fmt.Errorf("%w: Test: the bank %s a separate test table, this center %s", ErrSpec, gives(s.SeparateTest), gives(r.spec.Test != nil))
 	case s.BalancedPSI != r.spec.BalancedPSI:
 		return fmt.Errorf("%w: BalancedPSI: the bank sets %v, this center %v", ErrSpec, s.BalancedPSI, r.spec.BalancedPSI)
+	}
+	if s.BalancedPSI {
+		p, err := align.ParseProtocol(s.BalancedProtocol)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: BalancedProtocol: %w", ErrSpec, err)
+		case p != r.spec.BalancedProtocol:
+			return fmt.Errorf("%w: BalancedProtocol: the bank runs %v, this center %v", ErrSpec, p, r.spec.BalancedProtocol)
+		}
 	}
 	for _, k := range s.Models {
 		if !slices.Contains(Kinds, k) {

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/veil-fl/veil/dataset"
+	"github.com/veil-fl/veil/fl/align"
 	"github.com/veil-fl/veil/fl/boost"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/fl/woe"
@@ -108,6 +109,10 @@ type Spec struct {
 	// both fresh (no party keeps its set encoded). The bank's choice, which
 	// its setup tells the center; the center's spec must say the same.
 	BalancedPSI bool
+	// BalancedProtocol is the balanced alignment's protocol: KKRT (the
+	// zero value) or ECDH (align.Options.BalancedProtocol). The bank's
+	// setup tells it; the center's spec must say the same.
+	BalancedProtocol align.Protocol
 	// Logger receives one line per step (nil: none).
 	Logger *slog.Logger
 	// Progress, when set, receives the long steps as they run (see Event).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/align"
 	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
@@ -144,6 +145,11 @@ type Options struct {
 	// ask for the same. With it, a bank refused by its quota of scores per
 	// enterprise learns no membership from the refused session (Quota).
 	BalancedPSI bool
+	// BalancedProtocol is the balanced alignment's protocol: KKRT (the
+	// zero value: OT extension, a few CPU-seconds for 10^6 ids a side) or
+	// ECDH (align.Options.BalancedProtocol). The bank's request names it
+	// and the Service refuses another.
+	BalancedProtocol align.Protocol
 	// Disclose, with Bands, has the center release its flags of the
 	// records the bank's bands whitelist (bands.go: conditional
 	// disclosure). Both parties set it alike (At and Flags); the center's

@@ -45,8 +45,12 @@ const (
 // after it: 2 aligns in the unbalanced mode unless the request says
 // balanced (psi.cache first, not psi.blinded); 3 adds the setup's flags
 // (Options.Disclose: a second OT setup and garbled comparisons in place of
-// the comparisons). A request without a version is of version 1.
-const requestVersion = 3
+// the comparisons); 4: the unbalanced alignment's query carries the bank's
+// id count and only the ids its cache has no answer for (psi.Ask), and
+// the balanced one opens with psi.mode and runs KKRT unless both ask for
+// ECDH (Options.BalancedProtocol). A request without a version is of
+// version 1.
+const requestVersion = 4
 
 type request struct {
 	Version int    `json:"version,omitempty"`
@@ -57,6 +61,8 @@ type request struct {
 	Training string `json:"training,omitempty"`
 	// BalancedPSI asks for the balanced alignment (Options.BalancedPSI).
 	BalancedPSI bool `json:"balanced_psi,omitempty"`
+	// BalancedProtocol is its protocol ("" for KKRT; Options.BalancedProtocol).
+	BalancedProtocol string `json:"balanced_protocol,omitempty"`
 }
 
 // ErrBusy is returned to a bank when the service already runs
@@ -79,6 +85,10 @@ type Quota struct {
 	// IDs is the most enterprise ids one session may submit (default
 	// 200,000): the private set intersection shows the bank which of the ids
 	// it submits the center holds, so the quota bounds how many it can test.
+	// In the unbalanced alignment the bank's cache remembers the center's
+	// answers for the ids it asked earlier in the key epoch and asks only
+	// for new ones (psi.Ask), but it states its number of ids, which the
+	// quota bounds, and can match no more rows than that.
 	IDs int
 	// SessionsPerDay is how many sessions the bank may open per day (UTC,
 	// default 100).
@@ -486,6 +496,11 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 	if req.BalancedPSI != s.Options.BalancedPSI {
 		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the bank asks for the %s alignment, the center runs the %s one", ErrMismatch, psiMode(req.BalancedPSI), psiMode(s.Options.BalancedPSI)))
 	}
+	if req.BalancedPSI {
+		if p, err := align.ParseProtocol(req.BalancedProtocol); err != nil || p != s.Options.BalancedProtocol {
+			return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the bank asks for the balanced alignment by %q, the center runs %v", ErrMismatch, req.BalancedProtocol, s.Options.BalancedProtocol))
+		}
+	}
 	if req.Output != s.output {
 		return 0, req.Model, fl.Fail(ctx, t, fmt.Errorf("%w: the bank asks for %v, the center allows %v", ErrMismatch, req.Output, s.output))
 	}
@@ -552,7 +567,8 @@ func (s *Service) session(ctx context.Context, t fl.Transport, sess *fl.Session,
 // learns the intersection, which the bank already knows (Quota).
 func (s *Service) alignCharged(ctx context.Context, t fl.Transport, name string, bank *bankState, modelName string) ([]int, error) {
 	o := align.Options{
-		MaxPeerIDs: bank.quota.IDs,
+		MaxPeerIDs:       bank.quota.IDs,
+		BalancedProtocol: s.Options.BalancedProtocol,
 		BeforeReveal: func(rows []int) error {
 			return s.countScores(name, bank, modelName, rows)
 		},
@@ -572,6 +588,15 @@ func (s *Service) alignCharged(ctx context.Context, t fl.Transport, name string,
 		return nil, err
 	}
 	return res.Rows, nil
+}
+
+// balancedProtocol is the request's name of the balanced alignment's
+// protocol: "" for the default (KKRT) or the unbalanced alignment.
+func balancedProtocol(o Options) string {
+	if !o.BalancedPSI || o.BalancedProtocol == align.KKRT {
+		return ""
+	}
+	return o.BalancedProtocol.String()
 }
 
 func psiMode(balanced bool) string {
@@ -673,10 +698,10 @@ func runRequest(ctx context.Context, t fl.Transport, modelName, training string,
 		return nil, err
 	}
 	bt := fl.Bind(t, sess)
-	if err := fl.SendJSON(ctx, bt, TypeRequest, request{Version: requestVersion, Model: modelName, Output: o.Output, Training: training, BalancedPSI: opt.BalancedPSI}); err != nil {
+	if err := fl.SendJSON(ctx, bt, TypeRequest, request{Version: requestVersion, Model: modelName, Output: o.Output, Training: training, BalancedPSI: opt.BalancedPSI, BalancedProtocol: balancedProtocol(opt)}); err != nil {
 		return nil, err
 	}
-	ao := align.Options{Progress: opt.Progress, Logger: opt.Logger}
+	ao := align.Options{Progress: opt.Progress, Logger: opt.Logger, BalancedProtocol: opt.BalancedProtocol}
 	if !opt.BalancedPSI {
 		ao.Cache = opt.PSICache
 		if ao.Cache == nil {

@@ -321,10 +321,14 @@ func TestServiceRefusals(t *testing.T) {
 	// its ids in its cache), so a refused session shows membership but
 	// scores nothing. Each mode on a service of its own, with bank7's quota
 	// of one score a day.
-	for _, balanced := range []bool{true, false} {
-		t.Run("the quota is charged before scoring/"+psiMode(balanced), func(t *testing.T) {
+	for _, mode := range []string{"balanced kkrt", "balanced ecdh", "unbalanced"} {
+		balanced := mode != "unbalanced"
+		t.Run("the quota is charged before scoring/"+mode, func(t *testing.T) {
 			om := o
 			om.BalancedPSI = balanced
+			if mode == "balanced ecdh" {
+				om.BalancedProtocol = align.ECDH
+			}
 			addr, pki := f.serve(t, om, 8, func(s *Service) { s.Banks["bank7"] = Quota{ScoresPerDay: 1} })
 			// Ids both parties hold, in the bank's order, and ids only the
 			// bank holds.
@@ -353,10 +357,15 @@ func TestServiceRefusals(t *testing.T) {
 			require.ErrorContains(t, err, "quota of scores per enterprise and day")
 			require.NotContains(t, err.Error(), strconv.Itoa(len(a)+len(b)), "the size of the intersection")
 			require.False(t, tap.saw(align.TypeDigest))
-			if balanced {
+			switch mode {
+			case "balanced ecdh":
 				require.True(t, tap.saw(align.TypeBlinded), "the session reached the intersection")
 				require.False(t, tap.saw(align.TypeReblinded), "the bank received the center's reblinded ids")
-			} else {
+			case "balanced kkrt":
+				// The center is KKRT's receiver (its hook): the bank got its
+				// setup and codes, not the matches.
+				require.Equal(t, 2, tap.count(align.TypeKKRT), "the bank received the center's matches")
+			default:
 				require.True(t, tap.saw(align.TypeReply), "the bank found its ids in its cache")
 			}
 			// The refused session charged nothing: b's enterprises score once.
@@ -431,8 +440,9 @@ func (f *serviceFixture) requestIDs(ctx context.Context, addr string, pki *fltes
 // recvTap records the types of the messages a bank receives.
 type recvTap struct {
 	fl.Transport
-	mu    sync.Mutex
-	types map[string]bool
+	mu     sync.Mutex
+	types  map[string]bool
+	counts map[string]int
 }
 
 func (r *recvTap) wrap(t fl.Transport) fl.Transport { r.Transport = t; return r }
@@ -447,9 +457,19 @@ func (r *recvTap) Recv(ctx context.Context) (fl.Message, error) {
 			r.types = map[string]bool{}
 		}
 		r.types[m.Type] = true
+		if r.counts == nil {
+			r.counts = map[string]int{}
+		}
+		r.counts[m.Type]++
 		r.mu.Unlock()
 	}
 	return m, err
+}
+
+func (r *recvTap) count(typ string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.counts[typ]
 }
 
 func (r *recvTap) saw(typ string) bool {
@@ -532,5 +552,5 @@ func TestRequestVersion(t *testing.T) {
 	require.NoError(t, fl.SendJSON(ctx, bt, TypeRequest, request{Model: ModelLR, Output: Scores}))
 	_, err = fl.Expect(ctx, bt, align.TypeUpdate)
 	require.ErrorIs(t, err, fl.ErrPeerAborted)
-	require.ErrorContains(t, err, "version 1, this center speaks 3")
+	require.ErrorContains(t, err, "version 1, this center speaks 4")
 }
