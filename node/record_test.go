@@ -409,6 +409,26 @@ func TestAuditBankAndScoring(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return strings.Contains(scrape(t, f.center), `veil_rows_scored_total{bank="bank-a"} `+strconv.Itoa(res.Scored))
 	}, time.Minute, 20*time.Millisecond)
+
+	// Scores: the center helps decrypt one vector of logits a batch,
+	// which its plan admits.
+	res, err = Score(ctx, f.scoreConfig(t, "bank-a", OutputScores), testLogger(t))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		centerSessions, _ = sessionsOf(readAudit(t, filepath.Join(f.dir, "audit.jsonl")))
+		return len(centerSessions) == 3
+	}, time.Minute, 20*time.Millisecond)
+	scores := centerSessions[2]
+	t.Logf("center, scoring scores: %s", scores.Summary())
+	require.Equal(t, res.Scored, scores.Rows)
+	var logits int64
+	for _, d := range scores.Disclosures {
+		if d.Step == "score.scores" {
+			logits += d.Values
+			require.Positive(t, d.Count)
+		}
+	}
+	require.Equal(t, int64(res.Scored), logits, "one logit per record scored")
 }
 
 // trainOverPipe runs a training of kind as bank-a against the center's
