@@ -80,6 +80,12 @@ type Center struct {
 	// listener (package node/metrics); "" serves none.
 	Audit   string `yaml:"audit"`
 	Metrics string `yaml:"metrics"`
+	// PSIStore is the folder of the center's PSI store: each table's ids
+	// encoded for each bank under a key of the epoch (psi.CenterStore, a
+	// subfolder a table), so that the unbalanced alignment of a training
+	// or a scoring costs O(the bank's ids). Default: psi beside the
+	// registry. Its files hold the keys: the center's alone.
+	PSIStore string `yaml:"psi_store"`
 	// File is the config file's path (set by LoadCenter).
 	File string `yaml:"-"`
 
@@ -232,6 +238,11 @@ type Job struct {
 	Checkpoint string  `yaml:"checkpoint"`
 	// Audit is the path of the bank's own audit log ("" keeps none).
 	Audit string `yaml:"audit"`
+	// PSICache is the folder of the bank's caches of the center's encoded
+	// tables (psi.OpenCache, a subfolder a table; with the center's
+	// answers for the bank's ids), kept across trainings and scorings.
+	// Default: psi-cache beside the registry.
+	PSICache string `yaml:"psi_cache"`
 	// File is the config file's path, Digest the hex SHA-256 of its bytes.
 	File   string `yaml:"-"`
 	Digest string `yaml:"-"`
@@ -269,6 +280,11 @@ type Score struct {
 	Flags            []string  `yaml:"flags"`
 	// Audit is the path of the bank's own audit log ("" keeps none).
 	Audit string `yaml:"audit"`
+	// PSICache is the folder of the bank's caches of the center's encoded
+	// tables (psi.OpenCache, a subfolder a table; with the center's
+	// answers for the bank's ids), kept across trainings and scorings.
+	// Default: psi-cache beside the registry.
+	PSICache string `yaml:"psi_cache"`
 	// File is the config file's path, Digest the hex SHA-256 of its bytes.
 	File   string `yaml:"-"`
 	Digest string `yaml:"-"`
@@ -410,6 +426,7 @@ func (c *Center) check() error {
 	d := c.dec
 	c.Cert, c.Key, c.CA, c.Registry = resolve(c.File, c.Cert), resolve(c.File, c.Key), resolve(c.File, c.CA), resolve(c.File, c.Registry)
 	c.Audit = resolve(c.File, c.Audit)
+	c.PSIStore = psiFolder(c.File, c.PSIStore, c.Registry, "psi")
 	if c.Metrics != "" {
 		if _, port, err := net.SplitHostPort(c.Metrics); err != nil || port == "" {
 			return d.errKey("metrics", "%q is not host:port (127.0.0.1:9464)", c.Metrics)
@@ -721,6 +738,7 @@ func (j *Job) check(d *decoder) error {
 	f := j.File
 	j.Cert, j.Key, j.CA, j.Registry, j.Checkpoint = resolve(f, j.Cert), resolve(f, j.Key), resolve(f, j.CA), resolve(f, j.Registry), resolve(f, j.Checkpoint)
 	j.Audit = resolve(f, j.Audit)
+	j.PSICache = psiFolder(f, j.PSICache, j.Registry, "psi-cache")
 	if err := j.Data.check(d, f, "data", true); err != nil {
 		return err
 	}
@@ -819,6 +837,7 @@ func (s *Score) check(d *decoder) error {
 	f := s.File
 	s.Cert, s.Key, s.CA, s.Registry, s.Out = resolve(f, s.Cert), resolve(f, s.Key), resolve(f, s.CA), resolve(f, s.Registry), resolve(f, s.Out)
 	s.Audit = resolve(f, s.Audit)
+	s.PSICache = psiFolder(f, s.PSICache, s.Registry, "psi-cache")
 	if err := s.Data.check(d, f, "data", false); err != nil {
 		return err
 	}
@@ -899,4 +918,13 @@ func checkFlags(flags []string) error {
 		return fmt.Errorf("flag %q named twice", dup)
 	}
 	return nil
+}
+
+// psiFolder resolves a PSI store or cache folder against the config's
+// folder; "" is name beside the (resolved) registry.
+func psiFolder(file, dir, registry, name string) string {
+	if dir == "" {
+		return filepath.Join(filepath.Dir(registry), name)
+	}
+	return resolve(file, dir)
 }

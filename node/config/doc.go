@@ -29,6 +29,9 @@
 //	registry: center-models/       # required: the center's model registry (package registry)
 //	audit: audit.jsonl             # the center's audit log (package node/audit; default none)
 //	metrics: 127.0.0.1:9464        # Prometheus metrics listener, host:port (package node/metrics; default none)
+//	psi_store: psi/                # the PSI store: each table's ids encoded per bank and key epoch
+//	                               # (psi.CenterStore, a subfolder a table; holds the keys: the center's
+//	                               # alone; default psi beside the registry)
 //	tables:                        # required: the center's tables, by name
 //	  enterprises:
 //	    source: center.csv         # required: a CSV path, a .parquet path or a postgres:// URL
@@ -88,6 +91,9 @@
 //	name: sme-credit               # required: the model's name in both registries
 //	checkpoint: ckpt/              # folder for checkpoints (default none)
 //	audit: bank-audit.jsonl        # the bank's own audit log (package node/audit; default none)
+//	psi_cache: psi-cache/          # the bank's caches of the center's encoded tables, with the center's
+//	                               # answers for its ids (psi.OpenCache, a subfolder a table; default
+//	                               # psi-cache beside the registry): a later alignment costs O(new ids)
 //	lr:                            # model lr (and woe, whose scorecard is an LR)
 //	  epochs: 30                   # default 30
 //	  batch: 0                     # mini-batch rows (default 0: full batch)
@@ -125,6 +131,7 @@
 //
 //	center, center_name, cert, key, ca, registry   # as in job.yaml
 //	audit: bank-audit.jsonl                        # as in job.yaml
+//	psi_cache: psi-cache/                          # as in job.yaml (the same folder serves both)
 //	data: {source: applicants.csv, id: id}         # required: source; no label
 //	model: sme-credit              # required: the registered model's name
 //	version: 0                     # default 0: the latest
