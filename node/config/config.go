@@ -924,7 +924,7 @@ func checkFlags(flags []string) error {
 // folder; "" is name beside the (resolved) registry.
 func psiFolder(file, dir, registry, name string) string {
 	if dir == "" {
-		return filepath.Join(filepath.Dir(registry), name)
+		return filepath.Join(filepath.Dir(filepath.Clean(registry)), name)
 	}
 	return resolve(file, dir)
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -30,6 +31,10 @@ func TestPSIFolders(t *testing.T) {
 	s, err := ParseScore("/home/bank/score.yaml", []byte(scoreYAML+"psi_cache: /var/cache/veil\n"))
 	if err != nil || s.PSICache != "/var/cache/veil" {
 		t.Errorf("score psi_cache: %q, %v", s.PSICache, err)
+	}
+	c, err = ParseCenter("/etc/veil/center.yaml", []byte(strings.Replace(centerYAML, "registry: center-models/", "registry: /srv/models/", 1)))
+	if err != nil || c.PSIStore != "/srv/psi" {
+		t.Errorf("a registry with a trailing slash: psi_store %q, want /srv/psi beside it", c.PSIStore)
 	}
 	s, err = ParseScore("/home/bank/score.yaml", []byte(scoreYAML))
 	if err != nil || s.PSICache != j.PSICache {
