@@ -174,7 +174,7 @@ func TestBankFaults(t *testing.T) {
 		res, err := Score(context.Background(), cfg, nil)
 		require.NoError(t, err, "the rerun")
 		require.Greater(t, res.Scored, 200)
-		recorded(t, scoring, audit.OutcomeOK)
+		require.Equal(t, res.Scored, recorded(t, scoring, audit.OutcomeOK).Rows, "the record counts the bands revealed")
 		scoreBytes = res.BytesRecv
 	})
 
@@ -201,7 +201,7 @@ func TestBankFaults(t *testing.T) {
 		res, err := Score(context.Background(), cfg, nil)
 		require.NoError(t, err, "the rerun")
 		require.Greater(t, res.Scored, 200)
-		recorded(t, scoring, audit.OutcomeOK)
+		require.Equal(t, res.Scored, recorded(t, scoring, audit.OutcomeOK).Rows, "the record counts the bands revealed")
 	})
 
 	// Nothing of the faults stays behind: the center runs no session.

@@ -315,7 +315,7 @@ banks:
 		t.Fatalf("veil audit verify: %d\n%s%s", code, out, errs)
 	}
 	recs := readAudit(t, auditPath)
-	checkSoakAudit(t, recs, banks, rounds, sessions)
+	checkSoakAudit(t, recs, banks, rounds, sessions, scoredRows)
 
 	// The registries: each training's halves, no temporary folder.
 	creg, err := registry.Open(filepath.Join(dir, "center-models"))
@@ -392,12 +392,12 @@ func concurrency(t *testing.T, log string) (maxRun, maxTrain, started int) {
 // record, then for each session a begin and a session record (ok, of a
 // bank of the soak, with its disclosures), with step records only of
 // running sessions; for each bank, its rounds' trainings and as many
-// scorings.
-func checkSoakAudit(t *testing.T, recs []audit.Record, banks []string, rounds map[string]int, sessions int) {
+// scorings; the scorings' records count the rows the banks scored.
+func checkSoakAudit(t *testing.T, recs []audit.Record, banks []string, rounds map[string]int, sessions, scoredRows int) {
 	t.Helper()
 	open := map[string]audit.Begin{}
 	perBank := map[string][2]int{}
-	begins, ends := 0, 0
+	begins, ends, rows := 0, 0, 0
 	for i, r := range recs {
 		switch r.Type {
 		case audit.TypeOpen:
@@ -432,6 +432,7 @@ func checkSoakAudit(t *testing.T, recs []audit.Record, banks []string, rounds ma
 				n[0]++
 			} else if s.Protocol == "score" {
 				n[1]++
+				rows += s.Rows
 			} else {
 				t.Errorf("record %d: protocol %q", r.Seq, s.Protocol)
 			}
@@ -442,6 +443,9 @@ func checkSoakAudit(t *testing.T, recs []audit.Record, banks []string, rounds ma
 	}
 	if begins != sessions || ends != sessions || len(open) > 0 {
 		t.Errorf("%d begin and %d session records (%d left open), want %d of each", begins, ends, len(open), sessions)
+	}
+	if rows != scoredRows {
+		t.Errorf("the scorings' records count %d rows, the banks scored %d", rows, scoredRows)
 	}
 	if len(perBank) != len(banks) {
 		t.Errorf("sessions of %d banks, want %d", len(perBank), len(banks))
