@@ -19,6 +19,7 @@ import (
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/link"
 	"github.com/veil-fl/veil/fl/score"
+	"github.com/veil-fl/veil/mpc/psi"
 	"github.com/veil-fl/veil/node/audit"
 	"github.com/veil-fl/veil/node/config"
 	"github.com/veil-fl/veil/node/metrics"
@@ -48,6 +49,8 @@ type Center struct {
 	trainings int
 	draining  bool
 	services  map[serviceKey]*score.Service
+	psiMu     sync.Mutex
+	psiStores map[string]*psi.CenterStore // by table (psiStore)
 
 	srv  *link.Server
 	lis  net.Listener

@@ -202,7 +202,7 @@ func (c *Center) newService(bank string, meta registry.Meta, t *dataset.Table, o
 	if output == OutputScores {
 		opt.Output = score.Scores
 	}
-	svc := &score.Service{Table: t, Options: opt, Flags: flags, MaxSessions: c.limits.Sessions,
+	svc := &score.Service{Table: t, Options: opt, Flags: flags, MaxSessions: c.limits.Sessions, PSIStore: c.psiStore(meta.Table),
 		SessionTimeout: c.limits.SessionTimeout, IdleTimeout: c.limits.IdleTimeout, Logger: c.log,
 		// The node enforces the sessions at once; the service its daily
 		// quotas, with the rows the node allows.
@@ -348,7 +348,8 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 	if err != nil {
 		return nil, fmt.Errorf("the center's grades: %w", err)
 	}
-	opt := score.Options{Output: score.Bands, Cuts: cuts, BatchRows: rep.BatchRows}
+	opt := score.Options{Output: score.Bands, Cuts: cuts, BatchRows: rep.BatchRows,
+		PSICache: openPSICache(cfg.PSICache, meta.Table, cfg.CenterName, selfName(opts), log)}
 	if cfg.Output == OutputScores {
 		opt.Output = score.Scores
 	}

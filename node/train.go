@@ -88,7 +88,7 @@ func (r *trainRun) runRecorded(ctx context.Context, t fl.Transport, log *slog.Lo
 	// bank's ids (MaxPeerRows).
 	fl.SetMessageLimit(t, link.DefaultMaxMessageSize)
 	kind := job.Kind(r.req.Model)
-	spec := job.Spec{Train: r.table, Models: []job.Kind{kind}, MaxPeerRows: r.maxRows, Logger: log}
+	spec := job.Spec{Train: r.table, Models: []job.Kind{kind}, MaxPeerRows: r.maxRows, Logger: log, PSIStore: r.c.psiStore(r.req.Table)}
 	if r.req.SeparateTest {
 		// The bank's test ids are aligned against the same table.
 		spec.Test = r.table
@@ -226,6 +226,7 @@ func Train(ctx context.Context, cfg *config.Job, log *slog.Logger) (_ *TrainResu
 	if al != nil {
 		defer al.Close()
 	}
+	spec.PSICache = openPSICache(cfg.PSICache, cfg.Table, cfg.CenterName, selfName(opts), log)
 	t, err := link.Dial(ctx, cfg.Center, opts)
 	if err != nil {
 		return nil, fmt.Errorf("dialing the center at %s: %w", cfg.Center, err)
