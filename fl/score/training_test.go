@@ -136,6 +136,8 @@ func TestServiceTrainingChecked(t *testing.T) {
 					require.ErrorContains(t, err, w)
 				}
 				require.False(t, tap.saw(align.TypeBlinded), "refused before the intersection")
+				require.False(t, tap.saw(align.TypeMode), "refused before the intersection")
+				require.False(t, tap.saw(align.TypeKKRT), "refused before the intersection")
 				require.False(t, tap.saw(align.TypeUpdate), "refused before the intersection")
 				require.False(t, tap.saw(align.TypeReply), "refused before the intersection")
 			})
