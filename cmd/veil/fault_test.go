@@ -60,8 +60,9 @@ func TestProcessFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	text := regexp.MustCompile(`(?m)^audit:.*\n`).ReplaceAllString(string(cfgText), "")
 	cfg := write(t, filepath.Join(p.dir, "fault-center.yaml"),
-		strings.Replace(string(cfgText), "listen: 127.0.0.1:0", "listen: "+addr, 1)+"audit: audit.jsonl\n")
+		strings.Replace(text, "listen: 127.0.0.1:0", "listen: "+addr, 1)+"audit: audit.jsonl\n")
 	auditPath := filepath.Join(p.dir, "audit.jsonl")
 	centerReg, bankReg := filepath.Join(p.dir, "center-models"), filepath.Join(p.dir, "bank-a", "models")
 	const prompt = 20 * time.Second // generous; the idle timeout is 2m, the session's 10m
