@@ -35,7 +35,9 @@ const (
 // protocolVersion guards the setup message. Version 2 added the agreement
 // on a checkpoint to resume from; version 3 the secret-shared protocol;
 // version 4 its wire of issue 18 (packed coefficients, the bank's partial
-// scores as c1 components only).
+// scores as c1 components only, scores and residuals two chunks per
+// ciphertext, the conjugation key at the top level, shapes that weigh the
+// wire).
 const protocolVersion = 4
 
 var (
