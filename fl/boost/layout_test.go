@@ -195,6 +195,9 @@ func TestPartedLayout(t *testing.T) {
 		ratio float64 // the most parted/whole gradient bytes (small nodes pad their chunks)
 	}{{32, 0.5}, {13, 0.7}} {
 		bins := c.bins
+		if testing.Short() && bins != 32 {
+			continue // the race pass: one case
+		}
 		t.Run(fmt.Sprint(bins), func(t *testing.T) {
 			gb := model.GBDTOptions{Trees: trees, MaxDepth: 3, Bins: bins}
 			ref, err := model.TrainVerticalGBDT(xb, db, xc, dc, y, gb)
@@ -319,10 +322,10 @@ func TestLevelSplits(t *testing.T) {
 // a link speed (parted layouts, levels from the root's gradients): the
 // trees are the plaintext twin's node for node.
 func TestPartedLayoutCategorical(t *testing.T) {
-	rows, trees := 3000, 4
 	if testing.Short() {
-		rows, trees = 1500, 2
+		t.Skip("the categorical parted training runs in the full suite")
 	}
+	rows, trees := 3000, 4
 	bank, center := categoricalTables(t, rows, 5)
 	opt := Options{GBDTOptions: model.GBDTOptions{Trees: trees, MaxDepth: 3}, LinkMbps: 100}
 	ar, pr := trainSides(t, bank, center, opt)
@@ -388,6 +391,9 @@ func TestPartedLayoutDP(t *testing.T) {
 // TestPartedLayoutResume: with a link speed, a training cut off and
 // resumed ends with the uninterrupted model bit for bit.
 func TestPartedLayoutResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the resumed parted training runs in the full suite")
+	}
 	const n, db, dc = 1500, 3, 4
 	xb, xc, y := synthetic(n, db, dc, 21)
 	opt := Options{GBDTOptions: model.GBDTOptions{Trees: 3, MaxDepth: 3}, LinkMbps: 100}
