@@ -119,14 +119,19 @@
 // a bank may submit, and how often it may rescore, are bounded. The
 // alignment is unbalanced by default (fl/align): the center keeps its table
 // encoded once per key epoch and bank (Service.PSIStore), the bank caches
-// it (Options.PSICache), and a session costs O(the bank's ids). The center
+// it (Options.PSICache) with the center's answers for the ids it has asked
+// in the epoch, and a session costs O(the bank's ids new to the epoch): a
+// later session with the same ids asks the center for none, the center
+// learning how many of the bank's ids are new besides their number, and
+// still every matched row from the bank's slot list. The center
 // charges each enterprise's scoring when it learns the intersection, before
 // any scoring: a session that would pass the quota of any enterprise is
 // refused then and scores nothing. In the unbalanced mode the bank has by
 // then found its ids in its cache, so a refused session shows it membership
 // as any session does (bounded by the ids per session and the sessions per
-// day); in the balanced mode (Options.BalancedPSI, which costs both tables'
-// sizes every session) the center knows the intersection before it sends
+// day); in the balanced mode (Options.BalancedPSI, KKRT by default or ECDH
+// by Options.BalancedProtocol, which costs both tables' sizes every
+// session; the center is KKRT's receiver) the center knows the intersection before it sends
 // the message that shows it to the bank, so a refused bank learns no
 // membership. Either way the center learns which of its rows the bank
 // scores, which it needs to score them and to count the quota.
