@@ -211,3 +211,109 @@ func TestBankFaults(t *testing.T) {
 		return f.center.running == 0 && f.center.trainings == 0 && f.center.perBank["bank-a"] == 0
 	}, 10*time.Second, 10*time.Millisecond, "every cut session released its slot")
 }
+
+// TestBankStalls: a bank whose link hangs mid-session (a proxy stops
+// forwarding the center's bytes half-way and holds the connection open:
+// the bank's process or host hung, the link black-holed). The center ends
+// a scoring after its idle timeout (fl.ErrIdle), and a training, whose
+// waits on the bank only the session timeout bounds (package doc), after
+// that; each is recorded in the audit log, its slot is released, no half
+// is stored, and the rerun succeeds.
+func TestBankStalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trainings and scorings through the node, and a session timeout's wait: not in -short")
+	}
+	const idle, session = 2 * time.Second, 20 * time.Second
+	f, watch := newWatchedFixtureTimeouts(t, 300, idle, session)
+	job := f.jobConfig(t, "bank-a", "sbt", faultTraining)
+	ctx := context.Background()
+	ref, err := Train(ctx, job, nil)
+	require.NoError(t, err)
+	cfg := f.scoreConfig(t, "bank-a", OutputBands)
+	sref, err := Score(ctx, cfg, nil)
+	require.NoError(t, err)
+	auditPath := filepath.Join(f.dir, "audit.jsonl")
+	lastSession := func(t *testing.T) audit.Session {
+		ss := sessionRecords(auditRecords(t, auditPath))
+		require.NotEmpty(t, ss)
+		return ss[len(ss)-1]
+	}
+	// rerunOK runs a rerun and checks its session record, ok (written as
+	// the center's side ends, which may be after the bank's).
+	rerunOK := func(t *testing.T, rerun func() error) {
+		n := len(sessionRecords(auditRecords(t, auditPath)))
+		require.NoError(t, rerun(), "the rerun")
+		require.Eventually(t, func() bool { return len(sessionRecords(auditRecords(t, auditPath))) > n }, 10*time.Second, 10*time.Millisecond)
+		require.Equal(t, audit.OutcomeOK, lastSession(t).Outcome)
+	}
+	released := func(t *testing.T) {
+		require.Eventually(t, func() bool {
+			f.center.mu.Lock()
+			defer f.center.mu.Unlock()
+			return f.center.running == 0 && f.center.trainings == 0
+		}, 10*time.Second, 10*time.Millisecond, "the stalled session's slot is released")
+	}
+	// stall runs fn (the bank's side, over a proxy that freezes after cut
+	// bytes) until the center ends the session, then ends the bank's wait,
+	// and returns the center's session end line and the session's start.
+	stall := func(t *testing.T, kind string, cut uint64, fn func(ctx context.Context, center string) error) (logEvent, time.Time) {
+		p := newCutProxy(t, f.addr, int64(cut))
+		p.freeze = true
+		bctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		mark := watch.mark()
+		done := make(chan error, 1)
+		go func() { done <- fn(bctx, p.addr()) }()
+		started := watch.waitFor(t, mark, "session start", func(e logEvent) bool { return e.str("kind") == kind }, time.Minute)
+		id := started.str("session")
+		e := watch.waitFor(t, mark, "session end", func(e logEvent) bool { return e.str("session") == id }, session+30*time.Second)
+		require.Equal(t, int32(1), p.cuts.Load(), "the proxy froze the session")
+		cancel()
+		select {
+		case err := <-done:
+			require.Error(t, err, "the bank's call fails once its context ends")
+		case <-time.After(30 * time.Second):
+			t.Fatal("the bank's call did not return after its context ended")
+		}
+		return e, started.at
+	}
+
+	t.Run("scoring: the idle timeout ends it", func(t *testing.T) {
+		e, start := stall(t, KindScore, sref.BytesRecv/2, func(ctx context.Context, center string) error {
+			c := *cfg
+			c.Center, c.Out = center, filepath.Join(f.dir, "stalled-out")
+			_, err := Score(ctx, &c, nil)
+			return err
+		})
+		err := e.err("err")
+		require.ErrorIs(t, err, fl.ErrIdle, "the center's error: %v", err)
+		took := e.at.Sub(start)
+		require.Less(t, took, idle+15*time.Second, "ended by the idle timeout, not the session's")
+		t.Logf("center, %.1fs after the session's start: %v (outcome %s)", took.Seconds(), err, e.str("outcome"))
+		s := lastSession(t)
+		require.Contains(t, []string{audit.OutcomeAborted, audit.OutcomeError}, s.Outcome)
+		require.Contains(t, s.Error, "fl: peer idle too long")
+		released(t)
+		rerunOK(t, func() error { _, err := Score(ctx, cfg, nil); return err })
+	})
+
+	t.Run("training: the session timeout ends it", func(t *testing.T) {
+		e, start := stall(t, KindTrain, ref.BytesReceived/2, func(ctx context.Context, center string) error {
+			j := *job
+			j.Center = center
+			_, err := Train(ctx, &j, nil)
+			return err
+		})
+		err := e.err("err")
+		require.ErrorIs(t, err, context.DeadlineExceeded, "the center's error: %v", err)
+		took := e.at.Sub(start)
+		require.Greater(t, took, session-2*time.Second, "a training's waits are bounded by the session timeout")
+		require.Less(t, took, session+15*time.Second)
+		t.Logf("center, %.1fs after the session's start: %v (outcome %s)", took.Seconds(), err, e.str("outcome"))
+		require.Equal(t, audit.OutcomeAborted, lastSession(t).Outcome)
+		released(t)
+		noDebris(t, filepath.Join(f.dir, "center-models"), "bank-a/sme-credit/1")
+		rerunOK(t, func() error { _, err := Train(ctx, job, nil); return err })
+		noDebris(t, filepath.Join(f.dir, "center-models"), "bank-a/sme-credit/1", "bank-a/sme-credit/2")
+	})
+}

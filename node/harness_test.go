@@ -198,6 +198,11 @@ func (w *logWatch) dump() string {
 // logWatch, with the given idle timeout and its audit log in
 // audit.jsonl.
 func newWatchedFixture(t *testing.T, rows int, idle time.Duration) (*fixture, *logWatch) {
+	return newWatchedFixtureTimeouts(t, rows, idle, 5*time.Minute)
+}
+
+// newWatchedFixtureTimeouts is newWatchedFixture with a session timeout.
+func newWatchedFixtureTimeouts(t *testing.T, rows int, idle, session time.Duration) (*fixture, *logWatch) {
 	t.Helper()
 	dir := t.TempDir()
 	pilot, err := pki.NewPilot("center", "bank-a", "bank-b", "bank-x")
@@ -211,6 +216,7 @@ func newWatchedFixture(t *testing.T, rows int, idle time.Duration) (*fixture, *l
 	applicants.Labels = nil
 	writeCSV(t, filepath.Join(dir, "applicants.csv"), &applicants)
 	yaml := strings.Replace(fmt.Sprintf(centerYAML, strings.Join(bankBColumns, ", "), 2, 4), "idle_timeout: 30s", "idle_timeout: "+idle.String(), 1)
+	yaml = strings.Replace(yaml, "session_timeout: 5m", "session_timeout: "+session.String(), 1)
 	yaml += "audit: audit.jsonl\n"
 	path := filepath.Join(dir, "center.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o644))
@@ -237,12 +243,16 @@ func newWatchedFixture(t *testing.T, rows int, idle time.Duration) (*fixture, *l
 // cutProxy forwards loopback TCP connections to target and, once cutAt
 // bytes have gone from the center to the bank over one of them, resets
 // both sides of that connection (SO_LINGER 0: an RST, as when a host or
-// the network drops the link, not a clean close). cutAt 0 never cuts.
+// the network drops the link, not a clean close), or with freeze stops
+// forwarding the center's bytes and holds the connection open (a hung
+// peer or link) until the test ends. cutAt 0 never cuts.
 type cutProxy struct {
 	ln     net.Listener
 	target string
 	cutAt  int64
+	freeze bool
 	cuts   atomic.Int32
+	done   chan struct{} // closed at the test's end
 	wg     sync.WaitGroup
 }
 
@@ -250,11 +260,12 @@ func newCutProxy(t *testing.T, target string, cutAt int64) *cutProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	p := &cutProxy{ln: ln, target: target, cutAt: cutAt}
+	p := &cutProxy{ln: ln, target: target, cutAt: cutAt, done: make(chan struct{})}
 	p.wg.Add(1)
 	go p.serve()
 	t.Cleanup(func() {
 		ln.Close()
+		close(p.done)
 		p.wg.Wait()
 	})
 	return p
@@ -316,6 +327,9 @@ func (p *cutProxy) pipe(bank, center *net.TCPConn) {
 		}
 		if p.cutAt > 0 && sent >= p.cutAt {
 			p.cuts.Add(1)
+			if p.freeze {
+				<-p.done
+			}
 			reset()
 			<-up
 			return
