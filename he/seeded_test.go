@@ -111,3 +111,67 @@ func FuzzUnmarshalSeededVector(f *testing.F) {
 		}
 	})
 }
+
+// The packed form of a seeded vector decodes to the same vector in fewer
+// bytes (each coefficient in its prime's 60 bits), and its decoder refuses
+// what the plain one refuses.
+func TestSeededVectorPacked(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	bank, _ := pairFor(t, Hist13, KeySpec{})
+	p := bank.Params()
+	sv, err := bank.EncryptCoeffsSeeded(randVec(r, 2500, 1), 1024)
+	require.NoError(t, err)
+	plain, err := p.MarshalSeededVector(sv)
+	require.NoError(t, err)
+	good, err := p.MarshalSeededVectorPacked(sv)
+	require.NoError(t, err)
+	t.Logf("%d ciphertexts: %d bytes packed, %d plain", len(sv.C0), len(good), len(plain))
+	require.Less(t, float64(len(good)), 0.95*float64(len(plain)))
+	got, err := p.UnmarshalSeededVectorPacked(good)
+	require.NoError(t, err)
+	want, err := p.UnmarshalSeededVector(plain)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+
+	for name, bad := range map[string][]byte{
+		"truncated":   good[:len(good)-8],
+		"trailing":    append(append([]byte(nil), good...), 0),
+		"empty":       nil,
+		"plain kind":  plain,
+		"vector kind": append([]byte{'V', 'H', kindVector}, good[3:]...),
+		"more cts": func() []byte {
+			b := append([]byte(nil), good...)
+			b[len(p.header(kindSeededVectorPacked))+12] = 9
+			return b
+		}(),
+		"unreduced coef": func() []byte {
+			b := append([]byte(nil), good...)
+			copy(b[len(b)-8:], []byte{255, 255, 255, 255, 255, 255, 255, 255})
+			return b
+		}(),
+	} {
+		_, err := p.UnmarshalSeededVectorPacked(bad)
+		require.ErrorIs(t, err, ErrMalformed, name)
+	}
+	_, err = MustParams(Linear14).UnmarshalSeededVectorPacked(good)
+	require.ErrorIs(t, err, ErrMalformed)
+}
+
+func FuzzUnmarshalSeededVectorPacked(f *testing.F) {
+	params := MustParams(Hist13)
+	bank, _ := pairFor(f, Hist13, KeySpec{})
+	sv, err := bank.EncryptCoeffsSeeded([]float64{1, 2, 3}, 16)
+	require.NoError(f, err)
+	good, err := params.MarshalSeededVectorPacked(sv)
+	require.NoError(f, err)
+	f.Add(good)
+	f.Add(good[:60])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sv, err := params.UnmarshalSeededVectorPacked(data)
+		if err == nil {
+			again, err := params.MarshalSeededVectorPacked(sv)
+			require.NoError(t, err)
+			require.Equal(t, data, again)
+		}
+	})
+}

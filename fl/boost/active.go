@@ -522,7 +522,7 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 			if err != nil {
 				return err
 			}
-			if ms[i], err = a.p.MarshalSeededVector(enc); err != nil {
+			if ms[i], err = a.p.MarshalSeededVectorPacked(enc); err != nil {
 				return err
 			}
 		}

@@ -33,7 +33,8 @@ const (
 // split on one of them; version 8 the layout of each level (histLayout),
 // gradients in parts of 8, 4 or 2 bins on a slow link (Options.LinkMbps),
 // levels computed from the root's gradients without any (chooseLevel),
-// levels below the root as their parents' splits, a bit a row,
+// levels below the root as their parents' splits, a bit a row, the
+// gradients bit-packed (he.MarshalSeededVectorPacked),
 // and the histograms' c1 components with a partial decryption at the sums'
 // coefficients (he.PartialDecryption) instead of the vectors and full
 // shares.

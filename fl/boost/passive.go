@@ -441,7 +441,7 @@ func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl lev
 		want := min(levelChunks*S, packed-lo)
 		for i, b := range vecs {
 			var v *he.Vector
-			sv, err := p.UnmarshalSeededVector(b)
+			sv, err := p.UnmarshalSeededVectorPacked(b)
 			if err == nil {
 				v, err = party.Join(sv)
 			}
