@@ -49,8 +49,6 @@ func TestBankFaults(t *testing.T) {
 	centerReg, bankReg := filepath.Join(f.dir, "center-models"), filepath.Join(f.dir, "bank-a-models")
 	const prompt = 20 * time.Second // a generous bound on noticing a fault; the timeouts are minutes
 
-	// failedAfter waits for the center's "session failed" line after mark
-	// and checks its error's kind and promptness.
 	auditPath := filepath.Join(f.dir, "audit.jsonl")
 	sessions := 0 // session records so far
 	// recorded checks that the audit log verifies and holds one more
@@ -74,6 +72,8 @@ func TestBankFaults(t *testing.T) {
 		return s
 	}
 	const training, scoring = true, false
+	// failedAfter waits for the center's "session end" line with an error
+	// after mark, and checks its outcome, kind and promptness.
 	failedAfter := func(t *testing.T, mark int, cut time.Time, kinds ...error) {
 		t.Helper()
 		e := watch.waitFor(t, mark, "session end", func(e logEvent) bool { return e.err("err") != nil }, prompt)
