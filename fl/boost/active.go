@@ -721,6 +721,9 @@ func cumulate(per [][]float64) [][]float64 {
 // row of each parent.
 func encodeNodes(lvl []*anode, compute []int) ([]byte, error) {
 	if len(lvl) == 1 && lvl[0].parent == nil {
+		if inOrder(lvl[0].rows) {
+			return appendCompute([]byte{levelRoot}, compute), nil
+		}
 		return encodeLevel(level{Rows: [][]int32{lvl[0].rows}, Compute: compute}), nil
 	}
 	var parents []int

@@ -241,6 +241,8 @@ const (
 	// left then right, split after split, their rows in the parent's
 	// order. A bit a row instead of 4 bytes.
 	levelSplits
+	// levelRoot is the root of every training row in order: no rows sent.
+	levelRoot
 )
 
 // encodeLevel encodes l with every node's rows.
@@ -296,6 +298,15 @@ func decodeLevel(b []byte, n int, prev [][]int32) (level, error) {
 		return v, true
 	}
 	switch format {
+	case levelRoot:
+		if prev != nil {
+			return l, fmt.Errorf("%w: a root level below another level", ErrProtocol)
+		}
+		rows := make([]int32, n)
+		for i := range rows {
+			rows[i] = int32(i)
+		}
+		l.Rows = [][]int32{rows}
 	case levelRows:
 		nodes, ok := rd()
 		if !ok || int(nodes) > n+1 {

@@ -14,6 +14,7 @@ import (
 func FuzzDecodeLevel(f *testing.F) {
 	f.Add(encodeLevel(level{Rows: [][]int32{{0, 1, 2}, {3}}, Compute: []int{1}}), 4)
 	f.Add(encodeLevelSplits([]int{0, 1}, [][]byte{{1}, {2}}, []int{0, 3}), 4)
+	f.Add(appendCompute([]byte{levelRoot}, []int{0}), 4)
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff}, 10)
 	f.Fuzz(func(t *testing.T, b []byte, n int) {
 		n = n & 0xffff
@@ -36,6 +37,9 @@ func FuzzDecodeLevel(f *testing.F) {
 			if c < 0 || c >= len(l.Rows) {
 				t.Fatalf("compute %d of %d nodes accepted", c, len(l.Rows))
 			}
+		}
+		if b[0] == levelRoot {
+			t.Fatal("a root level accepted below another level")
 		}
 		if b[0] == levelSplits {
 			for k := 0; k < len(l.Rows); k += 2 {

@@ -316,6 +316,14 @@ func TestLevelSplits(t *testing.T) {
 	}
 	_, err = decodeLevel(b, 20, nil)
 	require.ErrorIs(t, err, ErrProtocol, "no level above the root")
+
+	// The root of every row in order: no rows on the wire.
+	root := appendCompute([]byte{levelRoot}, []int{0})
+	l, err = decodeLevel(root, 5, nil)
+	require.NoError(t, err)
+	require.Equal(t, level{Rows: [][]int32{{0, 1, 2, 3, 4}}, Compute: []int{0}}, l)
+	_, err = decodeLevel(root, 5, prev)
+	require.ErrorIs(t, err, ErrProtocol, "a root below a level")
 }
 
 // TestPartedLayoutCategorical: categorical features at both parties, with
