@@ -333,7 +333,7 @@ func measureWAN(ctx context.Context, log io.Writer, modelName, data string, runs
 }
 
 // runWANPair sets the namespaces up, runs the job runs times unshaped and
-// runs times shaped, and tears the namespaces down, also on SIGINT or
+// runs times shaped, alternating, and tears the namespaces down, also on SIGINT or
 // SIGTERM (which then ends the runs with an error).
 func runWANPair(ctx context.Context, log io.Writer, j wanJob, runs int) (unshaped, shaped []wanRun, err error) {
 	if err := wanAvailable(ctx, log); err != nil {
@@ -368,13 +368,13 @@ func runWANPair(ctx context.Context, log io.Writer, j wanJob, runs int) (unshape
 			err = terr
 		}
 	}()
-	for mode, shape := range []bool{false, true} {
-		if shape {
-			if err := link.shape(ctx, j.Cfg); err != nil {
+	// Unshaped and shaped runs alternate, so that a change in the
+	// machine's load weighs on both alike.
+	for r := range runs {
+		for _, shape := range []bool{false, true} {
+			if err := link.setShaped(ctx, j.Cfg, shape); err != nil {
 				return nil, nil, err
 			}
-		}
-		for r := range runs {
 			fmt.Fprintf(log, "  %s on %s, %s, run %d of %d...\n", j.Model, j.Data, j.linkText(shape), r+1, runs)
 			run, err := runWANJob(ctx, log, link, exe, dir, j, shape)
 			if err != nil {
@@ -385,10 +385,10 @@ func runWANPair(ctx context.Context, log io.Writer, j wanJob, runs int) (unshape
 			}
 			fmt.Fprintf(log, "    training %.1f s (job %.1f s), bank sent %.1f MB, received %.1f MB, test AUC %.4f\n",
 				run.Bank.TrainSeconds, run.Seconds, float64(run.Bank.Sent)/1e6, float64(run.Bank.Recv)/1e6, run.Bank.AUC)
-			if mode == 0 {
-				unshaped = append(unshaped, run)
-			} else {
+			if shape {
 				shaped = append(shaped, run)
+			} else {
+				unshaped = append(unshaped, run)
 			}
 		}
 	}

@@ -118,9 +118,23 @@ func newNetnsPair(ctx context.Context, pid int) (p *netnsPair, err error) {
 	return p, nil
 }
 
-// shape puts tbf at c's rate, burst and latency on the egress of both ends.
-func (p *netnsPair) shape(ctx context.Context, c wanConfig) error {
+// setShaped puts tbf at c's rate, burst and latency on the egress of both
+// ends, or with shaped false takes it off (the veth's default qdisc, none).
+func (p *netnsPair) setShaped(ctx context.Context, c wanConfig, shaped bool) error {
 	for _, e := range [][2]string{{p.a, veilA}, {p.b, veilB}} {
+		if !shaped {
+			kind, _, err := parseQdiscOf(ctx, e[0], e[1])
+			if err != nil {
+				return err
+			}
+			if kind != "tbf" {
+				continue
+			}
+			if _, err := command(ctx, "tc", "-n", e[0], "qdisc", "del", "dev", e[1], "root"); err != nil {
+				return err
+			}
+			continue
+		}
 		if _, err := command(ctx, "tc", "-n", e[0], "qdisc", "replace", "dev", e[1], "root", "tbf",
 			"rate", c.Rate, "burst", c.Burst, "latency", c.Latency); err != nil {
 			return err
@@ -168,7 +182,12 @@ func parseTxBytes(out []byte) (uint64, error) {
 // qdiscBytes returns the bytes the root qdisc of the bank's end has sent,
 // and its kind (tbf when shaped).
 func (p *netnsPair) qdiscBytes(ctx context.Context) (kind string, sent uint64, err error) {
-	out, err := command(ctx, "tc", "-n", p.a, "-j", "-s", "qdisc", "show", "dev", veilA)
+	return parseQdiscOf(ctx, p.a, veilA)
+}
+
+// parseQdiscOf returns the kind and sent bytes of dev's root qdisc in ns.
+func parseQdiscOf(ctx context.Context, ns, dev string) (kind string, sent uint64, err error) {
+	out, err := command(ctx, "tc", "-n", ns, "-j", "-s", "qdisc", "show", "dev", dev)
 	if err != nil {
 		return "", 0, err
 	}

@@ -463,10 +463,12 @@ func runWANJob(ctx context.Context, log io.Writer, p *netnsPair, exe, pkiDir str
 		return run, err
 	}
 	run.BankWire, run.CenterWire = a1-a0, b1-b0
-	if shaped {
-		if kind != "tbf" {
-			return run, fmt.Errorf("wan: the shaped run's qdisc is %q, not tbf", kind)
-		}
+	switch {
+	case shaped && kind != "tbf":
+		return run, fmt.Errorf("wan: the shaped run's qdisc is %q, not tbf", kind)
+	case !shaped && kind == "tbf":
+		return run, errors.New("wan: the unshaped run's qdisc is tbf")
+	case shaped:
 		run.QdiscBytes = q1 - q0
 	}
 	return run, nil

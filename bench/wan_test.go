@@ -298,7 +298,7 @@ func ourNetns() []string {
 
 // TestWANShapedJob runs a tiny SecureBoost job (300 rows, one tree of
 // depth 2) as two processes in two namespaces, unshaped and shaped at 50
-// Mbit/s: each party's bytes are the other's, the figures carry them, the
+// Mbit/s, twice each, alternating: each party's bytes are the other's, the figures carry them, the
 // shaped run's traffic went through tbf, and the namespaces are gone after.
 func TestWANShapedJob(t *testing.T) {
 	wanReady(t)
@@ -307,13 +307,14 @@ func TestWANShapedJob(t *testing.T) {
 	c.Delay = 2 * time.Millisecond // through the delaying proxy
 	j := wanJob{Model: "sbt", Data: "synthetic", Cfg: c}
 	var log bytes.Buffer
-	unshaped, shaped, err := runWANPair(context.Background(), &log, j, 1)
+	// Two runs each: unshaped, shaped, unshaped again (tbf taken off), shaped.
+	unshaped, shaped, err := runWANPair(context.Background(), &log, j, 2)
 	require.NoError(t, err, log.String())
 	require.Empty(t, ourNetns(), "the namespaces are deleted after the runs")
 
-	require.Len(t, unshaped, 1)
-	require.Len(t, shaped, 1)
-	for _, r := range []wanRun{unshaped[0], shaped[0]} {
+	require.Len(t, unshaped, 2)
+	require.Len(t, shaped, 2)
+	for _, r := range append(unshaped, shaped...) {
 		b, c := r.Bank, r.Center
 		require.Equal(t, b.Sent, c.Recv, "bank sent = center received")
 		require.Equal(t, b.Recv, c.Sent, "bank received = center sent")
@@ -337,8 +338,10 @@ func TestWANShapedJob(t *testing.T) {
 		require.InDelta(t, 1, float64(sent)/float64(b.Sent), 0.02)
 		require.InDelta(t, 1, float64(recv)/float64(b.Recv), 0.02)
 	}
-	require.Zero(t, unshaped[0].QdiscBytes)
-	require.GreaterOrEqual(t, shaped[0].QdiscBytes, shaped[0].Bank.Sent, "the shaped run's traffic went through tbf")
+	for i := range 2 {
+		require.Zero(t, unshaped[i].QdiscBytes)
+		require.GreaterOrEqual(t, shaped[i].QdiscBytes, shaped[i].Bank.Sent, "the shaped run's traffic went through tbf")
+	}
 
 	figs := wanFigures(j, unshaped[0], shaped[0])
 	require.Len(t, figs, 2)
