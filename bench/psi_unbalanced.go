@@ -140,11 +140,11 @@ func init() {
 	})
 	fig(ubName+"_to_center_mb", 0, func(r *ubResult) figure {
 		return figure{Value: float64(r.later.toCenter) / 1e6, Unit: "MB",
-			Note: fmt.Sprintf("later session, bank to center (cache state, blinded ids, matched slots, digest); first session %.2f MB; %s", float64(r.first.toCenter)/1e6, sizes(r))}
+			Note: fmt.Sprintf("later session, bank to center (cache state, the ask: the id count and no id, as every answer is remembered; matched slots, 4 bytes each; digest); first session %.2f MB; %s", float64(r.first.toCenter)/1e6, sizes(r))}
 	})
 	fig(ubName+"_to_bank_mb", 0, func(r *ubResult) figure {
 		return figure{Value: float64(r.later.toBank) / 1e6, Unit: "MB",
-			Note: fmt.Sprintf("later session, center to bank (an empty update, the reblinded ids, digest); first session %.2f MB (the whole encoded set); %s", float64(r.first.toBank)/1e6, sizes(r))}
+			Note: fmt.Sprintf("later session, center to bank (an empty update and the digest: no id asked, so no reply); first session %.2f MB (the whole encoded set); %s", float64(r.first.toBank)/1e6, sizes(r))}
 	})
 	fig(ubName+"_2proc", 1, func(r *ubResult) figure {
 		return figure{Value: r.later.seconds, Unit: "s",
