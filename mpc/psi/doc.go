@@ -134,13 +134,19 @@
 // cost a hash and two map lookups each. Encoding the center's set costs one hash and one multiplication an
 // id, once per epoch and bank (about 20 s for 800,000 ids on 2 idle cores).
 // Measured on the 2-core machine under other load (bench/psi_unbalanced.go),
-// 200,000 bank ids against 800,000: a later session 38.3 CPU-seconds for both
-// parties (68 s wall in one process, 95 s in two over gRPC), against 131.5
-// for the balanced protocol (244 s); the first of an epoch 95.8 CPU-seconds;
-// 6.8 MB to the center and 6.4 MB back, plus 25.6 MB once per epoch.
-// Scalar multiplication is three quarters of it (BenchmarkUnbalancedSession:
-// about 200 CPU-µs a bank id under that load), so three multiplications an id
-// bound a session at about 12 s on 2 idle cores for 200,000 ids.
+// 200,000 bank ids against 800,000, without the memo: a later session 38.3
+// CPU-seconds for both parties (68 s wall in one process, 95 s in two over
+// gRPC), against 131.5 for the balanced protocol (244 s); the first of an
+// epoch 95.8 CPU-seconds; 6.8 MB to the center and 6.4 MB back, plus 25.6
+// MB once per epoch. Scalar multiplication is three quarters of it
+// (BenchmarkUnbalancedSession: about 200 CPU-µs a bank id asked under that
+// load). With the memo (same machine, load 8 to 13): a later session with
+// the same 200,000 ids 1.1 CPU-seconds for both parties (6.0 s wall in one
+// process; the center's sync of its 800,000 ids and the bank's lookups),
+// 0.4 MB to the center (the matched slots) and 228 bytes back; one with
+// 20,000 ids new to the epoch 5.0 CPU-seconds (22.8 s wall), 1.0 MB to the
+// center and 0.64 MB back; the balanced ECDH baseline 134.5 CPU-seconds
+// (428 s wall) in the same run.
 //
 // What each party learns. The bank learns which of the ids it submits the
 // center holds, and the number of the center's ids (the cache's size); the
