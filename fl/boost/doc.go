@@ -120,14 +120,15 @@
 // center columns, 30 trees of depth 3, 32 bins; bench sbt_bytes_mb and
 // TestRealDataBytes, the trees identical to the plaintext twin in every
 // case): before issue 18 the bank sent 1,090 MB and received 74 MB. Now,
-// without a link speed, 1,085 MB and 28 MB (the histograms' partial
-// decryptions); with Options.LinkMbps 100, 168 MB and 28 MB; with 25,
-// 99 MB and 28 MB. The bytes saved cost the center packing: on the
-// loaded 2-core test machine (load 12-16) the training took 71 s without
-// a link speed and 110 s with 100 Mbit/s, which still comes out ahead on
-// such a link (an estimate of 124 s against 158 s with the bytes' time
-// added). The cost rule's constants (autoSeconds, kernelSeconds) are
-// rough: measure on the deployment's machines.
+// without a link speed, about 1,014 MB and 28 MB (the histograms' partial
+// decryptions, bit-packed gradients, rows as split bits); with
+// Options.LinkMbps 100, 155 MB and 28 MB; with 25, 91 MB and 28 MB. The
+// bytes saved cost the center packing: on the loaded 2-core test machine
+// (load 8-16) the training took 33 s without a link speed and 57-73 s
+// with 100 Mbit/s (130 s with 25), which still comes out ahead on such a
+// link (bench sbt_bytes_100mbit_s: 70 s against 115 s with the bytes'
+// time at 100 Mbit/s added). The cost rule's constants (autoSeconds,
+// kernelSeconds) are rough: measure on the deployment's machines.
 //
 // What each party sees of the partition: the center learns every node's
 // instance set (it sends the split bits); the bank learns them too (it
