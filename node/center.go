@@ -397,18 +397,16 @@ func (c *Center) handle(ctx context.Context, t fl.Transport) error {
 		return c.refuse(ctx, idle, log, perr)
 	}
 	defer release()
-	// The session's accounting (record): its begin record, then, on this
-	// goroutine, a step record for each value revealed to the bank, each
-	// fsync'd before the value leaves (the grant's counts here; the
-	// protocols' decryptions as their plans admit them), and the session
-	// record before its result is released.
+	// The session's accounting (record): its begin record, then a step
+	// record for each value revealed to the bank, each fsync'd before the
+	// value leaves (the grant's counts here; the protocols' decryptions as
+	// their plans, taken up with the context rec.observe returns, admit
+	// them), and the session record before its result is released.
 	rec, err := startRecord(c.audit, c.met, log, fl.RolePassive, CenterName, id.Name, req.Kind, c.begin(s, req, newSessionID(), peerOf(id)))
 	if err != nil {
 		log.Error("session not started", "err", err)
 		return fl.Fail(ctx, idle, errors.New("node: the center cannot record the session (the reason is in its log)"))
 	}
-	stop := rec.observe()
-	defer stop()
 	log = rec.log
 	if err := rec.disclose(granted(s, id.Name)); err != nil {
 		_ = rec.end(ctx, err, t.Stats())
@@ -418,10 +416,11 @@ func (c *Center) handle(ctx context.Context, t fl.Transport) error {
 		_ = rec.end(ctx, err, t.Stats())
 		return err
 	}
+	octx := rec.observe(ctx) // the protocols' plans report to rec
 	if r, ok := s.(recordedSession); ok {
-		err = r.runRecorded(ctx, t, log, rec)
+		err = r.runRecorded(octx, t, log, rec)
 	} else {
-		err = s.run(ctx, t, log)
+		err = s.run(octx, t, log)
 	}
 	if rerr := rec.end(ctx, err, t.Stats()); err == nil {
 		err = rerr

@@ -55,15 +55,15 @@
 // totals, bytes each way, duration, outcome, error). The disclosures are
 // counted where they happen: the grant's (how many center columns a
 // training uses; a scoring's grade cut points) and every vector the
-// protocols' disclosure plans admit for the bank (fl/joint.Observe, on the
-// session's goroutine), including a scoring's bands, one per record,
-// counted when its plan is taken up. A training's result is released in
-// this order: the center's half stored in its registry, the session
-// record written, then the version sent to the bank; a half is usable
-// only with the bank's, which the bank stores only on hearing the version,
-// so the log never shows less than a bank obtained (a crash in between
-// leaves an unpaired half and a session NewCenter closes as aborted when
-// it restarts). A record that cannot be written refuses the disclosure or
+// protocols' disclosure plans admit for the bank (fl/joint.WithObserver:
+// the session's context carries the record into every plan), including a
+// scoring's bands, one per record, counted when its plan is taken up. A
+// training's result is released in this order: the center's half stored
+// in its registry, the session record written, then the version sent to
+// the bank; a half is usable only with the bank's, which the bank stores
+// only on hearing the version, so the log never shows less than a bank
+// obtained (a crash in between leaves an unpaired half and a session
+// NewCenter closes as aborted when it restarts). A record that cannot be written refuses the disclosure or
 // withholds the result. A bank's job and scoring configs may name a log of
 // its own (`audit:`), recording what its plans revealed to the center.
 // With `metrics:` the center serves Prometheus metrics (node/metrics):

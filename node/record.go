@@ -57,9 +57,10 @@ func newSessionID() string {
 // id; never data).
 //
 // The disclosures come from the joint-decryption plans' admissions
-// (joint.Observe, installed on the session's goroutine by observe), plus
-// the node's own grant (a count of columns, the grade cut points): what
-// the peer learns, counted where it is revealed.
+// (joint.WithObserver, carried by the session's context from observe into
+// every plan its protocols take up), plus the node's own grant (a count
+// of columns, the grade cut points): what the peer learns, counted where
+// it is revealed.
 type record struct {
 	audit    *audit.Log // nil: no audit log
 	met      *metrics.Session
@@ -71,9 +72,10 @@ type record struct {
 	kind     string // the request's kind (train, score)
 	start    time.Time
 	tally    audit.Tally
-	// unobserved is joint.Unobserved at the start: admissions made on a
-	// goroutine without an observer escape every record, and end warns.
-	unobserved int64
+	// dmu orders disclose's calls: the plans of a session may admit from
+	// several goroutines, and each value may leave only once its own step
+	// record is on disk.
+	dmu sync.Mutex
 
 	mu    sync.Mutex
 	rows  int
@@ -84,7 +86,7 @@ type record struct {
 // startRecord writes the session's begin record and its start line.
 func startRecord(al *audit.Log, met *metrics.Metrics, log *slog.Logger, selfRole fl.Role, self, peer, kind string, b audit.Begin) (*record, error) {
 	r := &record{audit: al, log: log.With("session", b.ID), self: self, peer: peer, selfRole: selfRole, begin: b, kind: kind,
-		start: time.Now(), unobserved: joint.Unobserved()}
+		start: time.Now()}
 	if al != nil {
 		if _, err := al.Append(b); err != nil {
 			return nil, fmt.Errorf("node: audit log: session %s's begin: %w", b.ID, err)
@@ -97,10 +99,12 @@ func startRecord(al *audit.Log, met *metrics.Metrics, log *slog.Logger, selfRole
 	return r, nil
 }
 
-// observe has the session's goroutine's plan admissions recorded until
-// the returned stop.
-func (r *record) observe() (stop func()) {
-	return joint.Observe(func(a joint.Admission) error { return r.disclose(r.disclosure(a)) })
+// observe returns ctx carrying the record as the observer of the plans
+// taken up with it (joint.WithObserver): the session's protocols, run
+// with the returned context, have every admission recorded, from any
+// goroutine.
+func (r *record) observe(ctx context.Context) context.Context {
+	return joint.WithObserver(ctx, func(a joint.Admission) error { return r.disclose(r.disclosure(a)) })
 }
 
 // disclosure is an admission as the audit log counts it.
@@ -124,6 +128,8 @@ func (r *record) disclosure(a joint.Admission) audit.Disclosure {
 // disclose counts d and writes it as a step record, fsync'd before it
 // returns: the caller reveals the value only after a nil return.
 func (r *record) disclose(d audit.Disclosure) error {
+	r.dmu.Lock()
+	defer r.dmu.Unlock()
 	r.tally.Add(d)
 	if r.audit == nil {
 		return nil
@@ -183,11 +189,6 @@ func (r *record) end(ctx context.Context, err error, st fl.Stats) error {
 	}
 	if r.met != nil {
 		r.met.End(metrics.Result{Outcome: mOutcome, BytesSent: st.SentBytes, BytesReceived: st.RecvBytes, RowsScored: scored(total)})
-	}
-	if n := joint.Unobserved() - r.unobserved; n > 0 {
-		// A protocol admitted on a goroutine of its own: the process's
-		// records (this one's or a concurrent session's) miss n vectors.
-		r.log.Error("audit: vectors were admitted outside any session's observer and are in no record", "vectors", n)
 	}
 	attrs := []any{"outcome", outcome, "seconds", dur.Seconds(), "rows", rows, "bytes_sent", st.SentBytes, "bytes_received", st.RecvBytes}
 	if err != nil {
@@ -321,19 +322,19 @@ func selfName(opts link.GRPCOptions) string {
 // bankScoring is a bank's scoring session's accounting (score.yaml
 // audit:): its record, and the log it opened.
 type bankScoring struct {
-	rec  *record
-	al   *audit.Log
-	stop func()
+	rec *record
+	al  *audit.Log
 }
 
 // startScoring opens the bank's audit log (if cfg names one) and begins
-// the scoring's record, observing the bank's plans on this goroutine (a
-// scoring reveals nothing of the bank's by decryption: its plans declare
-// nothing to the center, which the record shows).
-func startScoring(cfg *config.Score, opts link.GRPCOptions, meta registry.Meta, log *slog.Logger) (*bankScoring, error) {
+// the scoring's record, and returns ctx carrying its observer, which the
+// scoring must run with (a scoring reveals nothing of the bank's by
+// decryption: its plans declare nothing to the center, which the record
+// shows).
+func startScoring(ctx context.Context, cfg *config.Score, opts link.GRPCOptions, meta registry.Meta, log *slog.Logger) (*bankScoring, context.Context, error) {
 	al, err := openBankAudit(cfg.Audit, log)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.File, err)
+		return nil, ctx, fmt.Errorf("%s: %w", cfg.File, err)
 	}
 	rec, err := startRecord(al, nil, log, fl.RoleActive, selfName(opts), cfg.CenterName, KindScore, audit.Begin{ID: newSessionID(),
 		Peer: audit.Peer{Name: cfg.CenterName}, Protocol: "score", Model: meta.Name, Table: meta.Table, Columns: meta.Columns})
@@ -341,16 +342,15 @@ func startScoring(cfg *config.Score, opts link.GRPCOptions, meta registry.Meta, 
 		if al != nil {
 			_ = al.Close()
 		}
-		return nil, err
+		return nil, ctx, err
 	}
-	return &bankScoring{rec: rec, al: al, stop: rec.observe()}, nil
+	return &bankScoring{rec: rec, al: al}, rec.observe(ctx), nil
 }
 
 // finish writes the scoring's session record (rows: the records scored)
 // before the bank writes its result, and returns err, or the record's
 // error.
 func (b *bankScoring) finish(ctx context.Context, err error, st fl.Stats, res *score.Scored) error {
-	b.stop()
 	if res != nil {
 		b.rec.setRows(len(res.IDs))
 	}
@@ -362,7 +362,6 @@ func (b *bankScoring) finish(ctx context.Context, err error, st fl.Stats, res *s
 
 // close ends the record if finish did not (an error), and closes the log.
 func (b *bankScoring) close(ctx context.Context, st fl.Stats) {
-	b.stop()
 	_ = b.rec.end(ctx, errors.New("node: the scoring ended early"), st)
 	if b.al != nil {
 		_ = b.al.Close()

@@ -362,20 +362,20 @@ func Score(ctx context.Context, cfg *config.Score, log *slog.Logger) (*ScoreResu
 		}
 	}
 	log.Info("scoring granted", "model", meta.Name, "version", meta.Version, "output", cfg.Output, "grades", len(rep.Grades)+1)
-	acct, err := startScoring(cfg, opts, meta, log) // the bank's audit log (score.yaml audit:)
+	acct, octx, err := startScoring(ctx, cfg, opts, meta, log) // the bank's audit log (score.yaml audit:)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { acct.close(ctx, tr.Stats()) }()
 	start := time.Now()
 	var res *score.Scored
-	switch {
+	switch { // octx: the plans the scoring takes up are recorded
 	case lr != nil:
-		res, err = score.RequestLR(ctx, tr, x.IDs, x.X, lr, opt)
+		res, err = score.RequestLR(octx, tr, x.IDs, x.X, lr, opt)
 	case trees != nil:
-		res, err = score.RequestTrees(ctx, tr, x.IDs, x.X, x.Cols(), trees, opt)
+		res, err = score.RequestTrees(octx, tr, x.IDs, x.X, x.Cols(), trees, opt)
 	default:
-		res, err = score.RequestScorecard(ctx, tr, x.IDs, x.X, x.Cols(), card, cardOf(meta), opt)
+		res, err = score.RequestScorecard(octx, tr, x.IDs, x.X, x.Cols(), card, cardOf(meta), opt)
 	}
 	if err = acct.finish(ctx, err, tr.Stats(), res); err != nil { // recorded before the result is written
 		return nil, err

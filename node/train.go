@@ -246,10 +246,8 @@ func Train(ctx context.Context, cfg *config.Job, log *slog.Logger) (_ *TrainResu
 		return nil, fl.Fail(ctx, t, err)
 	}
 	defer func() { _ = rec.end(ctx, err, t.Stats()) }() // a no-op after the one below
-	stop := rec.observe()
-	defer stop()
 	start := time.Now()
-	res, err := job.RunActive(ctx, t, spec)
+	res, err := job.RunActive(rec.observe(ctx), t, spec) // its plans' admissions recorded
 	if err != nil {
 		return nil, err
 	}

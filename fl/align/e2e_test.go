@@ -67,7 +67,7 @@ func runParty(ctx context.Context, t fl.Transport, role fl.Role, ids []string, s
 			if o.err = t.Send(ctx, fl.Message{Type: "test.vector", Payload: b}); o.err != nil {
 				return o
 			}
-			plan := joint.NewPlan(joint.Disclosure{Step: "test.vector", To: receiver, Layout: he.Coeff, Len: len(secret), Level: joint.AnyLevel, Vectors: 1}).HeldBy(role)
+			plan := joint.NewPlan(joint.Disclosure{Step: "test.vector", To: receiver, Layout: he.Coeff, Len: len(secret), Level: joint.AnyLevel, Vectors: 1}).HeldBy(ctx, role)
 			if o.err = joint.HelpDecrypt(ctx, t, o.party, plan, "test.vector"); o.err != nil {
 				return o
 			}

@@ -162,7 +162,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	if data.Categories.Any() {
 		res.Categories = data.Categories
 	}
-	disclosures := DisclosurePlan(o, n, d, K, resume).HeldBy(fl.RolePassive)
+	disclosures := DisclosurePlan(o, n, d, K, resume).HeldBy(ctx, fl.RolePassive)
 	if resume > 0 {
 		var st passiveState
 		if err := fl.LoadCheckpoint(store, resume, digest, &st); err != nil {

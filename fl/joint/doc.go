@@ -5,9 +5,11 @@
 // every joint decryption is admitted against. Each party holds its own copy
 // of a protocol's plan (Plan.HeldBy) and admits a vector only for a step the
 // plan declares to its peer, in the declared layout, length, level and
-// scale, and no more vectors than declared. Observe lets a node watch
+// scale, and no more vectors than declared. WithObserver lets a node watch
 // every admission of a session (step, receiver, shape; never a value) and
-// record it before the vector is decrypted or opened: the audit log's
-// disclosure counts come from here, not from an estimate. It joins package he, which never
-// touches the network, to fl's Transport, which knows nothing of HE.
+// record it before the vector is decrypted or opened: the observer rides
+// on the session's context into every plan taken up with it (HeldBy), and
+// is called from whatever goroutine admits. The audit log's disclosure
+// counts come from here, not from an estimate. It joins package he, which
+// never touches the network, to fl's Transport, which knows nothing of HE.
 package joint

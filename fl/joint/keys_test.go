@@ -52,7 +52,7 @@ func decryptBothWays(t *testing.T, ta, tb fl.Transport, a, b *he.Party) {
 	}{{ta, tb, a, b, fl.RoleActive, fl.RolePassive}, {tb, ta, b, a, fl.RolePassive, fl.RoleActive}} {
 		v, err := dir.help.EncryptCoeffs(want, 8)
 		require.NoError(t, err)
-		plan := NewPlan(Disclosure{Step: "test", To: dir.to, Layout: he.Coeff, Len: len(want), Level: AnyLevel, Vectors: 1}).HeldBy(dir.helper)
+		plan := NewPlan(Disclosure{Step: "test", To: dir.to, Layout: he.Coeff, Len: len(want), Level: AnyLevel, Vectors: 1}).HeldBy(ctx, dir.helper)
 		done := make(chan error, 1)
 		go func() { done <- HelpDecrypt(ctx, dir.helpT, dir.help, plan, "test") }()
 		got, err := DecryptWithPeer(ctx, dir.recvT, dir.recv, v)
@@ -139,7 +139,7 @@ func TestPlanRefusesUndeclared(t *testing.T) {
 		{"held by no party", decl, "", good, "s", 0, "holder"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			plan := NewPlan(c.decl).HeldBy(c.holder)
+			plan := NewPlan(c.decl).HeldBy(ctx, c.holder)
 			for range c.uses {
 				require.NoError(t, plan.Admit(p, "s", good))
 			}
@@ -171,7 +171,7 @@ func TestPlanFloodingBudget(t *testing.T) {
 	v, err := a.EncryptCoeffs([]float64{1, 2, 3}, 8)
 	require.NoError(t, err)
 	a.DropToDecryptLevel(v)
-	plan := NewPlan(Disclosure{Step: "s", To: fl.RolePassive, Layout: he.Coeff, Len: AnyLen, Level: AnyLevel, Vectors: 10}).HeldBy(fl.RoleActive)
+	plan := NewPlan(Disclosure{Step: "s", To: fl.RolePassive, Layout: he.Coeff, Len: AnyLen, Level: AnyLevel, Vectors: 10}).HeldBy(t.Context(), fl.RoleActive)
 	require.NoError(t, plan.Admit(p, "s", v))
 	require.NoError(t, plan.Admit(p, "s", v))
 	err = plan.Admit(p, "s", v)

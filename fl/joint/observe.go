@@ -1,10 +1,7 @@
 package joint
 
 import (
-	"bytes"
-	"runtime"
-	"strconv"
-	"sync"
+	"context"
 
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/he"
@@ -38,85 +35,33 @@ type Admission struct {
 	Undecrypted bool
 }
 
-// observers maps a goroutine to the observer it installed (Observe).
-var observers sync.Map // uint64 -> func(Admission) error
+// observerKey is the context key of the observer (WithObserver).
+type observerKey struct{}
 
-// Observe has fn called with every admission that the plans make on the
-// calling goroutine until stop is called, and returns stop. fn runs
+// WithObserver returns a copy of ctx carrying fn, the observer of a
+// session: every plan taken up with that context, or one derived from it
+// (Plan.HeldBy), calls fn with each vector it admits, and with each step
+// it reveals without a decryption when it is taken up. fn runs
 // synchronously inside Admit, after the vector passed the plan's checks
 // and before it is counted, decrypted or opened, so what it records (an
 // fsync'd audit record) is on disk before the value leaves the party; an
 // error of fn refuses the vector (Admit returns it, wrapped, and the
 // protocol aborts the session). fn must not call back into the plan.
 //
-// Why the goroutine: Plan.Admit takes no context, and the protocol
-// packages (fl/vlr, fl/boost, fl/woe, fl/score) admit on the goroutine that
-// runs them, which is the goroutine of the caller that runs the session
-// (the node's session handler, job.RunPassive and score.Service.Handle
-// start none for it). A session handler calls Observe first and defers
-// stop; concurrent sessions, on their own goroutines, see only their own
-// admissions. An admission made on a goroutine with no observer (a
-// protocol that came to admit from a goroutine of its own) reaches no
-// observer: Unobserved counts them, so that a node can check none was
-// missed. One observer a goroutine: a second Observe replaces the first
-// until its stop. stop is idempotent.
-func Observe(fn func(Admission) error) (stop func()) {
-	if fn == nil {
-		return func() {}
-	}
-	id := goid()
-	prev, had := observers.Swap(id, fn)
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			if had {
-				observers.Store(id, prev)
-			} else {
-				observers.Delete(id)
-			}
-		})
-	}
+// The observer travels with the plan, not with a goroutine: a protocol
+// may admit from any goroutine. One plan's calls come one at a time; the
+// plans of one session may call fn concurrently, so fn must be safe for
+// concurrent use. A nil fn hides an observer ctx carries. The innermost
+// WithObserver wins, as with any context value.
+func WithObserver(ctx context.Context, fn func(Admission) error) context.Context {
+	return context.WithValue(ctx, observerKey{}, fn)
 }
 
-var unobserved struct {
-	sync.Mutex
-	n int64
-}
-
-// Unobserved returns how many admissions the process's plans made on
-// goroutines without an observer (Observe).
-func Unobserved() int64 {
-	unobserved.Lock()
-	defer unobserved.Unlock()
-	return unobserved.n
-}
-
-// notify reports an admission to the calling goroutine's observer and
-// returns its error.
-func notify(a Admission) error {
-	if fn, ok := observers.Load(goid()); ok {
-		return fn.(func(Admission) error)(a)
+// ObserverFrom returns the observer ctx carries (WithObserver), or nil.
+func ObserverFrom(ctx context.Context) func(Admission) error {
+	if ctx == nil {
+		return nil
 	}
-	unobserved.Lock()
-	unobserved.n++
-	unobserved.Unlock()
-	return nil
-}
-
-// goid is the calling goroutine's id, read from the first line of its
-// stack trace ("goroutine 18 [running]:"), the only place the runtime
-// shows it. Admissions are a few per epoch, tree level or scoring batch:
-// the trace's cost (about a microsecond) does not show.
-func goid() uint64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b = bytes.TrimPrefix(b, []byte("goroutine "))
-	if i := bytes.IndexByte(b, ' '); i > 0 {
-		b = b[:i]
-	}
-	id, err := strconv.ParseUint(string(b), 10, 64)
-	if err != nil {
-		return 0 // never: the runtime's format; 0 is no goroutine's id
-	}
-	return id
+	fn, _ := ctx.Value(observerKey{}).(func(Admission) error)
+	return fn
 }

@@ -1,6 +1,7 @@
 package joint
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sync"
@@ -97,12 +98,13 @@ func (d Disclosure) want() VectorWant {
 // vectors each step has revealed so far, as one party holds it. It is safe
 // for concurrent use.
 type Plan struct {
-	mu     sync.Mutex
-	holder fl.Role // the party that admits vectors; "" admits none
-	order  []string
-	steps  map[string]Disclosure
-	used   map[string]int
-	coeffs int // coefficients admitted for decryption, for the flooding's budget
+	mu      sync.Mutex
+	holder  fl.Role               // the party that admits vectors; "" admits none
+	observe func(Admission) error // the observer of the context it was taken up with; nil: none
+	order   []string
+	steps   map[string]Disclosure
+	used    map[string]int
+	coeffs  int // coefficients admitted for decryption, for the flooding's budget
 }
 
 // NewPlan returns the plan of the given disclosures (steps distinct). It
@@ -121,21 +123,23 @@ func NewPlan(ds ...Disclosure) *Plan {
 // HeldBy returns a copy of the plan's declarations, with no vector counted
 // yet, held by the party self: every vector it admits is decrypted or
 // opened to self's peer, so it admits only the steps declared to the peer.
-// Both parties build the same plan; each holds its own copy.
+// Both parties build the same plan; each holds its own copy. ctx is the
+// session's: the copy keeps its observer (WithObserver), if any, and
+// tells it every admission, on whatever goroutine it is made.
 //
 // A step declared to the peer with no vector and some values (what a
 // secure comparison reveals, such as scoring's bands: nothing is
-// decrypted, so nothing is admitted) is reported to the calling
-// goroutine's observer here, once, with its declared values (Admission's
-// Undecrypted).
-func (p *Plan) HeldBy(self fl.Role) *Plan {
+// decrypted, so nothing is admitted) is reported to the observer here,
+// once, with its declared values (Admission's Undecrypted).
+func (p *Plan) HeldBy(ctx context.Context, self fl.Role) *Plan {
 	q := NewPlan(p.Disclosures()...)
 	q.holder = self
+	q.observe = ObserverFrom(ctx)
 	for _, d := range q.Disclosures() {
 		if d.To == peerOf(self) && d.Vectors == 0 && d.Values > 0 {
 			// HeldBy cannot refuse: an observer's error here is its own
 			// to report.
-			_ = notify(Admission{Holder: self, To: d.To, Step: d.Step, What: d.What, Masked: d.Masked,
+			_ = q.notify(Admission{Holder: self, To: d.To, Step: d.Step, What: d.What, Masked: d.Masked,
 				Layout: d.Layout, Len: d.Values, Undecrypted: true})
 		}
 	}
@@ -252,8 +256,8 @@ func peerOf(r fl.Role) fl.Role {
 }
 
 // admit checks the receiver, the vector's shape, the step's count and the
-// run's flooding budget, in that order, then tells the calling
-// goroutine's observer (Observe), and only then counts the vector. An
+// run's flooding budget, in that order, then tells the plan's observer
+// (WithObserver), and only then counts the vector. An
 // observer's error refuses the vector: nothing is revealed that the
 // observer could not record.
 func (p *Plan) admit(step string, check func(Disclosure) *UndeclaredError, cost func() budget, sh shape) error {
@@ -291,7 +295,7 @@ func (p *Plan) admit(step string, check func(Disclosure) *UndeclaredError, cost 
 	if sh.sum {
 		a.Len = 1
 	}
-	if err := notify(a); err != nil {
+	if err := p.notify(a); err != nil {
 		return fmt.Errorf("joint: step %s: the disclosure could not be recorded, so it is refused: %w", step, err)
 	}
 	p.used[step]++
@@ -299,4 +303,13 @@ func (p *Plan) admit(step string, check func(Disclosure) *UndeclaredError, cost 
 		p.coeffs += b.coeffs
 	}
 	return nil
+}
+
+// notify reports an admission to the plan's observer and returns its
+// error (nil without one).
+func (p *Plan) notify(a Admission) error {
+	if p.observe == nil {
+		return nil
+	}
+	return p.observe(a)
 }

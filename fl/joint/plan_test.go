@@ -23,7 +23,7 @@ func TestPlanHeldBy(t *testing.T) {
 		Disclosure{Step: "to-bank", To: fl.RoleActive, Layout: he.Coeff, Len: 2, Level: AnyLevel, Vectors: 1},
 		Disclosure{Step: "to-center", To: fl.RolePassive, Layout: he.Coeff, Len: 2, Level: AnyLevel, Vectors: 1},
 	)
-	center, bank := plan.HeldBy(fl.RolePassive), plan.HeldBy(fl.RoleActive)
+	center, bank := plan.HeldBy(t.Context(), fl.RolePassive), plan.HeldBy(t.Context(), fl.RoleActive)
 	require.Equal(t, fl.RolePassive, center.Holder())
 	require.Equal(t, fl.Role(""), plan.Holder())
 	require.Equal(t, plan.Disclosures(), center.Disclosures())
@@ -64,7 +64,7 @@ func TestPlanMaxLenAndScale(t *testing.T) {
 	}
 	logScale := p.Set().LogScale
 	plan := NewPlan(Disclosure{Step: "s", To: fl.RoleActive, Layout: he.Coeff, Len: AnyLen, MaxLen: 5, Level: AnyLevel,
-		LogScale: logScale + ScaleTolerance/2, Vectors: 10}).HeldBy(fl.RolePassive)
+		LogScale: logScale + ScaleTolerance/2, Vectors: 10}).HeldBy(t.Context(), fl.RolePassive)
 	require.NoError(t, plan.Admit(p, "s", vec(5)))
 	require.NoError(t, plan.Admit(p, "s", vec(1)))
 	var ue *UndeclaredError
@@ -73,7 +73,7 @@ func TestPlanMaxLenAndScale(t *testing.T) {
 	require.Equal(t, "at most 5", ue.Want)
 
 	off := NewPlan(Disclosure{Step: "s", To: fl.RoleActive, Layout: he.Coeff, Len: AnyLen, Level: AnyLevel,
-		LogScale: logScale + 2*ScaleTolerance, Vectors: 10}).HeldBy(fl.RolePassive)
+		LogScale: logScale + 2*ScaleTolerance, Vectors: 10}).HeldBy(t.Context(), fl.RolePassive)
 	require.ErrorAs(t, off.Admit(p, "s", vec(1)), &ue)
 	require.Equal(t, "scale", ue.Field)
 	require.Equal(t, 2, plan.Used("s"))
@@ -105,7 +105,7 @@ func TestAdmitShares(t *testing.T) {
 		{"a step of ciphertexts", func() Disclosure { d := decl; d.Level = 3; return d }(), fl.RolePassive, good, "level"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			plan := NewPlan(c.decl).HeldBy(c.holder)
+			plan := NewPlan(c.decl).HeldBy(t.Context(), c.holder)
 			err := plan.AdmitShares("w", c.sv)
 			if c.field == "" {
 				require.NoError(t, err)

@@ -29,7 +29,7 @@ func refuses(t *testing.T, p he.Params, plan *joint.Plan, step string, honest *h
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			held := plan.HeldBy(fl.RolePassive)
+			held := plan.HeldBy(t.Context(), fl.RolePassive)
 			for range c.uses {
 				require.NoError(t, held.Admit(p, step, honest))
 			}
@@ -93,7 +93,7 @@ func TestProtocolPlansRefuse(t *testing.T) {
 		o, err := model.GBDTOptions{Trees: 1, MaxDepth: 2}.WithDefaults()
 		require.NoError(t, err)
 		plan := boost.DisclosurePlan(o, 1000, F, K, 0)
-		require.NoError(t, plan.HeldBy(fl.RolePassive).Admit(hist, boost.StepHistograms, grid(F*K)), "an honest level")
+		require.NoError(t, plan.HeldBy(t.Context(), fl.RolePassive).Admit(hist, boost.StepHistograms, grid(F*K)), "an honest level")
 		refuses(t, hist, plan, boost.StepHistograms, grid(F*K), []undeclared{
 			{"wrong layout", coeff(F * K), 0, "layout"},
 			{"wrong level", at(grid(F*K), 0), 0, "level"},
@@ -124,7 +124,7 @@ func TestProtocolPlansRefuse(t *testing.T) {
 		const rows, batch = 250, 100
 		dl := he.Linear14.DecryptLevel
 		plan := score.DisclosurePlan(score.Options{Output: score.Scores, BatchRows: batch}, rows)
-		require.NoError(t, plan.HeldBy(fl.RolePassive).Admit(lin, score.StepScores, scores(rows%batch, dl)), "the last, shorter batch")
+		require.NoError(t, plan.HeldBy(t.Context(), fl.RolePassive).Admit(lin, score.StepScores, scores(rows%batch, dl)), "the last, shorter batch")
 		pairs, err := bank.EncryptComplexAt(make([]float64, batch), make([]float64, batch), dl)
 		require.NoError(t, err)
 		refuses(t, lin, plan, score.StepScores, scores(batch, dl), []undeclared{

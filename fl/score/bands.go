@@ -199,7 +199,7 @@ func checkBandInputs(u []float64, whose string) error {
 
 // linearBandsCenter is LinearPassive with band output.
 func linearBandsCenter(ctx context.Context, t fl.Transport, u []float64, o Options) error {
-	DisclosurePlan(o, len(u)).HeldBy(fl.RolePassive) // reports what the run reveals
+	DisclosurePlan(o, len(u)).HeldBy(ctx, fl.RolePassive) // reports what the run reveals
 	if err := checkDiscloseValues(o, len(u)); err != nil {
 		return fl.Fail(ctx, t, err)
 	}
@@ -280,7 +280,7 @@ func linearBandsBank(ctx context.Context, t fl.Transport, u []float64, o Options
 // OTs on its path indicators give it a share of each record's score, which
 // it compares.
 func treesBandsCenter(ctx context.Context, t fl.Transport, m *boost.PassiveModel, links []splitLink, bins [][]uint8, rows int, o Options) error {
-	DisclosurePlan(o, rows).HeldBy(fl.RolePassive) // reports what the run reveals
+	DisclosurePlan(o, rows).HeldBy(ctx, fl.RolePassive) // reports what the run reveals
 	if err := checkDiscloseValues(o, rows); err != nil {
 		return fl.Fail(ctx, t, err)
 	}

@@ -142,9 +142,7 @@ func TestDiscloseTrees(t *testing.T) {
 	on, err := o.normalize()
 	require.NoError(t, err)
 	var seen []joint.Admission
-	stop := joint.Observe(func(a joint.Admission) error { seen = append(seen, a); return nil })
-	DisclosurePlan(on, 10).HeldBy(fl.RolePassive)
-	stop()
+	DisclosurePlan(on, 10).HeldBy(joint.WithObserver(ctx, func(a joint.Admission) error { seen = append(seen, a); return nil }), fl.RolePassive)
 	require.Len(t, seen, 2)
 	require.Equal(t, StepFlags, seen[1].Step)
 	require.True(t, seen[1].Undecrypted)

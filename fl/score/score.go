@@ -437,7 +437,7 @@ func centerLoop(ctx context.Context, t fl.Transport, p *he.Party, o Options, row
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	nb := o.batches(rows)
-	plan := DisclosurePlan(o, rows).HeldBy(fl.RolePassive)
+	plan := DisclosurePlan(o, rows).HeldBy(ctx, fl.RolePassive)
 	type item struct {
 		payload []byte
 		err     error

@@ -87,7 +87,7 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 	if err != nil {
 		return nil, err
 	}
-	a.plan = DisclosurePlan(a.opt, n, data.Cols, ack.Cols, resume).HeldBy(fl.RoleActive)
+	a.plan = DisclosurePlan(a.opt, n, data.Cols, ack.Cols, resume).HeldBy(ctx, fl.RoleActive)
 	if a.opt.RevealGradients {
 		if a.params, a.party, err = revealKeys(ctx, t, seed, a.opt, n, data.Cols, ack.Cols, joint.KeyOptions{Progress: a.opt.KeyProgress, Logger: a.opt.Logger}); err != nil {
 			return nil, err
@@ -360,7 +360,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	if err != nil {
 		return nil, err
 	}
-	p.plan = DisclosurePlan(p.opt, n, s.Cols, data.Cols, resume).HeldBy(fl.RolePassive)
+	p.plan = DisclosurePlan(p.opt, n, s.Cols, data.Cols, resume).HeldBy(ctx, fl.RolePassive)
 	if p.opt.RevealGradients {
 		if p.params, p.party, err = revealKeys(ctx, t, seed, p.opt, n, s.Cols, data.Cols, joint.KeyOptions{Progress: local.KeyProgress, Logger: local.Logger}); err != nil {
 			return nil, err

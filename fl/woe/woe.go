@@ -696,7 +696,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Dat
 	if err := party.Rerandomize(h); err != nil {
 		return nil, err
 	}
-	plan := DisclosurePlan(len(bins), K).HeldBy(fl.RolePassive)
+	plan := DisclosurePlan(len(bins), K).HeldBy(ctx, fl.RolePassive)
 	if err := plan.Admit(p, StepCounts, h); err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
