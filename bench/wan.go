@@ -329,7 +329,8 @@ func measureWAN(ctx context.Context, log io.Writer, modelName, data string, runs
 	if err != nil {
 		return nil, err
 	}
-	return wanFigures(j, medianRun(unshaped), medianRun(shaped)), nil
+	u, sh := medianPair(unshaped, shaped)
+	return wanFigures(j, u, sh, len(unshaped)), nil
 }
 
 // runWANPair sets the namespaces up, runs the job runs times unshaped and
@@ -406,15 +407,23 @@ func (j wanJob) linkText(shaped bool) string {
 	return s
 }
 
-// medianRun returns the run of median training time.
-func medianRun(runs []wanRun) wanRun {
-	s := slices.Clone(runs)
-	slices.SortFunc(s, func(a, b wanRun) int { return cmp.Compare(a.Bank.TrainSeconds, b.Bank.TrainSeconds) })
-	return s[len(s)/2]
+// medianPair returns the pair of runs (the i-th unshaped and the i-th
+// shaped, which ran one after the other) whose ratio of training times is
+// the median: on a machine whose load changes, the pairs' ratios are
+// steadier than the ratio of each mode's median.
+func medianPair(unshaped, shaped []wanRun) (wanRun, wanRun) {
+	idx := make([]int, min(len(unshaped), len(shaped)))
+	for i := range idx {
+		idx[i] = i
+	}
+	ratio := func(i int) float64 { return shaped[i].Bank.TrainSeconds / unshaped[i].Bank.TrainSeconds }
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(ratio(a), ratio(b)) })
+	m := idx[len(idx)/2]
+	return unshaped[m], shaped[m]
 }
 
-// wanFigures turns the median unshaped and shaped runs into figures.
-func wanFigures(j wanJob, unshaped, shaped wanRun) []figure {
+// wanFigures turns the median pair of runs (of pairs) into figures.
+func wanFigures(j wanJob, unshaped, shaped wanRun, pairs int) []figure {
 	base := "wan_" + j.Model
 	if j.Data != "synthetic" {
 		base += "_" + j.Data
@@ -440,8 +449,8 @@ func wanFigures(j wanJob, unshaped, shaped wanRun) []figure {
 	times := fmt.Sprintf("key generation %.1f s, %s %.1f s, whole job %.1f s (handshake, PSI, split, preparation, training, test scoring); unshaped: key generation %.1f s, %s %.1f s, whole job %.1f s",
 		b.KeySeconds, unit+"s", b.LoopSeconds, shaped.Seconds, u.KeySeconds, unit+"s", u.LoopSeconds, unshaped.Seconds)
 	t := figure{Name: base, Value: b.TrainSeconds, Unit: "s",
-		Note: fmt.Sprintf("the bank's wall time of the training (key generation and %ss, as job.Model.TrainTime), %s, %s; link: %s; shaped: %s; %s; test AUC %.4f shaped, %.4f unshaped; baseline: the same training on the unshaped veth; %s",
-			unit, what, sizes, j.linkText(true), times, each, b.AUC, u.AUC, procs)}
+		Note: fmt.Sprintf("the bank's wall time of the training (key generation and %ss, as job.Model.TrainTime), %s, %s; link: %s; shaped: %s; %s; test AUC %.4f shaped, %.4f unshaped; baseline: the same training on the unshaped veth, run just before; the pair of median ratio of %d; %s",
+			unit, what, sizes, j.linkText(true), times, each, b.AUC, u.AUC, pairs, procs)}
 	split += "; " + kindsText(b.Kinds, 8)
 	var bf figure
 	if j.Model == "lr" {

@@ -343,7 +343,7 @@ func TestWANShapedJob(t *testing.T) {
 		require.GreaterOrEqual(t, shaped[i].QdiscBytes, shaped[i].Bank.Sent, "the shaped run's traffic went through tbf")
 	}
 
-	figs := wanFigures(j, unshaped[0], shaped[0])
+	figs := wanFigures(j, unshaped[0], shaped[0], 1)
 	require.Len(t, figs, 2)
 	require.Equal(t, "wan_sbt", figs[0].Name)
 	require.Equal(t, shaped[0].Bank.TrainSeconds, figs[0].Value)
@@ -354,6 +354,18 @@ func TestWANShapedJob(t *testing.T) {
 	require.Contains(t, figs[0].Note, "tbf 50mbit")
 	require.Contains(t, figs[0].Note, "plus 2ms each way by a delaying proxy")
 	require.Contains(t, figs[0].Note, fmt.Sprintf("bank to center %.1f MB", float64(shaped[0].Bank.Sent)/1e6))
+}
+
+func TestMedianPair(t *testing.T) {
+	run := func(sec float64) wanRun { return wanRun{Bank: partyResult{TrainSeconds: sec}} }
+	// Ratios 96/60 = 1.6, 44/67 = 0.66, 31/15 = 2.07: the median is the first
+	// pair's, though each mode's median (60 and 44) would give 0.73.
+	u, s := medianPair([]wanRun{run(60), run(67), run(15)}, []wanRun{run(96), run(44), run(31)})
+	require.Equal(t, 60.0, u.Bank.TrainSeconds)
+	require.Equal(t, 96.0, s.Bank.TrainSeconds)
+	u, s = medianPair([]wanRun{run(2)}, []wanRun{run(3)})
+	require.Equal(t, 2.0, u.Bank.TrainSeconds)
+	require.Equal(t, 3.0, s.Bank.TrainSeconds)
 }
 
 // A WAN figure on data that is absent is skipped, not failed, and says so.
