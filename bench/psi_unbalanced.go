@@ -7,7 +7,8 @@ package main
 // and a later one (the cache used: O(the bank's ids)), with both parties
 // in one process over the in-memory pipe and in two processes over gRPC
 // with mutual TLS on loopback. The one-process run also times the balanced
-// ECDH PSI of the same sets, the baseline.
+// ECDH PSI of the same sets, the baseline, and the balanced KKRT PSI (in
+// the note).
 //
 //	psi_unbalanced_200k_800k               later session, one process (s; baseline: balanced)
 //	psi_unbalanced_200k_800k_10pct_new     a later session with 10% of the bank's ids new, one process (s)
@@ -92,8 +93,9 @@ type ubSession struct {
 type ubResult struct {
 	first, later ubSession
 	moved        ubSession // the 10% session, after later
-	balanced     float64   // one process only
+	balanced     float64   // one process only: ECDH
 	balancedCPU  float64
+	kkrt         ubSession // one process only: the balanced KKRT PSI
 	err          error
 }
 
@@ -125,8 +127,8 @@ func init() {
 	fig(ubName, 0, func(r *ubResult) figure {
 		ratio := r.balanced / r.later.seconds
 		return figure{Value: r.later.seconds, Unit: "s", Baseline: &r.balanced, Ratio: &ratio,
-			Note: fmt.Sprintf("later session of the epoch with the same bank ids (the bank's cache and its memo of the center's answers used: no id asked; the center's set synced): %s; %.1f CPU-seconds for both parties (balanced: %.1f); baseline: balanced ECDH PSI of the same sets in the same run; first session %.1f s (%.1f CPU-s); %s",
-				ubNotes[0], r.later.cpu, r.balancedCPU, r.first.seconds, r.first.cpu, sizes(r))}
+			Note: fmt.Sprintf("later session of the epoch with the same bank ids (the bank's cache and its memo of the center's answers used: no id asked; the center's set synced): %s; %.1f CPU-seconds for both parties (balanced: %.1f); baseline: balanced ECDH PSI of the same sets in the same run; the balanced KKRT PSI (fl/align's balanced default) %.2f s, %.1f CPU-s, bank sent %.1f MB, received %.1f MB; first session %.1f s (%.1f CPU-s); %s",
+				ubNotes[0], r.later.cpu, r.balancedCPU, r.kkrt.seconds, r.kkrt.cpu, float64(r.kkrt.toCenter)/1e6, float64(r.kkrt.toBank)/1e6, r.first.seconds, r.first.cpu, sizes(r))}
 	})
 	fig(ubName+"_10pct_new", 0, func(r *ubResult) figure {
 		return figure{Value: r.moved.seconds, Unit: "s",
@@ -168,6 +170,7 @@ func ubMeasure(proc, runs int) ubResult {
 	bankIDs, centerIDs := ubIDs()
 	var firsts, laters, moveds []ubSession
 	var balanced, balancedCPU []float64
+	var kkrts []ubSession
 	for range runs {
 		var first, later, moved ubSession
 		var err error
@@ -181,16 +184,22 @@ func ubMeasure(proc, runs int) ubResult {
 		}
 		firsts, laters, moveds = append(firsts, first), append(laters, later), append(moveds, moved)
 		if proc == 0 {
-			s, err := ubBalanced(bankIDs, centerIDs)
+			s, err := ubBalanced(bankIDs, centerIDs, align.ECDH)
 			if err != nil {
 				return ubResult{err: err}
 			}
 			balanced, balancedCPU = append(balanced, s.seconds), append(balancedCPU, s.cpu)
+			k, err := ubBalanced(bankIDs, centerIDs, align.KKRT)
+			if err != nil {
+				return ubResult{err: err}
+			}
+			kkrts = append(kkrts, k)
 		}
 	}
 	r := ubResult{first: ubMedian(firsts), later: ubMedian(laters), moved: ubMedian(moveds)}
 	if proc == 0 {
 		r.balanced, r.balancedCPU = ubMedianOf(balanced), ubMedianOf(balancedCPU)
+		r.kkrt = ubMedian(kkrts)
 	}
 	return r
 }
@@ -278,9 +287,10 @@ func ubOneProcess(bankIDs, centerIDs []string) (first, later, moved ubSession, e
 	return
 }
 
-func ubBalanced(bankIDs, centerIDs []string) (ubSession, error) {
+func ubBalanced(bankIDs, centerIDs []string, p align.Protocol) (ubSession, error) {
 	runtime.GC()
-	return ubPair(bankIDs, centerIDs, align.Options{}, func(context.Context) (align.Options, error) { return align.Options{}, nil })
+	o := align.Options{BalancedProtocol: p}
+	return ubPair(bankIDs, centerIDs, o, func(context.Context) (align.Options, error) { return o, nil })
 }
 
 // ubTwoProcesses starts this executable as the center (ubCenterMain) and
