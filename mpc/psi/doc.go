@@ -140,13 +140,20 @@
 // epoch 95.8 CPU-seconds; 6.8 MB to the center and 6.4 MB back, plus 25.6
 // MB once per epoch. Scalar multiplication is three quarters of it
 // (BenchmarkUnbalancedSession: about 200 CPU-µs a bank id asked under that
-// load). With the memo (same machine, load 8 to 13): a later session with
-// the same 200,000 ids 1.1 CPU-seconds for both parties (6.0 s wall in one
-// process; the center's sync of its 800,000 ids and the bank's lookups),
-// 0.4 MB to the center (the matched slots) and 228 bytes back; one with
-// 20,000 ids new to the epoch 5.0 CPU-seconds (22.8 s wall), 1.0 MB to the
-// center and 0.64 MB back; the balanced ECDH baseline 134.5 CPU-seconds
-// (428 s wall) in the same run.
+// load). With the memo (bench/psi_unbalanced.go, one process, load about
+// 3): a later session with the same 200,000 ids 0.7 s wall and 0.8
+// CPU-seconds for both parties (the center's sync of its 800,000 ids and
+// the bank's lookups; 0.9 s in two processes over gRPC), 0.4 MB to the
+// center (the matched slots) and 228 bytes back; one with 20,000 ids new
+// to the epoch 2.5 s and 4.4 CPU-seconds (6.2 s in two processes), 1.0 MB
+// to the center and 0.64 MB back; the first of an epoch 67 s and 95
+// CPU-seconds; in the same run the balanced ECDH PSI 65 s and 130
+// CPU-seconds, and the balanced KKRT PSI 1.1 s and 1.8 CPU-seconds with
+// 17 MB to the center and 24 MB back. At load 8 to 13 the later session
+// took 6.0 s wall for 1.1 CPU-seconds. So against KKRT the unbalanced
+// mode saves bytes (0.4 MB against 41 MB a session) and a little CPU in
+// later sessions, and costs an epoch's encoding (about 95 CPU-seconds)
+// in the first.
 //
 // What each party learns. The bank learns which of the ids it submits the
 // center holds, and the number of the center's ids (the cache's size); the
