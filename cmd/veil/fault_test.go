@@ -22,9 +22,11 @@ import (
 	"github.com/veil-fl/veil/node/registry"
 )
 
-// faultSBT is the fault tests' training: a few seconds, so that a kill
-// half a second after the alignment lands inside it.
-const faultSBT = "sbt: {trees: 4, depth: 2, bins: 8}\n"
+// faultSBT is the fault tests' training: long enough that a kill half a
+// second after the alignment lands inside it on an idle machine too (4
+// trees once ended within that half second there, since the KKRT and
+// cached alignments left the cores free).
+const faultSBT = "sbt: {trees: 40, depth: 2, bins: 8}\n"
 
 var (
 	alignedRE  = regexp.MustCompile(`"msg":"aligned rows by PSI"`)
