@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -204,6 +205,9 @@ type SBT struct {
 	Bins        int     `yaml:"bins"`
 	Eta         float64 `yaml:"eta"`
 	Lambda      float64 `yaml:"lambda"`
+	// LinkMbps is the link's speed the bank plans the histograms' layout
+	// for (boost.Options.LinkMbps; 0: none, the least computation).
+	LinkMbps float64 `yaml:"link_mbps"`
 }
 
 // WOE are the WOE scorecard's settings of a job, with the points' scaling.
@@ -800,6 +804,9 @@ func (j *Job) Spec() (job.Spec, error) {
 	if _, err := s.SBT.GBDTOptions.WithDefaults(); err != nil {
 		return job.Spec{}, err
 	}
+	if l := j.SBT.LinkMbps; !(l >= 0 && !math.IsInf(l, 1)) {
+		return job.Spec{}, fmt.Errorf("sbt.link_mbps: %v, want a speed in Mbit/s at or above 0 (0: none)", l)
+	}
 	if _, err := s.WOE.WithDefaults(); err != nil {
 		return job.Spec{}, err
 	}
@@ -821,7 +828,7 @@ func (j *Job) LROptions() vlr.Options {
 func (j *Job) SBTOptions() boost.Options {
 	b := j.SBT
 	o := boost.Options{GBDTOptions: model.GBDTOptions{Trees: b.Trees, MaxDepth: b.Depth, Bins: b.Bins, LearningRate: b.Eta, Lambda: b.Lambda,
-		MinNodeRows: b.MinNodeRows, MinBinRows: b.MinBinRows}, Checkpoint: j.Checkpoint}
+		MinNodeRows: b.MinNodeRows, MinBinRows: b.MinBinRows}, Checkpoint: j.Checkpoint, LinkMbps: b.LinkMbps}
 	if b.DPEpsilon > 0 {
 		o.DP = &boost.DP{Epsilon: b.DPEpsilon, Delta: b.DPDelta}
 	}

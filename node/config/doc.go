@@ -115,6 +115,9 @@
 //	  bins: 32                     # default 32
 //	  eta: 0.3                     # default 0.3
 //	  lambda: 1                    # default 1
+//	  link_mbps: 0                 # the link's Mbit/s to plan the bytes for (default 0: none, the least
+//	                               # computation; 100 on a 100 Mbit/s WAN: default_credit 30x3 sends
+//	                               # about 183 MB instead of 1,042 MB, for about twice the center's CPU)
 //	woe:                           # model woe
 //	  method: quantile             # quantile or optimal (default quantile)
 //	  bins: 32                     # default 32
