@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/score"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/job"
@@ -141,7 +142,7 @@ func TestJobCategorical(t *testing.T) {
 			require.Equal(t, one[0], c.u[i])
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(2*time.Minute))
 	defer cancel()
 	ta, tp := fl.NewPipe()
 	defer ta.Close()

@@ -12,6 +12,7 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/align"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/fl/vlr"
 	"github.com/veil-fl/veil/job"
@@ -32,7 +33,7 @@ func TestJobAlignmentProgress(t *testing.T) {
 			bank.Test, center.Test = bankT, centerT
 		}
 		t.Run(steps[len(steps)-1], func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(2*time.Minute))
 			defer cancel()
 			var mu sync.Mutex
 			var events []job.Event

@@ -19,7 +19,7 @@ import (
 // then stops them, and returns what each party sent.
 func alignOnly(t *testing.T, bank, center job.Spec) (bankSent, centerSent []fl.Message, errB, errC error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(2*time.Minute))
 	defer cancel()
 	stop, stopCtx := context.WithCancel(ctx)
 	defer stopCtx()

@@ -12,6 +12,7 @@ import (
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/boost"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/job"
 	"github.com/veil-fl/veil/model"
 )
@@ -80,7 +81,7 @@ func TestJobSBTCategorical(t *testing.T) {
 	for _, i := range unseen {
 		require.True(t, math.IsNaN(xc[i*nc.Cols()+j]), "row %d: an unseen label encodes to missing", i)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 	defer cancel()
 	ta, tp := fl.NewPipe()
 	defer ta.Close()

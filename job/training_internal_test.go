@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/dataset"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -100,7 +101,7 @@ func TestSetupOptionsDigests(t *testing.T) {
 		{"short", map[Kind]string{LR: good[:62], SBT: good}, `options digest of model "lr" is not 32 bytes in hex`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 			defer cancel()
 			a, b := fl.NewPipe()
 			defer a.Close()
@@ -174,7 +175,7 @@ func TestSetupScorecardScaling(t *testing.T) {
 		{"negative odds", []Kind{WOE}, &model.Scorecard{BaseOdds: -2}, "Scorecard.BaseOdds -2"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 			defer cancel()
 			a, b := fl.NewPipe()
 			defer a.Close()

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/align"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/mpc/psi"
 )
 
@@ -72,7 +73,7 @@ func runTapped(t *testing.T, bankIDs, centerIDs []string, opts func(center *tap)
 	t.Cleanup(func() { ta.Close(); tc.Close() })
 	bank, center = &tap{Transport: ta}, &tap{Transport: tc}
 	o := opts(center)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 	defer cancel()
 	done := make(chan struct{})
 	go func() {

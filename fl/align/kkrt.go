@@ -55,6 +55,13 @@ const (
 	TypeMode = "psi.mode"
 	// TypeKKRT carries each KKRT step's psi.KKRTMessage.
 	TypeKKRT = "psi.kkrt"
+	// TypeReceiver is the KKRT receiver's word, empty, that it took that
+	// role: sent before it waits for the sender's hello, and expected by
+	// the sender before the receiver's setup. Each party chooses its role
+	// from the psi.mode it sent and the one it received; if a peer lies
+	// there (or the wire alters it) both may choose one role, and this word
+	// makes them stop with ErrProtocol rather than wait for each other.
+	TypeReceiver = "psi.receiver"
 	// TypeFallback is the KKRT receiver's word, in place of its codes,
 	// that its ids did not fit their cuckoo table and the parties run ECDH
 	// instead (both having accepted it in psi.mode).
@@ -70,7 +77,7 @@ var ErrCuckoo = fmt.Errorf("align: %w, and a party refuses the ECDH fallback (Op
 // chose different protocols (Options.BalancedProtocol).
 var ErrProtocolMismatch = fmt.Errorf("%w: the parties chose different balanced PSI protocols", ErrProtocol)
 
-// mode is the psi.mode message: "VPSM", version 1, the protocol, the
+// mode is the psi.mode message: "VPSM", version 2 (with psi.receiver), the protocol, the
 // flags, a zero byte, the number of ids (8 bytes) and 16 random bytes.
 type mode struct {
 	proto    Protocol
@@ -83,6 +90,8 @@ type mode struct {
 const (
 	modeMagic = "VPSM"
 	modeSize  = 32
+	// modeVersion 2 added psi.receiver; a peer of version 1 is refused.
+	modeVersion = 2
 )
 
 func (m *mode) MarshalBinary() ([]byte, error) {
@@ -93,7 +102,7 @@ func (m *mode) MarshalBinary() ([]byte, error) {
 	if m.hook {
 		flags |= 2
 	}
-	b := append([]byte(modeMagic), 1, byte(m.proto), flags, 0)
+	b := append([]byte(modeMagic), modeVersion, byte(m.proto), flags, 0)
 	b = binary.BigEndian.AppendUint64(b, m.ids)
 	return append(b, m.nonce[:]...), nil
 }
@@ -102,8 +111,8 @@ func (m *mode) UnmarshalBinary(b []byte) error {
 	switch {
 	case len(b) != modeSize:
 		return fmt.Errorf("%w: %d bytes, want %d", psi.ErrMalformedMessage, len(b), modeSize)
-	case string(b[:4]) != modeMagic || b[4] != 1:
-		return fmt.Errorf("%w: not a mode message of version 1", psi.ErrMalformedMessage)
+	case string(b[:4]) != modeMagic || b[4] != modeVersion:
+		return fmt.Errorf("%w: not a mode message of version %d", psi.ErrMalformedMessage, modeVersion)
 	case b[5] > byte(ECDH):
 		return fmt.Errorf("%w: unknown protocol %d", psi.ErrMalformedMessage, b[5])
 	case b[6]&^3 != 0 || b[7] != 0:
@@ -189,6 +198,9 @@ func kkrtReceive(ctx context.Context, t fl.Transport, ids []string, o Options, p
 	if err != nil {
 		return nil, failOwnIDs(ctx, t, err)
 	}
+	if err := t.Send(ctx, fl.Message{Type: TypeReceiver}); err != nil {
+		return nil, fmt.Errorf("align: %w", err)
+	}
 	hello, err := recvKKRT(ctx, t)
 	if err != nil {
 		return nil, err
@@ -269,6 +281,13 @@ func kkrtSend(ctx context.Context, t fl.Transport, ids []string, o Options, peer
 	}
 	if err := sendBinary(ctx, t, TypeKKRT, hello); err != nil {
 		return nil, err
+	}
+	word, err := fl.Expect(ctx, t, TypeReceiver)
+	if err != nil {
+		return nil, fmt.Errorf("align: the peer did not take the KKRT receiver's role: %w", err)
+	}
+	if len(word) != 0 {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %s with a payload", ErrProtocol, TypeReceiver))
 	}
 	setup, err := recvKKRT(ctx, t)
 	if err != nil {

@@ -158,7 +158,7 @@ func TestBeforeRevealKKRT(t *testing.T) {
 		ta, tc := fltest.NewPipe()
 		defer ta.Close()
 		defer tc.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 		defer cancel()
 		hook := align.Options{BeforeReveal: func([]int) error { return nil }}
 		var errC error
@@ -233,7 +233,7 @@ func TestKKRTHostile(t *testing.T) {
 		"protocol": func(b []byte) { b[5] = 9 },
 		"flags":    func(b []byte) { b[6] = 0x80 },
 		"reserved": func(b []byte) { b[7] = 1 },
-		"version":  func(b []byte) { b[4] = 2 },
+		"version":  func(b []byte) { b[4] = 1 },
 	} {
 		t.Run("psi.mode/"+name, func(t *testing.T) {
 			tamper, hit := tamperNth(align.TypeMode, 0, func(b []byte) []byte { f(b); return b })
@@ -253,6 +253,29 @@ func TestKKRTHostile(t *testing.T) {
 			require.True(t, errors.Is(err, fl.ErrProtocol) || errors.Is(err, fl.ErrPeerAborted), "%v", err)
 		}
 	})
+	// Counts in psi.mode that make both parties choose one role: each
+	// sees a peer of more ids (both receive) or of fewer (both send). Both
+	// stop at once on psi.receiver; without it two receivers would wait
+	// for each other's hello until the deadline.
+	for name, ids := range map[string]byte{"both receive": 200, "both send": 1} {
+		t.Run("psi.mode/"+name, func(t *testing.T) {
+			var hits atomic.Int32
+			tamper := func(m fl.Message) fl.Message {
+				if m.Type == align.TypeMode {
+					hits.Add(1)
+					m.Payload = bytes.Clone(m.Payload)
+					clear(m.Payload[8:16])
+					m.Payload[15] = ids
+				}
+				return m
+			}
+			b, c, _, _ := pair(t, bankIDs, centerIDs, align.Options{}, align.Options{}, fltest.Tamper(tamper))
+			require.Equal(t, int32(2), hits.Load())
+			for _, err := range []error{b.err, c.err} {
+				require.True(t, errors.Is(err, fl.ErrProtocol) || errors.Is(err, fl.ErrPeerAborted), "%v", err)
+			}
+		})
+	}
 	// psi.fallback in place of the codes, which the sender refused.
 	t.Run("psi.fallback with a payload", func(t *testing.T) {
 		restore := align.FailCuckoo()

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
 	"github.com/veil-fl/veil/fl/align"
+	"github.com/veil-fl/veil/fl/fltest"
 )
 
 // progressLog records what Options.Progress is told.
@@ -97,7 +98,7 @@ func TestAlignProgressAndLog(t *testing.T) {
 	centerIDs := append(testIDs("centeronly", 30, 0), shared...)
 	for _, hook := range []bool{false, true} {
 		t.Run(fmt.Sprintf("hook=%v", hook), func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 			defer cancel()
 			var bankProg, centerProg progressLog
 			var bankLog, centerLog bytes.Buffer
@@ -139,7 +140,7 @@ func TestAlignProgressAndLog(t *testing.T) {
 // without the error's text, which names the party's rows; the caller's
 // error keeps it.
 func TestAlignFailureLog(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 	defer cancel()
 	bankIDs := append(testIDs("bank", 5, 0), "bank-ent-00003") // rows 3 and 5 repeat
 	var prog progressLog

@@ -30,7 +30,7 @@ func pair(t *testing.T, bankIDs, centerIDs []string, bo, co align.Options, fault
 	ta, tc := fltest.NewPipe(faults...)
 	defer ta.Close()
 	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(2*time.Minute))
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { center.res, center.err = align.AlignWith(ctx, tc, centerIDs, co) })

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -153,7 +154,7 @@ func TestAttackSmallNodes(t *testing.T) {
 		ta, tc := fl.NewPipe()
 		defer ta.Close()
 		defer tc.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 		defer cancel()
 		seed := []byte("boost-test-joint-seed-0123456789a")
 		done := make(chan error, 1)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -95,7 +96,7 @@ func TestDPOptions(t *testing.T) {
 			ta, tc := fl.NewPipe()
 			defer ta.Close()
 			defer tc.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 			defer cancel()
 			done := make(chan error, 1)
 			go func() {

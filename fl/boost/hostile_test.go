@@ -83,7 +83,7 @@ func TestHostilePeer(t *testing.T) {
 				ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
 				defer ta.Close()
 				defer tc.Close()
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 				defer cancel()
 				var bank, center error
 				var wg sync.WaitGroup
@@ -138,7 +138,7 @@ func TestUndeclaredHistogramsRefused(t *testing.T) {
 	ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
 	defer ta.Close()
 	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 	defer cancel()
 	var center error
 	var wg sync.WaitGroup
@@ -225,7 +225,7 @@ func TestUndeclaredHistogramLength(t *testing.T) {
 	defer ta.Close()
 	defer tc.Close()
 	rc := fltest.Record(tc)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 	defer cancel()
 	var center error
 	done := make(chan struct{})

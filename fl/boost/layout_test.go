@@ -273,7 +273,7 @@ func TestReuseLevelRefusesGradients(t *testing.T) {
 	ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
 	defer ta.Close()
 	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 	defer cancel()
 	seed := []byte("boost-test-joint-seed-0123456789d")
 	var center error

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/model"
 )
 
@@ -122,7 +123,7 @@ func TestCenterLabelsRefused(t *testing.T) {
 	ta, tc := fl.NewPipe()
 	defer ta.Close()
 	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 	defer cancel()
 	seed := []byte("boost-test-joint-seed-0123456789a")
 	done := make(chan error, 1)

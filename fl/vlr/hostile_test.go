@@ -112,7 +112,7 @@ func TestHostilePeer(t *testing.T) {
 					ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
 					defer ta.Close()
 					defer tc.Close()
-					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 					defer cancel()
 					var bank, center error
 					var wg sync.WaitGroup
@@ -293,7 +293,7 @@ func TestUndeclaredDecryptionRefused(t *testing.T) {
 			defer ta.Close()
 			defer tc.Close()
 			rc := fltest.Record(tc)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 			defer cancel()
 			var passive *Passive
 			var center error

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/veil-fl/veil/fl"
+	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/he"
 	"github.com/veil-fl/veil/model"
 )
@@ -165,7 +166,7 @@ func TestRevealScoresLeaveInterval(t *testing.T) {
 	ta, tc := fl.NewPipe()
 	defer ta.Close()
 	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 	defer cancel()
 	seed := []byte("vlr-test-joint-seed-0123456789abc")
 	done := make(chan error, 1)

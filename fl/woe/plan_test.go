@@ -70,7 +70,7 @@ func TestUndeclaredCountsNeverReachThePlan(t *testing.T) {
 			}))
 			defer ta.Close()
 			defer tc.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 			defer cancel()
 			done := make(chan error, 1)
 			go func() {

@@ -58,7 +58,7 @@ func runPair(t testing.TB, xb []float64, db int, xc []float64, dc int, y []float
 	ta, tc := fl.NewPipe()
 	defer ta.Close()
 	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(2*time.Minute))
 	defer cancel()
 	var center *PassiveResult
 	done := make(chan error, 1)
@@ -199,7 +199,7 @@ func TestCenterLabelsRefused(t *testing.T) {
 	ta, tc := fl.NewPipe()
 	defer ta.Close()
 	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
@@ -339,7 +339,7 @@ func runTampered(t *testing.T, tamper func(fl.Message) fl.Message) (bank, center
 	ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
 	defer ta.Close()
 	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
@@ -427,7 +427,7 @@ func runPairWith(t testing.TB, bank, center Data, opt Options) (*ActiveResult, *
 	ta, tc := fl.NewPipe()
 	defer ta.Close()
 	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(2*time.Minute))
 	defer cancel()
 	var res *PassiveResult
 	done := make(chan error, 1)
