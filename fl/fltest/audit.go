@@ -46,6 +46,13 @@ func (l Leak) String() string {
 //     ciphertext bytes, by chance; a 6-character string occurs by chance
 //     about once per 2^48 random positions.
 //
+// In binary, values whose 8 bytes (a float64, or a pair of float32) hold
+// four or more zero bytes are not searched either: short dyadic fractions
+// such as 0.75 (00 00 00 00 00 00 e8 3f). Zero-padded message data (unused
+// coefficients, length fields) followed by two random bytes matches such a
+// pattern one time in 2^16, and a training sends millions of such places;
+// their decimal forms are still searched.
+//
 // Single float32 values (4 bytes) are not searched alone: a 4-byte pattern
 // occurs by chance about once per 2^32 random positions, and training sends
 // hundreds of MiB of ciphertext. The audit searches pairs of consecutive
@@ -112,9 +119,10 @@ func patterns(secrets []Secret, labels []float64) index {
 			if !Distinctive(v) {
 				continue
 			}
-			bits := math.Float64bits(v)
-			ix.add(pattern{binary.LittleEndian.AppendUint64(nil, bits), s.Name, i, "float64 LE"})
-			ix.add(pattern{binary.BigEndian.AppendUint64(nil, bits), s.Name, i, "float64 BE"})
+			if le := binary.LittleEndian.AppendUint64(nil, math.Float64bits(v)); !mostlyZero(le) {
+				ix.add(pattern{le, s.Name, i, "float64 LE"})
+				ix.add(pattern{binary.BigEndian.AppendUint64(nil, math.Float64bits(v)), s.Name, i, "float64 BE"})
+			}
 			for enc, txt := range decimalForms(v) {
 				ix.add(pattern{[]byte(txt), s.Name, i, enc})
 			}
@@ -133,8 +141,10 @@ func patterns(secrets []Secret, labels []float64) index {
 				g := float32(s.Values[j])
 				le := binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, math.Float32bits(f)), math.Float32bits(g))
 				be := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, math.Float32bits(f)), math.Float32bits(g))
-				ix.add(pattern{le, s.Name, i, "float32 pair LE"})
-				ix.add(pattern{be, s.Name, i, "float32 pair BE"})
+				if !mostlyZero(le) {
+					ix.add(pattern{le, s.Name, i, "float32 pair LE"})
+					ix.add(pattern{be, s.Name, i, "float32 pair BE"})
+				}
 			}
 		}
 	}
@@ -185,6 +195,12 @@ func patterns(secrets []Secret, labels []float64) index {
 	return ix
 }
 
+// mostlyZero reports whether four or more of b's bytes are zero (see
+// Distinctive).
+func mostlyZero(b []byte) bool {
+	return bytes.Count(b, []byte{0}) >= 4
+}
+
 // Audit searches every recorded message for the secrets and label windows
 // and returns what it found.
 func Audit(msgs []fl.Message, secrets []Secret, labels []float64) []Leak {
@@ -214,7 +230,10 @@ func Audit(msgs []fl.Message, secrets []Secret, labels []float64) []Leak {
 func Plant(m fl.Message, s Secret, labels []float64) (planted []fl.Message, want []string) {
 	first := -1
 	for i := 0; i+1 < len(s.Values); i++ {
-		if Distinctive(s.Values[i]) && Distinctive(s.Values[i+1]) && len(strconv.FormatFloat(s.Values[i], 'g', -1, 64)) >= 6 {
+		v, w := s.Values[i], s.Values[i+1]
+		pair := binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, math.Float32bits(float32(v))), math.Float32bits(float32(w)))
+		if Distinctive(v) && Distinctive(w) && len(strconv.FormatFloat(v, 'g', -1, 64)) >= 6 &&
+			!mostlyZero(binary.LittleEndian.AppendUint64(nil, math.Float64bits(v))) && !mostlyZero(pair) {
 			first = i
 			break
 		}
