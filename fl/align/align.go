@@ -47,7 +47,8 @@
 // modes: in the unbalanced mode it is the same for the same intersection
 // throughout a key epoch.
 //
-// The messages: balanced, psi.mode each way, then for KKRT psi.kkrt (the
+// The messages: balanced, psi.mode each way, then for KKRT psi.receiver
+// (empty: the receiver's word that it took that role) and psi.kkrt (the
 // sender's hello, the receiver's setup, the sender's base OTs, the
 // receiver's codes or psi.fallback, the sender's values, the receiver's
 // matches), for ECDH psi.blinded and psi.reblinded each way, then

@@ -77,8 +77,9 @@ var ErrCuckoo = fmt.Errorf("align: %w, and a party refuses the ECDH fallback (Op
 // chose different protocols (Options.BalancedProtocol).
 var ErrProtocolMismatch = fmt.Errorf("%w: the parties chose different balanced PSI protocols", ErrProtocol)
 
-// mode is the psi.mode message: "VPSM", version 2 (with psi.receiver), the protocol, the
-// flags, a zero byte, the number of ids (8 bytes) and 16 random bytes.
+// mode is the psi.mode message: "VPSM", version 2 (with psi.receiver),
+// the protocol, the flags, a zero byte, the number of ids (8 bytes) and 16
+// random bytes.
 type mode struct {
 	proto    Protocol
 	fallback bool
