@@ -42,9 +42,13 @@ func cmdCenter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer c.Close() // the audit log's lock, if Serve is never reached
 	// SIGINT/SIGTERM: drain and stop; a second one kills (the default
 	// handling is restored once draining starts). SIGHUP: reload tables.
-	// Both are caught before "listening" is printed.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	// Both are caught before "listening" is printed. The node starts to
+	// drain (and says so) only after the default handling is back, so that
+	// a second signal sent on seeing "draining" kills.
+	sig, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx, drain := context.WithCancel(ctx)
+	defer drain()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -57,8 +61,11 @@ func cmdCenter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	go func() {
 		for {
 			select {
-			case <-ctx.Done():
+			case <-sig.Done():
 				stop()
+				drain()
+				return
+			case <-ctx.Done():
 				return
 			case <-done:
 				return
