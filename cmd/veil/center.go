@@ -56,9 +56,7 @@ func cmdCenter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	fmt.Fprintf(stdout, "listening %s\n", c.Addr())
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
+	go func() { // ends when cmdCenter returns (its deferred drain)
 		for {
 			select {
 			case <-sig.Done():
@@ -66,8 +64,6 @@ func cmdCenter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				drain()
 				return
 			case <-ctx.Done():
-				return
-			case <-done:
 				return
 			case <-hup:
 				if err := c.Reload(ctx); err != nil {

@@ -139,7 +139,7 @@ func patterns(secrets []Secret, labels []float64) index {
 					continue
 				}
 				g := float32(s.Values[j])
-				le := binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, math.Float32bits(f)), math.Float32bits(g))
+				le := float32PairLE(f, g)
 				be := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, math.Float32bits(f)), math.Float32bits(g))
 				if !mostlyZero(le) {
 					ix.add(pattern{le, s.Name, i, "float32 pair LE"})
@@ -195,6 +195,11 @@ func patterns(secrets []Secret, labels []float64) index {
 	return ix
 }
 
+// float32PairLE is f and g as consecutive little-endian float32s.
+func float32PairLE(f, g float32) []byte {
+	return binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, math.Float32bits(f)), math.Float32bits(g))
+}
+
 // mostlyZero reports whether four or more of b's bytes are zero (see
 // Distinctive).
 func mostlyZero(b []byte) bool {
@@ -231,9 +236,8 @@ func Plant(m fl.Message, s Secret, labels []float64) (planted []fl.Message, want
 	first := -1
 	for i := 0; i+1 < len(s.Values); i++ {
 		v, w := s.Values[i], s.Values[i+1]
-		pair := binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, math.Float32bits(float32(v))), math.Float32bits(float32(w)))
 		if Distinctive(v) && Distinctive(w) && len(strconv.FormatFloat(v, 'g', -1, 64)) >= 6 &&
-			!mostlyZero(binary.LittleEndian.AppendUint64(nil, math.Float64bits(v))) && !mostlyZero(pair) {
+			!mostlyZero(binary.LittleEndian.AppendUint64(nil, math.Float64bits(v))) && !mostlyZero(float32PairLE(float32(v), float32(w))) {
 			first = i
 			break
 		}
@@ -252,7 +256,7 @@ func Plant(m fl.Message, s Secret, labels []float64) (planted []fl.Message, want
 		v, w := s.Values[first], s.Values[first+1]
 		put([]byte(`{"value":`+strconv.FormatFloat(v, 'g', -1, 64)+`}`), "decimal 'g' -1")
 		put(binary.BigEndian.AppendUint64(nil, math.Float64bits(v)), "float64 BE")
-		put(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, math.Float32bits(float32(v))), math.Float32bits(float32(w))), "float32 pair LE")
+		put(float32PairLE(float32(v), float32(w)), "float32 pair LE")
 	}
 	for i := 0; i+64 <= len(labels); i += 32 {
 		var lsb uint64
