@@ -104,12 +104,18 @@ func (c *Chooser) Accept(msg []byte) ([]byte, error) {
 	if len(msg) != Kappa*elementSize {
 		return nil, fmt.Errorf("%w: base-OT answer of %d bytes, want %d", ErrMessage, len(msg), Kappa*elementSize)
 	}
-	out := make([]byte, 0, Kappa*2*sealedSize)
-	for i := range Kappa {
-		b := baseGroup.NewElement()
-		if err := b.UnmarshalBinary(msg[i*elementSize : (i+1)*elementSize]); err != nil {
+	// Every element is checked before any base OT answers: a base-OT
+	// sender answers once, so a message found bad halfway would leave the
+	// chooser unable to take a good one.
+	bs := make([]group.Element, Kappa)
+	for i := range bs {
+		bs[i] = baseGroup.NewElement()
+		if err := bs[i].UnmarshalBinary(msg[i*elementSize : (i+1)*elementSize]); err != nil {
 			return nil, fmt.Errorf("%w: base OT %d: %v", ErrMessage, i, err)
 		}
+	}
+	out := make([]byte, 0, Kappa*2*sealedSize)
+	for i, b := range bs {
 		e0, e1 := c.base[i].Round2Sender(b)
 		if len(e0) != sealedSize || len(e1) != sealedSize {
 			return nil, fmt.Errorf("ot: base OT %d: sealed seeds of %d and %d bytes", i, len(e0), len(e1))

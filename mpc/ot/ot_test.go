@@ -199,7 +199,13 @@ func TestSetupErrors(t *testing.T) {
 	o, m2, err := NewOfferer(m1)
 	require.NoError(t, err)
 	require.ErrorIs(t, o.Finish(make([]byte, 5)), ErrMessage)
-	m3, err := c.Accept(m2)
+	badAnswer := append([]byte(nil), m2...)
+	for i := 5 * elementSize; i < 6*elementSize; i++ {
+		badAnswer[i] = 0xff // base OT 5's element is not canonical
+	}
+	_, err = c.Accept(badAnswer)
+	require.ErrorIs(t, err, ErrMessage)
+	m3, err := c.Accept(m2) // the bad answer consumed no base OT
 	require.NoError(t, err)
 	_, err = c.Accept(m2)
 	require.ErrorIs(t, err, ErrState)
