@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/tuneinsight/lattigo/v5/ring"
+	"github.com/veil-fl/veil/internal/testmode"
 )
 
 // noiseLog2 measures the ciphertext noise that joint decryption must flood:
@@ -165,7 +166,7 @@ func maxFactor(count int) float64 {
 // matrix of equal columns, whose result is one constant polynomial. The
 // measured largest coefficient stays below the bound times maxFactor, the
 // measured root mean square below the bound; 2^20 rows (the rows' limit)
-// without -short.
+// with VEIL_TEST=full.
 func TestLinearNoiseBounds(t *testing.T) {
 	p := MustParams(Linear14)
 	limit := ScoreNoiseBound(p, Linear14.MaxCombineWeight)
@@ -312,8 +313,8 @@ func TestLinearNoiseBounds(t *testing.T) {
 		gradient(t, rows, cols, x)
 	})
 	t.Run("gradient, the rows' limit", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("2^20 rows run without -short")
+		if !testmode.Full() {
+			t.Skip("2^20 rows run with VEIL_TEST=full (CI)")
 		}
 		rows, cols := Linear14.MaxRows, 2
 		x := make([]float64, rows*cols)

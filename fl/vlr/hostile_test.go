@@ -16,6 +16,7 @@ import (
 	"github.com/veil-fl/veil/fl/fltest"
 	"github.com/veil-fl/veil/fl/joint"
 	"github.com/veil-fl/veil/he"
+	"github.com/veil-fl/veil/internal/testmode"
 )
 
 type hostileStep struct {
@@ -76,7 +77,7 @@ var shortHostile = []string{"vlr.setup/garbage", "reveal/vlr.powers/wrong scale"
 
 // TestHostilePeer corrupts, one at a time, the first message of each type
 // the protocol receives, in each way fltest.Mutations knows (with
-// VEIL_HOSTILE=full, as CI runs it; fltest.FullHostile), and requires a
+// VEIL_TEST=full, as CI runs it; testmode.Full), and requires a
 // clear error on the receiving side, an abort on the other (nobody waits
 // for the deadline), no panic, and both parties' data untouched. A
 // corruption the receiver cannot see (a vector asked to decrypt with a
@@ -105,7 +106,7 @@ func TestHostilePeer(t *testing.T) {
 				switch {
 				case testing.Short() && !slices.Contains(shortHostile, name):
 					continue
-				case !testing.Short() && !fltest.FullHostile() && m.Name != "truncated" && !slices.Contains(shortHostile, name):
+				case !testing.Short() && !testmode.Full() && m.Name != "truncated" && !slices.Contains(shortHostile, name):
 					continue
 				}
 				t.Run(name, func(t *testing.T) {
