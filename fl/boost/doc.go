@@ -128,13 +128,14 @@
 // case): before issue 18 the bank sent 1,090 MB and received 74 MB. Now,
 // without a link speed, about 1,014 MB and 28 MB (the histograms' partial
 // decryptions, bit-packed gradients, rows as split bits); with
-// Options.LinkMbps 100, 155 MB and 28 MB; with 25, 91 MB and 28 MB. The
-// bytes saved cost the center packing: on the loaded 2-core test machine
-// (load 8-16) the training took 33 s without a link speed and 57-73 s
-// with 100 Mbit/s (130 s with 25), which still comes out ahead on such a
-// link (bench sbt_bytes_100mbit_s: 70 s against 115 s with the bytes'
-// time at 100 Mbit/s added). The cost rule's constants (autoSeconds,
-// kernelSeconds) are rough: measure on the deployment's machines.
+// Options.LinkMbps 100, 138 MB and 28 MB; with 25, 67 MB and 28 MB
+// (autoSeconds 1 ms; with 2 ms they were 155 and 91 MB). The bytes saved
+// cost the center packing: on the idle 2-core test machine, in one
+// process, the training took 17 s with 100 Mbit/s and 32 s with 25; in
+// two processes over a veth pair (bench wan_sbt_default_credit, medians of
+// 3) 17.9 s unshaped and 30.0 s on a link shaped to 100 Mbit/s, against
+// 31.8 s with 2 ms. The cost rule's constants (autoSeconds, kernelSeconds)
+// are measured on that machine: measure on the deployment's.
 //
 // What each party sees of the partition: the center learns every node's
 // instance set (it sends the split bits); the bank learns them too (it
