@@ -128,14 +128,15 @@
 // case): before issue 18 the bank sent 1,090 MB and received 74 MB. Now,
 // without a link speed, about 1,014 MB and 28 MB (the histograms' partial
 // decryptions, bit-packed gradients, rows as split bits); with
-// Options.LinkMbps 100, 138 MB and 28 MB; with 25, 67 MB and 28 MB
-// (autoSeconds 1 ms; with 2 ms they were 155 and 91 MB). The bytes saved
-// cost the center packing: on the idle 2-core test machine, in one
-// process, the training took 17 s with 100 Mbit/s and 32 s with 25; in
+// Options.LinkMbps 100, 131 MB and 28 MB; with 25, 73 MB and 28 MB (with
+// the cost rule's earlier guessed constants, 155 and 91 MB). The bytes
+// saved cost the center packing: on the idle 2-core test machine, in one
+// process, the training took 17 s with 100 Mbit/s and 31 s with 25; in
 // two processes over a veth pair (bench wan_sbt_default_credit, medians of
-// 3) 17.9 s unshaped and 30.0 s on a link shaped to 100 Mbit/s, against
-// 31.8 s with 2 ms. The cost rule's constants (autoSeconds, kernelSeconds)
-// are measured on that machine: measure on the deployment's.
+// 3) 19.2 s unshaped and 30.1 s on a link shaped to 100 Mbit/s (31.8 s
+// with the guessed constants). The cost rule's constants (autoSeconds,
+// kernelSeconds) are measured on that machine: measure on the
+// deployment's.
 //
 // What each party sees of the partition: the center learns every node's
 // instance set (it sends the split bits); the bank learns them too (it

@@ -13,15 +13,15 @@ import (
 var partSizes = []int{8, 4, 2}
 
 // autoSeconds is the wall time the center's packing spends per sparse
-// product and vector (g or h), about one automorphism with key switching
-// at he.Hist13 (N = 2^13, two primes and one special prime): 1.9 ms of one
-// core measured on the idle 2-core test machine, the packing spread over
-// both (7 ms at a load of 14). It only weighs a parted layout's extra
-// packing against the bytes it saves (chooseLayout), never anything a
-// result depends on. Against 2 ms, on default_credit at 100 Mbit/s (bench
-// wan_sbt_default_credit, 3 runs each): the bank sends 145 MB instead of
-// 170 and the shaped training takes 30.0 s instead of 31.8.
-const autoSeconds = 1e-3
+// product and vector (g or h): 1.5 ms measured on the idle 2-core test
+// machine (he.Histograms over 40 kernel features of 8 bins at 24 and at 96
+// chunks of 1,024 rows: 155 and 267 ms, the packing the part that does not
+// grow with the chunks; one automorphism with key switching at he.Hist13
+// takes 1.9 ms of one core, and the packing's zeroing rounds take several
+// per sparse product, spread over both cores). It only weighs a parted
+// layout's extra packing against the bytes it saves (chooseLayout), never
+// anything a result depends on.
+const autoSeconds = 1.5e-3
 
 // histLayout is how one level's gradients travel and its histograms are
 // computed, derived by both parties from the level message and the
@@ -78,11 +78,16 @@ func partedLayout(p he.Params, K, B int) histLayout {
 	return histLayout{parted: true, K: B, P: partsOf(K, B), Width: B * partsOf(K, B), S: he.HistogramStride(p, B)}
 }
 
-// kernelSeconds is the time the center's kernel spends per product of an
-// input chunk by one kernel feature's 0/1 polynomial, g and h together:
-// about 0.25 ms measured on the loaded 2-core test machine, 0.1 ms taken.
-// Like autoSeconds it only weighs the layouts' costs (chooseLayout).
-const kernelSeconds = 1e-4
+// kernelSeconds is the wall time the center's kernel spends per product of
+// an input chunk by one kernel feature's 0/1 polynomial, g and h together:
+// 39 us measured with autoSeconds (the 112 ms the 72 extra chunks of 40
+// features add). Like autoSeconds it only weighs the layouts' costs
+// (chooseLayout). With both measured (they were guesses, 2 ms and 0.1 ms,
+// before), on default_credit 30x3 at LinkMbps 100 the bank sends 143 MB
+// instead of 170 and the training on a 100 Mbit/s link takes 30.1 s
+// instead of 31.8 (bench wan_sbt_default_credit, two processes, medians of
+// 3 runs); the trees are identical to the twin's either way.
+const kernelSeconds = 4e-5
 
 // chooseLayout picks the layout of a level that computes nodes nodes over
 // rows rows in all, for F center features of K bins, on a link of
