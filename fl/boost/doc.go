@@ -105,10 +105,7 @@
 // 0.052 at 1 (0.033 and 0.070). The noise inflates the gains of the
 // center's splits, which then win over better splits of the bank's; a gain
 // correction for the noise is not implemented. That default_credit costs
-// more at epsilon 8 than at 1, in both runs, is measured, not explained: a
-// guess is that at 8 the noisy center gains stay close enough to win often
-// with the wrong bins, where at 1 they are so noisy that the bank's own
-// splits, exact, win more nodes.
+// more at epsilon 8 than at 1, in both runs, is measured, not explained.
 //
 // DisclosurePlan declares the one step that decrypts, boost.histograms, to
 // the bank: per level of a tree at most two vectors, the cumulative sums of
