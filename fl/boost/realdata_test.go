@@ -65,10 +65,10 @@ func TestRealDataDP(t *testing.T) {
 	}
 	for _, name := range []string{"breast", "default_credit", "give_credit"} {
 		t.Run(name, func(t *testing.T) {
-			t.Parallel() // independent trainings; the protocol leaves a core idle
 			if name != "breast" && !testmode.Full() {
 				t.Skip("DP on the larger pairs runs with VEIL_TEST=full (CI)")
 			}
+			t.Parallel() // independent trainings; the protocol leaves a core idle
 			btr, bte, ctr, cte := sharedSplit(t, name)
 			db, dc := btr.Cols(), ctr.Cols()
 			gbdt := model.GBDTOptions{Trees: 30, MaxDepth: 3, Bins: 32, LearningRate: 0.3, Lambda: 1}

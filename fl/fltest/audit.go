@@ -119,7 +119,7 @@ func patterns(secrets []Secret, labels []float64) index {
 			if !Distinctive(v) {
 				continue
 			}
-			if le := binary.LittleEndian.AppendUint64(nil, math.Float64bits(v)); !mostlyZero(le) {
+			if le := float64LE(v); !mostlyZero(le) {
 				ix.add(pattern{le, s.Name, i, "float64 LE"})
 				ix.add(pattern{binary.BigEndian.AppendUint64(nil, math.Float64bits(v)), s.Name, i, "float64 BE"})
 			}
@@ -139,9 +139,8 @@ func patterns(secrets []Secret, labels []float64) index {
 					continue
 				}
 				g := float32(s.Values[j])
-				le := float32PairLE(f, g)
-				be := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, math.Float32bits(f)), math.Float32bits(g))
-				if !mostlyZero(le) {
+				if le := float32PairLE(f, g); !mostlyZero(le) {
+					be := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, math.Float32bits(f)), math.Float32bits(g))
 					ix.add(pattern{le, s.Name, i, "float32 pair LE"})
 					ix.add(pattern{be, s.Name, i, "float32 pair BE"})
 				}
@@ -195,6 +194,11 @@ func patterns(secrets []Secret, labels []float64) index {
 	return ix
 }
 
+// float64LE is v as a little-endian float64.
+func float64LE(v float64) []byte {
+	return binary.LittleEndian.AppendUint64(nil, math.Float64bits(v))
+}
+
 // float32PairLE is f and g as consecutive little-endian float32s.
 func float32PairLE(f, g float32) []byte {
 	return binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, math.Float32bits(f)), math.Float32bits(g))
@@ -237,7 +241,7 @@ func Plant(m fl.Message, s Secret, labels []float64) (planted []fl.Message, want
 	for i := 0; i+1 < len(s.Values); i++ {
 		v, w := s.Values[i], s.Values[i+1]
 		if Distinctive(v) && Distinctive(w) && len(strconv.FormatFloat(v, 'g', -1, 64)) >= 6 &&
-			!mostlyZero(binary.LittleEndian.AppendUint64(nil, math.Float64bits(v))) && !mostlyZero(float32PairLE(float32(v), float32(w))) {
+			!mostlyZero(float64LE(v)) && !mostlyZero(float32PairLE(float32(v), float32(w))) {
 			first = i
 			break
 		}

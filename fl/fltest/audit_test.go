@@ -1,7 +1,6 @@
 package fltest
 
 import (
-	"encoding/binary"
 	"math"
 	"testing"
 
@@ -17,7 +16,7 @@ import (
 func TestAuditShortFractions(t *testing.T) {
 	padded := append(make([]byte, 64), 0xe8, 0x3f, 1, 2, 3)
 	full := math.Pi / 7
-	withFull := append(padded, binary.LittleEndian.AppendUint64(nil, math.Float64bits(full))...)
+	withFull := append(padded, float64LE(full)...)
 	secrets := []Secret{{Name: "x", Values: []float64{0.75, full}}}
 	leaks := Audit([]fl.Message{{Type: "t", Payload: withFull}}, secrets, nil)
 	require.Len(t, leaks, 1, "%v", leaks)

@@ -88,12 +88,12 @@ func testResumeAfterFault(t *testing.T, opt Options, shortMsgs uint64) {
 	xb, xc, y := synthetic(n, db, dc, 11)
 	var ref pairResult
 	fractions := []float64{0.8}
-	if testmode.Full() {
+	if testmode.Full() && !testing.Short() {
 		fractions = []float64{0.45, 0.8} // VEIL_TEST=full (CI): a fault in each half
 	}
 	if testing.Short() {
 		// The race pass: one fault at a fixed point, no comparison run.
-		ref.Messages, fractions = shortMsgs, []float64{0.8}
+		ref.Messages = shortMsgs
 	} else {
 		ref = runPipe(xb, xc, y, db, dc, opt, "", "")
 		require.NoError(t, ref.BankErr)
