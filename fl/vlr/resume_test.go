@@ -66,24 +66,32 @@ func maxDiff(a, b []float64) float64 {
 // seed, and a restart after the end reproduces the finished model bit for
 // bit. What is not: an epoch run again after a fault draws fresh CKKS
 // encryption and flooding noise (fresh keys, fresh randomness), exactly as
-// two uninterrupted trainings do, so the weights agree to the decryption
-// precision (about 1e-9 here), not bit for bit. See the README.
+// two uninterrupted trainings do, so the weights agree to the precision of
+// what each step decrypts, not bit for bit (see the README). That precision
+// differs by mode, and so does each case's tolerance: with shared weights
+// nothing but the final weights is decoded, so the runs agree to their
+// flooding (about 2e-8 here); with RevealGradients every batch's gradient
+// is decrypted with Linear14's per-run flooding (about 2^-20 per
+// coefficient at one standard deviation), and Adam divides each gradient by
+// the root of its second moment, so the runs differ by 5e-8 to 1e-6 (seen
+// over repeated runs, a fault in either half).
 func TestResumeAfterFault(t *testing.T) {
 	testInitSeed = []byte("resume")
 	defer func() { testInitSeed = nil }()
 	for _, c := range []struct {
 		name string
 		opt  Options
-		msgs uint64 // messages of a run, for -short
+		msgs uint64  // messages of a run, for -short
+		tol  float64 // the largest weight difference from the uninterrupted run
 	}{
-		{"shared", Options{Epochs: 4, BatchSize: 200, Seed: 3, TrackLoss: true, Optimizer: model.OptimizerOptions{Name: "nesterov", L2: 0.01}}, 112},
-		{"reveal gradients", Options{Epochs: 4, BatchSize: 200, Seed: 3, TrackLoss: true, RevealGradients: true, Optimizer: model.OptimizerOptions{Name: "adam", L2: 0.01}}, 98},
+		{"shared", Options{Epochs: 4, BatchSize: 200, Seed: 3, TrackLoss: true, Optimizer: model.OptimizerOptions{Name: "nesterov", L2: 0.01}}, 112, 1e-6},
+		{"reveal gradients", Options{Epochs: 4, BatchSize: 200, Seed: 3, TrackLoss: true, RevealGradients: true, Optimizer: model.OptimizerOptions{Name: "adam", L2: 0.01}}, 98, 1e-5},
 	} {
-		t.Run(c.name, func(t *testing.T) { testResumeAfterFault(t, c.opt, c.msgs) })
+		t.Run(c.name, func(t *testing.T) { testResumeAfterFault(t, c.opt, c.msgs, c.tol) })
 	}
 }
 
-func testResumeAfterFault(t *testing.T, opt Options, shortMsgs uint64) {
+func testResumeAfterFault(t *testing.T, opt Options, shortMsgs uint64, tol float64) {
 	const n, db, dc = 600, 2, 3
 	xb, xc, y := synthetic(n, db, dc, 11)
 	var ref pairResult
@@ -110,8 +118,8 @@ func testResumeAfterFault(t *testing.T, opt Options, shortMsgs uint64) {
 		}
 		d := math.Max(maxDiff(ref.Bank.Weights, res.Bank.Weights), maxDiff(ref.Center.Weights, res.Center.Weights))
 		t.Logf("drop after %d of %d messages: resumed at epoch %d; weights within %.2g of the uninterrupted run", drop, ref.Messages, res.Bank.Resumed, d)
-		require.Less(t, d, 1e-6)
-		require.Less(t, math.Abs(ref.Bank.Intercept-res.Bank.Intercept), 1e-6)
+		require.Less(t, d, tol)
+		require.Less(t, math.Abs(ref.Bank.Intercept-res.Bank.Intercept), tol)
 
 		// A restart after the end resumes at the end: the finished model,
 		// bit for bit.
