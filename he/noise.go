@@ -56,9 +56,21 @@ const minHistBins = 2
 // their prime and independent of the key errors, so each term is a sum of
 // independent products whose variance adds up.
 func histNoiseSigma(p Params, rows, chunk, rounds int) float64 {
+	return histNoiseSigmaDrop(p, rows, chunk, rounds, 0)
+}
+
+// histNoiseSigmaDrop is histNoiseSigma for inputs whose c0 coefficients
+// were rounded by drop bits on the wire (MarshalSeededVectorRounded): each
+// input coefficient's error is then e + delta, bounded by errorBound +
+// 2^(drop-1), and the fresh part's Hoeffding parameter grows to match.
+func histNoiseSigmaDrop(p Params, rows, chunk, rounds, drop int) float64 {
 	N := float64(p.N())
 	chunks := math.Ceil(float64(rows) / float64(chunk))
-	fresh := errorBound * math.Sqrt(chunks*N)
+	termBound := errorBound
+	if drop > 0 {
+		termBound += math.Exp2(float64(drop - 1))
+	}
+	fresh := termBound * math.Sqrt(chunks*N)
 
 	level := p.set.DecryptLevel
 	q, P := 0.0, math.Inf(1)

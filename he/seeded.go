@@ -38,6 +38,9 @@ type SeededVector struct {
 	Chunk int
 	Seed  [32]byte
 	C0    []ring.Poly // NTT form, at the parameters' top level
+	// Dropped is the low bits of every c0 coefficient rounded off on the
+	// wire (MarshalSeededVectorRounded): 0 for an exact vector.
+	Dropped int
 }
 
 // EncryptCoeffsSeeded is EncryptCoeffs under this party's own key share, for

@@ -513,6 +513,10 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 	// neither party ever holds the whole level's serialised gradients and no
 	// message outgrows the transport's limit; the first part carries the
 	// level's rows.
+	// The c0 components' low bits below what the histogram noise bound
+	// allows for the level's largest node travel rounded off
+	// (he.HistInputDropBits): 15 to 17 of Hist13's 120 bits.
+	drop := he.HistInputDropBits(a.p, largestNode(lvl, compute), S, lay.K)
 	msg := rowsMsg
 	for lo := 0; lo < len(packed); lo += levelChunks * S {
 		hi := min(lo+levelChunks*S, len(packed))
@@ -522,7 +526,7 @@ func (a *activeTrainer) histograms(ctx context.Context, lvl []*anode) error {
 			if err != nil {
 				return err
 			}
-			if ms[i], err = a.p.MarshalSeededVectorPacked(enc); err != nil {
+			if ms[i], err = a.p.MarshalSeededVectorRounded(enc, drop); err != nil {
 				return err
 			}
 		}
@@ -564,7 +568,7 @@ func (a *activeTrainer) receiveHistograms(ctx context.Context, lvl []*anode, com
 	}
 	var vals [2][]float64
 	for i := 0; i < 2; i++ {
-		v, err := a.p.UnmarshalVectorC1(parts[i])
+		v, err := a.p.UnmarshalVectorC1Rounded(parts[i])
 		if err != nil {
 			return fl.Fail(ctx, a.t, fmt.Errorf("boost: histogram from the center: %w", err))
 		}
@@ -748,4 +752,13 @@ func encodeNodes(lvl []*anode, compute []int) ([]byte, error) {
 		parents, lefts = append(parents, par.pos), append(lefts, bits)
 	}
 	return encodeLevelSplits(parents, lefts, compute), nil
+}
+
+// largestNode returns the most rows of a computed node of the level.
+func largestNode(lvl []*anode, compute []int) int {
+	most := 0
+	for _, k := range compute {
+		most = max(most, len(lvl[k].rows))
+	}
+	return most
 }

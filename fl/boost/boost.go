@@ -37,8 +37,11 @@ const (
 // gradients bit-packed (he.MarshalSeededVectorPacked),
 // and the histograms' c1 components with a partial decryption at the sums'
 // coefficients (he.PartialDecryption) instead of the vectors and full
-// shares.
-const protocolVersion = 8
+// shares; version 9 rounds off the low bits below the noise: the
+// gradients' c0 (he.MarshalSeededVectorRounded, the bits the histogram
+// noise bound allows, he.HistInputDropBits) and the histograms' c1
+// (he.MarshalVectorC1Rounded).
+const protocolVersion = 9
 
 // levelChunks is the number of ciphertexts per vector in one part of a
 // level message (64 MiB per vector).

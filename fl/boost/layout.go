@@ -83,10 +83,11 @@ func partedLayout(p he.Params, K, B int) histLayout {
 // 39 us measured with autoSeconds (the 112 ms the 72 extra chunks of 40
 // features add). Like autoSeconds it only weighs the layouts' costs
 // (chooseLayout). With both measured (they were guesses, 2 ms and 0.1 ms,
-// before), on default_credit 30x3 at LinkMbps 100 the bank sends 143 MB
-// instead of 170 and the training on a 100 Mbit/s link takes 30.1 s
+// before), on default_credit 30x3 at LinkMbps 100 the bank sent 143 MB
+// instead of 170 and the training on a 100 Mbit/s link took 30.1 s
 // instead of 31.8 (bench wan_sbt_default_credit, two processes, medians of
-// 3 runs); the trees are identical to the twin's either way.
+// 3 runs, before the gradients travelled rounded); the trees are
+// identical to the twin's either way.
 const kernelSeconds = 4e-5
 
 // chooseLayout picks the layout of a level that computes nodes nodes over
@@ -122,7 +123,7 @@ func chooseLevel(p he.Params, K, F, nodes, rows, n int, root *histLayout, linkMb
 		// Ciphertexts per vector: the rows, each node but the last padded
 		// to a chunk boundary.
 		cts := (rows+l.S-1)/l.S + nodes - 1
-		bytes := 2 * float64(cts) * float64(gradientBytes(p))
+		bytes := 2 * float64(cts) * gradientBytes(p, l, rows)
 		return bytes*8/(linkMbps*1e6) + float64(cts*F*l.P)*kernelSeconds + packing(l)
 	}
 	least := cost(best)
@@ -143,10 +144,17 @@ func chooseLevel(p he.Params, K, F, nodes, rows, n int, root *histLayout, linkMb
 	return best, false
 }
 
-// gradientBytes is the size of one seeded gradient ciphertext on the wire:
-// its first component at the top level (N coefficients per prime).
-func gradientBytes(p he.Params) int {
-	return p.N() * 8 * (p.MaxLevel() + 1)
+// gradientBytes is the size of one seeded gradient ciphertext on the wire
+// in layout l: its first component at the top level, rounded by the bits
+// the noise bound allows for rows rows (he.HistInputDropBits; the level's
+// rows in all, no fewer than its largest node's, so never an
+// underestimate).
+func gradientBytes(p he.Params, l histLayout, rows int) float64 {
+	logQ := 0
+	for _, q := range p.Set().LogQ {
+		logQ += q
+	}
+	return float64(p.N()) * float64(logQ-he.HistInputDropBits(p, rows, l.S, l.K)) / 8
 }
 
 // kernelBins returns the bins of the kernel's features for the center's

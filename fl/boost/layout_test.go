@@ -296,6 +296,51 @@ func TestReuseLevelRefusesGradients(t *testing.T) {
 	require.ErrorIs(t, bank, fl.ErrPeerAborted)
 }
 
+// TestRoundedGradientsBound: the center refuses gradients rounded by more
+// bits than the level's noise bound allows (he.HistInputDropBits), which
+// its flooding is sized from, and the training stops on both sides; the
+// bank's own rounding is within it (the other tests train).
+func TestRoundedGradientsBound(t *testing.T) {
+	const n, db, dc = 1500, 2, 3
+	xb, xc, y := synthetic(n, db, dc, 3)
+	p := he.MustParams(he.Hist13)
+	var hit atomic.Bool
+	tamper := func(m fl.Message) fl.Message {
+		if m.Type != TypeLevel || hit.Load() {
+			return m
+		}
+		parts, err := fl.SplitParts(m.Payload, 3)
+		if err != nil || len(parts[1]) == 0 {
+			return m
+		}
+		sv, err := p.UnmarshalSeededVectorRounded(parts[1])
+		require.NoError(t, err)
+		require.Positive(t, sv.Dropped, "the bank rounds its gradients")
+		more, err := p.MarshalSeededVectorRounded(sv, sv.Dropped+1)
+		require.NoError(t, err)
+		hit.Store(true)
+		m.Payload = fl.JoinParts(parts[0], more, parts[2])
+		return m
+	}
+	ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
+	defer ta.Close()
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
+	defer cancel()
+	seed := []byte("boost-test-joint-seed-0123456789d")
+	var center error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, center = TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
+	}()
+	_, bank := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, Options{GBDTOptions: model.GBDTOptions{Trees: 1, MaxDepth: 2}}, nil)
+	<-done
+	require.True(t, hit.Load())
+	require.ErrorContains(t, center, "noise bound allows")
+	require.ErrorIs(t, bank, fl.ErrPeerAborted)
+}
+
 // TestLevelSplits: a level below the root travels as its parents' splits,
 // a bit a row, and decodes to the same nodes; the decoder refuses parents
 // out of order or out of range, bits past a parent's rows, missing bits

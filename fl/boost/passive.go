@@ -234,7 +234,7 @@ func (c *Passive) Tree(ctx context.Context) (err error) {
 				}
 				gh = c.rootGH
 			} else {
-				if gh, err = recvGradients(ctx, t, party, lvl, parts[1:], lay.S); err != nil {
+				if gh, err = recvGradients(ctx, t, party, lvl, parts[1:], lay); err != nil {
 					return err
 				}
 				if depth == 0 && c.linkMbps > 0 && inOrder(lvl.Rows[0]) {
@@ -407,8 +407,16 @@ func checkNodeSizes(lvl level, least int) error {
 // of levelChunks ciphertexts per vector until the computed nodes' rows are
 // covered. The bank encrypts them under its own key share with a seed
 // (he.SeededVector); this party joins them to the collective key.
-func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl level, first [][]byte, S int) ([]*he.Vector, error) {
+func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl level, first [][]byte, lay histLayout) ([]*he.Vector, error) {
 	p := party.Params()
+	S := lay.S
+	// The most low bits the bank may have rounded off: more would pass the
+	// noise bound this party's flooding is sized from.
+	largest := 0
+	for _, k := range lvl.Compute {
+		largest = max(largest, len(lvl.Rows[k]))
+	}
+	maxDrop := he.HistInputDropBits(p, largest, S, lay.K)
 	// The bank packs the computed nodes' rows, each group but the last
 	// padded to a multiple of S.
 	packed := 0
@@ -441,7 +449,10 @@ func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl lev
 		want := min(levelChunks*S, packed-lo)
 		for i, b := range vecs {
 			var v *he.Vector
-			sv, err := p.UnmarshalSeededVectorPacked(b)
+			sv, err := p.UnmarshalSeededVectorRounded(b)
+			if err == nil && sv.Dropped > maxDrop {
+				err = fmt.Errorf("%w: gradients rounded by %d bits, the level's noise bound allows %d", joint.ErrUnexpectedVector, sv.Dropped, maxDrop)
+			}
 			if err == nil {
 				v, err = party.Join(sv)
 			}
@@ -557,7 +568,7 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 		if err != nil {
 			return err
 		}
-		mv, err := p.MarshalVectorC1(h)
+		mv, err := p.MarshalVectorC1Rounded(h)
 		if err != nil {
 			return err
 		}

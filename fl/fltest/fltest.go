@@ -46,7 +46,10 @@ func vectorBase(b []byte, params string) (int, byte) {
 // he.MarshalSeededShares (kind 6) and he.MarshalShares (kind 7): layout,
 // length, chunk, stride, scale, count, then (kind 6) the level. The packed
 // kinds (he.MarshalVectorPacked 16, he.MarshalSeededSharesPacked 17,
-// he.MarshalVectorC1 18) keep the fields of kinds 1, 6 and 1.
+// he.MarshalVectorC1 18) keep the fields of kinds 1, 6 and 1; the packed
+// and rounded seeded vectors (25, 26) those of kind 5; the rounded c1
+// components (he.MarshalVectorC1Rounded, 27) those of kind 1 with a byte
+// more (the bits dropped) before the first ciphertext.
 const (
 	offLen       = 1
 	offLevel     = 21
@@ -64,6 +67,9 @@ const (
 	kindVectorPacked       = 16
 	kindSeededSharesPacked = 17
 	kindVectorC1           = 18
+	kindSeededPacked       = 25
+	kindSeededRounded      = 26
+	kindVectorC1Rounded    = 27
 )
 
 // Mutations lists the corruptions every receiving step is tested with.
@@ -87,7 +93,7 @@ var Mutations = []Mutation{
 	}},
 	{"wrong level", func(b []byte, params string) []byte {
 		i, kind := vectorBase(b, params)
-		off := map[byte]int{kindVector: offLevel, kindSeededShares: offSharesLevel, kindVectorPacked: offLevel, kindSeededSharesPacked: offSharesLevel, kindVectorC1: offLevel}
+		off := map[byte]int{kindVector: offLevel, kindSeededShares: offSharesLevel, kindVectorPacked: offLevel, kindSeededSharesPacked: offSharesLevel, kindVectorC1: offLevel, kindVectorC1Rounded: offLevel + 1}
 		if o, ok := off[kind]; ok && i+o < len(b) && b[i+o] > 0 {
 			b[i+o]--
 		}
@@ -95,7 +101,7 @@ var Mutations = []Mutation{
 	}},
 	{"wrong scale", func(b []byte, params string) []byte {
 		i, kind := vectorBase(b, params)
-		off := map[byte]int{kindVector: offScale, kindSeededShares: offSharesScale, kindShares: offSharesScale, kindVectorPacked: offScale, kindSeededSharesPacked: offSharesScale, kindVectorC1: offScale}
+		off := map[byte]int{kindVector: offScale, kindSeededShares: offSharesScale, kindShares: offSharesScale, kindVectorPacked: offScale, kindSeededSharesPacked: offSharesScale, kindVectorC1: offScale, kindVectorC1Rounded: offScale + 1}
 		if o, ok := off[kind]; ok && i+o+8 <= len(b) {
 			binary.LittleEndian.PutUint64(b[i+o:], math.Float64bits(math.Exp2(40)))
 		}
@@ -104,7 +110,7 @@ var Mutations = []Mutation{
 	{"wrong length", func(b []byte, params string) []byte {
 		if i, kind := vectorBase(b, params); i >= 0 {
 			off := offLen
-			if kind == kindSeededVector {
+			if kind == kindSeededVector || kind == kindSeededPacked || kind == kindSeededRounded {
 				off = offSeededLen
 			}
 			if i+off+8 <= len(b) {

@@ -1,0 +1,294 @@
+package he
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/tuneinsight/lattigo/v5/ring"
+)
+
+// TestRoundCodec: every coefficient of a polynomial of one or two primes
+// comes back within 2^(drop-1) of itself modulo Q, checked against
+// math/big's CRT, for drops from none to past one prime; the bytes are
+// the rounded integers' bits.
+func TestRoundCodec(t *testing.T) {
+	p := MustParams(Hist13)
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, primes := range []int{1, 2} {
+		moduli := p.ckks.Q()[:primes]
+		rq := p.ckks.RingQ().AtLevel(primes - 1)
+		Q := big.NewInt(1)
+		for _, q := range moduli {
+			Q.Mul(Q, new(big.Int).SetUint64(q))
+		}
+		crt := newBigCRTExact(moduli)
+		for _, drop := range []int{0, 1, 15, 59, 63, 64, 65, 72, 100, Q.BitLen() - 1} {
+			if drop >= Q.BitLen() {
+				continue
+			}
+			c, err := newRoundCodec(moduli, drop)
+			require.NoError(t, err)
+			poly := rq.NewPoly()
+			for l, q := range moduli {
+				for j := range poly.Coeffs[l] {
+					poly.Coeffs[l][j] = r.Uint64N(q)
+				}
+			}
+			// The extremes: 0 and Q - 1.
+			for l, q := range moduli {
+				poly.Coeffs[l][0], poly.Coeffs[l][1] = 0, q-1
+			}
+			b := c.appendPoly(nil, poly)
+			require.Len(t, b, c.bytes(rq.N()))
+			require.Equal(t, uint(Q.BitLen()-drop), c.width, "drop %d", drop)
+			back := rq.NewPoly()
+			require.NoError(t, c.readPoly(b, back, "test"))
+			half := new(big.Int).Lsh(big.NewInt(1), uint(max(drop-1, 0)))
+			if drop == 0 {
+				half.SetInt64(0)
+			}
+			for j := range poly.Coeffs[0] {
+				diff := new(big.Int).Sub(crt.value(back, j), crt.value(poly, j))
+				diff.Mod(diff, Q)
+				if diff.Cmp(new(big.Int).Rsh(Q, 1)) > 0 {
+					diff.Sub(diff, Q)
+				}
+				require.LessOrEqual(t, new(big.Int).Abs(diff).Cmp(half), 0, "%d primes, drop %d, coefficient %d: off by %v", primes, drop, j, diff)
+			}
+		}
+	}
+	_, err := newRoundCodec(MustParams(Shared15).ckks.Q()[:3], 10)
+	require.ErrorIs(t, err, ErrShape)
+	_, err = newRoundCodec(p.ckks.Q()[:1], 60)
+	require.ErrorIs(t, err, ErrShape)
+}
+
+// bigCRTExact gives a polynomial's coefficient as an integer in [0, Q).
+type bigCRTExact struct{ c *bigCRT }
+
+func newBigCRTExact(moduli []uint64) bigCRTExact { return bigCRTExact{newBigCRT(moduli)} }
+
+func (b bigCRTExact) value(p ring.Poly, j int) *big.Int {
+	x := new(big.Int)
+	for l := range b.c.moduli {
+		x.Add(x, new(big.Int).Mul(new(big.Int).SetUint64(p.Coeffs[l][j]), b.c.basis[l]))
+	}
+	return x.Mod(x, b.c.q)
+}
+
+// TestSeededVectorRounded: gradients rounded by the drop HistInputDropBits
+// allows travel in (120 - drop)/120 of the packed form's bytes, decrypt to
+// the same values, and their histograms' noise, measured, stays below the
+// bound the drop was chosen for; a message is refused whole when malformed.
+func TestSeededVectorRounded(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 25))
+	bank, center := pairFor(t, Hist13, KeySpec{Pack: true})
+	p := bank.Params()
+	const n, K = 20_000, 8
+	chunk := HistogramStride(p, K)
+	drop := HistInputDropBits(p, n, chunk, K)
+	require.Greater(t, drop, 8)
+	g := randVec(r, n, 1)
+	sv, err := bank.EncryptCoeffsSeeded(g, chunk)
+	require.NoError(t, err)
+	packed, err := p.MarshalSeededVectorPacked(sv)
+	require.NoError(t, err)
+	good, err := p.MarshalSeededVectorRounded(sv, drop)
+	require.NoError(t, err)
+	t.Logf("%d rows in chunks of %d, %d bins: %d bits dropped, %d bytes against %d packed", n, chunk, K, drop, len(good), len(packed))
+	require.InEpsilon(t, float64(120-drop)/120, float64(len(good))/float64(len(packed)), 0.01)
+	got, err := p.UnmarshalSeededVectorRounded(good)
+	require.NoError(t, err)
+	require.Equal(t, drop, got.Dropped)
+	require.Equal(t, sv.Seed, got.Seed)
+
+	// The values: decrypted whole, within the rounding's effect.
+	v, err := center.Join(got)
+	require.NoError(t, err)
+	share, err := center.DecryptShare(v)
+	require.NoError(t, err)
+	vals, err := bank.Decrypt(v, share)
+	require.NoError(t, err)
+	require.Less(t, maxAbsErr(vals, g), 2*floodTol(Hist13))
+
+	// The noise of histograms of rounded inputs, against the bound the drop
+	// keeps (two encryptions of the same values: their noises' difference).
+	spec := HistogramSpec{Bins: randBins(r, 1, n, K, 0.05), K: K}
+	var hs [2]*Vector
+	for i := range hs {
+		sv, err := bank.EncryptCoeffsSeeded(g, chunk)
+		require.NoError(t, err)
+		b, err := p.MarshalSeededVectorRounded(sv, drop)
+		require.NoError(t, err)
+		back, err := p.UnmarshalSeededVectorRounded(b)
+		require.NoError(t, err)
+		v, err := center.Join(back)
+		require.NoError(t, err)
+		out, err := center.Histograms([]*Vector{v}, spec)
+		require.NoError(t, err)
+		require.NoError(t, center.Rerandomize(out[0]))
+		hs[i] = out[0]
+	}
+	noise := noiseLog2(t, bank, center, hs[0], hs[1])
+	bound := math.Log2(histNoiseSigmaDrop(p, n, chunk, histRounds(p, K), drop) * tailFactor(Hist13.LogMaxDecrypted))
+	t.Logf("histogram noise of rounded inputs: measured 2^%.1f, bound 2^%.1f, the set's 2^%.1f", noise, bound, Hist13.LogNoiseBound)
+	require.Less(t, noise, bound)
+	require.LessOrEqual(t, bound, Hist13.LogNoiseBound)
+	// One bit more than allowed passes the set's bound.
+	require.Greater(t, math.Log2(histNoiseSigmaDrop(p, n, chunk, histRounds(p, K), drop+1)*tailFactor(Hist13.LogMaxDecrypted)), Hist13.LogNoiseBound)
+
+	hdr := len(p.header(kindSeededVectorRounded))
+	for name, bad := range map[string][]byte{
+		"truncated":   good[:len(good)-8],
+		"trailing":    append(append([]byte(nil), good...), 0),
+		"empty":       nil,
+		"packed kind": packed,
+		"more cts": func() []byte {
+			b := append([]byte(nil), good...)
+			b[hdr+12] = 9
+			return b
+		}(),
+		"drop past the modulus": func() []byte {
+			b := append([]byte(nil), good...)
+			b[hdr+16] = 130
+			return b
+		}(),
+		"other drop": func() []byte {
+			b := append([]byte(nil), good...)
+			b[hdr+16] = byte(drop + 1)
+			return b
+		}(),
+		"coefficient past the modulus": func() []byte {
+			b := append([]byte(nil), good...)
+			for i := len(b) - 20; i < len(b); i++ {
+				b[i] = 255
+			}
+			return b
+		}(),
+	} {
+		_, err := p.UnmarshalSeededVectorRounded(bad)
+		require.ErrorIs(t, err, ErrMalformed, name)
+	}
+	_, err = MustParams(Linear14).UnmarshalSeededVectorRounded(good)
+	require.ErrorIs(t, err, ErrMalformed)
+	require.Zero(t, HistInputDropBits(p, Hist13.MaxRows+1, chunk, K), "past the set's rows: no bound, no drop")
+}
+
+// TestVectorC1Rounded: a histogram decrypted from rounded c1 components
+// equals the exact partial decryption's within the flooding, the c1 travel
+// in (120 - C1DropBits)/120 of the bytes, and a message rounded past what
+// keeps the precision, or malformed, is refused.
+func TestVectorC1Rounded(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 7))
+	bank, center := pairFor(t, Hist13, KeySpec{Pack: true})
+	p := bank.Params()
+	const n, F, K = 3000, 10, 32
+	spec := HistogramSpec{Bins: randBins(r, F, n, K, 0.05), K: K}
+	g := randVec(r, n, 1)
+	enc, err := bank.EncryptCoeffs(g, HistogramChunk(p, K, F, n))
+	require.NoError(t, err)
+	hs, err := center.Histograms([]*Vector{enc}, spec)
+	require.NoError(t, err)
+	v := hs[0]
+	require.NoError(t, center.Rerandomize(v))
+	d, err := center.DecryptPartialShare(v)
+	require.NoError(t, err)
+	exact, err := p.MarshalVectorC1(v)
+	require.NoError(t, err)
+	good, err := p.MarshalVectorC1Rounded(v)
+	require.NoError(t, err)
+	drop := C1DropBits(p)
+	t.Logf("c1 of %d ciphertexts: %d bytes rounded by %d bits, %d exact", len(v.Cts), len(good), drop, len(exact))
+	require.InEpsilon(t, float64(120-drop)/120, float64(len(good))/float64(len(exact)), 0.01)
+
+	ev, err := p.UnmarshalVectorC1(exact)
+	require.NoError(t, err)
+	want, err := bank.DecryptPartial(ev, d)
+	require.NoError(t, err)
+	rv, err := p.UnmarshalVectorC1Rounded(good)
+	require.NoError(t, err)
+	got, err := bank.DecryptPartial(rv, d)
+	require.NoError(t, err)
+	// The same flooding draw: the difference is s*delta alone, 2^5 below
+	// the flooding's sigma at one standard deviation (8 of them here).
+	sigma := math.Exp2(Hist13.LogFlood()) / v.Cts[0].Scale.Float64()
+	require.Less(t, maxAbsErr(got, want), 8*sigma/32)
+	require.Less(t, maxAbsErr(got, histPlain(g, spec, []int{0, n})), floodTol(Hist13))
+
+	hdr := len(p.header(kindVectorC1Rounded))
+	for name, bad := range map[string][]byte{
+		"truncated":  good[:len(good)-8],
+		"trailing":   append(append([]byte(nil), good...), 0),
+		"empty":      nil,
+		"exact kind": exact,
+		"more cts": func() []byte {
+			b := append([]byte(nil), good...)
+			b[hdr+17] = 9
+			return b
+		}(),
+		"rounded past the precision": func() []byte {
+			b := append([]byte(nil), good...)
+			b[hdr+21] = byte(drop + 1)
+			return b
+		}(),
+		"slot layout": func() []byte {
+			b := append([]byte(nil), good...)
+			b[hdr] = byte(SlotReal)
+			return b
+		}(),
+		"coefficient past the modulus": func() []byte {
+			b := append([]byte(nil), good...)
+			for i := len(b) - 20; i < len(b); i++ {
+				b[i] = 255
+			}
+			return b
+		}(),
+	} {
+		_, err := p.UnmarshalVectorC1Rounded(bad)
+		require.ErrorIs(t, err, ErrMalformed, name)
+	}
+	_, err = MustParams(Linear14).UnmarshalVectorC1Rounded(good)
+	require.ErrorIs(t, err, ErrMalformed)
+}
+
+func FuzzUnmarshalSeededVectorRounded(f *testing.F) {
+	params := MustParams(Hist13)
+	bank, _ := pairFor(f, Hist13, KeySpec{})
+	sv, err := bank.EncryptCoeffsSeeded([]float64{1, 2, 3}, 16)
+	require.NoError(f, err)
+	good, err := params.MarshalSeededVectorRounded(sv, 12)
+	require.NoError(f, err)
+	f.Add(good)
+	f.Add(good[:60])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sv, err := params.UnmarshalSeededVectorRounded(data)
+		if err == nil {
+			again, err := params.MarshalSeededVectorRounded(sv, sv.Dropped)
+			require.NoError(t, err)
+			require.Equal(t, data, again)
+		}
+	})
+}
+
+func FuzzUnmarshalVectorC1Rounded(f *testing.F) {
+	params := MustParams(Hist13)
+	bank, _ := pairFor(f, Hist13, KeySpec{})
+	v, err := bank.EncryptCoeffs([]float64{1, 2, 3}, 16)
+	require.NoError(f, err)
+	bank.DropToDecryptLevel(v)
+	good, err := params.MarshalVectorC1Rounded(v)
+	require.NoError(f, err)
+	f.Add(good)
+	f.Add(good[:60])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := params.UnmarshalVectorC1Rounded(data)
+		if err == nil {
+			again, err := params.MarshalVectorC1Rounded(v)
+			require.NoError(t, err)
+			require.Equal(t, data, again)
+		}
+	})
+}
