@@ -35,145 +35,215 @@ import (
 //     unrounded, so it learns no more.
 //
 // Either way the sender's message is a function of the exact one: rounding
-// reveals nothing the exact form does not. The forms serve levels of one or
-// two primes (Q < 2^128: Hist13 and the decryption levels of every named
-// set); MarshalSeededVectorRounded and MarshalVectorC1Rounded refuse more.
+// reveals nothing the exact form does not.
 
 const (
 	kindSeededVectorRounded byte = 26
-	kindVectorC1Rounded     byte = 27
+	kindVectorRounded       byte = 27
+	kindSeededSharesRounded byte = 28
 )
 
 func init() {
 	kindNames[kindSeededVectorRounded] = "rounded seeded vector"
-	kindNames[kindVectorC1Rounded] = "vector's rounded c1 components"
+	kindNames[kindVectorRounded] = "rounded vector"
+	kindNames[kindSeededSharesRounded] = "rounded encrypted shares"
 }
 
-// roundCodec writes and reads the coefficients of polynomials modulo one or
-// two primes rounded by drop bits.
+// roundCodec writes and reads the coefficients of polynomials modulo
+// moduli, rounded by drop bits. Each coefficient's residues become its
+// integer in [0, Q) by Garner's mixed-radix conversion, held in 64-bit
+// limbs.
 type roundCodec struct {
 	moduli []uint64
-	brc    [][]uint64
-	inv    uint64 // q0^-1 mod q1
-	pow64  []uint64
-	drop   uint
+	// Constants modulo q_i with their Shoup forms (mulShoup): 1, 2^64,
+	// 2^drop, q_j (qmod[i][j]) and (q_0 ... q_{i-1})^-1 (garner[i]).
+	one, pow64, powDrop, garner []shoup
+	qmod                        [][]shoup
+	drop                        uint
 	// top is the largest rounded value, (Q - 1) >> drop, and width its bit
-	// length: the bits of each coefficient on the wire.
-	topHi, topLo uint64
-	width        uint
+	// length: the bits of each coefficient on the wire; half is 2^(drop-1).
+	top, half []uint64
+	width     uint
 }
 
 func newRoundCodec(moduli []uint64, drop int) (*roundCodec, error) {
-	if len(moduli) < 1 || len(moduli) > 2 {
-		return nil, fmt.Errorf("%w: rounded forms take 1 or 2 primes, not %d", ErrShape, len(moduli))
+	if len(moduli) < 1 {
+		return nil, fmt.Errorf("%w: a rounded form of no prime", ErrShape)
 	}
-	qHi, qLo := uint64(0), moduli[0]
-	if len(moduli) == 2 {
-		qHi, qLo = bits.Mul64(moduli[0], moduli[1])
+	k := len(moduli)
+	c := &roundCodec{moduli: moduli, qmod: make([][]shoup, k)}
+	for i, q := range moduli {
+		if q >= 1<<62 {
+			return nil, fmt.Errorf("%w: a %d-bit prime in a rounded form", ErrShape, bits.Len64(q))
+		}
+		brc := ring.BRedConstant(q)
+		c.one = append(c.one, newShoup(1, q))
+		// 2^64 mod q: (2^64 - q) mod q, as 2^64 - q fits in 64 bits.
+		c.pow64 = append(c.pow64, newShoup(ring.BRedAdd(-q, q, brc), q))
+		c.powDrop = append(c.powDrop, newShoup(ring.ModExp(2, uint64(max(drop, 0)), q), q))
+		c.qmod[i] = make([]shoup, k)
+		prod := uint64(1)
+		for j, qj := range moduli {
+			c.qmod[i][j] = newShoup(ring.BRedAdd(qj, q, brc), q)
+			if j < i {
+				prod = ring.BRed(prod, c.qmod[i][j].w, q, brc)
+			}
+		}
+		c.garner = append(c.garner, newShoup(ring.ModExp(prod, q-2, q), q))
 	}
-	logQ := uint(bits.Len64(qHi)) + 64
-	if qHi == 0 {
-		logQ = uint(bits.Len64(qLo))
+	// Q, in k + 1 limbs (room for adding half).
+	Q := make([]uint64, k+1)
+	Q[0] = 1
+	for _, q := range moduli {
+		mulAddNat(Q, q, 0)
 	}
-	if drop < 0 || uint(drop) >= logQ {
+	logQ := natLen(Q)
+	if drop < 0 || drop >= logQ {
 		return nil, fmt.Errorf("%w: rounding %d bits of a %d-bit modulus", ErrShape, drop, logQ)
 	}
-	c := &roundCodec{moduli: moduli, drop: uint(drop)}
-	for _, q := range moduli {
-		c.brc = append(c.brc, ring.BRedConstant(q))
-		// 2^64 mod q: (2^64 - q) mod q, as 2^64 - q fits in 64 bits.
-		c.pow64 = append(c.pow64, ring.BRedAdd(-q, q, ring.BRedConstant(q)))
-	}
-	if len(moduli) == 2 {
-		c.inv = ring.ModExp(ring.BRedAdd(moduli[0], moduli[1], c.brc[1]), moduli[1]-2, moduli[1])
-	}
-	// top = (Q - 1) >> drop.
-	hi, lo := qHi, qLo-1
-	if qLo == 0 {
-		hi--
-	}
-	c.topHi, c.topLo = shr128(hi, lo, c.drop)
-	c.width = uint(bits.Len64(c.topLo))
-	if c.topHi != 0 {
-		c.width = 64 + uint(bits.Len64(c.topHi))
+	c.drop = uint(drop)
+	c.top = append([]uint64(nil), Q...)
+	subOneNat(c.top)
+	shrNat(c.top, c.drop)
+	c.width = uint(natLen(c.top))
+	c.half = make([]uint64, k+1)
+	if drop > 0 {
+		c.half[(drop-1)/64] = 1 << ((drop - 1) % 64)
 	}
 	return c, nil
 }
 
-// half returns 2^(drop-1) as a 128-bit integer (0 for no drop).
-func (c *roundCodec) half() (uint64, uint64) {
-	if c.drop == 0 {
-		return 0, 0
-	}
-	return shl128(0, 1, c.drop-1)
+// shoup is a constant w modulo q with its Shoup form floor(w 2^64 / q).
+type shoup struct{ w, s uint64 }
+
+func newShoup(w, q uint64) shoup {
+	s, _ := bits.Div64(w, 0, q)
+	return shoup{w, s}
 }
 
-// add128 returns (hi, lo) + (h2, l2) modulo 2^128.
-func add128(hi, lo uint64, h2, l2 uint64) (uint64, uint64) {
-	lo, carry := bits.Add64(lo, l2, 0)
-	return hi + h2 + carry, lo
+// mulShoup returns x*c.w mod q for any x (q < 2^62, c.w < q): one high
+// product for the quotient's estimate, which is at most one short.
+func mulShoup(x uint64, c shoup, q uint64) uint64 {
+	hi, _ := bits.Mul64(x, c.s)
+	r := x*c.w - hi*q
+	if r >= q {
+		r -= q
+	}
+	return r
 }
 
-// shr128 and shl128 shift a 128-bit integer (hi, lo) by s < 128 bits.
-func shr128(hi, lo uint64, s uint) (uint64, uint64) {
-	switch {
-	case s == 0:
-		return hi, lo
-	case s < 64:
-		return hi >> s, lo>>s | hi<<(64-s)
-	default:
-		return 0, hi >> (s - 64)
+// mulAddNat sets x = x*m + a (x has room for the result).
+func mulAddNat(x []uint64, m, a uint64) {
+	carry := a
+	for i := range x {
+		hi, lo := bits.Mul64(x[i], m)
+		var c uint64
+		x[i], c = bits.Add64(lo, carry, 0)
+		carry = hi + c
 	}
 }
 
-func shl128(hi, lo uint64, s uint) (uint64, uint64) {
-	switch {
-	case s == 0:
-		return hi, lo
-	case s < 64:
-		return hi<<s | lo>>(64-s), lo << s
-	default:
-		return lo << (s - 64), 0
+// addNat sets x += y (same length, no overflow).
+func addNat(x, y []uint64) {
+	var c uint64
+	for i := range x {
+		x[i], c = bits.Add64(x[i], y[i], c)
 	}
+}
+
+func subOneNat(x []uint64) {
+	for i := range x {
+		x[i]--
+		if x[i] != math.MaxUint64 {
+			return
+		}
+	}
+}
+
+// shrNat shifts x right by s bits in place.
+func shrNat(x []uint64, s uint) {
+	w, b := int(s/64), s%64
+	for i := range x {
+		var v uint64
+		if i+w < len(x) {
+			v = x[i+w] >> b
+			if b > 0 && i+w+1 < len(x) {
+				v |= x[i+w+1] << (64 - b)
+			}
+		}
+		x[i] = v
+	}
+}
+
+// cmpNat compares x and y (same length).
+func cmpNat(x, y []uint64) int {
+	for i := len(x) - 1; i >= 0; i-- {
+		if x[i] != y[i] {
+			if x[i] < y[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// natLen is the bit length of x.
+func natLen(x []uint64) int {
+	for i := len(x) - 1; i >= 0; i-- {
+		if x[i] != 0 {
+			return 64*i + bits.Len64(x[i])
+		}
+	}
+	return 0
 }
 
 // bytes is the size of one polynomial of n coefficients.
 func (c *roundCodec) bytes(n int) int { return (n*int(c.width) + 7) / 8 }
 
-// appendPoly writes p (coefficient domain, every coefficient reduced)
-// rounded.
+// appendPoly writes p (coefficient domain) rounded.
 func (c *roundCodec) appendPoly(b []byte, p ring.Poly) []byte {
+	k := len(c.moduli)
 	w := bitWriter{b: b}
-	halfHi, halfLo := c.half()
+	v := make([]uint64, k)
+	x := make([]uint64, k+1)
 	for j := range p.Coeffs[0] {
-		r0 := p.Coeffs[0][j]
-		if q0 := c.moduli[0]; r0 >= q0 {
-			r0 = ring.BRedAdd(r0, q0, c.brc[0])
-		}
-		hi, lo := uint64(0), r0
-		if len(c.moduli) == 2 {
-			// x = r0 + q0 ((r1 - r0) q0^-1 mod q1), in [0, q0 q1).
-			q0, q1 := c.moduli[0], c.moduli[1]
-			r1 := ring.BRedAdd(p.Coeffs[1][j], q1, c.brc[1])
-			d := r1 + q1 - ring.BRedAdd(r0, q1, c.brc[1])
-			if d >= q1 {
-				d -= q1
+		// Garner: x = v_0 + q_0 (v_1 + q_1 (v_2 + ...)).
+		for i, q := range c.moduli {
+			r := mulShoup(p.Coeffs[i][j], c.one[i], q)
+			if i == 0 {
+				v[0] = r
+				continue
 			}
-			hi, lo = bits.Mul64(q0, ring.BRed(d, c.inv, q1, c.brc[1]))
-			hi, lo = add128(hi, lo, 0, r0)
+			acc := mulShoup(v[i-1], c.one[i], q)
+			for m := i - 2; m >= 0; m-- {
+				acc = mulShoup(acc, c.qmod[i][m], q) + mulShoup(v[m], c.one[i], q)
+				if acc >= q {
+					acc -= q
+				}
+			}
+			d := r + q - acc
+			if d >= q {
+				d -= q
+			}
+			v[i] = mulShoup(d, c.garner[i], q)
 		}
-		hi, lo = add128(hi, lo, halfHi, halfLo)
-		hi, lo = shr128(hi, lo, c.drop)
-		if hi > c.topHi || (hi == c.topHi && lo > c.topLo) {
+		clear(x)
+		x[0] = v[k-1]
+		for m := k - 2; m >= 0; m-- {
+			mulAddNat(x, c.moduli[m], v[m])
+		}
+		addNat(x, c.half)
+		shrNat(x, c.drop)
+		if cmpNat(x, c.top) > 0 {
 			// x within 2^(drop-1) below Q: it rounds to Q, that is 0, so
 			// that every value read back is below Q and rounds to itself.
-			hi, lo = 0, 0
+			clear(x)
 		}
-		if c.width > 64 {
-			w.put(lo, 64)
-			w.put(hi, c.width-64)
-		} else {
-			w.put(lo, c.width)
+		for n, l := c.width, 0; n > 0; l++ {
+			take := min(n, 64)
+			w.put(x[l], take)
+			n -= take
 		}
 	}
 	return w.flush()
@@ -185,24 +255,27 @@ func (c *roundCodec) readPoly(src []byte, p ring.Poly, what string) error {
 		return fmt.Errorf("%w: %s has %d bytes of rounded coefficients, want %d", ErrMalformed, what, len(src), c.bytes(p.N()))
 	}
 	r := bitReader{b: src}
+	x := make([]uint64, len(c.top))
 	for j := range p.Coeffs[0] {
-		var hi, lo uint64
-		if c.width > 64 {
-			lo = r.get(64)
-			hi = r.get(c.width - 64)
-		} else {
-			lo = r.get(c.width)
+		clear(x)
+		for n, l := c.width, 0; n > 0; l++ {
+			take := min(n, 64)
+			x[l] = r.get(take)
+			n -= take
 		}
-		if hi > c.topHi || (hi == c.topHi && lo > c.topLo) {
+		if cmpNat(x, c.top) > 0 {
 			return fmt.Errorf("%w: %s has a rounded coefficient past its modulus", ErrMalformed, what)
 		}
-		hi, lo = shl128(hi, lo, c.drop)
-		for l, q := range c.moduli {
-			x := ring.BRed(ring.BRedAdd(hi, q, c.brc[l]), c.pow64[l], q, c.brc[l]) + ring.BRedAdd(lo, q, c.brc[l])
-			if x >= q {
-				x -= q
+		// x 2^drop modulo each prime, by Horner over x's limbs.
+		for i, q := range c.moduli {
+			var acc uint64
+			for l := int(c.width+63)/64 - 1; l >= 0; l-- {
+				acc = mulShoup(acc, c.pow64[i], q) + mulShoup(x[l], c.one[i], q)
+				if acc >= q {
+					acc -= q
+				}
 			}
-			p.Coeffs[l][j] = x
+			p.Coeffs[i][j] = mulShoup(acc, c.powDrop[i], q)
 		}
 	}
 	if r.pos%8 != 0 && src[len(src)-1]>>(r.pos%8) != 0 {
@@ -297,6 +370,65 @@ func C1DropBits(p Params) int {
 	return max(0, int(math.Floor(p.set.LogFlood()-5-spread)))
 }
 
+// SlotDropBits returns the low bits that may be rounded off the
+// components of slot-encoded vectors at the parameters' scale: direct for
+// a component whose error adds to the plaintext (c0 of a ciphertext, the
+// h of an opening, the c0 of encrypted shares), keyed for one the
+// decryption multiplies by the collective key (c1). Each keeps every
+// slot's rounding error at a standard deviation of at most 2^-45 of the
+// values' unit: a coefficient error uniform in [-2^(t-1), 2^(t-1)] has
+// variance 2^(2t)/12, the slots N times the coefficients' (he/doc.go), and
+// a keyed one N (4/3) times more (the two ternary key shares). At
+// Shared15's scale 2^90: 39 and 31 bits.
+func SlotDropBits(p Params) (direct, keyed int) {
+	N := float64(p.N())
+	budget := math.Log2(p.Scale().Float64()) - 45
+	direct = int(math.Floor(budget - math.Log2(math.Sqrt(N/12))))
+	keyed = int(math.Floor(budget - math.Log2(math.Sqrt(N*N*secretVar/12))))
+	return max(direct, 0), max(keyed, 0)
+}
+
+// roundPolys writes polys (at the codec's primes; from the NTT domain
+// when ntt) rounded, in parallel: each polynomial takes c.bytes(N) bytes.
+func (c *roundCodec) appendPolys(b []byte, rq *ring.Ring, polys []ring.Poly, ntt bool) []byte {
+	per := c.bytes(rq.N())
+	base := len(b)
+	b = append(b, make([]byte, per*len(polys))...)
+	parallelFor(len(polys), func(lo, hi int) {
+		coeffs := rq.NewPoly()
+		for i := lo; i < hi; i++ {
+			src := polys[i]
+			if ntt {
+				rq.INTT(polys[i], coeffs)
+				src = coeffs
+			}
+			at := base + i*per
+			c.appendPoly(b[at:at], src)
+		}
+	})
+	return b
+}
+
+// readPolys reads n polynomials of appendPolys (at rq's level), in the NTT
+// domain when ntt.
+func (c *roundCodec) readPolys(src []byte, rq *ring.Ring, n int, ntt bool, what string) ([]ring.Poly, error) {
+	per := c.bytes(rq.N())
+	if len(src) != n*per {
+		return nil, fmt.Errorf("%w: %s has %d bytes of rounded polynomials, want %d", ErrMalformed, what, len(src), n*per)
+	}
+	out := make([]ring.Poly, n)
+	errs := make([]error, n)
+	parallelFor(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = rq.NewPoly()
+			if errs[i] = c.readPoly(src[i*per:(i+1)*per], out[i], fmt.Sprintf("%s polynomial %d", what, i)); errs[i] == nil && ntt {
+				rq.NTT(out[i], out[i])
+			}
+		}
+	})
+	return out, joinErrs(errs)
+}
+
 // MarshalSeededVectorRounded encodes sv as MarshalSeededVectorPacked does,
 // with the low drop bits of every c0 coefficient rounded off (see the
 // rounded forms above; HistInputDropBits bounds drop for histogram
@@ -316,13 +448,7 @@ func (p Params) MarshalSeededVectorRounded(sv *SeededVector, drop int) ([]byte, 
 	b = appendU32(b, uint32(len(sv.C0)))
 	b = append(b, byte(drop))
 	b = append(b, sv.Seed[:]...)
-	rq := p.ckks.RingQ().AtLevel(level)
-	coeffs := rq.NewPoly()
-	for _, c0 := range sv.C0 {
-		rq.INTT(c0, coeffs)
-		b = codec.appendPoly(b, coeffs)
-	}
-	return b, nil
+	return codec.appendPolys(b, p.ckks.RingQ().AtLevel(level), sv.C0, true), nil
 }
 
 // UnmarshalSeededVectorRounded decodes a seeded vector encoded by
@@ -348,21 +474,11 @@ func (p Params) UnmarshalSeededVectorRounded(data []byte) (*SeededVector, error)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, what, err)
 	}
-	rq := p.ckks.RingQ().AtLevel(level)
-	per := codec.bytes(p.N())
-	if nct > len(r.b)/per {
+	if nct > len(r.b)/codec.bytes(p.N()) {
 		return nil, fmt.Errorf("%w: %s announces %d ciphertexts in %d bytes", ErrMalformed, what, nct, len(r.b))
 	}
-	for i := 0; i < nct; i++ {
-		c0 := rq.NewPoly()
-		if err := codec.readPoly(r.take(per), c0, fmt.Sprintf("%s ciphertext %d", what, i)); err != nil {
-			return nil, err
-		}
-		rq.NTT(c0, c0)
-		sv.C0 = append(sv.C0, c0)
-	}
-	if len(r.b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes after the %s", ErrMalformed, len(r.b), what)
+	if sv.C0, err = codec.readPolys(r.b, p.ckks.RingQ().AtLevel(level), nct, true, what); err != nil {
+		return nil, err
 	}
 	if err := sv.check(p); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
@@ -370,101 +486,216 @@ func (p Params) UnmarshalSeededVectorRounded(data []byte) (*SeededVector, error)
 	return sv, nil
 }
 
-// MarshalVectorC1Rounded encodes the c1 components of v as MarshalVectorC1
-// does, with the low C1DropBits(p) bits of every coefficient rounded off,
-// for a peer that decrypts v with a partial decryption (DecryptPartial).
-// Every ciphertext must be at a level of one or two primes.
-func (p Params) MarshalVectorC1Rounded(v *Vector) ([]byte, error) {
+// MarshalSeededSharesRounded encodes encrypted shares as
+// MarshalSeededSharesPacked does, with the low drop bits of every c0
+// coefficient rounded off (a direct error: SlotDropBits). ss is not
+// modified.
+func (p Params) MarshalSeededSharesRounded(ss *SeededShares, drop int) ([]byte, error) {
+	if err := ss.checkShape(p); err != nil {
+		return nil, err
+	}
+	codec, err := newRoundCodec(p.ckks.Q()[:ss.Level+1], drop)
+	if err != nil {
+		return nil, err
+	}
+	for _, c0 := range ss.C0 {
+		if c0.Level() != ss.Level {
+			return nil, fmt.Errorf("%w: encrypted share at level %d, want %d", ErrShares, c0.Level(), ss.Level)
+		}
+	}
+	b := p.header(kindSeededSharesRounded)
+	b = appendLayout(b, ss.Layout, ss.Len, ss.Chunk, ss.Stride, ss.Scale, len(ss.C0))
+	b = append(b, byte(ss.Level), byte(drop))
+	b = append(b, ss.Seed[:]...)
+	return codec.appendPolys(b, p.ckks.RingQ().AtLevel(ss.Level), ss.C0, true), nil
+}
+
+// UnmarshalSeededSharesRounded decodes encrypted shares encoded by
+// MarshalSeededSharesRounded under the same parameters, and the bits that
+// were rounded off, for the receiver to check against what it allows.
+func (p Params) UnmarshalSeededSharesRounded(data []byte) (*SeededShares, int, error) {
+	what := kindNames[kindSeededSharesRounded]
+	rest, err := p.readHeader(data, kindSeededSharesRounded)
+	if err != nil {
+		return nil, 0, err
+	}
+	r := &reader{b: rest}
+	ss := &SeededShares{}
+	var n int
+	ss.Layout, ss.Len, ss.Chunk, ss.Stride, ss.Scale, n = r.layout()
+	ss.Level = int(r.u8())
+	drop := int(r.u8())
+	copy(ss.Seed[:], r.take(len(ss.Seed)))
+	if r.err != nil {
+		return nil, 0, fmt.Errorf("%s header: %w", what, r.err)
+	}
+	if ss.Level > p.MaxLevel() {
+		return nil, 0, fmt.Errorf("%w: %s at level %d, parameters top out at %d", ErrMalformed, what, ss.Level, p.MaxLevel())
+	}
+	codec, err := newRoundCodec(p.ckks.Q()[:ss.Level+1], drop)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %s: %w", ErrMalformed, what, err)
+	}
+	if n > len(r.b)/codec.bytes(p.N()) {
+		return nil, 0, fmt.Errorf("%w: %s announce %d polynomials in %d bytes", ErrMalformed, what, n, len(r.b))
+	}
+	if ss.C0, err = codec.readPolys(r.b, p.ckks.RingQ().AtLevel(ss.Level), n, true, what); err != nil {
+		return nil, 0, err
+	}
+	if err := ss.checkShape(p); err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return ss, drop, nil
+}
+
+// Rounding is how many low bits a rounded vector's components lost on the
+// wire (MarshalVectorRounded); C0 is -1 for a message of c1 components
+// only.
+type Rounding struct{ C0, C1 int }
+
+// MarshalVectorRounded encodes v's ciphertexts (NTT form) with the low c0
+// bits of every c0 coefficient and the low c1 bits of every c1
+// coefficient rounded off; with c0 < 0 the c0 components stay home and
+// only the c1 travel (as MarshalVectorC1). v is not modified.
+func (p Params) MarshalVectorRounded(v *Vector, c0, c1 int) ([]byte, error) {
 	if err := v.check(p); err != nil {
 		return nil, err
 	}
-	drop := C1DropBits(p)
-	b := p.header(kindVectorC1Rounded)
+	if c0 > 254 || c1 > 254 {
+		return nil, fmt.Errorf("%w: rounding %d and %d bits", ErrShape, c0, c1)
+	}
+	b := p.header(kindVectorRounded)
 	b = append(b, byte(v.Layout))
 	b = appendU64(b, uint64(v.Len))
 	b = appendU32(b, uint32(v.Chunk))
 	b = appendU32(b, uint32(v.Stride))
 	b = appendU32(b, uint32(len(v.Cts)))
-	b = append(b, byte(drop))
+	b = append(b, byte(max(c0, -1)), byte(c1)) // 255: no c0
 	for i, ct := range v.Cts {
+		if !ct.IsNTT {
+			return nil, fmt.Errorf("%w: ciphertext %d outside the NTT domain", ErrShape, i)
+		}
 		level := ct.Level()
-		codec, err := newRoundCodec(p.ckks.Q()[:level+1], drop)
-		if err != nil {
-			return nil, fmt.Errorf("ciphertext %d: %w", i, err)
-		}
 		rq := p.ckks.RingQ().AtLevel(level)
-		c1 := ct.Value[1]
-		if ct.IsNTT {
-			c1 = rq.NewPoly()
-			rq.INTT(ct.Value[1], c1)
-		}
 		b = append(b, byte(level))
 		b = appendU64(b, math.Float64bits(ct.Scale.Float64()))
-		b = codec.appendPoly(b, c1)
+		for _, part := range []struct {
+			drop int
+			poly ring.Poly
+		}{{c0, ct.Value[0]}, {c1, ct.Value[1]}} {
+			if part.drop < 0 {
+				continue
+			}
+			codec, err := newRoundCodec(p.ckks.Q()[:level+1], part.drop)
+			if err != nil {
+				return nil, fmt.Errorf("ciphertext %d: %w", i, err)
+			}
+			b = codec.appendPolys(b, rq, []ring.Poly{part.poly}, true)
+		}
 	}
 	return b, nil
 }
 
-// UnmarshalVectorC1Rounded decodes a message of MarshalVectorC1Rounded: a
-// vector whose c0 components are zero, in the NTT domain. A message that
-// rounded off more than C1DropBits(p) bits is refused: the decryption would
-// lose precision the protocol counts on.
-func (p Params) UnmarshalVectorC1Rounded(data []byte) (*Vector, error) {
-	what := kindNames[kindVectorC1Rounded]
-	rest, err := p.readHeader(data, kindVectorC1Rounded)
+// UnmarshalVectorRounded decodes a message of MarshalVectorRounded, and
+// the bits each component lost, for the receiver to check against what it
+// allows; a message of c1 components only has zero c0 components.
+func (p Params) UnmarshalVectorRounded(data []byte) (*Vector, Rounding, error) {
+	what := kindNames[kindVectorRounded]
+	rest, err := p.readHeader(data, kindVectorRounded)
 	if err != nil {
-		return nil, err
+		return nil, Rounding{}, err
 	}
 	r := &reader{b: rest}
 	v := &Vector{Layout: Layout(r.u8()), Len: int(min(r.u64(), math.MaxInt32)), Chunk: int(r.u32()), Stride: int(r.u32())}
 	nct := int(r.u32())
-	drop := int(r.u8())
+	rd := Rounding{C0: int(r.u8()), C1: int(r.u8())}
 	if r.err != nil {
-		return nil, fmt.Errorf("%s header: %w", what, r.err)
+		return nil, rd, fmt.Errorf("%s header: %w", what, r.err)
 	}
-	if allowed := C1DropBits(p); drop > allowed {
-		return nil, fmt.Errorf("%w: %s rounded by %d bits, at most %d keep the decryption's precision", ErrMalformed, what, drop, allowed)
+	if rd.C0 == 255 {
+		rd.C0 = -1
 	}
-	if v.Layout != Coeff && v.Layout != CoeffGrid {
-		return nil, fmt.Errorf("%w: %s in layout %s, want a coefficient layout", ErrMalformed, what, v.Layout)
+	polys := 2
+	if rd.C0 < 0 {
+		polys = 1
 	}
-	// Every ciphertext takes at least a bit per coefficient.
-	if minCt := 9 + p.N()/8; nct > len(r.b)/minCt {
-		return nil, fmt.Errorf("%w: %s announces %d ciphertexts in %d bytes", ErrMalformed, what, nct, len(r.b))
+	// Every ciphertext takes at least a bit per coefficient and component.
+	if minCt := 9 + polys*p.N()/8; nct > len(r.b)/minCt {
+		return nil, rd, fmt.Errorf("%w: %s announces %d ciphertexts in %d bytes", ErrMalformed, what, nct, len(r.b))
 	}
+	batched := v.Layout == SlotReal || v.Layout == SlotComplex || v.Layout == SlotSplit
 	for i := 0; i < nct; i++ {
 		level := int(r.u8())
 		scale := math.Float64frombits(r.u64())
 		if r.err != nil {
-			return nil, fmt.Errorf("%s ciphertext %d: %w", what, i, r.err)
+			return nil, rd, fmt.Errorf("%s ciphertext %d: %w", what, i, r.err)
 		}
-		if level > min(p.MaxLevel(), 1) {
-			return nil, fmt.Errorf("%w: %s ciphertext %d at level %d, rounded forms hold levels 0 and 1", ErrMalformed, what, i, level)
+		if level > p.MaxLevel() {
+			return nil, rd, fmt.Errorf("%w: %s ciphertext %d at level %d, parameters top out at %d", ErrMalformed, what, i, level, p.MaxLevel())
 		}
 		if !(scale >= 1) || scale > math.Exp2(200) {
-			return nil, fmt.Errorf("%w: %s ciphertext %d has scale %v", ErrMalformed, what, i, scale)
-		}
-		codec, err := newRoundCodec(p.ckks.Q()[:level+1], drop)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s ciphertext %d: %w", ErrMalformed, what, i, err)
+			return nil, rd, fmt.Errorf("%w: %s ciphertext %d has scale %v", ErrMalformed, what, i, scale)
 		}
 		ct := ckks.NewCiphertext(p.ckks, 1, level)
 		ct.Scale = rlwe.NewScale(scale)
-		ct.IsNTT, ct.IsBatched = true, false
-		if err := codec.readPoly(r.take(codec.bytes(p.N())), ct.Value[1], fmt.Sprintf("%s ciphertext %d", what, i)); err != nil {
-			if r.err != nil {
-				return nil, fmt.Errorf("%s ciphertext %d: %w", what, i, r.err)
-			}
-			return nil, err
+		ct.IsNTT, ct.IsBatched = true, batched
+		if batched {
+			ct.LogDimensions = p.ckks.LogMaxDimensions()
 		}
-		p.ckks.RingQ().AtLevel(level).NTT(ct.Value[1], ct.Value[1])
+		rq := p.ckks.RingQ().AtLevel(level)
+		for k, drop := range []int{rd.C0, rd.C1} {
+			if drop < 0 {
+				continue
+			}
+			codec, err := newRoundCodec(p.ckks.Q()[:level+1], drop)
+			if err != nil {
+				return nil, rd, fmt.Errorf("%w: %s ciphertext %d: %w", ErrMalformed, what, i, err)
+			}
+			got, err := codec.readPolys(r.take(codec.bytes(p.N())), rq, 1, true, fmt.Sprintf("%s ciphertext %d", what, i))
+			if err != nil {
+				if r.err != nil {
+					return nil, rd, fmt.Errorf("%s ciphertext %d: %w", what, i, r.err)
+				}
+				return nil, rd, err
+			}
+			ct.Value[k] = got[0]
+		}
 		v.Cts = append(v.Cts, ct)
 	}
 	if len(r.b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes after the %s", ErrMalformed, len(r.b), what)
+		return nil, rd, fmt.Errorf("%w: %d trailing bytes after the %s", ErrMalformed, len(r.b), what)
 	}
 	if err := v.check(p); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return nil, rd, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return v, rd, nil
+}
+
+// MarshalVectorC1Rounded encodes the c1 components of v as MarshalVectorC1
+// does, with the low C1DropBits(p) bits of every coefficient rounded off,
+// for a peer that decrypts v with a partial decryption (DecryptPartial).
+func (p Params) MarshalVectorC1Rounded(v *Vector) ([]byte, error) {
+	return p.MarshalVectorRounded(v, -1, C1DropBits(p))
+}
+
+// UnmarshalVectorC1Rounded decodes a message of MarshalVectorC1Rounded: a
+// coefficient-encoded vector whose c0 components are zero. A message with
+// c0 components, or that rounded off more than C1DropBits(p) bits, is
+// refused: the decryption would lose precision the protocol counts on.
+func (p Params) UnmarshalVectorC1Rounded(data []byte) (*Vector, error) {
+	what := kindNames[kindVectorRounded]
+	v, rd, err := p.UnmarshalVectorRounded(data)
+	if err != nil {
+		return nil, err
+	}
+	if rd.C0 >= 0 {
+		return nil, fmt.Errorf("%w: %s with c0 components, want c1 alone", ErrMalformed, what)
+	}
+	if allowed := C1DropBits(p); rd.C1 > allowed {
+		return nil, fmt.Errorf("%w: %s rounded by %d bits, at most %d keep the decryption's precision", ErrMalformed, what, rd.C1, allowed)
+	}
+	if v.Layout != Coeff && v.Layout != CoeffGrid {
+		return nil, fmt.Errorf("%w: %s in layout %s, want a coefficient layout", ErrMalformed, what, v.Layout)
 	}
 	return v, nil
 }

@@ -1,6 +1,7 @@
 package he
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -10,14 +11,17 @@ import (
 	"github.com/tuneinsight/lattigo/v5/ring"
 )
 
-// TestRoundCodec: every coefficient of a polynomial of one or two primes
-// comes back within 2^(drop-1) of itself modulo Q, checked against
+// TestRoundCodec: every coefficient of a polynomial of one to eleven
+// primes comes back within 2^(drop-1) of itself modulo Q, checked against
 // math/big's CRT, for drops from none to past one prime; the bytes are
 // the rounded integers' bits.
 func TestRoundCodec(t *testing.T) {
-	p := MustParams(Hist13)
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, primes := range []int{1, 2} {
+	for _, c := range []struct {
+		set    ParamSet
+		primes int
+	}{{Hist13, 1}, {Hist13, 2}, {Shared15, 4}, {Shared15, 5}, {Shared15, 11}} {
+		p, primes := MustParams(c.set), c.primes
 		moduli := p.ckks.Q()[:primes]
 		rq := p.ckks.RingQ().AtLevel(primes - 1)
 		Q := big.NewInt(1)
@@ -25,7 +29,7 @@ func TestRoundCodec(t *testing.T) {
 			Q.Mul(Q, new(big.Int).SetUint64(q))
 		}
 		crt := newBigCRTExact(moduli)
-		for _, drop := range []int{0, 1, 15, 59, 63, 64, 65, 72, 100, Q.BitLen() - 1} {
+		for _, drop := range []int{0, 1, 15, 39, 59, 63, 64, 65, 72, 100, 128, 200, Q.BitLen() - 1} {
 			if drop >= Q.BitLen() {
 				continue
 			}
@@ -50,7 +54,7 @@ func TestRoundCodec(t *testing.T) {
 			if drop == 0 {
 				half.SetInt64(0)
 			}
-			for j := range poly.Coeffs[0] {
+			for j := range min(len(poly.Coeffs[0]), 512) {
 				diff := new(big.Int).Sub(crt.value(back, j), crt.value(poly, j))
 				diff.Mod(diff, Q)
 				if diff.Cmp(new(big.Int).Rsh(Q, 1)) > 0 {
@@ -60,9 +64,9 @@ func TestRoundCodec(t *testing.T) {
 			}
 		}
 	}
-	_, err := newRoundCodec(MustParams(Shared15).ckks.Q()[:3], 10)
+	_, err := newRoundCodec(MustParams(Hist13).ckks.Q()[:1], 60)
 	require.ErrorIs(t, err, ErrShape)
-	_, err = newRoundCodec(p.ckks.Q()[:1], 60)
+	_, err = newRoundCodec(nil, 0)
 	require.ErrorIs(t, err, ErrShape)
 }
 
@@ -218,7 +222,7 @@ func TestVectorC1Rounded(t *testing.T) {
 	require.Less(t, maxAbsErr(got, want), 8*sigma/32)
 	require.Less(t, maxAbsErr(got, histPlain(g, spec, []int{0, n})), floodTol(Hist13))
 
-	hdr := len(p.header(kindVectorC1Rounded))
+	hdr := len(p.header(kindVectorRounded))
 	for name, bad := range map[string][]byte{
 		"truncated":  good[:len(good)-8],
 		"trailing":   append(append([]byte(nil), good...), 0),
@@ -231,7 +235,12 @@ func TestVectorC1Rounded(t *testing.T) {
 		}(),
 		"rounded past the precision": func() []byte {
 			b := append([]byte(nil), good...)
-			b[hdr+21] = byte(drop + 1)
+			b[hdr+22] = byte(drop + 1)
+			return b
+		}(),
+		"with c0": func() []byte {
+			b := append([]byte(nil), good...)
+			b[hdr+21] = byte(drop)
 			return b
 		}(),
 		"slot layout": func() []byte {
@@ -273,20 +282,150 @@ func FuzzUnmarshalSeededVectorRounded(f *testing.F) {
 	})
 }
 
-func FuzzUnmarshalVectorC1Rounded(f *testing.F) {
+func FuzzUnmarshalVectorRounded(f *testing.F) {
 	params := MustParams(Hist13)
 	bank, _ := pairFor(f, Hist13, KeySpec{})
 	v, err := bank.EncryptCoeffs([]float64{1, 2, 3}, 16)
 	require.NoError(f, err)
 	bank.DropToDecryptLevel(v)
-	good, err := params.MarshalVectorC1Rounded(v)
+	for _, drops := range [][2]int{{-1, C1DropBits(params)}, {12, 30}} {
+		good, err := params.MarshalVectorRounded(v, drops[0], drops[1])
+		require.NoError(f, err)
+		f.Add(good)
+		f.Add(good[:60])
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, rd, err := params.UnmarshalVectorRounded(data)
+		if err == nil {
+			again, err := params.MarshalVectorRounded(v, rd.C0, rd.C1)
+			require.NoError(t, err)
+			require.Equal(t, data, again)
+		}
+	})
+}
+
+// BenchmarkRoundCodec: one polynomial written and read back, at Hist13's
+// two primes and Shared15's share level (4) and top (11).
+func BenchmarkRoundCodec(b *testing.B) {
+	for _, c := range []struct {
+		set    ParamSet
+		primes int
+	}{{Hist13, 2}, {Shared15, 4}, {Shared15, 11}} {
+		p := MustParams(c.set)
+		b.Run(fmt.Sprintf("%s/%d", c.set.ID, c.primes), func(b *testing.B) {
+			codec, err := newRoundCodec(p.ckks.Q()[:c.primes], 39)
+			require.NoError(b, err)
+			rq := p.ckks.RingQ().AtLevel(c.primes - 1)
+			poly, back := rq.NewPoly(), rq.NewPoly()
+			r := rand.New(rand.NewPCG(1, 1))
+			for l, q := range p.ckks.Q()[:c.primes] {
+				for j := range poly.Coeffs[l] {
+					poly.Coeffs[l][j] = r.Uint64N(q)
+				}
+			}
+			var buf []byte
+			for b.Loop() {
+				buf = codec.appendPoly(buf[:0], poly)
+				require.NoError(b, codec.readPoly(buf, back, "bench"))
+			}
+		})
+	}
+}
+
+// TestSlotRounding: an opening (OpenToPeer's h and c1) and encrypted
+// shares at the top level, rounded by SlotDropBits, decode to the exact
+// path's values within 2^-40 (each slot's error is at most 2^-45 at one
+// standard deviation), in the bytes the rounding saves; a message rounded
+// more is seen as such (the protocols refuse it).
+func TestSlotRounding(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	bank, center := pairFor(t, Shared15, KeySpec{})
+	p := bank.Params()
+	direct, keyed := SlotDropBits(p)
+	require.Equal(t, 39, direct)
+	require.Equal(t, 31, keyed)
+	lvl := p.set.DecryptLevel
+
+	x := randVec(r, p.Slots(), 8)
+	v, err := center.EncryptAt(x, lvl)
+	require.NoError(t, err)
+	msg, own, err := center.OpenToPeer(v, 150)
+	require.NoError(t, err)
+	exact, err := p.MarshalVectorPacked(msg)
+	require.NoError(t, err)
+	good, err := p.MarshalVectorRounded(msg, direct, keyed)
+	require.NoError(t, err)
+	t.Logf("an opening at level %d: %d bytes rounded, %d packed", lvl, len(good), len(exact))
+	require.Less(t, len(good), len(exact)*170/200)
+	back, rd, err := p.UnmarshalVectorRounded(good)
+	require.NoError(t, err)
+	require.Equal(t, Rounding{C0: direct, C1: keyed}, rd)
+	decode := func(m *Vector) []float64 {
+		got, err := bank.ReceiveOpened(m)
+		require.NoError(t, err)
+		vals, err := p.DecodeShares(own, got)
+		require.NoError(t, err)
+		return vals
+	}
+	want, got := decode(msg), decode(back)
+	require.Less(t, maxAbsErr(got, want), math.Exp2(-40))
+	require.Less(t, maxAbsErr(want, x), 1e-9)
+
+	// Encrypted shares at the top level (the scores' re-encryption).
+	w := randVec(r, 100, 4)
+	sb, err := p.EncodeShares(w[:50], 64, 64, 90)
+	require.NoError(t, err)
+	sc, err := p.EncodeShares(w[50:], 64, 64, 90)
+	require.NoError(t, err)
+	enc, err := bank.EncryptShares(sb, p.MaxLevel())
+	require.NoError(t, err)
+	packed, err := p.MarshalSeededSharesPacked(enc)
+	require.NoError(t, err)
+	rounded, err := p.MarshalSeededSharesRounded(enc, direct)
+	require.NoError(t, err)
+	t.Logf("encrypted shares at the top: %d bytes rounded, %d packed", len(rounded), len(packed))
+	require.InEpsilon(t, float64(530-direct)/530, float64(len(rounded))/float64(len(packed)), 0.02) // primes a bit over their LogQ when packed
+	ss, drop, err := p.UnmarshalSeededSharesRounded(rounded)
+	require.NoError(t, err)
+	require.Equal(t, direct, drop)
+	joined := func(ss *SeededShares) []float64 {
+		jv, err := center.JoinShares(ss, sc)
+		require.NoError(t, err)
+		return openDecode(t, center, bank, jv)
+	}
+	require.Less(t, maxAbsErr(joined(ss), joined(enc)), math.Exp2(-40))
+
+	hdr := len(p.header(kindSeededSharesRounded))
+	for name, bad := range map[string][]byte{
+		"truncated":   rounded[:len(rounded)-8],
+		"trailing":    append(append([]byte(nil), rounded...), 0),
+		"packed kind": packed,
+		"level past the top": func() []byte {
+			b := append([]byte(nil), rounded...)
+			b[hdr+29] = 40
+			return b
+		}(),
+	} {
+		_, _, err := p.UnmarshalSeededSharesRounded(bad)
+		require.ErrorIs(t, err, ErrMalformed, name)
+	}
+}
+
+func FuzzUnmarshalSeededSharesRounded(f *testing.F) {
+	params := MustParams(Hist13)
+	bank, _ := pairFor(f, Hist13, KeySpec{})
+	sv, err := params.EncodeShares([]float64{1, 2, 3}, 4, 4, 60)
+	require.NoError(f, err)
+	ss, err := bank.EncryptShares(sv, 1)
+	require.NoError(f, err)
+	good, err := params.MarshalSeededSharesRounded(ss, 20)
 	require.NoError(f, err)
 	f.Add(good)
 	f.Add(good[:60])
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := params.UnmarshalVectorC1Rounded(data)
+		ss, drop, err := params.UnmarshalSeededSharesRounded(data)
 		if err == nil {
-			again, err := params.MarshalVectorC1Rounded(v)
+			again, err := params.MarshalSeededSharesRounded(ss, drop)
 			require.NoError(t, err)
 			require.Equal(t, data, again)
 		}

@@ -492,7 +492,7 @@ func (p Params) DecodeShares(a, b *SharedVector) ([]float64, error) {
 				out[j] = real(buf[j-c*slots])
 			}
 		case SlotSplit:
-			for r := c * a.Chunk; r < min((c+1)*a.Chunk, a.Stride); r++ {
+			for r := c * a.Chunk; r < min((c+1)*a.Chunk, a.Stride, a.Len); r++ {
 				out[r] = real(buf[r-c*a.Chunk])
 				if a.Stride+r < a.Len {
 					out[a.Stride+r] = imag(buf[r-c*a.Chunk])

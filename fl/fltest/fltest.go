@@ -48,8 +48,9 @@ func vectorBase(b []byte, params string) (int, byte) {
 // kinds (he.MarshalVectorPacked 16, he.MarshalSeededSharesPacked 17,
 // he.MarshalVectorC1 18) keep the fields of kinds 1, 6 and 1; the packed
 // and rounded seeded vectors (25, 26) those of kind 5; the rounded c1
-// components (he.MarshalVectorC1Rounded, 27) those of kind 1 with a byte
-// more (the bits dropped) before the first ciphertext.
+// vector (he.MarshalVectorRounded, 27) those of kind 1 with two bytes more
+// (the bits dropped) before the first ciphertext; the rounded encrypted
+// shares (he.MarshalSeededSharesRounded, 28) those of kind 6.
 const (
 	offLen       = 1
 	offLevel     = 21
@@ -69,7 +70,8 @@ const (
 	kindVectorC1           = 18
 	kindSeededPacked       = 25
 	kindSeededRounded      = 26
-	kindVectorC1Rounded    = 27
+	kindVectorRounded      = 27
+	kindSharesRounded      = 28
 )
 
 // Mutations lists the corruptions every receiving step is tested with.
@@ -93,7 +95,7 @@ var Mutations = []Mutation{
 	}},
 	{"wrong level", func(b []byte, params string) []byte {
 		i, kind := vectorBase(b, params)
-		off := map[byte]int{kindVector: offLevel, kindSeededShares: offSharesLevel, kindVectorPacked: offLevel, kindSeededSharesPacked: offSharesLevel, kindVectorC1: offLevel, kindVectorC1Rounded: offLevel + 1}
+		off := map[byte]int{kindVector: offLevel, kindSeededShares: offSharesLevel, kindVectorPacked: offLevel, kindSeededSharesPacked: offSharesLevel, kindSharesRounded: offSharesLevel, kindVectorC1: offLevel, kindVectorRounded: offLevel + 2}
 		if o, ok := off[kind]; ok && i+o < len(b) && b[i+o] > 0 {
 			b[i+o]--
 		}
@@ -101,7 +103,7 @@ var Mutations = []Mutation{
 	}},
 	{"wrong scale", func(b []byte, params string) []byte {
 		i, kind := vectorBase(b, params)
-		off := map[byte]int{kindVector: offScale, kindSeededShares: offSharesScale, kindShares: offSharesScale, kindVectorPacked: offScale, kindSeededSharesPacked: offSharesScale, kindVectorC1: offScale, kindVectorC1Rounded: offScale + 1}
+		off := map[byte]int{kindVector: offScale, kindSeededShares: offSharesScale, kindShares: offSharesScale, kindVectorPacked: offScale, kindSeededSharesPacked: offSharesScale, kindSharesRounded: offSharesScale, kindVectorC1: offScale, kindVectorRounded: offScale + 2}
 		if o, ok := off[kind]; ok && i+o+8 <= len(b) {
 			binary.LittleEndian.PutUint64(b[i+o:], math.Float64bits(math.Exp2(40)))
 		}

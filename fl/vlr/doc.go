@@ -28,7 +28,7 @@
 //     imaginary parts hold cross terms) and pairs its chunks of 16384 rows,
 //     two per ciphertext (he.PairChunks: chunk 2j + i chunk 2j+1). The bank
 //     rerandomizes its Enc(u_b) and sends the c1 components only
-//     (he.MarshalVectorC1), keeping the c0: the center receives
+//     (he.MarshalVectorRounded without c0), keeping the c0: the center receives
 //     ceil(|B|/32768) polynomials, no ciphertext.
 //  3. Scores to shares. The center adds its paired Enc(u_c) and the bank's
 //     c1 and opens the sum into shares (he.OpenToPeer): it keeps a uniform
@@ -59,9 +59,16 @@
 //     2^-90 per coefficient and step).
 //
 // On the wire every ciphertext, c1 component and encrypted share travels
-// packed, each coefficient in the bits of its prime (he.MarshalVectorPacked,
-// he.MarshalSeededSharesPacked); TestEpochWireBytes counts each message
-// kind's bytes per epoch.
+// rounded (he.MarshalVectorRounded, he.MarshalSeededSharesRounded): each
+// coefficient as its integer modulo the level's modulus with the low bits
+// below the training's precision rounded off, he.SlotDropBits' 39 for a
+// component whose error adds to the plaintext (c0, an opening's masked
+// part, an encrypted share) and 31 for one the key multiplies (c1), which
+// keep each slot's rounding error within 2^-45 at one standard deviation;
+// a party refuses a message rounded more. The rounded message is a
+// function of the exact one, so its receiver learns nothing more from it.
+// TestEpochWireBytes counts each message kind's bytes per epoch: on
+// default_credit (30,000 rows) 10.5 MB an epoch, 12.3 MB unrounded.
 //
 // With the loss asked for (Options.Tol or TrackLoss), the bank also
 // evaluates softplus(z) - y z under encryption in step 4, sums it, and

@@ -51,6 +51,7 @@ type sharedState struct {
 	sig, soft  he.Poly
 	lossNeeded bool
 	maskBits   uint
+	drop       he.Rounding // the low bits every epoch message rounds off (he.SlotDropBits)
 	steps      int
 	initOwn    []float64
 	initPeer   []float64
@@ -167,6 +168,7 @@ func sharedShapes(p he.Params, o Options, rows, bankCols, centerCols int) (bank,
 func newSharedState(party *he.Party, o Options, data Data, peerCols int, active bool) (*sharedState, error) {
 	p := party.Params()
 	s := &sharedState{params: p, party: party, active: active, opt: o, lossNeeded: o.lossNeeded() && active, rows: batches(data.Rows(), o)}
+	s.drop.C0, s.drop.C1 = he.SlotDropBits(p)
 	var err error
 	if s.sig, err = o.Sigmoid(); err != nil {
 		return nil, err
@@ -308,7 +310,7 @@ func (s *sharedState) weights(ctx context.Context, t fl.Transport) (*he.Vector, 
 	if err != nil {
 		return nil, err
 	}
-	msg, err := p.MarshalSeededSharesPacked(enc)
+	msg, err := p.MarshalSeededSharesRounded(enc, s.drop.C0)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +318,7 @@ func (s *sharedState) weights(ctx context.Context, t fl.Transport) (*he.Vector, 
 	if err != nil {
 		return nil, err
 	}
-	theirs, err := p.UnmarshalSeededSharesPacked(got)
+	theirs, err := s.unmarshalShares(got)
 	if err == nil && theirs.Level != p.Set().DecryptLevel+1 {
 		err = fmt.Errorf("%w: weights at level %d, want %d", he.ErrShares, theirs.Level, p.Set().DecryptLevel+1)
 	}
@@ -351,7 +353,7 @@ func (s *sharedState) gradient(ctx context.Context, t fl.Transport, g, w *he.Vec
 	if err != nil {
 		return err
 	}
-	data, err := p.MarshalVectorPacked(msg)
+	data, err := p.MarshalVectorRounded(msg, s.drop.C0, s.drop.C1)
 	if err != nil {
 		return err
 	}
@@ -359,7 +361,7 @@ func (s *sharedState) gradient(ctx context.Context, t fl.Transport, g, w *he.Vec
 	if err != nil {
 		return err
 	}
-	v, err := p.UnmarshalVectorPacked(got)
+	v, err := s.unmarshalVector(got, true)
 	if err == nil {
 		err = joint.CheckVector(p, v, "opened gradient", joint.VectorWant{Layout: he.SlotSplit, Len: s.layPeer.matrix, Level: p.Set().DecryptLevel})
 	}
@@ -462,7 +464,7 @@ func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 		}
 		var c1 []byte
 		if err == nil {
-			c1, err = s.params.MarshalVectorC1(u)
+			c1, err = s.params.MarshalVectorRounded(u, -1, s.drop.C1)
 		}
 		if err != nil {
 			return 0, fl.Fail(ctx, t, err)
@@ -528,11 +530,37 @@ func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 }
 
 func (s *sharedState) send(ctx context.Context, t fl.Transport, typ string, v *he.Vector) error {
-	b, err := s.params.MarshalVectorPacked(v)
+	b, err := s.params.MarshalVectorRounded(v, s.drop.C0, s.drop.C1)
 	if err != nil {
 		return err
 	}
 	return t.Send(ctx, fl.Message{Type: typ, Payload: b})
+}
+
+// unmarshalVector decodes a rounded vector of the peer's (with its c0
+// components, or c1 alone) and refuses one rounded past s.drop: the
+// epochs' precision rests on it.
+func (s *sharedState) unmarshalVector(b []byte, c0 bool) (*he.Vector, error) {
+	v, rd, err := s.params.UnmarshalVectorRounded(b)
+	switch {
+	case err != nil:
+		return nil, err
+	case c0 != (rd.C0 >= 0):
+		return nil, fmt.Errorf("%w: a vector with c0 components %v, want %v", joint.ErrUnexpectedVector, rd.C0 >= 0, c0)
+	case rd.C0 > s.drop.C0 || rd.C1 > s.drop.C1:
+		return nil, fmt.Errorf("%w: a vector rounded by %d and %d bits, at most %d and %d keep the training's precision", joint.ErrUnexpectedVector, rd.C0, rd.C1, s.drop.C0, s.drop.C1)
+	}
+	return v, nil
+}
+
+// unmarshalShares decodes the peer's rounded encrypted shares and refuses
+// them rounded past s.drop.
+func (s *sharedState) unmarshalShares(b []byte) (*he.SeededShares, error) {
+	ss, drop, err := s.params.UnmarshalSeededSharesRounded(b)
+	if err == nil && drop > s.drop.C0 {
+		err = fmt.Errorf("%w: encrypted shares rounded by %d bits, at most %d keep the training's precision", joint.ErrUnexpectedVector, drop, s.drop.C0)
+	}
+	return ss, err
 }
 
 // recvVector receives a vector of the given type and checks it.
@@ -541,11 +569,7 @@ func (s *sharedState) recvVector(ctx context.Context, t fl.Transport, typ, what 
 	if err != nil {
 		return nil, err
 	}
-	decode := s.params.UnmarshalVectorPacked
-	if typ == TypePartial {
-		decode = s.params.UnmarshalVectorC1
-	}
-	v, err := decode(b)
+	v, err := s.unmarshalVector(b, typ != TypePartial)
 	if err == nil {
 		err = joint.CheckVector(s.params, v, what, want)
 	}
@@ -610,14 +634,14 @@ func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, u *he.Ve
 		if len(parts) != 2 {
 			return nil, fmt.Errorf("%w: %d parts, want 2", fl.ErrParts, len(parts))
 		}
-		opened, err := p.UnmarshalVectorPacked(parts[0])
+		opened, err := s.unmarshalVector(parts[0], true)
 		if err != nil {
 			return nil, err
 		}
 		if err := joint.CheckVector(p, opened, "opened scores", joint.VectorWant{Layout: he.SlotComplex, Len: p.PairedLen(n), Level: p.Set().DecryptLevel}); err != nil {
 			return nil, err
 		}
-		top, err := p.UnmarshalSeededSharesPacked(parts[1])
+		top, err := s.unmarshalShares(parts[1])
 		if err != nil {
 			return nil, err
 		}
@@ -685,11 +709,11 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		if err != nil {
 			return err
 		}
-		ob, err := p.MarshalVectorPacked(opened)
+		ob, err := p.MarshalVectorRounded(opened, s.drop.C0, s.drop.C1)
 		if err != nil {
 			return err
 		}
-		tb, err := p.MarshalSeededSharesPacked(top)
+		tb, err := p.MarshalSeededSharesRounded(top, s.drop.C0)
 		if err != nil {
 			return err
 		}

@@ -37,8 +37,9 @@ const (
 // version 4 its wire of issue 18 (packed coefficients, the bank's partial
 // scores as c1 components only, scores and residuals two chunks per
 // ciphertext, the conjugation key at the top level, shapes that weigh the
-// wire).
-const protocolVersion = 4
+// wire); version 5 rounds off the low bits below the training's precision
+// of every epoch message (he.SlotDropBits).
+const protocolVersion = 5
 
 var (
 	// ErrOptions is returned for options out of range or that the parties
