@@ -11,7 +11,6 @@ import (
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/ring"
 	"github.com/tuneinsight/lattigo/v5/schemes/ckks"
-	"github.com/tuneinsight/lattigo/v5/utils/sampling"
 )
 
 // ErrShareMismatch is returned when a decryption share does not belong to the
@@ -274,76 +273,4 @@ func modSigned(hi, lo int64, shift uint, q uint64) uint64 {
 		r = q - r
 	}
 	return (r + uint64(lo)%q) % q
-}
-
-// DecryptSumShare is DecryptShare for a vector whose receiver may learn only
-// the sum of its values: the helper's share floods the constant coefficient
-// of each plaintext, which alone carries the sum of the slots (the real
-// parts of a slot layout sum to N/2 times it), with noise of standard
-// deviation sigma, and adds a fresh uniform mask modulo Q to every other
-// coefficient, so the receiver learns nothing else. The vector must be at
-// the decryption level.
-func (p *Party) DecryptSumShare(v *Vector, sigma float64) (*DecryptionShare, error) {
-	if err := v.check(p.params); err != nil {
-		return nil, err
-	}
-	p.DropToDecryptLevel(v)
-	flood, err := newFloodSampler(sigma)
-	if err != nil {
-		return nil, err
-	}
-	prng, err := sampling.NewPRNG()
-	if err != nil {
-		return nil, fmt.Errorf("he: mask randomness: %w", err)
-	}
-	share := &DecryptionShare{ParamSet: p.params.ID(), Polys: make([]ring.Poly, len(v.Cts))}
-	for i, ct := range v.Cts {
-		rq := p.params.ckks.RingQ().AtLevel(ct.Level())
-		e := rq.NewPoly()
-		ring.NewUniformSampler(prng, rq).Read(e)
-		hi, lo := flood.sample()
-		for l, q := range rq.ModuliChain()[:ct.Level()+1] {
-			e.Coeffs[l][0] = modSigned(hi, lo, flood.lowBits, q)
-		}
-		rq.NTT(e, e)
-		out := rq.NewPoly()
-		rq.MulCoeffsMontgomery(ct.Value[1], p.sk.Value.Q, out)
-		rq.Add(out, e, out)
-		share.Polys[i] = out
-	}
-	return share, nil
-}
-
-// DecryptSum combines the helper's DecryptSumShare with this party's key
-// share and returns the sum of the real values of v's slots (SlotReal and
-// SlotComplex layouts).
-func (p *Party) DecryptSum(v *Vector, helper *DecryptionShare) (float64, error) {
-	if v == nil || (v.Layout != SlotReal && v.Layout != SlotComplex) {
-		return 0, fmt.Errorf("%w: DecryptSum needs a slot-real or slot-complex vector", ErrLayout)
-	}
-	pts, err := p.combine(v, helper)
-	if err != nil {
-		return 0, err
-	}
-	sum := 0.0
-	for _, pt := range pts {
-		rq := p.params.ckks.RingQ().AtLevel(pt.Level())
-		c, err := p.params.crtAt(pt.Level())
-		if err != nil {
-			return 0, err
-		}
-		poly := rq.NewPoly()
-		rq.INTT(pt.Value, poly)
-		res := make([]uint64, pt.Level()+1)
-		for l := range res {
-			res[l] = poly.Coeffs[l][0]
-		}
-		x := c.fromResidues(res)
-		s := NewShare(1)
-		s.c[0] = x
-		f := make([]float64, 1)
-		s.Float64s(f)
-		sum += f[0] * float64(p.params.Slots()) / pt.Scale.Float64()
-	}
-	return sum, nil
 }

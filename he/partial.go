@@ -269,3 +269,107 @@ func (p Params) UnmarshalPartialDecryption(data []byte) (*PartialDecryption, err
 	}
 	return d, nil
 }
+
+// DecryptSumPartialShare is the helper's part of decrypting, for its peer,
+// the sum of a slot vector's values and nothing else. The peer sent only
+// the c1 components of its vector (MarshalVectorRounded without c0) and
+// keeps the c0; the helper returns, for every ciphertext, the constant
+// coefficient of c1*s_helper plus flooding of standard deviation sigma,
+// modulo each prime of the decryption level, and nothing of any other
+// coefficient. That coefficient alone carries the sum of the slots' real
+// parts (N/2 times it), so the peer, adding c0 + c1*s_own there
+// (DecryptSumPartial), learns the flooded sum: a few bytes back. (It
+// replaces a full decryption share whose other coefficients were uniform
+// masks: the same disclosure in a polynomial's bytes.)
+func (p *Party) DecryptSumPartialShare(v *Vector, sigma float64) (*PartialDecryption, error) {
+	if err := v.check(p.params); err != nil {
+		return nil, err
+	}
+	if v.Layout != SlotReal && v.Layout != SlotComplex {
+		return nil, fmt.Errorf("%w: a sum's partial decryption needs a slot-real or slot-complex vector, got %s", ErrLayout, v.Layout)
+	}
+	level := p.params.set.DecryptLevel
+	flood, err := newFloodSampler(sigma)
+	if err != nil {
+		return nil, err
+	}
+	rq := p.params.ckks.RingQ().AtLevel(level)
+	moduli := rq.ModuliChain()[:level+1]
+	d := &PartialDecryption{ParamSet: p.params.ID(), Level: level, Values: make([][]uint64, len(v.Cts))}
+	out := rq.NewPoly()
+	for c, ct := range v.Cts {
+		if ct.Level() != level {
+			return nil, fmt.Errorf("%w: ciphertext %d at level %d, want the decryption level %d", ErrShape, c, ct.Level(), level)
+		}
+		rq.MulCoeffsMontgomery(ct.Value[1], p.sk.Value.Q, out)
+		rq.INTT(out, out)
+		hi, lo := flood.sample()
+		vals := make([]uint64, len(moduli))
+		for l, q := range moduli {
+			x := out.Coeffs[l][0] + modSigned(hi, lo, flood.lowBits, q)
+			if x >= q {
+				x -= q
+			}
+			vals[l] = x
+		}
+		d.Values[c] = vals
+	}
+	return d, nil
+}
+
+// DecryptSumPartial combines the helper's DecryptSumPartialShare with this
+// party's own vector v (c0 and c1, at the decryption level) and key share,
+// and returns the sum of the real values of v's slots.
+func (p *Party) DecryptSumPartial(v *Vector, d *PartialDecryption) (float64, error) {
+	if err := v.check(p.params); err != nil {
+		return 0, err
+	}
+	if v.Layout != SlotReal && v.Layout != SlotComplex {
+		return 0, fmt.Errorf("%w: DecryptSumPartial needs a slot-real or slot-complex vector", ErrLayout)
+	}
+	level := p.params.set.DecryptLevel
+	if d == nil || d.ParamSet != p.params.ID() || d.Level != level || len(d.Values) != len(v.Cts) {
+		n := -1
+		if d != nil {
+			n = len(d.Values)
+		}
+		return 0, fmt.Errorf("%w: %d ciphertexts at the decryption level %d, partial decryption for %d", ErrShareMismatch, len(v.Cts), level, n)
+	}
+	rq := p.params.ckks.RingQ().AtLevel(level)
+	moduli := rq.ModuliChain()[:level+1]
+	c, err := p.params.crtAt(level)
+	if err != nil {
+		return 0, err
+	}
+	t := rq.NewPoly()
+	res := make([]uint64, len(moduli))
+	f := make([]float64, 1)
+	sum := 0.0
+	for i, ct := range v.Cts {
+		if ct.Level() != level {
+			return 0, fmt.Errorf("%w: ciphertext %d at level %d, want %d", ErrShareMismatch, i, ct.Level(), level)
+		}
+		if len(d.Values[i]) != len(moduli) {
+			return 0, fmt.Errorf("%w: ciphertext %d: %d residues, want %d", ErrShareMismatch, i, len(d.Values[i]), len(moduli))
+		}
+		rq.MulCoeffsMontgomery(ct.Value[1], p.sk.Value.Q, t)
+		rq.Add(t, ct.Value[0], t)
+		rq.INTT(t, t)
+		for l, q := range moduli {
+			x := d.Values[i][l]
+			if x >= q {
+				return 0, fmt.Errorf("%w: partial decryption residue not reduced modulo its prime", ErrMalformed)
+			}
+			x += t.Coeffs[l][0]
+			if x >= q {
+				x -= q
+			}
+			res[l] = x
+		}
+		s := NewShare(1)
+		s.c[0] = c.fromResidues(res)
+		s.Float64s(f)
+		sum += f[0] * float64(p.params.Slots()) / ct.Scale.Float64()
+	}
+	return sum, nil
+}

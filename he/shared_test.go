@@ -170,6 +170,9 @@ func TestLogisticMatchesPlaintext(t *testing.T) {
 	}
 }
 
+// TestDecryptSumRevealsTheSumOnly: the owner sends its vector's c1 alone,
+// rounded; the helper's share is one flooded coefficient per ciphertext,
+// and the owner reads the sum of the values from it, within the flooding.
 func TestDecryptSumRevealsTheSumOnly(t *testing.T) {
 	bank, center := sharedPair(t)
 	p := bank.Params()
@@ -181,16 +184,35 @@ func TestDecryptSumRevealsTheSumOnly(t *testing.T) {
 	}
 	v, err := bank.EncryptAt(vals, p.set.DecryptLevel)
 	require.NoError(t, err)
-	share, err := center.DecryptSumShare(v, 1<<50)
+	_, keyed := SlotDropBits(p)
+	c1, err := p.MarshalVectorRounded(v, -1, keyed)
 	require.NoError(t, err)
-	got, err := bank.DecryptSum(v, share)
+	got1, rd, err := p.UnmarshalVectorRounded(c1)
 	require.NoError(t, err)
-	require.InDelta(t, want, got, 1e-6*float64(len(vals)))
-	// The other coefficients are masked: a plain decryption with the same
-	// share decodes to noise.
-	all, err := bank.Decrypt(v, share)
-	require.NoError(t, err)
-	require.Greater(t, maxAbsErr(all, vals), 1e6)
+	require.Equal(t, -1, rd.C0)
+	const sigma = 1 << 50
+	sums := make([]float64, 2)
+	for i := range sums {
+		share, err := center.DecryptSumPartialShare(got1, sigma)
+		require.NoError(t, err)
+		require.Len(t, share.Values, len(v.Cts))
+		for _, vals := range share.Values {
+			require.Len(t, vals, p.set.DecryptLevel+1, "one coefficient per ciphertext")
+		}
+		sums[i], err = bank.DecryptSumPartial(v, share)
+		require.NoError(t, err)
+		require.InDelta(t, want, sums[i], 1e-6*float64(len(vals)))
+	}
+	// The flooding: two shares of the same sum differ by about sigma
+	// scaled, per ciphertext.
+	spread := sigma * float64(p.Slots()) / v.Cts[0].Scale.Float64()
+	require.NotEqual(t, sums[0], sums[1])
+	require.Less(t, math.Abs(sums[0]-sums[1]), 20*spread)
+
+	_, err = center.DecryptSumPartialShare(&Vector{Layout: Coeff, Len: 1, Chunk: 1, Cts: got1.Cts[:1]}, sigma)
+	require.ErrorIs(t, err, ErrLayout)
+	_, err = bank.DecryptSumPartial(v, &PartialDecryption{ParamSet: p.ID(), Level: p.set.DecryptLevel})
+	require.ErrorIs(t, err, ErrShareMismatch)
 }
 
 // sharedGradient runs one batch of secret-shared LR's chain on one matrix:

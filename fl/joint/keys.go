@@ -18,9 +18,10 @@ const (
 	// TypeShare carries the helper's flooded decryption share back.
 	TypeDecrypt = "he.decrypt"
 	TypeShare   = "he.share"
-	// TypeDecryptSum carries a vector whose sum the sender asks the peer to
-	// help decrypt; TypeSumShare the helper's share, which reveals that sum
-	// only (he.DecryptSumShare).
+	// TypeDecryptSum carries the c1 components of a vector whose sum the
+	// sender asks the peer to help decrypt; TypeSumShare the helper's
+	// flooded share of the one coefficient that holds the sum
+	// (he.DecryptSumPartialShare).
 	TypeDecryptSum = "he.decrypt-sum"
 	TypeSumShare   = "he.sum-share"
 )
@@ -159,7 +160,7 @@ func DecryptWithPeer(ctx context.Context, t fl.Transport, p *he.Party, v *he.Vec
 // level, scale, count), and returns its flooded share. A vector the plan
 // does not declare is refused with ErrUndeclared, and the peer is told why.
 func HelpDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, step string) error {
-	v, err := recvToDecrypt(ctx, t, p, plan, step, TypeDecrypt)
+	v, err := recvToDecrypt(ctx, t, p, plan, step)
 	if err != nil {
 		return err
 	}
@@ -174,16 +175,16 @@ func HelpDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, s
 	return t.Send(ctx, fl.Message{Type: TypeShare, Payload: data})
 }
 
-func recvToDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, step, typ string) (*he.Vector, error) {
-	b, err := fl.Expect(ctx, t, typ)
+// recvToDecrypt receives a vector to help decrypt and admits it against
+// the plan's declaration of step.
+func recvToDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, step string) (*he.Vector, error) {
+	b, err := fl.Expect(ctx, t, TypeDecrypt)
 	if err != nil {
 		return nil, err
 	}
 	v, err := p.Params().UnmarshalVector(b)
 	if err == nil {
-		// A sum's decryption reveals one value, whatever the vector's
-		// length: its observer hears so.
-		err = plan.admitVector(p.Params(), step, v, typ == TypeDecryptSum)
+		err = plan.admitVector(p.Params(), step, v, false)
 	}
 	if err != nil {
 		_ = fl.Abort(ctx, t, err)
@@ -193,14 +194,18 @@ func recvToDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan,
 }
 
 // DecryptSumWithPeer is DecryptWithPeer for a vector of which this party
-// may learn the sum of the values only: the peer, running HelpDecryptSum,
-// masks everything else (he.DecryptSumShare).
+// may learn the sum of the values only: it sends the c1 components alone
+// (rounded by he.SlotDropBits' keyed bits, rerandomized first), keeps the
+// c0, and the peer, running HelpDecryptSum, returns the flooded constant
+// coefficient of its decryption share and nothing else
+// (he.DecryptSumPartialShare): a polynomial out, a few bytes back.
 func DecryptSumWithPeer(ctx context.Context, t fl.Transport, p *he.Party, v *he.Vector) (float64, error) {
 	p.DropToDecryptLevel(v)
 	if err := p.Rerandomize(v); err != nil {
 		return 0, err
 	}
-	data, err := p.Params().MarshalVector(v)
+	_, keyed := he.SlotDropBits(p.Params())
+	data, err := p.Params().MarshalVectorRounded(v, -1, keyed)
 	if err != nil {
 		return 0, err
 	}
@@ -211,10 +216,10 @@ func DecryptSumWithPeer(ctx context.Context, t fl.Transport, p *he.Party, v *he.
 	if err != nil {
 		return 0, err
 	}
-	share, err := p.Params().UnmarshalDecryptionShare(b)
+	share, err := p.Params().UnmarshalPartialDecryption(b)
 	var sum float64
 	if err == nil {
-		sum, err = p.DecryptSum(v, share)
+		sum, err = p.DecryptSumPartial(v, share)
 	}
 	if err != nil {
 		return 0, fl.Fail(ctx, t, fmt.Errorf("fl: sum share from peer: %w", err))
@@ -222,19 +227,33 @@ func DecryptSumWithPeer(ctx context.Context, t fl.Transport, p *he.Party, v *he.
 	return sum, nil
 }
 
-// HelpDecryptSum is the helping side of DecryptSumWithPeer: the vector is
-// checked against the plan's declaration of step, and the share floods the
+// HelpDecryptSum is the helping side of DecryptSumWithPeer: the peer's c1
+// components are checked against the plan's declaration of step (and
+// refused when rounded past he.SlotDropBits), and the share floods the
 // sum with noise of standard deviation sigma (coefficient domain).
 func HelpDecryptSum(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, step string, sigma float64) error {
-	v, err := recvToDecrypt(ctx, t, p, plan, step, TypeDecryptSum)
+	b, err := fl.Expect(ctx, t, TypeDecryptSum)
 	if err != nil {
 		return err
 	}
-	share, err := p.DecryptSumShare(v, sigma)
+	v, rd, err := p.Params().UnmarshalVectorRounded(b)
+	if _, keyed := he.SlotDropBits(p.Params()); err == nil && (rd.C0 >= 0 || rd.C1 > keyed) {
+		err = fmt.Errorf("%w: a sum to decrypt with c0 components %v, c1 rounded by %d bits (want c1 alone, at most %d)", ErrUnexpectedVector, rd.C0 >= 0, rd.C1, keyed)
+	}
+	if err == nil {
+		// A sum's decryption reveals one value, whatever the vector's
+		// length: its observer hears so.
+		err = plan.admitVector(p.Params(), step, v, true)
+	}
+	if err != nil {
+		_ = fl.Abort(ctx, t, err)
+		return fmt.Errorf("fl: vector to decrypt from peer: %w", err)
+	}
+	share, err := p.DecryptSumPartialShare(v, sigma)
 	if err != nil {
 		return err
 	}
-	data, err := p.Params().MarshalDecryptionShare(share)
+	data, err := p.Params().MarshalPartialDecryption(share)
 	if err != nil {
 		return err
 	}

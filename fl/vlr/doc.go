@@ -72,9 +72,10 @@
 //
 // With the loss asked for (Options.Tol or TrackLoss), the bank also
 // evaluates softplus(z) - y z under encryption in step 4, sums it, and
-// learns the sum once per epoch: the center's decryption share masks every
-// coefficient of the sum's plaintext with uniform randomness except the one
-// that holds the sum of the slots, which it floods (he.DecryptSumShare).
+// learns the sum once per epoch: it sends the loss vector's c1 alone
+// (rerandomized, rounded) and keeps its c0, and the center returns its
+// flooded decryption share of the one coefficient that holds the sum of
+// the slots, nothing of any other (he.DecryptSumPartialShare).
 // After the last epoch each party sends its share of the peer's weights,
 // projected on the coefficients that hold the weights and flooded, and each
 // decodes its own (the final reveal).

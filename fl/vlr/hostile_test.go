@@ -246,15 +246,15 @@ func TestUndeclaredDecryptionRefused(t *testing.T) {
 	xb0, xc0, y0 := slices.Clone(xb), slices.Clone(xc), slices.Clone(y)
 	seed := []byte("vlr-test-joint-seed-0123456789abc")
 	p := sharedParams()
-	// edit re-encodes the vector of a payload, changed by f.
+	// edit re-encodes the (rounded) vector of a payload, changed by f.
 	edit := func(name string, f func(*he.Vector)) fltest.Mutation {
 		return fltest.Mutation{Name: name, Fn: func(b []byte, _ string) []byte {
-			v, err := p.UnmarshalVector(b)
+			v, rd, err := p.UnmarshalVectorRounded(b)
 			if err != nil {
 				return b
 			}
 			f(v)
-			if b, err = p.MarshalVector(v); err != nil {
+			if b, err = p.MarshalVectorRounded(v, rd.C0, rd.C1); err != nil {
 				panic(err)
 			}
 			return b
