@@ -203,11 +203,17 @@ func (c *roundCodec) bytes(n int) int { return (n*int(c.width) + 7) / 8 }
 
 // appendPoly writes p (coefficient domain) rounded.
 func (c *roundCodec) appendPoly(b []byte, p ring.Poly) []byte {
+	return c.appendRange(b, p, 0, p.N())
+}
+
+// appendRange writes coefficients [lo, hi) of p rounded; when (hi - lo)
+// width is a multiple of 8 it takes exactly those bits' bytes.
+func (c *roundCodec) appendRange(b []byte, p ring.Poly, lo, hi int) []byte {
 	k := len(c.moduli)
 	w := bitWriter{b: b}
 	v := make([]uint64, k)
 	x := make([]uint64, k+1)
-	for j := range p.Coeffs[0] {
+	for j := lo; j < hi; j++ {
 		// Garner: x = v_0 + q_0 (v_1 + q_1 (v_2 + ...)).
 		for i, q := range c.moduli {
 			r := mulShoup(p.Coeffs[i][j], c.one[i], q)
@@ -254,9 +260,15 @@ func (c *roundCodec) readPoly(src []byte, p ring.Poly, what string) error {
 	if len(src) != c.bytes(p.N()) {
 		return fmt.Errorf("%w: %s has %d bytes of rounded coefficients, want %d", ErrMalformed, what, len(src), c.bytes(p.N()))
 	}
+	return c.readRange(src, p, 0, p.N(), what)
+}
+
+// readRange fills coefficients [lo, hi) of p from src, which starts at
+// coefficient lo's first bit.
+func (c *roundCodec) readRange(src []byte, p ring.Poly, lo, hi int, what string) error {
 	r := bitReader{b: src}
 	x := make([]uint64, len(c.top))
-	for j := range p.Coeffs[0] {
+	for j := lo; j < hi; j++ {
 		clear(x)
 		for n, l := c.width, 0; n > 0; l++ {
 			take := min(n, 64)
@@ -278,7 +290,7 @@ func (c *roundCodec) readPoly(src []byte, p ring.Poly, what string) error {
 			p.Coeffs[i][j] = mulShoup(acc, c.powDrop[i], q)
 		}
 	}
-	if r.pos%8 != 0 && src[len(src)-1]>>(r.pos%8) != 0 {
+	if r.pos%8 != 0 && src[r.pos/8]>>(r.pos%8) != 0 {
 		return fmt.Errorf("%w: %s has nonzero padding bits", ErrMalformed, what)
 	}
 	return nil
@@ -388,22 +400,34 @@ func SlotDropBits(p Params) (direct, keyed int) {
 	return max(direct, 0), max(keyed, 0)
 }
 
-// roundPolys writes polys (at the codec's primes; from the NTT domain
-// when ntt) rounded, in parallel: each polynomial takes c.bytes(N) bytes.
+// roundSegment is the coefficients of one task of appendPolys and
+// readPolys: a multiple of 8, so that every segment starts on a byte.
+const roundSegment = 1024
+
+// appendPolys writes polys (at the codec's primes; from the NTT domain
+// when ntt) rounded, each in c.bytes(N) bytes, in segments of
+// roundSegment coefficients spread over the cores.
 func (c *roundCodec) appendPolys(b []byte, rq *ring.Ring, polys []ring.Poly, ntt bool) []byte {
-	per := c.bytes(rq.N())
+	N := rq.N()
+	per := c.bytes(N)
 	base := len(b)
 	b = append(b, make([]byte, per*len(polys))...)
-	parallelFor(len(polys), func(lo, hi int) {
-		coeffs := rq.NewPoly()
-		for i := lo; i < hi; i++ {
-			src := polys[i]
-			if ntt {
-				rq.INTT(polys[i], coeffs)
-				src = coeffs
+	src := polys
+	if ntt {
+		src = make([]ring.Poly, len(polys))
+		parallelFor(len(polys), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				src[i] = rq.NewPoly()
+				rq.INTT(polys[i], src[i])
 			}
-			at := base + i*per
-			c.appendPoly(b[at:at], src)
+		})
+	}
+	segs := (N + roundSegment - 1) / roundSegment
+	parallelFor(len(polys)*segs, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			i, s := t/segs, t%segs
+			at := base + i*per + s*roundSegment*int(c.width)/8
+			c.appendRange(b[at:at], src[i], s*roundSegment, min((s+1)*roundSegment, N))
 		}
 	})
 	return b
@@ -412,21 +436,36 @@ func (c *roundCodec) appendPolys(b []byte, rq *ring.Ring, polys []ring.Poly, ntt
 // readPolys reads n polynomials of appendPolys (at rq's level), in the NTT
 // domain when ntt.
 func (c *roundCodec) readPolys(src []byte, rq *ring.Ring, n int, ntt bool, what string) ([]ring.Poly, error) {
-	per := c.bytes(rq.N())
+	N := rq.N()
+	per := c.bytes(N)
 	if len(src) != n*per {
 		return nil, fmt.Errorf("%w: %s has %d bytes of rounded polynomials, want %d", ErrMalformed, what, len(src), n*per)
 	}
 	out := make([]ring.Poly, n)
-	errs := make([]error, n)
-	parallelFor(n, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			out[i] = rq.NewPoly()
-			if errs[i] = c.readPoly(src[i*per:(i+1)*per], out[i], fmt.Sprintf("%s polynomial %d", what, i)); errs[i] == nil && ntt {
-				rq.NTT(out[i], out[i])
-			}
+	for i := range out {
+		out[i] = rq.NewPoly()
+	}
+	segs := (N + roundSegment - 1) / roundSegment
+	errs := make([]error, n*segs)
+	parallelFor(n*segs, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			i, s := t/segs, t%segs
+			at := i*per + s*roundSegment*int(c.width)/8
+			end := i*per + min((s+1)*roundSegment*int(c.width)/8, per)
+			errs[t] = c.readRange(src[at:end], out[i], s*roundSegment, min((s+1)*roundSegment, N), fmt.Sprintf("%s polynomial %d", what, i))
 		}
 	})
-	return out, joinErrs(errs)
+	if err := joinErrs(errs); err != nil {
+		return nil, err
+	}
+	if ntt {
+		parallelFor(n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				rq.NTT(out[i], out[i])
+			}
+		})
+	}
+	return out, nil
 }
 
 // MarshalSeededVectorRounded encodes sv as MarshalSeededVectorPacked does,

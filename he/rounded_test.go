@@ -304,8 +304,9 @@ func FuzzUnmarshalVectorRounded(f *testing.F) {
 	})
 }
 
-// BenchmarkRoundCodec: one polynomial written and read back, at Hist13's
-// two primes and Shared15's share level (4) and top (11).
+// BenchmarkRoundCodec: one polynomial written and read back (in segments
+// over the cores, as the wire forms do), at Hist13's two primes and
+// Shared15's share level (4) and top (11).
 func BenchmarkRoundCodec(b *testing.B) {
 	for _, c := range []struct {
 		set    ParamSet
@@ -316,7 +317,7 @@ func BenchmarkRoundCodec(b *testing.B) {
 			codec, err := newRoundCodec(p.ckks.Q()[:c.primes], 39)
 			require.NoError(b, err)
 			rq := p.ckks.RingQ().AtLevel(c.primes - 1)
-			poly, back := rq.NewPoly(), rq.NewPoly()
+			poly := rq.NewPoly()
 			r := rand.New(rand.NewPCG(1, 1))
 			for l, q := range p.ckks.Q()[:c.primes] {
 				for j := range poly.Coeffs[l] {
@@ -325,8 +326,9 @@ func BenchmarkRoundCodec(b *testing.B) {
 			}
 			var buf []byte
 			for b.Loop() {
-				buf = codec.appendPoly(buf[:0], poly)
-				require.NoError(b, codec.readPoly(buf, back, "bench"))
+				buf = codec.appendPolys(buf[:0], rq, []ring.Poly{poly}, false)
+				_, err := codec.readPolys(buf, rq, 1, false, "bench")
+				require.NoError(b, err)
 			}
 		})
 	}
