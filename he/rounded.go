@@ -16,26 +16,30 @@ import (
 // its integer x in [0, Q) rounded to a multiple of 2^drop, x' = 2^drop
 // round(x / 2^drop) modulo Q, in the bits of round(x / 2^drop) alone, and
 // the receiver reads x' back (a value that rounds to Q is sent as 0, so
-// every x' read back is below Q and the form is canonical). Each coefficient then carries an error
-// x' - x (mod Q) in [-2^(drop-1), 2^(drop-1)]. Two uses, each with its own
-// bound on drop:
+// every x' read back is below Q and the form is canonical). Each
+// coefficient then carries an error x' - x (mod Q) in [-2^(drop-1),
+// 2^(drop-1)]. Three uses, each with its own bound on drop, which the
+// receiver enforces:
 //
 //   - A histogram's input (MarshalSeededVectorRounded): the bank's seeded
 //     gradients. The rounding error is a fresh error the bank knows, as it
 //     knows its encryption error, so it enters the histogram noise bound
 //     that the flooding hides (histNoiseSigma's fresh term, bounded terms
 //     e + delta); HistInputDropBits picks the most bits that keep the
-//     level's bound within the set's LogNoiseBound, and the center refuses
-//     more (its flooding is sized from that bound).
+//     level's bound within the set's LogNoiseBound, which the flooding is
+//     sized from.
 //   - The c1 components of a partial decryption (MarshalVectorC1Rounded):
 //     the peer multiplies them by its key share s, so the error becomes
 //     s*delta, about 2^(drop + 4.4) at Hist13, which C1DropBits keeps 2^5
 //     below the flooding (a 0.1% increase of the decrypted values' noise
-//     variance). The peer's view is a function of what it would receive
-//     unrounded, so it learns no more.
+//     variance).
+//   - Slot-encoded vectors, shares and sums (MarshalVectorRounded,
+//     MarshalSeededSharesRounded; package vlr's epochs, joint's loss sums):
+//     SlotDropBits keeps each slot's error within 2^-45 of the values'
+//     unit at one standard deviation.
 //
-// Either way the sender's message is a function of the exact one: rounding
-// reveals nothing the exact form does not.
+// In every case the sender's message is a function of the exact one: its
+// receiver learns nothing the exact form would not tell it.
 
 const (
 	kindSeededVectorRounded byte = 26
@@ -201,11 +205,6 @@ func natLen(x []uint64) int {
 // bytes is the size of one polynomial of n coefficients.
 func (c *roundCodec) bytes(n int) int { return (n*int(c.width) + 7) / 8 }
 
-// appendPoly writes p (coefficient domain) rounded.
-func (c *roundCodec) appendPoly(b []byte, p ring.Poly) []byte {
-	return c.appendRange(b, p, 0, p.N())
-}
-
 // appendRange writes coefficients [lo, hi) of p rounded; when (hi - lo)
 // width is a multiple of 8 it takes exactly those bits' bytes.
 func (c *roundCodec) appendRange(b []byte, p ring.Poly, lo, hi int) []byte {
@@ -253,14 +252,6 @@ func (c *roundCodec) appendRange(b []byte, p ring.Poly, lo, hi int) []byte {
 		}
 	}
 	return w.flush()
-}
-
-// readPoly fills p (coefficient domain) from exactly c.bytes(N) bytes.
-func (c *roundCodec) readPoly(src []byte, p ring.Poly, what string) error {
-	if len(src) != c.bytes(p.N()) {
-		return fmt.Errorf("%w: %s has %d bytes of rounded coefficients, want %d", ErrMalformed, what, len(src), c.bytes(p.N()))
-	}
-	return c.readRange(src, p, 0, p.N(), what)
 }
 
 // readRange fills coefficients [lo, hi) of p from src, which starts at

@@ -45,11 +45,12 @@ func TestRoundCodec(t *testing.T) {
 			for l, q := range moduli {
 				poly.Coeffs[l][0], poly.Coeffs[l][1] = 0, q-1
 			}
-			b := c.appendPoly(nil, poly)
+			b := c.appendPolys(nil, rq, []ring.Poly{poly}, false)
 			require.Len(t, b, c.bytes(rq.N()))
 			require.Equal(t, uint(Q.BitLen()-drop), c.width, "drop %d", drop)
-			back := rq.NewPoly()
-			require.NoError(t, c.readPoly(b, back, "test"))
+			got, err := c.readPolys(b, rq, 1, false, "test")
+			require.NoError(t, err)
+			back := got[0]
 			half := new(big.Int).Lsh(big.NewInt(1), uint(max(drop-1, 0)))
 			if drop == 0 {
 				half.SetInt64(0)
