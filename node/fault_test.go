@@ -57,8 +57,9 @@ func TestBankFaults(t *testing.T) {
 		t.Helper()
 		var ss []audit.Session
 		require.Eventually(t, func() bool {
-			ss = sessionRecords(auditRecords(t, auditPath))
-			return len(ss) > sessions
+			recs, ok := auditRecordsNow(t, auditPath)
+			ss = sessionRecords(recs)
+			return ok && len(ss) > sessions
 		}, prompt, 10*time.Millisecond, "no session record")
 		require.Len(t, ss, sessions+1, "one session record a session")
 		sessions++
@@ -243,7 +244,10 @@ func TestBankStalls(t *testing.T) {
 	rerunOK := func(t *testing.T, rerun func() error) {
 		n := len(sessionRecords(auditRecords(t, auditPath)))
 		require.NoError(t, rerun(), "the rerun")
-		require.Eventually(t, func() bool { return len(sessionRecords(auditRecords(t, auditPath))) > n }, 10*time.Second, 10*time.Millisecond)
+		require.Eventually(t, func() bool {
+			recs, ok := auditRecordsNow(t, auditPath)
+			return ok && len(sessionRecords(recs)) > n
+		}, 10*time.Second, 10*time.Millisecond)
 		require.Equal(t, audit.OutcomeOK, lastSession(t).Outcome)
 	}
 	released := func(t *testing.T) {

@@ -354,6 +354,22 @@ func auditRecords(t *testing.T, path string) []audit.Record {
 	return recs
 }
 
+// auditRecordsNow is auditRecords for a log the center may be appending
+// to as the test reads it: a last line still being written (audit.ErrTorn)
+// is not there yet (ok false: look again); any other error fails the test.
+func auditRecordsNow(t *testing.T, path string) (recs []audit.Record, ok bool) {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, _, err = audit.Read(f)
+	if errors.Is(err, audit.ErrTorn) {
+		return nil, false
+	}
+	require.NoError(t, err, "the audit log verifies")
+	return recs, true
+}
+
 // sessionRecords are the session records among recs, in order.
 func sessionRecords(recs []audit.Record) []audit.Session {
 	var out []audit.Session
