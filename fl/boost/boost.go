@@ -34,7 +34,7 @@ const (
 // gradients in parts of 8, 4 or 2 bins on a slow link (Options.LinkMbps),
 // levels computed from the root's gradients without any (chooseLevel),
 // levels below the root as their parents' splits, a bit a row, the
-// gradients bit-packed (he.MarshalSeededVectorPacked),
+// gradients bit-packed,
 // and the histograms' c1 components with a partial decryption at the sums'
 // coefficients (he.PartialDecryption) instead of the vectors and full
 // shares; version 9 rounds off the low bits below the noise: the
