@@ -52,6 +52,30 @@ func noiseLog2(t *testing.T, a, b *Party, v1, v2 *Vector) float64 {
 
 type ringPolys struct{ c0, c1 ring.Poly }
 
+// histInputNoise measures the noise of the histograms of g as the bank
+// encrypts it (seeded, in chunks of chunk) and the center joins it, passed
+// through wire on the way when wire is not nil: two encryptions of the same
+// values, their histograms rerandomized, their noises' difference
+// (noiseLog2).
+func histInputNoise(t *testing.T, bank, center *Party, g []float64, chunk int, spec HistogramSpec, wire func(*SeededVector) *SeededVector) float64 {
+	t.Helper()
+	var hs [2]*Vector
+	for i := range hs {
+		sv, err := bank.EncryptCoeffsSeeded(g, chunk)
+		require.NoError(t, err)
+		if wire != nil {
+			sv = wire(sv)
+		}
+		v, err := center.Join(sv)
+		require.NoError(t, err)
+		out, err := center.Histograms([]*Vector{v}, spec)
+		require.NoError(t, err)
+		require.NoError(t, center.Rerandomize(out[0]))
+		hs[i] = out[0]
+	}
+	return noiseLog2(t, bank, center, hs[0], hs[1])
+}
+
 // TestHistNoiseBound: the analytic bound of the histogram noise at the
 // set's limits (MaxRows per group, any number of bins, 2^30 decrypted
 // coefficients) is within Hist13's LogNoiseBound, which sizes its flooding;
@@ -75,18 +99,7 @@ func TestHistNoiseBound(t *testing.T) {
 		spec := HistogramSpec{Bins: randBins(r, 1, c.rows, c.K, 0.05), K: c.K}
 		chunk := HistogramChunk(p, c.K, 1, c.rows)
 		g := randVec(r, c.rows, 1)
-		var hs [2]*Vector
-		for i := range hs {
-			sv, err := bank.EncryptCoeffsSeeded(g, chunk)
-			require.NoError(t, err)
-			v, err := center.Join(sv)
-			require.NoError(t, err)
-			out, err := center.Histograms([]*Vector{v}, spec)
-			require.NoError(t, err)
-			require.NoError(t, center.Rerandomize(out[0]))
-			hs[i] = out[0]
-		}
-		noise := noiseLog2(t, bank, center, hs[0], hs[1])
+		noise := histInputNoise(t, bank, center, g, chunk, spec, nil)
 		bound := HistNoiseBound(p, c.rows)
 		t.Logf("%d rows, %d bins, chunk %d: measured noise 2^%.1f, analytic bound 2^%.1f (sigma 2^%.1f)",
 			c.rows, c.K, chunk, noise, bound, math.Log2(histNoiseSigma(p, c.rows, chunk, bits.Len(uint(histStride(p, c.K)))-1)))

@@ -374,21 +374,21 @@ func C1DropBits(p Params) int {
 }
 
 // SlotDropBits returns the low bits that may be rounded off the
-// components of slot-encoded vectors at the parameters' scale: direct for
-// a component whose error adds to the plaintext (c0 of a ciphertext, the
-// h of an opening, the c0 of encrypted shares), keyed for one the
-// decryption multiplies by the collective key (c1). Each keeps every
+// components of slot-encoded vectors at the parameters' scale: C0 for a
+// component whose error adds to the plaintext (c0 of a ciphertext, the h
+// of an opening, the c0 of encrypted shares), C1 for one the decryption
+// multiplies by the collective key (c1). Each keeps every
 // slot's rounding error at a standard deviation of at most 2^-45 of the
 // values' unit: a coefficient error uniform in [-2^(t-1), 2^(t-1)] has
 // variance 2^(2t)/12, the slots N times the coefficients' (he/doc.go), and
 // a keyed one N (4/3) times more (the two ternary key shares). At
 // Shared15's scale 2^90: 39 and 31 bits.
-func SlotDropBits(p Params) (direct, keyed int) {
+func SlotDropBits(p Params) Rounding {
 	N := float64(p.N())
 	budget := math.Log2(p.Scale().Float64()) - 45
-	direct = int(math.Floor(budget - math.Log2(math.Sqrt(N/12))))
-	keyed = int(math.Floor(budget - math.Log2(math.Sqrt(N*N*secretVar/12))))
-	return max(direct, 0), max(keyed, 0)
+	direct := math.Floor(budget - math.Log2(math.Sqrt(N/12)))
+	keyed := math.Floor(budget - math.Log2(math.Sqrt(N*N*secretVar/12)))
+	return Rounding{C0: max(int(direct), 0), C1: max(int(keyed), 0)}
 }
 
 // roundSegment is the coefficients of one task of appendPolys and
@@ -708,24 +708,35 @@ func (p Params) MarshalVectorC1Rounded(v *Vector) ([]byte, error) {
 	return p.MarshalVectorRounded(v, -1, C1DropBits(p))
 }
 
-// UnmarshalVectorC1Rounded decodes a message of MarshalVectorC1Rounded: a
-// coefficient-encoded vector whose c0 components are zero. A message with
-// c0 components, or that rounded off more than C1DropBits(p) bits, is
-// refused: the decryption would lose precision the protocol counts on.
-func (p Params) UnmarshalVectorC1Rounded(data []byte) (*Vector, error) {
+// UnmarshalVectorRoundedWithin is UnmarshalVectorRounded for a receiver
+// that allows at most limit's bits: the message must carry c0 components
+// exactly when limit.C0 >= 0, and neither component rounded past its
+// limit; any other message is refused (ErrMalformed), since its
+// decryption would lose precision the receiver counts on.
+func (p Params) UnmarshalVectorRoundedWithin(data []byte, limit Rounding) (*Vector, error) {
 	what := kindNames[kindVectorRounded]
 	v, rd, err := p.UnmarshalVectorRounded(data)
+	switch {
+	case err != nil:
+		return nil, err
+	case (rd.C0 >= 0) != (limit.C0 >= 0):
+		return nil, fmt.Errorf("%w: %s with c0 components %v, want %v", ErrMalformed, what, rd.C0 >= 0, limit.C0 >= 0)
+	case rd.C0 > limit.C0 || rd.C1 > limit.C1:
+		return nil, fmt.Errorf("%w: %s rounded by %d and %d bits, at most %d and %d keep the receiver's precision", ErrMalformed, what, rd.C0, rd.C1, limit.C0, limit.C1)
+	}
+	return v, nil
+}
+
+// UnmarshalVectorC1Rounded decodes a message of MarshalVectorC1Rounded: a
+// coefficient-encoded vector whose c0 components are zero, its c1 rounded
+// by at most C1DropBits(p) (UnmarshalVectorRoundedWithin).
+func (p Params) UnmarshalVectorC1Rounded(data []byte) (*Vector, error) {
+	v, err := p.UnmarshalVectorRoundedWithin(data, Rounding{C0: -1, C1: C1DropBits(p)})
 	if err != nil {
 		return nil, err
 	}
-	if rd.C0 >= 0 {
-		return nil, fmt.Errorf("%w: %s with c0 components, want c1 alone", ErrMalformed, what)
-	}
-	if allowed := C1DropBits(p); rd.C1 > allowed {
-		return nil, fmt.Errorf("%w: %s rounded by %d bits, at most %d keep the decryption's precision", ErrMalformed, what, rd.C1, allowed)
-	}
 	if v.Layout != Coeff && v.Layout != CoeffGrid {
-		return nil, fmt.Errorf("%w: %s in layout %s, want a coefficient layout", ErrMalformed, what, v.Layout)
+		return nil, fmt.Errorf("%w: %s in layout %s, want a coefficient layout", ErrMalformed, kindNames[kindVectorRounded], v.Layout)
 	}
 	return v, nil
 }

@@ -1,6 +1,7 @@
 package he
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/big"
@@ -71,6 +72,14 @@ func TestRoundCodec(t *testing.T) {
 	require.ErrorIs(t, err, ErrShape)
 }
 
+// setBytes returns a copy of b with the bytes from at on replaced by v:
+// a message corrupted at one field.
+func setBytes(b []byte, at int, v ...byte) []byte {
+	c := bytes.Clone(b)
+	copy(c[at:], v)
+	return c
+}
+
 // bigCRTExact gives a polynomial's coefficient as an integer in [0, Q).
 type bigCRTExact struct{ c *bigCRT }
 
@@ -122,22 +131,13 @@ func TestSeededVectorRounded(t *testing.T) {
 	// The noise of histograms of rounded inputs, against the bound the drop
 	// keeps (two encryptions of the same values: their noises' difference).
 	spec := HistogramSpec{Bins: randBins(r, 1, n, K, 0.05), K: K}
-	var hs [2]*Vector
-	for i := range hs {
-		sv, err := bank.EncryptCoeffsSeeded(g, chunk)
-		require.NoError(t, err)
+	noise := histInputNoise(t, bank, center, g, chunk, spec, func(sv *SeededVector) *SeededVector {
 		b, err := p.MarshalSeededVectorRounded(sv, drop)
 		require.NoError(t, err)
 		back, err := p.UnmarshalSeededVectorRounded(b)
 		require.NoError(t, err)
-		v, err := center.Join(back)
-		require.NoError(t, err)
-		out, err := center.Histograms([]*Vector{v}, spec)
-		require.NoError(t, err)
-		require.NoError(t, center.Rerandomize(out[0]))
-		hs[i] = out[0]
-	}
-	noise := noiseLog2(t, bank, center, hs[0], hs[1])
+		return back
+	})
 	bound := math.Log2(histNoiseSigmaDrop(p, n, chunk, histRounds(p, K), drop) * tailFactor(Hist13.LogMaxDecrypted))
 	t.Logf("histogram noise of rounded inputs: measured 2^%.1f, bound 2^%.1f, the set's 2^%.1f", noise, bound, Hist13.LogNoiseBound)
 	require.Less(t, noise, bound)
@@ -147,32 +147,14 @@ func TestSeededVectorRounded(t *testing.T) {
 
 	hdr := len(p.header(kindSeededVectorRounded))
 	for name, bad := range map[string][]byte{
-		"truncated":   good[:len(good)-8],
-		"trailing":    append(append([]byte(nil), good...), 0),
-		"empty":       nil,
-		"packed kind": packed,
-		"more cts": func() []byte {
-			b := append([]byte(nil), good...)
-			b[hdr+12] = 9
-			return b
-		}(),
-		"drop past the modulus": func() []byte {
-			b := append([]byte(nil), good...)
-			b[hdr+16] = 130
-			return b
-		}(),
-		"other drop": func() []byte {
-			b := append([]byte(nil), good...)
-			b[hdr+16] = byte(drop + 1)
-			return b
-		}(),
-		"coefficient past the modulus": func() []byte {
-			b := append([]byte(nil), good...)
-			for i := len(b) - 20; i < len(b); i++ {
-				b[i] = 255
-			}
-			return b
-		}(),
+		"truncated":                    good[:len(good)-8],
+		"trailing":                     append(append([]byte(nil), good...), 0),
+		"empty":                        nil,
+		"packed kind":                  packed,
+		"more cts":                     setBytes(good, hdr+12, 9),
+		"drop past the modulus":        setBytes(good, hdr+16, 130),
+		"other drop":                   setBytes(good, hdr+16, byte(drop+1)),
+		"coefficient past the modulus": setBytes(good, len(good)-20, bytes.Repeat([]byte{255}, 20)...),
 	} {
 		_, err := p.UnmarshalSeededVectorRounded(bad)
 		require.ErrorIs(t, err, ErrMalformed, name)
@@ -225,37 +207,15 @@ func TestVectorC1Rounded(t *testing.T) {
 
 	hdr := len(p.header(kindVectorRounded))
 	for name, bad := range map[string][]byte{
-		"truncated":  good[:len(good)-8],
-		"trailing":   append(append([]byte(nil), good...), 0),
-		"empty":      nil,
-		"exact kind": exact,
-		"more cts": func() []byte {
-			b := append([]byte(nil), good...)
-			b[hdr+17] = 9
-			return b
-		}(),
-		"rounded past the precision": func() []byte {
-			b := append([]byte(nil), good...)
-			b[hdr+22] = byte(drop + 1)
-			return b
-		}(),
-		"with c0": func() []byte {
-			b := append([]byte(nil), good...)
-			b[hdr+21] = byte(drop)
-			return b
-		}(),
-		"slot layout": func() []byte {
-			b := append([]byte(nil), good...)
-			b[hdr] = byte(SlotReal)
-			return b
-		}(),
-		"coefficient past the modulus": func() []byte {
-			b := append([]byte(nil), good...)
-			for i := len(b) - 20; i < len(b); i++ {
-				b[i] = 255
-			}
-			return b
-		}(),
+		"truncated":                    good[:len(good)-8],
+		"trailing":                     append(append([]byte(nil), good...), 0),
+		"empty":                        nil,
+		"exact kind":                   exact,
+		"more cts":                     setBytes(good, hdr+17, 9),
+		"rounded past the precision":   setBytes(good, hdr+22, byte(drop+1)),
+		"with c0":                      setBytes(good, hdr+21, byte(drop)),
+		"slot layout":                  setBytes(good, hdr, byte(SlotReal)),
+		"coefficient past the modulus": setBytes(good, len(good)-20, bytes.Repeat([]byte{255}, 20)...),
 	} {
 		_, err := p.UnmarshalVectorC1Rounded(bad)
 		require.ErrorIs(t, err, ErrMalformed, name)
@@ -344,7 +304,8 @@ func TestSlotRounding(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	bank, center := pairFor(t, Shared15, KeySpec{})
 	p := bank.Params()
-	direct, keyed := SlotDropBits(p)
+	rd := SlotDropBits(p)
+	direct, keyed := rd.C0, rd.C1
 	require.Equal(t, 39, direct)
 	require.Equal(t, 31, keyed)
 	lvl := p.set.DecryptLevel
@@ -400,14 +361,10 @@ func TestSlotRounding(t *testing.T) {
 
 	hdr := len(p.header(kindSeededSharesRounded))
 	for name, bad := range map[string][]byte{
-		"truncated":   rounded[:len(rounded)-8],
-		"trailing":    append(append([]byte(nil), rounded...), 0),
-		"packed kind": packed,
-		"level past the top": func() []byte {
-			b := append([]byte(nil), rounded...)
-			b[hdr+29] = 40
-			return b
-		}(),
+		"truncated":          rounded[:len(rounded)-8],
+		"trailing":           append(append([]byte(nil), rounded...), 0),
+		"packed kind":        packed,
+		"level past the top": setBytes(rounded, hdr+29, 40),
 	} {
 		_, _, err := p.UnmarshalSeededSharesRounded(bad)
 		require.ErrorIs(t, err, ErrMalformed, name)

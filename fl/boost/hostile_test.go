@@ -117,6 +117,24 @@ func TestHostilePeer(t *testing.T) {
 	}
 }
 
+// trainTampered trains the pair over a pipe whose messages pass through
+// tamper (a minute's deadline) and returns each party's error.
+func trainTampered(tamper func(fl.Message) fl.Message, seed []byte, xb, xc, y []float64, db, dc int, opt Options) (bank, center error) {
+	ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
+	defer ta.Close()
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, center = TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
+	}()
+	_, bank = TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, opt, nil)
+	<-done
+	return bank, center
+}
+
 // TestUndeclaredHistogramsRefused: the center computes and releases only
 // the histograms the plan declares. A bank that asks for one level more
 // than the agreed depth (a splits message that does not end the tree at
@@ -135,20 +153,7 @@ func TestUndeclaredHistogramsRefused(t *testing.T) {
 		}
 		return m
 	}
-	ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
-	defer ta.Close()
-	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
-	defer cancel()
-	var center error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_, center = TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
-	}()
-	_, bank := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, opt, nil)
-	wg.Wait()
+	bank, center := trainTampered(tamper, seed, xb, xc, y, db, dc, opt)
 	require.True(t, hit.Load(), "the last level was reached with splits; bank: %v, center: %v", bank, center)
 	require.ErrorIs(t, center, joint.ErrUndeclared)
 	require.ErrorContains(t, center, "below depth 2")

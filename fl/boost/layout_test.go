@@ -276,20 +276,8 @@ func TestReuseLevelRefusesGradients(t *testing.T) {
 		m.Payload = fl.JoinParts(parts[0], []byte("gradients"), parts[2])
 		return m
 	}
-	ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
-	defer ta.Close()
-	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
-	defer cancel()
 	seed := []byte("boost-test-joint-seed-0123456789d")
-	var center error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, center = TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
-	}()
-	_, bank := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, Options{GBDTOptions: model.GBDTOptions{Trees: 2, MaxDepth: 3}, LinkMbps: 100}, nil)
-	<-done
+	bank, center := trainTampered(tamper, seed, xb, xc, y, db, dc, Options{GBDTOptions: model.GBDTOptions{Trees: 2, MaxDepth: 3}, LinkMbps: 100})
 	require.True(t, hit.Load(), "a level computed from the root's gradients")
 	require.ErrorIs(t, center, ErrProtocol)
 	require.ErrorContains(t, center, "gradients with a level computed from the root's")
@@ -322,20 +310,8 @@ func TestRoundedGradientsBound(t *testing.T) {
 		m.Payload = fl.JoinParts(parts[0], more, parts[2])
 		return m
 	}
-	ta, tc := fltest.NewPipe(fltest.Tamper(tamper))
-	defer ta.Close()
-	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), fltest.Deadline(time.Minute))
-	defer cancel()
 	seed := []byte("boost-test-joint-seed-0123456789d")
-	var center error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, center = TrainPassive(ctx, tc, seed, Data{X: xc, Cols: dc})
-	}()
-	_, bank := TrainActive(ctx, ta, seed, Data{X: xb, Cols: db, Y: y}, Options{GBDTOptions: model.GBDTOptions{Trees: 1, MaxDepth: 2}}, nil)
-	<-done
+	bank, center := trainTampered(tamper, seed, xb, xc, y, db, dc, Options{GBDTOptions: model.GBDTOptions{Trees: 1, MaxDepth: 2}})
 	require.True(t, hit.Load())
 	require.ErrorContains(t, center, "noise bound allows")
 	require.ErrorIs(t, bank, fl.ErrPeerAborted)

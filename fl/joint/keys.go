@@ -160,7 +160,7 @@ func DecryptWithPeer(ctx context.Context, t fl.Transport, p *he.Party, v *he.Vec
 // level, scale, count), and returns its flooded share. A vector the plan
 // does not declare is refused with ErrUndeclared, and the peer is told why.
 func HelpDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, step string) error {
-	v, err := recvToDecrypt(ctx, t, p, plan, step)
+	v, err := recvToDecrypt(ctx, t, p, plan, step, TypeDecrypt, p.Params().UnmarshalVector, false)
 	if err != nil {
 		return err
 	}
@@ -175,16 +175,17 @@ func HelpDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, s
 	return t.Send(ctx, fl.Message{Type: TypeShare, Payload: data})
 }
 
-// recvToDecrypt receives a vector to help decrypt and admits it against
-// the plan's declaration of step.
-func recvToDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, step string) (*he.Vector, error) {
-	b, err := fl.Expect(ctx, t, TypeDecrypt)
+// recvToDecrypt receives a message of type typ holding a vector to help
+// decrypt (or sum, which reveals one value), decodes it and admits it
+// against the plan's declaration of step; on any error the peer is told.
+func recvToDecrypt(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, step, typ string, decode func([]byte) (*he.Vector, error), sum bool) (*he.Vector, error) {
+	b, err := fl.Expect(ctx, t, typ)
 	if err != nil {
 		return nil, err
 	}
-	v, err := p.Params().UnmarshalVector(b)
+	v, err := decode(b)
 	if err == nil {
-		err = plan.admitVector(p.Params(), step, v, false)
+		err = plan.admitVector(p.Params(), step, v, sum)
 	}
 	if err != nil {
 		_ = fl.Abort(ctx, t, err)
@@ -204,8 +205,7 @@ func DecryptSumWithPeer(ctx context.Context, t fl.Transport, p *he.Party, v *he.
 	if err := p.Rerandomize(v); err != nil {
 		return 0, err
 	}
-	_, keyed := he.SlotDropBits(p.Params())
-	data, err := p.Params().MarshalVectorRounded(v, -1, keyed)
+	data, err := p.Params().MarshalVectorRounded(v, -1, he.SlotDropBits(p.Params()).C1)
 	if err != nil {
 		return 0, err
 	}
@@ -232,22 +232,14 @@ func DecryptSumWithPeer(ctx context.Context, t fl.Transport, p *he.Party, v *he.
 // refused when rounded past he.SlotDropBits), and the share floods the
 // sum with noise of standard deviation sigma (coefficient domain).
 func HelpDecryptSum(ctx context.Context, t fl.Transport, p *he.Party, plan *Plan, step string, sigma float64) error {
-	b, err := fl.Expect(ctx, t, TypeDecryptSum)
+	// The c1 alone, rounded no more than SlotDropBits allows.
+	limit := he.Rounding{C0: -1, C1: he.SlotDropBits(p.Params()).C1}
+	decode := func(b []byte) (*he.Vector, error) { return p.Params().UnmarshalVectorRoundedWithin(b, limit) }
+	// A sum's decryption reveals one value, whatever the vector's length:
+	// its observer hears so.
+	v, err := recvToDecrypt(ctx, t, p, plan, step, TypeDecryptSum, decode, true)
 	if err != nil {
 		return err
-	}
-	v, rd, err := p.Params().UnmarshalVectorRounded(b)
-	if _, keyed := he.SlotDropBits(p.Params()); err == nil && (rd.C0 >= 0 || rd.C1 > keyed) {
-		err = fmt.Errorf("%w: a sum to decrypt with c0 components %v, c1 rounded by %d bits (want c1 alone, at most %d)", ErrUnexpectedVector, rd.C0 >= 0, rd.C1, keyed)
-	}
-	if err == nil {
-		// A sum's decryption reveals one value, whatever the vector's
-		// length: its observer hears so.
-		err = plan.admitVector(p.Params(), step, v, true)
-	}
-	if err != nil {
-		_ = fl.Abort(ctx, t, err)
-		return fmt.Errorf("fl: vector to decrypt from peer: %w", err)
 	}
 	share, err := p.DecryptSumPartialShare(v, sigma)
 	if err != nil {

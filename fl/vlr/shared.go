@@ -51,7 +51,6 @@ type sharedState struct {
 	sig, soft  he.Poly
 	lossNeeded bool
 	maskBits   uint
-	drop       he.Rounding // the low bits every epoch message rounds off (he.SlotDropBits)
 	steps      int
 	initOwn    []float64
 	initPeer   []float64
@@ -168,7 +167,6 @@ func sharedShapes(p he.Params, o Options, rows, bankCols, centerCols int) (bank,
 func newSharedState(party *he.Party, o Options, data Data, peerCols int, active bool) (*sharedState, error) {
 	p := party.Params()
 	s := &sharedState{params: p, party: party, active: active, opt: o, lossNeeded: o.lossNeeded() && active, rows: batches(data.Rows(), o)}
-	s.drop.C0, s.drop.C1 = he.SlotDropBits(p)
 	var err error
 	if s.sig, err = o.Sigmoid(); err != nil {
 		return nil, err
@@ -310,7 +308,7 @@ func (s *sharedState) weights(ctx context.Context, t fl.Transport) (*he.Vector, 
 	if err != nil {
 		return nil, err
 	}
-	msg, err := p.MarshalSeededSharesRounded(enc, s.drop.C0)
+	msg, err := p.MarshalSeededSharesRounded(enc, s.drop().C0)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +351,7 @@ func (s *sharedState) gradient(ctx context.Context, t fl.Transport, g, w *he.Vec
 	if err != nil {
 		return err
 	}
-	data, err := p.MarshalVectorRounded(msg, s.drop.C0, s.drop.C1)
+	data, err := p.MarshalVectorRounded(msg, s.drop().C0, s.drop().C1)
 	if err != nil {
 		return err
 	}
@@ -464,7 +462,7 @@ func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 		}
 		var c1 []byte
 		if err == nil {
-			c1, err = s.params.MarshalVectorRounded(u, -1, s.drop.C1)
+			c1, err = s.params.MarshalVectorRounded(u, -1, s.drop().C1)
 		}
 		if err != nil {
 			return 0, fl.Fail(ctx, t, err)
@@ -530,35 +528,34 @@ func (s *sharedState) epochActive(ctx context.Context, t fl.Transport, opt Optio
 }
 
 func (s *sharedState) send(ctx context.Context, t fl.Transport, typ string, v *he.Vector) error {
-	b, err := s.params.MarshalVectorRounded(v, s.drop.C0, s.drop.C1)
+	b, err := s.params.MarshalVectorRounded(v, s.drop().C0, s.drop().C1)
 	if err != nil {
 		return err
 	}
 	return t.Send(ctx, fl.Message{Type: typ, Payload: b})
 }
 
-// unmarshalVector decodes a rounded vector of the peer's (with its c0
-// components, or c1 alone) and refuses one rounded past s.drop: the
-// epochs' precision rests on it.
+// drop is the low bits every epoch message rounds off, and the most a
+// peer's may (he.SlotDropBits).
+func (s *sharedState) drop() he.Rounding { return he.SlotDropBits(s.params) }
+
+// unmarshalVector decodes a rounded vector of the peer's, with its c0
+// components or c1 alone, and refuses one rounded past s.drop: the epochs'
+// precision rests on it.
 func (s *sharedState) unmarshalVector(b []byte, c0 bool) (*he.Vector, error) {
-	v, rd, err := s.params.UnmarshalVectorRounded(b)
-	switch {
-	case err != nil:
-		return nil, err
-	case c0 != (rd.C0 >= 0):
-		return nil, fmt.Errorf("%w: a vector with c0 components %v, want %v", joint.ErrUnexpectedVector, rd.C0 >= 0, c0)
-	case rd.C0 > s.drop.C0 || rd.C1 > s.drop.C1:
-		return nil, fmt.Errorf("%w: a vector rounded by %d and %d bits, at most %d and %d keep the training's precision", joint.ErrUnexpectedVector, rd.C0, rd.C1, s.drop.C0, s.drop.C1)
+	limit := s.drop()
+	if !c0 {
+		limit.C0 = -1
 	}
-	return v, nil
+	return s.params.UnmarshalVectorRoundedWithin(b, limit)
 }
 
 // unmarshalShares decodes the peer's rounded encrypted shares and refuses
 // them rounded past s.drop.
 func (s *sharedState) unmarshalShares(b []byte) (*he.SeededShares, error) {
 	ss, drop, err := s.params.UnmarshalSeededSharesRounded(b)
-	if err == nil && drop > s.drop.C0 {
-		err = fmt.Errorf("%w: encrypted shares rounded by %d bits, at most %d keep the training's precision", joint.ErrUnexpectedVector, drop, s.drop.C0)
+	if limit := s.drop().C0; err == nil && drop > limit {
+		err = fmt.Errorf("%w: encrypted shares rounded by %d bits, at most %d keep the training's precision", joint.ErrUnexpectedVector, drop, limit)
 	}
 	return ss, err
 }
@@ -709,11 +706,11 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		if err != nil {
 			return err
 		}
-		ob, err := p.MarshalVectorRounded(opened, s.drop.C0, s.drop.C1)
+		ob, err := p.MarshalVectorRounded(opened, s.drop().C0, s.drop().C1)
 		if err != nil {
 			return err
 		}
-		tb, err := p.MarshalSeededSharesRounded(top, s.drop.C0)
+		tb, err := p.MarshalSeededSharesRounded(top, s.drop().C0)
 		if err != nil {
 			return err
 		}

@@ -178,7 +178,8 @@ func TestEpochWireBytes(t *testing.T) {
 	// Packed polynomials at the share level (4 primes, 200 bits), the
 	// linear level (260) and the top (530), for the 2 chunks of 16384 rows:
 	// one pair.
-	direct, keyed := he.SlotDropBits(p)
+	rd := he.SlotDropBits(p)
+	direct, keyed := rd.C0, rd.C1
 	poly := func(level, drop int) uint64 {
 		b := -drop
 		for _, q := range p.Set().LogQ[:level+1] {
