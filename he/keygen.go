@@ -33,6 +33,67 @@ type KeySpec struct {
 	// or below it only, for keys that are smaller to generate, send and
 	// hold. 0 means the top level.
 	GaloisLevel int
+	// RelinHolder and GaloisHolder say which parties evaluate with the
+	// relinearisation key and with the Galois keys, seen from this party
+	// (the peer's spec says the mirror, Peer). The last shares of a key
+	// travel to its holders only, so a key one party holds costs half its
+	// bytes; the other party's Party lacks it. The zero value: both.
+	RelinHolder, GaloisHolder Holder
+}
+
+// Holder says which parties of the pair hold a collective evaluation key,
+// seen from one of them.
+type Holder uint8
+
+const (
+	// HeldByBoth: both parties evaluate with the key.
+	HeldByBoth Holder = iota
+	// HeldBySelf: this party alone (the peer's spec says HeldByPeer).
+	HeldBySelf
+	// HeldByPeer: the peer alone (the peer's spec says HeldBySelf).
+	HeldByPeer
+)
+
+func (h Holder) String() string {
+	switch h {
+	case HeldByBoth:
+		return "both"
+	case HeldBySelf:
+		return "this party"
+	case HeldByPeer:
+		return "the peer"
+	}
+	return fmt.Sprintf("holder(%d)", uint8(h))
+}
+
+// mirror is h seen from the peer.
+func (h Holder) mirror() Holder {
+	switch h {
+	case HeldBySelf:
+		return HeldByPeer
+	case HeldByPeer:
+		return HeldBySelf
+	}
+	return h
+}
+
+// self says whether this party holds the key; peer whether the peer does.
+func (h Holder) self() bool { return h != HeldByPeer }
+func (h Holder) peer() bool { return h != HeldBySelf }
+
+// Peer returns the spec the peer uses with this one: the same keys, the
+// holders mirrored.
+func (spec KeySpec) Peer() KeySpec {
+	spec.RelinHolder, spec.GaloisHolder = spec.RelinHolder.mirror(), spec.GaloisHolder.mirror()
+	return spec
+}
+
+// checkHolders refuses holders outside the three values.
+func (spec KeySpec) checkHolders() error {
+	if spec.RelinHolder > HeldByPeer || spec.GaloisHolder > HeldByPeer {
+		return fmt.Errorf("he: key holders %s and %s: want HeldByBoth, HeldBySelf or HeldByPeer", spec.RelinHolder, spec.GaloisHolder)
+	}
+	return nil
 }
 
 // galoisKeyParams returns the evaluation-key parameters of spec's Galois
@@ -93,9 +154,11 @@ type KeyGen struct {
 	gkg    mhe.GaloisKeyGenProtocol
 	gkgCRP []mhe.GaloisKeyGenCRP
 
-	ephSk    *rlwe.SecretKey
-	r1       *KeyGenRound1
-	rlkAggR1 mhe.RelinearizationKeyGenShare
+	ephSk     *rlwe.SecretKey
+	ownGalois []mhe.GaloisKeyGenShare // this party's Galois shares, sent or not
+	r1        *KeyGenRound1
+	rlkAggR1  mhe.RelinearizationKeyGenShare
+	ownRelin2 *mhe.RelinearizationKeyGenShare
 	pk       *rlwe.PublicKey
 	gks      []*rlwe.GaloisKey
 	r2       *KeyGenRound2
@@ -103,17 +166,20 @@ type KeyGen struct {
 }
 
 // KeyGenRound1 is the first key-generation message: the public-key share, the
-// first relinearisation round and the Galois-key shares.
+// first relinearisation round and, when the receiver holds Galois keys, the
+// Galois-key shares (Galois is empty otherwise).
 type KeyGenRound1 struct {
 	ParamSet  string
-	GaloisEls []uint64
+	// RelinHolder and GaloisHolder are the sender's KeySpec's.
+	RelinHolder, GaloisHolder Holder
+	GaloisEls                 []uint64
 	PublicKey mhe.PublicKeyGenShare
 	Relin     *mhe.RelinearizationKeyGenShare
 	Galois    []mhe.GaloisKeyGenShare
 }
 
 // KeyGenRound2 is the second message: the second relinearisation round (empty
-// when the spec asks for no relinearisation key).
+// when the spec asks for no relinearisation key or the receiver holds none).
 type KeyGenRound2 struct {
 	ParamSet string
 	Relin    *mhe.RelinearizationKeyGenShare
@@ -123,6 +189,9 @@ type KeyGenRound2 struct {
 func NewKeyGen(params Params, spec KeySpec, seed []byte) (*KeyGen, error) {
 	if len(seed) < 16 {
 		return nil, fmt.Errorf("he: key generation seed has %d bytes, want at least 16", len(seed))
+	}
+	if err := spec.checkHolders(); err != nil {
+		return nil, err
 	}
 	crs, err := sampling.NewKeyedPRNG(seed)
 	if err != nil {
@@ -152,25 +221,28 @@ func (kg *KeyGen) Round1() *KeyGenRound1 {
 	if kg.r1 != nil {
 		return kg.r1
 	}
-	r1 := &KeyGenRound1{ParamSet: kg.params.ID(), GaloisEls: kg.galEls, PublicKey: kg.ckg.AllocateShare()}
+	r1 := &KeyGenRound1{ParamSet: kg.params.ID(), RelinHolder: kg.spec.RelinHolder, GaloisHolder: kg.spec.GaloisHolder, GaloisEls: kg.galEls, PublicKey: kg.ckg.AllocateShare()}
 	kg.ckg.GenShare(kg.sk, kg.ckgCRP, &r1.PublicKey)
 	if kg.spec.Relinearization {
 		eph, s1, _ := kg.rkg.AllocateShare()
 		kg.rkg.GenShareRoundOne(kg.sk, kg.rkgCRP, eph, &s1)
 		kg.ephSk, r1.Relin = eph, &s1
 	}
-	r1.Galois = make([]mhe.GaloisKeyGenShare, len(kg.galEls))
+	kg.ownGalois = make([]mhe.GaloisKeyGenShare, len(kg.galEls))
 	parallelFor(len(kg.galEls), func(lo, hi int) {
 		gkg := kg.gkg.ShallowCopy()
 		for i := lo; i < hi; i++ {
-			r1.Galois[i] = gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params, kg.galEls[i])...)
+			kg.ownGalois[i] = gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params, kg.galEls[i])...)
 			// GenShare fails only for a Galois element outside the group,
 			// which galoisElements never produces.
-			if err := gkg.GenShare(kg.sk, kg.galEls[i], kg.gkgCRP[i], &r1.Galois[i]); err != nil {
+			if err := gkg.GenShare(kg.sk, kg.galEls[i], kg.gkgCRP[i], &kg.ownGalois[i]); err != nil {
 				panic(err)
 			}
 		}
 	})
+	if kg.spec.GaloisHolder.peer() {
+		r1.Galois = kg.ownGalois
+	}
 	kg.r1 = r1
 	return r1
 }
@@ -182,7 +254,10 @@ func (kg *KeyGen) Round2(peer *KeyGenRound1) (*KeyGenRound2, error) {
 	if peer == nil || peer.ParamSet != kg.params.ID() {
 		return nil, fmt.Errorf("%w: parameter set %q, peer %q", ErrKeySpecMismatch, kg.params.ID(), peerSet(peer))
 	}
-	if !slices.Equal(peer.GaloisEls, kg.galEls) || len(peer.Galois) != len(kg.galEls) || (peer.Relin != nil) != kg.spec.Relinearization {
+	if err := kg.checkPeerHolders(peer.RelinHolder, peer.GaloisHolder); err != nil {
+		return nil, err
+	}
+	if !slices.Equal(peer.GaloisEls, kg.galEls) || len(peer.Galois) != kg.peerGaloisShares() || (peer.Relin != nil) != kg.spec.Relinearization {
 		return nil, fmt.Errorf("%w: local %d Galois keys (relinearisation %v), peer %d (relinearisation %v)",
 			ErrKeySpecMismatch, len(kg.galEls), kg.spec.Relinearization, len(peer.GaloisEls), peer.Relin != nil)
 	}
@@ -192,14 +267,15 @@ func (kg *KeyGen) Round2(peer *KeyGenRound1) (*KeyGenRound2, error) {
 	kg.pk = rlwe.NewPublicKey(p)
 	kg.ckg.GenPublicKey(agg, kg.ckgCRP, kg.pk)
 
-	kg.gks = make([]*rlwe.GaloisKey, len(kg.galEls))
+	kg.gks = make([]*rlwe.GaloisKey, len(peer.Galois))
 	var firstErr error
-	for i, el := range kg.galEls {
+	for i := range peer.Galois {
+		el := kg.galEls[i]
 		if peer.Galois[i].GaloisElement != el {
 			return nil, fmt.Errorf("%w: Galois share %d is for element %d, want %d", ErrKeySpecMismatch, i, peer.Galois[i].GaloisElement, el)
 		}
 		sum := kg.gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params, el)...)
-		if err := kg.gkg.AggregateShares(own.Galois[i], peer.Galois[i], &sum); err != nil && firstErr == nil {
+		if err := kg.gkg.AggregateShares(kg.ownGalois[i], peer.Galois[i], &sum); err != nil && firstErr == nil {
 			firstErr = err
 		}
 		kg.gks[i] = rlwe.NewGaloisKey(p, kg.spec.galoisKeyParams(kg.params, el)...)
@@ -216,8 +292,12 @@ func (kg *KeyGen) Round2(peer *KeyGenRound1) (*KeyGenRound2, error) {
 		_, aggR1, s2 := kg.rkg.AllocateShare()
 		kg.rkg.AggregateShares(*own.Relin, *peer.Relin, &aggR1)
 		kg.rkg.GenShareRoundTwo(kg.ephSk, kg.sk, aggR1, &s2)
-		kg.rlkAggR1, r2.Relin = aggR1, &s2
+		kg.rlkAggR1, kg.ownRelin2 = aggR1, &s2
+		if kg.spec.RelinHolder.peer() {
+			r2.Relin = &s2
+		}
 	}
+	kg.ownGalois = nil
 	kg.r2 = r2
 	kg.step = 2
 	return r2, nil
@@ -229,20 +309,45 @@ func (kg *KeyGen) Finish(peer *KeyGenRound2) (*Party, error) {
 	if kg.step != 2 {
 		return nil, errors.New("he: KeyGen.Finish called before Round2")
 	}
-	if peer == nil || peer.ParamSet != kg.params.ID() || (peer.Relin != nil) != kg.spec.Relinearization {
+	if peer == nil || peer.ParamSet != kg.params.ID() || (peer.Relin != nil) != kg.holdsRelin() {
 		return nil, fmt.Errorf("%w: second round", ErrKeySpecMismatch)
 	}
 	var rlk *rlwe.RelinearizationKey
-	if kg.spec.Relinearization {
+	if kg.holdsRelin() {
 		_, _, agg := kg.rkg.AllocateShare()
-		kg.rkg.AggregateShares(*kg.r2.Relin, *peer.Relin, &agg)
+		kg.rkg.AggregateShares(*kg.ownRelin2, *peer.Relin, &agg)
 		rlk = rlwe.NewRelinearizationKey(kg.params.ckks)
 		kg.rkg.GenRelinearizationKey(kg.rlkAggR1, agg, rlk)
 	}
 	party := newParty(kg.params, kg.sk, kg.pk, rlwe.NewMemEvaluationKeySet(rlk, kg.gks...))
-	kg.sk, kg.ephSk = nil, nil
+	kg.sk, kg.ephSk, kg.ownRelin2 = nil, nil, nil
 	kg.step = 3
 	return party, nil
+}
+
+// checkPeerHolders refuses a peer whose holders are not the mirror of this
+// party's.
+func (kg *KeyGen) checkPeerHolders(relin, galois Holder) error {
+	if relin.mirror() != kg.spec.RelinHolder || galois.mirror() != kg.spec.GaloisHolder {
+		return fmt.Errorf("%w: the peer's relinearisation key is held by %s and its Galois keys by %s (as it sees them), this party's by %s and %s",
+			ErrKeySpecMismatch, relin, galois, kg.spec.RelinHolder, kg.spec.GaloisHolder)
+	}
+	return nil
+}
+
+// peerGaloisShares is the number of Galois-key shares the peer sends: all
+// of them when this party holds the keys, none otherwise.
+func (kg *KeyGen) peerGaloisShares() int {
+	if kg.spec.GaloisHolder.self() {
+		return len(kg.galEls)
+	}
+	return 0
+}
+
+// holdsRelin says whether this party ends with the relinearisation key,
+// and so receives the peer's second-round share.
+func (kg *KeyGen) holdsRelin() bool {
+	return kg.spec.Relinearization && kg.spec.RelinHolder.self()
 }
 
 func peerSet(r *KeyGenRound1) string {

@@ -336,6 +336,7 @@ func (kg *KeyGen) round1Fields(r *KeyGenRound1) []polyField {
 func (kg *KeyGen) MarshalRound1() []byte {
 	r := kg.Round1()
 	b := kg.params.header(kindKeyGenRound1Packed)
+	b = append(b, byte(r.RelinHolder), byte(r.GaloisHolder))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(r.GaloisEls)))
 	for _, el := range r.GaloisEls {
 		b = binary.LittleEndian.AppendUint64(b, el)
@@ -360,6 +361,12 @@ func (kg *KeyGen) UnmarshalRound1(data []byte) (*KeyGenRound1, error) {
 		return nil, err
 	}
 	rd := &reader{b: rest}
+	relinHolder, galoisHolder := Holder(rd.u8()), Holder(rd.u8())
+	if rd.err == nil {
+		if err := kg.checkPeerHolders(relinHolder, galoisHolder); err != nil {
+			return nil, err
+		}
+	}
 	n := int(rd.u32())
 	if rd.err == nil && n != len(kg.galEls) {
 		return nil, fmt.Errorf("%w: peer generates %d Galois keys, this party %d", ErrKeySpecMismatch, n, len(kg.galEls))
@@ -376,13 +383,14 @@ func (kg *KeyGen) UnmarshalRound1(data []byte) (*KeyGenRound1, error) {
 	if (relin == 1) != kg.spec.Relinearization || relin > 1 {
 		return nil, fmt.Errorf("%w: peer relinearisation key %v, this party %v", ErrKeySpecMismatch, relin == 1, kg.spec.Relinearization)
 	}
-	r := &KeyGenRound1{ParamSet: kg.params.ID(), GaloisEls: kg.galEls, PublicKey: kg.ckg.AllocateShare()}
+	r := &KeyGenRound1{ParamSet: kg.params.ID(), RelinHolder: relinHolder, GaloisHolder: galoisHolder, GaloisEls: kg.galEls, PublicKey: kg.ckg.AllocateShare()}
 	if kg.spec.Relinearization {
 		_, s1, _ := kg.rkg.AllocateShare()
 		r.Relin = &s1
 	}
-	r.Galois = make([]mhe.GaloisKeyGenShare, len(kg.galEls))
-	for i, el := range kg.galEls {
+	r.Galois = make([]mhe.GaloisKeyGenShare, kg.peerGaloisShares())
+	for i := range r.Galois {
+		el := kg.galEls[i]
 		r.Galois[i] = kg.gkg.AllocateShare(kg.spec.galoisKeyParams(kg.params, el)...)
 		r.Galois[i].GaloisElement = el
 	}
@@ -411,11 +419,11 @@ func (kg *KeyGen) UnmarshalRound2(data []byte) (*KeyGenRound2, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(rest) < 1 || rest[0] > 1 || (rest[0] == 1) != kg.spec.Relinearization {
+	if len(rest) < 1 || rest[0] > 1 || (rest[0] == 1) != kg.holdsRelin() {
 		return nil, fmt.Errorf("%w: second round relinearisation flag", ErrKeySpecMismatch)
 	}
 	r := &KeyGenRound2{ParamSet: kg.params.ID()}
-	if !kg.spec.Relinearization {
+	if !kg.holdsRelin() {
 		if len(rest) != 1 {
 			return nil, fmt.Errorf("%w: %d trailing bytes in key-generation round 2", ErrMalformed, len(rest)-1)
 		}

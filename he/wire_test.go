@@ -11,10 +11,77 @@ import (
 // as two processes would, then decrypts jointly in both directions.
 func TestKeyGenOverTheWire(t *testing.T) {
 	params := MustParams(Linear14)
-	spec := KeySpec{Relinearization: true, Rotations: []int{1, 2, 64}}
+	bank, center, a1, a2 := keyGenOverWire(t, params, KeySpec{Relinearization: true, Rotations: []int{1, 2, 64}})
+	t.Logf("round 1: %.1f MiB, round 2: %.1f MiB", float64(a1)/(1<<20), float64(a2)/(1<<20))
+
+	want := randVec(rand.New(rand.NewPCG(11, 12)), 1000, 3)
+	v, err := bank.Encrypt(want)
+	require.NoError(t, err)
+	// Rotation and relinearisation keys work.
+	sq, err := bank.evaluator.MulRelinNew(v.Cts[0], v.Cts[0])
+	require.NoError(t, err)
+	require.NoError(t, bank.evaluator.Rotate(sq, 64, sq))
+	_ = sq
+	requireJointDecrypt(t, params, bank, center, v, want)
+}
+
+// TestKeyGenHolders: a key one party holds costs the other's last shares
+// only: the bank holds the relinearisation key and the center the rotation
+// keys; each evaluates with its own and fails, with an error, with the
+// other's; the pair still decrypts jointly; a peer that claims the same
+// key is refused.
+func TestKeyGenHolders(t *testing.T) {
+	params := MustParams(Linear14)
+	both := KeySpec{Relinearization: true, Rotations: []int{1, 2, 64}}
+	_, _, full1, full2 := keyGenOverWire(t, params, both)
+	spec := both
+	spec.RelinHolder, spec.GaloisHolder = HeldBySelf, HeldByPeer
+	bank, center, a1, a2 := keyGenOverWire(t, params, spec)
+	// The bank still sends its Galois shares (the center holds the keys)
+	// and no second relinearisation round.
+	t.Logf("bank's rounds: %.1f + %.3f MiB (both holding everything: %.1f + %.1f)", float64(a1)/(1<<20), float64(a2)/(1<<20), float64(full1)/(1<<20), float64(full2)/(1<<20))
+	require.Equal(t, full1, a1)
+	require.Less(t, a2, 64)
+	kc, err := NewKeyGen(params, spec.Peer(), testSeed)
+	require.NoError(t, err)
+	noGalois, err := NewKeyGen(params, KeySpec{Relinearization: true}, testSeed)
+	require.NoError(t, err)
+	// The center's round 1: no Galois share, only their three elements' ids.
+	require.Equal(t, len(noGalois.MarshalRound1())+3*8, len(kc.MarshalRound1()))
+
+	want := randVec(rand.New(rand.NewPCG(13, 14)), 1000, 3)
+	v, err := bank.Encrypt(want)
+	require.NoError(t, err)
+	_, err = bank.evaluator.MulRelinNew(v.Cts[0], v.Cts[0])
+	require.NoError(t, err)
+	_, err = center.evaluator.MulRelinNew(v.Cts[0], v.Cts[0])
+	require.Error(t, err, "the center holds no relinearisation key")
+	require.NoError(t, center.evaluator.Rotate(v.Cts[0], 64, v.Cts[0].CopyNew()))
+	require.Error(t, bank.evaluator.Rotate(v.Cts[0], 64, v.Cts[0].CopyNew()), "the bank holds no rotation key")
+	requireJointDecrypt(t, params, bank, center, v, want)
+
+	// Both claiming the relinearisation key: refused on either side.
 	ka, err := NewKeyGen(params, spec, testSeed)
 	require.NoError(t, err)
-	kb, err := NewKeyGen(params, spec, testSeed)
+	kb, err := NewKeyGen(params, KeySpec{Relinearization: true, Rotations: []int{1, 2, 64}, RelinHolder: HeldBySelf, GaloisHolder: HeldBySelf}, testSeed)
+	require.NoError(t, err)
+	_, err = ka.UnmarshalRound1(kb.MarshalRound1())
+	require.ErrorIs(t, err, ErrKeySpecMismatch)
+	require.ErrorContains(t, err, "held by this party")
+	_, err = ka.Round2(kb.Round1())
+	require.ErrorIs(t, err, ErrKeySpecMismatch)
+	_, err = NewKeyGen(params, KeySpec{GaloisHolder: 3}, testSeed)
+	require.ErrorContains(t, err, "holder(3)")
+}
+
+// keyGenOverWire runs the key generation through the wire encoding, as two
+// processes would, the bank with spec and the center with its mirror, and
+// returns both parties and the sizes of the bank's two messages.
+func keyGenOverWire(t *testing.T, params Params, spec KeySpec) (bank, center *Party, round1, round2 int) {
+	t.Helper()
+	ka, err := NewKeyGen(params, spec, testSeed)
+	require.NoError(t, err)
+	kb, err := NewKeyGen(params, spec.Peer(), testSeed)
 	require.NoError(t, err)
 
 	a1, b1 := ka.MarshalRound1(), kb.MarshalRound1()
@@ -34,22 +101,17 @@ func TestKeyGenOverTheWire(t *testing.T) {
 	require.NoError(t, err)
 	pa2, err := kb.UnmarshalRound2(a2)
 	require.NoError(t, err)
-	bank, err := ka.Finish(pb2)
+	bank, err = ka.Finish(pb2)
 	require.NoError(t, err)
-	center, err := kb.Finish(pa2)
+	center, err = kb.Finish(pa2)
 	require.NoError(t, err)
-	t.Logf("round 1: %.1f MiB, round 2: %.1f MiB", float64(len(a1))/(1<<20), float64(len(a2))/(1<<20))
+	return bank, center, len(a1), len(a2)
+}
 
-	want := randVec(rand.New(rand.NewPCG(11, 12)), 1000, 3)
-	v, err := bank.Encrypt(want)
-	require.NoError(t, err)
-	// Rotation and relinearisation keys work.
-	sq, err := bank.evaluator.MulRelinNew(v.Cts[0], v.Cts[0])
-	require.NoError(t, err)
-	require.NoError(t, bank.evaluator.Rotate(sq, 64, sq))
-	_ = sq
-
-	// Through the wire: the bank sends the vector, the center its share.
+// requireJointDecrypt decrypts v for the bank through the wire: the bank
+// sends the vector, the center its share.
+func requireJointDecrypt(t *testing.T, params Params, bank, center *Party, v *Vector, want []float64) {
+	t.Helper()
 	data, err := params.MarshalVector(v)
 	require.NoError(t, err)
 	got, err := params.UnmarshalVector(data)

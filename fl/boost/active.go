@@ -146,7 +146,7 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 		return nil, err
 	}
 	p := params()
-	party, err := joint.GenerateKeysWith(ctx, t, p, he.KeySpec{Pack: true}, seed, joint.KeyOptions{Progress: opt.KeyProgress, Logger: opt.Logger})
+	party, err := joint.GenerateKeysWith(ctx, t, p, keySpec().Peer(), seed, joint.KeyOptions{Progress: opt.KeyProgress, Logger: opt.Logger})
 	if err != nil {
 		return nil, err
 	}

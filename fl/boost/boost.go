@@ -40,8 +40,15 @@ const (
 // shares; version 9 rounds off the low bits below the noise: the
 // gradients' c0 (he.MarshalSeededVectorRounded, the bits the histogram
 // noise bound allows, he.HistInputDropBits) and the histograms' c1
-// (he.MarshalVectorC1Rounded).
-const protocolVersion = 9
+// (he.MarshalVectorC1Rounded); version 10 leaves the Galois keys with the
+// center alone (keySpec).
+const protocolVersion = 10
+
+// keySpec is the center's key spec: the Galois keys that pack the
+// histograms are its alone (he.KeySpec.GaloisHolder), so the bank sends its
+// shares of them and receives none (5 MB less on default_credit); the bank
+// uses keySpec().Peer().
+func keySpec() he.KeySpec { return he.KeySpec{Pack: true, GaloisHolder: he.HeldBySelf} }
 
 // levelChunks is the number of ciphertexts per vector in one part of a
 // level message (64 MiB per vector).

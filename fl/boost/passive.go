@@ -146,7 +146,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 		return nil, err
 	}
 	p := params()
-	party, err := joint.GenerateKeysWith(ctx, t, p, he.KeySpec{Pack: true}, seed, joint.KeyOptions{Progress: local.KeyProgress, Logger: local.Logger})
+	party, err := joint.GenerateKeysWith(ctx, t, p, keySpec(), seed, joint.KeyOptions{Progress: local.KeyProgress, Logger: local.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -138,9 +138,9 @@ func (c columns) fromData(w []float64) []float64 {
 }
 
 // sharedKeys generates the keys of the secret-shared protocol (Shared15):
-// relinearisation at the top, the rotations of both matrix shapes at the
-// linear level.
-func sharedKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, rows, bankCols, centerCols int, ko joint.KeyOptions) (he.Params, *he.Party, error) {
+// relinearisation at the top, held by the bank alone (the sigmoid and the
+// loss are its), the rotations of both matrix shapes at the linear level.
+func sharedKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, rows, bankCols, centerCols int, active bool, ko joint.KeyOptions) (he.Params, *he.Party, error) {
 	params := Params(o)
 	sb, sc := sharedShapes(params, o, rows, bankCols, centerCols)
 	rots := append(sb.Rotations(), sc.Rotations()...)
@@ -149,7 +149,10 @@ func sharedKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, row
 	// level), takes the real parts of the partial scores and separates the
 	// paired residuals and the paired re-encrypted scores (he.RealParts,
 	// he.UnpairChunks).
-	spec := he.KeySpec{Relinearization: true, ConjugateAtTop: true, Rotations: slices.Compact(rots), GaloisLevel: params.Set().DecryptLevel + 1}
+	spec := he.KeySpec{Relinearization: true, ConjugateAtTop: true, Rotations: slices.Compact(rots), GaloisLevel: params.Set().DecryptLevel + 1, RelinHolder: he.HeldBySelf}
+	if !active {
+		spec = spec.Peer()
+	}
 	party, err := joint.GenerateKeysWith(ctx, t, params, spec, seed, ko)
 	return params, party, err
 }

@@ -97,7 +97,7 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 		}
 		a.rev.plan = a.plan
 	} else {
-		if a.params, a.party, err = sharedKeys(ctx, t, seed, a.opt, n, data.Cols, ack.Cols, joint.KeyOptions{Progress: a.opt.KeyProgress, Logger: a.opt.Logger}); err != nil {
+		if a.params, a.party, err = sharedKeys(ctx, t, seed, a.opt, n, data.Cols, ack.Cols, true, joint.KeyOptions{Progress: a.opt.KeyProgress, Logger: a.opt.Logger}); err != nil {
 			return nil, err
 		}
 		if a.sh, err = newSharedState(a.party, a.opt, data, ack.Cols, true); err != nil {
@@ -371,7 +371,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 		p.rev.plan = p.plan
 		p.init[0] = append([]float64(nil), p.rev.init...)
 	} else {
-		if p.params, p.party, err = sharedKeys(ctx, t, seed, p.opt, n, s.Cols, data.Cols, joint.KeyOptions{Progress: local.KeyProgress, Logger: local.Logger}); err != nil {
+		if p.params, p.party, err = sharedKeys(ctx, t, seed, p.opt, n, s.Cols, data.Cols, false, joint.KeyOptions{Progress: local.KeyProgress, Logger: local.Logger}); err != nil {
 			return nil, err
 		}
 		if p.sh, err = newSharedState(p.party, p.opt, data, s.Cols, false); err != nil {

@@ -38,8 +38,10 @@ const (
 // scores as c1 components only, scores and residuals two chunks per
 // ciphertext, the conjugation key at the top level, shapes that weigh the
 // wire); version 5 rounds off the low bits below the training's precision
-// of every epoch message (he.SlotDropBits).
-const protocolVersion = 5
+// of every epoch message (he.SlotDropBits); version 6 leaves the
+// relinearisation key with the bank alone (he.KeySpec.RelinHolder: the
+// center's second-round share travels, the bank's does not).
+const protocolVersion = 6
 
 var (
 	// ErrOptions is returned for options out of range or that the parties

@@ -60,7 +60,14 @@ func checkTraining(bank, center string) error {
 	return fmt.Errorf("%w: the bank's scorecard half is of %s, the center's of %s", ErrTraining, id(bank), id(center))
 }
 
-const protocolVersion = 3
+// protocolVersion guards the setup message; version 4 leaves the Galois
+// keys that pack the histograms with the center alone (keySpec).
+const protocolVersion = 4
+
+// keySpec is the center's key spec: the Galois keys that pack the label
+// histograms are its alone (he.KeySpec.GaloisHolder), so the bank sends its
+// shares of them and receives none; the bank uses keySpec().Peer().
+func keySpec() he.KeySpec { return he.KeySpec{Pack: true, GaloisHolder: he.HeldBySelf} }
 
 // Binning methods.
 const (
@@ -451,7 +458,7 @@ func TrainActive(ctx context.Context, t fl.Transport, seed []byte, data Data, op
 		K = max(K, nb)
 	}
 	p := params()
-	party, err := joint.GenerateKeysWith(ctx, t, p, he.KeySpec{Pack: true}, seed, joint.KeyOptions{Progress: opt.KeyProgress, Logger: opt.Logger})
+	party, err := joint.GenerateKeysWith(ctx, t, p, keySpec().Peer(), seed, joint.KeyOptions{Progress: opt.KeyProgress, Logger: opt.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -666,7 +673,7 @@ func TrainPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Dat
 		return nil, err
 	}
 	p := params()
-	party, err := joint.GenerateKeysWith(ctx, t, p, he.KeySpec{Pack: true}, seed, joint.KeyOptions{Progress: local.KeyProgress, Logger: local.Logger})
+	party, err := joint.GenerateKeysWith(ctx, t, p, keySpec(), seed, joint.KeyOptions{Progress: local.KeyProgress, Logger: local.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -7,13 +7,14 @@ package hetest
 import "github.com/veil-fl/veil/he"
 
 // LocalPair runs the whole key generation for both parties with the joint
-// seed and returns both handles.
+// seed and returns both handles: a's with spec, b's with spec.Peer() (the
+// holders mirrored).
 func LocalPair(params he.Params, spec he.KeySpec, seed []byte) (a, b *he.Party, err error) {
 	ka, err := he.NewKeyGen(params, spec, seed)
 	if err != nil {
 		return nil, nil, err
 	}
-	kb, err := he.NewKeyGen(params, spec, seed)
+	kb, err := he.NewKeyGen(params, spec.Peer(), seed)
 	if err != nil {
 		return nil, nil, err
 	}
