@@ -159,23 +159,23 @@ type KeyGen struct {
 	r1        *KeyGenRound1
 	rlkAggR1  mhe.RelinearizationKeyGenShare
 	ownRelin2 *mhe.RelinearizationKeyGenShare
-	pk       *rlwe.PublicKey
-	gks      []*rlwe.GaloisKey
-	r2       *KeyGenRound2
-	step     int
+	pk        *rlwe.PublicKey
+	gks       []*rlwe.GaloisKey
+	r2        *KeyGenRound2
+	step      int
 }
 
 // KeyGenRound1 is the first key-generation message: the public-key share, the
 // first relinearisation round and, when the receiver holds Galois keys, the
 // Galois-key shares (Galois is empty otherwise).
 type KeyGenRound1 struct {
-	ParamSet  string
+	ParamSet string
 	// RelinHolder and GaloisHolder are the sender's KeySpec's.
 	RelinHolder, GaloisHolder Holder
 	GaloisEls                 []uint64
-	PublicKey mhe.PublicKeyGenShare
-	Relin     *mhe.RelinearizationKeyGenShare
-	Galois    []mhe.GaloisKeyGenShare
+	PublicKey                 mhe.PublicKeyGenShare
+	Relin                     *mhe.RelinearizationKeyGenShare
+	Galois                    []mhe.GaloisKeyGenShare
 }
 
 // KeyGenRound2 is the second message: the second relinearisation round (empty
