@@ -64,6 +64,11 @@ type HistogramSpec struct {
 	// bin b of feature f is reported at position Perm[f][b] (the secret
 	// per-level shuffle of SecureBoost).
 	Perm [][]int
+	// Together packs the histograms of all the inputs into one vector,
+	// input i's values after input i-1's, when they fit in one ciphertext
+	// (HistogramsTogether): one ciphertext to send or decrypt instead of
+	// one per input. When they do not, one vector per input, as without.
+	Together bool
 }
 
 // Histograms returns, for each input vector, group g, feature f and bin b,
@@ -258,6 +263,9 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 	// ciphertext, at the offsets of the CoeffGrid layout.
 	perVec := (GF + S - 1) / S
 	per := C // sparse results per output ciphertext
+	if spec.Together && len(vs) > 1 && histTogether(S, len(vs), GF) {
+		return p.packTogether(vs, sparse, spec.K, S, GF, per, level)
+	}
 	outs := make([]*Vector, len(vs))
 	for i := range outs {
 		outs[i] = &Vector{Layout: CoeffGrid, Len: GF * spec.K, Chunk: spec.K, Stride: S, Cts: make([]*rlwe.Ciphertext, perVec)}
@@ -268,33 +276,81 @@ func (p *Party) histograms(vs []*Vector, spec HistogramSpec, plan *HistogramPlan
 	// are spread over the whole stride (gridOffset): their packing zeroes
 	// every coefficient off the multiples of S, in log2(S) rounds.
 	logGap := bits.Len(uint(C)) - 1
-	errs := make([]error, len(vs)*perVec)
-	parallelFor(len(vs)*perVec, func(lo, hi int) {
-		eval := p.evaluator.ShallowCopy()
-		for t := lo; t < hi; t++ {
-			i, c := t/perVec, t%perVec
-			batch := map[int]*rlwe.Ciphertext{}
-			entries := min(S, GF-c*S)
-			gap := logGap
-			if entries <= S/2 {
-				gap = bits.Len(uint(S)) - 1
-			}
-			for k := 0; k < per && sparse[(i*perVec+c)*per+k] != nil; k++ {
-				// Keyed by the layout offset of its (first) entry.
-				batch[gridOffset(S, entries, k)] = sparse[(i*perVec+c)*per+k]
-			}
-			if len(batch) == 1 { // Pack needs two ciphertexts; add an encryption of zero
-				zero := rlwe.NewCiphertext(p.params.ckks, 1, level)
-				zero.IsNTT, zero.Scale = true, batch[0].Scale
-				batch[1] = zero
-			}
-			outs[i].Cts[c], errs[t] = eval.Evaluator.Pack(batch, gap, true)
+	batchOf := func(t int) (map[int]*rlwe.Ciphertext, int) {
+		i, c := t/perVec, t%perVec
+		batch := map[int]*rlwe.Ciphertext{}
+		entries := min(S, GF-c*S)
+		gap := logGap
+		if entries <= S/2 {
+			gap = bits.Len(uint(S)) - 1
 		}
-	})
+		for k := 0; k < per && sparse[(i*perVec+c)*per+k] != nil; k++ {
+			// Keyed by the layout offset of its (first) entry.
+			batch[gridOffset(S, entries, k)] = sparse[(i*perVec+c)*per+k]
+		}
+		if len(batch) == 1 { // packing needs two ciphertexts; add an encryption of zero
+			zero := rlwe.NewCiphertext(p.params.ckks, 1, level)
+			zero.IsNTT, zero.Scale = true, batch[0].Scale
+			batch[1] = zero
+		}
+		return batch, gap
+	}
+	outputs := len(vs) * perVec
+	errs := make([]error, outputs)
+	if outputs < runtime.GOMAXPROCS(0) {
+		// Fewer outputs than cores (a small level's g and h): each packing's
+		// rounds on all cores, one output after the other.
+		for t := range outputs {
+			batch, gap := batchOf(t)
+			outs[t/perVec].Cts[t%perVec], errs[t] = p.pack(batch, gap)
+		}
+	} else {
+		parallelFor(outputs, func(lo, hi int) {
+			eval := p.evaluator.ShallowCopy()
+			for t := lo; t < hi; t++ {
+				batch, gap := batchOf(t)
+				outs[t/perVec].Cts[t%perVec], errs[t] = eval.Evaluator.Pack(batch, gap, true)
+			}
+		})
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("he: packing histograms: %w", err)
 	}
 	return outs, nil
+}
+
+// histTogether says whether the histograms of inputs vectors of entries
+// (group, feature) entries each fit in one ciphertext together: at most
+// S/2 entries in all, one per sparse product, packed in log2(S) rounds
+// like one input's of as few.
+func histTogether(S, inputs, entries int) bool { return inputs*entries <= S/2 }
+
+// HistogramsTogether says whether Histograms with Together packs inputs
+// vectors' histograms of entries = groups*features entries each, in K
+// bins, into one vector: when they fit in one ciphertext.
+func HistogramsTogether(p Params, bins, inputs, entries int) bool {
+	return inputs > 1 && histTogether(histStride(p, bins), inputs, entries)
+}
+
+// packTogether packs every input's sparse results into one CoeffGrid
+// ciphertext: input i's entries are groups i*GF .. (i+1)*GF-1 of the
+// layout, so the vector holds input 0's values, then input 1's. Each kept
+// coefficient carries its own sparse product's noise and the rounds'
+// key switching, as for one input of as many entries (histNoiseSigma's
+// log2(S) rounds).
+func (p *Party) packTogether(vs []*Vector, sparse []*rlwe.Ciphertext, K, S, GF, per, level int) ([]*Vector, error) {
+	total := len(vs) * GF
+	batch := map[int]*rlwe.Ciphertext{}
+	for i := range vs {
+		for k := range GF {
+			batch[gridOffset(S, total, i*GF+k)] = sparse[i*per+k]
+		}
+	}
+	ct, err := p.pack(batch, bits.Len(uint(S))-1)
+	if err != nil {
+		return nil, fmt.Errorf("he: packing histograms: %w", err)
+	}
+	return []*Vector{{Layout: CoeffGrid, Len: total * K, Chunk: K, Stride: S, Cts: []*rlwe.Ciphertext{ct}}}, nil
 }
 
 // histSparse returns the sparse products, one per input and slot: input i,

@@ -106,6 +106,84 @@ func TestHistograms(t *testing.T) {
 	}
 }
 
+// TestHistogramsTogether: with Together, the histograms of g and h that fit
+// in one ciphertext come back as one vector, g's sums then h's, equal to
+// the plaintext's within the flooding and with noise within the set's
+// bound, also through the partial decryption; inputs too many to fit come
+// back one vector each.
+func TestHistogramsTogether(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	bank, center := pairFor(t, Hist13, KeySpec{Pack: true})
+	p := bank.Params()
+	cases := []struct {
+		name     string
+		n, F, K  int
+		groups   []int
+		together bool
+	}{
+		{"parted: 2 nodes x 40 features of 8 bins", 3000, 40, 8, []int{0, 2048, 3000}, true},
+		{"whole: 3 nodes x 10 features of 32 bins", 2000, 10, 32, []int{0, 512, 1024, 2000}, true},
+		{"too many: 1 node x 70 features of 32 bins", 1500, 70, 32, nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			spec := HistogramSpec{Bins: randBins(r, c.F, c.n, c.K, 0.05), K: c.K, Groups: c.groups, Together: true}
+			groups := c.groups
+			if groups == nil {
+				groups = []int{0, c.n}
+			}
+			entries := c.F * (len(groups) - 1)
+			require.Equal(t, c.together, HistogramsTogether(p, c.K, 2, entries))
+			chunk := HistogramStride(p, c.K)
+			g, h := randVec(r, c.n, 1), randVec(r, c.n, 0.25)
+			encrypt := func() []*Vector {
+				eg, err := bank.EncryptCoeffs(g, chunk)
+				require.NoError(t, err)
+				eh, err := bank.EncryptCoeffs(h, chunk)
+				require.NoError(t, err)
+				return []*Vector{eg, eh}
+			}
+			hs, err := center.Histograms(encrypt(), spec)
+			require.NoError(t, err)
+			want := [][]float64{histPlain(g, spec, groups), histPlain(h, spec, groups)}
+			if !c.together {
+				require.Len(t, hs, 2)
+				for i, v := range hs {
+					got := jointDecrypt(t, bank, center, v)
+					require.Less(t, maxAbsErr(got, want[i]), floodTol(Hist13))
+				}
+				return
+			}
+			require.Len(t, hs, 1)
+			v := hs[0]
+			require.Len(t, v.Cts, 1)
+			require.Equal(t, 2*entries*c.K, v.Len)
+			all := append(append([]float64(nil), want[0]...), want[1]...)
+			require.Less(t, maxAbsErr(jointDecrypt(t, bank, center, v), all), floodTol(Hist13))
+			share, err := center.DecryptPartialShare(v)
+			require.NoError(t, err)
+			got, err := bank.DecryptPartial(v, share)
+			require.NoError(t, err)
+			require.Less(t, maxAbsErr(got, all), floodTol(Hist13))
+
+			again, err := center.Histograms(encrypt(), spec)
+			require.NoError(t, err)
+			noise := noiseLog2(t, bank, center, v, again[0])
+			t.Logf("ciphertext noise 2^%.1f, bound 2^%.1f", noise, Hist13.LogNoiseBound)
+			require.Less(t, noise, Hist13.LogNoiseBound)
+		})
+	}
+}
+
+func jointDecrypt(t *testing.T, bank, center *Party, v *Vector) []float64 {
+	t.Helper()
+	share, err := center.DecryptShare(v)
+	require.NoError(t, err)
+	got, err := bank.Decrypt(v, share)
+	require.NoError(t, err)
+	return got
+}
+
 // A plan gives the same histograms as the on-the-fly kernel, whether it
 // caches every feature or, over its memory budget, only some.
 func TestHistogramPlan(t *testing.T) {

@@ -7,7 +7,7 @@ func localPair(params Params, spec KeySpec, seed []byte) (a, b *Party, err error
 	if err != nil {
 		return nil, nil, err
 	}
-	kb, err := NewKeyGen(params, spec, seed)
+	kb, err := NewKeyGen(params, spec.Peer(), seed)
 	if err != nil {
 		return nil, nil, err
 	}
