@@ -546,12 +546,18 @@ func (a *activeTrainer) receiveHistograms(ctx context.Context, lvl []*anode, com
 	if err != nil {
 		return err
 	}
-	parts, err := unframe(b, 5)
+	F := len(a.pnb)
+	// The sums of g and h in one vector when they fit in one ciphertext,
+	// as the center decides by the same rule.
+	vecs, per := 2, len(compute)*F*lay.Width
+	if he.HistogramsTogether(a.p, lay.K, 2, len(compute)*F*lay.P) {
+		vecs, per = 1, 2*per
+	}
+	parts, err := unframe(b, 2*vecs+1)
 	if err != nil {
 		return fl.Fail(ctx, a.t, err)
 	}
-	F := len(a.pnb)
-	gaps, err := decodeGaps(parts[4], len(compute), a.pnb)
+	gaps, err := decodeGaps(parts[2*vecs], len(compute), a.pnb)
 	if err != nil {
 		return fl.Fail(ctx, a.t, err)
 	}
@@ -566,26 +572,30 @@ func (a *activeTrainer) receiveHistograms(ctx context.Context, lvl []*anode, com
 		}
 		nd.gaps = gaps[gi]
 	}
-	var vals [2][]float64
-	for i := 0; i < 2; i++ {
+	var all []float64
+	for i := range vecs {
 		v, err := a.p.UnmarshalVectorC1Rounded(parts[i])
 		if err != nil {
 			return fl.Fail(ctx, a.t, fmt.Errorf("boost: histogram from the center: %w", err))
 		}
-		share, err := a.p.UnmarshalPartialDecryption(parts[2+i])
+		share, err := a.p.UnmarshalPartialDecryption(parts[vecs+i])
 		if err != nil {
 			return fl.Fail(ctx, a.t, fmt.Errorf("boost: decryption share from the center: %w", err))
 		}
-		if err := joint.CheckVector(a.p, v, "histogram", joint.VectorWant{Layout: he.CoeffGrid, Len: len(compute) * F * lay.Width, Level: joint.AnyLevel}); err != nil {
+		if err := joint.CheckVector(a.p, v, "histogram", joint.VectorWant{Layout: he.CoeffGrid, Len: per, Level: joint.AnyLevel}); err != nil {
 			return fl.Fail(ctx, a.t, fmt.Errorf("boost: histogram from the center: %w", err))
 		}
-		if vals[i], err = a.party.DecryptPartial(v, share); err != nil {
+		got, err := a.party.DecryptPartial(v, share)
+		if err != nil {
 			return fl.Fail(ctx, a.t, err)
 		}
-		for j := range vals[i] {
-			vals[i][j] /= scale
-		}
+		all = append(all, got...)
 	}
+	for j := range all {
+		all[j] /= scale
+	}
+	half := len(all) / 2
+	vals := [2][]float64{all[:half], all[half:]}
 	for gi, k := range compute {
 		nd := lvl[k]
 		nd.pg, nd.ph = make([][]float64, F), make([][]float64, F)

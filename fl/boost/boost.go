@@ -41,7 +41,8 @@ const (
 // gradients' c0 (he.MarshalSeededVectorRounded, the bits the histogram
 // noise bound allows, he.HistInputDropBits) and the histograms' c1
 // (he.MarshalVectorC1Rounded); version 10 leaves the Galois keys with the
-// center alone (keySpec).
+// center alone (keySpec) and sends the sums of g and h in one vector when
+// they fit in one ciphertext (he.HistogramSpec.Together).
 const protocolVersion = 10
 
 // keySpec is the center's key spec: the Galois keys that pack the
@@ -464,8 +465,9 @@ const StepHistograms = "boost.histograms"
 
 // DisclosurePlan returns what a training with options o (defaults
 // applied) on rows rows decrypts to the bank, trees fromTree onwards, for
-// a center of centerCols features in K bins: per level at most two
-// cumulative histograms (of g and of h) over the nodes the bank may split,
+// a center of centerCols features in K bins: per level the cumulative
+// histograms of g and of h over the nodes the bank may split, in two
+// vectors or, when they fit in one ciphertext, one (g's sums, then h's),
 // each node holding and leaving at least o.MinNodeRows rows
 // (checkNodeSizes). The center admits every histogram it releases against
 // it.
@@ -473,7 +475,8 @@ const StepHistograms = "boost.histograms"
 // A histogram covers the level's computed nodes, so its length varies from
 // level to level: the plan declares the longest, maxNodes(o, rows) nodes of
 // centerCols*layoutWidth(K) values (the count checkLimits sizes the
-// flooding for, in either layout). The
+// flooding for, in either layout), twice for a vector of g's and h's sums
+// (at most two vectors a level, as many values in one as in two). The
 // level is the decryption level of he.Hist13, the scale its own (the
 // center's histogram products leave it unchanged).
 func DisclosurePlan(o model.GBDTOptions, rows, centerCols, K, fromTree int) *joint.Plan {
@@ -481,7 +484,7 @@ func DisclosurePlan(o model.GBDTOptions, rows, centerCols, K, fromTree int) *joi
 	set := params().Set()
 	return joint.NewPlan(joint.Disclosure{Step: StepHistograms, To: fl.RoleActive,
 		What:   fmt.Sprintf("the cumulative sums of g and h in the center's %d features' bins, at every node of at least %d rows whose sibling has as many, released at bins where each gap holds no rows or at least %d", centerCols, o.MinNodeRows, o.MinBinRows),
-		Layout: he.CoeffGrid, Len: joint.AnyLen, MaxLen: maxNodes(o, rows) * centerCols * layoutWidth(K),
+		Layout: he.CoeffGrid, Len: joint.AnyLen, MaxLen: 2 * maxNodes(o, rows) * centerCols * layoutWidth(K),
 		Level: set.DecryptLevel, LogScale: set.LogScale, Vectors: 2 * levels})
 }
 

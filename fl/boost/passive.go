@@ -154,7 +154,7 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	// polynomials are prepared once.
 	gaps := newGapTracker(bins, nb, o.MinBinRows)
 	root := chooseLayout(p, K, d, 1, n, s.Options.LinkMbps)
-	plan, err := party.PrepareHistogramsChunk(he.HistogramSpec{Bins: root.kernelBins(gaps.rootBins), K: root.K}, n, root.S, s.Options.PlanBytes)
+	plan, err := party.PrepareHistogramsChunk(he.HistogramSpec{Bins: root.kernelBins(gaps.rootBins), K: root.K, Together: true}, n, root.S, s.Options.PlanBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +474,9 @@ func recvGradients(ctx context.Context, t fl.Transport, party *he.Party, lvl lev
 // passiveHist computes the encrypted histograms of the level's computed
 // nodes and sends their c1 components with this party's partial
 // decryptions (he.PartialDecryption): the bank, and
-// only the bank, decrypts them.
+// only the bank, decrypts them. The sums of g and h travel in one vector
+// when they fit in one ciphertext (he.HistogramsTogether), in two
+// otherwise.
 func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Params, lvl level, gh []*he.Vector, bins [][]uint8, gaps [][]model.BinGaps, plan *he.HistogramPlan, lay histLayout, reuse bool, disclosures *joint.Plan, noise *dpNoise) error {
 	n := len(bins[0])
 	var hs []*he.Vector
@@ -503,11 +505,11 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 				merged = append(merged, mb)
 			}
 		}
-		hs, err = party.Histograms(gh, he.HistogramSpec{K: lay.K, Bins: lay.kernelBins(merged)})
+		hs, err = party.Histograms(gh, he.HistogramSpec{K: lay.K, Bins: lay.kernelBins(merged), Together: true})
 	default:
 		// Each row in its node's merged bin (model.MergeThinBins).
 		S := lay.S
-		spec := he.HistogramSpec{K: lay.K}
+		spec := he.HistogramSpec{K: lay.K, Together: true}
 		merged := make([][]uint8, len(bins))
 		var packed, node []int32
 		for i, k := range lvl.Compute {
@@ -544,9 +546,17 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 	var shares [][]byte
 	if noise != nil {
 		// Differential privacy: the noise goes in before anything leaves,
-		// a quarter of it on the sums of h (see DP).
+		// a quarter of it on the sums of h (see DP); the sums of g and h
+		// may share one vector, g's first.
+		var z [][]float64
+		if len(hs) == 1 {
+			n := hs[0].Len / 2
+			z = [][]float64{append(noise.draw(n, 1), noise.draw(n, 0.25)...)}
+		} else {
+			z = [][]float64{noise.draw(hs[0].Len, 1), noise.draw(hs[1].Len, 0.25)}
+		}
 		for i, h := range hs {
-			if err := party.AddCoeffs(h, noise.draw(h.Len, []float64{1, 0.25}[i])); err != nil {
+			if err := party.AddCoeffs(h, z[i]); err != nil {
 				return err
 			}
 		}
