@@ -1,8 +1,11 @@
 package he
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // Benchmarks report per-value and per-(sample, feature) figures with
@@ -137,4 +140,29 @@ func BenchmarkEncryptGradients100k(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkHistogramsTogether: a default_credit level in the parted layout
+// (24,000 rows in 24 chunks of 1,024, 40 kernel features of 8 bins, one
+// node), g and h packed apart (one lattigo packing per core) and together
+// (one packing whose rounds use both cores).
+func BenchmarkHistogramsTogether(b *testing.B) {
+	bank, center := pairFor(b, Hist13, KeySpec{Pack: true})
+	r := rand.New(rand.NewPCG(3, 4))
+	const n, F, K = 24_000, 40, 8
+	S := HistogramStride(bank.Params(), K)
+	eg, err := bank.EncryptCoeffs(randVec(r, n, 1), S)
+	require.NoError(b, err)
+	eh, err := bank.EncryptCoeffs(randVec(r, n, 1), S)
+	require.NoError(b, err)
+	bins := randBins(r, F, n, K, 0.05)
+	for _, together := range []bool{false, true} {
+		b.Run(fmt.Sprintf("together=%v", together), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := center.Histograms([]*Vector{eg, eh}, HistogramSpec{Bins: bins, K: K, Together: together}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"runtime"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 )
@@ -64,6 +65,17 @@ func (p *Party) pack(cts map[int]*rlwe.Ciphertext, logGap int) (*rlwe.Ciphertext
 			ringQ.MulScalarBigint(ct.Value[1], nInv, ct.Value[1])
 		}
 	})
+	// One evaluator and buffer per worker for all the rounds: a shallow
+	// copy allocates its buffers, which cost as much as a round's work in
+	// the last rounds, of one or two automorphisms.
+	workers := runtime.GOMAXPROCS(0)
+	evals := make([]*rlwe.Evaluator, workers)
+	tmps := make([]*rlwe.Ciphertext, workers)
+	for w := range workers {
+		evals[w] = p.evaluator.Evaluator.ShallowCopy()
+		tmps[w] = rlwe.NewCiphertext(params, 1, level)
+		tmps[w].IsNTT = true
+	}
 	for i := logN - logGap; i < logN; i++ {
 		t := 1 << (logN - 1 - i)
 		galEl := params.GaloisElement(1 << max(i-1, 0))
@@ -72,10 +84,8 @@ func (p *Party) pack(cts map[int]*rlwe.Ciphertext, logGap int) (*rlwe.Ciphertext
 		}
 		x := xPow2[len(xPow2)-i-1]
 		errs := make([]error, t)
-		parallelFor(t, func(lo, hi int) {
-			eval := p.evaluator.Evaluator.ShallowCopy()
-			tmp := rlwe.NewCiphertext(params, 1, level)
-			tmp.IsNTT = true
+		parallelWorkers(t, workers, func(w, lo, hi int) {
+			eval, tmp := evals[w], tmps[w]
 			for jx := lo; jx < hi; jx++ {
 				a, b := slots[jx], slots[jx+t]
 				if b != nil {

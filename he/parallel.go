@@ -30,6 +30,30 @@ func parallelFor(n int, body func(lo, hi int)) {
 	wg.Wait()
 }
 
+// parallelWorkers is parallelFor over at most workers goroutines that
+// tells each body its worker index w < workers, for state kept per worker
+// across calls. Ranges with no work run nothing; a single range runs on the
+// caller's goroutine.
+func parallelWorkers(n, workers int, body func(w, lo, hi int)) {
+	workers = min(workers, n)
+	if workers <= 1 {
+		if n > 0 {
+			body(0, 0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body(w, lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
 // joinErrs returns the first non-nil error, or nil.
 func joinErrs(errs []error) error {
 	for _, err := range errs {
