@@ -123,19 +123,23 @@
 // center columns, 30 trees of depth 3, 32 bins; bench sbt_bytes_mb and
 // TestRealDataBytes, the trees identical to the plaintext twin in every
 // case): before issue 18 the bank sent 1,090 MB and received 74 MB. Now,
-// without a link speed, about 886 MB and 15 MB (the histograms' partial
-// decryptions with their c1 rounded, the gradients' c0 rounded to the bits
-// the noise bound needs, rows as split bits); with Options.LinkMbps 100,
-// 129 MB and 15 MB; with 25, 76 MB and 15 MB. The bytes saved cost the
-// center packing: on the idle 2-core test machine, in one process, the
-// training took 20 s with 100 Mbit/s and 27 s with 25; in two processes
-// over a veth pair (bench wan_sbt_default_credit, medians of 3, the
-// whole job's frames) the bank sent 141 MB and received 17 MB, and the
-// training took 17.9 s unshaped and 28.0 s on a link shaped to 100
-// Mbit/s. Rounding (protocol version 9) took 16 to 17 of the gradients'
-// 120 bits and 72 of the c1's: before it, 170 MB in two processes and
-// 30.1 s shaped. The cost rule's constants (autoSeconds, kernelSeconds)
-// are measured on that machine: measure on the deployment's.
+// without a link speed, about 886 MB and 5.6 MB (the histograms' partial
+// decryptions with their c1 rounded, g's and h's sums in one ciphertext
+// when they fit, the gradients' c0 rounded to the bits the noise bound
+// needs, rows as split bits, the packing keys the center's alone); with
+// Options.LinkMbps 100, 129 MB and 5.6 MB. The bytes saved cost the center
+// packing. In two processes over a veth pair (bench
+// wan_sbt_default_credit, medians of 3 pairs, the whole job's frames) the
+// bank sent 141 MB and received 7.6 MB (SecureBoost's share of both, keys
+// and scoring included, 146 MB), and the training took 18.6 to 20.4 s
+// unshaped and 26.7 to 28.8 s on a link shaped to 100 Mbit/s (1.41x and
+// 1.43x in two sessions' runs; the gradients go in parts, levelChunks, so
+// that encryption and the link overlap). Rounding (protocol version 9)
+// took 16 to 17 of the gradients' 120 bits and 72 of the c1's; version 10
+// left the Galois keys with the center and put g's and h's sums in one
+// vector (155 MB before it). The cost rule's constants (autoSeconds,
+// kernelSeconds) are measured on that machine: measure on the
+// deployment's.
 //
 // What each party sees of the partition: the center learns every node's
 // instance set (it sends the split bits); the bank learns them too (it
