@@ -481,8 +481,8 @@ const StepHistograms = "boost.histograms"
 // A histogram covers the level's computed nodes, so its length varies from
 // level to level: the plan declares the longest, maxNodes(o, rows) nodes of
 // centerCols*layoutWidth(K) values (the count checkLimits sizes the
-// flooding for, in either layout), twice for a vector of g's and h's sums
-// (at most two vectors a level, as many values in one as in two). The
+// flooding for, in either layout); a vector that holds both g's and h's
+// sums is admitted as the two it holds (admitHistograms). The
 // level is the decryption level of he.Hist13, the scale its own (the
 // center's histogram products leave it unchanged).
 func DisclosurePlan(o model.GBDTOptions, rows, centerCols, K, fromTree int) *joint.Plan {
@@ -490,7 +490,7 @@ func DisclosurePlan(o model.GBDTOptions, rows, centerCols, K, fromTree int) *joi
 	set := params().Set()
 	return joint.NewPlan(joint.Disclosure{Step: StepHistograms, To: fl.RoleActive,
 		What:   fmt.Sprintf("the cumulative sums of g and h in the center's %d features' bins, at every node of at least %d rows whose sibling has as many, released at bins where each gap holds no rows or at least %d", centerCols, o.MinNodeRows, o.MinBinRows),
-		Layout: he.CoeffGrid, Len: joint.AnyLen, MaxLen: 2 * maxNodes(o, rows) * centerCols * layoutWidth(K),
+		Layout: he.CoeffGrid, Len: joint.AnyLen, MaxLen: maxNodes(o, rows) * centerCols * layoutWidth(K),
 		Level: set.DecryptLevel, LogScale: set.LogScale, Vectors: 2 * levels})
 }
 

@@ -568,7 +568,7 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 		if err := party.Rerandomize(h); err != nil {
 			return err
 		}
-		if err := disclosures.Admit(p, StepHistograms, h); err != nil {
+		if err := admitHistograms(p, disclosures, h, len(hs)); err != nil {
 			return fl.Fail(ctx, t, err)
 		}
 		// The bank gets the c1 components and, at the coefficients of the
@@ -594,6 +594,24 @@ func passiveHist(ctx context.Context, t fl.Transport, party *he.Party, p he.Para
 		kept = appendGaps(kept, gaps[k])
 	}
 	return t.Send(ctx, fl.Message{Type: TypeHist, Payload: frame(append(append(parts, shares...), kept)...)})
+}
+
+// admitHistograms admits one of a level's vecs histogram vectors against
+// the plan: a vector of g's sums and one of h's, each as itself, or the one
+// vector that holds both (he.HistogramSpec.Together) as the two it holds,
+// each of half its values, so the plan declares the same either way.
+func admitHistograms(p he.Params, plan *joint.Plan, h *he.Vector, vecs int) error {
+	if vecs != 1 {
+		return plan.Admit(p, StepHistograms, h)
+	}
+	half := *h
+	half.Len /= 2
+	for range 2 {
+		if err := plan.Admit(p, StepHistograms, &half); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func inOrder(rows []int32) bool {
