@@ -230,20 +230,56 @@ func (p *Party) OpenToPeer(v *Vector, maskBits uint) (*Vector, *SharedVector, er
 	if err := v.check(p.params); err != nil {
 		return nil, nil, err
 	}
-	level := v.Level()
-	if float64(maskBits) > p.params.ShareCapacity(level) {
-		return nil, nil, fmt.Errorf("%w: masks of %d bits do not fit level %d (%.0f bits)", ErrShares, maskBits, level, p.params.ShareCapacity(level))
-	}
-	for _, ct := range v.Cts {
-		if ct.Level() != level {
-			return nil, nil, fmt.Errorf("%w: ciphertexts at levels %d and %d", ErrLayout, level, ct.Level())
-		}
-	}
-	if err := p.Rerandomize(v); err != nil {
+	mask, err := p.params.DrawOpenMask(v.Layout, v.Len, v.Chunk, v.Stride, len(v.Cts), v.Level(), v.Cts[0].Scale.Float64(), maskBits)
+	if err != nil {
 		return nil, nil, err
 	}
+	msg, err := p.OpenToPeerWith(v, mask)
+	return msg, mask, err
+}
+
+// DrawOpenMask draws the masks OpenToPeerWith keeps as this party's share of
+// a vector of n values in count ciphertexts at level and scale (layout,
+// chunk and stride as the vector's): maskBits uniform bits a coefficient,
+// independent of the vector, so a party may draw them, and send what
+// depends on them alone, before the vector exists. maskBits must fit the
+// level (ShareCapacity).
+func (p Params) DrawOpenMask(layout Layout, n, chunk, stride, count, level int, scale float64, maskBits uint) (*SharedVector, error) {
+	if float64(maskBits) > p.ShareCapacity(level) {
+		return nil, fmt.Errorf("%w: masks of %d bits do not fit level %d (%.0f bits)", ErrShares, maskBits, level, p.ShareCapacity(level))
+	}
+	mask := &SharedVector{Layout: layout, Len: n, Chunk: chunk, Stride: stride, Scale: scale, Shares: make([]*Share, count)}
+	for i := range mask.Shares {
+		m, err := UniformShare(p.N(), maskBits)
+		if err != nil {
+			return nil, err
+		}
+		mask.Shares[i] = m
+	}
+	return mask, nil
+}
+
+// OpenToPeerWith is OpenToPeer with the mask drawn before (DrawOpenMask for
+// v's shape and scale, refused otherwise); the mask stays this party's
+// share.
+func (p *Party) OpenToPeerWith(v *Vector, mask *SharedVector) (*Vector, error) {
+	if err := v.check(p.params); err != nil {
+		return nil, err
+	}
+	level := v.Level()
+	for _, ct := range v.Cts {
+		if ct.Level() != level {
+			return nil, fmt.Errorf("%w: ciphertexts at levels %d and %d", ErrLayout, level, ct.Level())
+		}
+	}
+	if mask.Layout != v.Layout || mask.Len != v.Len || mask.Chunk != v.Chunk || mask.Stride != v.Stride || len(mask.Shares) != len(v.Cts) || mask.Scale != v.Cts[0].Scale.Float64() {
+		return nil, fmt.Errorf("%w: a mask of %d shares for %d values (%s, scale 2^%.6f) opens %d ciphertexts of %d values (%s, scale 2^%.6f)",
+			ErrShares, len(mask.Shares), mask.Len, mask.Layout, math.Log2(mask.Scale), len(v.Cts), v.Len, v.Layout, math.Log2(v.Cts[0].Scale.Float64()))
+	}
+	if err := p.Rerandomize(v); err != nil {
+		return nil, err
+	}
 	msg := &Vector{Layout: v.Layout, Len: v.Len, Chunk: v.Chunk, Stride: v.Stride, Cts: make([]*rlwe.Ciphertext, len(v.Cts))}
-	own := &SharedVector{Layout: v.Layout, Len: v.Len, Chunk: v.Chunk, Stride: v.Stride, Scale: v.Cts[0].Scale.Float64(), Shares: make([]*Share, len(v.Cts))}
 	errs := make([]error, len(v.Cts))
 	rq := p.params.ckks.RingQ().AtLevel(level)
 	moduli := rq.ModuliChain()[:level+1]
@@ -256,12 +292,7 @@ func (p *Party) OpenToPeer(v *Vector, maskBits uint) (*Vector, *SharedVector, er
 		mpoly := rq.NewPoly()
 		for i := lo; i < hi; i++ {
 			ct := v.Cts[i]
-			m, err := UniformShare(p.params.N(), maskBits)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			m.writePoly(moduli, mpoly)
+			mask.Shares[i].writePoly(moduli, mpoly)
 			e := rq.NewPoly()
 			noise.Read(e)
 			rq.Sub(e, mpoly, e) // e - M, coefficient domain
@@ -275,13 +306,12 @@ func (p *Party) OpenToPeer(v *Vector, maskBits uint) (*Vector, *SharedVector, er
 			out.Value[1].Copy(ct.Value[1])
 			*out.MetaData = *ct.MetaData
 			msg.Cts[i] = out
-			own.Shares[i] = m
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return msg, own, nil
+	return msg, nil
 }
 
 // ReceiveOpened turns the peer's OpenToPeer message into this party's share.

@@ -58,8 +58,22 @@ func TestSharedLinearProducts(t *testing.T) {
 		u, err := center.MulVector(m, wv)
 		require.NoError(t, err)
 		require.Equal(t, p.set.DecryptLevel, u.Level())
-
-		msg, own, err := center.OpenToPeer(u, 150)
+		// The product keeps the weights' scale exactly: a mask drawn before
+		// it exists, at that scale, opens it (vlr's sendScoreMask); a mask
+		// of another scale or shape is refused.
+		require.Equal(t, wv.Cts[0].Scale.Float64(), u.Cts[0].Scale.Float64())
+		own, err := p.DrawOpenMask(u.Layout, u.Len, u.Chunk, u.Stride, len(u.Cts), u.Level(), wv.Cts[0].Scale.Float64(), 150)
+		require.NoError(t, err)
+		for _, bad := range []func(m SharedVector) SharedVector{
+			func(m SharedVector) SharedVector { m.Scale *= 1 + 1e-15; return m },
+			func(m SharedVector) SharedVector { m.Len--; return m },
+			func(m SharedVector) SharedVector { m.Shares = append(m.Shares, m.Shares[0]); return m },
+		} {
+			wrong := bad(*own)
+			_, err := center.OpenToPeerWith(u, &wrong)
+			require.ErrorIs(t, err, ErrShares)
+		}
+		msg, err := center.OpenToPeerWith(u, own)
 		require.NoError(t, err)
 		got, err := bank.ReceiveOpened(msg)
 		require.NoError(t, err)

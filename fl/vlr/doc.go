@@ -31,17 +31,21 @@
 //     (he.MarshalVectorRounded without c0), keeping the c0: the center receives
 //     ceil(|B|/32768) polynomials, no ciphertext.
 //  3. Scores to shares. The center adds its paired Enc(u_c) and the bank's
-//     c1 and opens the sum into shares (he.OpenToPeer): it keeps a uniform
-//     mask M per coefficient (the masks, below); the bank adds the c0 of
-//     Enc(u_b) it kept and receives 2z - M (its share, he.ReceiveOpenedSum),
-//     exactly what the opening of Enc(u_b) + Enc(u_c) would give it. Each
-//     party separates its share into the chunks of z (he.UnpairShares, an
-//     automorphism, no key: this drops the imaginary parts' cross terms)
-//     and pairs them again (he.PairShares). The center sends its share
-//     re-encrypted at the top level under its key share; the bank adds its
-//     own share and separates the pairs by the conjugation key (at the top
-//     level, he.UnpairChunks): it holds Enc(z) at the top. The bank
-//     receives one opened ciphertext and one seeded one per pair of chunks.
+//     c1 and opens the sum into shares (he.OpenToPeerWith): it keeps a
+//     uniform mask M per coefficient (the masks, below); the bank adds the
+//     c0 of Enc(u_b) it kept and receives 2z - M (its share,
+//     he.ReceiveOpenedSum), exactly what the opening of Enc(u_b) + Enc(u_c)
+//     would give it. Each party separates its share into the chunks of z
+//     (he.UnpairShares, an automorphism, no key: this drops the imaginary
+//     parts' cross terms) and pairs them again (he.PairShares). The center
+//     sends its share re-encrypted at the top level under its key share;
+//     the bank adds its own share and separates the pairs by the
+//     conjugation key (at the top level, he.UnpairChunks): it holds Enc(z)
+//     at the top. The center's share is M, uniform and independent of z:
+//     it draws M (he.DrawOpenMask) and sends the re-encrypted share
+//     (TypeScoreMask) right after step 1, so that it crosses the link while
+//     both parties compute step 2. The bank receives one seeded ciphertext
+//     and one opened one per pair of chunks.
 //  4. Residual. The bank evaluates d = p(z) - y under encryption (he.Logistic:
 //     p the degree-5 least-squares sigmoid on [-8, 8], three ciphertext
 //     products) and sends Enc(d), rerandomized, two chunks per ciphertext:

@@ -37,6 +37,7 @@ var hostileSteps = map[bool][]hostileStep{
 		{joint.TypeKeyGen2, "", false},
 		{TypeWeights, "", true},
 		{TypePartial, "center", true},
+		{TypeScoreMask, "bank", true},
 		{TypeOpenScores, "bank", true},
 		{TypeResidual, "center", true},
 		{TypeOpenGradient, "", true},

@@ -622,31 +622,28 @@ func (s *sharedState) scoreShare(sv *he.SharedVector, n int) (*he.SharedVector, 
 // at the top level.
 func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, u *he.Vector, n int) (*he.Vector, error) {
 	p := s.params
+	tb, err := fl.Expect(ctx, t, TypeScoreMask)
+	if err != nil {
+		return nil, err
+	}
+	top, err := s.unmarshalShares(tb)
+	if err == nil && top.Level != p.MaxLevel() {
+		err = fmt.Errorf("%w: re-encrypted scores at level %d, want %d", he.ErrShares, top.Level, p.MaxLevel())
+	}
+	if err != nil {
+		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center's share of the scores: %w", ErrProtocol, err))
+	}
 	b, err := fl.Expect(ctx, t, TypeOpenScores)
 	if err != nil {
 		return nil, err
 	}
 	z, err := func() (*he.Vector, error) {
-		parts, err := fl.SplitParts(b, 2)
-		if err != nil {
-			return nil, err
-		}
-		if len(parts) != 2 {
-			return nil, fmt.Errorf("%w: %d parts, want 2", fl.ErrParts, len(parts))
-		}
-		opened, err := s.unmarshalVector(parts[0], true)
+		opened, err := s.unmarshalVector(b, true)
 		if err != nil {
 			return nil, err
 		}
 		if err := joint.CheckVector(p, opened, "opened scores", joint.VectorWant{Layout: he.SlotComplex, Len: p.PairedLen(n), Level: p.Set().DecryptLevel}); err != nil {
 			return nil, err
-		}
-		top, err := s.unmarshalShares(parts[1])
-		if err != nil {
-			return nil, err
-		}
-		if top.Level != p.MaxLevel() {
-			return nil, fmt.Errorf("%w: re-encrypted scores at level %d, want %d", he.ErrShares, top.Level, p.MaxLevel())
 		}
 		share, err := s.party.ReceiveOpenedSum(opened, u)
 		if err != nil {
@@ -670,12 +667,46 @@ func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, u *he.Ve
 	return z, nil
 }
 
+// sendScoreMask draws the mask with which the center will open the batch's
+// paired scores (n rows, at the scale of the weights w, which the partial
+// scores keep), and sends the bank the center's share of the scores it
+// makes, re-encrypted at the top level under the center's key share
+// (TypeScoreMask). The mask is uniform and independent of the scores, so
+// the message can leave before they exist: it crosses the link while both
+// parties compute their partial scores, instead of after the opening. The
+// bank learns no more from it than from the same ciphertext sent later.
+func (s *sharedState) sendScoreMask(ctx context.Context, t fl.Transport, w *he.Vector, n int) (*he.SharedVector, error) {
+	p := s.params
+	cts := ((n+p.Slots()-1)/p.Slots() + 1) / 2
+	mask, err := p.DrawOpenMask(he.SlotComplex, p.PairedLen(n), 0, 0, cts, p.Set().DecryptLevel, w.Cts[0].Scale.Float64(), s.maskBits)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	share, err := s.scoreShare(mask, n)
+	if err != nil {
+		return nil, fl.Fail(ctx, t, err)
+	}
+	top, err := s.party.EncryptShares(share, p.MaxLevel())
+	if err != nil {
+		return nil, err
+	}
+	tb, err := p.MarshalSeededSharesRounded(top, s.drop().C0)
+	if err != nil {
+		return nil, err
+	}
+	return mask, t.Send(ctx, fl.Message{Type: TypeScoreMask, Payload: tb})
+}
+
 // epochPassive runs the center's side of one epoch.
 func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Options, data Data) error {
 	p, party := s.params, s.party
 	lin := p.Set().DecryptLevel + 1
 	for b, rows := range s.rows {
 		w, err := s.weights(ctx, t)
+		if err != nil {
+			return err
+		}
+		mask, err := s.sendScoreMask(ctx, t, w, len(rows))
 		if err != nil {
 			return err
 		}
@@ -693,31 +724,16 @@ func (s *sharedState) epochPassive(ctx context.Context, t fl.Transport, opt Opti
 		if err != nil {
 			return fl.Fail(ctx, t, err)
 		}
-		// Open the scores into the bank's share, keep the mask as the
-		// center's, and send it re-encrypted at the top level.
+		// Open the scores into the bank's share with the mask drawn
+		// before, the center's share.
 		if err := s.plan.Admit(p, StepScores, z); err != nil {
 			return fl.Fail(ctx, t, err)
 		}
-		opened, mask, err := party.OpenToPeer(z, s.maskBits)
+		opened, err := party.OpenToPeerWith(z, mask)
 		if err != nil {
 			return fl.Fail(ctx, t, err)
 		}
-		if mask, err = s.scoreShare(mask, len(rows)); err != nil {
-			return fl.Fail(ctx, t, err)
-		}
-		top, err := party.EncryptShares(mask, p.MaxLevel())
-		if err != nil {
-			return err
-		}
-		ob, err := p.MarshalVectorRounded(opened, s.drop().C0, s.drop().C1)
-		if err != nil {
-			return err
-		}
-		tb, err := p.MarshalSeededSharesRounded(top, s.drop().C0)
-		if err != nil {
-			return err
-		}
-		if err := t.Send(ctx, fl.Message{Type: TypeOpenScores, Payload: fl.JoinParts(ob, tb)}); err != nil {
+		if err := s.send(ctx, t, TypeOpenScores, opened); err != nil {
 			return err
 		}
 		dp, err := s.recvVector(ctx, t, TypeResidual, "residual", joint.VectorWant{Layout: he.SlotComplex, Len: p.PairedLen(len(rows)), Level: lin})

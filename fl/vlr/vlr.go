@@ -24,7 +24,8 @@ const (
 	// The secret-shared protocol (the default).
 	TypeWeights      = "vlr.weights"       // a party's share of the peer's weights, encrypted
 	TypePartial      = "vlr.partial"       // the bank's encrypted partial scores
-	TypeOpenScores   = "vlr.open-scores"   // the scores opened into the bank's share, and the center's share re-encrypted
+	TypeScoreMask    = "vlr.score-mask"    // the center's share of the scores, re-encrypted (the mask it will open them with)
+	TypeOpenScores   = "vlr.open-scores"   // the scores opened into the bank's share
 	TypeOpenGradient = "vlr.open-gradient" // a party's gradient opened into the peer's share
 	TypeFinal        = "vlr.final"         // a party's flooded share of the peer's final weights
 
@@ -40,7 +41,9 @@ const (
 // wire); version 5 rounds off the low bits below the training's precision
 // of every epoch message (he.SlotDropBits); version 6 leaves the
 // relinearisation key with the bank alone (he.KeySpec.RelinHolder: the
-// center's second-round share travels, the bank's does not).
+// center's second-round share travels, the bank's does not) and sends the
+// center's re-encrypted share of the scores before the opening
+// (TypeScoreMask), while both parties compute their partial scores.
 const protocolVersion = 6
 
 var (

@@ -196,7 +196,8 @@ func TestEpochWireBytes(t *testing.T) {
 		require.InEpsilon(t, float64(polys), float64(c.Bytes), 0.02, "%s: %d bytes, want about %d", kind, c.Bytes, polys)
 	}
 	within("partial", k.sent[TypePartial], poly(lvl, keyed))
-	within("open-scores", k.recv[TypeOpenScores], poly(lvl, direct)+poly(lvl, keyed)+poly(p.MaxLevel(), direct))
+	within("score-mask", k.recv[TypeScoreMask], poly(p.MaxLevel(), direct))
+	within("open-scores", k.recv[TypeOpenScores], poly(lvl, direct)+poly(lvl, keyed))
 	within("residual", k.sent[TypeResidual], poly(lvl+1, direct)+poly(lvl+1, keyed))
 	require.Less(t, float64(total)/n, 550.0)
 }
