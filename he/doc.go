@@ -12,7 +12,11 @@
 //
 // Each party runs a KeyGen from the same parameters, KeySpec and joint seed;
 // two rounds of messages give each a Party holding its own secret-key share
-// and the collective public, relinearisation and Galois keys. The secret key
+// and the collective public, relinearisation and Galois keys. A key only one
+// party evaluates with (KeySpec.RelinHolder, GaloisHolder: SecureBoost's
+// packing keys are the center's, the sigmoid's relinearisation key the
+// bank's) is finished by that party alone: the other sends its shares and
+// receives none, half the key's bytes. The secret key
 // is s = s_bank + s_center. No function decrypts with one share: a decryption
 // is always DecryptShare by the helping party and Decrypt by the receiver,
 // who alone learns the values.
