@@ -8,32 +8,12 @@ import (
 // parallelFor splits [0, n) into one contiguous range per worker goroutine and
 // waits for all of them. Each worker must use its own lattigo objects.
 func parallelFor(n int, body func(lo, hi int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if workers > n {
-		workers = n
-	}
-	if workers <= 1 {
-		if n > 0 {
-			body(0, n)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*n/workers, (w+1)*n/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			body(lo, hi)
-		}()
-	}
-	wg.Wait()
+	parallelWorkers(n, runtime.GOMAXPROCS(0), func(_, lo, hi int) { body(lo, hi) })
 }
 
-// parallelWorkers is parallelFor over at most workers goroutines that
-// tells each body its worker index w < workers, for state kept per worker
-// across calls. Ranges with no work run nothing; a single range runs on the
-// caller's goroutine.
+// parallelWorkers is parallelFor over at most workers goroutines, telling
+// each body its worker index w < workers, for state kept per worker across
+// calls; a single range runs on the caller's goroutine.
 func parallelWorkers(n, workers int, body func(w, lo, hi int)) {
 	workers = min(workers, n)
 	if workers <= 1 {
