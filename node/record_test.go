@@ -33,19 +33,18 @@ import (
 const auditYAML = "audit: audit.jsonl\nmetrics: 127.0.0.1:0\n"
 
 // counting is a transport that counts the messages sent through it, by
-// type, and the parts of each type's multi-part payloads (fl.JoinParts),
-// in all and message by message.
+// type, and the parts of each message's multi-part payload (fl.JoinParts).
 type counting struct {
 	fl.Transport
-	mu          sync.Mutex
-	sent, parts map[string]int
-	msgParts    map[string][]int
+	mu       sync.Mutex
+	sent     map[string]int
+	msgParts map[string][]int
 }
 
 func (c *counting) Send(ctx context.Context, m fl.Message) error {
 	c.mu.Lock()
 	if c.sent == nil {
-		c.sent, c.parts, c.msgParts = map[string]int{}, map[string]int{}, map[string][]int{}
+		c.sent, c.msgParts = map[string]int{}, map[string][]int{}
 	}
 	c.sent[m.Type]++
 	// A session's messages carry its binding first (fl.Bind: the session
@@ -54,7 +53,6 @@ func (c *counting) Send(ctx context.Context, m fl.Message) error {
 	if bound := fl.SessionIDLength + 8; n == 0 && len(m.Payload) > bound {
 		n = countParts(m.Payload[bound:])
 	}
-	c.parts[m.Type] += n
 	c.msgParts[m.Type] = append(c.msgParts[m.Type], n)
 	c.mu.Unlock()
 	return c.Transport.Send(ctx, m)
@@ -82,12 +80,6 @@ func (c *counting) count(typ string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.sent[typ]
-}
-
-func (c *counting) partsOf(typ string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.parts[typ]
 }
 
 // partsEach returns the parts of each message of type typ, in order.
