@@ -57,8 +57,9 @@ func keySpec() he.KeySpec { return he.KeySpec{Pack: true, GaloisHolder: he.HeldB
 // arrives. On default_credit 30x3 at LinkMbps 100 over a 100 Mbit/s link
 // (bench wan_sbt_default_credit, two processes, each a median of 3 pairs)
 // parts of 6 took 28.8 and 26.7 s against 20.4 and 18.6 s unshaped (1.41x,
-// 1.43x); one part a level (256) 27.7 against 17.9 s (1.55x) and 31.1
-// against 20.4 s (1.53x), the trees the same.
+// 1.43x; a later run 26.2 against 16.2 s, 1.61x); one part a level (256)
+// 27.7 against 17.9 s (1.55x) and 31.1 against 20.4 s (1.53x), the trees
+// the same.
 var levelChunks = 6
 
 // ErrProtocol reports a peer message that breaks the protocol.
