@@ -149,7 +149,7 @@ func TestHistogramsTogether(t *testing.T) {
 			if !c.together {
 				require.Len(t, hs, 2)
 				for i, v := range hs {
-					got := jointDecrypt(t, bank, center, v)
+					got := decryptFor(t, bank, center, v)
 					require.Less(t, maxAbsErr(got, want[i]), floodTol(Hist13))
 				}
 				return
@@ -159,7 +159,7 @@ func TestHistogramsTogether(t *testing.T) {
 			require.Len(t, v.Cts, 1)
 			require.Equal(t, 2*entries*c.K, v.Len)
 			all := append(append([]float64(nil), want[0]...), want[1]...)
-			require.Less(t, maxAbsErr(jointDecrypt(t, bank, center, v), all), floodTol(Hist13))
+			require.Less(t, maxAbsErr(decryptFor(t, bank, center, v), all), floodTol(Hist13))
 			share, err := center.DecryptPartialShare(v)
 			require.NoError(t, err)
 			got, err := bank.DecryptPartial(v, share)
@@ -173,15 +173,6 @@ func TestHistogramsTogether(t *testing.T) {
 			require.Less(t, noise, Hist13.LogNoiseBound)
 		})
 	}
-}
-
-func jointDecrypt(t *testing.T, bank, center *Party, v *Vector) []float64 {
-	t.Helper()
-	share, err := center.DecryptShare(v)
-	require.NoError(t, err)
-	got, err := bank.Decrypt(v, share)
-	require.NoError(t, err)
-	return got
 }
 
 // A plan gives the same histograms as the on-the-fly kernel, whether it
