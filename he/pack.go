@@ -78,9 +78,9 @@ func (p *Party) pack(cts map[int]*rlwe.Ciphertext, logGap int) (*rlwe.Ciphertext
 	}
 	for i := logN - logGap; i < logN; i++ {
 		t := 1 << (logN - 1 - i)
-		galEl := params.GaloisElement(1 << max(i-1, 0))
-		if i == 0 {
-			galEl = ringQ.NthRoot() - 1
+		galEl := ringQ.NthRoot() - 1 // the first round of a full packing
+		if i > 0 {
+			galEl = params.GaloisElement(1 << (i - 1))
 		}
 		x := xPow2[len(xPow2)-i-1]
 		errs := make([]error, t)

@@ -677,8 +677,8 @@ func (s *sharedState) openedScores(ctx context.Context, t fl.Transport, u *he.Ve
 // bank learns no more from it than from the same ciphertext sent later.
 func (s *sharedState) sendScoreMask(ctx context.Context, t fl.Transport, w *he.Vector, n int) (*he.SharedVector, error) {
 	p := s.params
-	cts := ((n+p.Slots()-1)/p.Slots() + 1) / 2
-	mask, err := p.DrawOpenMask(he.SlotComplex, p.PairedLen(n), 0, 0, cts, p.Set().DecryptLevel, w.Cts[0].Scale.Float64(), s.maskBits)
+	pairs := p.PairedLen(n)
+	mask, err := p.DrawOpenMask(he.SlotComplex, pairs, 0, 0, (pairs+p.Slots()-1)/p.Slots(), p.Set().DecryptLevel, w.Cts[0].Scale.Float64(), s.maskBits)
 	if err != nil {
 		return nil, fl.Fail(ctx, t, err)
 	}
