@@ -63,7 +63,8 @@ func PlainTwin(k Kind, bank, center *Result, spec Spec) (*Twin, error) {
 // plainLR trains the centralized LR on [bank | center] columns; it returns
 // test probabilities of default, the loss by epoch and the test logits.
 func plainLR(opt vlr.Options, b, c *Prepared, init []float64) (*Twin, []float64, error) {
-	opt, err := opt.WithDefaults()
+	// The training's own options: its default rate depends on the columns.
+	opt, err := opt.WithColumns(b.XCols + c.XCols + 1)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -29,7 +29,7 @@ func TestFinalRevealFlooding(t *testing.T) {
 	const n, db, dc = 400, 15, 16
 	xb, xc, y := synthetic(n, db, dc, 31)
 	opt := Options{Epochs: 3}
-	o, err := opt.WithDefaults()
+	o, err := opt.WithColumns(db + dc + 1)
 	require.NoError(t, err)
 	p := sharedParams()
 	shapeBank, shapeCenter := sharedShapes(p, o, n, db, dc)

@@ -195,11 +195,11 @@ func keysIntact(t *testing.T, center, bank *he.Party) {
 // that the setup was rewritten.
 func fewerEpochs(t *testing.T, opt Options, told, rows, bankCols, centerCols int) (func(fl.Message) fl.Message, *atomic.Bool) {
 	t.Helper()
-	trained, err := opt.WithDefaults()
+	trained, err := opt.WithColumns(bankCols + centerCols + 1)
 	require.NoError(t, err)
 	lie := trained
 	lie.Epochs = told
-	lie, err = lie.WithDefaults()
+	lie, err = lie.WithColumns(bankCols + centerCols + 1)
 	require.NoError(t, err)
 	digest := func(o Options) []byte {
 		d, err := configDigest(o, rows, bankCols, centerCols)

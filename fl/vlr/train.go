@@ -64,7 +64,11 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 		return nil, fl.Fail(ctx, t, err)
 	}
 	n := data.Rows()
-	if err := fl.SendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: a.opt, Rows: n, Cols: data.Cols}); err != nil {
+	// The options go as given: a rate left at 0 is resolved by both
+	// parties from both column counts (WithColumns).
+	sent := a.opt
+	sent.Optimizer.LearningRate = opt.Optimizer.LearningRate
+	if err := fl.SendJSON(ctx, t, TypeSetup, setup{Version: protocolVersion, Options: sent, Rows: n, Cols: data.Cols}); err != nil {
 		return nil, err
 	}
 	var ack setup
@@ -73,6 +77,9 @@ func NewActive(ctx context.Context, t fl.Transport, seed []byte, data Data, opt 
 	}
 	if ack.Rows != n || ack.Cols < 1 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the center has %d rows and %d columns, the bank %d rows", ErrOptions, ack.Rows, ack.Cols, n))
+	}
+	if a.opt, err = sent.WithColumns(data.Cols + ack.Cols + 1); err != nil {
+		return nil, fl.Fail(ctx, t, err)
 	}
 	if err := checkRevealBatches(a.opt, n, data.Cols, ack.Cols); err != nil {
 		return nil, fl.Fail(ctx, t, err)
@@ -337,11 +344,11 @@ func NewPassiveWith(ctx context.Context, t fl.Transport, seed []byte, data Data,
 	if s.Version != protocolVersion {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: %w: the bank speaks vlr version %d, this center %d", ErrProtocol, ErrOptions, s.Version, protocolVersion))
 	}
-	if p.opt, err = s.Options.WithDefaults(); err != nil {
-		return nil, fl.Fail(ctx, t, err)
-	}
 	if s.Rows != n || s.Cols < 1 {
 		return nil, fl.Fail(ctx, t, fmt.Errorf("%w: the bank has %d rows, the center %d", ErrOptions, s.Rows, n))
+	}
+	if p.opt, err = s.Options.WithColumns(s.Cols + data.Cols + 1); err != nil {
+		return nil, fl.Fail(ctx, t, err)
 	}
 	// The center enforces the batch rule too: it protects the center's
 	// residuals from a bank that would ask for small batches.

@@ -86,7 +86,7 @@ func TestMatchesReference(t *testing.T) {
 		}
 		t.Run(c.name, func(t *testing.T) {
 			bank, center := trainPair(t, xb, xc, y, db, dc, c.opt)
-			opt, err := c.opt.WithDefaults()
+			opt, err := c.opt.WithColumns(db + dc + 1)
 			require.NoError(t, err)
 			sig, err := opt.Sigmoid()
 			require.NoError(t, err)
@@ -148,7 +148,7 @@ func TestEarlyStop(t *testing.T) {
 	opt := Options{Epochs: limit, Tol: tol}
 	bank, center := trainPair(t, xb, xc, y, db, dc, opt)
 
-	o, err := opt.WithDefaults()
+	o, err := opt.WithColumns(db + dc + 1)
 	require.NoError(t, err)
 	sig, err := o.Sigmoid()
 	require.NoError(t, err)
