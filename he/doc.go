@@ -16,7 +16,12 @@
 // party evaluates with (KeySpec.RelinHolder, GaloisHolder: SecureBoost's
 // packing keys are the center's, the sigmoid's relinearisation key the
 // bank's) is finished by that party alone: the other sends its shares and
-// receives none, half the key's bytes. The secret key
+// receives none, half the key's bytes. A relinearisation key one party
+// holds takes one round instead of two: the other party sends key-switching
+// shares of its key share s_c and of s_c^2 (lattigo's evaluation-key
+// shares: an RLWE sample of s_c, and a relinearisation key of s_c alone),
+// and the holder, knowing s_b, assembles the key of (s_b + s_c)^2 from
+// them and its own share of s_b^2; it sends nothing for the key. The secret key
 // is s = s_bank + s_center. No function decrypts with one share: a decryption
 // is always DecryptShare by the helping party and Decrypt by the receiver,
 // who alone learns the values.

@@ -37,7 +37,11 @@ type KeySpec struct {
 	// relinearisation key and with the Galois keys, seen from this party
 	// (the peer's spec says the mirror, Peer). The last shares of a key
 	// travel to its holders only, so a key one party holds costs half its
-	// bytes; the other party's Party lacks it. The zero value: both.
+	// bytes; the other party's Party lacks it. A relinearisation key one
+	// party holds is built in one round from the other's shares of its key
+	// share and of its square (see oneHolder): the holder sends nothing
+	// for it, a quarter of lattigo's two rounds both ways. The zero value:
+	// both.
 	RelinHolder, GaloisHolder Holder
 }
 
@@ -153,6 +157,11 @@ type KeyGen struct {
 	rkgCRP mhe.RelinearizationKeyGenCRP
 	gkg    mhe.GaloisKeyGenProtocol
 	gkgCRP []mhe.GaloisKeyGenCRP
+	// The relinearisation key of one holder (oneHolder): key-switching
+	// shares of s and s^2 under common reference polynomials.
+	evkg     mhe.EvaluationKeyGenProtocol
+	relinCRP [2]mhe.EvaluationKeyGenCRP
+	rlk      *rlwe.RelinearizationKey
 
 	ephSk     *rlwe.SecretKey
 	ownGalois []mhe.GaloisKeyGenShare // this party's Galois shares, sent or not
@@ -175,7 +184,11 @@ type KeyGenRound1 struct {
 	GaloisEls                 []uint64
 	PublicKey                 mhe.PublicKeyGenShare
 	Relin                     *mhe.RelinearizationKeyGenShare
-	Galois                    []mhe.GaloisKeyGenShare
+	// RelinSquare is, when only the receiver holds the relinearisation
+	// key, the sender's key-switching shares of its key share s_i and of
+	// s_i^2 (see KeySpec.RelinHolder); Relin is then nil.
+	RelinSquare []mhe.EvaluationKeyGenShare
+	Galois      []mhe.GaloisKeyGenShare
 }
 
 // KeyGenRound2 is the second message: the second relinearisation round (empty
@@ -206,7 +219,13 @@ func NewKeyGen(params Params, spec KeySpec, seed []byte) (*KeyGen, error) {
 		gkg:    mhe.NewGaloisKeyGenProtocol(params.ckks),
 	}
 	kg.ckgCRP = kg.ckg.SampleCRP(crs)
-	if spec.Relinearization {
+	switch {
+	case kg.oneHolder():
+		kg.evkg = mhe.NewEvaluationKeyGenProtocol(params.ckks)
+		for i := range kg.relinCRP {
+			kg.relinCRP[i] = kg.evkg.SampleCRP(crs)
+		}
+	case spec.Relinearization:
 		kg.rkg = mhe.NewRelinearizationKeyGenProtocol(params.ckks)
 		kg.rkgCRP = kg.rkg.SampleCRP(crs)
 	}
@@ -223,7 +242,10 @@ func (kg *KeyGen) Round1() *KeyGenRound1 {
 	}
 	r1 := &KeyGenRound1{ParamSet: kg.params.ID(), RelinHolder: kg.spec.RelinHolder, GaloisHolder: kg.spec.GaloisHolder, GaloisEls: kg.galEls, PublicKey: kg.ckg.AllocateShare()}
 	kg.ckg.GenShare(kg.sk, kg.ckgCRP, &r1.PublicKey)
-	if kg.spec.Relinearization {
+	if kg.oneHolder() && kg.spec.RelinHolder == HeldByPeer {
+		r1.RelinSquare = kg.squareShares()
+	}
+	if kg.spec.Relinearization && !kg.oneHolder() {
 		eph, s1, _ := kg.rkg.AllocateShare()
 		kg.rkg.GenShareRoundOne(kg.sk, kg.rkgCRP, eph, &s1)
 		kg.ephSk, r1.Relin = eph, &s1
@@ -257,9 +279,9 @@ func (kg *KeyGen) Round2(peer *KeyGenRound1) (*KeyGenRound2, error) {
 	if err := kg.checkPeerHolders(peer.RelinHolder, peer.GaloisHolder); err != nil {
 		return nil, err
 	}
-	if !slices.Equal(peer.GaloisEls, kg.galEls) || len(peer.Galois) != kg.peerGaloisShares() || (peer.Relin != nil) != kg.spec.Relinearization {
+	if !slices.Equal(peer.GaloisEls, kg.galEls) || len(peer.Galois) != kg.peerGaloisShares() || (peer.Relin != nil) != (kg.spec.Relinearization && !kg.oneHolder()) || len(peer.RelinSquare) != kg.peerSquareShares() {
 		return nil, fmt.Errorf("%w: local %d Galois keys (relinearisation %v), peer %d (relinearisation %v)",
-			ErrKeySpecMismatch, len(kg.galEls), kg.spec.Relinearization, len(peer.GaloisEls), peer.Relin != nil)
+			ErrKeySpecMismatch, len(kg.galEls), kg.spec.Relinearization, len(peer.GaloisEls), peer.Relin != nil || peer.RelinSquare != nil)
 	}
 	p := kg.params.ckks
 	agg := kg.ckg.AllocateShare()
@@ -287,8 +309,15 @@ func (kg *KeyGen) Round2(peer *KeyGenRound1) (*KeyGenRound2, error) {
 		return nil, fmt.Errorf("he: Galois keys: %w", firstErr)
 	}
 
+	if kg.peerSquareShares() > 0 {
+		rlk, err := kg.relinFromSquares(peer.RelinSquare)
+		if err != nil {
+			return nil, err
+		}
+		kg.rlk = rlk
+	}
 	r2 := &KeyGenRound2{ParamSet: kg.params.ID()}
-	if kg.spec.Relinearization {
+	if kg.spec.Relinearization && !kg.oneHolder() {
 		_, aggR1, s2 := kg.rkg.AllocateShare()
 		kg.rkg.AggregateShares(*own.Relin, *peer.Relin, &aggR1)
 		kg.rkg.GenShareRoundTwo(kg.ephSk, kg.sk, aggR1, &s2)
@@ -309,18 +338,18 @@ func (kg *KeyGen) Finish(peer *KeyGenRound2) (*Party, error) {
 	if kg.step != 2 {
 		return nil, errors.New("he: KeyGen.Finish called before Round2")
 	}
-	if peer == nil || peer.ParamSet != kg.params.ID() || (peer.Relin != nil) != kg.holdsRelin() {
+	if peer == nil || peer.ParamSet != kg.params.ID() || (peer.Relin != nil) != (kg.holdsRelin() && !kg.oneHolder()) {
 		return nil, fmt.Errorf("%w: second round", ErrKeySpecMismatch)
 	}
-	var rlk *rlwe.RelinearizationKey
-	if kg.holdsRelin() {
+	rlk := kg.rlk
+	if kg.holdsRelin() && !kg.oneHolder() {
 		_, _, agg := kg.rkg.AllocateShare()
 		kg.rkg.AggregateShares(*kg.ownRelin2, *peer.Relin, &agg)
 		rlk = rlwe.NewRelinearizationKey(kg.params.ckks)
 		kg.rkg.GenRelinearizationKey(kg.rlkAggR1, agg, rlk)
 	}
 	party := newParty(kg.params, kg.sk, kg.pk, rlwe.NewMemEvaluationKeySet(rlk, kg.gks...))
-	kg.sk, kg.ephSk, kg.ownRelin2 = nil, nil, nil
+	kg.sk, kg.ephSk, kg.ownRelin2, kg.rlk = nil, nil, nil, nil
 	kg.step = 3
 	return party, nil
 }
@@ -344,10 +373,110 @@ func (kg *KeyGen) peerGaloisShares() int {
 	return 0
 }
 
-// holdsRelin says whether this party ends with the relinearisation key,
-// and so receives the peer's second-round share.
+// holdsRelin says whether this party ends with the relinearisation key.
 func (kg *KeyGen) holdsRelin() bool {
 	return kg.spec.Relinearization && kg.spec.RelinHolder.self()
+}
+
+// oneHolder says whether one party alone holds the relinearisation key.
+// It is then built in one round instead of lattigo's two: the other party
+// sends key-switching shares of its key share s_c and of s_c^2 (squareShares),
+// and the holder, who knows its own share s_b, assembles the key of
+// s^2 = s_b^2 + 2 s_b s_c + s_c^2 under s = s_b + s_c (relinFromSquares).
+// The shares are those of lattigo's evaluation-key generation (mhe), under
+// common reference polynomials: -a s_c + s_c w + e, an RLWE sample of s_c
+// (a - w is uniform), and -a' s_c + s_c^2 w + e', a relinearisation key of
+// s_c alone, public in single-key CKKS under the usual circular-security
+// assumption, as the joint key is. The holder receives nothing else about
+// s_c; the other party receives nothing at all. It halves the bytes of
+// lattigo's protocol, whose two rounds each send a share of this size, and
+// spares a round trip; the key and its noise are those of a key of s
+// (TestKeyGenHolders, and the sigmoid tests, which hold it so).
+func (kg *KeyGen) oneHolder() bool {
+	return kg.spec.Relinearization && kg.spec.RelinHolder != HeldByBoth
+}
+
+// peerSquareShares is the number of key-switching shares the peer sends
+// for a relinearisation key this party alone holds.
+func (kg *KeyGen) peerSquareShares() int {
+	if kg.oneHolder() && kg.spec.RelinHolder == HeldBySelf {
+		return len(kg.relinCRP)
+	}
+	return 0
+}
+
+// squareShares returns this party's key-switching shares of s_i (under the
+// first common polynomials) and of s_i^2 (the second), for the peer that
+// holds the relinearisation key.
+func (kg *KeyGen) squareShares() []mhe.EvaluationKeyGenShare {
+	sq := kg.square()
+	defer zeroKey(sq)
+	out := make([]mhe.EvaluationKeyGenShare, 2)
+	for i, in := range []*rlwe.SecretKey{kg.sk, sq} {
+		out[i] = kg.evkg.AllocateShare()
+		// GenShare fails only for shapes AllocateShare and SampleCRP give.
+		if err := kg.evkg.GenShare(in, kg.sk, kg.relinCRP[i], &out[i]); err != nil {
+			panic(err)
+		}
+	}
+	return out
+}
+
+// square returns s_i^2 as a secret key (NTT and Montgomery form, as lattigo
+// holds keys).
+func (kg *KeyGen) square() *rlwe.SecretKey {
+	sq := rlwe.NewSecretKey(kg.params.ckks)
+	kg.params.ckks.RingQP().MulCoeffsMontgomery(kg.sk.Value, kg.sk.Value, sq.Value)
+	return sq
+}
+
+// zeroKey overwrites a secret key no longer needed.
+func zeroKey(sk *rlwe.SecretKey) {
+	sk.Value.Q.Zero()
+	sk.Value.P.Zero()
+}
+
+// relinFromSquares assembles the relinearisation key from the peer's
+// shares G1 of s_c (polynomials a1) and G2 of s_c^2 (a2): with this party's
+// share B of s_b^2 under a2, the key is
+//
+//	(G2 + B + 2 s_b (G1 - a1 s_b), a2 + 2 s_b a1)
+//
+// whose decryption under s = s_b + s_c is (s_c^2 + s_b^2 + 2 s_b s_c) w plus
+// the noise e2 + e_b + 2 s_b e1 (each coefficient near 2^10, which the key
+// switching divides by P).
+func (kg *KeyGen) relinFromSquares(peer []mhe.EvaluationKeyGenShare) (*rlwe.RelinearizationKey, error) {
+	sq := kg.square()
+	defer zeroKey(sq)
+	own := kg.evkg.AllocateShare()
+	if err := kg.evkg.GenShare(sq, kg.sk, kg.relinCRP[1], &own); err != nil {
+		return nil, fmt.Errorf("he: relinearisation key: %w", err)
+	}
+	rqp := kg.params.ckks.RingQP()
+	rlk := rlwe.NewRelinearizationKey(kg.params.ckks)
+	g1, g2 := peer[0].Value, peer[1].Value
+	a1, a2 := kg.relinCRP[0].Value, kg.relinCRP[1].Value
+	if len(g1) != len(rlk.Value) || len(g2) != len(rlk.Value) {
+		return nil, fmt.Errorf("%w: relinearisation shares of %d and %d digits, want %d", ErrKeySpecMismatch, len(g1), len(g2), len(rlk.Value))
+	}
+	t := rqp.NewPoly()
+	for i := range rlk.Value {
+		for j := range rlk.Value[i] {
+			b, a := rlk.Value[i][j][0], rlk.Value[i][j][1]
+			// t = 2 s_b (G1 - a1 s_b): the peer's share of s_c under s,
+			// times 2 s_b.
+			t.Copy(g1[i][j][0])
+			rqp.MulCoeffsMontgomeryThenSub(a1[i][j], kg.sk.Value, t)
+			rqp.MulCoeffsMontgomery(t, kg.sk.Value, t)
+			rqp.Add(t, t, b)
+			rqp.Add(b, g2[i][j][0], b)
+			rqp.Add(b, own.Value[i][j][0], b)
+			rqp.MulCoeffsMontgomery(a1[i][j], kg.sk.Value, a)
+			rqp.Add(a, a, a)
+			rqp.Add(a, a2[i][j], a)
+		}
+	}
+	return rlk, nil
 }
 
 func peerSet(r *KeyGenRound1) string {

@@ -9,7 +9,8 @@ import (
 	"github.com/veil-fl/veil/internal/testmode"
 )
 
-// sharedPair returns two parties of Shared15 with the keys of a matrix shape.
+// sharedPair returns two parties of Shared15 with the keys of a matrix shape,
+// the bank first.
 func sharedPair(t testing.TB, shapes ...MatrixShape) (*Party, *Party) {
 	t.Helper()
 	var rots []int
@@ -17,7 +18,8 @@ func sharedPair(t testing.TB, shapes ...MatrixShape) (*Party, *Party) {
 		rots = append(rots, s.Rotations()...)
 	}
 	p := MustParams(Shared15)
-	return pairFor(t, Shared15, KeySpec{Relinearization: true, Rotations: rots, GaloisLevel: p.set.DecryptLevel + 1})
+	// The relinearisation key is the first party's, as in package vlr.
+	return pairFor(t, Shared15, KeySpec{Relinearization: true, Rotations: rots, GaloisLevel: p.set.DecryptLevel + 1, RelinHolder: HeldBySelf})
 }
 
 func xwPlain(x []float64, rows, cols int, w []float64) []float64 {

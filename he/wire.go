@@ -325,6 +325,9 @@ func (kg *KeyGen) round1Fields(r *KeyGenRound1) []polyField {
 	if r.Relin != nil {
 		f = append(f, p.gadgetFields(r.Relin.GadgetCiphertext)...)
 	}
+	for _, g := range r.RelinSquare {
+		f = append(f, p.gadgetFields(g.GadgetCiphertext)...)
+	}
 	for _, g := range r.Galois {
 		f = append(f, p.gadgetFields(g.GadgetCiphertext)...)
 	}
@@ -341,12 +344,20 @@ func (kg *KeyGen) MarshalRound1() []byte {
 	for _, el := range r.GaloisEls {
 		b = binary.LittleEndian.AppendUint64(b, el)
 	}
-	relin := byte(0)
-	if r.Relin != nil {
-		relin = 1
-	}
-	b = append(b, relin)
+	b = append(b, relinContent(r.Relin != nil, r.RelinSquare != nil))
 	return appendPacked(b, kg.round1Fields(r))
+}
+
+// relinContent is round 1's relinearisation byte: 0 nothing, 1 a share of
+// lattigo's first round, 2 the shares of a key the receiver alone holds.
+func relinContent(firstRound, squares bool) byte {
+	switch {
+	case firstRound:
+		return 1
+	case squares:
+		return 2
+	}
+	return 0
 }
 
 // UnmarshalRound1 decodes the peer's first message. The shape comes from the
@@ -380,13 +391,17 @@ func (kg *KeyGen) UnmarshalRound1(data []byte) (*KeyGenRound1, error) {
 	if rd.err != nil {
 		return nil, fmt.Errorf("key-generation round 1: %w", rd.err)
 	}
-	if (relin == 1) != kg.spec.Relinearization || relin > 1 {
-		return nil, fmt.Errorf("%w: peer relinearisation key %v, this party %v", ErrKeySpecMismatch, relin == 1, kg.spec.Relinearization)
+	twoRounds := kg.spec.Relinearization && !kg.oneHolder()
+	if want := relinContent(twoRounds, kg.peerSquareShares() > 0); relin != want {
+		return nil, fmt.Errorf("%w: peer's relinearisation content %d, this party expects %d (0 none, 1 a first-round share, 2 the shares of a key this party alone holds)", ErrKeySpecMismatch, relin, want)
 	}
 	r := &KeyGenRound1{ParamSet: kg.params.ID(), RelinHolder: relinHolder, GaloisHolder: galoisHolder, GaloisEls: kg.galEls, PublicKey: kg.ckg.AllocateShare()}
-	if kg.spec.Relinearization {
+	if twoRounds {
 		_, s1, _ := kg.rkg.AllocateShare()
 		r.Relin = &s1
+	}
+	for range kg.peerSquareShares() {
+		r.RelinSquare = append(r.RelinSquare, kg.evkg.AllocateShare())
 	}
 	r.Galois = make([]mhe.GaloisKeyGenShare, kg.peerGaloisShares())
 	for i := range r.Galois {
@@ -419,11 +434,12 @@ func (kg *KeyGen) UnmarshalRound2(data []byte) (*KeyGenRound2, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(rest) < 1 || rest[0] > 1 || (rest[0] == 1) != kg.holdsRelin() {
+	twoRounds := kg.holdsRelin() && !kg.oneHolder()
+	if len(rest) < 1 || rest[0] > 1 || (rest[0] == 1) != twoRounds {
 		return nil, fmt.Errorf("%w: second round relinearisation flag", ErrKeySpecMismatch)
 	}
 	r := &KeyGenRound2{ParamSet: kg.params.ID()}
-	if !kg.holdsRelin() {
+	if !twoRounds {
 		if len(rest) != 1 {
 			return nil, fmt.Errorf("%w: %d trailing bytes in key-generation round 2", ErrMalformed, len(rest)-1)
 		}

@@ -1,6 +1,7 @@
 package he
 
 import (
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"math/rand/v2"
 	"testing"
 
@@ -37,10 +38,15 @@ func TestKeyGenHolders(t *testing.T) {
 	spec := both
 	spec.RelinHolder, spec.GaloisHolder = HeldBySelf, HeldByPeer
 	bank, center, a1, a2 := keyGenOverWire(t, params, spec)
-	// The bank still sends its Galois shares (the center holds the keys)
-	// and no second relinearisation round.
+	// The bank still sends its Galois shares (the center holds the keys),
+	// and nothing for the relinearisation key it alone holds: the center
+	// sends its shares of s_c and s_c^2 in round 1, no second round.
 	t.Logf("bank's rounds: %.1f + %.3f MiB (both holding everything: %.1f + %.1f)", float64(a1)/(1<<20), float64(a2)/(1<<20), float64(full1)/(1<<20), float64(full2)/(1<<20))
-	require.Equal(t, full1, a1)
+	relinOnly, err := NewKeyGen(params, KeySpec{Relinearization: true}, testSeed)
+	require.NoError(t, err)
+	none, err := NewKeyGen(params, KeySpec{}, testSeed)
+	require.NoError(t, err)
+	require.Equal(t, full1-(len(relinOnly.MarshalRound1())-len(none.MarshalRound1())), a1)
 	require.Less(t, a2, 64)
 	kc, err := NewKeyGen(params, spec.Peer(), testSeed)
 	require.NoError(t, err)
@@ -52,8 +58,17 @@ func TestKeyGenHolders(t *testing.T) {
 	want := randVec(rand.New(rand.NewPCG(13, 14)), 1000, 3)
 	v, err := bank.Encrypt(want)
 	require.NoError(t, err)
-	_, err = bank.evaluator.MulRelinNew(v.Cts[0], v.Cts[0])
+	// The bank's key relinearises: v*v decrypts jointly to the squares.
+	sq, err := bank.evaluator.MulRelinNew(v.Cts[0], v.Cts[0])
 	require.NoError(t, err)
+	for range 2 { // back near the set's scale, within the decryption level
+		require.NoError(t, bank.evaluator.Rescale(sq, sq))
+	}
+	squares := make([]float64, len(want))
+	for i, x := range want {
+		squares[i] = x * x
+	}
+	requireJointDecrypt(t, params, bank, center, &Vector{Layout: v.Layout, Len: v.Len, Cts: []*rlwe.Ciphertext{sq}}, squares)
 	_, err = center.evaluator.MulRelinNew(v.Cts[0], v.Cts[0])
 	require.Error(t, err, "the center holds no relinearisation key")
 	require.NoError(t, center.evaluator.Rotate(v.Cts[0], 64, v.Cts[0].CopyNew()))

@@ -45,7 +45,10 @@ const (
 // center's re-encrypted share of the scores before the opening
 // (TypeScoreMask), while both parties compute their partial scores;
 // version 7 sends a learning rate left at 0 as 0, for both parties to
-// resolve from both column counts (DefaultRate).
+// resolve from both column counts (DefaultRate), and builds the bank's
+// relinearisation key in one round from the center's shares of its key
+// share and its square (he.KeySpec.RelinHolder): the bank sends nothing for
+// it, the center one share instead of two.
 const protocolVersion = 7
 
 var (
