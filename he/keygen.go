@@ -456,8 +456,11 @@ func (kg *KeyGen) relinFromSquares(peer []mhe.EvaluationKeyGenShare) (*rlwe.Reli
 	rlk := rlwe.NewRelinearizationKey(kg.params.ckks)
 	g1, g2 := peer[0].Value, peer[1].Value
 	a1, a2 := kg.relinCRP[0].Value, kg.relinCRP[1].Value
-	if len(g1) != len(rlk.Value) || len(g2) != len(rlk.Value) {
-		return nil, fmt.Errorf("%w: relinearisation shares of %d and %d digits, want %d", ErrKeySpecMismatch, len(g1), len(g2), len(rlk.Value))
+	for _, g := range []mhe.EvaluationKeyGenShare{peer[0], peer[1]} {
+		if len(g.Value) != len(rlk.Value) || len(g.Value[0]) != len(rlk.Value[0]) || g.LevelQ() != rlk.LevelQ() || g.LevelP() != rlk.LevelP() {
+			return nil, fmt.Errorf("%w: a relinearisation share of %d digits at levels %d and %d, want %d at %d and %d",
+				ErrKeySpecMismatch, len(g.Value), g.LevelQ(), g.LevelP(), len(rlk.Value), rlk.LevelQ(), rlk.LevelP())
+		}
 	}
 	t := rqp.NewPoly()
 	for i := range rlk.Value {

@@ -247,16 +247,26 @@ func FuzzUnmarshalKeyGen(f *testing.F) {
 	params := MustParams(Hist13)
 	kg, err := NewKeyGen(params, KeySpec{Relinearization: true}, testSeed)
 	require.NoError(f, err)
+	// A party that alone holds the relinearisation key reads the peer's
+	// shares of s_c and s_c^2 in round 1.
+	holder, err := NewKeyGen(params, KeySpec{Relinearization: true, RelinHolder: HeldBySelf}, testSeed)
+	require.NoError(f, err)
+	other, err := NewKeyGen(params, KeySpec{Relinearization: true, RelinHolder: HeldByPeer}, testSeed)
+	require.NoError(f, err)
 	r1 := kg.MarshalRound1()
 	f.Add(r1[:64], true)
+	f.Add(other.MarshalRound1()[:64], true)
 	f.Add([]byte("VH\x04\x01\x06hist13\x01"), false)
 	f.Add([]byte("VH\x03\x01\x06hist13\x00\x00\x00\x00\x01"), true)
+	f.Add([]byte("VH\x03\x01\x06hist13\x01\x00\x00\x00\x00\x00\x02"), true)
 	f.Fuzz(func(t *testing.T, data []byte, second bool) {
 		// Must never panic; the exact-length check bounds allocation.
 		if second {
 			_, _ = kg.UnmarshalRound1(data)
+			_, _ = holder.UnmarshalRound1(data)
 		} else {
 			_, _ = kg.UnmarshalRound2(data)
+			_, _ = holder.UnmarshalRound2(data)
 		}
 	})
 }

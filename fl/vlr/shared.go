@@ -139,7 +139,9 @@ func (c columns) fromData(w []float64) []float64 {
 
 // sharedKeys generates the keys of the secret-shared protocol (Shared15):
 // relinearisation at the top, held by the bank alone (the sigmoid and the
-// loss are its), the rotations of both matrix shapes at the linear level.
+// loss are its) and so built in one round from the center's shares of its
+// key share and its square (he.KeySpec.RelinHolder), the rotations of both
+// matrix shapes at the linear level.
 func sharedKeys(ctx context.Context, t fl.Transport, seed []byte, o Options, rows, bankCols, centerCols int, active bool, ko joint.KeyOptions) (he.Params, *he.Party, error) {
 	params := Params(o)
 	sb, sc := sharedShapes(params, o, rows, bankCols, centerCols)
