@@ -388,9 +388,10 @@ func (kg *KeyGen) holdsRelin() bool {
 // (a - w is uniform), and -a' s_c + s_c^2 w + e', a relinearisation key of
 // s_c alone, public in single-key CKKS under the usual circular-security
 // assumption, as the joint key is. The holder receives nothing else about
-// s_c; the other party receives nothing at all. It halves the bytes of
-// lattigo's protocol, whose two rounds each send a share of this size, and
-// spares a round trip; the key and its noise are those of a key of s
+// s_c; the other party receives nothing at all. It sends a third of the
+// bytes of lattigo's two rounds with one holder (three shares of this size:
+// each party's first, the other party's second) and spares a round trip;
+// the key and its noise are those of a key of s
 // (TestKeyGenHolders, and the sigmoid tests, which hold it so).
 func (kg *KeyGen) oneHolder() bool {
 	return kg.spec.Relinearization && kg.spec.RelinHolder != HeldByBoth
