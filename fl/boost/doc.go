@@ -132,10 +132,11 @@
 // wan_sbt_default_credit, medians of 3 pairs, the whole job's frames) the
 // bank sent 141 MB and received 7.6 MB (SecureBoost's share of both, keys
 // and scoring included, 146 MB), and the training took 16.2 to 20.4 s
-// unshaped and 26.2 to 28.8 s on a link shaped to 100 Mbit/s (1.41x,
-// 1.43x and 1.61x in three runs of one session: the link's 12 s weigh
-// more when the machine runs faster; the gradients go in parts,
-// levelChunks, so that encryption and the link overlap). Rounding (protocol version 9)
+// unshaped and 26.2 to 29.0 s on a link shaped to 100 Mbit/s (1.41x,
+// 1.43x and 1.61x in three runs of one session, 1.36x, 1.41x and 1.55x
+// in three of the next: the link's 12 s weigh more when the machine runs
+// faster; the gradients go in parts, levelChunks, so that encryption and
+// the link overlap). Rounding (protocol version 9)
 // took 16 to 17 of the gradients' 120 bits and 72 of the c1's; version 10
 // left the Galois keys with the center and put g's and h's sums in one
 // vector (155 MB before it). The cost rule's constants (autoSeconds,
