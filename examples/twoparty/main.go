@@ -105,7 +105,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.IntVar(&f.epochs, "epochs", 30, "LR epochs")
 	fs.IntVar(&f.batch, "batch", 0, "LR mini-batch size (0: full batch)")
 	fs.StringVar(&f.optimizer, "optimizer", "momentum", "LR optimizer: momentum, nesterov or sgd (the updates run on secret shares); adam with -reveal-gradients")
-	fs.Float64Var(&f.lrate, "learning-rate", 0, "LR learning rate (0: the optimizer's default, 0.8 for momentum and nesterov)")
+	fs.Float64Var(&f.lrate, "learning-rate", 0, "LR learning rate (0: the optimizer's default; for momentum and nesterov at most 0.8, lower for many columns: vlr.DefaultRate)")
 	fs.Float64Var(&f.momentum, "momentum", 0, "LR momentum (0: the default, 0.8)")
 	fs.BoolVar(&f.reveal, "reveal-gradients", false, "LR: decrypt each party's gradient to it every batch (faster; reveals the gradients, see package vlr)")
 	fs.Float64Var(&f.l2, "l2", -1, "LR L2 penalty (negative: 1/training rows, scikit-learn's C=1)")
