@@ -150,10 +150,12 @@
 // scores stay near the sigmoid interval (where the polynomial approximates
 // the sigmoid), with weights of the same order, stays well within G. The
 // default learning rate is 0.8 of the bound that keeps the iteration stable
-// on standardized features (DefaultRate: 0.37 on breast's 30 columns, where
-// 0.8 diverged in 16 of 50 secret starts). A rate the bank sets is not
-// bounded, and a diverging training (a rate too large for the data) has
-// scores and weights that grow without bound. Past G the hiding degrades
+// inside the sigmoid interval on standardized features (DefaultRate: 0.37
+// on breast's 30 columns, where 0.8 diverged in 16 of 50 secret starts). A
+// rate the bank sets is not bounded, and nothing bounds the scores of data
+// the columns nearly separate, which leave the interval at any rate, where
+// the polynomial steepens and the iteration diverges (DefaultRate's doc); a
+// diverging training has scores and weights that grow without bound. Past G the hiding degrades
 // with the values, not at once: each opened coefficient still costs
 // |c|/2^199, c growing with |z| for the scores and with |p(z)| for the
 // gradients (as |z|^degree outside the sigmoid interval), until coefficients
