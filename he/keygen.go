@@ -191,8 +191,9 @@ type KeyGenRound1 struct {
 	Galois      []mhe.GaloisKeyGenShare
 }
 
-// KeyGenRound2 is the second message: the second relinearisation round (empty
-// when the spec asks for no relinearisation key or the receiver holds none).
+// KeyGenRound2 is the second message: the second relinearisation round of
+// a key both parties hold (empty otherwise: no key, or one holder's, built
+// from round 1).
 type KeyGenRound2 struct {
 	ParamSet string
 	Relin    *mhe.RelinearizationKeyGenShare
@@ -225,7 +226,7 @@ func NewKeyGen(params Params, spec KeySpec, seed []byte) (*KeyGen, error) {
 		for i := range kg.relinCRP {
 			kg.relinCRP[i] = kg.evkg.SampleCRP(crs)
 		}
-	case spec.Relinearization:
+	case kg.twoRounds():
 		kg.rkg = mhe.NewRelinearizationKeyGenProtocol(params.ckks)
 		kg.rkgCRP = kg.rkg.SampleCRP(crs)
 	}
@@ -245,7 +246,7 @@ func (kg *KeyGen) Round1() *KeyGenRound1 {
 	if kg.oneHolder() && kg.spec.RelinHolder == HeldByPeer {
 		r1.RelinSquare = kg.squareShares()
 	}
-	if kg.spec.Relinearization && !kg.oneHolder() {
+	if kg.twoRounds() {
 		eph, s1, _ := kg.rkg.AllocateShare()
 		kg.rkg.GenShareRoundOne(kg.sk, kg.rkgCRP, eph, &s1)
 		kg.ephSk, r1.Relin = eph, &s1
@@ -279,7 +280,7 @@ func (kg *KeyGen) Round2(peer *KeyGenRound1) (*KeyGenRound2, error) {
 	if err := kg.checkPeerHolders(peer.RelinHolder, peer.GaloisHolder); err != nil {
 		return nil, err
 	}
-	if !slices.Equal(peer.GaloisEls, kg.galEls) || len(peer.Galois) != kg.peerGaloisShares() || (peer.Relin != nil) != (kg.spec.Relinearization && !kg.oneHolder()) || len(peer.RelinSquare) != kg.peerSquareShares() {
+	if !slices.Equal(peer.GaloisEls, kg.galEls) || len(peer.Galois) != kg.peerGaloisShares() || (peer.Relin != nil) != kg.twoRounds() || len(peer.RelinSquare) != kg.peerSquareShares() {
 		return nil, fmt.Errorf("%w: local %d Galois keys (relinearisation %v), peer %d (relinearisation %v)",
 			ErrKeySpecMismatch, len(kg.galEls), kg.spec.Relinearization, len(peer.GaloisEls), peer.Relin != nil || peer.RelinSquare != nil)
 	}
@@ -317,14 +318,11 @@ func (kg *KeyGen) Round2(peer *KeyGenRound1) (*KeyGenRound2, error) {
 		kg.rlk = rlk
 	}
 	r2 := &KeyGenRound2{ParamSet: kg.params.ID()}
-	if kg.spec.Relinearization && !kg.oneHolder() {
+	if kg.twoRounds() {
 		_, aggR1, s2 := kg.rkg.AllocateShare()
 		kg.rkg.AggregateShares(*own.Relin, *peer.Relin, &aggR1)
 		kg.rkg.GenShareRoundTwo(kg.ephSk, kg.sk, aggR1, &s2)
-		kg.rlkAggR1, kg.ownRelin2 = aggR1, &s2
-		if kg.spec.RelinHolder.peer() {
-			r2.Relin = &s2
-		}
+		kg.rlkAggR1, kg.ownRelin2, r2.Relin = aggR1, &s2, &s2
 	}
 	kg.ownGalois = nil
 	kg.r2 = r2
@@ -338,11 +336,11 @@ func (kg *KeyGen) Finish(peer *KeyGenRound2) (*Party, error) {
 	if kg.step != 2 {
 		return nil, errors.New("he: KeyGen.Finish called before Round2")
 	}
-	if peer == nil || peer.ParamSet != kg.params.ID() || (peer.Relin != nil) != (kg.holdsRelin() && !kg.oneHolder()) {
+	if peer == nil || peer.ParamSet != kg.params.ID() || (peer.Relin != nil) != kg.twoRounds() {
 		return nil, fmt.Errorf("%w: second round", ErrKeySpecMismatch)
 	}
 	rlk := kg.rlk
-	if kg.holdsRelin() && !kg.oneHolder() {
+	if kg.twoRounds() {
 		_, _, agg := kg.rkg.AllocateShare()
 		kg.rkg.AggregateShares(*kg.ownRelin2, *peer.Relin, &agg)
 		rlk = rlwe.NewRelinearizationKey(kg.params.ckks)
@@ -373,9 +371,10 @@ func (kg *KeyGen) peerGaloisShares() int {
 	return 0
 }
 
-// holdsRelin says whether this party ends with the relinearisation key.
-func (kg *KeyGen) holdsRelin() bool {
-	return kg.spec.Relinearization && kg.spec.RelinHolder.self()
+// twoRounds says whether the relinearisation key is lattigo's two-round
+// one, which both parties hold.
+func (kg *KeyGen) twoRounds() bool {
+	return kg.spec.Relinearization && kg.spec.RelinHolder == HeldByBoth
 }
 
 // oneHolder says whether one party alone holds the relinearisation key.

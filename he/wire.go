@@ -391,7 +391,7 @@ func (kg *KeyGen) UnmarshalRound1(data []byte) (*KeyGenRound1, error) {
 	if rd.err != nil {
 		return nil, fmt.Errorf("key-generation round 1: %w", rd.err)
 	}
-	twoRounds := kg.spec.Relinearization && !kg.oneHolder()
+	twoRounds := kg.twoRounds()
 	if want := relinContent(twoRounds, kg.peerSquareShares() > 0); relin != want {
 		return nil, fmt.Errorf("%w: peer's relinearisation content %d, this party expects %d (0 none, 1 a first-round share, 2 the shares of a key this party alone holds)", ErrKeySpecMismatch, relin, want)
 	}
@@ -434,7 +434,7 @@ func (kg *KeyGen) UnmarshalRound2(data []byte) (*KeyGenRound2, error) {
 	if err != nil {
 		return nil, err
 	}
-	twoRounds := kg.holdsRelin() && !kg.oneHolder()
+	twoRounds := kg.twoRounds()
 	if len(rest) < 1 || rest[0] > 1 || (rest[0] == 1) != twoRounds {
 		return nil, fmt.Errorf("%w: second round relinearisation flag", ErrKeySpecMismatch)
 	}
